@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Kaffa needs to build, run and test. Does nothing when they are
+# all present already. Usage: scripts/deps.sh [run|test]
+set -euo pipefail
+mode=${1:-test}
+
+build_pkgs=(cmake ninja-build g++ ccache python3 libasio-dev libfmt-dev libspdlog-dev
+  libcli11-dev nlohmann-json3-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev kcat librdkafka-dev
+  python3-confluent-kafka python3-kafka)
+pkgs=("${build_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+  [ "$mode" = test ] && pkgs+=(nodejs npm)
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  echo "Installing: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,45 @@
+// Logging facade. spdlog stays behind log.cc so that only one translation unit pays for it.
+//
+// Threading: every function may be called from any thread. One line per event.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+#include <utility>
+
+namespace kaffa::log {
+
+enum class Level { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
+
+// Current threshold; changeable at runtime (request-level debug logging can be switched on).
+void set_level(Level level);
+Level level();
+bool parse_level(std::string_view name, Level& out);
+inline bool enabled(Level l) {
+  return l >= level();
+}
+void write(Level l, std::string_view message);
+
+template <class... A>
+void trace(fmt::format_string<A...> f, A&&... a) {
+  if (enabled(Level::trace)) write(Level::trace, fmt::format(f, std::forward<A>(a)...));
+}
+template <class... A>
+void debug(fmt::format_string<A...> f, A&&... a) {
+  if (enabled(Level::debug)) write(Level::debug, fmt::format(f, std::forward<A>(a)...));
+}
+template <class... A>
+void info(fmt::format_string<A...> f, A&&... a) {
+  if (enabled(Level::info)) write(Level::info, fmt::format(f, std::forward<A>(a)...));
+}
+template <class... A>
+void warn(fmt::format_string<A...> f, A&&... a) {
+  if (enabled(Level::warn)) write(Level::warn, fmt::format(f, std::forward<A>(a)...));
+}
+template <class... A>
+void error(fmt::format_string<A...> f, A&&... a) {
+  if (enabled(Level::error)) write(Level::error, fmt::format(f, std::forward<A>(a)...));
+}
+
+}  // namespace kaffa::log

@@ -1,0 +1,278 @@
+#include "broker/config.h"
+
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+#include "base/log.h"
+
+namespace kaffa::broker {
+namespace {
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\f");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\f");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+template <class T>
+bool parse_int(const std::string& v, T& out, int64_t lo, int64_t hi) {
+  int64_t x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) return false;
+  out = static_cast<T>(x);
+  return true;
+}
+
+bool parse_bool(const std::string& v, bool& out) {
+  if (v == "true") {
+    out = true;
+  } else if (v == "false") {
+    out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// One declared setting. `apply` parses the value into the config; false = malformed.
+struct Setting {
+  const char* name;
+  const char* default_value;
+  const char* doc;
+  std::function<bool(const std::string&, BrokerConfig&, std::string&)> apply;
+};
+
+auto int_setting(int32_t BrokerConfig::*m, int64_t lo, int64_t hi) {
+  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
+    if (parse_int(v, c.*m, lo, hi)) return true;
+    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return false;
+  };
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> kSettings = {
+      {"node.id", "0", "The id of this broker in the cluster.",
+       int_setting(&BrokerConfig::node_id, 0, std::numeric_limits<int32_t>::max())},
+      {"broker.id", "0", "Alias of node.id.",
+       int_setting(&BrokerConfig::node_id, 0, std::numeric_limits<int32_t>::max())},
+      {"listeners", "PLAINTEXT://localhost:9092",
+       "Comma-separated NAME://host:port the broker listens on (port 0: any free port).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         return parse_listeners(v, c.listeners, why);
+       }},
+      {"advertised.listeners", "",
+       "Addresses given to clients in Metadata; empty: the bound listeners.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (v.empty()) {
+           c.advertised_listeners.clear();
+           return true;
+         }
+         return parse_listeners(v, c.advertised_listeners, why);
+       }},
+      {"log.dirs", "./kaffa-data", "The directory holding the broker's data.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (v.empty() || v.find(',') != std::string::npos) {
+           why = "exactly one directory is supported";
+           return false;
+         }
+         c.log_dir = v;
+         return true;
+       }},
+      {"log.dir", "./kaffa-data", "Alias of log.dirs.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (v.empty()) {
+           why = "must not be empty";
+           return false;
+         }
+         c.log_dir = v;
+         return true;
+       }},
+      {"num.partitions", "1", "Partitions of an auto-created topic or of one created with -1.",
+       int_setting(&BrokerConfig::num_partitions, 1, 1000000)},
+      {"default.replication.factor", "1", "Replication factor of topics created with -1.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_int(v, c.default_replication_factor, 1, 32767)) return true;
+         why = "expected an integer in [1, 32767]";
+         return false;
+       }},
+      {"auto.create.topics.enable", "true",
+       "Create a topic on first Metadata request for it (when the client allows).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.auto_create_topics_enable)) return true;
+         why = "expected true or false";
+         return false;
+       }},
+      {"socket.request.max.bytes", "104857600",
+       "Largest request frame accepted; a larger one closes the connection.",
+       int_setting(&BrokerConfig::socket_request_max_bytes, 64,
+                   std::numeric_limits<int32_t>::max())},
+      {"connections.max.idle.ms", "600000", "Idle connections are closed after this long.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_int(v, c.connections_max_idle_ms, 1, std::numeric_limits<int64_t>::max())) {
+           return true;
+         }
+         why = "expected a positive integer";
+         return false;
+       }},
+      {"max.connections", "2147483647", "Connections accepted at once; more are closed at once.",
+       int_setting(&BrokerConfig::max_connections, 1, std::numeric_limits<int32_t>::max())},
+      {"num.network.threads", "0",
+       "Event-loop threads; 0 means one per core. Each connection lives on one of them.",
+       int_setting(&BrokerConfig::num_network_threads, 0, 1024)},
+      {"connection.max.inflight.requests", "64",
+       "Kaffa: requests of one connection processed at once; reading pauses beyond this.",
+       int_setting(&BrokerConfig::connection_max_inflight_requests, 1, 100000)},
+      {"log.level", "info", "Kaffa: trace, debug, info, warn, error or off.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         log::Level l;
+         if (!log::parse_level(v, l)) {
+           why = "expected trace, debug, info, warn, error or off";
+           return false;
+         }
+         c.log_level = v;
+         return true;
+       }},
+  };
+  return kSettings;
+}
+
+const Setting* find_setting(const std::string& name) {
+  for (const auto& s : settings()) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool parse_properties(const std::string& text, std::map<std::string, std::string>& out,
+                      std::string& error) {
+  std::istringstream in(text);
+  std::string line, logical;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string t = trim(line);
+    if (logical.empty() && (t.empty() || t[0] == '#' || t[0] == '!')) continue;
+    if (!t.empty() && t.back() == '\\') {
+      t.pop_back();
+      logical += t;
+      continue;
+    }
+    logical += t;
+    const auto sep = logical.find_first_of("=: \t");
+    if (sep == 0 || logical.empty()) {
+      error = "line " + std::to_string(lineno) + ": missing key";
+      return false;
+    }
+    std::string key = logical.substr(0, sep == std::string::npos ? logical.size() : sep);
+    std::string value;
+    if (sep != std::string::npos) {
+      std::string rest = trim(std::string_view(logical).substr(sep));
+      if (!rest.empty() && (rest[0] == '=' || rest[0] == ':')) rest = trim(rest.substr(1));
+      value = rest;
+    }
+    out[key] = value;
+    logical.clear();
+  }
+  return true;
+}
+
+bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::string& error) {
+  out.clear();
+  std::stringstream ss(value);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    const auto scheme = item.find("://");
+    if (scheme == std::string::npos || scheme == 0) {
+      error = "'" + item + "' is not NAME://host:port";
+      return false;
+    }
+    Listener l;
+    l.name = item.substr(0, scheme);
+    std::string hostport = item.substr(scheme + 3);
+    std::string port;
+    if (!hostport.empty() && hostport[0] == '[') {
+      const auto close = hostport.find(']');
+      if (close == std::string::npos || close + 1 >= hostport.size() ||
+          hostport[close + 1] != ':') {
+        error = "'" + item + "': bad IPv6 address";
+        return false;
+      }
+      l.host = hostport.substr(1, close - 1);
+      port = hostport.substr(close + 2);
+    } else {
+      const auto colon = hostport.rfind(':');
+      if (colon == std::string::npos) {
+        error = "'" + item + "' has no port";
+        return false;
+      }
+      l.host = hostport.substr(0, colon);
+      port = hostport.substr(colon + 1);
+    }
+    if (!parse_int(port, l.port, 0, 65535)) {
+      error = "'" + item + "': port must be 0-65535";
+      return false;
+    }
+    if (l.name != "PLAINTEXT") {
+      error = "listener '" + l.name + "': only PLAINTEXT listeners are supported so far";
+      return false;
+    }
+    for (const auto& other : out) {
+      if (other.name == l.name) {
+        error = "listener name '" + l.name + "' appears twice";
+        return false;
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  if (out.empty()) {
+    error = "no listener given";
+    return false;
+  }
+  return true;
+}
+
+std::optional<ConfigError> load_config(const std::map<std::string, std::string>& file_props,
+                                       const std::vector<std::string>& overrides,
+                                       BrokerConfig& out) {
+  std::vector<std::pair<std::string, std::string>> all;
+  for (const auto& s : settings()) {
+    if (std::string_view(s.name) != "broker.id" && std::string_view(s.name) != "log.dir") {
+      all.emplace_back(s.name, s.default_value);
+    }
+  }
+  for (const auto& kv : file_props) all.push_back(kv);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return ConfigError{"override '" + o + "' is not key=value"};
+    }
+    all.emplace_back(o.substr(0, eq), o.substr(eq + 1));
+  }
+  for (const auto& [key, value] : all) {
+    const Setting* s = find_setting(key);
+    if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
+    std::string why;
+    if (!s->apply(value, out, why)) {
+      return ConfigError{"invalid value '" + value + "' for " + key + ": " + why};
+    }
+    out.raw[key] = value;
+  }
+  return std::nullopt;
+}
+
+std::string describe_settings() {
+  std::string s;
+  for (const auto& st : settings()) {
+    s += std::string(st.name) + " (default: " + st.default_value + ")\n    " + st.doc + "\n";
+  }
+  return s;
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,63 @@
+// Broker configuration: Kafka's property names in a server.properties file, overridable on the
+// command line (`--override key=value`, as kafka-server-start.sh). Every setting is declared in
+// one table (config.cc) with its type, default, bounds and documentation; an unknown name or a
+// malformed value is an error at start-up, never silently ignored.
+//
+// Immutable after load; read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kaffa::broker {
+
+struct Listener {
+  std::string name;  // listener name, e.g. PLAINTEXT
+  std::string host;  // "" = all interfaces
+  uint16_t port = 0;
+};
+
+struct BrokerConfig {
+  int32_t node_id = 0;
+  std::vector<Listener> listeners;
+  std::vector<Listener> advertised_listeners;  // empty: derived from the bound listeners
+  std::string log_dir;
+  int32_t num_partitions = 1;
+  int16_t default_replication_factor = 1;
+  bool auto_create_topics_enable = true;
+  int32_t socket_request_max_bytes = 104857600;
+  int64_t connections_max_idle_ms = 600000;
+  int32_t max_connections = 2147483647;
+  int32_t num_network_threads = 0;  // 0: one per core
+  int32_t connection_max_inflight_requests = 64;
+  std::string log_level = "info";
+
+  // Every setting as given (file, then overrides), for DescribeConfigs later.
+  std::map<std::string, std::string> raw;
+};
+
+struct ConfigError {
+  std::string message;
+};
+
+// Parses the Java-properties subset Kafka's files use: `key=value` / `key: value` / `key value`,
+// `#` and `!` comments, backslash line continuation, surrounding whitespace trimmed.
+bool parse_properties(const std::string& text, std::map<std::string, std::string>& out,
+                      std::string& error);
+
+// Builds the configuration from properties (file content already parsed) plus overrides in the
+// order given; returns the first problem found.
+std::optional<ConfigError> load_config(const std::map<std::string, std::string>& file_props,
+                                       const std::vector<std::string>& overrides,
+                                       BrokerConfig& out);
+
+// `NAME://host:port[,NAME://host:port...]`; IPv6 hosts in brackets.
+bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::string& error);
+
+// One line per setting: name, default, documentation (for `kaffa serve --help-config`).
+std::string describe_settings();
+
+}  // namespace kaffa::broker

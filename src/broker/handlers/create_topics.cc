@@ -1,0 +1,173 @@
+// CreateTopics (key 19), versions 0-7 (flexible from 5).
+// Per topic, in Kafka's order of checks: duplicate names in one request (INVALID_REQUEST for each
+// copy), name rules (INVALID_TOPIC_EXCEPTION), existence (TOPIC_ALREADY_EXISTS), partitions and
+// replication factor or a manual assignment (INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
+// INVALID_REPLICA_ASSIGNMENT, INVALID_REQUEST when both are given), configs (INVALID_CONFIG).
+// -1 partitions / replication factor take the broker defaults (v4+). validate_only (v1+) checks
+// without creating. v5+ echoes partitions, replication factor and the configs; v7 the topic id.
+#include "protocol/messages/create_topics.h"
+
+#include <map>
+#include <set>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "cluster/topic_config.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::CreateTopicsRequest;
+using protocol::CreateTopicsResponse;
+using protocol::ErrorCode;
+
+struct Problem {
+  ErrorCode code;
+  std::string message;
+};
+
+std::optional<Problem> check_layout(const CreateTopicsRequest::CreatableTopic& t,
+                                    const BrokerConfig& cfg, int32_t& partitions, int16_t& rf) {
+  constexpr int32_t kLiveBrokers = 1;
+  if (!t.assignments.empty()) {
+    if (t.num_partitions != -1 || t.replication_factor != -1) {
+      return Problem{ErrorCode::invalid_request,
+                     "Both numPartitions or replicationFactor and replicasAssignments were set. "
+                     "Both cannot be used at the same time."};
+    }
+    std::set<int32_t> seen;
+    size_t width = t.assignments.front().broker_ids.size();
+    for (const auto& a : t.assignments) {
+      if (!seen.insert(a.partition_index).second || a.partition_index < 0 ||
+          a.partition_index >= static_cast<int32_t>(t.assignments.size())) {
+        return Problem{ErrorCode::invalid_replica_assignment,
+                       "Partitions must be numbered 0 to n-1, each once."};
+      }
+      if (a.broker_ids.empty() || a.broker_ids.size() != width) {
+        return Problem{ErrorCode::invalid_replica_assignment,
+                       "All partitions must have the same, non-zero number of replicas."};
+      }
+      for (int32_t b : a.broker_ids) {
+        if (b != cfg.node_id) {
+          return Problem{ErrorCode::invalid_replica_assignment,
+                         "Unknown broker id " + std::to_string(b) + " in the assignment."};
+        }
+      }
+      if (a.broker_ids.size() > static_cast<size_t>(kLiveBrokers)) {
+        return Problem{ErrorCode::invalid_replica_assignment,
+                       "Duplicate brokers in the assignment of a partition."};
+      }
+    }
+    partitions = static_cast<int32_t>(t.assignments.size());
+    rf = static_cast<int16_t>(width);
+    return std::nullopt;
+  }
+  partitions = t.num_partitions == -1 ? cfg.num_partitions : t.num_partitions;
+  rf = t.replication_factor == -1 ? cfg.default_replication_factor : t.replication_factor;
+  if (partitions <= 0) {
+    return Problem{ErrorCode::invalid_partitions, "Number of partitions must be larger than 0."};
+  }
+  if (rf <= 0) {
+    return Problem{ErrorCode::invalid_replication_factor,
+                   "Replication factor must be larger than 0."};
+  }
+  if (rf > kLiveBrokers) {
+    return Problem{ErrorCode::invalid_replication_factor,
+                   "Replication factor: " + std::to_string(rf) +
+                       " larger than available brokers: " + std::to_string(kLiveBrokers) + "."};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void handle_create_topics(RequestContext& ctx, Responder respond) {
+  CreateTopicsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  Broker& broker = ctx.broker;
+  const int16_t v = ctx.version();
+
+  std::map<std::string, int> copies;
+  for (const auto& t : req.topics) ++copies[t.name];
+
+  CreateTopicsResponse resp;
+  for (const auto& t : req.topics) {
+    auto& out = resp.topics.emplace_back();
+    out.name = t.name;
+    out.error_message = std::nullopt;
+    auto fail = [&](ErrorCode code, std::string message) {
+      out.error_code = protocol::code(code);
+      out.error_message = std::move(message);
+      out.configs = std::nullopt;
+    };
+    if (copies[t.name] > 1) {
+      fail(ErrorCode::invalid_request,
+           "Create topics request from client contains a duplicate "
+           "topic: " +
+               t.name);
+      continue;
+    }
+    if (auto why = cluster::invalid_topic_name(t.name)) {
+      fail(ErrorCode::invalid_topic_exception, *why);
+      continue;
+    }
+    if (broker.topics().find(t.name)) {
+      fail(ErrorCode::topic_already_exists, "Topic '" + t.name + "' already exists.");
+      continue;
+    }
+    if (auto other = broker.topics().collision(t.name)) {
+      fail(ErrorCode::invalid_topic_exception,
+           "Topic '" + t.name + "' collides with existing topic: " + *other);
+      continue;
+    }
+    int32_t partitions = 0;
+    int16_t rf = 0;
+    if (auto p = check_layout(t, broker.config(), partitions, rf)) {
+      fail(p->code, p->message);
+      continue;
+    }
+    cluster::TopicInfo info;
+    info.name = t.name;
+    info.partitions = partitions;
+    info.replication_factor = rf;
+    std::optional<std::string> config_problem;
+    for (const auto& c : t.configs) {
+      if (auto why = cluster::invalid_topic_config(c.name, c.value)) {
+        config_problem = why;
+        break;
+      }
+      if (c.value) info.configs[c.name] = *c.value;
+    }
+    if (config_problem) {
+      fail(ErrorCode::invalid_config, *config_problem);
+      continue;
+    }
+    out.num_partitions = partitions;
+    out.replication_factor = rf;
+    out.configs.emplace();
+    for (const auto& [name, value] : info.configs) {
+      auto& c = out.configs->emplace_back();
+      c.name = name;
+      c.value = value;
+      c.config_source = 1;  // DYNAMIC_TOPIC_CONFIG
+    }
+    if (v >= 1 && req.validate_only) continue;
+    cluster::TopicInfo created;
+    switch (broker.topics().create(std::move(info), &created)) {
+      case cluster::TopicRegistry::CreateResult::created:
+        out.topic_id = created.id;
+        log::info("created topic {} with {} partitions", t.name, partitions);
+        break;
+      case cluster::TopicRegistry::CreateResult::exists:
+        fail(ErrorCode::topic_already_exists, "Topic '" + t.name + "' already exists.");
+        break;
+      case cluster::TopicRegistry::CreateResult::collides:
+        fail(ErrorCode::invalid_topic_exception, "Topic '" + t.name + "' collides with another.");
+        break;
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

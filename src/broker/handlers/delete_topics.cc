@@ -1,0 +1,50 @@
+// DeleteTopics (key 20), versions 0-6 (flexible from 4). v0-5 name topics in topic_names; v6 in
+// topics, each by name or, when the name is null, by topic id. Unknown names answer
+// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
+#include "protocol/messages/delete_topics.h"
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+
+void handle_delete_topics(RequestContext& ctx, Responder respond) {
+  protocol::DeleteTopicsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  auto& topics = ctx.broker.topics();
+  protocol::DeleteTopicsResponse resp;
+
+  auto remove = [&](const std::optional<cluster::TopicInfo>& t, std::optional<std::string> name,
+                    const protocol::Uuid& id, protocol::ErrorCode missing) {
+    auto& out = resp.responses.emplace_back();
+    out.name = std::move(name);
+    out.topic_id = id;
+    if (!t || !topics.remove(t->name)) {
+      out.error_code = protocol::code(missing);
+      return;
+    }
+    out.name = t->name;
+    out.topic_id = t->id;
+    log::info("deleted topic {}", t->name);
+  };
+
+  if (ctx.version() <= 5) {
+    for (const auto& name : req.topic_names) {
+      remove(topics.find(name), name, {}, protocol::ErrorCode::unknown_topic_or_partition);
+    }
+  } else {
+    for (const auto& want : req.topics) {
+      if (want.name) {
+        remove(topics.find(*want.name), want.name, want.topic_id,
+               protocol::ErrorCode::unknown_topic_or_partition);
+      } else {
+        remove(topics.find(want.topic_id), std::nullopt, want.topic_id,
+               protocol::ErrorCode::unknown_topic_id);
+      }
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,29 @@
+// The API handlers, one file each in this directory, and the table of what the broker advertises.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "broker/request_context.h"
+
+namespace kaffa::broker {
+
+using HandlerFn = void (*)(RequestContext& ctx, Responder respond);
+
+struct HandlerEntry {
+  int16_t api_key;
+  int16_t min_version;  // advertised range; requests outside it never reach the handler
+  int16_t max_version;
+  HandlerFn handle;
+};
+
+void handle_api_versions(RequestContext& ctx, Responder respond);
+void handle_metadata(RequestContext& ctx, Responder respond);
+void handle_create_topics(RequestContext& ctx, Responder respond);
+void handle_delete_topics(RequestContext& ctx, Responder respond);
+
+// Sorted by API key. An API that is not implemented is not listed (and so not advertised).
+std::span<const HandlerEntry> handler_table();
+const HandlerEntry* find_handler(int16_t api_key);
+
+}  // namespace kaffa::broker

@@ -1,0 +1,120 @@
+// Metadata (key 3), versions 0-12 (flexible from 9).
+// Topics requested: v0 empty list = all topics; v1+ null = all, empty = none. v4+ carries
+// allow_auto_topic_creation; older versions always allow it. v10+ returns topic ids and may ask by
+// id (name null); v12 answers a topic asked by id with a null name when unknown. Every partition of
+// a single node has this broker as leader, only replica and only in-sync replica.
+#include "protocol/messages/metadata.h"
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::MetadataResponse;
+
+// Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8,
+// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. Without an authorizer every operation is allowed.
+constexpr int32_t kAllTopicOperations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+
+MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& t, int32_t node_id,
+                                                 bool with_operations) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = t.name;
+  out.topic_id = t.id;
+  out.is_internal = t.internal;
+  out.partitions.reserve(static_cast<size_t>(t.partitions));
+  for (int32_t p = 0; p < t.partitions; ++p) {
+    MetadataResponse::MetadataResponsePartition part;
+    part.partition_index = p;
+    part.leader_id = node_id;
+    part.leader_epoch = 0;
+    part.replica_nodes = {node_id};
+    part.isr_nodes = {node_id};
+    out.partitions.push_back(std::move(part));
+  }
+  if (with_operations) out.topic_authorized_operations = kAllTopicOperations;
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic topic_error(std::optional<std::string> name,
+                                                    const protocol::Uuid& id, ErrorCode e) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = std::move(name);
+  out.topic_id = id;
+  out.error_code = protocol::code(e);
+  return out;
+}
+
+}  // namespace
+
+void handle_metadata(RequestContext& ctx, Responder respond) {
+  protocol::MetadataRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  Broker& broker = ctx.broker;
+  const int16_t v = ctx.version();
+  const int32_t node = broker.config().node_id;
+  const bool ops = req.include_topic_authorized_operations;
+
+  MetadataResponse resp;
+  const auto adv = broker.advertised();
+  resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  resp.cluster_id = broker.cluster_id();
+  resp.controller_id = node;
+  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+
+  const bool all = !req.topics.has_value() || (v == 0 && req.topics->empty());
+  if (all) {
+    for (const auto& t : broker.topics().list()) resp.topics.push_back(describe(t, node, ops));
+    return respond.send(resp);
+  }
+  const bool may_create =
+      broker.config().auto_create_topics_enable && (v < 4 || req.allow_auto_topic_creation);
+  for (const auto& want : *req.topics) {
+    if (!want.name.has_value()) {
+      // By id (v10+).
+      if (auto t = broker.topics().find(want.topic_id)) {
+        resp.topics.push_back(describe(*t, node, ops));
+      } else {
+        resp.topics.push_back(
+            topic_error(std::nullopt, want.topic_id, ErrorCode::unknown_topic_id));
+      }
+      continue;
+    }
+    const std::string& name = *want.name;
+    if (auto t = broker.topics().find(name)) {
+      resp.topics.push_back(describe(*t, node, ops));
+      continue;
+    }
+    if (cluster::invalid_topic_name(name)) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::invalid_topic_exception));
+      continue;
+    }
+    if (!may_create) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::unknown_topic_or_partition));
+      continue;
+    }
+    cluster::TopicInfo info;
+    info.name = name;
+    info.partitions = broker.config().num_partitions;
+    info.replication_factor = 1;
+    cluster::TopicInfo created;
+    const auto result = broker.topics().create(std::move(info), &created);
+    if (result == cluster::TopicRegistry::CreateResult::collides) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::invalid_topic_exception));
+      continue;
+    }
+    if (result == cluster::TopicRegistry::CreateResult::created) {
+      log::info("auto-created topic {} with {} partitions", name, created.partitions);
+      resp.topics.push_back(describe(created, node, ops));
+    } else if (auto t = broker.topics().find(name)) {  // created concurrently by another request
+      resp.topics.push_back(describe(*t, node, ops));
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,78 @@
+// What a handler gets for one request: the parsed header, the body bytes, the connection, the
+// broker's state, and a Responder that frames the answer.
+//
+// Threading: a handler runs on the event-loop thread of the request's connection and must not
+// block. It may finish later from another thread by moving the Responder there (acks=all,
+// long-polling fetches); responses still leave the connection in request order.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/log.h"
+#include "net/server.h"
+#include "protocol/headers.h"
+
+namespace kaffa::broker {
+
+class Broker;
+
+class Responder {
+ public:
+  Responder(net::Completion done, int32_t correlation_id, int16_t api_key, int16_t api_version)
+      : done_(std::move(done)),
+        correlation_id_(correlation_id),
+        api_key_(api_key),
+        api_version_(api_version) {}
+
+  // Encodes `body` at the request's version with the matching response header and sends it.
+  template <class M>
+  void send(const M& body) {
+    send_at(body, api_version_, protocol::response_header_version(api_key_, api_version_));
+  }
+  // Same, with a body version chosen by the handler (ApiVersions answers v0 to unknown versions).
+  template <class M>
+  void send_at(const M& body, int16_t version, int16_t header_version = 0) {
+    net::ResponseFrame frame;
+    std::vector<protocol::Splice> splices;
+    protocol::append_response_frame(frame.bytes, splices, correlation_id_, header_version, body,
+                                    version);
+    frame.splices.reserve(splices.size());
+    for (auto& s : splices) {
+      frame.splices.push_back(
+          {s.at, s.range.fd, s.range.offset, s.range.length, std::move(s.range.keepalive)});
+    }
+    done_.send(std::move(frame));
+  }
+  void none() { done_.none(); }
+  void close() { done_.close(); }
+
+ private:
+  net::Completion done_;
+  int32_t correlation_id_;
+  int16_t api_key_;
+  int16_t api_version_;
+};
+
+struct RequestContext {
+  const protocol::RequestHeader& header;
+  std::string_view body;
+  const net::ConnectionInfo& conn;
+  Broker& broker;
+
+  int16_t version() const { return header.request_api_version; }
+
+  // Decodes the body; on failure logs one line and returns false (the caller closes the
+  // connection, as Kafka does for a request it cannot parse).
+  template <class M>
+  bool decode(M& msg) const {
+    protocol::Reader r(body);
+    if (msg.decode(r, version())) return true;
+    log::warn("closing connection {} from {}: malformed {} v{} request: {}", conn.id, conn.peer,
+              header.request_api_key, version(), r.error());
+    return false;
+  }
+};
+
+}  // namespace kaffa::broker

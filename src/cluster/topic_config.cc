@@ -1,0 +1,132 @@
+#include "cluster/topic_config.h"
+
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+
+namespace kaffa::cluster {
+namespace {
+
+enum class Kind {
+  long_min0,
+  long_any,
+  int_min0,
+  boolean,
+  ratio,
+  cleanup_policy,
+  timestamp_type,
+  compression,
+  text
+};
+
+struct Def {
+  std::string_view name;
+  Kind kind;
+};
+
+constexpr Def kTopicConfigs[] = {
+    {"cleanup.policy", Kind::cleanup_policy},
+    {"compression.type", Kind::compression},
+    {"delete.retention.ms", Kind::long_min0},
+    {"file.delete.delay.ms", Kind::long_min0},
+    {"flush.messages", Kind::long_min0},
+    {"flush.ms", Kind::long_min0},
+    {"follower.replication.throttled.replicas", Kind::text},
+    {"index.interval.bytes", Kind::int_min0},
+    {"leader.replication.throttled.replicas", Kind::text},
+    {"local.retention.bytes", Kind::long_any},
+    {"local.retention.ms", Kind::long_any},
+    {"max.compaction.lag.ms", Kind::long_min0},
+    {"max.message.bytes", Kind::int_min0},
+    {"message.downconversion.enable", Kind::boolean},
+    {"message.format.version", Kind::text},
+    {"message.timestamp.after.max.ms", Kind::long_min0},
+    {"message.timestamp.before.max.ms", Kind::long_min0},
+    {"message.timestamp.difference.max.ms", Kind::long_min0},
+    {"message.timestamp.type", Kind::timestamp_type},
+    {"min.cleanable.dirty.ratio", Kind::ratio},
+    {"min.compaction.lag.ms", Kind::long_min0},
+    {"min.insync.replicas", Kind::int_min0},
+    {"preallocate", Kind::boolean},
+    {"remote.storage.enable", Kind::boolean},
+    {"retention.bytes", Kind::long_any},
+    {"retention.ms", Kind::long_any},
+    {"segment.bytes", Kind::int_min0},
+    {"segment.index.bytes", Kind::int_min0},
+    {"segment.jitter.ms", Kind::long_min0},
+    {"segment.ms", Kind::long_min0},
+    {"unclean.leader.election.enable", Kind::boolean},
+};
+
+bool parse_i64(std::string_view v, int64_t& out) {
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size();
+}
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> options) {
+  for (auto o : options) {
+    if (v == o) return true;
+  }
+  return false;
+}
+
+std::optional<std::string> check(Kind kind, std::string_view v) {
+  int64_t n = 0;
+  switch (kind) {
+    case Kind::long_min0:
+      if (!parse_i64(v, n) || n < 0) return "expected a non-negative integer";
+      return std::nullopt;
+    case Kind::long_any:
+      if (!parse_i64(v, n) || n < -2) return "expected an integer >= -2";
+      return std::nullopt;
+    case Kind::int_min0:
+      if (!parse_i64(v, n) || n < 0 || n > INT32_MAX) return "expected a non-negative int";
+      return std::nullopt;
+    case Kind::boolean:
+      if (!one_of(v, {"true", "false"})) return "expected true or false";
+      return std::nullopt;
+    case Kind::ratio: {
+      char* end = nullptr;
+      std::string s(v);
+      const double d = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end != '\0' || d < 0 || d > 1) return "expected a number in [0, 1]";
+      return std::nullopt;
+    }
+    case Kind::cleanup_policy:
+      if (!one_of(v, {"delete", "compact", "compact,delete", "delete,compact", ""})) {
+        return "expected delete, compact or compact,delete";
+      }
+      return std::nullopt;
+    case Kind::timestamp_type:
+      if (!one_of(v, {"CreateTime", "LogAppendTime"})) {
+        return "expected CreateTime or LogAppendTime";
+      }
+      return std::nullopt;
+    case Kind::compression:
+      if (!one_of(v, {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"})) {
+        return "expected uncompressed, zstd, lz4, snappy, gzip or producer";
+      }
+      return std::nullopt;
+    case Kind::text:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> invalid_topic_config(std::string_view name,
+                                                const std::optional<std::string>& value) {
+  for (const auto& d : kTopicConfigs) {
+    if (d.name != name) continue;
+    if (!value) return std::nullopt;
+    if (auto why = check(d.kind, *value)) {
+      return "Invalid value " + *value + " for configuration " + std::string(name) + ": " + *why;
+    }
+    return std::nullopt;
+  }
+  return "Unknown topic config name: " + std::string(name);
+}
+
+}  // namespace kaffa::cluster

@@ -1,0 +1,90 @@
+#include "cluster/topic_registry.h"
+
+#include <algorithm>
+
+namespace kaffa::cluster {
+namespace {
+
+std::string normalized(std::string_view name) {
+  std::string s(name);
+  std::replace(s.begin(), s.end(), '.', '_');
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> invalid_topic_name(std::string_view name) {
+  if (name.empty()) return "Topic name is illegal, it can't be empty";
+  if (name == "." || name == "..") return "Topic name cannot be \".\" or \"..\"";
+  if (name.size() > 249) {
+    return "Topic name is illegal, it can't be longer than 249 characters";
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return "Topic name contains a character other than ASCII alphanumerics, '.', '_' and '-'";
+    }
+  }
+  return std::nullopt;
+}
+
+TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* created) {
+  std::unique_lock lock(mu_);
+  if (topics_.count(topic.name) != 0) return CreateResult::exists;
+  if (collision_locked(topic.name)) return CreateResult::collides;
+  do {
+    topic.id = protocol::Uuid::random();
+  } while (std::any_of(topics_.begin(), topics_.end(),
+                       [&](const auto& kv) { return kv.second.id == topic.id; }));
+  if (created != nullptr) *created = topic;
+  std::string name = topic.name;
+  topics_.emplace(std::move(name), std::move(topic));
+  return CreateResult::created;
+}
+
+bool TopicRegistry::remove(std::string_view name) {
+  std::unique_lock lock(mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return false;
+  topics_.erase(it);
+  return true;
+}
+
+std::optional<TopicInfo> TopicRegistry::find(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<TopicInfo> TopicRegistry::find(const protocol::Uuid& id) const {
+  std::shared_lock lock(mu_);
+  for (const auto& [name, t] : topics_) {
+    if (t.id == id) return t;
+  }
+  return std::nullopt;
+}
+
+std::vector<TopicInfo> TopicRegistry::list() const {
+  std::shared_lock lock(mu_);
+  std::vector<TopicInfo> out;
+  out.reserve(topics_.size());
+  for (const auto& [name, t] : topics_) out.push_back(t);
+  return out;
+}
+
+std::optional<std::string> TopicRegistry::collision(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  return collision_locked(name);
+}
+
+std::optional<std::string> TopicRegistry::collision_locked(std::string_view name) const {
+  const std::string n = normalized(name);
+  for (const auto& [existing, t] : topics_) {
+    if (existing != name && normalized(existing) == n) return existing;
+  }
+  return std::nullopt;
+}
+
+}  // namespace kaffa::cluster

@@ -1,0 +1,56 @@
+// The broker's view of topics: names, ids, partition counts and topic configs. A single node is a
+// cluster of one: every partition's leader and only replica is this node.
+//
+// In memory for now (the storage milestone makes it durable). Thread-safe: handlers on any
+// event-loop thread read and change it; readers take a snapshot (TopicInfo copies), so no lock is
+// held while a response is built.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/wire.h"
+
+namespace kaffa::cluster {
+
+struct TopicInfo {
+  std::string name;
+  protocol::Uuid id;
+  int32_t partitions = 0;
+  int16_t replication_factor = 1;
+  std::map<std::string, std::string> configs;  // only settings given at creation or altered
+  bool internal = false;
+};
+
+// Kafka's rules for a topic name: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
+// Returns an explanation, or nullopt when valid.
+std::optional<std::string> invalid_topic_name(std::string_view name);
+
+class TopicRegistry {
+ public:
+  enum class CreateResult { created, exists, collides };
+
+  // Creates the topic with a fresh random id unless a topic of that name exists, or one whose
+  // name differs only in '.' versus '_' (Kafka forbids those pairs: their metric names collide).
+  CreateResult create(TopicInfo topic, TopicInfo* created = nullptr);
+  bool remove(std::string_view name);
+  std::optional<TopicInfo> find(std::string_view name) const;
+  std::optional<TopicInfo> find(const protocol::Uuid& id) const;
+  std::vector<TopicInfo> list() const;  // sorted by name
+  // Would `name` collide with an existing topic ('.' vs '_')? Returns the existing name.
+  std::optional<std::string> collision(std::string_view name) const;
+
+ private:
+  std::optional<std::string> collision_locked(std::string_view name) const;
+
+  mutable std::shared_mutex mu_;
+  std::map<std::string, TopicInfo, std::less<>> topics_;
+};
+
+}  // namespace kaffa::cluster

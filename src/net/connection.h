@@ -1,0 +1,131 @@
+// Internal to kaffa_net: one client connection and the event loop ("worker") it lives on.
+//
+// A Connection is created by the acceptor, then started on its worker's loop; from then on every
+// member is touched only on that loop's thread. Three coroutines run per connection:
+//   reader   - reads frames, hands them to the handler, applies back-pressure;
+//   writer   - writes ready responses strictly in request order (writev, sendfile for splices);
+//   watchdog - closes the connection after idle_timeout without traffic or work in flight.
+// Each coroutine holds a shared_ptr to the connection, so it is destroyed when the last of them
+// has finished. Completions hold only a weak_ptr and post their outcome to the loop.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "bytes/buffer_pool.h"
+#include "net/server.h"
+
+namespace kaffa::net::detail {
+
+// What the Completion said about a request.
+enum class Outcome : int { waiting = 0, send = 1, none = 2, close = 3 };
+
+class Connection;
+
+// One event loop and the connections living on it. Members other than `ctx` and `index` are
+// touched only on the loop's thread.
+struct Worker {
+  explicit Worker(size_t i) : index(i), guard(asio::make_work_guard(ctx)), force_close(ctx) {}
+
+  asio::io_context ctx{1};
+  size_t index;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;
+  bool stopping = false;
+  asio::steady_timer force_close;
+
+  // Stop on this loop: drain every connection, force-close them after `timeout`, and let the
+  // loop run out of work once the last one has gone.
+  void begin_stop(std::chrono::milliseconds timeout);
+  void on_connection_closed(uint64_t id);
+};
+
+// What every connection shares with the server; outlives all connections.
+struct Shared {
+  const ServerConfig& config;
+  RequestHandler& handler;
+  ServerStats& stats;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket socket, ConnectionInfo info);
+  ~Connection();
+
+  // On the worker's loop: register with the worker and spawn the coroutines.
+  void start();
+  // On the worker's loop: stop reading requests; close once in-flight work is written.
+  void drain();
+  // On the worker's loop: close the socket now, dropping unwritten responses. Idempotent.
+  void close_now();
+
+  // From any thread: apply a Completion's outcome (on the loop).
+  static void deliver(std::shared_ptr<Connection> self, uint64_t sequence, Outcome outcome,
+                      ResponseFrame* frame);
+
+ private:
+  struct Slot {
+    Outcome outcome = Outcome::waiting;
+    ResponseFrame frame;
+  };
+
+  // `self` lives in each coroutine's frame and keeps the connection alive while it runs.
+  asio::awaitable<void> read_loop(std::shared_ptr<Connection> self);
+  asio::awaitable<void> read_frames();
+  asio::awaitable<void> write_loop(std::shared_ptr<Connection> self);
+  asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
+  // Reads until at least `n` bytes are buffered in read_buf_. False on EOF, error or close.
+  asio::awaitable<bool> fill(size_t n, bool& clean_eof);
+  // Writes every consecutive ready response at the head of slots_. Returns false on failure or
+  // when a close() outcome was reached (the caller closes).
+  asio::awaitable<bool> write_pending();
+  asio::awaitable<bool> flush_gather();
+  asio::awaitable<bool> send_splice(const FileSplice& splice);
+  void apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame);
+  void dispatch(bytes::Buffer frame);
+  bool reading_allowed() const { return !closed_ && !draining_ && !close_requested_; }
+  static void wake(asio::steady_timer& timer) { timer.cancel(); }
+  asio::awaitable<void> sleep_until_woken(asio::steady_timer& timer);
+
+  Shared& shared_;
+  Worker& worker_;
+  asio::ip::tcp::socket socket_;
+  ConnectionInfo info_;
+  asio::steady_timer reader_wake_;
+  asio::steady_timer writer_wake_;
+  asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_activity_;
+
+  // Read-ahead: bytes [read_pos_, read_end_) of read_buf_ are received but not yet consumed.
+  // The buffer is returned to the pool whenever it is drained, so idle connections hold none.
+  bytes::Buffer read_buf_;
+  size_t read_pos_ = 0;
+  size_t read_end_ = 0;
+
+  // Requests handed to the handler and not yet written, oldest first; slots_.front() has
+  // sequence number first_sequence_.
+  std::deque<Slot> slots_;
+  uint64_t first_sequence_ = 0;
+  size_t inflight_ = 0;  // dispatched requests whose response is not fully written yet
+
+  // Writer scratch: the responses being written and the gather list of the current writev.
+  std::vector<ResponseFrame> batch_;
+  std::vector<asio::const_buffer> gather_;
+
+  bool closed_ = false;
+  bool draining_ = false;         // stop(): read no more requests
+  bool close_requested_ = false;  // a Completion asked for close()
+  bool read_done_ = false;        // the reader has finished (EOF or draining)
+};
+
+}  // namespace kaffa::net::detail

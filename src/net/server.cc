@@ -1,0 +1,295 @@
+#include "net/server.h"
+
+#include <fmt/format.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <csignal>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "base/log.h"
+#include "net/connection.h"
+#include "net/server_executor.h"
+
+namespace kaffa::net {
+
+using asio::ip::tcp;
+
+struct Server::Impl {
+  Impl(ServerConfig c, RequestHandler& h) : config(std::move(c)), handler(h) {
+    int n =
+        config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
+    n = std::max(n, 1);
+    for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<detail::Worker>(i));
+  }
+
+  asio::io_context& loop0() { return workers.front()->ctx; }
+  asio::awaitable<void> accept_loop(size_t listener);
+  void configure(tcp::socket& socket);
+  void stop_on_loop0();
+  static void run_loop(detail::Worker& worker);
+
+  // Declaration order matters: connections (owned by the loops' pending work) are destroyed with
+  // `workers` and still touch `stats`, so `stats` comes first; acceptors and the signal set use
+  // loop 0 and go before it.
+  ServerConfig config;
+  RequestHandler& handler;
+  ServerStats stats;
+  detail::Shared shared{config, handler, stats};
+  std::vector<std::unique_ptr<detail::Worker>> workers;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<ListenerConfig> bound;
+  std::unique_ptr<asio::signal_set> signals;
+  std::atomic<size_t> next_worker{0};
+  std::atomic<size_t> next_post{0};
+  std::atomic<uint64_t> next_connection_id{1};
+  bool started = false;
+  bool stopping = false;  // loop 0 only
+};
+
+Server::Impl& server_impl(Server& server) {
+  return *server.impl_;
+}
+
+asio::io_context::executor_type executor(Server& server, size_t thread_index) {
+  return server_impl(server).workers.at(thread_index)->ctx.get_executor();
+}
+
+namespace detail {
+
+void Worker::begin_stop(std::chrono::milliseconds timeout) {
+  if (stopping) return;
+  stopping = true;
+  std::vector<std::shared_ptr<Connection>> live;
+  for (auto& [id, weak] : connections) {
+    if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) c->drain();
+  if (connections.empty()) {
+    guard.reset();
+    return;
+  }
+  force_close.expires_after(timeout);
+  force_close.async_wait([this](asio::error_code ec) {
+    if (ec) return;
+    log::warn("net: loop {}: closing {} connections still busy after the shutdown timeout", index,
+              connections.size());
+    std::vector<std::shared_ptr<Connection>> rest;
+    for (auto& [id, weak] : connections) {
+      if (auto c = weak.lock()) rest.push_back(std::move(c));
+    }
+    for (auto& c : rest) c->close_now();
+    connections.clear();
+    guard.reset();
+  });
+}
+
+void Worker::on_connection_closed(uint64_t id) {
+  connections.erase(id);
+  if (stopping && connections.empty()) {
+    force_close.cancel();
+    guard.reset();
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+// Raises a socket buffer to `want` bytes; never lowers it.
+template <class Option, class Socket>
+void grow_buffer(Socket& socket, int want) {
+  if (want <= 0) return;
+  asio::error_code ec;
+  Option current;
+  socket.get_option(current, ec);
+  if (!ec && current.value() >= want) return;
+  socket.set_option(Option(want), ec);
+}
+
+// Asio reports OS errors in its own category; callers of start() compare with std::errc.
+std::error_code portable(const asio::error_code& ec) {
+  if (ec.category() == asio::system_category()) return {ec.value(), std::system_category()};
+  return ec;
+}
+
+}  // namespace
+
+void Server::Impl::configure(tcp::socket& socket) {
+  asio::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  grow_buffer<asio::socket_base::send_buffer_size>(socket, config.socket_send_buffer);
+  grow_buffer<asio::socket_base::receive_buffer_size>(socket, config.socket_receive_buffer);
+}
+
+asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
+  tcp::acceptor& acceptor = *acceptors[index];
+  const std::string& name = bound[index].name;
+  while (!stopping) {
+    detail::Worker& worker = *workers[next_worker.fetch_add(1) % workers.size()];
+    asio::error_code ec;
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::any_io_executor(worker.ctx.get_executor()),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      // Typically out of file descriptors: back off instead of spinning on the error.
+      log::warn("net: listener {}: accept failed: {}", name, ec.message());
+      asio::steady_timer pause(loop0(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    std::string peer_text = ec ? std::string("?") : endpoint_text(peer);
+    if (stats.connections_open.load(std::memory_order_relaxed) >=
+        static_cast<uint64_t>(std::max(config.max_connections, 0))) {
+      log::warn("net: listener {}: refusing connection from {}: max.connections ({}) reached", name,
+                peer_text, config.max_connections);
+      socket.close(ec);
+      continue;
+    }
+    configure(socket);
+    stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    ConnectionInfo info{next_connection_id.fetch_add(1), std::move(peer_text), name, worker.index};
+    auto conn =
+        std::make_shared<detail::Connection>(shared, worker, std::move(socket), std::move(info));
+    asio::post(worker.ctx, [conn = std::move(conn)] { conn->start(); });
+  }
+}
+
+void Server::Impl::stop_on_loop0() {
+  if (stopping) return;
+  stopping = true;
+  log::info("net: stopping: no new connections; draining {} open", stats.connections_open.load());
+  asio::error_code ec;
+  for (auto& acceptor : acceptors) acceptor->close(ec);
+  if (signals) signals->cancel(ec);
+  for (auto& w : workers) {
+    detail::Worker* worker = w.get();
+    auto timeout = config.shutdown_timeout;
+    asio::post(worker->ctx, [worker, timeout] { worker->begin_stop(timeout); });
+  }
+}
+
+void Server::Impl::run_loop(detail::Worker& worker) {
+  for (;;) {
+    try {
+      worker.ctx.run();
+      return;
+    } catch (const std::exception& e) {
+      log::error("net: loop {}: unexpected exception: {}", worker.index, e.what());
+    }
+  }
+}
+
+Server::Server(ServerConfig cfg, RequestHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(cfg), handler)) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  Impl& s = *impl_;
+  if (s.started) return;
+  std::signal(SIGPIPE, SIG_IGN);
+  for (const ListenerConfig& l : s.config.listeners) {
+    asio::error_code ec;
+    tcp::endpoint endpoint;
+    if (l.host.empty()) {
+      endpoint = tcp::endpoint(asio::ip::address_v4::any(), l.port);
+    } else if (auto addr = asio::ip::make_address(l.host, ec); !ec) {
+      endpoint = tcp::endpoint(addr, l.port);
+    } else {
+      tcp::resolver resolver(s.loop0());
+      auto results = resolver.resolve(l.host, std::to_string(l.port), ec);
+      if (ec || results.empty()) {
+        throw std::system_error(
+            portable(ec ? ec : asio::error::host_not_found),
+            fmt::format("listener {}: cannot resolve host '{}'", l.name, l.host));
+      }
+      endpoint = results.begin()->endpoint();
+    }
+    auto acceptor = std::make_unique<tcp::acceptor>(s.loop0());
+    const char* step = "open";
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) step = "bind", acceptor->bind(endpoint, ec);
+    if (!ec) step = "listen", acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::system_error(portable(ec),
+                              fmt::format("listener {}: cannot {} {}:{}", l.name, step,
+                                          l.host.empty() ? "0.0.0.0" : l.host, l.port));
+    }
+    uint16_t port = acceptor->local_endpoint().port();
+    log::info("net: listener {} on {}", l.name,
+              endpoint_text(tcp::endpoint(endpoint.address(), port)));
+    s.bound.push_back(ListenerConfig{l.name, l.host, port});
+    s.acceptors.push_back(std::move(acceptor));
+  }
+  s.started = true;
+}
+
+std::vector<ListenerConfig> Server::bound() const {
+  return impl_->bound;
+}
+
+void Server::run() {
+  Impl& s = *impl_;
+  start();
+  for (size_t i = 0; i < s.acceptors.size(); ++i) {
+    asio::co_spawn(s.loop0(), s.accept_loop(i), [](std::exception_ptr e) {
+      if (e) log::error("net: accept loop ended with an exception");
+    });
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < s.workers.size(); ++i) {
+    threads.emplace_back([&s, i] { Impl::run_loop(*s.workers[i]); });
+  }
+  Impl::run_loop(*s.workers.front());
+  for (auto& t : threads) t.join();
+  log::info("net: stopped");
+}
+
+void Server::stop() {
+  Impl* s = impl_.get();
+  asio::post(s->loop0(), [s] { s->stop_on_loop0(); });
+}
+
+void Server::stop_on_signals() {
+  Impl& s = *impl_;
+  s.signals = std::make_unique<asio::signal_set>(s.loop0(), SIGINT, SIGTERM);
+  s.signals->async_wait([this](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    log::info("net: signal {} received", signal);
+    stop();
+  });
+}
+
+const ServerStats& Server::stats() const {
+  return impl_->stats;
+}
+
+size_t Server::thread_count() const {
+  return impl_->workers.size();
+}
+
+void Server::post(size_t thread_index, std::function<void()> fn) {
+  asio::post(impl_->workers.at(thread_index)->ctx, std::move(fn));
+}
+
+void Server::post_any(std::function<void()> fn) {
+  post(impl_->next_post.fetch_add(1) % impl_->workers.size(), std::move(fn));
+}
+
+}  // namespace kaffa::net

@@ -1,0 +1,155 @@
+// The Kafka-protocol TCP server: listeners, connections, framing, in-order responses.
+//
+// Threads: Server owns `threads` event loops, one per thread ("one executor per core"). Listeners
+// accept on loop 0 and hand each new connection to the next loop round-robin; a connection then
+// lives on that loop for its whole life, so its state needs no lock. The broker sees a connection
+// only through RequestHandler::handle() (called on the connection's loop, in request order) and
+// the Completion it gets with each request (usable from any thread).
+//
+// This header deliberately includes no Asio, so that broker code compiles fast. Code that needs
+// the loops' executors includes net/server_executor.h.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/frame.h"
+
+namespace kaffa::net {
+
+namespace detail {
+class Connection;
+}
+
+struct ConnectionInfo {
+  uint64_t id = 0;            // unique in this process
+  std::string peer;           // "host:port" of the client
+  std::string listener_name;  // ListenerConfig::name of the listener that accepted it
+  size_t thread_index = 0;    // the event loop (Server::post index) the connection lives on
+};
+
+// The answer to one request. Move-only. Exactly one of send()/none()/close() must be called,
+// once, from any thread; the effect is applied on the connection's loop. Destroying a Completion
+// without a call is treated as close() and logged, so that a bug cannot leave a client hanging.
+// If the connection has already closed (or the server stopped), a call is a no-op.
+class Completion {
+ public:
+  Completion() = default;  // an empty completion: every call is a no-op
+  Completion(Completion&& other) noexcept;
+  Completion& operator=(Completion&& other) noexcept;
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+  ~Completion();
+
+  // Queues the response; it leaves after the responses of all earlier requests.
+  void send(ResponseFrame frame);
+  // This request gets no response (produce with acks=0); later responses still flow.
+  void none();
+  // Writes the responses of all earlier requests, then closes the connection. Responses of later
+  // requests are dropped; no further request is read.
+  void close();
+
+  // True until one of the calls above has been made.
+  bool pending() const { return pending_; }
+
+ private:
+  friend class detail::Connection;
+  Completion(std::weak_ptr<detail::Connection> conn, uint64_t sequence)
+      : conn_(std::move(conn)), sequence_(sequence), pending_(true) {}
+  void finish(int outcome, ResponseFrame* frame);
+
+  std::weak_ptr<detail::Connection> conn_;
+  uint64_t sequence_ = 0;
+  bool pending_ = false;
+  bool used_ = false;
+};
+
+// Implemented by the broker.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Called on the connection's loop thread, in request order. Must not block. An exception
+  // escaping it closes the connection.
+  virtual void handle(const ConnectionInfo& conn, RequestFrame frame, Completion done) = 0;
+};
+
+struct ListenerConfig {
+  std::string name;
+  std::string host;   // address or host name; empty = all IPv4 interfaces
+  uint16_t port = 0;  // 0 = any free port (see Server::bound())
+};
+
+struct ServerConfig {
+  std::vector<ListenerConfig> listeners;
+  int32_t max_request_bytes = 104857600;           // socket.request.max.bytes
+  int max_inflight_per_connection = 64;            // back-pressure: stop reading beyond this
+  std::chrono::milliseconds idle_timeout{600000};  // connections.max.idle.ms
+  int max_connections = 100000;                    // max.connections (refused beyond: accept+close)
+  int threads = 0;                                 // 0 = std::thread::hardware_concurrency()
+  int socket_send_buffer = -1;                     // bytes; -1 = OS default; never shrinks
+  int socket_receive_buffer = -1;                  // bytes; -1 = OS default; never shrinks
+  std::chrono::milliseconds shutdown_timeout{10000};  // stop(): longest wait for in-flight work
+};
+
+// Monotonic counters, except connections_open. Read with relaxed loads from any thread.
+struct ServerStats {
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_total{0};  // accepted, including refused ones
+  std::atomic<uint64_t> requests{0};           // request frames handed to the handler
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};        // all response bytes, sendfile() bytes included
+  std::atomic<uint64_t> bytes_sendfile{0};   // the part of bytes_out sent with sendfile()
+  std::atomic<uint64_t> frames_rejected{0};  // size < 0 or > max_request_bytes
+};
+
+// Lifecycle: construct -> start() -> run() (blocks) ... stop() from anywhere -> run() returns.
+// The handler must outlive the Server. A Server runs once.
+class Server {
+ public:
+  Server(ServerConfig cfg, RequestHandler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on every listener; ignores SIGPIPE process-wide. Throws std::system_error
+  // naming the listener and address on failure (e.g. port in use). Call once, before run().
+  void start();
+
+  // Bound endpoints (port resolved when configured as 0), in the order of cfg.listeners.
+  std::vector<ListenerConfig> bound() const;
+
+  // Runs the event loops (the calling thread runs loop 0) until stop() has completed, then joins
+  // every thread it started. Calls start() first if needed.
+  void run();
+
+  // Graceful stop, callable from any thread, any number of times: stop accepting, stop reading
+  // new requests, let in-flight requests complete and their responses be written (at most
+  // cfg.shutdown_timeout, then connections are closed regardless), close connections, and make
+  // run() return.
+  void stop();
+
+  // Makes SIGINT and SIGTERM call stop() (handled on loop 0 via a signal set). Call before run().
+  void stop_on_signals();
+
+  const ServerStats& stats() const;
+
+  // Number of event loops, and a way to run work on one of them (thread_index < thread_count())
+  // or, with post_any(), on the next one round-robin. Usable from any thread once constructed.
+  size_t thread_count() const;
+  void post(size_t thread_index, std::function<void()> fn);
+  void post_any(std::function<void()> fn);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  friend Impl& server_impl(Server& server);
+};
+
+}  // namespace kaffa::net

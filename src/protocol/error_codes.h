@@ -1,0 +1,55 @@
+// Kafka's protocol error codes (the subset Kaffa returns; values are Kafka's).
+#pragma once
+
+#include <cstdint>
+
+namespace kaffa::protocol {
+
+enum class ErrorCode : int16_t {
+  unknown_server_error = -1,
+  none = 0,
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  invalid_fetch_size = 4,
+  leader_not_available = 5,
+  not_leader_or_follower = 6,
+  request_timed_out = 7,
+  message_too_large = 10,
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  invalid_topic_exception = 17,
+  record_list_too_large = 18,
+  not_enough_replicas = 19,
+  invalid_required_acks = 21,
+  illegal_generation = 22,
+  unknown_member_id = 25,
+  rebalance_in_progress = 27,
+  topic_authorization_failed = 29,
+  cluster_authorization_failed = 31,
+  invalid_timestamp = 32,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_replication_factor = 38,
+  invalid_replica_assignment = 39,
+  invalid_config = 40,
+  not_controller = 41,
+  invalid_request = 42,
+  policy_violation = 44,
+  out_of_order_sequence_number = 45,
+  duplicate_sequence_number = 46,
+  invalid_producer_epoch = 47,
+  unknown_producer_id = 59,
+  group_id_not_found = 69,
+  member_id_required = 79,
+  fenced_instance_id = 82,
+  unknown_topic_id = 100,
+};
+
+constexpr int16_t code(ErrorCode e) {
+  return static_cast<int16_t>(e);
+}
+
+}  // namespace kaffa::protocol

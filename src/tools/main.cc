@@ -1,0 +1,77 @@
+// The one binary: `kaffa serve [server.properties] [--override key=value]...`, `kaffa --version`.
+// CLI11 is compiled in this file only.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "broker/config.h"
+
+#ifndef KAFFA_VERSION
+#define KAFFA_VERSION "0.0.0"
+#endif
+
+namespace {
+
+int serve(const std::string& properties_file, const std::vector<std::string>& overrides) {
+  using namespace kaffa;
+  std::map<std::string, std::string> props;
+  if (!properties_file.empty()) {
+    std::ifstream in(properties_file);
+    if (!in) {
+      std::fprintf(stderr, "kaffa: cannot read %s\n", properties_file.c_str());
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string error;
+    if (!broker::parse_properties(ss.str(), props, error)) {
+      std::fprintf(stderr, "kaffa: %s: %s\n", properties_file.c_str(), error.c_str());
+      return 2;
+    }
+  }
+  broker::BrokerConfig config;
+  if (auto err = broker::load_config(props, overrides, config)) {
+    std::fprintf(stderr, "kaffa: configuration error: %s\n", err->message.c_str());
+    return 2;
+  }
+  log::Level level;
+  log::parse_level(config.log_level, level);
+  log::set_level(level);
+  try {
+    broker::Broker b(std::move(config));
+    b.start();
+    b.run();
+    log::info("kaffa stopped");
+  } catch (const std::exception& e) {
+    log::error("kaffa cannot start: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Kaffa: a Kafka-compatible event store"};
+  app.set_version_flag("--version", std::string("kaffa ") + KAFFA_VERSION);
+  app.require_subcommand(1);
+
+  auto* serve_cmd = app.add_subcommand("serve", "Run a broker (as kafka-server-start.sh)");
+  std::string properties_file;
+  std::vector<std::string> overrides;
+  bool help_config = false;
+  serve_cmd->add_option("properties", properties_file, "server.properties file")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--override", overrides, "Override a setting: key=value (repeatable)");
+  serve_cmd->add_flag("--help-config", help_config, "List every setting with its default");
+
+  CLI11_PARSE(app, argc, argv);
+  if (help_config) {
+    std::fputs(kaffa::broker::describe_settings().c_str(), stdout);
+    return 0;
+  }
+  return serve(properties_file, overrides);
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Runs the request-decoder fuzzer for a bounded time from a small seed corpus of valid request
+frames (so that libFuzzer starts past the header), in a temporary directory it removes after."""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+
+def header(key, version, corr, flexible):
+    h = struct.pack(">hhih", key, version, corr, 4) + b"seed"
+    return h + (b"\x00" if flexible else b"")
+
+
+def seeds():
+    yield header(18, 0, 1, False)
+    yield header(18, 3, 2, True) + b"\x05kcat\x061.7.0\x00"
+    yield header(3, 0, 3, False) + struct.pack(">i", 1) + struct.pack(">h", 1) + b"t"
+    yield header(3, 4, 4, False) + struct.pack(">i", -1) + b"\x01"
+    yield header(3, 9, 5, True) + b"\x02\x02t\x00\x01\x00\x00\x00"
+    yield header(3, 12, 6, True) + b"\x02" + bytes(16) + b"\x02t\x00\x01\x00\x00"
+    yield header(19, 5, 7, True) + b"\x02\x02t\xff\xff\xff\xff\xff\xff\x01\x01\x00\x00\x00\x75\x30\x00\x00"
+    yield header(20, 4, 8, True) + b"\x02\x02t\x00\x00\x75\x30\x00"
+    yield header(0, 9, 9, True) + b"\x00\xff\xff\x00\x00\x75\x30\x01\x00"
+    yield header(1, 12, 10, True) + bytes(30) + b"\x00"
+
+
+def main():
+    fuzzer, seconds = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "30"
+    work = tempfile.mkdtemp(prefix="kaffa-fuzz-")
+    try:
+        corpus = os.path.join(work, "corpus")
+        os.makedirs(corpus)
+        for i, s in enumerate(seeds()):
+            with open(os.path.join(corpus, f"seed{i}"), "wb") as f:
+                f.write(s)
+        cmd = [fuzzer, f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-max_len=65536",
+               "-print_final_stats=1", f"-artifact_prefix={work}/", corpus]
+        rc = subprocess.call(cmd, cwd=work)
+        if rc != 0:
+            for name in os.listdir(work):
+                if name.startswith(("crash-", "leak-", "timeout-", "oom-")):
+                    with open(os.path.join(work, name), "rb") as f:
+                        print(f"{name}: {f.read().hex()}")
+        return rc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

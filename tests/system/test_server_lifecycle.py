@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""The `kaffa` command line and the broker's life: version, help, configuration errors,
+properties files, signals, meta.properties and the cluster id across restarts."""
+
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from kaffa_harness import BrokerStartError, KaffaBroker, run_kaffa  # noqa: E402
+import kafka_wire as kw  # noqa: E402
+
+
+def read_properties(path):
+    props = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                props[k.strip()] = v.strip()
+    return props
+
+
+class CommandLineTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kaffa-systest-cli-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def serve_args(self, *overrides):
+        args = ["serve", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+                "--override", "log.dirs=" + os.path.join(self.tmp, "data")]
+        for o in overrides:
+            args += ["--override", o]
+        return args
+
+    def test_version(self):
+        r = run_kaffa(["--version"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout + r.stderr, r"kaffa \d+\.\d+\.\d+")
+
+    def test_serve_help(self):
+        r = run_kaffa(["serve", "--help"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--override", r.stdout)
+
+    def test_help_config_lists_settings(self):
+        r = run_kaffa(["serve", "--help-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for name in ("listeners", "log.dirs", "num.partitions", "socket.request.max.bytes"):
+            self.assertIn(name, r.stdout)
+
+    def test_no_subcommand_is_an_error(self):
+        r = run_kaffa([])
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_unknown_setting_is_refused(self):
+        r = run_kaffa(self.serve_args("no.such.setting=1"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no.such.setting", r.stderr)
+        self.assertRegex(r.stderr, r"unknown setting")
+        self.assertNotIn("kaffa ready", r.stderr)
+
+    def test_malformed_value_is_refused(self):
+        r = run_kaffa(self.serve_args("num.partitions=abc"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("num.partitions", r.stderr)
+        self.assertIn("abc", r.stderr)
+        self.assertNotIn("kaffa ready", r.stderr)
+
+    def test_override_without_equals_is_refused(self):
+        r = run_kaffa(self.serve_args("num.partitions"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("num.partitions", r.stderr)
+
+    def test_unknown_setting_in_properties_file_is_refused(self):
+        path = os.path.join(self.tmp, "bad.properties")
+        with open(path, "w") as f:
+            f.write("num.partitions=2\nnot.a.kaffa.setting=yes\n")
+        r = run_kaffa(["serve", path] + self.serve_args()[1:])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not.a.kaffa.setting", r.stderr)
+
+    def test_missing_properties_file_is_refused(self):
+        r = run_kaffa(["serve", os.path.join(self.tmp, "absent.properties")])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("absent.properties", r.stdout + r.stderr)
+
+    def test_port_in_use_fails_to_start(self):
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        r = run_kaffa(["serve", "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % port,
+                       "--override", "log.dirs=" + os.path.join(self.tmp, "data")])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(str(port), r.stderr)
+        self.assertNotIn("kaffa ready", r.stderr)
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_properties_file_is_honoured(self):
+        tmp = tempfile.mkdtemp(prefix="kaffa-systest-props-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        props = {"listeners": "PLAINTEXT://127.0.0.1:0", "num.partitions": "3",
+                 "log.dirs": os.path.join(tmp, "data")}
+        with KaffaBroker(properties=props) as broker:
+            with kw.connect(broker) as conn:
+                # Metadata v1 asking for an unknown topic creates it (auto.create.topics.enable).
+                md = conn.metadata(["auto-three"], version=1)
+                (topic,) = md["topics"]
+                self.assertEqual(topic["name"], "auto-three")
+                self.assertEqual(topic["error_code"], 0)
+                self.assertEqual(sorted(p["index"] for p in topic["partitions"]), [0, 1, 2])
+                for p in topic["partitions"]:
+                    self.assertEqual(p["leader"], 0)
+                    self.assertEqual(p["replicas"], [0])
+                    self.assertEqual(p["isr"], [0])
+            broker.wait_for_log(r"auto-created topic auto-three with 3 partitions")
+        self.assertTrue(os.path.isfile(os.path.join(tmp, "data", "meta.properties")))
+
+    def test_override_beats_properties_file(self):
+        with KaffaBroker(properties={"num.partitions": "3"},
+                         overrides={"num.partitions": "2"}) as broker:
+            with kw.connect(broker) as conn:
+                (topic,) = conn.metadata(["auto-two"], version=1)["topics"]
+                self.assertEqual(len(topic["partitions"]), 2)
+
+    def test_auto_create_disabled(self):
+        with KaffaBroker(overrides={"auto.create.topics.enable": "false"}) as broker:
+            with kw.connect(broker) as conn:
+                (topic,) = conn.metadata(["not-created"], version=1)["topics"]
+                self.assertEqual(topic["error_code"], 3)  # UNKNOWN_TOPIC_OR_PARTITION
+                self.assertEqual(conn.metadata(None, version=1, correlation_id=2)["topics"], [])
+
+    def test_sigterm_exits_cleanly(self):
+        broker = KaffaBroker()
+        try:
+            broker.start()
+            with kw.connect(broker) as conn:  # an open, idle connection must not block shutdown
+                conn.api_versions()
+                self.assertEqual(broker.stop(signal.SIGTERM), 0, broker.log_text())
+                self.assertTrue(conn.expect_closed())
+        finally:
+            broker.kill()
+            broker.cleanup()
+
+    def test_sigint_exits_cleanly(self):
+        broker = KaffaBroker()
+        try:
+            broker.start()
+            with kw.connect(broker) as conn:
+                conn.api_versions()
+            self.assertEqual(broker.stop(signal.SIGINT), 0, broker.log_text())
+            self.assertRegex(broker.log_text(), r"kaffa stopped")
+        finally:
+            broker.kill()
+            broker.cleanup()
+
+    def test_sigterm_right_after_ready(self):
+        # A supervisor may stop the broker as soon as it reports ready: the signal must already
+        # be handled then (exit 0), never kill the process by its default action (-15).
+        codes = []
+        for _ in range(20):
+            broker = KaffaBroker()
+            try:
+                broker.start()
+                codes.append(broker.stop(signal.SIGTERM))
+            finally:
+                broker.kill()
+                broker.cleanup()
+        self.assertEqual(codes, [0] * 20)
+
+    def test_cluster_id_survives_restart(self):
+        tmp = tempfile.mkdtemp(prefix="kaffa-systest-restart-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        data = os.path.join(tmp, "data")
+        with KaffaBroker(log_dir=data) as broker:
+            with kw.connect(broker) as conn:
+                first = conn.metadata(None, version=2)["cluster_id"]
+            self.assertIn("cluster.id=" + first, broker.log_text())
+        meta = os.path.join(data, "meta.properties")
+        self.assertTrue(os.path.isfile(meta), "meta.properties not written in log.dirs")
+        props = read_properties(meta)
+        self.assertEqual(props.get("cluster.id"), first)
+        self.assertEqual(props.get("node.id"), "0")
+        # Kafka cluster ids: 22 characters of URL-safe base64 (a UUID).
+        self.assertRegex(first, r"^[A-Za-z0-9_-]{22}$")
+
+        with KaffaBroker(log_dir=data) as broker:
+            with kw.connect(broker) as conn:
+                self.assertEqual(conn.metadata(None, version=2)["cluster_id"], first)
+        self.assertEqual(read_properties(meta).get("cluster.id"), first)
+
+        with KaffaBroker() as other:  # a fresh directory gets a fresh id
+            with kw.connect(other) as conn:
+                self.assertNotEqual(conn.metadata(None, version=2)["cluster_id"], first)
+
+    def test_node_id_mismatch_refuses_to_start(self):
+        tmp = tempfile.mkdtemp(prefix="kaffa-systest-nodeid-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        data = os.path.join(tmp, "data")
+        with KaffaBroker(log_dir=data):
+            pass
+        broker = KaffaBroker(log_dir=data, overrides={"node.id": "5"})
+        try:
+            with self.assertRaises(BrokerStartError) as cm:
+                broker.start()
+            self.assertRegex(str(cm.exception), r"node\.id")
+            self.assertNotEqual(broker.proc.wait(timeout=30), 0)
+        finally:
+            broker.kill()
+            broker.cleanup()
+
+    def test_node_id_is_advertised(self):
+        with KaffaBroker(overrides={"node.id": "7"}) as broker:
+            with kw.connect(broker) as conn:
+                md = conn.metadata(None, version=1)
+                self.assertEqual(md["brokers"], [{"node_id": 7, "host": "127.0.0.1",
+                                                  "port": broker.port, "rack": None}])
+                self.assertEqual(md["controller_id"], 7)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,66 @@
+#include "broker/config.h"
+
+#include <gtest/gtest.h>
+
+namespace kaffa::broker {
+namespace {
+
+TEST(Config, DefaultsServeLocalhost9092) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({}, {}, c));
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].name, "PLAINTEXT");
+  EXPECT_EQ(c.listeners[0].host, "localhost");
+  EXPECT_EQ(c.listeners[0].port, 9092);
+  EXPECT_EQ(c.log_dir, "./kaffa-data");
+  EXPECT_EQ(c.socket_request_max_bytes, 104857600);
+  EXPECT_TRUE(c.auto_create_topics_enable);
+}
+
+TEST(Config, PropertiesFileSyntax) {
+  std::map<std::string, std::string> p;
+  std::string error;
+  ASSERT_TRUE(
+      parse_properties("# comment\n! other\nnum.partitions = 3\nlog.dirs: /tmp/x\n"
+                       "listeners PLAINTEXT://127.0.0.1:0,\\\n  \n",
+                       p, error))
+      << error;
+  EXPECT_EQ(p["num.partitions"], "3");
+  EXPECT_EQ(p["log.dirs"], "/tmp/x");
+  EXPECT_EQ(p["listeners"], "PLAINTEXT://127.0.0.1:0,");
+}
+
+TEST(Config, OverridesWinOverFile) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({{"num.partitions", "3"}}, {"num.partitions=5"}, c));
+  EXPECT_EQ(c.num_partitions, 5);
+}
+
+TEST(Config, UnknownSettingIsAnError) {
+  BrokerConfig c;
+  auto err = load_config({{"no.such.setting", "1"}}, {}, c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("no.such.setting"), std::string::npos);
+}
+
+TEST(Config, MalformedValuesAreErrors) {
+  for (const char* o : {"num.partitions=abc", "num.partitions=0", "auto.create.topics.enable=yes",
+                        "listeners=localhost:9092", "listeners=PLAINTEXT://h:70000",
+                        "socket.request.max.bytes=-1", "log.level=loud", "bad"}) {
+    BrokerConfig c;
+    EXPECT_TRUE(load_config({}, {o}, c)) << o;
+  }
+}
+
+TEST(Config, ListenersParseIpv6AndAnyHost) {
+  std::vector<Listener> l;
+  std::string error;
+  ASSERT_TRUE(parse_listeners("PLAINTEXT://[::1]:9092", l, error)) << error;
+  EXPECT_EQ(l[0].host, "::1");
+  ASSERT_TRUE(parse_listeners("PLAINTEXT://:9093", l, error)) << error;
+  EXPECT_EQ(l[0].host, "");
+  EXPECT_EQ(l[0].port, 9093);
+}
+
+}  // namespace
+}  // namespace kaffa::broker

@@ -1,0 +1,224 @@
+// Connection and server lifecycle of net::Server: idle timeout, limits, graceful stop, binding.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "net/server.h"
+#include "test_client.h"
+
+namespace kaffa::net {
+namespace {
+
+using testing::Client;
+using testing::FunctionHandler;
+using testing::loopback_config;
+using testing::response;
+using testing::RunningServer;
+
+FunctionHandler::Fn echo() {
+  return [](const ConnectionInfo&, RequestFrame frame, Completion done) {
+    done.send(response(frame.bytes()));
+  };
+}
+
+// Holds completions; the test waits for a count and then takes them.
+class Holder : public RequestHandler {
+ public:
+  void handle(const ConnectionInfo&, RequestFrame frame, Completion done) override {
+    std::lock_guard lock(mu_);
+    payloads_.emplace_back(frame.bytes());
+    held_.push_back(std::move(done));
+    cv_.notify_all();
+  }
+  void wait_for(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_.size() >= n; });
+  }
+  std::vector<std::pair<std::string, Completion>> take_all() {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, Completion>> out;
+    for (size_t i = 0; i < held_.size(); ++i) out.emplace_back(payloads_[i], std::move(held_[i]));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> payloads_;
+  std::vector<Completion> held_;
+};
+
+TEST(ServerLifecycleTest, IdleConnectionIsClosed) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.idle_timeout = std::chrono::milliseconds(200);
+  RunningServer server(cfg, handler);
+  Client silent(server.port());
+  EXPECT_TRUE(silent.closed_by_peer());
+  Client chatty(server.port());
+  ASSERT_TRUE(chatty.send_frame("ping"));
+  EXPECT_EQ(chatty.read_frame(), "ping");
+  EXPECT_TRUE(chatty.closed_by_peer());  // idle again after its response
+}
+
+TEST(ServerLifecycleTest, ConnectionWithRequestInFlightIsNotIdle) {
+  Holder handler;
+  auto cfg = loopback_config();
+  cfg.idle_timeout = std::chrono::milliseconds(100);
+  RunningServer server(cfg, handler);
+  Client client(server.port());
+  Client probe(server.port());  // closes after one idle period: an event to wait for
+  ASSERT_TRUE(client.send_frame("slow"));
+  handler.wait_for(1);
+  EXPECT_TRUE(probe.closed_by_peer());
+  auto held = handler.take_all();
+  held[0].second.send(response("done"));
+  EXPECT_EQ(client.read_frame(), "done");  // the busy connection survived the probe's timeout
+}
+
+TEST(ServerLifecycleTest, RefusesConnectionsBeyondMaxConnections) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.max_connections = 1;
+  RunningServer server(cfg, handler);
+  Client first(server.port());
+  ASSERT_TRUE(first.send_frame("in"));
+  EXPECT_EQ(first.read_frame(), "in");
+  Client second(server.port());
+  EXPECT_TRUE(second.closed_by_peer());
+  EXPECT_EQ(server.stats().connections_total.load(), 2u);
+  EXPECT_EQ(server.stats().connections_open.load(), 1u);
+}
+
+TEST(ServerLifecycleTest, StopCompletesInFlightRequests) {
+  Holder handler;
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.send_raw(testing::framed("a") + testing::framed("b") + testing::framed("c")));
+  handler.wait_for(3);
+  server.server().stop();
+  std::thread completer([&] {
+    auto held = handler.take_all();
+    for (auto it = held.rbegin(); it != held.rend(); ++it) it->second.send(response(it->first));
+  });
+  EXPECT_EQ(client.read_frame(), "a");
+  EXPECT_EQ(client.read_frame(), "b");
+  EXPECT_EQ(client.read_frame(), "c");
+  EXPECT_TRUE(client.closed_by_peer());
+  server.stop();  // run() returns
+  completer.join();
+  EXPECT_EQ(server.stats().connections_open.load(), 0u);
+}
+
+TEST(ServerLifecycleTest, StopTimeoutForcesCloseAndLateCompletionIsNoop) {
+  Holder handler;
+  auto cfg = loopback_config();
+  cfg.shutdown_timeout = std::chrono::milliseconds(50);
+  auto server = std::make_unique<RunningServer>(cfg, handler);
+  Client client(server->port());
+  ASSERT_TRUE(client.send_frame("never answered in time"));
+  handler.wait_for(1);
+  server->stop();
+  EXPECT_TRUE(client.closed_by_peer());
+  auto held = handler.take_all();
+  held[0].second.send(response("late"));  // connection gone: no effect, no crash
+  server.reset();
+}
+
+TEST(ServerLifecycleTest, StopWithoutConnectionsReturnsFromRun) {
+  FunctionHandler handler(echo());
+  Server server(loopback_config(), handler);
+  server.start();
+  std::thread runner([&] { server.run(); });
+  server.stop();
+  server.stop();  // idempotent
+  runner.join();
+}
+
+TEST(ServerLifecycleTest, SigtermStopsServerWhenStopOnSignalsIsInstalled) {
+  FunctionHandler handler(echo());
+  Server server(loopback_config(), handler);
+  server.start();
+  server.stop_on_signals();
+  std::thread runner([&] { server.run(); });
+  Client client(server.bound().at(0).port);
+  ASSERT_TRUE(client.send_frame("before the signal"));
+  EXPECT_EQ(client.read_frame(), "before the signal");
+  ASSERT_EQ(::raise(SIGTERM), 0);
+  runner.join();
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
+TEST(ServerLifecycleTest, SingleLoopServesManyConnections) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.threads = 1;
+  RunningServer server(cfg, handler);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<Client>(server.port()));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(clients[i]->send_frame("c" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(clients[i]->read_frame(), "c" + std::to_string(i));
+  EXPECT_EQ(server.stats().connections_open.load(), 20u);
+}
+
+TEST(ServerLifecycleTest, BoundReportsResolvedPortsInOrder) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.listeners.push_back(ListenerConfig{"INTERNAL", "localhost", 0});
+  RunningServer server(cfg, handler);
+  auto bound = server.server().bound();
+  ASSERT_EQ(bound.size(), 2u);
+  EXPECT_EQ(bound[0].name, "PLAINTEXT");
+  EXPECT_EQ(bound[1].name, "INTERNAL");
+  EXPECT_NE(bound[0].port, 0);
+  EXPECT_NE(bound[1].port, 0);
+  Client via_second(bound[1].port);
+  ASSERT_TRUE(via_second.send_frame("x"));
+  EXPECT_EQ(via_second.read_frame(), "x");
+}
+
+TEST(ServerLifecycleTest, StartThrowsWhenPortIsInUse) {
+  FunctionHandler handler(echo());
+  RunningServer first(loopback_config(), handler);
+  auto cfg = loopback_config();
+  cfg.listeners[0].port = first.port();
+  Server second(cfg, handler);
+  try {
+    second.start();
+    ADD_FAILURE() << "start() should have thrown";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::address_in_use);
+    EXPECT_NE(std::string(e.what()).find("PLAINTEXT"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ServerLifecycleTest, HandlerRunsOnTheConnectionLoopAndPostReachesEveryLoop) {
+  FunctionHandler handler([](const ConnectionInfo& conn, RequestFrame, Completion done) {
+    done.send(response(std::to_string(conn.thread_index)));
+  });
+  RunningServer server(loopback_config(), handler);
+  ASSERT_EQ(server.server().thread_count(), 2u);
+  for (size_t i = 0; i < server.server().thread_count(); ++i) {
+    std::promise<std::thread::id> ran;
+    server.server().post(i, [&] { ran.set_value(std::this_thread::get_id()); });
+    EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
+  }
+  Client a(server.port());
+  Client b(server.port());
+  ASSERT_TRUE(a.send_frame("?"));
+  ASSERT_TRUE(b.send_frame("?"));
+  auto ia = a.read_frame();
+  auto ib = b.read_frame();
+  ASSERT_TRUE(ia && ib);
+  EXPECT_NE(*ia, *ib);  // round-robin over the two loops
+}
+
+}  // namespace
+}  // namespace kaffa::net
