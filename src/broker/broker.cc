@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "broker/handlers/handlers.h"
+#include "cluster/metadata_store.h"
 #include "protocol/error_codes.h"
 #include "protocol/headers.h"
 #include "protocol/messages/api_versions.h"
@@ -75,9 +76,46 @@ void Broker::load_or_create_meta() {
   fs::rename(tmp, meta);
 }
 
+static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
+  cluster::LogDefaults d;
+  d.segment_bytes = c.log_segment_bytes;
+  d.segment_ms = c.log_roll_ms;
+  d.index_interval_bytes = c.log_index_interval_bytes;
+  d.segment_index_bytes = c.log_index_size_max_bytes;
+  d.max_message_bytes = c.message_max_bytes;
+  d.timestamp_type = c.log_message_timestamp_type == "LogAppendTime"
+                         ? record::TimestampType::log_append_time
+                         : record::TimestampType::create_time;
+  d.flush_messages = c.log_flush_interval_messages;
+  d.flush_ms = c.log_flush_interval_ms;
+  d.cached_read_files = c.log_cached_read_files;
+  return d;
+}
+
+void Broker::load_topics() {
+  const auto file = cluster::metadata_snapshot_path(config_.log_dir);
+  std::string error;
+  auto topics = cluster::load_topics(file, &error);
+  if (!topics) throw std::runtime_error(error);
+  loaded_topics_ = *topics;
+  topics_.load(std::move(*topics));
+  topics_.set_persistence([file](const std::vector<cluster::TopicInfo>& all, std::string* err) {
+    return cluster::save_topics(file, all, err);
+  });
+}
+
 void Broker::start() {
   load_or_create_meta();
+  load_topics();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
+  partitions_ = std::make_unique<cluster::PartitionManager>(
+      config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,
+      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
+  std::string error;
+  if (!partitions_->load(loaded_topics_, &error)) {
+    throw std::runtime_error("cannot open partition logs: " + error);
+  }
+  log::info("opened {} partitions of {} topics", partitions_->all().size(), loaded_topics_.size());
   server_->start();
   // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
   server_->stop_on_signals();
@@ -96,11 +134,72 @@ void Broker::start() {
   }
 }
 
+void Broker::maintenance_loop() {
+  using clock = std::chrono::steady_clock;
+  const auto checkpoint_every =
+      std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
+  auto next_checkpoint = clock::now() + checkpoint_every;
+  std::unique_lock lock(maintenance_mu_);
+  while (!maintenance_cv_.wait_for(lock, std::chrono::seconds(1),
+                                   [this] { return maintenance_stop_; })) {
+    lock.unlock();
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    for (size_t shard = 0; shard < server_->thread_count(); ++shard) {
+      server_->post(shard, [this, shard, now_ms] { partitions_->tick(shard, now_ms); });
+    }
+    if (clock::now() >= next_checkpoint) {
+      std::string error;
+      if (!partitions_->write_checkpoints(&error)) log::warn("checkpoint: {}", error);
+      next_checkpoint = clock::now() + checkpoint_every;
+    }
+    lock.lock();
+  }
+}
+
 void Broker::run() {
+  maintenance_ = std::thread([this] { maintenance_loop(); });
   server_->run();
+  {
+    std::lock_guard lock(maintenance_mu_);
+    maintenance_stop_ = true;
+  }
+  maintenance_cv_.notify_one();
+  maintenance_.join();
+  // The loops are gone: drain the flusher, then close every log (fsync) and checkpoint, so that
+  // the next start needs no recovery scan.
+  flusher_.stop();
+  partitions_->shutdown();
+  const auto& st = server_->stats();
+  log::info("net stats: connections_total={} requests={} bytes_in={} bytes_out={} "
+            "bytes_sendfile={}",
+            st.connections_total.load(), st.requests.load(), st.bytes_in.load(),
+            st.bytes_out.load(), st.bytes_sendfile.load());
 }
 void Broker::stop() {
   if (server_) server_->stop();
+}
+
+cluster::TopicRegistry::CreateResult Broker::create_topic(cluster::TopicInfo topic,
+                                                         cluster::TopicInfo* created,
+                                                         std::string* error) {
+  cluster::TopicInfo made;
+  const auto result = topics_.create(std::move(topic), &made);
+  if (result != cluster::TopicRegistry::CreateResult::created) return result;
+  if (!partitions_->add_topic(made, error)) {
+    log::error("cannot create the partitions of topic {}: {}", made.name, error ? *error : "");
+    topics_.remove(made.name);
+    return cluster::TopicRegistry::CreateResult::storage_error;
+  }
+  if (created != nullptr) *created = std::move(made);
+  return result;
+}
+
+bool Broker::delete_topic(const std::string& name, std::string* error) {
+  if (!topics_.remove(name, error)) return false;
+  partitions_->remove_topic(name);
+  return true;
 }
 
 void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
@@ -137,7 +236,7 @@ void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
   }
   log::trace("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
              h.request_api_version, h.correlation_id, h.client_id.value_or(""));
-  RequestContext ctx{h, req.body, conn, *this};
+  RequestContext ctx{h, req.body, conn, *this, &frame};
   entry->handle(ctx, std::move(respond));
 }
 

@@ -1,17 +1,25 @@
-// The broker process: configuration, node identity (meta.properties), the topic registry, and
-// the network server whose requests it dispatches to the API handlers.
+// The broker process: configuration, node identity (meta.properties), the durable topic
+// registry, the partitions and their flusher, the network server whose requests it dispatches to
+// the API handlers, and a maintenance thread (periodic flush ticks and checkpoints).
 //
-// Lifecycle: construct -> start() (binds listeners, installs SIGINT/SIGTERM handling, may throw) ->
-// run() (blocks); stop() from any thread or a signal makes run() return after in-flight requests
-// are answered.
+// Lifecycle: construct -> start() (recovers the logs, binds listeners, installs SIGINT/SIGTERM
+// handling; may throw) -> run() (blocks; when the loops stop it drains the flusher, closes every
+// log and writes checkpoints, so a restart does not scan); stop() from any thread or a signal
+// makes run() return after in-flight requests are answered.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "broker/config.h"
+#include "cluster/partition_manager.h"
 #include "cluster/topic_registry.h"
 #include "net/server.h"
+#include "storage/flusher.h"
 
 namespace kaffa::broker {
 
@@ -34,18 +42,43 @@ class Broker : public net::RequestHandler {
   const std::string& cluster_id() const { return cluster_id_; }
   AdvertisedBroker advertised() const { return advertised_; }
   cluster::TopicRegistry& topics() { return topics_; }
+  cluster::PartitionManager& partitions() { return *partitions_; }
+  const net::ServerStats& net_stats() const { return server_->stats(); }
+
+  // Creates a topic in the registry (durably) and its partitions on disk; undone if either fails.
+  cluster::TopicRegistry::CreateResult create_topic(cluster::TopicInfo topic,
+                                                    cluster::TopicInfo* created,
+                                                    std::string* error);
+  // Removes a topic from the registry (durably), then its partitions. False when absent/failed.
+  bool delete_topic(const std::string& name, std::string* error);
+
+  // Runs fn on event loop `shard` (a partition's owner), or after a delay.
+  void post(size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }
+  void post_after(size_t shard, std::chrono::milliseconds delay, std::function<void()> fn) {
+    server_->post_after(shard, delay, std::move(fn));
+  }
 
   void handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
               net::Completion done) override;
 
  private:
   void load_or_create_meta();
+  void load_topics();
+  void maintenance_loop();
 
   BrokerConfig config_;
   std::string cluster_id_;
   AdvertisedBroker advertised_{};
   cluster::TopicRegistry topics_;
   std::unique_ptr<net::Server> server_;
+  storage::Flusher flusher_;
+  std::unique_ptr<cluster::PartitionManager> partitions_;
+  std::vector<cluster::TopicInfo> loaded_topics_;
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool maintenance_stop_ = false;
+  std::thread maintenance_;
 };
 
 }  // namespace kaffa::broker

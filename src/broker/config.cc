@@ -53,6 +53,14 @@ auto int_setting(int32_t BrokerConfig::*m, int64_t lo, int64_t hi) {
   };
 }
 
+auto long_setting(int64_t BrokerConfig::*m, int64_t lo) {
+  return [m, lo](const std::string& v, BrokerConfig& c, std::string& why) {
+    if (parse_int(v, c.*m, lo, std::numeric_limits<int64_t>::max())) return true;
+    why = "expected an integer >= " + std::to_string(lo);
+    return false;
+  };
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"node.id", "0", "The id of this broker in the cluster.",
@@ -126,6 +134,48 @@ const std::vector<Setting>& settings() {
       {"connection.max.inflight.requests", "64",
        "Kaffa: requests of one connection processed at once; reading pauses beyond this.",
        int_setting(&BrokerConfig::connection_max_inflight_requests, 1, 100000)},
+      {"log.segment.bytes", "1073741824", "Size at which a partition's active segment rolls.",
+       int_setting(&BrokerConfig::log_segment_bytes, 14, std::numeric_limits<int32_t>::max())},
+      {"log.roll.ms", "604800000", "Age at which a partition's active segment rolls.",
+       long_setting(&BrokerConfig::log_roll_ms, 1)},
+      {"log.roll.hours", "168", "Same as log.roll.ms, in hours (log.roll.ms wins when both set).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         int64_t h = 0;
+         if (!parse_int(v, h, 1, 24 * 365 * 1000)) {
+           why = "expected a positive number of hours";
+           return false;
+         }
+         c.log_roll_hours = h;  // applied in load_config unless log.roll.ms is given
+         return true;
+       }},
+      {"log.index.interval.bytes", "4096", "Bytes of log between two offset-index entries.",
+       int_setting(&BrokerConfig::log_index_interval_bytes, 0, std::numeric_limits<int32_t>::max())},
+      {"log.index.size.max.bytes", "10485760", "Largest index file; a full index rolls the segment.",
+       int_setting(&BrokerConfig::log_index_size_max_bytes, 4096,
+                   std::numeric_limits<int32_t>::max())},
+      {"message.max.bytes", "1048588", "Largest record batch accepted (topic: max.message.bytes).",
+       int_setting(&BrokerConfig::message_max_bytes, 0, std::numeric_limits<int32_t>::max())},
+      {"log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (v != "CreateTime" && v != "LogAppendTime") {
+           why = "expected CreateTime or LogAppendTime";
+           return false;
+         }
+         c.log_message_timestamp_type = v;
+         return true;
+       }},
+      {"log.flush.interval.messages", "9223372036854775807",
+       "Messages appended to a partition before it is flushed to disk.",
+       long_setting(&BrokerConfig::log_flush_interval_messages, 1)},
+      {"log.flush.interval.ms", "9223372036854775807",
+       "Longest time data stays in a partition unflushed.",
+       long_setting(&BrokerConfig::log_flush_interval_ms, 0)},
+      {"log.flush.offset.checkpoint.interval.ms", "60000",
+       "How often the recovery points are written to recovery-point-offset-checkpoint.",
+       long_setting(&BrokerConfig::log_flush_offset_checkpoint_interval_ms, 1)},
+      {"log.cached.read.files", "8",
+       "Kaffa: files of older segments kept open per partition for reads (bounds descriptors).",
+       int_setting(&BrokerConfig::log_cached_read_files, 1, 1024)},
       {"log.level", "info", "Kaffa: trace, debug, info, warn, error or off.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          log::Level l;
@@ -243,7 +293,8 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
                                        BrokerConfig& out) {
   std::vector<std::pair<std::string, std::string>> all;
   for (const auto& s : settings()) {
-    if (std::string_view(s.name) != "broker.id" && std::string_view(s.name) != "log.dir") {
+    const std::string_view n(s.name);
+    if (n != "broker.id" && n != "log.dir" && n != "log.roll.hours") {
       all.emplace_back(s.name, s.default_value);
     }
   }
@@ -255,7 +306,11 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     }
     all.emplace_back(o.substr(0, eq), o.substr(eq + 1));
   }
-  for (const auto& [key, value] : all) {
+  const size_t defaults = all.size() - file_props.size() - overrides.size();
+  bool explicit_roll_ms = false;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& [key, value] = all[i];
+    if (i >= defaults && key == "log.roll.ms") explicit_roll_ms = true;
     const Setting* s = find_setting(key);
     if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
     std::string why;
@@ -264,6 +319,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     }
     out.raw[key] = value;
   }
+  if (out.log_roll_hours > 0 && !explicit_roll_ms) out.log_roll_ms = out.log_roll_hours * 3600000;
   return std::nullopt;
 }
 

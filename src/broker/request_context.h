@@ -60,6 +60,9 @@ struct RequestContext {
   std::string_view body;
   const net::ConnectionInfo& conn;
   Broker& broker;
+  // The request's bytes. A handler that finishes later and needs them (Produce appends the record
+  // batches in place) moves the frame out; `body` views stay valid (the buffer does not move).
+  net::RequestFrame* frame;
 
   int16_t version() const { return header.request_api_version; }
 

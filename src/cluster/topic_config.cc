@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
+#include <type_traits>
 
 namespace kaffa::cluster {
 namespace {
@@ -127,6 +128,47 @@ std::optional<std::string> invalid_topic_config(std::string_view name,
     return std::nullopt;
   }
   return "Unknown topic config name: " + std::string(name);
+}
+
+PartitionConfig resolve_partition_config(const LogDefaults& d,
+                                         const std::map<std::string, std::string>& configs) {
+  PartitionConfig c;
+  c.log.segment_bytes = d.segment_bytes;
+  c.log.segment_ms = d.segment_ms;
+  c.log.index_interval_bytes = d.index_interval_bytes;
+  c.log.segment_index_bytes = d.segment_index_bytes;
+  c.log.max_open_read_files = d.cached_read_files;
+  c.max_message_bytes = d.max_message_bytes;
+  c.timestamp_type = d.timestamp_type;
+  c.flush_messages = d.flush_messages;
+  c.flush_ms = d.flush_ms;
+  auto number = [&](std::string_view name, auto& out) {
+    auto it = configs.find(std::string(name));
+    int64_t v = 0;
+    if (it != configs.end() && parse_i64(it->second, v)) {
+      out = static_cast<std::remove_reference_t<decltype(out)>>(v);
+    }
+  };
+  number("segment.bytes", c.log.segment_bytes);
+  number("segment.ms", c.log.segment_ms);
+  number("index.interval.bytes", c.log.index_interval_bytes);
+  number("segment.index.bytes", c.log.segment_index_bytes);
+  number("max.message.bytes", c.max_message_bytes);
+  // The older difference setting bounds both sides; the newer before/after ones win when given.
+  number("message.timestamp.difference.max.ms", c.timestamp_before_max_ms);
+  number("message.timestamp.difference.max.ms", c.timestamp_after_max_ms);
+  number("message.timestamp.before.max.ms", c.timestamp_before_max_ms);
+  number("message.timestamp.after.max.ms", c.timestamp_after_max_ms);
+  number("flush.messages", c.flush_messages);
+  number("flush.ms", c.flush_ms);
+  if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
+    c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time
+                                                     : record::TimestampType::create_time;
+  }
+  if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
+    c.compact = it->second.find("compact") != std::string::npos;
+  }
+  return c;
 }
 
 }  // namespace kaffa::cluster

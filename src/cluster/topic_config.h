@@ -2,9 +2,15 @@
 // storage and retention milestones give them effect; until then they are stored as given.
 #pragma once
 
+#include <cstdint>
+#include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "record/batch.h"
+#include "storage/log.h"
 
 namespace kaffa::cluster {
 
@@ -12,5 +18,34 @@ namespace kaffa::cluster {
 // of the wrong kind), nullopt when valid. `value` null means "reset to default".
 std::optional<std::string> invalid_topic_config(std::string_view name,
                                                 const std::optional<std::string>& value);
+
+// Broker-wide defaults (log.segment.bytes, message.max.bytes, ...) that topic configs override.
+struct LogDefaults {
+  int32_t segment_bytes = 1073741824;
+  int64_t segment_ms = 604800000;
+  int32_t index_interval_bytes = 4096;
+  int32_t segment_index_bytes = 10485760;
+  int32_t max_message_bytes = 1048588;
+  record::TimestampType timestamp_type = record::TimestampType::create_time;
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();
+  int64_t flush_ms = std::numeric_limits<int64_t>::max();
+  int32_t cached_read_files = 8;
+};
+
+// The settings a partition works with, resolved from the defaults and its topic's configs.
+struct PartitionConfig {
+  storage::LogConfig log;
+  int32_t max_message_bytes = 1048588;
+  record::TimestampType timestamp_type = record::TimestampType::create_time;
+  int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();
+  int64_t flush_ms = std::numeric_limits<int64_t>::max();
+  bool compact = false;
+};
+
+// Topic configs must have passed invalid_topic_config().
+PartitionConfig resolve_partition_config(const LogDefaults& defaults,
+                                         const std::map<std::string, std::string>& topic_configs);
 
 }  // namespace kaffa::cluster

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/log.h"
+
 namespace kaffa::cluster {
 namespace {
 
@@ -29,6 +31,27 @@ std::optional<std::string> invalid_topic_name(std::string_view name) {
   return std::nullopt;
 }
 
+void TopicRegistry::load(std::vector<TopicInfo> topics) {
+  std::unique_lock lock(mu_);
+  for (auto& t : topics) {
+    std::string name = t.name;
+    topics_.emplace(std::move(name), std::move(t));
+  }
+}
+
+void TopicRegistry::set_persistence(Persist persist) {
+  std::unique_lock lock(mu_);
+  persist_ = std::move(persist);
+}
+
+bool TopicRegistry::persist_locked(std::string* error) const {
+  if (!persist_) return true;
+  std::vector<TopicInfo> all;
+  all.reserve(topics_.size());
+  for (const auto& [name, t] : topics_) all.push_back(t);
+  return persist_(all, error);
+}
+
 TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* created) {
   std::unique_lock lock(mu_);
   if (topics_.count(topic.name) != 0) return CreateResult::exists;
@@ -39,15 +62,30 @@ TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* cr
                        [&](const auto& kv) { return kv.second.id == topic.id; }));
   if (created != nullptr) *created = topic;
   std::string name = topic.name;
-  topics_.emplace(std::move(name), std::move(topic));
+  auto it = topics_.emplace(std::move(name), std::move(topic)).first;
+  std::string error;
+  if (!persist_locked(&error)) {
+    log::error("cannot persist new topic {}: {}", it->first, error);
+    topics_.erase(it);
+    return CreateResult::storage_error;
+  }
   return CreateResult::created;
 }
 
-bool TopicRegistry::remove(std::string_view name) {
+bool TopicRegistry::remove(std::string_view name, std::string* error) {
   std::unique_lock lock(mu_);
   auto it = topics_.find(name);
   if (it == topics_.end()) return false;
+  TopicInfo saved = it->second;
   topics_.erase(it);
+  std::string why;
+  if (!persist_locked(&why)) {
+    log::error("cannot persist deletion of topic {}: {}", saved.name, why);
+    std::string key = saved.name;
+    topics_.emplace(std::move(key), std::move(saved));
+    if (error) *error = why;
+    return false;
+  }
   return true;
 }
 

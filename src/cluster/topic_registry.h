@@ -1,12 +1,14 @@
 // The broker's view of topics: names, ids, partition counts and topic configs. A single node is a
 // cluster of one: every partition's leader and only replica is this node.
 //
-// In memory for now (the storage milestone makes it durable). Thread-safe: handlers on any
-// event-loop thread read and change it; readers take a snapshot (TopicInfo copies), so no lock is
-// held while a response is built.
+// Durable through a persistence hook (metadata_store.h), called with the whole new topic list
+// under the registry's lock on every change: a change that cannot be persisted is undone and
+// reported. Thread-safe: handlers on any event-loop thread read and change it; readers take a
+// snapshot (TopicInfo copies), so no lock is held while a response is built.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,12 +36,18 @@ std::optional<std::string> invalid_topic_name(std::string_view name);
 
 class TopicRegistry {
  public:
-  enum class CreateResult { created, exists, collides };
+  enum class CreateResult { created, exists, collides, storage_error };
+  using Persist = std::function<bool(const std::vector<TopicInfo>&, std::string* error)>;
+
+  // Before serving: the topics found on disk, and the hook that keeps the disk up to date.
+  void load(std::vector<TopicInfo> topics);
+  void set_persistence(Persist persist);
 
   // Creates the topic with a fresh random id unless a topic of that name exists, or one whose
   // name differs only in '.' versus '_' (Kafka forbids those pairs: their metric names collide).
   CreateResult create(TopicInfo topic, TopicInfo* created = nullptr);
-  bool remove(std::string_view name);
+  // False when absent, or (with *error set) when the change could not be persisted.
+  bool remove(std::string_view name, std::string* error = nullptr);
   std::optional<TopicInfo> find(std::string_view name) const;
   std::optional<TopicInfo> find(const protocol::Uuid& id) const;
   std::vector<TopicInfo> list() const;  // sorted by name
@@ -48,6 +56,9 @@ class TopicRegistry {
 
  private:
   std::optional<std::string> collision_locked(std::string_view name) const;
+  bool persist_locked(std::string* error) const;
+
+  Persist persist_;
 
   mutable std::shared_mutex mu_;
   std::map<std::string, TopicInfo, std::less<>> topics_;

@@ -5,6 +5,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
@@ -286,6 +287,14 @@ size_t Server::thread_count() const {
 
 void Server::post(size_t thread_index, std::function<void()> fn) {
   asio::post(impl_->workers.at(thread_index)->ctx, std::move(fn));
+}
+
+void Server::post_after(size_t thread_index, std::chrono::milliseconds delay,
+                        std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->workers.at(thread_index)->ctx, delay);
+  timer->async_wait([timer, fn = std::move(fn)](const std::error_code& ec) {
+    if (!ec) fn();
+  });
 }
 
 void Server::post_any(std::function<void()> fn) {

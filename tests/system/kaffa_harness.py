@@ -103,6 +103,7 @@ class KaffaBroker:
         self._cond = threading.Condition()
         self._reader = None
         self._eof = False
+        self.previous_logs = []  # the stderr text of earlier runs (see restart())
 
     # ---- lifecycle ----
 
@@ -166,6 +167,32 @@ class KaffaBroker:
         if self.proc is not None:
             self.returncode = self.proc.returncode
             self._finish()
+
+    def kill9(self):
+        """SIGKILL: a crash (no shutdown code runs); waits for the exit and returns the code."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=STOP_DEADLINE_S)
+        self.returncode = self.proc.returncode
+        self._finish()
+        return self.returncode
+
+    def restart(self):
+        """Starts a new process with the same command line, hence the same data directory,
+        after stop() or kill9(). The port is picked afresh (use .bootstrap again). The log of the
+        earlier run moves to previous_logs; log_text() then shows the new run only."""
+        if self.alive():
+            raise RuntimeError("restart() of a running broker: stop() or kill9() it first")
+        with self._cond:
+            self.previous_logs.append("\n".join(self._lines))
+            self._lines = []
+            self._eof = False
+        self.proc = None
+        self.returncode = None
+        self.host = self.port = None
+        return self.start()
 
     def _finish(self):
         if self._reader is not None:

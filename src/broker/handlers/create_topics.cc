@@ -154,7 +154,8 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
     }
     if (v >= 1 && req.validate_only) continue;
     cluster::TopicInfo created;
-    switch (broker.topics().create(std::move(info), &created)) {
+    std::string why;
+    switch (broker.create_topic(std::move(info), &created, &why)) {
       case cluster::TopicRegistry::CreateResult::created:
         out.topic_id = created.id;
         log::info("created topic {} with {} partitions", t.name, partitions);
@@ -164,6 +165,12 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
         break;
       case cluster::TopicRegistry::CreateResult::collides:
         fail(ErrorCode::invalid_topic_exception, "Topic '" + t.name + "' collides with another.");
+        break;
+      case cluster::TopicRegistry::CreateResult::storage_error:
+        fail(why.find("marked for deletion") != std::string::npos
+                 ? ErrorCode::topic_already_exists
+                 : ErrorCode::kafka_storage_error,
+             why);
         break;
     }
   }

@@ -12,7 +12,8 @@ namespace kaffa::broker {
 void handle_delete_topics(RequestContext& ctx, Responder respond) {
   protocol::DeleteTopicsRequest req;
   if (!ctx.decode(req)) return respond.close();
-  auto& topics = ctx.broker.topics();
+  auto& broker = ctx.broker;
+  auto& topics = broker.topics();
   protocol::DeleteTopicsResponse resp;
 
   auto remove = [&](const std::optional<cluster::TopicInfo>& t, std::optional<std::string> name,
@@ -20,8 +21,10 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
     auto& out = resp.responses.emplace_back();
     out.name = std::move(name);
     out.topic_id = id;
-    if (!t || !topics.remove(t->name)) {
-      out.error_code = protocol::code(missing);
+    std::string why;
+    if (!t || !broker.delete_topic(t->name, &why)) {
+      out.error_code = protocol::code(why.empty() ? missing : protocol::ErrorCode::kafka_storage_error);
+      if (!why.empty()) out.error_message = why;
       return;
     }
     out.name = t->name;

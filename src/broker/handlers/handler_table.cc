@@ -3,8 +3,14 @@
 namespace kaffa::broker {
 namespace {
 
+// Produce advertises 0 (librdkafka needs it to keep compression on) but answers 0-2 with an
+// error; Fetch starts at 4 (record batch v2).
 constexpr HandlerEntry kHandlers[] = {
+    {0, 0, 11, handle_produce},
+    {1, 4, 12, handle_fetch},
+    {2, 0, 9, handle_list_offsets},
     {3, 0, 12, handle_metadata},
+    {10, 0, 6, handle_find_coordinator},
     {18, 0, 3, handle_api_versions},
     {19, 0, 7, handle_create_topics},
     {20, 0, 6, handle_delete_topics},

@@ -17,6 +17,10 @@ struct HandlerEntry {
   HandlerFn handle;
 };
 
+void handle_produce(RequestContext& ctx, Responder respond);
+void handle_fetch(RequestContext& ctx, Responder respond);
+void handle_list_offsets(RequestContext& ctx, Responder respond);
+void handle_find_coordinator(RequestContext& ctx, Responder respond);
 void handle_api_versions(RequestContext& ctx, Responder respond);
 void handle_metadata(RequestContext& ctx, Responder respond);
 void handle_create_topics(RequestContext& ctx, Responder respond);

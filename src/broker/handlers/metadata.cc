@@ -102,9 +102,14 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
     info.partitions = broker.config().num_partitions;
     info.replication_factor = 1;
     cluster::TopicInfo created;
-    const auto result = broker.topics().create(std::move(info), &created);
+    std::string why;
+    const auto result = broker.create_topic(std::move(info), &created, &why);
     if (result == cluster::TopicRegistry::CreateResult::collides) {
       resp.topics.push_back(topic_error(name, {}, ErrorCode::invalid_topic_exception));
+      continue;
+    }
+    if (result == cluster::TopicRegistry::CreateResult::storage_error) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::leader_not_available));
       continue;
     }
     if (result == cluster::TopicRegistry::CreateResult::created) {

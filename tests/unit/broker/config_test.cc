@@ -64,3 +64,18 @@ TEST(Config, ListenersParseIpv6AndAnyHost) {
 
 }  // namespace
 }  // namespace kaffa::broker
+
+namespace kaffa::broker {
+namespace {
+
+TEST(Config, LogRollHoursAppliesUnlessLogRollMsIsGiven) {
+  BrokerConfig a;
+  ASSERT_FALSE(load_config({}, {"log.roll.hours=2"}, a));
+  EXPECT_EQ(a.log_roll_ms, 2 * 3600000);
+  BrokerConfig b;
+  ASSERT_FALSE(load_config({{"log.roll.ms", "5000"}}, {"log.roll.hours=2"}, b));
+  EXPECT_EQ(b.log_roll_ms, 5000);
+}
+
+}  // namespace
+}  // namespace kaffa::broker

@@ -1,0 +1,101 @@
+// ListOffsets (key 2), versions 0-9 (flexible from 6).
+// Per partition, on its owner loop: timestamp -2 = earliest (log start offset), -1 = latest (the
+// high watermark; the last stable offset for read_committed, equal here without transactions),
+// -3 = the record with the largest timestamp (v7+), otherwise the first offset whose timestamp is
+// at or after it (time index), or -1 when there is none. v0 answers in old_style_offsets.
+#include <atomic>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/error_codes.h"
+#include "protocol/messages/list_offsets.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::ListOffsetsRequest;
+using protocol::ListOffsetsResponse;
+
+constexpr int64_t kLatest = -1;
+constexpr int64_t kEarliest = -2;
+constexpr int64_t kMaxTimestamp = -3;
+
+struct ListOffsetsOp {
+  ListOffsetsRequest req;
+  ListOffsetsResponse resp;
+  std::optional<Responder> respond;
+  int16_t version = 0;
+  std::atomic<size_t> pending{1};
+
+  void finish_one() {
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
+  }
+};
+
+void lookup(const cluster::Partition& p, int64_t timestamp, int16_t version,
+            ListOffsetsResponse::ListOffsetsPartitionResponse& out) {
+  out.leader_epoch = p.leader_epoch();
+  int64_t offset = -1;
+  int64_t ts = -1;
+  if (timestamp == kEarliest) {
+    offset = p.log_start_offset();
+  } else if (timestamp == kLatest) {
+    offset = p.high_watermark();
+  } else if (timestamp == kMaxTimestamp && version >= 7) {
+    std::tie(ts, offset) = p.max_timestamp();
+  } else if (timestamp < 0) {
+    out.error_code = protocol::code(ErrorCode::unknown_server_error);
+    return;
+  } else if (auto r = p.offset_for_timestamp(timestamp)) {
+    std::tie(offset, ts) = *r;
+  }
+  out.offset = offset;
+  out.timestamp = ts;
+  if (version == 0 && offset >= 0) out.old_style_offsets = {offset};
+}
+
+}  // namespace
+
+void handle_list_offsets(RequestContext& ctx, Responder respond) {
+  auto op = std::make_shared<ListOffsetsOp>();
+  if (!ctx.decode(op->req)) return respond.close();
+  op->respond.emplace(std::move(respond));
+  op->version = ctx.version();
+  for (const auto& topic : op->req.topics) {
+    auto& t = op->resp.topics.emplace_back();
+    t.name = topic.name;
+    for (const auto& p : topic.partitions) {
+      auto& out = t.partitions.emplace_back();
+      out.partition_index = p.partition_index;
+    }
+  }
+  for (size_t i = 0; i < op->req.topics.size(); ++i) {
+    const auto& topic = op->req.topics[i];
+    for (size_t j = 0; j < topic.partitions.size(); ++j) {
+      const auto& want = topic.partitions[j];
+      auto& out = op->resp.topics[i].partitions[j];
+      auto partition = ctx.broker.partitions().get(topic.name, want.partition_index);
+      if (!partition) {
+        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (want.current_leader_epoch > partition->leader_epoch()) {
+        out.error_code = protocol::code(ErrorCode::unknown_leader_epoch);
+        continue;
+      }
+      if (want.current_leader_epoch >= 0 && want.current_leader_epoch < partition->leader_epoch()) {
+        out.error_code = protocol::code(ErrorCode::fenced_leader_epoch);
+        continue;
+      }
+      op->pending.fetch_add(1, std::memory_order_relaxed);
+      ctx.broker.post(partition->shard(), [op, partition, &out, ts = want.timestamp] {
+        lookup(*partition, ts, op->version, out);
+        op->finish_one();
+      });
+    }
+  }
+  op->finish_one();
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,135 @@
+// Produce (key 0), versions 3-11 (flexible from 9). Versions 0-2 are advertised, because
+// librdkafka turns compression off when Produce 0 is missing from the range, and answered with
+// UNSUPPORTED_FOR_MESSAGE_FORMAT per partition (they carry the legacy message formats).
+//
+// Each partition's batches are validated and appended on the partition's owner loop, in place in
+// the request buffer (only base offsets, the leader epoch and, for LogAppendTime, the max
+// timestamp change). acks=1 answers after the append, acks=-1 (all) once the bytes are on disk
+// (fdatasync shared with every append since the last: group commit), acks=0 gets no response.
+// Partitions of one request are independent: an error in one does not affect the others.
+#include <atomic>
+#include <chrono>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/error_codes.h"
+#include "protocol/messages/produce.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+
+// One request in flight: owns the frame (the record bytes are appended from it) and the response
+// being filled in. Each partition slot is written by exactly one owner loop; the last partition
+// to finish sends the response.
+struct ProduceOp {
+  net::RequestFrame frame;
+  ProduceRequest req;
+  ProduceResponse resp;
+  std::optional<Responder> respond;  // empty for acks=0
+  std::atomic<size_t> pending{1};    // partitions + 1 for the dispatching thread
+
+  void finish_one() {
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1 && respond) respond->send(resp);
+  }
+};
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void fill(ProduceResponse::PartitionProduceResponse& out,
+          const cluster::Partition::AppendOutcome& r) {
+  out.error_code = protocol::code(r.error);
+  if (r.error != ErrorCode::none) {
+    out.base_offset = -1;
+    if (!r.message.empty()) out.error_message = r.message;
+    if (r.record_index >= 0) out.record_errors.push_back({r.record_index, r.message, {}});
+    return;
+  }
+  out.base_offset = r.base_offset;
+  out.log_append_time_ms = r.log_append_time;
+  out.log_start_offset = r.log_start_offset;
+}
+
+}  // namespace
+
+void handle_produce(RequestContext& ctx, Responder respond) {
+  auto op = std::make_shared<ProduceOp>();
+  if (!ctx.decode(op->req)) return respond.close();
+  op->frame = std::move(*ctx.frame);  // the records views point into this buffer
+  const int16_t v = ctx.version();
+  const int16_t acks = op->req.acks;
+
+  ErrorCode request_error = ErrorCode::none;
+  if (v < 3) {
+    request_error = ErrorCode::unsupported_for_message_format;
+  } else if (acks != 0 && acks != 1 && acks != -1) {
+    request_error = ErrorCode::invalid_required_acks;
+  } else if (op->req.transactional_id.has_value()) {
+    request_error = ErrorCode::transactional_id_authorization_failed;
+  }
+
+  // Build the response skeleton first so that owner loops only fill their own slots.
+  for (const auto& topic : op->req.topic_data) {
+    auto& t = op->resp.responses.emplace_back();
+    t.name = topic.name;
+    for (const auto& part : topic.partition_data) {
+      auto& p = t.partition_responses.emplace_back();
+      p.index = part.index;
+      p.base_offset = -1;
+      p.error_code = protocol::code(request_error);
+    }
+  }
+  // acks=0: the client expects no response at all, errors included.
+  if (acks != 0) op->respond.emplace(std::move(respond));
+  if (request_error != ErrorCode::none) {
+    if (acks == 0) respond.none();
+    return op->finish_one();
+  }
+
+  Broker& broker = ctx.broker;
+  for (size_t i = 0; i < op->req.topic_data.size(); ++i) {
+    auto& topic = op->req.topic_data[i];
+    for (size_t j = 0; j < topic.partition_data.size(); ++j) {
+      auto& part = topic.partition_data[j];
+      auto& out = op->resp.responses[i].partition_responses[j];
+      auto partition = broker.partitions().get(topic.name, part.index);
+      if (!partition) {
+        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (!part.records.has_value() || part.records->bytes.empty()) {
+        out.error_code = protocol::code(ErrorCode::invalid_record);
+        out.error_message = "Produce request without records";
+        continue;
+      }
+      op->pending.fetch_add(1, std::memory_order_relaxed);
+      broker.post(partition->shard(), [op, partition, i, j, acks] {
+        auto& out = op->resp.responses[i].partition_responses[j];
+        const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
+        // The frame buffer is ours (moved into the op): the bytes may be patched in place.
+        auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
+        const auto r = partition->append(data, bytes.size(), now_ms());
+        fill(out, r);
+        if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
+        partition->when_durable(r.last_offset + 1, [op, &out](bool ok) {
+          if (!ok) {
+            out.error_code = protocol::code(ErrorCode::kafka_storage_error);
+            out.base_offset = -1;
+          }
+          op->finish_one();
+        });
+      });
+    }
+  }
+  op->finish_one();
+  if (acks == 0) respond.none();
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,226 @@
+#include "cluster/partition.h"
+
+#include "base/log.h"
+#include "record/validate.h"
+
+namespace kaffa::cluster {
+namespace {
+
+using protocol::ErrorCode;
+
+ErrorCode to_error(record::ValidationError e) {
+  switch (e) {
+    case record::ValidationError::none:
+      return ErrorCode::none;
+    case record::ValidationError::corrupt_message:
+      return ErrorCode::corrupt_message;
+    case record::ValidationError::message_too_large:
+      return ErrorCode::message_too_large;
+    case record::ValidationError::invalid_timestamp:
+      return ErrorCode::invalid_timestamp;
+    case record::ValidationError::invalid_record:
+    case record::ValidationError::unsupported_magic:  // Produce v3+ must carry magic 2
+      return ErrorCode::invalid_record;
+  }
+  return ErrorCode::unknown_server_error;
+}
+
+}  // namespace
+
+Partition::Partition(std::string topic, int32_t index, size_t shard,
+                     std::unique_ptr<storage::Log> log, PartitionConfig config,
+                     storage::Flusher& flusher, Post post)
+    : topic_(std::move(topic)),
+      index_(index),
+      shard_(shard),
+      log_(std::move(log)),
+      config_(std::move(config)),
+      flusher_(flusher),
+      post_(std::move(post)) {
+  high_watermark_ = log_->log_end_offset();
+  publish();
+}
+
+Partition::~Partition() { *alive_ = false; }
+
+void Partition::publish() {
+  hw_.store(high_watermark_, std::memory_order_release);
+  recovery_.store(log_->recovery_point(), std::memory_order_release);
+  log_start_.store(log_->log_start_offset(), std::memory_order_release);
+}
+
+Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms) {
+  AppendOutcome out;
+  if (closed_ || io_failed_) {
+    out.error = closed_ ? ErrorCode::not_leader_or_follower : ErrorCode::kafka_storage_error;
+    return out;
+  }
+  record::ValidationOptions opts;
+  opts.max_message_bytes = config_.max_message_bytes;
+  opts.timestamp_type = config_.timestamp_type;
+  opts.timestamp_before_max_ms = config_.timestamp_before_max_ms;
+  opts.timestamp_after_max_ms = config_.timestamp_after_max_ms;
+  opts.now_ms = now_ms;
+  opts.require_keys = config_.compact;
+  const auto v = record::validate_batches(data, n, opts);
+  if (!v.ok()) {
+    out.error = to_error(v.error);
+    out.message = v.message;
+    out.record_index = v.record_index;
+    log::debug("rejected produce to {}-{}: {}", topic_, index_, v.message);
+    return out;
+  }
+  if (config_.timestamp_type == record::TimestampType::log_append_time) {
+    // Every batch gets the append time (this changes CRC'd fields: record/batch.h).
+    size_t pos = 0;
+    while (pos < n) {
+      record::BatchHeader h;
+      record::parse_header(data + pos, n - pos, h);
+      record::set_log_append_time(data + pos, h.total_size(), now_ms);
+      pos += h.total_size();
+    }
+    out.log_append_time = now_ms;
+  }
+  auto r = log_->append(data, n, leader_epoch_, now_ms);
+  if (!r.ok) {
+    log::error("append to {}-{} failed: {}", topic_, index_, r.error);
+    out.error = ErrorCode::kafka_storage_error;
+    out.message = r.error;
+    return out;
+  }
+  out.base_offset = r.base_offset;
+  out.last_offset = r.last_offset;
+  out.log_start_offset = log_->log_start_offset();
+  // A single node is its own in-sync replica set: the high watermark follows the log end.
+  high_watermark_ = log_->log_end_offset();
+  publish();
+  if (log_->log_end_offset() - log_->recovery_point() >= config_.flush_messages) start_flush();
+  // Wake parked fetches whose offset is now below the high watermark.
+  auto it = fetch_waiters_.begin();
+  while (it != fetch_waiters_.end()) {
+    if (it->first < high_watermark_) {
+      if (auto w = it->second.lock()) w->fire();
+      it = fetch_waiters_.erase(it);
+    } else if (it->second.expired()) {
+      it = fetch_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+void Partition::when_durable(int64_t end_offset, std::function<void(bool ok)> done) {
+  if (io_failed_) return done(false);
+  if (end_offset <= log_->recovery_point()) return done(true);
+  durability_waiters_.emplace(end_offset, std::move(done));
+  if (!flush_in_flight_) start_flush();
+}
+
+void Partition::start_flush() {
+  if (flush_in_flight_ || closed_) return;
+  flush_in_flight_ = true;
+  auto ticket = log_->flush_ticket();
+  const int64_t end = ticket.end_offset;
+  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this,
+                                      end](bool ok) {
+    // Flusher thread: hand the result back to the owner loop.
+    post(shard, [alive, this, end, ok] {
+      if (*alive) on_flushed(end, ok);
+    });
+  });
+}
+
+void Partition::on_flushed(int64_t end_offset, bool ok) {
+  flush_in_flight_ = false;
+  if (closed_) return;
+  if (!ok) {
+    // Kafka takes a log directory offline on an I/O error; this partition stops accepting writes.
+    io_failed_ = true;
+    log::error("fdatasync failed for {}-{}; partition is offline for writes", topic_, index_);
+    for (auto& [offset, done] : durability_waiters_) done(false);
+    durability_waiters_.clear();
+    return;
+  }
+  log_->mark_flushed(end_offset);
+  publish();
+  last_flush_ms_ = 0;
+  const int64_t durable = log_->recovery_point();
+  while (!durability_waiters_.empty() && durability_waiters_.begin()->first <= durable) {
+    auto done = std::move(durability_waiters_.begin()->second);
+    durability_waiters_.erase(durability_waiters_.begin());
+    done(true);
+  }
+  if (!durability_waiters_.empty()) start_flush();
+}
+
+Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
+                                       bool min_one_batch) const {
+  ReadOutcome out;
+  out.high_watermark = high_watermark_;
+  out.log_start_offset = log_->log_start_offset();
+  if (closed_) {
+    out.error = ErrorCode::not_leader_or_follower;
+    return out;
+  }
+  if (offset < log_->log_start_offset() || offset > high_watermark_) {
+    out.error = ErrorCode::offset_out_of_range;
+    return out;
+  }
+  auto r = log_->read(offset, max_bytes, high_watermark_, min_one_batch);
+  if (r.out_of_range) {
+    out.error = ErrorCode::offset_out_of_range;
+    return out;
+  }
+  if (!r.error.empty() && r.slices.empty()) {
+    log::error("read of {}-{} at {} failed: {}", topic_, index_, offset, r.error);
+    out.error = ErrorCode::kafka_storage_error;
+    return out;
+  }
+  for (auto& s : r.slices) {
+    out.records.files.push_back(
+        {s.fd, s.position, static_cast<size_t>(s.length), std::move(s.file)});
+  }
+  out.bytes = r.bytes;
+  return out;
+}
+
+void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter) {
+  if (offset < high_watermark_ || closed_) {
+    if (auto w = waiter.lock()) w->fire();
+    return;
+  }
+  fetch_waiters_.emplace_back(offset, std::move(waiter));
+}
+
+std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64_t ts) const {
+  auto r = log_->offset_for_timestamp(ts);
+  if (!r || r->first >= high_watermark_) return std::nullopt;
+  return r;
+}
+
+std::pair<int64_t, int64_t> Partition::max_timestamp() const { return log_->max_timestamp(); }
+
+void Partition::on_tick(int64_t now_ms) {
+  if (closed_ || config_.flush_ms == std::numeric_limits<int64_t>::max()) return;
+  if (last_flush_ms_ == 0) last_flush_ms_ = now_ms;
+  if (log_->log_end_offset() > log_->recovery_point() && now_ms - last_flush_ms_ >= config_.flush_ms) {
+    start_flush();
+  }
+}
+
+bool Partition::close(std::string* error) {
+  if (closed_) return true;
+  closed_ = true;
+  for (auto& [offset, w] : fetch_waiters_) {
+    if (auto p = w.lock()) p->fire();
+  }
+  fetch_waiters_.clear();
+  const bool ok = log_->close(error);
+  for (auto& [offset, done] : durability_waiters_) done(ok);
+  durability_waiters_.clear();
+  publish();
+  return ok;
+}
+
+}  // namespace kaffa::cluster

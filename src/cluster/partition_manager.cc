@@ -1,0 +1,187 @@
+#include "cluster/partition_manager.h"
+
+#include <atomic>
+#include <functional>
+
+#include <unistd.h>
+
+#include "base/log.h"
+#include "storage/checkpoint_file.h"
+
+namespace kaffa::cluster {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
+constexpr const char* kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
+
+std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "x" + std::to_string(counter.fetch_add(1));
+}
+
+}  // namespace
+
+PartitionManager::PartitionManager(fs::path log_dir, size_t shards, LogDefaults defaults,
+                                   storage::Flusher& flusher, Post post)
+    : log_dir_(std::move(log_dir)),
+      shards_(shards == 0 ? 1 : shards),
+      defaults_(defaults),
+      flusher_(flusher),
+      post_(std::move(post)) {}
+
+PartitionManager::~PartitionManager() = default;
+
+fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index) const {
+  return log_dir_ / (topic + "-" + std::to_string(index));
+}
+
+size_t PartitionManager::shard_of(const std::string& topic, int32_t index) const {
+  return (std::hash<std::string>{}(topic) + static_cast<size_t>(index)) % shards_;
+}
+
+std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& topic, int32_t index,
+                                                            int64_t recovery_point,
+                                                            std::string* error) {
+  const fs::path dir = partition_dir(topic.name, index);
+  const PartitionConfig cfg = resolve_partition_config(defaults_, topic.configs);
+  auto log = storage::Log::open(dir, cfg.log, recovery_point, error);
+  if (!log) return nullptr;
+  const auto& st = log->recovery_stats();
+  if (st.bytes_truncated > 0 || st.segments_deleted > 0 || st.indexes_rebuilt > 0) {
+    log::warn("recovered {}-{}: scanned {} segments, truncated {} bytes, deleted {} segments, "
+              "rebuilt {} indexes",
+              topic.name, index, st.segments_scanned, st.bytes_truncated, st.segments_deleted,
+              st.indexes_rebuilt);
+  }
+  storage::LeaderEpochCheckpoint epochs(dir / kLeaderEpochCheckpoint);
+  if (!fs::exists(epochs.path()) && !epochs.write({{0, 0}}, error)) return nullptr;
+  return std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index),
+                                     std::move(log), cfg, flusher_, post_);
+}
+
+bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(log_dir_, ec);
+  for (const auto& entry : fs::directory_iterator(log_dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.size() > 7 && name.ends_with("-delete")) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+  storage::OffsetCheckpointFile checkpoint(log_dir_ / kRecoveryCheckpoint);
+  storage::OffsetCheckpointFile::Offsets recovery;
+  if (fs::exists(checkpoint.path())) {
+    std::string why;
+    if (auto r = checkpoint.read(&why)) {
+      recovery = std::move(*r);
+    } else {
+      log::warn("ignoring {}: {}; every log is recovered from its start", checkpoint.path().string(),
+                why);
+    }
+  }
+  for (const auto& t : topics) {
+    for (int32_t i = 0; i < t.partitions; ++i) {
+      auto it = recovery.find({t.name, i});
+      auto p = open_partition(t, i, it == recovery.end() ? 0 : it->second, error);
+      if (!p) return false;
+      std::lock_guard lock(mu_);
+      partitions_[{t.name, i}] = std::move(p);
+    }
+  }
+  return true;
+}
+
+bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
+  {
+    std::lock_guard lock(mu_);
+    if (deleting_.count(topic.name) != 0) {
+      if (error) *error = "Topic '" + topic.name + "' is marked for deletion.";
+      return false;
+    }
+  }
+  std::vector<std::shared_ptr<Partition>> created;
+  for (int32_t i = 0; i < topic.partitions; ++i) {
+    std::error_code ec;
+    fs::remove_all(partition_dir(topic.name, i), ec);  // nothing of an older topic may survive
+    auto p = open_partition(topic, i, 0, error);
+    if (!p) return false;
+    created.push_back(std::move(p));
+  }
+  std::lock_guard lock(mu_);
+  for (auto& p : created) partitions_[{topic.name, p->index()}] = std::move(p);
+  return true;
+}
+
+void PartitionManager::remove_topic(const std::string& name) {
+  std::vector<std::shared_ptr<Partition>> removed;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = partitions_.begin(); it != partitions_.end();) {
+      if (it->first.first == name) {
+        removed.push_back(std::move(it->second));
+        it = partitions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (removed.empty()) return;
+    deleting_.insert(name);
+  }
+  auto remaining = std::make_shared<std::atomic<size_t>>(removed.size());
+  for (auto& p : removed) {
+    const size_t shard = p->shard();
+    post_(shard, [this, p, name, remaining] {
+      std::string why;
+      if (!p->close(&why)) log::warn("closing deleted {}-{}: {}", name, p->index(), why);
+      std::error_code ec;
+      const fs::path dir = p->dir();
+      const fs::path doomed = dir.string() + "." + unique_suffix() + "-delete";
+      fs::rename(dir, doomed, ec);
+      fs::remove_all(ec ? dir : doomed, ec);
+      if (remaining->fetch_sub(1) == 1) {
+        std::lock_guard lock(mu_);
+        deleting_.erase(name);
+      }
+    });
+  }
+}
+
+std::shared_ptr<Partition> PartitionManager::get(std::string_view topic, int32_t index) const {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(std::make_pair(std::string(topic), index));
+  return it == partitions_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Partition>> PartitionManager::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Partition>> out;
+  out.reserve(partitions_.size());
+  for (const auto& [key, p] : partitions_) out.push_back(p);
+  return out;
+}
+
+bool PartitionManager::write_checkpoints(std::string* error) {
+  std::lock_guard writer(checkpoint_mu_);
+  storage::OffsetCheckpointFile::Offsets offsets;
+  for (const auto& p : all()) offsets[{p->topic(), p->index()}] = p->recovery_point_snapshot();
+  return storage::OffsetCheckpointFile(log_dir_ / kRecoveryCheckpoint).write(offsets, error);
+}
+
+void PartitionManager::tick(size_t shard, int64_t now_ms) {
+  for (const auto& p : all()) {
+    if (p->shard() == shard) p->on_tick(now_ms);
+  }
+}
+
+void PartitionManager::shutdown() {
+  for (const auto& p : all()) {
+    std::string why;
+    if (!p->close(&why)) log::error("closing {}-{}: {}", p->topic(), p->index(), why);
+  }
+  std::string why;
+  if (!write_checkpoints(&why)) log::error("writing checkpoints at shutdown: {}", why);
+}
+
+}  // namespace kaffa::cluster

@@ -1,0 +1,76 @@
+// PartitionManager: every partition this broker hosts — opening their logs at start-up, creating
+// and deleting them with their topics, finding them for handlers, checkpoints and shutdown.
+//
+// Threading: the partition map is guarded by a mutex held only for lookups and changes of the
+// map (never during I/O on the hot path); each Partition is then used on its owner loop. Start-up
+// (load) and shutdown run single-threaded, before and after the event loops.
+//
+// Files in <log.dirs> (Kafka's names and formats, storage/checkpoint_file.h):
+//   <topic>-<partition>/                    one directory per partition (storage/log.h), with a
+//                                           leader-epoch-checkpoint written at creation
+//   recovery-point-offset-checkpoint        offsets below which each log is known durable; written
+//                                           periodically and at clean shutdown, read at start-up to
+//                                           decide where recovery scans begin
+//   <topic>-<partition>.<id>-delete/        a deleted partition's directory before removal;
+//                                           leftovers are removed at start-up
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cluster/partition.h"
+#include "cluster/topic_registry.h"
+
+namespace kaffa::cluster {
+
+class PartitionManager {
+ public:
+  PartitionManager(std::filesystem::path log_dir, size_t shards, LogDefaults defaults,
+                   storage::Flusher& flusher, Post post);
+  ~PartitionManager();
+
+  // Start-up: removes leftover "-delete" directories, reads the recovery points, and opens (with
+  // recovery) every partition of `topics`. False with *error when a log cannot be opened.
+  bool load(const std::vector<TopicInfo>& topics, std::string* error);
+
+  // Any thread: creates the partitions of a new topic (directories, logs). Fails while a topic of
+  // that name is still being deleted.
+  bool add_topic(const TopicInfo& topic, std::string* error);
+  // Any thread: detaches the topic's partitions; each is closed on its owner loop and its
+  // directory removed.
+  void remove_topic(const std::string& name);
+
+  std::shared_ptr<Partition> get(std::string_view topic, int32_t index) const;  // any thread
+  std::vector<std::shared_ptr<Partition>> all() const;                          // any thread
+
+  // Any thread: writes recovery-point-offset-checkpoint from the partitions' snapshots.
+  bool write_checkpoints(std::string* error);
+  // Owner loop `shard`: periodic work of its partitions (flush.ms).
+  void tick(size_t shard, int64_t now_ms);
+  // After the loops have stopped: closes every log (fsync) and writes the final checkpoints.
+  void shutdown();
+
+ private:
+  std::shared_ptr<Partition> open_partition(const TopicInfo& topic, int32_t index,
+                                            int64_t recovery_point, std::string* error);
+  std::filesystem::path partition_dir(const std::string& topic, int32_t index) const;
+  size_t shard_of(const std::string& topic, int32_t index) const;
+
+  const std::filesystem::path log_dir_;
+  const size_t shards_;
+  const LogDefaults defaults_;
+  storage::Flusher& flusher_;
+  Post post_;
+
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int32_t>, std::shared_ptr<Partition>, std::less<>> partitions_;
+  std::set<std::string> deleting_;
+  std::mutex checkpoint_mu_;  // one checkpoint writer at a time
+};
+
+}  // namespace kaffa::cluster

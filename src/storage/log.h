@@ -1,0 +1,170 @@
+// Log: one partition's log on disk, in Kafka's layout.
+//
+// Directory `<log.dirs>/<topic>-<partition>/` holding segments (see segment.h for the file names
+// and the .log format, offset_index.h and time_index.h for the indexes). Segments cover
+// consecutive offset ranges; the last one is the active segment, the only one appended to.
+//
+// Lifecycle and threading: one owner thread (a shard or strand) opens the Log and calls every
+// member. The only things that cross threads are FileSlices (read by the network layer with
+// sendfile/pread, possibly after the Log is closed or the segment deleted) and FlushTickets
+// (synced by the flusher thread). No locks.
+//
+// Durability: append() writes to the page cache only. Durability is handed off: flush_ticket()
+// on the owner thread, FlushTicket::sync() anywhere, then mark_flushed(ticket.end_offset) on the
+// owner thread advances recovery_point(). The owner persists recovery_point() in the
+// recovery-point-offset-checkpoint file (checkpoint_file.h) and passes it back to open().
+// close() syncs everything and sets recovery_point() to the log end offset. Destroying a Log
+// without close() leaves the files as a crash would (minus the page cache loss).
+//
+// Recovery (open): segments holding offsets at or above the recovery point are scanned batch by
+// batch (length, magic 2, CRC32C, increasing offsets); at the first bad or incomplete batch the
+// segment is truncated there and every later segment deleted. Their indexes are rebuilt. Segments
+// below the recovery point are trusted, but their indexes are validated (offset_index.h) and
+// rebuilt from batch headers when invalid. The last segment, when below the recovery point, is
+// only walked by batch header from its last index entry to find the log end. Bytes that failed
+// their CRC are never served.
+//
+// Resource bounds (per Log): open descriptors = 3 for the active segment + at most
+// LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
+// the last mark_flushed (held for the flusher) + whatever FileSlices are still in flight.
+// Memory = ~64 bytes per segment + the active indexes' warm tails (<= 2 x 16 KiB) + transient
+// page-aligned scan buffers (1 MiB, from the bytes pool) during recovery. No mmap.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/segment.h"
+#include "storage/segment_file.h"
+
+namespace kaffa::storage {
+
+struct LogConfig {
+  int32_t segment_bytes = 1073741824;   // segment.bytes: roll when the next append would exceed it
+  int64_t segment_ms = 604800000;       // segment.ms: roll when the active segment's first
+                                        // append is older than this
+  int32_t index_interval_bytes = 4096;  // index.interval.bytes
+  int32_t segment_index_bytes = 10485760;  // segment.index.bytes: roll when an index is full
+  // Kaffa only (not a Kafka topic config): descriptors of older segments kept open for reads.
+  int32_t max_open_read_files = 8;
+};
+
+// What open() did; for operators' logs and for tests.
+struct RecoveryStats {
+  int64_t segments_scanned = 0;  // full CRC scans
+  int64_t batches_scanned = 0;   // batches whose CRC was checked
+  int64_t indexes_rebuilt = 0;   // segments whose .index/.timeindex were rebuilt
+  int64_t bytes_truncated = 0;   // torn or corrupt tail bytes removed
+  int64_t segments_deleted = 0;  // segments after a corrupt batch
+};
+
+class Log {
+ public:
+  // Opens or creates the log in `dir`. nullptr and *error on failure (I/O errors; corrupt data is
+  // repaired as described above, not an error).
+  static std::unique_ptr<Log> open(const std::filesystem::path& dir, const LogConfig& cfg,
+                                   int64_t recovery_point, std::string* error);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  int64_t log_start_offset() const { return segments_.begin()->second.base_offset; }
+  int64_t log_end_offset() const { return segments_.rbegin()->second.next_offset; }
+  int64_t recovery_point() const { return recovery_point_; }  // everything below is durable
+  const std::filesystem::path& dir() const { return dir_; }
+  const RecoveryStats& recovery_stats() const { return stats_; }
+
+  // Appends whole, already validated v2 batches (n bytes, patched in place): base offsets become
+  // consecutive from log_end_offset(), the partition leader epoch is set; one write() to the
+  // page cache, then the indexes. Rolls first when needed. A failed write is undone (truncated)
+  // and reported; the log is unchanged then.
+  struct AppendResult {
+    int64_t base_offset = -1;
+    int64_t last_offset = -1;
+    bool ok = false;
+    std::string error;
+  };
+  AppendResult append(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms);
+
+  // Whole batches from the one holding `offset`: total <= max_bytes, stopping before a batch whose
+  // last offset >= max_offset; with min_one_batch a first batch larger than max_bytes is
+  // returned alone. offset outside [log start, log end] -> out_of_range. Returns file ranges.
+  struct ReadResult {
+    bool out_of_range = false;
+    std::vector<FileSlice> slices;
+    int64_t bytes = 0;
+    std::string error;  // I/O error while locating the data (then slices hold what was found)
+  };
+  ReadResult read(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch) const;
+
+  // ListOffsets: (offset, timestamp) of the first record with timestamp >= ts; for compressed
+  // batches the batch's base offset and max timestamp. nullopt when no such record.
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
+  // (timestamp, offset) of the record with the largest timestamp, (-1, -1) when empty.
+  std::pair<int64_t, int64_t> max_timestamp() const;
+
+  FlushTicket flush_ticket() const;
+  void mark_flushed(int64_t end_offset);
+  // fdatasync of everything (log, indexes, directory); recovery_point() = log_end_offset().
+  // Idempotent; no other member may be called afterwards except the accessors.
+  bool close(std::string* error = nullptr);
+
+  // Removes offsets >= offset (whole batches: the batch holding `offset` goes too, so the new
+  // log end may be below `offset`). An offset below the log start empties the log and restarts
+  // it at `offset`.
+  bool truncate_to(int64_t offset, std::string* error = nullptr);
+  // Deletes whole segments all of whose offsets are < offset (the active segment only if it is
+  // covered too; a new empty one is rolled first). Returns the new log start offset.
+  int64_t delete_segments_before(int64_t offset);
+  size_t segment_count() const { return segments_.size(); }
+  int64_t size_bytes() const;
+
+ private:
+  Log(std::filesystem::path dir, const LogConfig& cfg);
+
+  // log.cc: recovery
+  bool load(int64_t recovery_point, std::string* error);
+  bool load_trusted(SegmentMeta& meta, int64_t offset_limit, std::string* error);
+  bool rebuild_indexes(SegmentMeta& meta, bool active, std::string* error);
+  bool open_active(bool reset_indexes, std::string* error);
+  void delete_segment_files(int64_t base_offset);
+
+  // log_append.cc
+  bool roll(std::string* error);
+  bool should_roll(size_t n, int64_t last_offset, int64_t now_ms) const;
+
+  // log_read.cc
+  std::shared_ptr<const SegmentFile> log_file(const SegmentMeta& s, std::string* error) const;
+  std::optional<OffsetIndex> offset_index(const SegmentMeta& s, std::string* error) const;
+  std::optional<TimeIndex> time_index(const SegmentMeta& s, std::string* error) const;
+  // Position of the batch holding `offset` (or the first batch after it) in segment s; -1 if
+  // none in this segment, -2 on an I/O error.
+  int64_t locate(const SegmentMeta& s, const SegmentFile& log, int64_t offset) const;
+
+  struct PendingFlush {
+    int64_t base_offset;
+    int64_t end_offset;
+    std::vector<std::shared_ptr<const SegmentFile>> files;
+  };
+
+  std::filesystem::path dir_;
+  LogConfig cfg_;
+  std::map<int64_t, SegmentMeta> segments_;  // by base offset; never empty once open
+  std::unique_ptr<SegmentWriter> active_;    // writer of segments_.rbegin()
+  std::shared_ptr<SegmentFile> dir_file_;    // for fsync of the directory
+  std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
+  mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
+  int64_t recovery_point_ = 0;
+  bool closed_ = false;
+  RecoveryStats stats_;
+  mutable FileCache cache_;
+};
+
+}  // namespace kaffa::storage

@@ -1,0 +1,226 @@
+// Log: append, roll, flush hand-off, close, truncation and deletion of segments.
+#include <algorithm>
+#include <limits>
+
+#include "base/log.h"
+#include "record/batch.h"
+#include "storage/log.h"
+#include "storage/segment_scan.h"
+
+namespace kaffa::storage {
+
+namespace {
+constexpr int32_t kMinBatchLength =
+    static_cast<int32_t>(record::kBatchHeaderSize - record::kBatchOverhead);
+constexpr int64_t kMaxRelativeOffset = std::numeric_limits<int32_t>::max();
+}  // namespace
+
+bool Log::should_roll(size_t n, int64_t last_offset, int64_t now_ms) const {
+  const SegmentMeta& m = segments_.rbegin()->second;
+  if (m.size == 0) return false;
+  const int64_t max_index =
+      cfg_.segment_index_bytes / static_cast<int64_t>(OffsetIndex::kEntrySize);
+  const int64_t max_time = cfg_.segment_index_bytes / static_cast<int64_t>(TimeIndex::kEntrySize);
+  // One append adds at most one entry per batch; n / kBatchHeaderSize bounds the batch count.
+  const auto max_new_entries = static_cast<int64_t>(n / record::kBatchHeaderSize) + 1;
+  return m.size + static_cast<int64_t>(n) > cfg_.segment_bytes ||
+         (active_->first_append_ms >= 0 && now_ms - active_->first_append_ms > cfg_.segment_ms) ||
+         active_->index().entries() + max_new_entries > max_index ||
+         active_->time_index().entries() + max_new_entries > max_time ||
+         last_offset - m.base_offset > kMaxRelativeOffset;
+}
+
+bool Log::roll(std::string* error) {
+  SegmentMeta& old = segments_.rbegin()->second;
+  SegmentMeta m;
+  m.base_offset = m.next_offset = old.next_offset;
+  auto writer = SegmentWriter::open(dir_, m, cfg_.index_interval_bytes, true, error);
+  if (!writer) return false;
+  if (writer->log()->size() != 0 && !writer->log()->truncate(0, error)) return false;
+  std::string index_error;
+  if (!active_->seal(old, &index_error)) log::warn("{}: {}", dir_.string(), index_error);
+  pending_flush_.push_back(
+      {old.base_offset,
+       old.next_offset,
+       {active_->log(), active_->index().file(), active_->time_index().file(), dir_file_}});
+  cache_.put(active_->log());
+  segments_.emplace(m.base_offset, m);
+  active_ = std::move(writer);
+  return true;
+}
+
+Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms) {
+  AppendResult r;
+  if (closed_ || !active_) {
+    r.error = "log " + dir_.string() + " is closed";
+    return r;
+  }
+  if (n == 0 || n > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    r.error = "append of " + std::to_string(n) + " bytes";
+    return r;
+  }
+  // Check the framing once: whole batches, sane lengths (the record layer validated the rest).
+  int64_t count = 0;
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    if (!record::parse_header(batches + pos, n - pos, h) || h.batch_length < kMinBatchLength ||
+        h.total_size() > n - pos || h.last_offset_delta < 0 || h.magic != 2) {
+      r.error = "malformed batch at byte " + std::to_string(pos) + " of the append";
+      return r;
+    }
+    count += int64_t{h.last_offset_delta} + 1;
+    pos += h.total_size();
+  }
+  const int64_t base = log_end_offset();
+  if (should_roll(n, base + count - 1, now_ms) && !roll(&r.error)) return r;
+
+  SegmentMeta& m = segments_.rbegin()->second;
+  const int64_t start = m.size;
+  int64_t next = base;
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    record::parse_header(batches + pos, n - pos, h);
+    record::set_base_offset(batches + pos, next);
+    record::set_partition_leader_epoch(batches + pos, leader_epoch);
+    next += int64_t{h.last_offset_delta} + 1;
+    pos += h.total_size();
+  }
+  if (!active_->log()->write_at(batches, n, start, &r.error)) {
+    std::string ignored;
+    active_->log()->truncate(start, &ignored);  // no partial batch may stay behind
+    return r;
+  }
+  if (active_->first_append_ms < 0) active_->first_append_ms = now_ms;
+  std::string index_error;
+  bool index_ok = true;
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    record::parse_header(batches + pos, n - pos, h);
+    const BatchInfo b{start + static_cast<int64_t>(pos), static_cast<int64_t>(h.total_size()),
+                      h.base_offset, h.last_offset(), h.max_timestamp};
+    index_ok = active_->index_batch(m, b, &index_error) && index_ok;
+    pos += h.total_size();
+  }
+  if (!index_ok) log::warn("{}: index append failed: {}", dir_.string(), index_error);
+  r.base_offset = base;
+  r.last_offset = next - 1;
+  r.ok = true;
+  return r;
+}
+
+FlushTicket Log::flush_ticket() const {
+  FlushTicket t;
+  t.end_offset = log_end_offset();
+  for (const auto& p : pending_flush_)
+    t.files.insert(t.files.end(), p.files.begin(), p.files.end());
+  pending_in_ticket_ = pending_flush_.size();
+  if (active_ && log_end_offset() > recovery_point_) t.files.push_back(active_->log());
+  return t;
+}
+
+void Log::mark_flushed(int64_t end_offset) {
+  recovery_point_ = std::max(recovery_point_, std::min(end_offset, log_end_offset()));
+  while (pending_in_ticket_ > 0 && !pending_flush_.empty() &&
+         pending_flush_.front().end_offset <= end_offset) {
+    pending_flush_.pop_front();
+    --pending_in_ticket_;
+  }
+}
+
+bool Log::close(std::string* error) {
+  if (closed_) return true;
+  bool ok = true;
+  for (const auto& p : pending_flush_) {
+    for (const auto& f : p.files) ok = f->sync() && ok;
+  }
+  if (active_) {
+    ok = active_->log()->sync() && ok;
+    ok = active_->index().file()->sync() && ok;
+    ok = active_->time_index().file()->sync() && ok;
+  }
+  ok = dir_file_->sync() && ok;
+  if (ok) {
+    recovery_point_ = log_end_offset();
+  } else if (error != nullptr) {
+    *error = "fdatasync failed in " + dir_.string();
+  }
+  pending_flush_.clear();
+  pending_in_ticket_ = 0;
+  active_.reset();
+  cache_.clear();
+  closed_ = true;
+  return ok;
+}
+
+bool Log::truncate_to(int64_t offset, std::string* error) {
+  if (closed_) {
+    if (error != nullptr) *error = "log " + dir_.string() + " is closed";
+    return false;
+  }
+  if (offset >= log_end_offset()) return true;
+  const bool restart = offset < log_start_offset();
+  active_.reset();
+  // Whole segments above the target go (all of them when restarting below the log start).
+  while (!segments_.empty() && (restart || segments_.rbegin()->first > offset)) {
+    delete_segment_files(segments_.rbegin()->first);
+    segments_.erase(std::prev(segments_.end()));
+  }
+  std::erase_if(pending_flush_, [&](const PendingFlush& p) {
+    return segments_.empty() || p.base_offset >= segments_.rbegin()->first;
+  });
+  pending_in_ticket_ = std::min(pending_in_ticket_, pending_flush_.size());
+  if (segments_.empty()) {
+    SegmentMeta m;
+    m.base_offset = m.next_offset = offset;
+    segments_.emplace(offset, m);
+    recovery_point_ = offset;
+    if (!open_active(true, error)) return false;
+    return dir_file_->sync();
+  }
+  SegmentMeta& m = segments_.rbegin()->second;
+  for (const auto suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+    cache_.erase(segment_path(dir_, m.base_offset, suffix));
+  }
+  auto file = SegmentFile::open(segment_path(dir_, m.base_offset, kLogSuffix),
+                                SegmentFile::Mode::read_write, error);
+  if (!file) return false;
+  int64_t cut = locate(m, *file, offset);
+  if (cut == -2) {
+    if (error != nullptr) *error = "cannot read " + file->path().string();
+    return false;
+  }
+  if (cut < 0) cut = m.size;
+  if (!file->truncate(cut, error)) return false;
+  // The indexes are rebuilt from the remaining batch headers (truncation is rare: leader change).
+  m.size = cut;
+  m.next_offset = m.base_offset;
+  if (!rebuild_indexes(m, true, error) || !open_active(false, error)) return false;
+  recovery_point_ = std::min(recovery_point_, log_end_offset());
+  return true;
+}
+
+int64_t Log::delete_segments_before(int64_t offset) {
+  if (closed_) return log_start_offset();
+  if (offset >= log_end_offset() && segments_.rbegin()->second.size > 0) {
+    std::string error;
+    if (!roll(&error)) log::warn("{}: roll before deletion failed: {}", dir_.string(), error);
+  }
+  while (segments_.size() > 1 && segments_.begin()->second.next_offset <= offset) {
+    const int64_t base = segments_.begin()->first;
+    delete_segment_files(base);
+    segments_.erase(segments_.begin());
+    for (auto it = pending_flush_.begin(); it != pending_flush_.end();) {
+      if (it->base_offset == base) {
+        if (static_cast<size_t>(it - pending_flush_.begin()) < pending_in_ticket_) {
+          --pending_in_ticket_;
+        }
+        it = pending_flush_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return log_start_offset();
+}
+
+}  // namespace kaffa::storage

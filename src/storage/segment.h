@@ -1,0 +1,92 @@
+// Segments: the files of one slice of a partition's log, and the writer of the active one.
+//
+// Naming: `<dir>/<base offset as 20 zero-padded digits><suffix>`, suffix one of
+//   .log        record batches (RecordBatch v2, see record/batch.h), byte for byte as appended,
+//               one after another from position 0, no header, no padding, no trailer. The batch
+//               baseOffset and partitionLeaderEpoch fields hold the values the broker assigned;
+//               everything else is exactly what the producer sent (CRC still valid). Offsets
+//               strictly increase through the file; the segment's base offset (its name) is <=
+//               the first batch's base offset and > every offset of the previous segment.
+//   .index      OffsetIndex, see offset_index.h
+//   .timeindex  TimeIndex, see time_index.h
+//
+// SegmentWriter writes all three for the active segment (and rebuilds the two indexes of any
+// segment during recovery). It follows Kafka's LogSegment.append: index entries are added when
+// more than index.interval.bytes were written since the last entry.
+//
+// Threading: owner thread of the Log.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/offset_index.h"
+#include "storage/segment_file.h"
+#include "storage/segment_scan.h"
+#include "storage/time_index.h"
+
+namespace kaffa::storage {
+
+inline constexpr std::string_view kLogSuffix = ".log";
+inline constexpr std::string_view kIndexSuffix = ".index";
+inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+
+std::filesystem::path segment_path(const std::filesystem::path& dir, int64_t base_offset,
+                                   std::string_view suffix);
+// "00000000000000000042.log" -> 42, ".log". False if the name is not a segment file name.
+bool parse_segment_name(std::string_view name, int64_t* base_offset, std::string* suffix);
+
+// What the Log remembers about each segment (about 64 bytes, the only per-segment memory).
+struct SegmentMeta {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;  // one past the last offset; == base_offset while empty
+  int64_t size = 0;         // bytes in the .log
+  int64_t max_timestamp = -1;
+  int64_t offset_of_max_timestamp = -1;  // last offset of the batch carrying max_timestamp
+  int64_t index_entries = 0;
+  int64_t time_index_entries = 0;
+};
+
+class SegmentWriter {
+ public:
+  // Opens (creating when missing) the three files of `meta`'s segment for writing. With
+  // reset_indexes the index files are emptied (to be rebuilt through index_batch); otherwise
+  // meta.index_entries / time_index_entries must describe valid existing files.
+  static std::unique_ptr<SegmentWriter> open(const std::filesystem::path& dir,
+                                             const SegmentMeta& meta, int32_t index_interval_bytes,
+                                             bool reset_indexes, std::string* error);
+
+  // Accounts one batch written at `position` into `meta` (size, next offset, max timestamp) and
+  // adds index entries as due. False only if an index write failed (the index then just stays
+  // sparser: entries are never partially counted).
+  bool index_batch(SegmentMeta& meta, const BatchInfo& batch, std::string* error);
+  // The segment stops being active: records its max timestamp as the last time index entry.
+  bool seal(SegmentMeta& meta, std::string* error);
+
+  const std::shared_ptr<SegmentFile>& log() const { return log_; }
+  OffsetIndex& index() { return index_; }
+  TimeIndex& time_index() { return time_index_; }
+  const OffsetIndex& index() const { return index_; }
+  const TimeIndex& time_index() const { return time_index_; }
+
+  int64_t first_append_ms = -1;  // wall time of the first append (for segment.ms), -1 if empty
+
+ private:
+  SegmentWriter(std::shared_ptr<SegmentFile> log, OffsetIndex index, TimeIndex time_index,
+                int32_t interval)
+      : log_(std::move(log)),
+        index_(std::move(index)),
+        time_index_(std::move(time_index)),
+        interval_(interval) {}
+
+  std::shared_ptr<SegmentFile> log_;
+  OffsetIndex index_;
+  TimeIndex time_index_;
+  int32_t interval_;
+  int64_t bytes_since_index_entry_ = 0;
+};
+
+}  // namespace kaffa::storage

@@ -1,0 +1,139 @@
+#include "storage/segment_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace kaffa::storage {
+
+namespace {
+void set_error(std::string* error, const std::string& what, const std::filesystem::path& path) {
+  if (error != nullptr) *error = what + " " + path.string() + ": " + std::strerror(errno);
+}
+}  // namespace
+
+std::shared_ptr<SegmentFile> SegmentFile::open(const std::filesystem::path& path, Mode mode,
+                                               std::string* error) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case Mode::read_only:
+      flags |= O_RDONLY;
+      break;
+    case Mode::read_write:
+      flags |= O_RDWR;
+      break;
+    case Mode::create:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    case Mode::directory:
+      flags |= O_RDONLY | O_DIRECTORY;
+      break;
+  }
+  const int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) {
+    set_error(error, "open", path);
+    return nullptr;
+  }
+  return std::shared_ptr<SegmentFile>(new SegmentFile(fd, path, mode == Mode::directory));
+}
+
+SegmentFile::~SegmentFile() {
+  ::close(fd_);
+}
+
+ssize_t SegmentFile::read_at(void* buf, size_t n, int64_t position) const {
+  size_t done = 0;
+  auto* out = static_cast<uint8_t*>(buf);
+  while (done < n) {
+    const ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(position) + done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+bool SegmentFile::write_at(const void* buf, size_t n, int64_t position, std::string* error) const {
+  size_t done = 0;
+  const auto* in = static_cast<const uint8_t*>(buf);
+  while (done < n) {
+    const ssize_t r = ::pwrite(fd_, in + done, n - done, static_cast<off_t>(position) + done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      set_error(error, "write", path_);
+      return false;
+    }
+    if (r == 0) {
+      errno = EIO;
+      set_error(error, "write", path_);
+      return false;
+    }
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+bool SegmentFile::truncate(int64_t size, std::string* error) const {
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    set_error(error, "truncate", path_);
+    return false;
+  }
+  return true;
+}
+
+int64_t SegmentFile::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_size);
+}
+
+bool SegmentFile::sync() const {
+  int r;
+  do {
+    r = directory_ ? ::fsync(fd_) : ::fdatasync(fd_);
+  } while (r != 0 && errno == EINTR);
+  return r == 0;
+}
+
+bool FlushTicket::sync() const {
+  bool ok = true;
+  for (const auto& f : files) ok = f->sync() && ok;
+  return ok;
+}
+
+std::shared_ptr<SegmentFile> FileCache::get(const std::filesystem::path& path, std::string* error) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if ((*it)->path() == path) {
+      entries_.splice(entries_.begin(), entries_, it);
+      return entries_.front();
+    }
+  }
+  auto file = SegmentFile::open(path, SegmentFile::Mode::read_only, error);
+  if (file) {
+    entries_.push_front(file);
+    trim();
+  }
+  return file;
+}
+
+void FileCache::put(std::shared_ptr<SegmentFile> file) {
+  erase(file->path());
+  entries_.push_front(std::move(file));
+  trim();
+}
+
+void FileCache::erase(const std::filesystem::path& path) {
+  entries_.remove_if([&](const auto& f) { return f->path() == path; });
+}
+
+void FileCache::trim() {
+  while (entries_.size() > max_open_) entries_.pop_back();
+}
+
+}  // namespace kaffa::storage
