@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -43,6 +45,12 @@ struct Worker {
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;
   bool stopping = false;
   asio::steady_timer force_close;
+  // Delayed work of Server::post_after, run early when the loop stops so that what waits on it
+  // (parked fetches) completes during the drain instead of holding the loop open.
+  std::map<uint64_t, std::pair<std::unique_ptr<asio::steady_timer>, std::function<void()>>> timers;
+  uint64_t next_timer = 0;
+
+  void add_timer(std::chrono::milliseconds delay, std::function<void()> fn);
 
   // Stop on this loop: drain every connection, force-close them after `timeout`, and let the
   // loop run out of work once the last one has gone.

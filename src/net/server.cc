@@ -64,9 +64,30 @@ asio::io_context::executor_type executor(Server& server, size_t thread_index) {
 
 namespace detail {
 
+void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+  if (stopping) {
+    fn();
+    return;
+  }
+  const uint64_t id = ++next_timer;
+  auto timer = std::make_unique<asio::steady_timer>(ctx, delay);
+  timer->async_wait([this, id](const asio::error_code& ec) {
+    auto it = timers.find(id);
+    if (ec || it == timers.end()) return;
+    auto run = std::move(it->second.second);
+    timers.erase(it);
+    run();
+  });
+  timers.emplace(id, std::make_pair(std::move(timer), std::move(fn)));
+}
+
 void Worker::begin_stop(std::chrono::milliseconds timeout) {
   if (stopping) return;
   stopping = true;
+  auto due = std::move(timers);
+  timers.clear();
+  for (auto& [id, entry] : due) asio::post(ctx, std::move(entry.second));
+  due.clear();  // destroys the timers: their waits end as cancelled and find no entry
   std::vector<std::shared_ptr<Connection>> live;
   for (auto& [id, weak] : connections) {
     if (auto c = weak.lock()) live.push_back(std::move(c));
@@ -291,9 +312,9 @@ void Server::post(size_t thread_index, std::function<void()> fn) {
 
 void Server::post_after(size_t thread_index, std::chrono::milliseconds delay,
                         std::function<void()> fn) {
-  auto timer = std::make_shared<asio::steady_timer>(impl_->workers.at(thread_index)->ctx, delay);
-  timer->async_wait([timer, fn = std::move(fn)](const std::error_code& ec) {
-    if (!ec) fn();
+  auto* worker = impl_->workers.at(thread_index).get();
+  asio::post(worker->ctx, [worker, delay, fn = std::move(fn)]() mutable {
+    worker->add_timer(delay, std::move(fn));
   });
 }
 

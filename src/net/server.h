@@ -144,8 +144,9 @@ class Server {
   size_t thread_count() const;
   void post(size_t thread_index, std::function<void()> fn);
   void post_any(std::function<void()> fn);
-  // Runs fn on loop `thread_index` after `delay` (not before). Not cancellable: a callback that
-  // may have become moot checks that itself. Dropped unrun when the server stops first.
+  // Runs fn on loop `thread_index` after `delay`, or earlier when the server stops (so that work
+  // waiting on it finishes during the drain). Not cancellable: a callback that may have become
+  // moot checks that itself.
   void post_after(size_t thread_index, std::chrono::milliseconds delay, std::function<void()> fn);
 
   struct Impl;

@@ -85,8 +85,12 @@ bool BatchValidator::check_header(const BatchHeader& h) {
     return fail(ValidationError::corrupt_message,
                 "Unknown compression type id " + to_string(h.attributes & kCompressionMask));
   }
-  const std::string range =
-      "[" + to_string(h.base_offset) + ", " + to_string(h.last_offset()) + "]";
+  // Built by appending: g++ 12 -O3 reports a false -Wrestrict on `"[" + std::string&&`.
+  std::string range = "[";
+  range += to_string(h.base_offset);
+  range += ", ";
+  range += to_string(h.last_offset());
+  range += "]";
   if (h.last_offset_delta < 0) {
     return fail(ValidationError::invalid_record, "Batch has an invalid offset range: " + range);
   }

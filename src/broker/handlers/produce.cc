@@ -1,6 +1,6 @@
 // Produce (key 0), versions 3-11 (flexible from 9). Versions 0-2 are advertised, because
 // librdkafka turns compression off when Produce 0 is missing from the range, and answered with
-// UNSUPPORTED_FOR_MESSAGE_FORMAT per partition (they carry the legacy message formats).
+// UNSUPPORTED_VERSION per partition (they carry the legacy message formats, not stored here).
 //
 // Each partition's batches are validated and appended on the partition's owner loop, in place in
 // the request buffer (only base offsets, the leader epoch and, for LogAppendTime, the max
@@ -68,7 +68,7 @@ void handle_produce(RequestContext& ctx, Responder respond) {
 
   ErrorCode request_error = ErrorCode::none;
   if (v < 3) {
-    request_error = ErrorCode::unsupported_for_message_format;
+    request_error = ErrorCode::unsupported_version;
   } else if (acks != 0 && acks != 1 && acks != -1) {
     request_error = ErrorCode::invalid_required_acks;
   } else if (op->req.transactional_id.has_value()) {
