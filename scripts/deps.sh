@@ -4,8 +4,8 @@
 set -euo pipefail
 mode=${1:-test}
 
-build_pkgs=(cmake ninja-build g++ ccache python3 libasio-dev libfmt-dev libspdlog-dev
-  libcli11-dev nlohmann-json3-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+build_pkgs=(cmake ninja-build g++ ccache pkg-config python3 libasio-dev libfmt-dev libspdlog-dev
+  libcli11-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev kcat librdkafka-dev
   python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard)
 pkgs=("${build_pkgs[@]}")

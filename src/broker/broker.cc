@@ -116,6 +116,7 @@ void Broker::start() {
     throw std::runtime_error("cannot open partition logs: " + error);
   }
   log::info("opened {} partitions of {} topics", partitions_->all().size(), loaded_topics_.size());
+  start_group_coordinator();
   server_->start();
   // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
   server_->stop_on_signals();
@@ -132,6 +133,42 @@ void Broker::start() {
     log::info("kaffa ready listener={}://{}:{} node.id={} cluster.id={} log.dirs={}", b.name,
               b.host, b.port, config_.node_id, cluster_id_, config_.log_dir);
   }
+}
+
+void Broker::start_group_coordinator() {
+  // __consumer_offsets is created with the broker, as an internal compacted topic; its partition
+  // count cannot change afterwards (it decides which partition holds each group).
+  auto group_config = config_.group;
+  if (auto existing = topics_.find(coordinator::kOffsetsTopic)) {
+    if (existing->partitions != group_config.offsets_topic_num_partitions) {
+      log::warn("{} has {} partitions; offsets.topic.num.partitions={} is ignored",
+                coordinator::kOffsetsTopic, existing->partitions,
+                group_config.offsets_topic_num_partitions);
+      group_config.offsets_topic_num_partitions = existing->partitions;
+    }
+  } else {
+    cluster::TopicInfo t;
+    t.name = coordinator::kOffsetsTopic;
+    t.partitions = group_config.offsets_topic_num_partitions;
+    t.internal = true;
+    t.configs["cleanup.policy"] = "compact";
+    t.configs["segment.bytes"] = std::to_string(group_config.offsets_topic_segment_bytes);
+    std::string error;
+    if (create_topic(std::move(t), nullptr, &error) !=
+        cluster::TopicRegistry::CreateResult::created) {
+      throw std::runtime_error(std::string("cannot create ") + coordinator::kOffsetsTopic + ": " +
+                               error);
+    }
+  }
+  coordinator_ = std::make_unique<coordinator::GroupCoordinator>(
+      group_config, *partitions_,
+      [this](size_t loop, std::function<void()> fn) { server_->post(loop, std::move(fn)); },
+      [this](size_t loop, int64_t delay_ms, std::function<void()> fn) {
+        // Group timers do not run early at shutdown: a session must not expire because the
+        // broker stops.
+        server_->post_after(loop, std::chrono::milliseconds(delay_ms), std::move(fn), false);
+      });
+  coordinator_->start();
 }
 
 void Broker::maintenance_loop() {
@@ -172,18 +209,19 @@ void Broker::run() {
   flusher_.stop();
   partitions_->shutdown();
   const auto& st = server_->stats();
-  log::info("net stats: connections_total={} requests={} bytes_in={} bytes_out={} "
-            "bytes_sendfile={}",
-            st.connections_total.load(), st.requests.load(), st.bytes_in.load(),
-            st.bytes_out.load(), st.bytes_sendfile.load());
+  log::info(
+      "net stats: connections_total={} requests={} bytes_in={} bytes_out={} "
+      "bytes_sendfile={}",
+      st.connections_total.load(), st.requests.load(), st.bytes_in.load(), st.bytes_out.load(),
+      st.bytes_sendfile.load());
 }
 void Broker::stop() {
   if (server_) server_->stop();
 }
 
 cluster::TopicRegistry::CreateResult Broker::create_topic(cluster::TopicInfo topic,
-                                                         cluster::TopicInfo* created,
-                                                         std::string* error) {
+                                                          cluster::TopicInfo* created,
+                                                          std::string* error) {
   cluster::TopicInfo made;
   const auto result = topics_.create(std::move(topic), &made);
   if (result != cluster::TopicRegistry::CreateResult::created) return result;

@@ -18,6 +18,7 @@
 #include "broker/config.h"
 #include "cluster/partition_manager.h"
 #include "cluster/topic_registry.h"
+#include "coordinator/group_coordinator.h"
 #include "net/server.h"
 #include "storage/flusher.h"
 
@@ -43,6 +44,7 @@ class Broker : public net::RequestHandler {
   AdvertisedBroker advertised() const { return advertised_; }
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
+  coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
 
   // Creates a topic in the registry (durably) and its partitions on disk; undone if either fails.
@@ -54,8 +56,9 @@ class Broker : public net::RequestHandler {
 
   // Runs fn on event loop `shard` (a partition's owner), or after a delay.
   void post(size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }
-  void post_after(size_t shard, std::chrono::milliseconds delay, std::function<void()> fn) {
-    server_->post_after(shard, delay, std::move(fn));
+  void post_after(size_t shard, std::chrono::milliseconds delay, std::function<void()> fn,
+                  bool run_on_stop = true) {
+    server_->post_after(shard, delay, std::move(fn), run_on_stop);
   }
 
   void handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
@@ -64,6 +67,7 @@ class Broker : public net::RequestHandler {
  private:
   void load_or_create_meta();
   void load_topics();
+  void start_group_coordinator();
   void maintenance_loop();
 
   BrokerConfig config_;
@@ -73,6 +77,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<net::Server> server_;
   storage::Flusher flusher_;
   std::unique_ptr<cluster::PartitionManager> partitions_;
+  std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::vector<cluster::TopicInfo> loaded_topics_;
 
   std::mutex maintenance_mu_;

@@ -61,6 +61,14 @@ auto long_setting(int64_t BrokerConfig::*m, int64_t lo) {
   };
 }
 
+auto group_int(int32_t coordinator::GroupConfig::*m, int64_t lo, int64_t hi) {
+  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
+    if (parse_int(v, c.group.*m, lo, hi)) return true;
+    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return false;
+  };
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"node.id", "0", "The id of this broker in the cluster.",
@@ -149,8 +157,10 @@ const std::vector<Setting>& settings() {
          return true;
        }},
       {"log.index.interval.bytes", "4096", "Bytes of log between two offset-index entries.",
-       int_setting(&BrokerConfig::log_index_interval_bytes, 0, std::numeric_limits<int32_t>::max())},
-      {"log.index.size.max.bytes", "10485760", "Largest index file; a full index rolls the segment.",
+       int_setting(&BrokerConfig::log_index_interval_bytes, 0,
+                   std::numeric_limits<int32_t>::max())},
+      {"log.index.size.max.bytes", "10485760",
+       "Largest index file; a full index rolls the segment.",
        int_setting(&BrokerConfig::log_index_size_max_bytes, 4096,
                    std::numeric_limits<int32_t>::max())},
       {"message.max.bytes", "1048588", "Largest record batch accepted (topic: max.message.bytes).",
@@ -176,6 +186,55 @@ const std::vector<Setting>& settings() {
       {"log.cached.read.files", "8",
        "Kaffa: files of older segments kept open per partition for reads (bounds descriptors).",
        int_setting(&BrokerConfig::log_cached_read_files, 1, 1024)},
+      {"offsets.topic.num.partitions", "50",
+       "Partitions of __consumer_offsets (fixed once the topic exists).",
+       group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},
+      {"offsets.topic.replication.factor", "1",
+       "Replication factor of __consumer_offsets (a single node keeps one replica).",
+       [](const std::string& v, BrokerConfig&, std::string& why) {
+         int64_t n = 0;
+         if (parse_int(v, n, 1, 32767)) return true;
+         why = "expected an integer in [1, 32767]";
+         return false;
+       }},
+      {"offsets.topic.segment.bytes", "104857600", "Segment size of __consumer_offsets.",
+       group_int(&coordinator::GroupConfig::offsets_topic_segment_bytes, 1024,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.initial.rebalance.delay.ms", "3000",
+       "Wait for more members before the first rebalance of an empty group.",
+       group_int(&coordinator::GroupConfig::group_initial_rebalance_delay_ms, 0,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.min.session.timeout.ms", "6000", "Smallest session timeout a member may ask for.",
+       group_int(&coordinator::GroupConfig::group_min_session_timeout_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.max.session.timeout.ms", "1800000", "Largest session timeout a member may ask for.",
+       group_int(&coordinator::GroupConfig::group_max_session_timeout_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.max.size", "2147483647", "Most members a classic group may have.",
+       group_int(&coordinator::GroupConfig::group_max_size, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"offsets.retention.minutes", "10080",
+       "Committed offsets of an empty group are kept this long after their last commit.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_int(v, c.group.offsets_retention_minutes, 1,
+                       std::numeric_limits<int64_t>::max() / 60000)) {
+           return true;
+         }
+         why = "expected a positive number of minutes";
+         return false;
+       }},
+      {"offsets.retention.check.interval.ms", "600000", "How often expired offsets are removed.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_int(v, c.group.offsets_retention_check_interval_ms, 1,
+                       std::numeric_limits<int64_t>::max())) {
+           return true;
+         }
+         why = "expected a positive integer";
+         return false;
+       }},
+      {"offset.metadata.max.bytes", "4096", "Largest metadata string of a committed offset.",
+       group_int(&coordinator::GroupConfig::offset_metadata_max_bytes, 0,
+                 std::numeric_limits<int32_t>::max())},
       {"log.level", "info", "Kaffa: trace, debug, info, warn, error or off.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          log::Level l;
@@ -320,6 +379,9 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     out.raw[key] = value;
   }
   if (out.log_roll_hours > 0 && !explicit_roll_ms) out.log_roll_ms = out.log_roll_hours * 3600000;
+  if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
+    return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
+  }
   return std::nullopt;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/group_config.h"
+
 namespace kaffa::broker {
 
 struct Listener {
@@ -36,17 +38,20 @@ struct BrokerConfig {
   std::string log_level = "info";
 
   // Log defaults (Kafka's broker-level names; topic configs override them).
-  int32_t log_segment_bytes = 1073741824;             // log.segment.bytes
-  int64_t log_roll_ms = 604800000;                    // log.roll.ms
-  int64_t log_roll_hours = -1;                        // log.roll.hours (when log.roll.ms unset)
-  int32_t log_index_interval_bytes = 4096;            // log.index.interval.bytes
-  int32_t log_index_size_max_bytes = 10485760;        // log.index.size.max.bytes
-  int32_t message_max_bytes = 1048588;                // message.max.bytes
+  int32_t log_segment_bytes = 1073741824;                 // log.segment.bytes
+  int64_t log_roll_ms = 604800000;                        // log.roll.ms
+  int64_t log_roll_hours = -1;                            // log.roll.hours (when log.roll.ms unset)
+  int32_t log_index_interval_bytes = 4096;                // log.index.interval.bytes
+  int32_t log_index_size_max_bytes = 10485760;            // log.index.size.max.bytes
+  int32_t message_max_bytes = 1048588;                    // message.max.bytes
   std::string log_message_timestamp_type = "CreateTime";  // log.message.timestamp.type
-  int64_t log_flush_interval_messages = INT64_MAX;    // log.flush.interval.messages
-  int64_t log_flush_interval_ms = INT64_MAX;          // log.flush.interval.ms
-  int64_t log_flush_offset_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
+  int64_t log_flush_interval_messages = INT64_MAX;        // log.flush.interval.messages
+  int64_t log_flush_interval_ms = INT64_MAX;              // log.flush.interval.ms
+  int64_t log_flush_offset_checkpoint_interval_ms =
+      60000;                          // log.flush.offset.checkpoint.interval.ms
   int32_t log_cached_read_files = 8;  // Kaffa: older segments' files kept open per partition
+
+  coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
 
   // Every setting as given (file, then overrides), for DescribeConfigs later.
   std::map<std::string, std::string> raw;

@@ -41,7 +41,9 @@ Partition::Partition(std::string topic, int32_t index, size_t shard,
   publish();
 }
 
-Partition::~Partition() { *alive_ = false; }
+Partition::~Partition() {
+  *alive_ = false;
+}
 
 void Partition::publish() {
   hw_.store(high_watermark_, std::memory_order_release);
@@ -122,13 +124,13 @@ void Partition::start_flush() {
   flush_in_flight_ = true;
   auto ticket = log_->flush_ticket();
   const int64_t end = ticket.end_offset;
-  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this,
-                                      end](bool ok) {
-    // Flusher thread: hand the result back to the owner loop.
-    post(shard, [alive, this, end, ok] {
-      if (*alive) on_flushed(end, ok);
-    });
-  });
+  flusher_.submit(std::move(ticket),
+                  [post = post_, shard = shard_, alive = alive_, this, end](bool ok) {
+                    // Flusher thread: hand the result back to the owner loop.
+                    post(shard, [alive, this, end, ok] {
+                      if (*alive) on_flushed(end, ok);
+                    });
+                  });
 }
 
 void Partition::on_flushed(int64_t end_offset, bool ok) {
@@ -199,12 +201,15 @@ std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64
   return r;
 }
 
-std::pair<int64_t, int64_t> Partition::max_timestamp() const { return log_->max_timestamp(); }
+std::pair<int64_t, int64_t> Partition::max_timestamp() const {
+  return log_->max_timestamp();
+}
 
 void Partition::on_tick(int64_t now_ms) {
   if (closed_ || config_.flush_ms == std::numeric_limits<int64_t>::max()) return;
   if (last_flush_ms_ == 0) last_flush_ms_ = now_ms;
-  if (log_->log_end_offset() > log_->recovery_point() && now_ms - last_flush_ms_ >= config_.flush_ms) {
+  if (log_->log_end_offset() > log_->recovery_point() &&
+      now_ms - last_flush_ms_ >= config_.flush_ms) {
     start_flush();
   }
 }

@@ -49,9 +49,9 @@ class Partition {
             PartitionConfig config, storage::Flusher& flusher, Post post);
   ~Partition();
 
-  const std::string& topic() const { return topic_; }  // any thread
-  int32_t index() const { return index_; }             // any thread
-  size_t shard() const { return shard_; }              // any thread
+  const std::string& topic() const { return topic_; }     // any thread
+  int32_t index() const { return index_; }                // any thread
+  size_t shard() const { return shard_; }                 // any thread
   int32_t leader_epoch() const { return leader_epoch_; }  // any thread (fixed for now)
   // Snapshots, any thread.
   int64_t high_watermark_snapshot() const { return hw_.load(std::memory_order_acquire); }

@@ -1,9 +1,9 @@
 #include "cluster/partition_manager.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <functional>
-
-#include <unistd.h>
 
 #include "base/log.h"
 #include "storage/checkpoint_file.h"
@@ -50,15 +50,16 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
   if (!log) return nullptr;
   const auto& st = log->recovery_stats();
   if (st.bytes_truncated > 0 || st.segments_deleted > 0 || st.indexes_rebuilt > 0) {
-    log::warn("recovered {}-{}: scanned {} segments, truncated {} bytes, deleted {} segments, "
-              "rebuilt {} indexes",
-              topic.name, index, st.segments_scanned, st.bytes_truncated, st.segments_deleted,
-              st.indexes_rebuilt);
+    log::warn(
+        "recovered {}-{}: scanned {} segments, truncated {} bytes, deleted {} segments, "
+        "rebuilt {} indexes",
+        topic.name, index, st.segments_scanned, st.bytes_truncated, st.segments_deleted,
+        st.indexes_rebuilt);
   }
   storage::LeaderEpochCheckpoint epochs(dir / kLeaderEpochCheckpoint);
   if (!fs::exists(epochs.path()) && !epochs.write({{0, 0}}, error)) return nullptr;
-  return std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index),
-                                     std::move(log), cfg, flusher_, post_);
+  return std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index), std::move(log),
+                                     cfg, flusher_, post_);
 }
 
 bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* error) {
@@ -77,8 +78,8 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
     if (auto r = checkpoint.read(&why)) {
       recovery = std::move(*r);
     } else {
-      log::warn("ignoring {}: {}; every log is recovered from its start", checkpoint.path().string(),
-                why);
+      log::warn("ignoring {}: {}; every log is recovered from its start",
+                checkpoint.path().string(), why);
     }
   }
   for (const auto& t : topics) {

@@ -47,10 +47,15 @@ struct Worker {
   asio::steady_timer force_close;
   // Delayed work of Server::post_after, run early when the loop stops so that what waits on it
   // (parked fetches) completes during the drain instead of holding the loop open.
-  std::map<uint64_t, std::pair<std::unique_ptr<asio::steady_timer>, std::function<void()>>> timers;
+  struct DelayedWork {
+    std::unique_ptr<asio::steady_timer> timer;
+    std::function<void()> fn;
+    bool run_on_stop;
+  };
+  std::map<uint64_t, DelayedWork> timers;
   uint64_t next_timer = 0;
 
-  void add_timer(std::chrono::milliseconds delay, std::function<void()> fn);
+  void add_timer(std::chrono::milliseconds delay, std::function<void()> fn, bool run_on_stop);
 
   // Stop on this loop: drain every connection, force-close them after `timeout`, and let the
   // loop run out of work once the last one has gone.

@@ -5,9 +5,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <csignal>
 #include <stdexcept>
@@ -64,9 +64,10 @@ asio::io_context::executor_type executor(Server& server, size_t thread_index) {
 
 namespace detail {
 
-void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
+                       bool run_on_stop) {
   if (stopping) {
-    fn();
+    if (run_on_stop) fn();
     return;
   }
   const uint64_t id = ++next_timer;
@@ -74,11 +75,11 @@ void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn
   timer->async_wait([this, id](const asio::error_code& ec) {
     auto it = timers.find(id);
     if (ec || it == timers.end()) return;
-    auto run = std::move(it->second.second);
+    auto run = std::move(it->second.fn);
     timers.erase(it);
     run();
   });
-  timers.emplace(id, std::make_pair(std::move(timer), std::move(fn)));
+  timers.emplace(id, DelayedWork{std::move(timer), std::move(fn), run_on_stop});
 }
 
 void Worker::begin_stop(std::chrono::milliseconds timeout) {
@@ -86,7 +87,9 @@ void Worker::begin_stop(std::chrono::milliseconds timeout) {
   stopping = true;
   auto due = std::move(timers);
   timers.clear();
-  for (auto& [id, entry] : due) asio::post(ctx, std::move(entry.second));
+  for (auto& [id, entry] : due) {
+    if (entry.run_on_stop) asio::post(ctx, std::move(entry.fn));
+  }
   due.clear();  // destroys the timers: their waits end as cancelled and find no entry
   std::vector<std::shared_ptr<Connection>> live;
   for (auto& [id, weak] : connections) {
@@ -311,10 +314,10 @@ void Server::post(size_t thread_index, std::function<void()> fn) {
 }
 
 void Server::post_after(size_t thread_index, std::chrono::milliseconds delay,
-                        std::function<void()> fn) {
+                        std::function<void()> fn, bool run_on_stop) {
   auto* worker = impl_->workers.at(thread_index).get();
-  asio::post(worker->ctx, [worker, delay, fn = std::move(fn)]() mutable {
-    worker->add_timer(delay, std::move(fn));
+  asio::post(worker->ctx, [worker, delay, fn = std::move(fn), run_on_stop]() mutable {
+    worker->add_timer(delay, std::move(fn), run_on_stop);
   });
 }
 

@@ -144,10 +144,12 @@ class Server {
   size_t thread_count() const;
   void post(size_t thread_index, std::function<void()> fn);
   void post_any(std::function<void()> fn);
-  // Runs fn on loop `thread_index` after `delay`, or earlier when the server stops (so that work
-  // waiting on it finishes during the drain). Not cancellable: a callback that may have become
-  // moot checks that itself.
-  void post_after(size_t thread_index, std::chrono::milliseconds delay, std::function<void()> fn);
+  // Runs fn on loop `thread_index` after `delay`. When the server stops first, fn runs at once if
+  // `run_on_stop` (work waiting on it, like a parked fetch, then finishes during the drain) and
+  // is dropped otherwise. Not cancellable: a callback that may have become moot checks that
+  // itself.
+  void post_after(size_t thread_index, std::chrono::milliseconds delay, std::function<void()> fn,
+                  bool run_on_stop = true);
 
   struct Impl;
 

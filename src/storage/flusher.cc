@@ -4,7 +4,9 @@ namespace kaffa::storage {
 
 Flusher::Flusher() : thread_([this] { run(); }) {}
 
-Flusher::~Flusher() { stop(); }
+Flusher::~Flusher() {
+  stop();
+}
 
 void Flusher::submit(FlushTicket ticket, std::function<void(bool ok)> done) {
   {

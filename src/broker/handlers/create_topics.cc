@@ -167,9 +167,8 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
         fail(ErrorCode::invalid_topic_exception, "Topic '" + t.name + "' collides with another.");
         break;
       case cluster::TopicRegistry::CreateResult::storage_error:
-        fail(why.find("marked for deletion") != std::string::npos
-                 ? ErrorCode::topic_already_exists
-                 : ErrorCode::kafka_storage_error,
+        fail(why.find("marked for deletion") != std::string::npos ? ErrorCode::topic_already_exists
+                                                                  : ErrorCode::kafka_storage_error,
              why);
         break;
     }

@@ -23,7 +23,8 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
     out.topic_id = id;
     std::string why;
     if (!t || !broker.delete_topic(t->name, &why)) {
-      out.error_code = protocol::code(why.empty() ? missing : protocol::ErrorCode::kafka_storage_error);
+      out.error_code =
+          protocol::code(why.empty() ? missing : protocol::ErrorCode::kafka_storage_error);
       if (!why.empty()) out.error_message = why;
       return;
     }

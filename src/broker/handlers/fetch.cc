@@ -11,13 +11,14 @@
 //
 // Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
 // fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
+#include "protocol/messages/fetch.h"
+
 #include <atomic>
 #include <chrono>
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
-#include "protocol/messages/fetch.h"
 
 namespace kaffa::broker {
 namespace {
@@ -81,7 +82,8 @@ void FetchOp::start() {
       } else if (p.current_leader_epoch > partition->leader_epoch()) {
         out.error_code = protocol::code(ErrorCode::unknown_leader_epoch);
         any_error_ = true;
-      } else if (p.current_leader_epoch >= 0 && p.current_leader_epoch < partition->leader_epoch()) {
+      } else if (p.current_leader_epoch >= 0 &&
+                 p.current_leader_epoch < partition->leader_epoch()) {
         out.error_code = protocol::code(ErrorCode::fenced_leader_epoch);
         any_error_ = true;
       } else {
@@ -124,9 +126,8 @@ void FetchOp::park() {
   state_.store(parked, std::memory_order_release);
   auto self = shared_from_this();
   for (const auto& t : targets_) {
-    broker_.post(t.partition->shard(), [self, p = t.partition, offset = t.offset] {
-      p->add_waiter(offset, self);
-    });
+    broker_.post(t.partition->shard(),
+                 [self, p = t.partition, offset = t.offset] { p->add_waiter(offset, self); });
   }
   if (!timer_armed_) {
     timer_armed_ = true;

@@ -5,10 +5,11 @@
 //
 // librdkafka also reads the presence of FindCoordinator v0 as "broker >= 0.8.2" and only then
 // compresses with LZ4 (protocol-notes trap 3).
+#include "protocol/messages/find_coordinator.h"
+
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
-#include "protocol/messages/find_coordinator.h"
 
 namespace kaffa::broker {
 

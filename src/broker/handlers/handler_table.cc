@@ -6,14 +6,15 @@ namespace {
 // Produce advertises 0 (librdkafka needs it to keep compression on) but answers 0-2 with an
 // error; Fetch starts at 4 (record batch v2).
 constexpr HandlerEntry kHandlers[] = {
-    {0, 0, 11, handle_produce},
-    {1, 4, 12, handle_fetch},
-    {2, 0, 9, handle_list_offsets},
-    {3, 0, 12, handle_metadata},
-    {10, 0, 6, handle_find_coordinator},
-    {18, 0, 3, handle_api_versions},
-    {19, 0, 7, handle_create_topics},
-    {20, 0, 6, handle_delete_topics},
+    {0, 0, 11, handle_produce},          {1, 4, 12, handle_fetch},
+    {2, 0, 9, handle_list_offsets},      {3, 0, 12, handle_metadata},
+    {8, 0, 9, handle_offset_commit},     {9, 0, 9, handle_offset_fetch},
+    {10, 0, 6, handle_find_coordinator}, {11, 0, 9, handle_join_group},
+    {12, 0, 4, handle_heartbeat},        {13, 0, 5, handle_leave_group},
+    {14, 0, 5, handle_sync_group},       {15, 0, 5, handle_describe_groups},
+    {16, 0, 5, handle_list_groups},      {18, 0, 3, handle_api_versions},
+    {19, 0, 7, handle_create_topics},    {20, 0, 6, handle_delete_topics},
+    {42, 0, 2, handle_delete_groups},    {47, 0, 0, handle_offset_delete},
 };
 
 }  // namespace

@@ -20,7 +20,17 @@ struct HandlerEntry {
 void handle_produce(RequestContext& ctx, Responder respond);
 void handle_fetch(RequestContext& ctx, Responder respond);
 void handle_list_offsets(RequestContext& ctx, Responder respond);
+void handle_offset_commit(RequestContext& ctx, Responder respond);
+void handle_offset_fetch(RequestContext& ctx, Responder respond);
 void handle_find_coordinator(RequestContext& ctx, Responder respond);
+void handle_join_group(RequestContext& ctx, Responder respond);
+void handle_heartbeat(RequestContext& ctx, Responder respond);
+void handle_leave_group(RequestContext& ctx, Responder respond);
+void handle_sync_group(RequestContext& ctx, Responder respond);
+void handle_describe_groups(RequestContext& ctx, Responder respond);
+void handle_list_groups(RequestContext& ctx, Responder respond);
+void handle_delete_groups(RequestContext& ctx, Responder respond);
+void handle_offset_delete(RequestContext& ctx, Responder respond);
 void handle_api_versions(RequestContext& ctx, Responder respond);
 void handle_metadata(RequestContext& ctx, Responder respond);
 void handle_create_topics(RequestContext& ctx, Responder respond);

@@ -3,12 +3,13 @@
 // high watermark; the last stable offset for read_committed, equal here without transactions),
 // -3 = the record with the largest timestamp (v7+), otherwise the first offset whose timestamp is
 // at or after it (time index), or -1 when there is none. v0 answers in old_style_offsets.
+#include "protocol/messages/list_offsets.h"
+
 #include <atomic>
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
-#include "protocol/messages/list_offsets.h"
 
 namespace kaffa::broker {
 namespace {

@@ -7,13 +7,14 @@
 // timestamp change). acks=1 answers after the append, acks=-1 (all) once the bytes are on disk
 // (fdatasync shared with every append since the last: group commit), acks=0 gets no response.
 // Partitions of one request are independent: an error in one does not affect the others.
+#include "protocol/messages/produce.h"
+
 #include <atomic>
 #include <chrono>
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
-#include "protocol/messages/produce.h"
 
 namespace kaffa::broker {
 namespace {
@@ -55,6 +56,11 @@ void fill(ProduceResponse::PartitionProduceResponse& out,
   out.base_offset = r.base_offset;
   out.log_append_time_ms = r.log_append_time;
   out.log_start_offset = r.log_start_offset;
+}
+
+// Kafka's internal topics: only the broker itself appends to them.
+bool is_internal(const std::string& topic) {
+  return topic == coordinator::kOffsetsTopic || topic == "__transaction_state";
 }
 
 }  // namespace
@@ -100,6 +106,11 @@ void handle_produce(RequestContext& ctx, Responder respond) {
       auto& part = topic.partition_data[j];
       auto& out = op->resp.responses[i].partition_responses[j];
       auto partition = broker.partitions().get(topic.name, part.index);
+      if (partition && is_internal(topic.name)) {
+        out.error_code = protocol::code(ErrorCode::invalid_topic_exception);
+        out.error_message = "Cannot append to internal topic " + topic.name;
+        continue;
+      }
       if (!partition) {
         out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
         continue;

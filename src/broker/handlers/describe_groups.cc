@@ -1,0 +1,68 @@
+// DescribeGroups (key 15), versions 0-5 (flexible from 5).
+// Each group is described on its own shard (in parallel); the answer keeps the request's order.
+// As Kafka: an unknown group is state "Dead" with no error and no members; members carry their
+// metadata only when the group is Stable (protocol_data is then the chosen protocol); a shard
+// still loading answers COORDINATOR_LOAD_IN_PROGRESS for its groups. A group that only has
+// committed offsets (a "simple" consumer's) is "Empty", as Kafka keeps such groups. v3+ return the
+// authorized operations when asked: without ACLs every group operation is allowed.
+#include "protocol/messages/describe_groups.h"
+
+#include <atomic>
+#include <memory>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "coordinator/group_manager.h"
+#include "coordinator/offset_store.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::DescribeGroupsResponse;
+using protocol::ErrorCode;
+
+// Kafka's AclOperation codes of what a group supports: READ (3), DELETE (6), DESCRIBE (8).
+constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+
+struct DescribeOp {
+  DescribeGroupsResponse resp;
+  std::optional<Responder> respond;
+  std::atomic<size_t> pending{1};
+
+  void finish_one() {
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
+  }
+};
+
+}  // namespace
+
+void handle_describe_groups(RequestContext& ctx, Responder respond) {
+  protocol::DescribeGroupsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  auto op = std::make_shared<DescribeOp>();
+  op->respond.emplace(std::move(respond));
+  const bool with_operations = ctx.version() >= 3 && req.include_authorized_operations;
+  op->resp.groups.resize(req.groups.size());
+  op->pending.fetch_add(req.groups.size(), std::memory_order_relaxed);
+  for (size_t i = 0; i < req.groups.size(); ++i) {
+    ctx.broker.coordinator().with_shard(req.groups[i], [op, i, id = req.groups[i], with_operations](
+                                                           coordinator::CoordinatorShard* shard) {
+      auto& out = op->resp.groups[i];
+      if (!shard) {
+        out.group_id = id;
+        out.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
+      } else {
+        out = shard->groups().describe(id);
+        if (!shard->groups().has_group(id) && shard->offsets().has_offsets(id)) {
+          out.group_state = std::string(coordinator::state_name(coordinator::GroupState::empty));
+        }
+        if (with_operations) out.authorized_operations = kGroupOperations;
+      }
+      op->finish_one();
+    });
+  }
+  op->finish_one();
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,148 @@
+#include "coordinator/coordinator_shard.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "coordinator/group_manager.h"
+#include "coordinator/offset_store.h"
+#include "coordinator/records.h"
+#include "record/batch.h"
+#include "record/builder.h"
+#include "record/records.h"
+
+namespace kaffa::coordinator {
+
+CoordinatorShard::CoordinatorShard(int32_t index, std::shared_ptr<cluster::Partition> partition,
+                                   const GroupConfig& config, Schedule schedule)
+    : index_(index),
+      partition_(std::move(partition)),
+      config_(config),
+      schedule_(std::move(schedule)),
+      offsets_(std::make_unique<OffsetStore>()),
+      groups_(std::make_unique<GroupManager>(*this)) {}
+
+CoordinatorShard::~CoordinatorShard() = default;
+
+int64_t CoordinatorShard::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void CoordinatorShard::schedule(int64_t delay_ms, std::function<void()> fn) {
+  schedule_(loop(), delay_ms, std::move(fn));
+}
+
+void CoordinatorShard::write(std::vector<Record> records,
+                             std::function<void(protocol::ErrorCode)> done) {
+  if (records.empty()) return done(protocol::ErrorCode::none);
+  const int64_t now = now_ms();
+  std::vector<record::BuildRecord> batch;
+  batch.reserve(records.size());
+  for (auto& r : records) {
+    record::BuildRecord b;
+    b.key = std::move(r.key);
+    b.value = std::move(r.value);
+    b.timestamp = now;
+    batch.push_back(std::move(b));
+  }
+  std::string bytes = record::build_batch(batch, record::Compression::none);
+  auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now);
+  if (out.error != protocol::ErrorCode::none) {
+    log::error("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
+               partition_->index(), static_cast<int>(out.error), out.message);
+    const auto e = out.error == protocol::ErrorCode::message_too_large
+                       ? protocol::ErrorCode::record_list_too_large
+                       : protocol::ErrorCode::coordinator_not_available;
+    return done(e);
+  }
+  // Durable before the change becomes visible; flushes of one partition complete in order.
+  partition_->when_durable(out.last_offset + 1, [done = std::move(done)](bool ok) {
+    done(ok ? protocol::ErrorCode::none : protocol::ErrorCode::coordinator_not_available);
+  });
+}
+
+void CoordinatorShard::load() {
+  // Replays the partition from its start: committed offsets and group metadata, the later record
+  // of a key replacing the earlier one, tombstones deleting.
+  int64_t offset = partition_->log_start_offset();
+  const int64_t end = partition_->high_watermark();
+  int64_t records = 0;
+  std::string scratch;
+  std::string buf;
+  while (offset < end) {
+    auto r = partition_->read(offset, 1 << 20, true);
+    if (r.error != protocol::ErrorCode::none || r.bytes == 0) {
+      log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
+      break;
+    }
+    for (const auto& f : r.records.files) {
+      buf.resize(f.length);
+      size_t got = 0;
+      while (got < f.length) {
+        const ssize_t n = ::pread(f.fd, buf.data() + got, f.length - got,
+                                  static_cast<off_t>(f.offset + static_cast<int64_t>(got)));
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      buf.resize(got);
+      size_t pos = 0;
+      while (pos + record::kBatchHeaderSize <= buf.size()) {
+        record::BatchHeader h;
+        record::parse_header(reinterpret_cast<const uint8_t*>(buf.data() + pos), buf.size() - pos,
+                             h);
+        if (h.batch_length < record::kMinBatchLength || pos + h.total_size() > buf.size()) break;
+        record::for_each_record(reinterpret_cast<const uint8_t*>(buf.data() + pos), h.total_size(),
+                                scratch, [&](const record::Record& rec) {
+                                  ++records;
+                                  if (!rec.key) return;
+                                  records::Decoded d;
+                                  std::string error;
+                                  if (!records::decode(*rec.key, rec.value, d, &error)) {
+                                    log::warn(
+                                        "group coordinator: skipping record at {} of {}-{}: {}",
+                                        rec.offset, partition_->topic(), index_, error);
+                                    return;
+                                  }
+                                  if (d.kind == records::Decoded::Kind::offset_commit) {
+                                    offsets_->apply(d.group, d.topic, d.partition, d.offset);
+                                  } else {
+                                    groups_->replay(d.group, d.group_value);
+                                  }
+                                });
+        offset = h.last_offset() + 1;
+        pos += h.total_size();
+      }
+    }
+  }
+  groups_->on_loaded();
+  loaded_ = true;
+  if (records > 0) {
+    log::info("group coordinator: loaded {}-{} ({} records)", partition_->topic(), index_, records);
+  }
+}
+
+void CoordinatorShard::expire_offsets() {
+  if (!loaded_) return;
+  const int64_t retention_ms = config_.offsets_retention_minutes * 60 * 1000;
+  auto tombstones = offsets_->expired_records(
+      now_ms(), retention_ms,
+      [this](const std::string& group) { return groups_->can_expire_offsets(group); });
+  if (tombstones.empty()) return;
+  // Apply what the tombstones say once they are durable.
+  std::vector<records::Decoded> changes;
+  for (const auto& t : tombstones) {
+    records::Decoded d;
+    if (records::decode(t.key, std::nullopt, d, nullptr)) changes.push_back(std::move(d));
+  }
+  log::info("group coordinator: expiring {} committed offsets in {}-{}", changes.size(),
+            partition_->topic(), index_);
+  write(std::move(tombstones), [this, changes = std::move(changes)](protocol::ErrorCode e) {
+    if (e != protocol::ErrorCode::none) return;
+    for (const auto& d : changes) offsets_->apply(d.group, d.topic, d.partition, std::nullopt);
+  });
+}
+
+}  // namespace kaffa::coordinator

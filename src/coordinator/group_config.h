@@ -1,0 +1,20 @@
+// Settings of the group coordinator (Kafka's broker property names; defaults as Kafka's).
+#pragma once
+
+#include <cstdint>
+
+namespace kaffa::coordinator {
+
+struct GroupConfig {
+  int32_t offsets_topic_num_partitions = 50;             // offsets.topic.num.partitions
+  int32_t offsets_topic_segment_bytes = 104857600;       // offsets.topic.segment.bytes
+  int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
+  int32_t group_min_session_timeout_ms = 6000;           // group.min.session.timeout.ms
+  int32_t group_max_session_timeout_ms = 1800000;        // group.max.session.timeout.ms
+  int32_t group_max_size = 2147483647;                   // group.max.size
+  int64_t offsets_retention_minutes = 10080;             // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  int32_t offset_metadata_max_bytes = 4096;              // offset.metadata.max.bytes
+};
+
+}  // namespace kaffa::coordinator
