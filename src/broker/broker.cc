@@ -1,11 +1,13 @@
 #include "broker/broker.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "base/log.h"
+#include "broker/admin_api.h"
 #include "broker/handlers/handlers.h"
 #include "cluster/metadata_store.h"
 #include "protocol/error_codes.h"
@@ -89,6 +91,8 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.flush_messages = c.log_flush_interval_messages;
   d.flush_ms = c.log_flush_interval_ms;
   d.cached_read_files = c.log_cached_read_files;
+  d.retention_ms = c.log_retention_ms;
+  d.retention_bytes = c.log_retention_bytes;
   return d;
 }
 
@@ -129,6 +133,9 @@ void Broker::start() {
     const auto& b = bound.front();
     advertised_ = {config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
   }
+  // The admin API is announced before "ready", so that whoever waits for "ready" finds it.
+  admin_ = std::make_unique<AdminApi>(*this, *server_);
+  admin_->start();
   for (const auto& b : bound) {
     log::info("kaffa ready listener={}://{}:{} node.id={} cluster.id={} log.dirs={}", b.name,
               b.host, b.port, config_.node_id, cluster_id_, config_.log_dir);
@@ -176,15 +183,25 @@ void Broker::maintenance_loop() {
   const auto checkpoint_every =
       std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
   auto next_checkpoint = clock::now() + checkpoint_every;
+  // Retention runs every log.retention.check.interval.ms (ticks come at least that often).
+  const auto retention_every = std::chrono::milliseconds(config_.log_retention_check_interval_ms);
+  const auto period = std::min<clock::duration>(std::chrono::seconds(1), retention_every);
+  auto next_retention = clock::now() + retention_every;
   std::unique_lock lock(maintenance_mu_);
-  while (!maintenance_cv_.wait_for(lock, std::chrono::seconds(1),
-                                   [this] { return maintenance_stop_; })) {
+  while (!maintenance_cv_.wait_for(lock, period, [this] { return maintenance_stop_; })) {
     lock.unlock();
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     for (size_t shard = 0; shard < server_->thread_count(); ++shard) {
       server_->post(shard, [this, shard, now_ms] { partitions_->tick(shard, now_ms); });
+    }
+    if (clock::now() >= next_retention) {
+      for (size_t shard = 0; shard < server_->thread_count(); ++shard) {
+        server_->post(shard,
+                      [this, shard, now_ms] { partitions_->enforce_retention(shard, now_ms); });
+      }
+      next_retention = clock::now() + retention_every;
     }
     if (clock::now() >= next_checkpoint) {
       std::string error;
@@ -272,8 +289,10 @@ void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
     respond.close();
     return;
   }
-  log::trace("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
+  // Per-request lines at debug: switchable at runtime (GET /v1/log-level?set=debug).
+  log::debug("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
              h.request_api_version, h.correlation_id, h.client_id.value_or(""));
+  respond.set_timer(metrics_.on_request(h.request_api_key, h.request_api_version));
   RequestContext ctx{h, req.body, conn, *this, &frame};
   entry->handle(ctx, std::move(respond));
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "broker/broker_metrics.h"
 #include "broker/config.h"
 #include "cluster/partition_manager.h"
 #include "cluster/topic_registry.h"
@@ -29,6 +30,8 @@ struct AdvertisedBroker {
   std::string host;
   int32_t port;
 };
+
+class AdminApi;
 
 class Broker : public net::RequestHandler {
  public:
@@ -46,6 +49,8 @@ class Broker : public net::RequestHandler {
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
+  BrokerMetrics& metrics() { return metrics_; }
+  const storage::Flusher& flusher() const { return flusher_; }
 
   // Creates a topic in the registry (durably) and its partitions on disk; undone if either fails.
   cluster::TopicRegistry::CreateResult create_topic(cluster::TopicInfo topic,
@@ -73,11 +78,15 @@ class Broker : public net::RequestHandler {
   BrokerConfig config_;
   std::string cluster_id_;
   AdvertisedBroker advertised_{};
+  // Before everything that may hold a Responder (its latency timer points into the metrics).
+  BrokerMetrics metrics_;
   cluster::TopicRegistry topics_;
   std::unique_ptr<net::Server> server_;
   storage::Flusher flusher_;
   std::unique_ptr<cluster::PartitionManager> partitions_;
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
+  // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
+  std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;
 
   std::mutex maintenance_mu_;

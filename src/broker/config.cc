@@ -61,6 +61,19 @@ auto long_setting(int64_t BrokerConfig::*m, int64_t lo) {
   };
 }
 
+// An integer that may be left unset ("" = unset, as Kafka's null defaults).
+auto optional_long(std::optional<int64_t> BrokerConfig::*m, int64_t lo, int64_t hi) {
+  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
+    int64_t x = 0;
+    if (v.empty() || parse_int(v, x, lo, hi)) {
+      c.*m = v.empty() ? std::nullopt : std::optional<int64_t>(x);
+      return true;
+    }
+    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return false;
+  };
+}
+
 auto group_int(int32_t coordinator::GroupConfig::*m, int64_t lo, int64_t hi) {
   return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
     if (parse_int(v, c.group.*m, lo, hi)) return true;
@@ -186,6 +199,21 @@ const std::vector<Setting>& settings() {
       {"log.cached.read.files", "8",
        "Kaffa: files of older segments kept open per partition for reads (bounds descriptors).",
        int_setting(&BrokerConfig::log_cached_read_files, 1, 1024)},
+      {"log.retention.ms", "",
+       "Age after which a log segment is deleted; -1: no limit (wins over "
+       "log.retention.minutes and log.retention.hours).",
+       optional_long(&BrokerConfig::log_retention_ms_setting, std::numeric_limits<int64_t>::min(),
+                     std::numeric_limits<int64_t>::max())},
+      {"log.retention.minutes", "", "Same in minutes (wins over log.retention.hours).",
+       optional_long(&BrokerConfig::log_retention_minutes, std::numeric_limits<int32_t>::min(),
+                     std::numeric_limits<int32_t>::max())},
+      {"log.retention.hours", "168", "Same in hours, when neither of the above is set.",
+       int_setting(&BrokerConfig::log_retention_hours, std::numeric_limits<int32_t>::min(),
+                   std::numeric_limits<int32_t>::max())},
+      {"log.retention.bytes", "-1", "Largest size of a partition's log before old segments go.",
+       long_setting(&BrokerConfig::log_retention_bytes, std::numeric_limits<int64_t>::min())},
+      {"log.retention.check.interval.ms", "300000", "How often retention deletes old segments.",
+       long_setting(&BrokerConfig::log_retention_check_interval_ms, 1)},
       {"offsets.topic.num.partitions", "50",
        "Partitions of __consumer_offsets (fixed once the topic exists).",
        group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},
@@ -244,6 +272,12 @@ const std::vector<Setting>& settings() {
          }
          c.log_level = v;
          return true;
+       }},
+      {"admin.listeners", "http://localhost:9644",
+       "Kaffa: comma-separated http://host:port of the admin API (/metrics, /health, /v1/...); "
+       "port 0: any free port; empty: disabled.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         return parse_admin_listeners(v, c.admin_listeners, why);
        }},
   };
   return kSettings;
@@ -347,6 +381,30 @@ bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::
   return true;
 }
 
+bool parse_admin_listeners(const std::string& value, std::vector<Listener>& out,
+                           std::string& error) {
+  out.clear();
+  std::stringstream ss(value);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    if (item.rfind("http://", 0) != 0) {
+      error = "'" + item + "' is not http://host:port";
+      return false;
+    }
+    // Same host:port rules as the Kafka listeners.
+    std::vector<Listener> one;
+    if (!parse_listeners("PLAINTEXT://" + item.substr(7), one, error)) {
+      error = "'" + item + "' is not http://host:port";
+      return false;
+    }
+    one.front().name = "http";
+    out.push_back(std::move(one.front()));
+  }
+  return true;
+}
+
 std::optional<ConfigError> load_config(const std::map<std::string, std::string>& file_props,
                                        const std::vector<std::string>& overrides,
                                        BrokerConfig& out) {
@@ -377,12 +435,26 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
       return ConfigError{"invalid value '" + value + "' for " + key + ": " + why};
     }
     out.raw[key] = value;
+    if (i >= defaults) out.explicit_settings.insert(key);
   }
   if (out.log_roll_hours > 0 && !explicit_roll_ms) out.log_roll_ms = out.log_roll_hours * 3600000;
+  out.log_retention_ms = out.log_retention_ms_setting.value_or(
+      out.log_retention_minutes ? *out.log_retention_minutes * 60000
+                                : int64_t{out.log_retention_hours} * 3600000);
+  if (out.log_retention_ms < 0) out.log_retention_ms = -1;
+  if (out.log_retention_ms == 0) {
+    return ConfigError{"log.retention.ms must be unlimited (-1) or, greater than or equal to 1"};
+  }
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }
   return std::nullopt;
+}
+
+std::vector<SettingInfo> list_settings() {
+  std::vector<SettingInfo> out;
+  for (const auto& st : settings()) out.push_back({st.name, st.default_value, st.doc});
+  return out;
 }
 
 std::string describe_settings() {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct BrokerConfig {
   int32_t num_network_threads = 0;  // 0: one per core
   int32_t connection_max_inflight_requests = 64;
   std::string log_level = "info";
+  // admin.listeners: the HTTP admin API (metrics, health, JSON views); empty = disabled.
+  std::vector<Listener> admin_listeners{{"http", "localhost", 9644}};
 
   // Log defaults (Kafka's broker-level names; topic configs override them).
   int32_t log_segment_bytes = 1073741824;                 // log.segment.bytes
@@ -50,11 +53,21 @@ struct BrokerConfig {
   int64_t log_flush_offset_checkpoint_interval_ms =
       60000;                          // log.flush.offset.checkpoint.interval.ms
   int32_t log_cached_read_files = 8;  // Kaffa: older segments' files kept open per partition
+  // Retention: log.retention.ms > log.retention.minutes > log.retention.hours (Kafka's
+  // precedence), resolved by load_config into log_retention_ms (-1: unlimited).
+  int64_t log_retention_ms = 604800000;
+  std::optional<int64_t> log_retention_ms_setting;   // log.retention.ms (unset by default)
+  std::optional<int64_t> log_retention_minutes;      // log.retention.minutes (unset)
+  int32_t log_retention_hours = 168;                 // log.retention.hours
+  int64_t log_retention_bytes = -1;                  // log.retention.bytes (-1: unlimited)
+  int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
 
   // Every setting as given (file, then overrides), for DescribeConfigs later.
   std::map<std::string, std::string> raw;
+  // The names among them given in the file or by overrides (the rest are defaults).
+  std::set<std::string> explicit_settings;
 };
 
 struct ConfigError {
@@ -75,7 +88,19 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
 // `NAME://host:port[,NAME://host:port...]`; IPv6 hosts in brackets.
 bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::string& error);
 
+// `http://host:port[,http://host:port...]` (IPv6 hosts in brackets); empty: none.
+bool parse_admin_listeners(const std::string& value, std::vector<Listener>& out,
+                           std::string& error);
+
 // One line per setting: name, default, documentation (for `kaffa serve --help-config`).
 std::string describe_settings();
+
+// Every declared setting, in table order (DescribeConfigs of the broker resource).
+struct SettingInfo {
+  std::string name;
+  std::string default_value;
+  std::string doc;
+};
+std::vector<SettingInfo> list_settings();
 
 }  // namespace kaffa::broker

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "net/server.h"
 #include "protocol/headers.h"
 
@@ -44,15 +45,25 @@ class Responder {
           {s.at, s.range.fd, s.range.offset, s.range.length, std::move(s.range.keepalive)});
     }
     done_.send(std::move(frame));
+    timer_.finish();
   }
-  void none() { done_.none(); }
-  void close() { done_.close(); }
+  void none() {
+    done_.none();
+    timer_.finish();
+  }
+  void close() {
+    done_.close();
+    timer_.finish();
+  }
+  // The request's latency (metrics), observed when the answer is handed to the connection.
+  void set_timer(metrics::Timer timer) { timer_ = std::move(timer); }
 
  private:
   net::Completion done_;
   int32_t correlation_id_;
   int16_t api_key_;
   int16_t api_version_;
+  metrics::Timer timer_;
 };
 
 struct RequestContext {

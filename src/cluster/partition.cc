@@ -49,6 +49,7 @@ void Partition::publish() {
   hw_.store(high_watermark_, std::memory_order_release);
   recovery_.store(log_->recovery_point(), std::memory_order_release);
   log_start_.store(log_->log_start_offset(), std::memory_order_release);
+  size_.store(log_->size_bytes(), std::memory_order_relaxed);
 }
 
 Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms) {
@@ -90,6 +91,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     out.message = r.error;
     return out;
   }
+  bytes_in_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
   out.base_offset = r.base_offset;
   out.last_offset = r.last_offset;
   out.log_start_offset = log_->log_start_offset();

@@ -57,6 +57,12 @@ class Partition {
   int64_t high_watermark_snapshot() const { return hw_.load(std::memory_order_acquire); }
   int64_t recovery_point_snapshot() const { return recovery_.load(std::memory_order_acquire); }
   int64_t log_start_snapshot() const { return log_start_.load(std::memory_order_acquire); }
+  // For metrics, any thread: bytes of all segments (as of the last append, roll, flush or
+  // deletion), and bytes appended / returned to fetches since this Partition was opened.
+  int64_t size_snapshot() const { return size_.load(std::memory_order_relaxed); }
+  int64_t bytes_in_snapshot() const { return bytes_in_.load(std::memory_order_relaxed); }
+  int64_t bytes_out_snapshot() const { return bytes_out_.load(std::memory_order_relaxed); }
+  void count_bytes_out(int64_t n) const { bytes_out_.fetch_add(n, std::memory_order_relaxed); }
 
   struct AppendOutcome {
     protocol::ErrorCode error = protocol::ErrorCode::none;
@@ -96,6 +102,22 @@ class Partition {
 
   // Owner loop, at periodic ticks: flush when flush.ms has passed since the last flush.
   void on_tick(int64_t now_ms);
+  // Owner loop: the topic's configs changed (AlterConfigs); topic_changes.cc.
+  void set_config(PartitionConfig config);
+
+  // partition_retention.cc. Owner loop: DeleteRecords (Kafka's Partition.deleteRecordsOnLeader).
+  // offset -1 means the high watermark; a negative offset or one above the high watermark is
+  // OFFSET_OUT_OF_RANGE; a topic without cleanup.policy delete is POLICY_VIOLATION. Otherwise the
+  // log start offset becomes max(itself, offset), whole segments below it are deleted at once,
+  // and low_watermark is the new log start offset.
+  struct DeleteRecordsOutcome {
+    protocol::ErrorCode error = protocol::ErrorCode::none;
+    int64_t low_watermark = -1;
+  };
+  DeleteRecordsOutcome delete_records(int64_t offset);
+  // Owner loop, every log.retention.check.interval.ms: retention.ms / retention.bytes
+  // (storage::Log::enforce_retention), for cleanup.policy containing delete only.
+  void enforce_retention(int64_t now_ms);
   // Closes the log (fsync of everything). Only when no loop runs any more (shutdown) or on the
   // owner loop. Afterwards every call is an error answer.
   bool close(std::string* error);
@@ -126,6 +148,9 @@ class Partition {
   std::atomic<int64_t> hw_{0};
   std::atomic<int64_t> recovery_{0};
   std::atomic<int64_t> log_start_{0};
+  std::atomic<int64_t> size_{0};
+  std::atomic<int64_t> bytes_in_{0};
+  mutable std::atomic<int64_t> bytes_out_{0};
   // Shared with flush callbacks so a late callback after destruction is harmless.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -14,6 +14,17 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
+constexpr const char* kLogStartCheckpoint = "log-start-offset-checkpoint";
+
+// A checkpoint file's offsets; empty (with a warning) when missing or unreadable.
+storage::OffsetCheckpointFile::Offsets read_checkpoint(const fs::path& path, const char* fallback) {
+  storage::OffsetCheckpointFile file(path);
+  if (!fs::exists(file.path())) return {};
+  std::string why;
+  if (auto r = file.read(&why)) return std::move(*r);
+  log::warn("ignoring {}: {}; {}", file.path().string(), why, fallback);
+  return {};
+}
 constexpr const char* kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
 
 std::string unique_suffix() {
@@ -43,11 +54,12 @@ size_t PartitionManager::shard_of(const std::string& topic, int32_t index) const
 
 std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& topic, int32_t index,
                                                             int64_t recovery_point,
-                                                            std::string* error) {
+                                                            std::string* error,
+                                                            int64_t log_start_offset) {
   const fs::path dir = partition_dir(topic.name, index);
   const PartitionConfig cfg = resolve_partition_config(defaults_, topic.configs);
   auto log = storage::Log::open(dir, cfg.log, recovery_point, error);
-  if (!log) return nullptr;
+  if (!log || !log->restore_log_start_offset(log_start_offset, error)) return nullptr;
   const auto& st = log->recovery_stats();
   if (st.bytes_truncated > 0 || st.segments_deleted > 0 || st.indexes_rebuilt > 0) {
     log::warn(
@@ -71,21 +83,16 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
       fs::remove_all(entry.path(), ec);
     }
   }
-  storage::OffsetCheckpointFile checkpoint(log_dir_ / kRecoveryCheckpoint);
-  storage::OffsetCheckpointFile::Offsets recovery;
-  if (fs::exists(checkpoint.path())) {
-    std::string why;
-    if (auto r = checkpoint.read(&why)) {
-      recovery = std::move(*r);
-    } else {
-      log::warn("ignoring {}: {}; every log is recovered from its start",
-                checkpoint.path().string(), why);
-    }
-  }
+  const auto recovery =
+      read_checkpoint(log_dir_ / kRecoveryCheckpoint, "every log is recovered from its start");
+  const auto starts = read_checkpoint(log_dir_ / kLogStartCheckpoint,
+                                      "log start offsets are the first segments' base offsets");
   for (const auto& t : topics) {
     for (int32_t i = 0; i < t.partitions; ++i) {
       auto it = recovery.find({t.name, i});
-      auto p = open_partition(t, i, it == recovery.end() ? 0 : it->second, error);
+      auto st = starts.find({t.name, i});
+      auto p = open_partition(t, i, it == recovery.end() ? 0 : it->second, error,
+                              st == starts.end() ? 0 : st->second);
       if (!p) return false;
       std::lock_guard lock(mu_);
       partitions_[{t.name, i}] = std::move(p);
@@ -142,6 +149,11 @@ void PartitionManager::remove_topic(const std::string& name) {
       fs::rename(dir, doomed, ec);
       fs::remove_all(ec ? dir : doomed, ec);
       if (remaining->fetch_sub(1) == 1) {
+        // As Kafka's LogManager.asyncDelete: checkpoints without the topic before a topic of the
+        // same name can be created (a stale log start offset would cut the new log at start-up).
+        std::string cp_error;
+        if (!write_checkpoints(&cp_error))
+          log::warn("checkpoint after deleting {}: {}", name, cp_error);
         std::lock_guard lock(mu_);
         deleting_.erase(name);
       }
@@ -166,13 +178,24 @@ std::vector<std::shared_ptr<Partition>> PartitionManager::all() const {
 bool PartitionManager::write_checkpoints(std::string* error) {
   std::lock_guard writer(checkpoint_mu_);
   storage::OffsetCheckpointFile::Offsets offsets;
-  for (const auto& p : all()) offsets[{p->topic(), p->index()}] = p->recovery_point_snapshot();
-  return storage::OffsetCheckpointFile(log_dir_ / kRecoveryCheckpoint).write(offsets, error);
+  storage::OffsetCheckpointFile::Offsets starts;
+  for (const auto& p : all()) {
+    offsets[{p->topic(), p->index()}] = p->recovery_point_snapshot();
+    starts[{p->topic(), p->index()}] = p->log_start_snapshot();
+  }
+  return storage::OffsetCheckpointFile(log_dir_ / kRecoveryCheckpoint).write(offsets, error) &&
+         storage::OffsetCheckpointFile(log_dir_ / kLogStartCheckpoint).write(starts, error);
 }
 
 void PartitionManager::tick(size_t shard, int64_t now_ms) {
   for (const auto& p : all()) {
     if (p->shard() == shard) p->on_tick(now_ms);
+  }
+}
+
+void PartitionManager::enforce_retention(size_t shard, int64_t now_ms) {
+  for (const auto& p : all()) {
+    if (p->shard() == shard) p->enforce_retention(now_ms);
   }
 }
 

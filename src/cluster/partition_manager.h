@@ -11,6 +11,10 @@
 //   recovery-point-offset-checkpoint        offsets below which each log is known durable; written
 //                                           periodically and at clean shutdown, read at start-up to
 //                                           decide where recovery scans begin
+//   log-start-offset-checkpoint             each log's start offset (DeleteRecords may put it
+//                                           inside the first segment); written with the recovery
+//                                           points, read at start-up
+//                                           (Log::restore_log_start_offset)
 //   <topic>-<partition>.<id>-delete/        a deleted partition's directory before removal;
 //                                           leftovers are removed at start-up
 #pragma once
@@ -44,20 +48,29 @@ class PartitionManager {
   // Any thread: detaches the topic's partitions; each is closed on its owner loop and its
   // directory removed.
   void remove_topic(const std::string& name);
+  // topic_changes.cc. Any thread: posts the topic's new configs to each of its partitions' loops.
+  void update_topic_config(const TopicInfo& topic);
+  // Any thread: creates partitions [from, topic.partitions) of an existing topic
+  // (CreatePartitions).
+  bool add_partitions(const TopicInfo& topic, int32_t from, std::string* error);
 
   std::shared_ptr<Partition> get(std::string_view topic, int32_t index) const;  // any thread
   std::vector<std::shared_ptr<Partition>> all() const;                          // any thread
 
-  // Any thread: writes recovery-point-offset-checkpoint from the partitions' snapshots.
+  // Any thread: writes recovery-point-offset-checkpoint and log-start-offset-checkpoint from the
+  // partitions' snapshots.
   bool write_checkpoints(std::string* error);
   // Owner loop `shard`: periodic work of its partitions (flush.ms).
   void tick(size_t shard, int64_t now_ms);
+  // Owner loop `shard`: retention of its partitions (every log.retention.check.interval.ms).
+  void enforce_retention(size_t shard, int64_t now_ms);
   // After the loops have stopped: closes every log (fsync) and writes the final checkpoints.
   void shutdown();
 
  private:
   std::shared_ptr<Partition> open_partition(const TopicInfo& topic, int32_t index,
-                                            int64_t recovery_point, std::string* error);
+                                            int64_t recovery_point, std::string* error,
+                                            int64_t log_start_offset = 0);
   std::filesystem::path partition_dir(const std::string& topic, int32_t index) const;
   size_t shard_of(const std::string& topic, int32_t index) const;
 

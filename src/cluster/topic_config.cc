@@ -142,6 +142,8 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.timestamp_type = d.timestamp_type;
   c.flush_messages = d.flush_messages;
   c.flush_ms = d.flush_ms;
+  c.retention_ms = d.retention_ms;
+  c.retention_bytes = d.retention_bytes;
   auto number = [&](std::string_view name, auto& out) {
     auto it = configs.find(std::string(name));
     int64_t v = 0;
@@ -161,12 +163,15 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   number("message.timestamp.after.max.ms", c.timestamp_after_max_ms);
   number("flush.messages", c.flush_messages);
   number("flush.ms", c.flush_ms);
+  number("retention.ms", c.retention_ms);
+  number("retention.bytes", c.retention_bytes);
   if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
     c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time
                                                      : record::TimestampType::create_time;
   }
   if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
     c.compact = it->second.find("compact") != std::string::npos;
+    c.cleanup_delete = it->second.find("delete") != std::string::npos;
   }
   return c;
 }

@@ -30,6 +30,8 @@ struct LogDefaults {
   int64_t flush_messages = std::numeric_limits<int64_t>::max();
   int64_t flush_ms = std::numeric_limits<int64_t>::max();
   int32_t cached_read_files = 8;
+  int64_t retention_ms = 604800000;  // log.retention.{ms,minutes,hours}; -1: unlimited
+  int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -42,6 +44,10 @@ struct PartitionConfig {
   int64_t flush_messages = std::numeric_limits<int64_t>::max();
   int64_t flush_ms = std::numeric_limits<int64_t>::max();
   bool compact = false;
+  // Retention (cluster/partition.h enforce_retention): only when cleanup.policy has "delete".
+  bool cleanup_delete = true;
+  int64_t retention_ms = 604800000;  // retention.ms; < 0: unlimited
+  int64_t retention_bytes = -1;      // retention.bytes; < 0: unlimited
 };
 
 // Topic configs must have passed invalid_topic_config().

@@ -48,6 +48,11 @@ class TopicRegistry {
   CreateResult create(TopicInfo topic, TopicInfo* created = nullptr);
   // False when absent, or (with *error set) when the change could not be persisted.
   bool remove(std::string_view name, std::string* error = nullptr);
+  // topic_changes.cc. Replace a topic's config overrides / raise its partition count, durably.
+  // False when absent, when new_count is not larger, or (with *error) when not persisted.
+  bool set_configs(std::string_view name, std::map<std::string, std::string> configs,
+                   std::string* error = nullptr);
+  bool add_partitions(std::string_view name, int32_t new_count, std::string* error = nullptr);
   std::optional<TopicInfo> find(std::string_view name) const;
   std::optional<TopicInfo> find(const protocol::Uuid& id) const;
   std::vector<TopicInfo> list() const;  // sorted by name

@@ -47,6 +47,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<ListenerConfig> bound;
   std::unique_ptr<asio::signal_set> signals;
+  std::vector<std::function<void()>> stop_hooks;  // Server::on_stop
   std::atomic<size_t> next_worker{0};
   std::atomic<size_t> next_post{0};
   std::atomic<uint64_t> next_connection_id{1};
@@ -201,6 +202,7 @@ void Server::Impl::stop_on_loop0() {
   asio::error_code ec;
   for (auto& acceptor : acceptors) acceptor->close(ec);
   if (signals) signals->cancel(ec);
+  for (auto& hook : stop_hooks) hook();
   for (auto& w : workers) {
     detail::Worker* worker = w.get();
     auto timeout = config.shutdown_timeout;
@@ -299,6 +301,10 @@ void Server::stop_on_signals() {
     log::info("net: signal {} received", signal);
     stop();
   });
+}
+
+void Server::on_stop(std::function<void()> fn) {
+  impl_->stop_hooks.push_back(std::move(fn));
 }
 
 const ServerStats& Server::stats() const {

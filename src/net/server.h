@@ -137,6 +137,10 @@ class Server {
   // Makes SIGINT and SIGTERM call stop() (handled on loop 0 via a signal set). Call before run().
   void stop_on_signals();
 
+  // Runs fn on loop 0 when stop() takes effect, before the connections start draining (e.g. the
+  // admin listener reports not-ready, then closes). Call before run().
+  void on_stop(std::function<void()> fn);
+
   const ServerStats& stats() const;
 
   // Number of event loops, and a way to run work on one of them (thread_index < thread_count())

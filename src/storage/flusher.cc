@@ -40,7 +40,9 @@ void Flusher::run() {
     batch.swap(queue_);
     lock.unlock();
     for (auto& job : batch) {
+      const auto start = std::chrono::steady_clock::now();
       const bool ok = job.ticket.sync();
+      sync_latency_.observe_since(start);
       job.done(ok);
     }
     lock.lock();

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/metrics.h"
 #include "storage/segment_file.h"
 
 namespace kaffa::storage {
@@ -31,6 +32,8 @@ class Flusher {
   void stop();
 
   uint64_t syncs() const;  // tickets synced so far
+  // Seconds spent in each FlushTicket::sync() (fdatasync), for metrics; any thread.
+  const metrics::Histogram& sync_latency() const { return sync_latency_; }
 
  private:
   void run();
@@ -44,6 +47,7 @@ class Flusher {
   std::deque<Job> queue_;
   bool stopping_ = false;
   uint64_t syncs_ = 0;
+  metrics::Histogram sync_latency_;
   std::thread thread_;
 };
 

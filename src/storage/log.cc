@@ -36,6 +36,7 @@ std::unique_ptr<Log> Log::open(const std::filesystem::path& dir, const LogConfig
                                int64_t recovery_point, std::string* error) {
   std::unique_ptr<Log> log(new Log(dir, cfg));
   if (!log->load(recovery_point, error)) return nullptr;
+  log->log_start_offset_ = log->segments_.begin()->first;
   return log;
 }
 

@@ -24,6 +24,18 @@
 // only walked by batch header from its last index entry to find the log end. Bytes that failed
 // their CRC are never served.
 //
+// Log start offset: the first offset readers see (reads below it are out of range). It is >= the
+// first segment's base offset and <= log_end_offset(), and may point inside the first segment
+// (DeleteRecords), whose earlier batches then stay on disk but are never served from that offset
+// (a read returns whole batches, so the batch holding the log start may start below it, as in
+// Kafka). It only moves up: advance_log_start_offset() (DeleteRecords) and segment deletion. The
+// segment files do not record it: the owner persists it in the log dir's
+// log-start-offset-checkpoint (checkpoint_file.h; `0\n<count>\n<topic> <partition> <offset>\n`...)
+// and hands it back after open() with restore_log_start_offset().
+//
+// Retention (log_retention.cc) follows Kafka's UnifiedLog.deleteOldSegments: only whole segments
+// go, oldest first, never one holding offsets at or above the high watermark.
+//
 // Resource bounds (per Log): open descriptors = 3 for the active segment + at most
 // LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
 // the last mark_flushed (held for the flusher) + whatever FileSlices are still in flight.
@@ -75,7 +87,7 @@ class Log {
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
-  int64_t log_start_offset() const { return segments_.begin()->second.base_offset; }
+  int64_t log_start_offset() const { return log_start_offset_; }
   int64_t log_end_offset() const { return segments_.rbegin()->second.next_offset; }
   int64_t recovery_point() const { return recovery_point_; }  // everything below is durable
   const std::filesystem::path& dir() const { return dir_; }
@@ -125,6 +137,36 @@ class Log {
   int64_t delete_segments_before(int64_t offset);
   size_t segment_count() const { return segments_.size(); }
   int64_t size_bytes() const;
+  // Replaces the settings (AlterConfigs); later appends and rolls use them.
+  void set_config(const LogConfig& cfg) { cfg_ = cfg; }
+
+  // log_retention.cc. After open(): the log start offset from the checkpoint. Raised to the first
+  // segment's base when below it; above the log end (segments lost) the log is emptied and
+  // restarts there (Kafka's LogLoader). False with *error on an I/O error.
+  bool restore_log_start_offset(int64_t offset, std::string* error = nullptr);
+  // DeleteRecords: raises the log start offset to `offset` (the caller checks it against the high
+  // watermark) and deletes the segments wholly below it (rolling the active segment when it is
+  // covered). False, and nothing changes, when offset > log_end_offset().
+  bool advance_log_start_offset(int64_t offset);
+
+  struct RetentionLimits {
+    int64_t retention_ms = -1;     // retention.ms; < 0: no time limit
+    int64_t retention_bytes = -1;  // retention.bytes; < 0: no size limit
+  };
+  struct RetentionResult {
+    int64_t segments_deleted = 0;
+    int64_t bytes_deleted = 0;
+  };
+  // Kafka's deleteOldSegments for cleanup.policy=delete, in its order: segments wholly below the
+  // log start offset; then, while the log is larger than retention_bytes, the oldest segments
+  // whose removal keeps it at or above the limit; then the oldest segments whose largest
+  // timestamp (or, without timestamps, file mtime) is more than retention_ms before now_ms. Each
+  // pass stops at the first segment it keeps, and never takes a segment with offsets at or above
+  // `high_watermark` nor an empty active segment. When every segment qualifies the active segment
+  // is rolled first and deleted with the others. The log start offset moves to the new first
+  // segment's base. In-flight FileSlices stay valid.
+  RetentionResult enforce_retention(const RetentionLimits& limits, int64_t now_ms,
+                                    int64_t high_watermark);
 
  private:
   Log(std::filesystem::path dir, const LogConfig& cfg);
@@ -135,6 +177,13 @@ class Log {
   bool rebuild_indexes(SegmentMeta& meta, bool active, std::string* error);
   bool open_active(bool reset_indexes, std::string* error);
   void delete_segment_files(int64_t base_offset);
+
+  // log_retention.cc
+  void drop_first_segment();  // files, meta and pending flush of the oldest segment
+  bool restart_at(int64_t offset, std::string* error);  // empties the log, next offset `offset`
+  int64_t largest_timestamp(const SegmentMeta& s) const;
+  template <class Pred>
+  RetentionResult delete_oldest_while(int64_t high_watermark, Pred pred);
 
   // log_append.cc
   bool roll(std::string* error);
@@ -162,6 +211,7 @@ class Log {
   std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
   mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
   int64_t recovery_point_ = 0;
+  int64_t log_start_offset_ = 0;
   bool closed_ = false;
   RecoveryStats stats_;
   mutable FileCache cache_;

@@ -174,6 +174,7 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
     m.base_offset = m.next_offset = offset;
     segments_.emplace(offset, m);
     recovery_point_ = offset;
+    log_start_offset_ = offset;
     if (!open_active(true, error)) return false;
     return dir_file_->sync();
   }
@@ -196,6 +197,7 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
   m.next_offset = m.base_offset;
   if (!rebuild_indexes(m, true, error) || !open_active(false, error)) return false;
   recovery_point_ = std::min(recovery_point_, log_end_offset());
+  log_start_offset_ = std::min(log_start_offset_, log_end_offset());
   return true;
 }
 
@@ -206,19 +208,7 @@ int64_t Log::delete_segments_before(int64_t offset) {
     if (!roll(&error)) log::warn("{}: roll before deletion failed: {}", dir_.string(), error);
   }
   while (segments_.size() > 1 && segments_.begin()->second.next_offset <= offset) {
-    const int64_t base = segments_.begin()->first;
-    delete_segment_files(base);
-    segments_.erase(segments_.begin());
-    for (auto it = pending_flush_.begin(); it != pending_flush_.end();) {
-      if (it->base_offset == base) {
-        if (static_cast<size_t>(it - pending_flush_.begin()) < pending_in_ticket_) {
-          --pending_in_ticket_;
-        }
-        it = pending_flush_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    drop_first_segment();
   }
   return log_start_offset();
 }

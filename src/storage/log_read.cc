@@ -157,7 +157,7 @@ Log::ReadResult Log::read(int64_t offset, int64_t max_bytes, int64_t max_offset,
 std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts) const {
   std::string error;
   for (const auto& [base, s] : segments_) {
-    if (s.size == 0 || s.max_timestamp < ts) continue;
+    if (s.size == 0 || s.max_timestamp < ts || s.next_offset <= log_start_offset_) continue;
     auto log = log_file(s, &error);
     if (!log) return std::nullopt;
     const bool is_active = active_ && base == segments_.rbegin()->first;
@@ -174,14 +174,16 @@ std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts)
     for (; pos < s.size;) {
       record::BatchHeader h;
       if (!read_batch_header(*log, pos, &h) || !header_sane(h, pos, s.size)) break;
-      if (h.max_timestamp >= ts) {
+      // Records below the log start offset are not visible (Kafka: startingOffset).
+      if (h.max_timestamp >= ts && h.last_offset() >= log_start_offset_) {
+        const int64_t first = std::max(h.base_offset, log_start_offset_);
         if ((h.attributes & (kCompressionMask | kLogAppendTimeBit)) != 0) {
-          return std::make_pair(h.base_offset, h.max_timestamp);
+          return std::make_pair(first, h.max_timestamp);
         }
         // Uncompressed, CreateTime: the first record with timestamp >= ts.
         auto buf = bytes::Buffer::allocate(h.total_size());
         if (log->read_at(buf.data(), h.total_size(), pos) != static_cast<ssize_t>(h.total_size())) {
-          return std::make_pair(h.base_offset, h.max_timestamp);
+          return std::make_pair(first, h.max_timestamp);
         }
         const uint8_t* p = buf.data() + record::kBatchHeaderSize;
         const uint8_t* end = buf.data() + h.total_size();
@@ -193,12 +195,12 @@ std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts)
           if (!read_varint(p, next, 10, &ts_delta) || !read_varint(p, next, 5, &offset_delta)) {
             break;
           }
-          if (h.base_timestamp + ts_delta >= ts) {
+          if (h.base_timestamp + ts_delta >= ts && h.base_offset + offset_delta >= first) {
             return std::make_pair(h.base_offset + offset_delta, h.base_timestamp + ts_delta);
           }
           p = next;
         }
-        return std::make_pair(h.base_offset, h.max_timestamp);
+        return std::make_pair(first, h.max_timestamp);
       }
       pos += static_cast<int64_t>(h.total_size());
     }

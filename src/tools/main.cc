@@ -1,5 +1,5 @@
-// The one binary: `kaffa serve [server.properties] [--override key=value]...`, `kaffa --version`.
-// CLI11 is compiled in this file only.
+// The one binary: `kaffa serve [server.properties] [--override key=value]...`, `kaffa --version`,
+// and the client verbs (topic, config, produce, consume, group, cluster: cli_*.cc).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "tools/cli_common.h"
 
 #ifndef KAFFA_VERSION
 #define KAFFA_VERSION "0.0.0"
@@ -55,9 +56,11 @@ int serve(const std::string& properties_file, const std::vector<std::string>& ov
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace cli = kaffa::cli;
   CLI::App app{"Kaffa: a Kafka-compatible event store"};
   app.set_version_flag("--version", std::string("kaffa ") + KAFFA_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // client options may follow the verb: `kaffa topic list -b host:9092`
 
   auto* serve_cmd = app.add_subcommand("serve", "Run a broker (as kafka-server-start.sh)");
   std::string properties_file;
@@ -68,10 +71,36 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--override", overrides, "Override a setting: key=value (repeatable)");
   serve_cmd->add_flag("--help-config", help_config, "List every setting with its default");
 
-  CLI11_PARSE(app, argc, argv);
-  if (help_config) {
-    std::fputs(kaffa::broker::describe_settings().c_str(), stdout);
-    return 0;
+  cli::Globals g;
+  cli::add_global_options(app, g);
+  cli::add_topic_commands(app, g);
+  cli::add_config_commands(app, g);
+  cli::add_produce_command(app, g);
+  cli::add_consume_command(app, g);
+  cli::add_group_commands(app, g);
+  cli::add_cluster_commands(app, g);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help, the version or the error
+    return code == 0 ? 0 : cli::kExitUsage;
   }
-  return serve(properties_file, overrides);
+  if (serve_cmd->parsed()) {
+    if (help_config) {
+      std::fputs(kaffa::broker::describe_settings().c_str(), stdout);
+      return 0;
+    }
+    return serve(properties_file, overrides);
+  }
+  if (!g.run) return cli::kExitUsage;
+  try {
+    int code = g.run();
+    std::fflush(stdout);
+    return code;
+  } catch (const cli::Failure& f) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "kaffa: %s\n", f.what());
+    return f.code;
+  }
 }

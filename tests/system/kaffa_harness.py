@@ -29,6 +29,7 @@ import time
 import unittest
 
 READY_RE = re.compile(r"kaffa ready listener=PLAINTEXT://([^\s]+):(\d+)")
+ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s]+)")
 START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 30.0
 
@@ -93,11 +94,15 @@ class KaffaBroker:
         self._defaults = {}
         if "listeners" not in given:
             self._defaults["listeners"] = "PLAINTEXT://127.0.0.1:0"
+        if "admin.listeners" not in given:
+            # The default (localhost:9644) would collide between brokers running at once.
+            self._defaults["admin.listeners"] = "http://127.0.0.1:0"
         if log_dir is not None and not ({"log.dirs", "log.dir"} & given):
             self._defaults["log.dirs"] = log_dir
         self.proc = None
         self.host = None
         self.port = None
+        self.admin_url = None  # "http://127.0.0.1:PORT" of the HTTP admin API, if enabled
         self.returncode = None
         self._lines = []
         self._cond = threading.Condition()
@@ -132,6 +137,11 @@ class KaffaBroker:
             self.kill()
             raise
         self.host, self.port = m.group(1), int(m.group(2))
+        # The admin listener is announced before "ready".
+        with self._cond:
+            admin = [ADMIN_RE.search(line) for line in self._lines]
+        admin = [a for a in admin if a]
+        self.admin_url = admin[-1].group(1) if admin else None
         return self
 
     def _drain(self):
@@ -191,7 +201,7 @@ class KaffaBroker:
             self._eof = False
         self.proc = None
         self.returncode = None
-        self.host = self.port = None
+        self.host = self.port = self.admin_url = None
         return self.start()
 
     def _finish(self):

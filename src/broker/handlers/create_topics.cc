@@ -12,7 +12,7 @@
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
-#include "cluster/topic_config.h"
+#include "cluster/config_catalog.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
@@ -133,12 +133,13 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
     info.replication_factor = rf;
     std::optional<std::string> config_problem;
     for (const auto& c : t.configs) {
-      if (auto why = cluster::invalid_topic_config(c.name, c.value)) {
+      if (auto why = cluster::validate_topic_config(c.name, c.value)) {
         config_problem = why;
         break;
       }
       if (c.value) info.configs[c.name] = *c.value;
     }
+    if (!config_problem) config_problem = cluster::validate_topic_configs(info.configs);
     if (config_problem) {
       fail(ErrorCode::invalid_config, *config_problem);
       continue;

@@ -46,6 +46,7 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
     std::shared_ptr<cluster::Partition> partition;  // null: answered with an error already
     int64_t offset;
     int32_t max_bytes;
+    int64_t bytes = 0;  // of the latest read (metrics)
   };
   enum State : int { reading = 0, parked = 1, done = 2 };
 
@@ -106,6 +107,7 @@ void FetchOp::read_from(size_t k, int64_t budget, bool min_one, int64_t total) {
     t.out->last_stable_offset = r.high_watermark;
     t.out->log_start_offset = r.log_start_offset;
     t.out->records = std::move(r.records);
+    t.bytes = r.bytes;
     if (r.error != ErrorCode::none) self->any_error_ = true;
     const bool got = r.bytes > 0;
     self->read_from(k + 1, budget - r.bytes, min_one && !got, total + r.bytes);
@@ -116,6 +118,9 @@ void FetchOp::finished(int64_t total) {
   if (total >= req.min_bytes || any_error_ || req.max_wait_ms <= 0 || targets_.empty() ||
       expired_.load(std::memory_order_acquire)) {
     state_.store(done, std::memory_order_release);
+    for (const auto& t : targets_) {
+      if (t.partition && t.bytes > 0) t.partition->count_bytes_out(t.bytes);
+    }
     respond_.send(resp);
     return;
   }

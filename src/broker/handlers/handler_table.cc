@@ -14,7 +14,10 @@ constexpr HandlerEntry kHandlers[] = {
     {14, 0, 5, handle_sync_group},       {15, 0, 5, handle_describe_groups},
     {16, 0, 5, handle_list_groups},      {18, 0, 3, handle_api_versions},
     {19, 0, 7, handle_create_topics},    {20, 0, 6, handle_delete_topics},
-    {42, 0, 2, handle_delete_groups},    {47, 0, 0, handle_offset_delete},
+    {21, 0, 2, handle_delete_records},   {32, 0, 4, handle_describe_configs},
+    {33, 0, 2, handle_alter_configs},    {37, 0, 3, handle_create_partitions},
+    {42, 0, 2, handle_delete_groups},    {44, 0, 1, handle_incremental_alter_configs},
+    {47, 0, 0, handle_offset_delete},
 };
 
 }  // namespace

@@ -1,0 +1,242 @@
+#include "broker/broker_metrics.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "coordinator/group_manager.h"
+#include "coordinator/offset_store.h"
+#include "protocol/api_table.h"
+
+namespace kaffa::broker {
+namespace {
+
+using metrics::Exposition;
+using metrics::Labels;
+using metrics::Type;
+
+// What the coordinator shards report for one scrape, filled concurrently from their loops.
+struct GroupScan {
+  std::mutex mu;
+  std::map<std::string, int64_t> states;  // Kafka state name -> groups
+  std::vector<std::pair<std::string, int64_t>> members;
+  struct Lag {
+    std::string group, topic;
+    int32_t partition;
+    int64_t lag;
+  };
+  std::vector<Lag> lags;
+  std::atomic<size_t> lag_series{0};
+  bool truncated = false;
+  bool loading = false;
+};
+
+void scan_shard(coordinator::CoordinatorShard* shard, cluster::PartitionManager& partitions,
+                GroupScan& scan) {
+  if (shard == nullptr) {
+    std::lock_guard lock(scan.mu);
+    scan.loading = true;
+    return;
+  }
+  std::map<std::string, int64_t> states;
+  std::vector<std::pair<std::string, int64_t>> members;
+  std::vector<GroupScan::Lag> lags;
+  bool truncated = false;
+  auto& groups = shard->groups();
+  for (const auto& l : groups.list()) {
+    ++states[std::string(coordinator::state_name(l.state))];
+    const auto* g = groups.group(l.group_id);
+    members.emplace_back(l.group_id, g != nullptr ? static_cast<int64_t>(g->size()) : 0);
+  }
+  auto& offsets = shard->offsets();
+  for (const auto& id : offsets.groups()) {
+    if (!groups.has_group(id))
+      ++states[std::string(coordinator::state_name(coordinator::GroupState::empty))];
+    const auto* topics = offsets.group_offsets(id);
+    if (topics == nullptr) continue;
+    for (const auto& [topic, parts] : *topics) {
+      for (const auto& [index, committed] : parts) {
+        if (scan.lag_series.fetch_add(1, std::memory_order_relaxed) >=
+            BrokerMetrics::kMaxLagSeries) {
+          truncated = true;
+          break;
+        }
+        auto p = partitions.get(topic, index);
+        if (!p) continue;  // topic deleted: no lag to speak of
+        const int64_t lag = std::max<int64_t>(0, p->high_watermark_snapshot() - committed.offset);
+        lags.push_back({id, topic, index, lag});
+      }
+    }
+  }
+  std::lock_guard lock(scan.mu);
+  for (auto& [s, n] : states) scan.states[s] += n;
+  for (auto& m : members) scan.members.push_back(std::move(m));
+  for (auto& l : lags) scan.lags.push_back(std::move(l));
+  scan.truncated = scan.truncated || truncated;
+}
+
+void render_groups(Exposition& out, GroupScan& scan) {
+  std::sort(scan.members.begin(), scan.members.end());
+  std::sort(scan.lags.begin(), scan.lags.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.group, a.topic, a.partition) < std::tie(b.group, b.topic, b.partition);
+  });
+  out.begin("kaffa_groups",
+            "Consumer groups by state (groups with committed offsets only are Empty).",
+            Type::gauge);
+  for (const char* s : {"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"}) {
+    auto it = scan.states.find(s);
+    out.sample("kaffa_groups", {{"state", s}}, it == scan.states.end() ? int64_t{0} : it->second);
+  }
+  out.begin("kaffa_group_members", "Members of each classic group.", Type::gauge);
+  for (const auto& [g, n] : scan.members) out.sample("kaffa_group_members", {{"group", g}}, n);
+  out.begin("kaffa_consumer_group_lag",
+            "High watermark minus the committed offset, per group and partition.", Type::gauge);
+  for (const auto& l : scan.lags) {
+    out.sample("kaffa_consumer_group_lag",
+               {{"group", l.group}, {"topic", l.topic}, {"partition", std::to_string(l.partition)}},
+               l.lag);
+  }
+  out.begin("kaffa_consumer_group_lag_truncated",
+            "1 when kaffa_consumer_group_lag was cut at its series limit.", Type::gauge);
+  out.sample("kaffa_consumer_group_lag_truncated", {}, int64_t{scan.truncated ? 1 : 0});
+  out.begin("kaffa_coordinator_loading", "1 while a __consumer_offsets shard is still loading.",
+            Type::gauge);
+  out.sample("kaffa_coordinator_loading", {}, int64_t{scan.loading ? 1 : 0});
+}
+
+void render_server(Exposition& out, const net::ServerStats& st) {
+  auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& v) {
+    out.begin(name, help, Type::counter);
+    out.sample(name, {}, v.load(std::memory_order_relaxed));
+  };
+  out.begin("kaffa_connections_open", "Open Kafka connections.", Type::gauge);
+  out.sample("kaffa_connections_open", {}, st.connections_open.load(std::memory_order_relaxed));
+  counter("kaffa_connections_total", "Kafka connections accepted (refused ones included).",
+          st.connections_total);
+  counter("kaffa_network_requests_total", "Request frames handed to the broker.", st.requests);
+  counter("kaffa_network_bytes_in_total", "Bytes received on Kafka connections.", st.bytes_in);
+  counter("kaffa_network_bytes_out_total", "Bytes sent on Kafka connections (sendfile included).",
+          st.bytes_out);
+  counter("kaffa_network_sendfile_bytes_total",
+          "Zero-copy bytes: the part of the bytes out sent with sendfile().", st.bytes_sendfile);
+  counter("kaffa_network_frames_rejected_total",
+          "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
+}
+
+void render_partitions(Exposition& out, Broker& broker) {
+  auto all = broker.partitions().all();
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(std::string_view(a->topic()), a->index()) <
+           std::make_pair(std::string_view(b->topic()), b->index());
+  });
+  struct PerTopic {
+    int64_t partitions = 0, in = 0, out = 0;
+  };
+  std::map<std::string, PerTopic> topics;
+  for (const auto& p : all) {
+    auto& t = topics[p->topic()];
+    ++t.partitions;
+    t.in += p->bytes_in_snapshot();
+    t.out += p->bytes_out_snapshot();
+  }
+  out.begin("kaffa_partitions", "Partitions hosted by this broker.", Type::gauge);
+  out.sample("kaffa_partitions", {}, static_cast<int64_t>(all.size()));
+  out.begin("kaffa_topics", "Topics with partitions on this broker.", Type::gauge);
+  out.sample("kaffa_topics", {}, static_cast<int64_t>(topics.size()));
+  out.begin("kaffa_topic_partitions", "Partitions of each topic.", Type::gauge);
+  for (const auto& [name, t] : topics)
+    out.sample("kaffa_topic_partitions", {{"topic", name}}, t.partitions);
+  out.begin("kaffa_topic_bytes_in_total", "Record bytes appended to each topic.", Type::counter);
+  for (const auto& [name, t] : topics)
+    out.sample("kaffa_topic_bytes_in_total", {{"topic", name}}, t.in);
+  out.begin("kaffa_topic_bytes_out_total", "Record bytes returned by fetches of each topic.",
+            Type::counter);
+  for (const auto& [name, t] : topics)
+    out.sample("kaffa_topic_bytes_out_total", {{"topic", name}}, t.out);
+  out.begin("kaffa_partition_log_size_bytes", "Bytes of a partition's log segments.", Type::gauge);
+  for (const auto& p : all) {
+    out.sample("kaffa_partition_log_size_bytes",
+               {{"topic", p->topic()}, {"partition", std::to_string(p->index())}},
+               p->size_snapshot());
+  }
+  out.begin("kaffa_partition_high_watermark", "High watermark of a partition.", Type::gauge);
+  for (const auto& p : all) {
+    out.sample("kaffa_partition_high_watermark",
+               {{"topic", p->topic()}, {"partition", std::to_string(p->index())}},
+               p->high_watermark_snapshot());
+  }
+}
+
+}  // namespace
+
+std::string api_name(int16_t api_key) {
+  const auto* schema = protocol::find_api_schema(api_key);
+  return schema != nullptr ? std::string(schema->name) : std::to_string(api_key);
+}
+
+BrokerMetrics::BrokerMetrics() {
+  auto& requests = registry_.counter("kaffa_requests_total",
+                                     "Requests dispatched to a handler, by API and version.",
+                                     {"api", "version"});
+  auto& latency = registry_.histogram(
+      "kaffa_request_latency_seconds",
+      "Time from a request's dispatch to its response being handed to the connection.", {"api"});
+  for (const auto& h : handler_table()) {
+    if (h.api_key < 0) continue;
+    if (by_key_.size() <= static_cast<size_t>(h.api_key)) by_key_.resize(h.api_key + 1);
+    auto& s = by_key_[h.api_key];
+    const std::string name = api_name(h.api_key);
+    s.min_version = h.min_version;
+    for (int v = h.min_version; v <= h.max_version; ++v) {
+      s.by_version.push_back(&requests.with({name, std::to_string(v)}));
+    }
+    s.latency = &latency.with({name});
+  }
+  other_requests_ = &requests.with({"other", "-1"});
+}
+
+metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version) {
+  if (api_key >= 0 && static_cast<size_t>(api_key) < by_key_.size()) {
+    auto& s = by_key_[api_key];
+    const int idx = api_version - s.min_version;
+    if (idx >= 0 && static_cast<size_t>(idx) < s.by_version.size()) {
+      s.by_version[idx]->inc();
+      return metrics::Timer(s.latency);
+    }
+  }
+  other_requests_->inc();
+  return {};
+}
+
+void BrokerMetrics::scrape(Broker& broker, bool groups, std::function<void(std::string)> done) {
+  auto render = [this, &broker](GroupScan* scan) {
+    Exposition out;
+    out.begin("kaffa_broker_info", "Constant 1, labelled with the broker's identity.", Type::gauge);
+    out.sample(
+        "kaffa_broker_info",
+        {{"cluster_id", broker.cluster_id()}, {"node_id", std::to_string(broker.config().node_id)}},
+        int64_t{1});
+    registry_.render(out);
+    render_server(out, broker.net_stats());
+    render_partitions(out, broker);
+    out.begin("kaffa_fsync_latency_seconds", "Time of each fdatasync of a partition's log.",
+              Type::histogram);
+    out.histogram("kaffa_fsync_latency_seconds", {}, broker.flusher().sync_latency().snapshot());
+    if (scan != nullptr) render_groups(out, *scan);
+    return out.take();
+  };
+  if (!groups) return done(render(nullptr));
+  auto scan = std::make_shared<GroupScan>();
+  auto& partitions = broker.partitions();
+  broker.coordinator().for_each_shard(
+      [scan, &partitions](coordinator::CoordinatorShard* shard) {
+        scan_shard(shard, partitions, *scan);
+      },
+      [scan, render, done = std::move(done)] { done(render(scan.get())); });
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,65 @@
+// The broker's metrics: what it counts on the request path (requests per API and version, latency
+// per API, in a metrics::Registry) and what it computes when scraped (network counters, partitions
+// and log sizes, bytes in/out per topic, fsync latency, groups and consumer lag).
+//
+// Names (Prometheus text, all under `kaffa_`):
+//   kaffa_requests_total{api,version}            counter   requests dispatched to a handler
+//   kaffa_request_latency_seconds{api}           histogram Broker::handle -> response completed
+//   kaffa_topic_bytes_in_total{topic}            counter   record bytes appended
+//   kaffa_topic_bytes_out_total{topic}           counter   record bytes returned to fetches
+//   kaffa_network_*                              net::ServerStats (bytes, zero-copy bytes, ...)
+//   kaffa_connections_open / _total              gauge / counter
+//   kaffa_partitions, kaffa_topic_partitions{topic}
+//   kaffa_partition_log_size_bytes{topic,partition}, kaffa_partition_high_watermark{...}
+//   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
+//   kaffa_groups{state}, kaffa_group_members{group}
+//   kaffa_consumer_group_lag{group,topic,partition}  committed offset vs high watermark
+//     (at most kMaxLagSeries series; kaffa_consumer_group_lag_truncated says 1 beyond that)
+//
+// Threading: on_request() runs on the connection's loop and takes no lock; scrape() may be
+// called from any thread and completes on some event loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/metrics.h"
+
+namespace kaffa::broker {
+
+class Broker;
+
+class BrokerMetrics {
+ public:
+  static constexpr size_t kMaxLagSeries = 10000;
+
+  BrokerMetrics();
+
+  // Counts one request and returns the timer of its latency (handed to the Responder). Keys and
+  // versions outside the handler table are counted under "other" and not timed.
+  metrics::Timer on_request(int16_t api_key, int16_t api_version);
+
+  metrics::Registry& registry() { return registry_; }
+
+  // Renders every metric. With `groups` the coordinator shards are visited on their loops (only
+  // while the loops run); `done` receives the text, on some loop or the caller's thread.
+  void scrape(Broker& broker, bool groups, std::function<void(std::string)> done);
+
+ private:
+  struct ApiSeries {
+    int16_t min_version = 0;
+    std::vector<metrics::Counter*> by_version;  // index: version - min_version
+    metrics::Histogram* latency = nullptr;
+  };
+
+  metrics::Registry registry_;
+  std::vector<ApiSeries> by_key_;  // index: API key; empty by_version = not handled
+  metrics::Counter* other_requests_ = nullptr;
+};
+
+// The name of an API key ("Produce"), or the number as text when unknown.
+std::string api_name(int16_t api_key);
+
+}  // namespace kaffa::broker

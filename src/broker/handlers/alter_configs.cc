@@ -1,0 +1,76 @@
+// AlterConfigs (key 33), versions 0-2 (flexible from 2): replaces the whole set of a resource's
+// dynamic configs (configs not named are removed), as Kafka's legacy AlterConfigs does.
+// Per resource, in Kafka's order: the same (type, name) twice (INVALID_REQUEST for each copy),
+// duplicate config names and null values (INVALID_REQUEST), then by type: topics
+// (config_admin.h: INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION), brokers
+// (INVALID_REQUEST: no dynamic broker configs), anything else INVALID_REQUEST. validate_only
+// checks without changing anything.
+#include "protocol/messages/alter_configs.h"
+
+#include <map>
+
+#include "broker/broker.h"
+#include "broker/handlers/config_admin.h"
+#include "broker/handlers/handlers.h"
+
+namespace kaffa::broker {
+
+using protocol::AlterConfigsRequest;
+using protocol::AlterConfigsResponse;
+using protocol::ErrorCode;
+
+namespace {
+
+config_admin::Outcome alter_one(Broker& broker, const AlterConfigsRequest::AlterConfigsResource& r,
+                                bool validate_only) {
+  std::vector<std::string> names;
+  std::vector<bool> nulls;
+  for (const auto& c : r.configs) {
+    names.push_back(c.name);
+    nulls.push_back(!c.value.has_value());
+  }
+  if (auto bad = config_admin::check_entries(names, nulls)) return *bad;
+  switch (r.resource_type) {
+    case config_admin::kTopicResource:
+      return config_admin::alter_topic(
+          broker, r.resource_name,
+          [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+            configs.clear();
+            for (const auto& c : r.configs) configs[c.name] = *c.value;
+            return std::nullopt;
+          },
+          validate_only);
+    case config_admin::kBrokerResource:
+      return config_admin::alter_broker(r.resource_name, broker.config().node_id, names);
+    default:
+      return config_admin::fail(ErrorCode::invalid_request,
+                                "Unknown resource type " + std::to_string(r.resource_type));
+  }
+}
+
+}  // namespace
+
+void handle_alter_configs(RequestContext& ctx, Responder respond) {
+  AlterConfigsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  std::map<std::pair<int8_t, std::string>, int> copies;
+  for (const auto& r : req.resources) ++copies[{r.resource_type, r.resource_name}];
+
+  AlterConfigsResponse resp;
+  for (const auto& r : req.resources) {
+    auto& out = resp.responses.emplace_back();
+    out.resource_type = r.resource_type;
+    out.resource_name = r.resource_name;
+    config_admin::Outcome o;
+    if (copies[{r.resource_type, r.resource_name}] > 1) {
+      o = config_admin::fail(ErrorCode::invalid_request, "Each resource must appear at most once.");
+    } else {
+      o = alter_one(ctx.broker, r, req.validate_only);
+    }
+    out.error_code = protocol::code(o.code);
+    out.error_message = o.message;
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

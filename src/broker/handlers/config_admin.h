@@ -1,0 +1,126 @@
+// What AlterConfigs (33) and IncrementalAlterConfigs (44) share: Kafka's per-resource checks
+// (ConfigAdminManager.preprocess and ConfigurationControlManager) and the change of a topic's
+// overrides — validated (INVALID_CONFIG), stored durably in the registry and applied to the
+// topic's partitions without a restart.
+//
+// Broker resources: Kaffa has no dynamic broker configs, so every broker config is what Kafka
+// calls non-dynamic: a change is INVALID_REQUEST "Cannot update these configs dynamically".
+#pragma once
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "cluster/config_catalog.h"
+#include "cluster/topic_registry.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker::config_admin {
+
+constexpr int8_t kTopicResource = 2;
+constexpr int8_t kBrokerResource = 4;
+
+struct Outcome {
+  protocol::ErrorCode code = protocol::ErrorCode::none;
+  std::optional<std::string> message;  // null on success, as Kafka's ApiError.NONE
+};
+
+inline Outcome fail(protocol::ErrorCode code, std::string message) {
+  return {code, std::move(message)};
+}
+
+// Kafka's Set(...) rendering in "Cannot update these configs dynamically: Set(a, b)".
+inline std::string scala_set(const std::vector<std::string>& names) {
+  std::string s = "Set(";
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s + ")";
+}
+
+// A broker resource of an alter request: the name must be "" (cluster default) or our node id;
+// then any change is refused, as every Kaffa broker config is static.
+inline Outcome alter_broker(const std::string& name, int32_t node_id,
+                            const std::vector<std::string>& config_names) {
+  if (!name.empty()) {
+    char* end = nullptr;
+    const long id = std::strtol(name.c_str(), &end, 10);
+    if (*end != '\0' || end == name.c_str()) {
+      return fail(protocol::ErrorCode::invalid_request,
+                  "Node id must be an integer, but it is: " + name);
+    }
+    if (id != node_id) {
+      return fail(
+          protocol::ErrorCode::invalid_request,
+          "Unexpected broker id, expected " + std::to_string(node_id) + ", but received " + name);
+    }
+  }
+  if (!config_names.empty()) {
+    return fail(protocol::ErrorCode::invalid_request,
+                "Cannot update these configs dynamically: " + scala_set(config_names));
+  }
+  return {};
+}
+
+// Duplicate names, then null values (for operations other than DELETE: `null_allowed`).
+inline std::optional<Outcome> check_entries(const std::vector<std::string>& names,
+                                            const std::vector<bool>& null_values) {
+  std::set<std::string> seen;
+  for (const auto& n : names) {
+    if (!seen.insert(n).second) {
+      return fail(protocol::ErrorCode::invalid_request, "Error due to duplicate config keys");
+    }
+  }
+  std::string nulls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (null_values[i]) nulls += (nulls.empty() ? "" : ", ") + names[i];
+  }
+  if (!nulls.empty()) {
+    return fail(protocol::ErrorCode::invalid_request, "Null value not supported for : " + nulls);
+  }
+  return std::nullopt;
+}
+
+// Changes a topic's overrides with `change` (which returns an INVALID_CONFIG message on failure).
+// Kafka's order: topic name, then the resulting configs, then existence; validate_only stops
+// before storing. Serialized, so that concurrent incremental changes do not lose updates.
+inline Outcome alter_topic(
+    Broker& broker, const std::string& name,
+    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
+    bool validate_only) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  if (auto why = cluster::invalid_topic_name(name)) {
+    return fail(protocol::ErrorCode::invalid_topic_exception, *why);
+  }
+  auto topic = broker.topics().find(name);
+  std::map<std::string, std::string> configs;
+  if (topic) configs = topic->configs;
+  if (auto why = change(configs)) return fail(protocol::ErrorCode::invalid_config, *why);
+  if (auto why = cluster::validate_topic_configs(configs)) {
+    return fail(protocol::ErrorCode::invalid_config, *why);
+  }
+  if (!topic) {
+    return fail(protocol::ErrorCode::unknown_topic_or_partition,
+                "This server does not host this topic-partition.");
+  }
+  if (validate_only) return {};
+  std::string error;
+  if (!broker.topics().set_configs(name, configs, &error)) {
+    if (error.empty()) {
+      return fail(protocol::ErrorCode::unknown_topic_or_partition,
+                  "This server does not host this topic-partition.");
+    }
+    return fail(protocol::ErrorCode::kafka_storage_error, error);
+  }
+  if (auto updated = broker.topics().find(name)) broker.partitions().update_topic_config(*updated);
+  log::info("altered the configs of topic {}", name);
+  return {};
+}
+
+}  // namespace kaffa::broker::config_admin

@@ -1,0 +1,151 @@
+// CreatePartitions (key 37), versions 0-3 (flexible from 2): raises a topic's partition count, as
+// Kafka's ReplicationControlManager.createPartitions. Per topic: a name given twice
+// (INVALID_REQUEST "Duplicate topic name.", answered once), an unknown topic
+// (UNKNOWN_TOPIC_OR_PARTITION), a count not larger than the current one (INVALID_PARTITIONS),
+// manual assignments (one per new partition, each naming this broker once, as many replicas as
+// the topic has: INVALID_REPLICA_ASSIGNMENT). Kaffa-only: __consumer_offsets keeps its count
+// (it decides which partition holds each group) and more than kMaxNewPartitions at once is
+// refused (POLICY_VIOLATION / INVALID_PARTITIONS). validate_only checks without creating.
+// The new partitions are recorded durably in the registry, then their logs are created.
+#include "protocol/messages/create_partitions.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "coordinator/group_coordinator.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+namespace {
+
+using protocol::CreatePartitionsRequest;
+using protocol::CreatePartitionsResponse;
+using protocol::ErrorCode;
+
+constexpr int32_t kMaxNewPartitions = 10000;
+
+struct Problem {
+  ErrorCode code;
+  std::optional<std::string> message;
+};
+
+std::optional<Problem> check(const CreatePartitionsRequest::CreatePartitionsTopic& t,
+                             const cluster::TopicInfo& topic, int32_t node_id) {
+  const int32_t current = topic.partitions;
+  if (t.name == coordinator::kOffsetsTopic) {
+    return Problem{ErrorCode::policy_violation,
+                   "The partition count of " + t.name +
+                       " cannot change: it decides which partition holds each group."};
+  }
+  if (t.count == current) {
+    return Problem{ErrorCode::invalid_partitions,
+                   "Topic already has " + std::to_string(current) + " partition(s)."};
+  }
+  if (t.count < current) {
+    return Problem{ErrorCode::invalid_partitions,
+                   "The topic " + t.name + " currently has " + std::to_string(current) +
+                       " partition(s); " + std::to_string(t.count) + " would not be an increase."};
+  }
+  const int64_t additional = int64_t{t.count} - current;
+  if (additional > kMaxNewPartitions) {
+    return Problem{ErrorCode::invalid_partitions,
+                   "Kaffa adds at most " + std::to_string(kMaxNewPartitions) +
+                       " partitions per request; " + std::to_string(additional) + " requested."};
+  }
+  if (!t.assignments) return std::nullopt;
+  if (static_cast<int64_t>(t.assignments->size()) != additional) {
+    return Problem{ErrorCode::invalid_replica_assignment,
+                   "Attempted to add " + std::to_string(additional) +
+                       " additional partition(s), but only " +
+                       std::to_string(t.assignments->size()) + " assignment(s) were specified."};
+  }
+  for (const auto& a : *t.assignments) {
+    if (a.broker_ids.empty()) {
+      return Problem{ErrorCode::invalid_replica_assignment,
+                     "The manual partition assignment includes an empty replica list."};
+    }
+    auto ids = a.broker_ids;
+    std::sort(ids.begin(), ids.end());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] != node_id) {
+        return Problem{ErrorCode::invalid_replica_assignment,
+                       "The manual partition assignment includes broker " + std::to_string(ids[i]) +
+                           ", but no such broker is registered."};
+      }
+      if (i > 0 && ids[i] == ids[i - 1]) {
+        return Problem{ErrorCode::invalid_replica_assignment,
+                       "The manual partition assignment includes the broker " +
+                           std::to_string(ids[i]) + " more than once."};
+      }
+    }
+    if (static_cast<int32_t>(ids.size()) != topic.replication_factor) {
+      return Problem{ErrorCode::invalid_replica_assignment,
+                     "The manual partition assignment includes a partition with " +
+                         std::to_string(ids.size()) +
+                         " replica(s), but this is not consistent with previous partitions, "
+                         "which have " +
+                         std::to_string(topic.replication_factor) + " replica(s)."};
+    }
+  }
+  return std::nullopt;
+}
+
+// Records the new count durably, then creates the partitions' logs.
+std::optional<Problem> grow(Broker& broker, const cluster::TopicInfo& topic, int32_t count) {
+  std::string error;
+  if (!broker.topics().add_partitions(topic.name, count, &error)) {
+    if (error.empty()) {  // deleted or grown meanwhile
+      return Problem{ErrorCode::invalid_partitions,
+                     "The partition count of " + topic.name + " changed meanwhile."};
+    }
+    return Problem{ErrorCode::kafka_storage_error, error};
+  }
+  auto updated = broker.topics().find(topic.name);
+  if (!updated)
+    return Problem{ErrorCode::unknown_topic_or_partition,
+                   "This server does not host this topic-partition."};
+  if (!broker.partitions().add_partitions(*updated, topic.partitions, &error)) {
+    log::error("cannot create new partitions of topic {}: {}", topic.name, error);
+    return Problem{ErrorCode::kafka_storage_error, error};
+  }
+  log::info("topic {}: {} -> {} partitions", topic.name, topic.partitions, count);
+  return std::nullopt;
+}
+
+}  // namespace
+
+void handle_create_partitions(RequestContext& ctx, Responder respond) {
+  CreatePartitionsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  Broker& broker = ctx.broker;
+  std::map<std::string, int> copies;
+  for (const auto& t : req.topics) ++copies[t.name];
+  std::set<std::string> answered;
+
+  CreatePartitionsResponse resp;
+  for (const auto& t : req.topics) {
+    if (!answered.insert(t.name).second) continue;
+    auto& out = resp.results.emplace_back();
+    out.name = t.name;
+    auto problem = [&]() -> std::optional<Problem> {
+      if (copies[t.name] > 1) return Problem{ErrorCode::invalid_request, "Duplicate topic name."};
+      auto topic = broker.topics().find(t.name);
+      if (!topic)
+        return Problem{ErrorCode::unknown_topic_or_partition,
+                       "This server does not host this topic-partition."};
+      if (auto p = check(t, *topic, broker.config().node_id)) return p;
+      if (req.validate_only) return std::nullopt;
+      return grow(broker, *topic, t.count);
+    }();
+    if (problem) {
+      out.error_code = protocol::code(problem->code);
+      out.error_message = problem->message;
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

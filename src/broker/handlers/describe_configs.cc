@@ -1,0 +1,208 @@
+// DescribeConfigs (key 32), versions 0-4 (flexible from 4), as Kafka's ConfigHelper.
+// Topics (type 2): every topic config Kafka defines (cluster/config_catalog.h) with its effective
+// value — the topic's override, else the broker setting, else Kafka's default — its source and
+// synonyms (v1+, when include_synonyms), type and documentation (v3+). An invalid name is
+// INVALID_TOPIC_EXCEPTION, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
+// Brokers (type 4): named by our node id, every setting of broker/config.cc — STATIC_BROKER_CONFIG
+// when given in the file or an override, else DEFAULT_CONFIG; all read-only (no dynamic broker
+// configs). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name that
+// is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all.
+#include "protocol/messages/describe_configs.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "cluster/config_catalog.h"
+#include "cluster/topic_registry.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+namespace {
+
+using cluster::ConfigSource;
+using cluster::ConfigType;
+using protocol::DescribeConfigsRequest;
+using protocol::DescribeConfigsResponse;
+using protocol::ErrorCode;
+using Result = DescribeConfigsResponse::DescribeConfigsResult;
+using Entry = DescribeConfigsResponse::DescribeConfigsResourceResult;
+
+constexpr int8_t kTopic = 2;
+constexpr int8_t kBroker = 4;
+
+bool wanted(const DescribeConfigsRequest::DescribeConfigsResource& r, const std::string& name) {
+  if (!r.configuration_keys || r.configuration_keys->empty()) return true;
+  const auto& keys = *r.configuration_keys;
+  return std::find(keys.begin(), keys.end(), name) != keys.end();
+}
+
+// Kafka's types of the broker settings Kaffa has (KafkaConfig's definitions).
+ConfigType broker_type(const SettingInfo& s) {
+  static const char* const kLongs[] = {"connections.max.idle.ms",
+                                       "log.roll.ms",
+                                       "log.flush.interval.messages",
+                                       "log.flush.interval.ms",
+                                       "log.retention.ms",
+                                       "log.retention.bytes",
+                                       "log.retention.check.interval.ms",
+                                       "offsets.retention.check.interval.ms"};
+  for (const char* n : kLongs) {
+    if (s.name == n) return ConfigType::int64;
+  }
+  if (s.name == "offsets.topic.replication.factor") return ConfigType::int16;
+  if (s.default_value == "true" || s.default_value == "false") return ConfigType::boolean;
+  if (s.name.ends_with(".minutes") || s.name.ends_with(".hours")) return ConfigType::int32;
+  char* end = nullptr;
+  std::strtoll(s.default_value.c_str(), &end, 10);
+  if (!s.default_value.empty() && *end == '\0') return ConfigType::int32;
+  return ConfigType::string;
+}
+
+// A broker setting as seen by topic configs and by the broker resource: its configured value
+// (file or override) and its default. Settings derived from others report the derived value as
+// their default (log.roll.ms from log.roll.hours, log.retention.ms from minutes/hours).
+std::optional<cluster::BrokerSetting> broker_setting(const BrokerConfig& cfg,
+                                                     std::string_view name) {
+  static const auto kSettings = list_settings();
+  for (const auto& s : kSettings) {
+    if (s.name != name) continue;
+    cluster::BrokerSetting out;
+    if (cfg.explicit_settings.count(s.name) != 0) {
+      if (auto it = cfg.raw.find(s.name); it != cfg.raw.end()) out.configured = it->second;
+    }
+    if (!s.default_value.empty()) out.default_value = s.default_value;
+    if (name == "log.roll.ms" && !out.configured) {
+      out.default_value = std::to_string(cfg.log_roll_ms);
+    }
+    if (name == "log.retention.ms" && !out.configured) {
+      out.default_value = std::to_string(cfg.log_retention_ms);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+Entry to_entry(const cluster::DescribedConfig& c, const DescribeConfigsRequest& req, int16_t v,
+               std::string_view doc) {
+  Entry e;
+  e.name = c.name;
+  e.value = c.sensitive ? std::nullopt : c.value;
+  e.read_only = c.read_only;
+  e.is_default = c.source == ConfigSource::default_config;
+  e.config_source = static_cast<int8_t>(c.source);
+  e.is_sensitive = c.sensitive;
+  if (v >= 1 && req.include_synonyms) {
+    for (const auto& s : c.synonyms) {
+      auto& out = e.synonyms.emplace_back();
+      out.name = s.name;
+      out.value = s.value;
+      out.source = static_cast<int8_t>(s.source);
+    }
+  }
+  e.config_type = static_cast<int8_t>(c.type);
+  e.documentation =
+      v >= 3 && req.include_documentation ? std::optional<std::string>(doc) : std::nullopt;
+  return e;
+}
+
+void describe_topic(Broker& broker, const DescribeConfigsRequest& req,
+                    const DescribeConfigsRequest::DescribeConfigsResource& r, int16_t v,
+                    Result& out) {
+  if (auto why = cluster::invalid_topic_name(r.resource_name)) {
+    out.error_code = protocol::code(ErrorCode::invalid_topic_exception);
+    out.error_message = *why;
+    return;
+  }
+  auto topic = broker.topics().find(r.resource_name);
+  if (!topic) {
+    out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+    out.error_message = "This server does not host this topic-partition.";
+    return;
+  }
+  const BrokerConfig& cfg = broker.config();
+  const cluster::BrokerLookup lookup = [&cfg](std::string_view name) {
+    return broker_setting(cfg, name);
+  };
+  for (const auto& def : cluster::topic_config_defs()) {
+    if (!wanted(r, std::string(def.name))) continue;
+    const auto c = cluster::describe_topic_config(def, topic->configs, lookup);
+    out.configs.push_back(to_entry(c, req, v, cluster::topic_config_doc(def.name)));
+  }
+}
+
+void describe_broker(Broker& broker, const DescribeConfigsRequest& req,
+                     const DescribeConfigsRequest::DescribeConfigsResource& r, int16_t v,
+                     Result& out) {
+  const BrokerConfig& cfg = broker.config();
+  if (r.resource_name.empty()) return;  // no dynamic cluster-wide defaults
+  char* end = nullptr;
+  const long id = std::strtol(r.resource_name.c_str(), &end, 10);
+  if (*end != '\0' || end == r.resource_name.c_str()) {
+    out.error_code = protocol::code(ErrorCode::invalid_request);
+    out.error_message = "Broker id must be an integer, but it is: " + r.resource_name;
+    return;
+  }
+  if (id != cfg.node_id) {
+    out.error_code = protocol::code(ErrorCode::invalid_request);
+    out.error_message = "Unexpected broker id, expected " + std::to_string(cfg.node_id) +
+                        " or empty string, but received " + r.resource_name;
+    return;
+  }
+  for (const auto& s : list_settings()) {
+    if (!wanted(r, s.name)) continue;
+    cluster::DescribedConfig c;
+    c.name = s.name;
+    c.type = broker_type(s);
+    c.read_only = true;
+    if (auto b = broker_setting(cfg, s.name)) {
+      if (b->configured) c.synonyms.push_back({s.name, b->configured, ConfigSource::static_broker});
+      if (b->default_value) {
+        c.synonyms.push_back({s.name, b->default_value, ConfigSource::default_config});
+      }
+    }
+    if (!c.synonyms.empty()) {
+      c.value = c.synonyms.front().value;
+      c.source = c.synonyms.front().source;
+    }
+    // An alias not given shows the value of the setting it stands for.
+    const char* alias_of = s.name == "broker.id" ? "node.id"
+                           : s.name == "log.dir" ? "log.dirs"
+                                                 : "";
+    if (auto t = cfg.raw.find(alias_of);
+        t != cfg.raw.end() && c.source != ConfigSource::static_broker) {
+      c.value = t->second;
+    }
+    out.configs.push_back(to_entry(c, req, v, s.doc));
+  }
+}
+
+}  // namespace
+
+void handle_describe_configs(RequestContext& ctx, Responder respond) {
+  DescribeConfigsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  const int16_t v = ctx.version();
+  DescribeConfigsResponse resp;
+  for (const auto& r : req.resources) {
+    auto& out = resp.results.emplace_back();
+    out.resource_type = r.resource_type;
+    out.resource_name = r.resource_name;
+    out.error_message = std::nullopt;
+    switch (r.resource_type) {
+      case kTopic:
+        describe_topic(ctx.broker, req, r, v, out);
+        break;
+      case kBroker:
+        describe_broker(ctx.broker, req, r, v, out);
+        break;
+      default:
+        out.error_code = protocol::code(ErrorCode::invalid_request);
+        out.error_message = "Unsupported resource type: " + std::to_string(r.resource_type);
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,87 @@
+// IncrementalAlterConfigs (key 44), versions 0-1 (flexible from 1): SET (0), DELETE (1), APPEND
+// (2) and SUBTRACT (3, list configs only: cleanup.policy and the throttled-replica lists) applied
+// in order to a resource's dynamic configs (cluster/config_catalog.h apply_alter_op).
+// Per resource, in Kafka's order: the same (type, name) twice (INVALID_REQUEST for each copy),
+// duplicate config names, null values for operations other than DELETE (INVALID_REQUEST), then
+// by type: topics (config_admin.h), brokers (INVALID_REQUEST: no dynamic broker configs),
+// anything else INVALID_REQUEST. validate_only checks without changing anything.
+#include "protocol/messages/incremental_alter_configs.h"
+
+#include <map>
+
+#include "broker/broker.h"
+#include "broker/handlers/config_admin.h"
+#include "broker/handlers/handlers.h"
+
+namespace kaffa::broker {
+
+using protocol::ErrorCode;
+using protocol::IncrementalAlterConfigsRequest;
+using protocol::IncrementalAlterConfigsResponse;
+
+namespace {
+
+constexpr int8_t kDelete = 1;
+
+config_admin::Outcome alter_one(Broker& broker,
+                                const IncrementalAlterConfigsRequest::AlterConfigsResource& r,
+                                bool validate_only) {
+  std::vector<std::string> names;
+  std::vector<bool> nulls;
+  for (const auto& c : r.configs) {
+    names.push_back(c.name);
+    nulls.push_back(c.config_operation != kDelete && !c.value.has_value());
+  }
+  if (auto bad = config_admin::check_entries(names, nulls)) return *bad;
+  for (const auto& c : r.configs) {
+    if (c.config_operation < 0 || c.config_operation > 3) {
+      return config_admin::fail(ErrorCode::invalid_request,
+                                "Unknown operations type " + std::to_string(c.config_operation));
+    }
+  }
+  switch (r.resource_type) {
+    case config_admin::kTopicResource:
+      return config_admin::alter_topic(
+          broker, r.resource_name,
+          [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+            for (const auto& c : r.configs) {
+              const auto op = static_cast<cluster::AlterOp>(c.config_operation);
+              if (auto why = cluster::apply_alter_op(configs, c.name, op, c.value)) return why;
+            }
+            return std::nullopt;
+          },
+          validate_only);
+    case config_admin::kBrokerResource:
+      return config_admin::alter_broker(r.resource_name, broker.config().node_id, names);
+    default:
+      return config_admin::fail(ErrorCode::invalid_request,
+                                "Unknown resource type " + std::to_string(r.resource_type));
+  }
+}
+
+}  // namespace
+
+void handle_incremental_alter_configs(RequestContext& ctx, Responder respond) {
+  IncrementalAlterConfigsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  std::map<std::pair<int8_t, std::string>, int> copies;
+  for (const auto& r : req.resources) ++copies[{r.resource_type, r.resource_name}];
+
+  IncrementalAlterConfigsResponse resp;
+  for (const auto& r : req.resources) {
+    auto& out = resp.responses.emplace_back();
+    out.resource_type = r.resource_type;
+    out.resource_name = r.resource_name;
+    config_admin::Outcome o;
+    if (copies[{r.resource_type, r.resource_name}] > 1) {
+      o = config_admin::fail(ErrorCode::invalid_request, "Each resource must appear at most once.");
+    } else {
+      o = alter_one(ctx.broker, r, req.validate_only);
+    }
+    out.error_code = protocol::code(o.code);
+    out.error_message = o.message;
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,87 @@
+// Changes to an existing topic: its config overrides (AlterConfigs, IncrementalAlterConfigs) and
+// its partition count (CreatePartitions) — in the registry (durably), in the partition manager
+// and in the partitions themselves, without a restart.
+#include <filesystem>
+
+#include "base/log.h"
+#include "cluster/partition.h"
+#include "cluster/partition_manager.h"
+#include "cluster/topic_registry.h"
+
+namespace kaffa::cluster {
+
+bool TopicRegistry::set_configs(std::string_view name, std::map<std::string, std::string> configs,
+                                std::string* error) {
+  std::unique_lock lock(mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return false;
+  std::swap(it->second.configs, configs);
+  std::string why;
+  if (!persist_locked(&why)) {
+    log::error("cannot persist the configs of topic {}: {}", it->first, why);
+    std::swap(it->second.configs, configs);
+    if (error) *error = why;
+    return false;
+  }
+  return true;
+}
+
+bool TopicRegistry::add_partitions(std::string_view name, int32_t new_count, std::string* error) {
+  std::unique_lock lock(mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end() || new_count <= it->second.partitions) return false;
+  const int32_t old_count = it->second.partitions;
+  it->second.partitions = new_count;
+  std::string why;
+  if (!persist_locked(&why)) {
+    log::error("cannot persist the new partition count of topic {}: {}", it->first, why);
+    it->second.partitions = old_count;
+    if (error) *error = why;
+    return false;
+  }
+  return true;
+}
+
+void Partition::set_config(PartitionConfig config) {
+  config_ = std::move(config);
+  log_->set_config(config_.log);
+}
+
+void PartitionManager::update_topic_config(const TopicInfo& topic) {
+  const PartitionConfig cfg = resolve_partition_config(defaults_, topic.configs);
+  std::vector<std::shared_ptr<Partition>> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, p] : partitions_) {
+      if (key.first == topic.name) targets.push_back(p);
+    }
+  }
+  for (auto& p : targets) {
+    const size_t shard = p->shard();
+    post_(shard, [p = std::move(p), cfg] { p->set_config(cfg); });
+  }
+}
+
+bool PartitionManager::add_partitions(const TopicInfo& topic, int32_t from, std::string* error) {
+  {
+    std::lock_guard lock(mu_);
+    if (deleting_.count(topic.name) != 0) {
+      if (error) *error = "Topic '" + topic.name + "' is marked for deletion.";
+      return false;
+    }
+  }
+  std::vector<std::shared_ptr<Partition>> created;
+  for (int32_t i = from; i < topic.partitions; ++i) {
+    if (get(topic.name, i)) continue;  // already open (a retried request)
+    std::error_code ec;
+    std::filesystem::remove_all(partition_dir(topic.name, i), ec);  // no stale data survives
+    auto p = open_partition(topic, i, 0, error);
+    if (!p) return false;
+    created.push_back(std::move(p));
+  }
+  std::lock_guard lock(mu_);
+  for (auto& p : created) partitions_[{topic.name, p->index()}] = std::move(p);
+  return true;
+}
+
+}  // namespace kaffa::cluster
