@@ -123,4 +123,26 @@ inline Outcome alter_topic(
   return {};
 }
 
+// The response to an AlterConfigs-shaped request (AlterConfigs, IncrementalAlterConfigs): each
+// resource answered with alter_one(resource), except that a resource named more than once in one
+// request is INVALID_REQUEST for every copy (as Kafka).
+template <class Response, class Request, class AlterOne>
+Response answer_each_resource(const Request& req, AlterOne alter_one) {
+  std::map<std::pair<int8_t, std::string>, int> copies;
+  for (const auto& r : req.resources) ++copies[{r.resource_type, r.resource_name}];
+  Response resp;
+  for (const auto& r : req.resources) {
+    auto& out = resp.responses.emplace_back();
+    out.resource_type = r.resource_type;
+    out.resource_name = r.resource_name;
+    const Outcome o =
+        copies[{r.resource_type, r.resource_name}] > 1
+            ? fail(protocol::ErrorCode::invalid_request, "Each resource must appear at most once.")
+            : alter_one(r);
+    out.error_code = protocol::code(o.code);
+    out.error_message = o.message;
+  }
+  return resp;
+}
+
 }  // namespace kaffa::broker::config_admin

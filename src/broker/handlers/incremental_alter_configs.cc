@@ -64,24 +64,8 @@ config_admin::Outcome alter_one(Broker& broker,
 void handle_incremental_alter_configs(RequestContext& ctx, Responder respond) {
   IncrementalAlterConfigsRequest req;
   if (!ctx.decode(req)) return respond.close();
-  std::map<std::pair<int8_t, std::string>, int> copies;
-  for (const auto& r : req.resources) ++copies[{r.resource_type, r.resource_name}];
-
-  IncrementalAlterConfigsResponse resp;
-  for (const auto& r : req.resources) {
-    auto& out = resp.responses.emplace_back();
-    out.resource_type = r.resource_type;
-    out.resource_name = r.resource_name;
-    config_admin::Outcome o;
-    if (copies[{r.resource_type, r.resource_name}] > 1) {
-      o = config_admin::fail(ErrorCode::invalid_request, "Each resource must appear at most once.");
-    } else {
-      o = alter_one(ctx.broker, r, req.validate_only);
-    }
-    out.error_code = protocol::code(o.code);
-    out.error_message = o.message;
-  }
-  respond.send(resp);
+  respond.send(config_admin::answer_each_resource<IncrementalAlterConfigsResponse>(
+      req, [&](const auto& r) { return alter_one(ctx.broker, r, req.validate_only); }));
 }
 
 }  // namespace kaffa::broker
