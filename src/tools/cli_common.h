@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/json.h"
+
 namespace CLI {
 class App;
 }
@@ -144,29 +146,29 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// A small JSON writer: values are appended in order; commas are placed automatically.
+// The CLI's JSON output: base/json.h's writer (commas placed automatically; invalid UTF-8 in
+// keys and values becomes U+FFFD) with the CLI's vocabulary and a print to stdout.
 class Json {
  public:
-  Json& begin_object();
-  Json& end_object();
-  Json& begin_array();
-  Json& end_array();
-  Json& key(const std::string& k);
-  Json& str(std::string_view s);
-  Json& num(int64_t v);
-  Json& boolean(bool v);
-  Json& null();
+  Json& begin_object() { return wrap(w_.begin_object()); }
+  Json& end_object() { return wrap(w_.end_object()); }
+  Json& begin_array() { return wrap(w_.begin_array()); }
+  Json& end_array() { return wrap(w_.end_array()); }
+  Json& key(const std::string& k) { return wrap(w_.key(k)); }
+  Json& str(std::string_view s) { return wrap(w_.value(s)); }
+  Json& num(int64_t v) { return wrap(w_.value(v)); }
+  Json& boolean(bool v) { return wrap(w_.value(v)); }
+  Json& null() { return wrap(w_.null()); }
   Json& opt_str(const std::optional<std::string>& s) { return s ? str(*s) : null(); }
-  Json& opt_bytes(const void* p, size_t n);  // null when p is null
-  const std::string& text() const { return out_; }
+  Json& opt_bytes(const void* p, size_t n) {  // null when p is null
+    return p ? str(std::string_view(static_cast<const char*>(p), n)) : null();
+  }
+  const std::string& text() const { return w_.str(); }
   void print() const;  // the text and a newline on stdout
 
  private:
-  void before_value();
-  std::string out_;
-  std::vector<bool> first_;  // per open container: no element written yet
-  bool after_key_ = false;
+  Json& wrap(json::Writer&) { return *this; }
+  json::Writer w_;
 };
-void json_escape(std::string& out, std::string_view s);
 
 }  // namespace kaffa::cli

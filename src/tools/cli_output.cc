@@ -13,28 +13,6 @@ int64_t mono_ns() {
       .count();
 }
 
-// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is not one.
-size_t utf8_len(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto cont = [&](size_t k) { return k < s.size() && (b(k) & 0xC0) == 0x80; };
-  unsigned c = b(i);
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;
-    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 Progress::Progress(const char* verb, bool enabled)
@@ -79,118 +57,8 @@ void Table::print() const {
   }
 }
 
-void json_escape(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  out += '"';
-  for (size_t i = 0; i < s.size(); ++i) {
-    char ch = s[i];
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x80) {
-      // Valid UTF-8 passes through; any other byte becomes U+FFFD, keeping the JSON valid.
-      size_t n = utf8_len(s, i);
-      if (n == 0) {
-        out += "\\ufffd";
-      } else {
-        out.append(s.substr(i, n));
-        i += n - 1;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
-void Json::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!first_.empty()) {
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
-  }
-}
-
-Json& Json::begin_object() {
-  before_value();
-  out_ += '{';
-  first_.push_back(true);
-  return *this;
-}
-Json& Json::end_object() {
-  out_ += '}';
-  first_.pop_back();
-  return *this;
-}
-Json& Json::begin_array() {
-  before_value();
-  out_ += '[';
-  first_.push_back(true);
-  return *this;
-}
-Json& Json::end_array() {
-  out_ += ']';
-  first_.pop_back();
-  return *this;
-}
-Json& Json::key(const std::string& k) {
-  before_value();
-  json_escape(out_, k);
-  out_ += ':';
-  after_key_ = true;
-  return *this;
-}
-Json& Json::str(std::string_view s) {
-  before_value();
-  json_escape(out_, s);
-  return *this;
-}
-Json& Json::num(int64_t v) {
-  before_value();
-  out_ += std::to_string(v);
-  return *this;
-}
-Json& Json::boolean(bool v) {
-  before_value();
-  out_ += v ? "true" : "false";
-  return *this;
-}
-Json& Json::null() {
-  before_value();
-  out_ += "null";
-  return *this;
-}
-Json& Json::opt_bytes(const void* p, size_t n) {
-  if (!p) return null();
-  return str(std::string_view(static_cast<const char*>(p), n));
-}
 void Json::print() const {
-  std::fputs(out_.c_str(), stdout);
+  std::fputs(w_.str().c_str(), stdout);
   std::fputc('\n', stdout);
 }
 

@@ -30,3 +30,20 @@ TEST(Json, EscapesStrings) {
 
 }  // namespace
 }  // namespace kaffa::json
+
+namespace kaffa::json {
+namespace {
+
+TEST(JsonQuote, InvalidUtf8BecomesReplacementCharacter) {
+  EXPECT_EQ(quote("a\xc3\xbc"
+                  "b"),
+            "\"a\xc3\xbc"
+            "b\"");  // valid two-byte sequence kept
+  EXPECT_EQ(quote("a\xff"
+                  "b"),
+            "\"a\\ufffdb\"");                                     // stray byte replaced
+  EXPECT_EQ(quote("\xe0\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // overlong form rejected
+}
+
+}  // namespace
+}  // namespace kaffa::json
