@@ -93,6 +93,8 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.cached_read_files = c.log_cached_read_files;
   d.retention_ms = c.log_retention_ms;
   d.retention_bytes = c.log_retention_bytes;
+  d.producer_id_expiration_ms = c.producer_id_expiration_ms;
+  d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
   return d;
 }
 
@@ -111,6 +113,9 @@ void Broker::load_topics() {
 void Broker::start() {
   load_or_create_meta();
   load_topics();
+  producer_ids_ = std::make_unique<cluster::ProducerIdManager>(
+      cluster::ProducerIdManager::default_path(config_.log_dir));
+  if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,

@@ -18,6 +18,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
 #include "cluster/partition_manager.h"
+#include "cluster/producer_ids.h"
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
@@ -48,6 +49,7 @@ class Broker : public net::RequestHandler {
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
+  cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -85,6 +87,7 @@ class Broker : public net::RequestHandler {
   storage::Flusher flusher_;
   std::unique_ptr<cluster::PartitionManager> partitions_;
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
+  std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

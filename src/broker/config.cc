@@ -214,6 +214,13 @@ const std::vector<Setting>& settings() {
        long_setting(&BrokerConfig::log_retention_bytes, std::numeric_limits<int64_t>::min())},
       {"log.retention.check.interval.ms", "300000", "How often retention deletes old segments.",
        long_setting(&BrokerConfig::log_retention_check_interval_ms, 1)},
+      {"producer.id.expiration.ms", "86400000",
+       "How long a partition keeps an idempotent producer's sequence state after its last "
+       "batch.",
+       long_setting(&BrokerConfig::producer_id_expiration_ms, 1)},
+      {"producer.id.expiration.check.interval.ms", "600000",
+       "How often partitions look for expired producer ids.",
+       long_setting(&BrokerConfig::producer_id_expiration_check_interval_ms, 1)},
       {"offsets.topic.num.partitions", "50",
        "Partitions of __consumer_offsets (fixed once the topic exists).",
        group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},

@@ -61,6 +61,9 @@ struct BrokerConfig {
   int32_t log_retention_hours = 168;                 // log.retention.hours
   int64_t log_retention_bytes = -1;                  // log.retention.bytes (-1: unlimited)
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  // Idempotent producers: state of a producer id is forgotten this long after its last batch.
+  int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
 

@@ -32,6 +32,8 @@ struct LogDefaults {
   int32_t cached_read_files = 8;
   int64_t retention_ms = 604800000;  // log.retention.{ms,minutes,hours}; -1: unlimited
   int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
+  int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -48,6 +50,9 @@ struct PartitionConfig {
   bool cleanup_delete = true;
   int64_t retention_ms = 604800000;  // retention.ms; < 0: unlimited
   int64_t retention_bytes = -1;      // retention.bytes; < 0: unlimited
+  // Idempotent producer state (broker-wide settings).
+  int64_t producer_id_expiration_ms = 86400000;
+  int64_t producer_id_expiration_check_interval_ms = 600000;
 };
 
 // Topic configs must have passed invalid_topic_config().

@@ -76,7 +76,7 @@ ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, 
         break;
       }
     }
-    on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp});
+    on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp, h});
     out.next_offset = h.last_offset() + 1;
     ++out.batches;
     pos += total;
