@@ -115,18 +115,11 @@ void AdminApi::ready(net::HttpReply reply) {
   if (offsets_loaded_.load(std::memory_order_acquire)) {
     return reply(json_response(200, health_body("ready", true, false)));
   }
-  auto loading = std::make_shared<std::atomic<bool>>(false);
-  broker_.coordinator().for_each_shard(
-      [loading](coordinator::CoordinatorShard* shard) {
-        if (shard == nullptr) loading->store(true, std::memory_order_relaxed);
-      },
-      [this, loading, reply] {
-        if (loading->load(std::memory_order_relaxed)) {
-          return reply(json_response(503, health_body("loading", false, false)));
-        }
-        offsets_loaded_.store(true, std::memory_order_release);
-        reply(json_response(200, health_body("ready", true, false)));
-      });
+  if (!broker_.coordinator().all_loaded()) {
+    return reply(json_response(503, health_body("loading", false, false)));
+  }
+  offsets_loaded_.store(true, std::memory_order_release);
+  reply(json_response(200, health_body("ready", true, false)));
 }
 
 void AdminApi::cluster(net::HttpReply reply) {

@@ -280,6 +280,17 @@ const std::vector<Setting>& settings() {
          c.log_level = v;
          return true;
        }},
+      {"log.format", "text",
+       "Kaffa: text (one human-readable line per event) or json (one JSON object per line).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         log::Format f;
+         if (!log::parse_format(v, f)) {
+           why = "expected text or json";
+           return false;
+         }
+         c.log_format = v;
+         return true;
+       }},
       {"admin.listeners", "http://localhost:9644",
        "Kaffa: comma-separated http://host:port of the admin API (/metrics, /health, /v1/...); "
        "port 0: any free port; empty: disabled.",

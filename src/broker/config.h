@@ -37,6 +37,7 @@ struct BrokerConfig {
   int32_t num_network_threads = 0;  // 0: one per core
   int32_t connection_max_inflight_requests = 64;
   std::string log_level = "info";
+  std::string log_format = "text";  // Kaffa: log.format, text or json
   // admin.listeners: the HTTP admin API (metrics, health, JSON views); empty = disabled.
   std::vector<Listener> admin_listeners{{"http", "localhost", 9644}};
 

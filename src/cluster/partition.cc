@@ -44,7 +44,7 @@ Partition::Partition(std::string topic, int32_t index, size_t shard,
     log::warn("{}-{}: producer state rebuilt only up to an error: {}", topic_, index_, error);
   }
   // A long replay is not repeated after another crash.
-  if (log_->log_end_offset() - producers_.replayed_from() > 0) snapshot_producers(false);
+  if (log_->log_end_offset() - producers_.replayed_from() > 0) snapshot_producers();
   publish();
 }
 
@@ -105,7 +105,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
   record::parse_header(data, n, appended);
   if (appended.producer_id >= 0) producers_.update(appended, r.base_offset, r.last_offset);
   // Producer state snapshots go with segment rolls, so a replay reads at most the active segment.
-  if (log_->active_base_offset() != active_before) snapshot_producers(false);
+  if (log_->active_base_offset() != active_before) snapshot_producers();
   out.base_offset = r.base_offset;
   out.last_offset = r.last_offset;
   out.log_start_offset = log_->log_start_offset();
@@ -288,9 +288,9 @@ bool Partition::check_producer(const uint8_t* data, size_t n, AppendOutcome* out
   return false;
 }
 
-void Partition::snapshot_producers(bool sync) {
+void Partition::snapshot_producers() {
   std::string error;
-  if (!producers_.take_snapshot(log_->log_end_offset(), sync, &error)) {
+  if (!producers_.take_snapshot(log_->log_end_offset(), false, &error)) {
     log::warn("{}-{}: cannot write the producer state snapshot: {}", topic_, index_, error);
   }
 }
@@ -302,7 +302,9 @@ bool Partition::close(std::string* error) {
     if (auto p = w.lock()) p->fire();
   }
   fetch_waiters_.clear();
-  if (!io_failed_) snapshot_producers(true);
+  // No fsync: the log is synced below, and a torn snapshot fails its CRC and is replaced by a
+  // replay.
+  if (!io_failed_) snapshot_producers();
   const bool ok = log_->close(error);
   for (auto& [offset, done] : durability_waiters_) done(ok);
   durability_waiters_.clear();

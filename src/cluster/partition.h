@@ -140,7 +140,7 @@ class Partition {
   // Checks an idempotent batch before its append; false with *out filled when it must not be
   // written (a duplicate answered with its original offsets, or a refusal).
   bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const;
-  void snapshot_producers(bool sync);
+  void snapshot_producers();  // at the log end, without fsync
 
   const std::string topic_;
   const int32_t index_;

@@ -18,7 +18,7 @@
 // valid snapshot not beyond the log end (deleting the ones beyond it and damaged ones) and
 // replays the batch headers from there to the log end. Without any snapshot it replays from the
 // log start. The owner takes a snapshot at every segment roll (so a replay reads at most the
-// active segment) and at close (with fsync), keeping the newest 2.
+// active segment) and at close, keeping the newest 2 (never fsync'ed: a torn one fails its CRC).
 //
 // Snapshot file (Kaffa's format, big-endian; Kafka's keeps only the last batch per producer):
 //   version  int16   1

@@ -29,7 +29,7 @@ import time
 import unittest
 
 READY_RE = re.compile(r"kaffa ready listener=PLAINTEXT://([^\s]+):(\d+)")
-ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s]+)")
+ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s\"]+)")
 START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 30.0
 
