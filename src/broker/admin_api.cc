@@ -142,6 +142,16 @@ void AdminApi::cluster(net::HttpReply reply) {
   w.key("host").value(adv.host);
   w.key("port").value(adv.port);
   w.end_object();
+  w.key("advertised_listeners").begin_array();
+  for (const auto& l : server_.bound()) {
+    const auto a = broker_.advertised(l.name);
+    w.begin_object();
+    w.key("name").value(l.name);
+    w.key("host").value(a.host);
+    w.key("port").value(a.port);
+    w.end_object();
+  }
+  w.end_array();
   w.key("admin_listeners").begin_array();
   for (const auto& l : bound_) w.value("http://" + l.host + ":" + std::to_string(l.port));
   w.end_array();

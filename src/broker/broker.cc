@@ -130,13 +130,12 @@ void Broker::start() {
   // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
   server_->stop_on_signals();
   const auto bound = server_->bound();
-  // The first listener is what Metadata advertises (one listener type exists so far).
-  if (!config_.advertised_listeners.empty()) {
-    const auto& a = config_.advertised_listeners.front();
-    advertised_ = {config_.node_id, a.host, a.port};
-  } else {
-    const auto& b = bound.front();
-    advertised_ = {config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
+  for (const auto& b : bound) {
+    AdvertisedBroker a{config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
+    for (const auto& given : config_.advertised_listeners) {
+      if (given.name == b.name) a = {config_.node_id, given.host, given.port};
+    }
+    advertised_.emplace_back(b.name, std::move(a));
   }
   // The admin API is announced before "ready", so that whoever waits for "ready" finds it.
   admin_ = std::make_unique<AdminApi>(*this, *server_);
@@ -237,6 +236,14 @@ void Broker::run() {
       st.connections_total.load(), st.requests.load(), st.bytes_in.load(), st.bytes_out.load(),
       st.bytes_sendfile.load());
 }
+AdvertisedBroker Broker::advertised(std::string_view listener) const {
+  for (const auto& [name, a] : advertised_) {
+    if (name == listener) return a;
+  }
+  return advertised_.empty() ? AdvertisedBroker{config_.node_id, "", -1}
+                             : advertised_.front().second;
+}
+
 void Broker::stop() {
   if (server_) server_->stop();
 }

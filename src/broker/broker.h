@@ -45,7 +45,9 @@ class Broker : public net::RequestHandler {
 
   const BrokerConfig& config() const { return config_; }
   const std::string& cluster_id() const { return cluster_id_; }
-  AdvertisedBroker advertised() const { return advertised_; }
+  // The address clients of a listener are given (Metadata, FindCoordinator): its entry in
+  // advertised.listeners, else its bound address. Unknown or empty names: the first listener.
+  AdvertisedBroker advertised(std::string_view listener = {}) const;
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
@@ -79,7 +81,7 @@ class Broker : public net::RequestHandler {
 
   BrokerConfig config_;
   std::string cluster_id_;
-  AdvertisedBroker advertised_{};
+  std::vector<std::pair<std::string, AdvertisedBroker>> advertised_;  // per listener, in order
   // Before everything that may hold a Responder (its latency timer points into the metrics).
   BrokerMetrics metrics_;
   cluster::TopicRegistry topics_;

@@ -18,15 +18,19 @@
 namespace kaffa::broker {
 
 struct Listener {
-  std::string name;  // listener name, e.g. PLAINTEXT
+  std::string name;  // listener name, upper case (Kafka normalises it), e.g. PLAINTEXT, INTERNAL
   std::string host;  // "" = all interfaces
   uint16_t port = 0;
+  std::string security_protocol = "PLAINTEXT";  // from listener.security.protocol.map
 };
 
 struct BrokerConfig {
   int32_t node_id = 0;
   std::vector<Listener> listeners;
   std::vector<Listener> advertised_listeners;  // empty: derived from the bound listeners
+  // listener.security.protocol.map: listener name -> PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
+  std::map<std::string, std::string> listener_security_protocol_map;
+  std::string inter_broker_listener_name;  // inter.broker.listener.name; "" = not set
   std::string log_dir;
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
