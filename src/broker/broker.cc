@@ -271,6 +271,7 @@ bool Broker::delete_topic(const std::string& name, std::string* error) {
 
 void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
                     net::Completion done) {
+  if (handle_raw_sasl_token(conn, frame, done)) return;
   protocol::ParsedRequest req;
   const auto status = protocol::parse_request_header(frame.bytes(), req);
   if (status != protocol::HeaderStatus::ok) {
@@ -301,6 +302,7 @@ void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
     respond.close();
     return;
   }
+  if (!sasl_gate(conn, h.request_api_key)) return respond.close();
   // Per-request lines at debug: switchable at runtime (GET /v1/log-level?set=debug).
   log::debug("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
              h.request_api_version, h.correlation_id, h.client_id.value_or(""));

@@ -73,11 +73,22 @@ class Broker : public net::RequestHandler {
   void handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
               net::Completion done) override;
 
+  // sasl.cc. Whether a listener authenticates with SASL; a new server mechanism for a listener
+  // (nullptr when `name` is not enabled there).
+  bool sasl_listener(std::string_view listener) const;
+  std::unique_ptr<security::SaslMechanism> sasl_mechanism(std::string_view listener,
+                                                          std::string_view name) const;
+
  private:
   void load_or_create_meta();
   void load_topics();
   void start_group_coordinator();
   void maintenance_loop();
+  // sasl.cc: false when the request must not pass before authentication (the caller closes).
+  bool sasl_gate(const net::ConnectionInfo& conn, int16_t api_key);
+  // sasl.cc: handles the frame as a raw SASL token when the connection expects one.
+  bool handle_raw_sasl_token(const net::ConnectionInfo& conn, net::RequestFrame& frame,
+                             net::Completion& done);
 
   BrokerConfig config_;
   std::string cluster_id_;

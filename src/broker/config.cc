@@ -60,9 +60,22 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
                          " has no security protocol in listener.security.protocol.map"};
     }
     l.security_protocol = it->second;
-    if (l.security_protocol != "PLAINTEXT") {
+    if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
       return ConfigError{"listener " + l.name + ": security protocol " + l.security_protocol +
-                         " is not supported yet (PLAINTEXT only)"};
+                         " is not supported yet (PLAINTEXT and SASL_PLAINTEXT only)"};
+    }
+    if (l.security_protocol == "SASL_PLAINTEXT") {
+      if (c.sasl_enabled_mechanisms.empty()) {
+        return ConfigError{"listener " + l.name +
+                           " uses SASL but sasl.enabled.mechanisms is empty"};
+      }
+      const auto& m = c.sasl_enabled_mechanisms;
+      if (std::find(m.begin(), m.end(), "PLAIN") != m.end() && c.plain_users.count(l.name) == 0) {
+        std::string lower = l.name;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return ConfigError{"listener " + l.name + " offers PLAIN but listener.name." + lower +
+                           ".plain.sasl.jaas.config is not set"};
+      }
     }
   }
   auto named = [&](const std::string& name) {
@@ -176,6 +189,24 @@ const std::vector<Setting>& settings() {
        "Listener the brokers of a cluster use among themselves (must be one of listeners).",
        [](const std::string& v, BrokerConfig& c, std::string&) {
          c.inter_broker_listener_name = upper(trim(v));
+         return true;
+       }},
+      {"sasl.enabled.mechanisms", "PLAIN",
+       "SASL mechanisms offered on SASL listeners (Kaffa serves PLAIN so far).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         c.sasl_enabled_mechanisms.clear();
+         std::stringstream ss(v);
+         std::string m;
+         while (std::getline(ss, m, ',')) {
+           m = upper(trim(m));
+           if (m.empty()) continue;
+           const auto ok = security::supported_mechanisms();
+           if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
+             why = "mechanism " + m + " is not supported (PLAIN only so far)";
+             return false;
+           }
+           c.sasl_enabled_mechanisms.push_back(m);
+         }
          return true;
        }},
       {"log.dirs", "./kaffa-data", "The directory holding the broker's data.",
@@ -525,6 +556,16 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     const auto& [key, value] = all[i];
     if (i >= defaults && key == "log.roll.ms") explicit_roll_ms = true;
     const Setting* s = find_setting(key);
+    if (s == nullptr && key.starts_with("listener.name.") &&
+        key.ends_with(".plain.sasl.jaas.config")) {
+      // listener.name.<listener>.plain.sasl.jaas.config: PLAIN users of that listener.
+      const std::string name = upper(key.substr(14, key.size() - 14 - 23));
+      std::string why;
+      auto users = security::parse_plain_jaas(value, &why);
+      if (name.empty() || !users) return ConfigError{"invalid " + key + ": " + why};
+      out.plain_users[name] = std::make_shared<const security::PlainUsers>(std::move(*users));
+      continue;  // a secret: never echoed by DescribeConfigs or logs
+    }
     if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
     std::string why;
     if (!s->apply(value, out, why)) {

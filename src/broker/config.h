@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "coordinator/group_config.h"
+#include "security/sasl.h"
 
 namespace kaffa::broker {
 
@@ -31,6 +32,10 @@ struct BrokerConfig {
   // listener.security.protocol.map: listener name -> PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
   std::map<std::string, std::string> listener_security_protocol_map;
   std::string inter_broker_listener_name;  // inter.broker.listener.name; "" = not set
+  // sasl.enabled.mechanisms (Kafka's default is GSSAPI, which Kaffa does not serve).
+  std::vector<std::string> sasl_enabled_mechanisms{"PLAIN"};
+  // listener.name.<listener>.plain.sasl.jaas.config, by upper-cased listener name.
+  std::map<std::string, std::shared_ptr<const security::PlainUsers>> plain_users;
   std::string log_dir;
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;

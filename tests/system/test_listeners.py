@@ -12,7 +12,6 @@ mapped to PLAINTEXT, and an advertised.listeners entry for one of them:
 """
 
 import os
-import re
 import sys
 import unittest
 
@@ -22,8 +21,6 @@ from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import client_io as cio  # noqa: E402
 import group_wire as gw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-
-READY = re.compile(r"kaffa ready listener=([A-Z_]+)://([^\s]+):(\d+)")
 
 
 class Endpoint:
@@ -40,8 +37,10 @@ class NamedListenersTest(unittest.TestCase):
                 "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,REPLICATION:PLAINTEXT",
             "advertised.listeners": "REPLICATION://replica.example:19999",
             "inter.broker.listener.name": "REPLICATION"}).start()
-        cls.bound = {m.group(1): Endpoint(m.group(2), int(m.group(3)))
-                     for m in map(READY.search, cls.broker.log_lines()) if m}
+        cls.bound = {}
+        for name in ("INTERNAL", "EXTERNAL", "REPLICATION"):
+            m = cls.broker.wait_for_log(r"kaffa ready listener=%s://([^\s]+):(\d+)" % name)
+            cls.bound[name] = Endpoint(m.group(1), int(m.group(2)))
 
     @classmethod
     def tearDownClass(cls):
