@@ -116,6 +116,9 @@ void Broker::start() {
   producer_ids_ = std::make_unique<cluster::ProducerIdManager>(
       cluster::ProducerIdManager::default_path(config_.log_dir));
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
+  scram_ = std::make_shared<security::ScramCredentialStore>(
+      security::ScramCredentialStore::default_path(config_.log_dir));
+  if (std::string error; !scram_->load(&error)) throw std::runtime_error(error);
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,

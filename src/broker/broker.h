@@ -22,6 +22,7 @@
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
+#include "security/scram.h"
 #include "storage/flusher.h"
 
 namespace kaffa::broker {
@@ -52,6 +53,7 @@ class Broker : public net::RequestHandler {
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
+  security::ScramCredentialStore& scram_credentials() { return *scram_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -101,6 +103,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::PartitionManager> partitions_;
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
+  std::shared_ptr<security::ScramCredentialStore> scram_;
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

@@ -192,7 +192,7 @@ const std::vector<Setting>& settings() {
          return true;
        }},
       {"sasl.enabled.mechanisms", "PLAIN",
-       "SASL mechanisms offered on SASL listeners (Kaffa serves PLAIN so far).",
+       "SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          c.sasl_enabled_mechanisms.clear();
          std::stringstream ss(v);
@@ -202,7 +202,7 @@ const std::vector<Setting>& settings() {
            if (m.empty()) continue;
            const auto ok = security::supported_mechanisms();
            if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
-             why = "mechanism " + m + " is not supported (PLAIN only so far)";
+             why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
              return false;
            }
            c.sasl_enabled_mechanisms.push_back(m);

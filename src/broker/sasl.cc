@@ -25,6 +25,9 @@ std::unique_ptr<security::SaslMechanism> Broker::sasl_mechanism(std::string_view
                                                                 std::string_view name) const {
   const auto& enabled = config_.sasl_enabled_mechanisms;
   if (std::find(enabled.begin(), enabled.end(), name) == enabled.end()) return nullptr;
+  if (name == security::kScramSha256 || name == security::kScramSha512) {
+    return security::make_scram(name, scram_);
+  }
   if (name == security::kPlain) {
     const auto it = config_.plain_users.find(std::string(listener));
     if (it == config_.plain_users.end()) return nullptr;

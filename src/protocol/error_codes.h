@@ -62,6 +62,9 @@ enum class ErrorCode : int16_t {
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
+  resource_not_found = 91,
+  duplicate_resource = 92,
+  unacceptable_credential = 93,
   unknown_topic_id = 100,
 };
 

@@ -8,6 +8,7 @@
 #include <array>
 
 #include "security/sasl.h"
+#include "security/scram.h"
 
 namespace kaffa::security {
 namespace {
@@ -82,7 +83,7 @@ class Plain final : public SaslMechanism {
 }  // namespace
 
 std::vector<std::string_view> supported_mechanisms() {
-  return {kPlain};
+  return {kPlain, kScramSha256, kScramSha512};
 }
 
 std::unique_ptr<SaslMechanism> make_plain(std::shared_ptr<const PlainUsers> users) {

@@ -1,5 +1,5 @@
 // SASL server mechanisms (RFC 4422 framing as Kafka uses it: one token in, one token out per
-// step). PLAIN (RFC 4616) so far; SCRAM-SHA-256/512 (RFC 5802, RFC 7677) come next.
+// step): PLAIN (RFC 4616) here, SCRAM-SHA-256/512 (RFC 5802, RFC 7677) in scram.h.
 //
 // Threading: a SaslMechanism is used by one connection at a time (its loop thread). The user
 // tables are immutable after start-up and shared read-only.

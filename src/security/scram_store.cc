@@ -1,0 +1,129 @@
+// ScramCredentialStore: the durable SCRAM credentials (format in scram.h).
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "security/scram.h"
+#include "storage/checkpoint_file.h"
+
+namespace kaffa::security {
+namespace {
+
+constexpr std::string_view kHeader = "kaffa-scram 1";
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (true) {
+    const auto at = s.find(sep, pos);
+    out.push_back(s.substr(pos, at == s.npos ? s.npos : at - pos));
+    if (at == s.npos) return out;
+    pos = at + 1;
+  }
+}
+
+template <class T>
+bool number(std::string_view s, T& out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+std::filesystem::path ScramCredentialStore::default_path(const std::filesystem::path& log_dir) {
+  return log_dir / "__kaffa_metadata" / "scram-credentials";
+}
+
+bool ScramCredentialStore::load(std::string* error) {
+  std::lock_guard lock(mu_);
+  users_.clear();
+  std::error_code ec;
+  if (!std::filesystem::exists(file_, ec)) return true;
+  std::ifstream in(file_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  auto damaged = [&](const std::string& why) {
+    users_.clear();
+    if (error) *error = file_.string() + " is damaged: " + why;
+    return false;
+  };
+  if (!in || text.empty() || text.back() != '\n') return damaged("not a complete file");
+  auto lines = split(std::string_view(text).substr(0, text.size() - 1), '\n');
+  size_t count = 0;
+  if (lines.size() < 2 || lines[0] != kHeader || !number(lines[1], count) ||
+      count != lines.size() - 2) {
+    return damaged("bad header or count");
+  }
+  for (size_t i = 2; i < lines.size(); ++i) {
+    const auto f = split(lines[i], ' ');
+    ScramCredential c;
+    std::optional<std::string> user, salt, stored, server;
+    if (f.size() != 6 || !(user = base64_decode(f[0])) || scram_mechanism_type(f[1]) == 0 ||
+        !number(f[2], c.iterations) || !(salt = base64_decode(f[3])) ||
+        !(stored = base64_decode(f[4])) || !(server = base64_decode(f[5]))) {
+      return damaged("line " + std::to_string(i + 1));
+    }
+    c.salt = std::move(*salt);
+    c.stored_key = std::move(*stored);
+    c.server_key = std::move(*server);
+    users_[*user][std::string(f[1])] = std::move(c);
+  }
+  return true;
+}
+
+std::optional<ScramCredential> ScramCredentialStore::find(std::string_view user,
+                                                          std::string_view mechanism) const {
+  std::lock_guard lock(mu_);
+  const auto u = users_.find(user);
+  if (u == users_.end()) return std::nullopt;
+  const auto m = u->second.find(std::string(mechanism));
+  if (m == u->second.end()) return std::nullopt;
+  return m->second;
+}
+
+std::map<std::string, std::vector<std::pair<std::string, int32_t>>> ScramCredentialStore::describe()
+    const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::vector<std::pair<std::string, int32_t>>> out;
+  for (const auto& [user, mechs] : users_) {
+    for (const auto& [mech, c] : mechs) out[user].emplace_back(mech, c.iterations);
+  }
+  return out;
+}
+
+std::string ScramCredentialStore::encode_locked() const {
+  std::string lines;
+  size_t count = 0;
+  for (const auto& [user, mechs] : users_) {
+    for (const auto& [mech, c] : mechs) {
+      lines += base64_encode(user) + " " + mech + " " + std::to_string(c.iterations) + " " +
+               base64_encode(c.salt) + " " + base64_encode(c.stored_key) + " " +
+               base64_encode(c.server_key) + "\n";
+      ++count;
+    }
+  }
+  return std::string(kHeader) + "\n" + std::to_string(count) + "\n" + lines;
+}
+
+bool ScramCredentialStore::apply(const std::vector<Change>& changes, std::string* error) {
+  std::lock_guard lock(mu_);
+  auto before = users_;
+  for (const auto& ch : changes) {
+    if (ch.credential) {
+      users_[ch.user][ch.mechanism] = *ch.credential;
+    } else if (auto u = users_.find(ch.user); u != users_.end()) {
+      u->second.erase(ch.mechanism);
+      if (u->second.empty()) users_.erase(u);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(file_.parent_path(), ec);
+  if (!storage::write_file_atomically(file_, encode_locked(), error)) {
+    users_ = std::move(before);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace kaffa::security
