@@ -63,8 +63,10 @@ def kaffa_bin():
 
 def run_kaffa(args, timeout=60, **kwargs):
     """Runs `kaffa ARGS` to completion (for commands that must exit on their own)."""
-    return subprocess.run([kaffa_bin()] + list(args), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
+    if "input" not in kwargs:
+        kwargs["stdin"] = subprocess.DEVNULL
+    return subprocess.run([kaffa_bin()] + list(args), capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
 
 
 class BrokerStartError(RuntimeError):

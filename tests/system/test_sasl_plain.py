@@ -15,7 +15,8 @@ Raw protocol (what each client path relies on):
   answer and the connection goes on with Kafka requests; a malformed token closes it;
 - /metrics counts successes and failures in kaffa_sasl_authentications_total.
 Clients: confluent_kafka (librdkafka), kafka-python, kafkajs and kcat produce and read back over
-the SASL listener with PLAIN, and fail cleanly with a wrong password.
+the SASL listener with PLAIN, and fail cleanly with a wrong password; so does `kaffa user list`
+(its own client, for the KIP-554 requests librdkafka 2.0 lacks).
 """
 
 import os
@@ -26,7 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kaffa_harness import KaffaBroker  # noqa: E402
+from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
@@ -174,6 +175,17 @@ class SaslPlainTest(unittest.TestCase):
                     if s.name.endswith("_total"):
                         out[s.labels["result"]] = s.value
         return out
+
+    def test_kaffa_cli_own_client(self):
+        args = ["user", "list", "--json", "-b", self.sasl_bootstrap, "-X",
+                "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN", "-X",
+                "sasl.username=alice"]
+        ok = run_kaffa(args + ["-X", "sasl.password=alice-secret"])
+        self.assertEqual((ok.returncode, ok.stdout.strip()), (0, "[]"), ok.stderr)
+        bad = run_kaffa(args + ["-X", "sasl.password=wrong"])
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("SASL authentication with %s failed: %s" % (self.sasl_bootstrap,
+                                                                 FAILED_MESSAGE), bad.stderr)
 
     # ---- clients ----
 

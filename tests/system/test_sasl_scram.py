@@ -8,9 +8,11 @@
 - confluent_kafka, kafka-python, kafkajs and kcat authenticate with both mechanisms, produce and
   read back; a wrong password and an unknown user fail cleanly.
 - Credentials survive a restart (kill -9 included); a deleted credential no longer authenticates.
+- `kaffa user set|list|delete` manage them (human and JSON output, exit codes).
 """
 
 import base64
+import json
 import hashlib
 import os
 import subprocess
@@ -19,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kaffa_harness import KaffaBroker  # noqa: E402
+from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
@@ -213,6 +215,37 @@ class SaslScramTest(unittest.TestCase):
                              text=True, timeout=60)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("Authentication failed", bad.stderr + bad.stdout)
+
+    def test_kaffa_user_cli(self):
+        b = ["-b", "%s:%d" % (self.plain.host, self.plain.port)]
+        r = run_kaffa(["user", "set", "carol", "--mechanism", "SCRAM-SHA-512",
+                       "--iterations", "5000", "--password-stdin"] + b, input="carol-pw\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Set SCRAM credentials of user carol", r.stdout)
+        r = run_kaffa(["user", "list", "carol"] + b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"carol\s+SCRAM-SHA-512\s+5000")
+        r = run_kaffa(["user", "list", "--json"] + b)
+        users = {u["user"]: u["credentials"] for u in json.loads(r.stdout)}
+        self.assertEqual(users["carol"], [{"mechanism": "SCRAM-SHA-512", "iterations": 5000}])
+        USERS["carol"] = (SHA512, "carol-pw", 5000)
+        try:
+            self.assertTrue(self.rdkafka_can_connect("carol"))
+            r = run_kaffa(["user", "delete", "carol"] + b)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(self.rdkafka_can_connect("carol"))
+        finally:
+            del USERS["carol"]
+        r = run_kaffa(["user", "list", "carol"] + b)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not exist", r.stderr)
+        r = run_kaffa(["user", "set", "dan", "--password", "x", "--iterations", "10"] + b)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Iterations must be between 4096 and 16384", r.stderr)
+        r = run_kaffa(["user", "list", "-X", "security.protocol=SASL_PLAINTEXT",
+                       "-X", "sasl.mechanism=SCRAM-SHA-256"] + b)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("PLAIN only", r.stderr)
 
     def test_zz_credentials_survive_restart_and_deletion(self):
         self.broker.kill9()
