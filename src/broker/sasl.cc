@@ -26,7 +26,10 @@ std::unique_ptr<security::SaslMechanism> Broker::sasl_mechanism(std::string_view
   const auto& enabled = config_.sasl_enabled_mechanisms;
   if (std::find(enabled.begin(), enabled.end(), name) == enabled.end()) return nullptr;
   if (name == security::kScramSha256 || name == security::kScramSha512) {
-    return security::make_scram(name, scram_);
+    return security::make_scram(
+        name, [store = scram_](std::string_view user, std::string_view mechanism) {
+          return store->find(user, mechanism);
+        });
   }
   if (name == security::kPlain) {
     const auto it = config_.plain_users.find(std::string(listener));

@@ -75,11 +75,10 @@ std::vector<std::pair<char, std::string_view>> attributes(std::string_view s) {
 
 class Scram final : public SaslMechanism {
  public:
-  Scram(std::string_view mechanism, std::shared_ptr<const ScramCredentialStore> store,
-        std::function<std::string()> nonce)
+  Scram(std::string_view mechanism, ScramLookup lookup, std::function<std::string()> nonce)
       : mechanism_(mechanism),
         md_(digest_of(mechanism)),
-        store_(std::move(store)),
+        lookup_(std::move(lookup)),
         nonce_(nonce ? std::move(nonce) : random_nonce) {}
 
   std::string_view name() const override { return mechanism_; }
@@ -132,7 +131,7 @@ class Scram final : public SaslMechanism {
       return fail("SCRAM authorization id differs from the user name");
     }
     user_ = *user;
-    if (auto cred = store_->find(user_, mechanism_)) {
+    if (auto cred = lookup_(user_, mechanism_)) {
       credential_ = std::move(*cred);
       known_ = true;
     } else {
@@ -194,7 +193,7 @@ class Scram final : public SaslMechanism {
 
   const std::string mechanism_;
   const EVP_MD* md_;
-  std::shared_ptr<const ScramCredentialStore> store_;
+  ScramLookup lookup_;
   std::function<std::string()> nonce_;
   Stage stage_ = Stage::first;
   std::string user_;
@@ -238,10 +237,9 @@ std::string scram_salted_password(std::string_view mechanism, std::string_view p
   return out;
 }
 
-std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism,
-                                          std::shared_ptr<const ScramCredentialStore> store,
+std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism, ScramLookup lookup,
                                           std::function<std::string()> nonce) {
-  return std::make_unique<Scram>(mechanism, std::move(store), std::move(nonce));
+  return std::make_unique<Scram>(mechanism, std::move(lookup), std::move(nonce));
 }
 
 std::string base64_encode(std::string_view in) {

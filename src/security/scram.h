@@ -76,11 +76,15 @@ class ScramCredentialStore {
   std::map<std::string, std::map<std::string, ScramCredential>, std::less<>> users_;
 };
 
+// Where a SCRAM exchange finds a user's credential (e.g. ScramCredentialStore::find); called on
+// the connection's thread.
+using ScramLookup = std::function<std::optional<ScramCredential>(std::string_view user,
+                                                                 std::string_view mechanism)>;
+
 // A server-side SCRAM exchange for `mechanism`. `nonce` makes the server nonce (tests inject a
 // fixed one); by default 24 random bytes in base64. An unknown user gets a made-up salt and fails
 // only at the proof, as a known user with a wrong password does.
-std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism,
-                                          std::shared_ptr<const ScramCredentialStore> store,
+std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism, ScramLookup lookup,
                                           std::function<std::string()> nonce = {});
 
 std::string base64_encode(std::string_view in);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Runs the request-decoder fuzzer for a bounded time from a small seed corpus of valid request
-frames (so that libFuzzer starts past the header), in a temporary directory it removes after."""
+"""Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl]`. The request-decoder seeds are valid request
+frames (so that libFuzzer starts past the header); the SASL seeds are token sequences (first byte
+picks the mechanism, 0xFF separates tokens) and JAAS text."""
 import os
 import shutil
 import struct
@@ -27,13 +29,24 @@ def seeds():
     yield header(1, 12, 10, True) + bytes(30) + b"\x00"
 
 
+def sasl_seeds():
+    yield b"\x00\x00u\x00wrong"
+    yield b"\x00u\x00u\x00x\xff\x00u\x00y"
+    yield b"\x01n,,n=u,r=abc\xffc=biws,r=abcservernonce,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+    yield b"\x02n,a=u,n=u,r=x\xffc=biws,r=xservernonce,p=AAAA\xffagain"
+    yield b"\x01y,,n=someone=2Celse,r=n"
+    yield (b'\x00org.apache.kafka.common.security.plain.PlainLoginModule required '
+           b'user_a="b" username="c";')
+
+
 def main():
     fuzzer, seconds = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "30"
+    corpus_seeds = sasl_seeds if len(sys.argv) > 3 and sys.argv[3] == "sasl" else seeds
     work = tempfile.mkdtemp(prefix="kaffa-fuzz-")
     try:
         corpus = os.path.join(work, "corpus")
         os.makedirs(corpus)
-        for i, s in enumerate(seeds()):
+        for i, s in enumerate(corpus_seeds()):
             with open(os.path.join(corpus, f"seed{i}"), "wb") as f:
                 f.write(s)
         cmd = [fuzzer, f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-max_len=65536",

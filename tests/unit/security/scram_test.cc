@@ -39,12 +39,16 @@ std::shared_ptr<ScramCredentialStore> store_with(const std::filesystem::path& di
   return store;
 }
 
+ScramLookup lookup(std::shared_ptr<ScramCredentialStore> store) {
+  return [store](std::string_view user, std::string_view mech) { return store->find(user, mech); };
+}
+
 // RFC 7677 section 3: the SCRAM-SHA-256 example exchange, byte for byte.
 TEST(Scram, Rfc7677Sha256Example) {
   TempDir dir;
   auto store = store_with(dir.path(), kScramSha256, "user", "pencil",
                           *base64_decode("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
-  auto m = make_scram(kScramSha256, store, [] { return "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"; });
+  auto m = make_scram(kScramSha256, lookup(store), [] { return "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"; });
   auto first = m->step("n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
   ASSERT_EQ(first.state, State::challenge) << first.detail;
   EXPECT_EQ(first.token,
@@ -91,7 +95,7 @@ TEST(Scram, Sha512RoundTripAndRefusals) {
   TempDir dir;
   auto store = store_with(dir.path(), kScramSha512, "al,ice", "s3cret", "saltsaltsalt", 8192);
   auto attempt = [&](const std::string& user, const std::string& password) {
-    auto m = make_scram(kScramSha512, store);
+    auto m = make_scram(kScramSha512, lookup(store));
     const std::string bare = "n=" + user + ",r=clientnonce";
     auto first = m->step("n,," + bare);
     EXPECT_EQ(first.state, State::challenge);
@@ -106,7 +110,7 @@ TEST(Scram, Sha512RoundTripAndRefusals) {
   EXPECT_EQ(unknown.state, State::failed);
   EXPECT_EQ(wrong.error, unknown.error);
   // The unknown user sees the same shape of challenge: a salt and the minimum iterations.
-  auto m = make_scram(kScramSha512, store);
+  auto m = make_scram(kScramSha512, lookup(store));
   const auto first = m->step("n,,n=bob,r=abc");
   EXPECT_NE(first.token.find(",s="), std::string::npos);
   EXPECT_NE(first.token.find(",i=4096"), std::string::npos);
@@ -117,12 +121,12 @@ TEST(Scram, MalformedMessagesFail) {
   auto store = store_with(dir.path(), kScramSha256, "u", "p", "salt", 4096);
   for (const char* first : {"", "n", "n,,", "p=tls,,n=u,r=x", "n,,r=x,n=u", "n,,n=u",
                             "n,,n=u,r=", "n,a=other,n=u,r=x", "n,,n=u=ZZ,r=x"}) {
-    EXPECT_EQ(make_scram(kScramSha256, store)->step(first).state, State::failed) << first;
+    EXPECT_EQ(make_scram(kScramSha256, lookup(store))->step(first).state, State::failed) << first;
   }
-  auto m = make_scram(kScramSha256, store, [] { return "S"; });
+  auto m = make_scram(kScramSha256, lookup(store), [] { return "S"; });
   ASSERT_EQ(m->step("n,,n=u,r=C").state, State::challenge);
   EXPECT_EQ(m->step("c=biws,r=CX,p=AAAA").state, State::failed);  // nonce changed
-  auto m2 = make_scram(kScramSha256, store, [] { return "S"; });
+  auto m2 = make_scram(kScramSha256, lookup(store), [] { return "S"; });
   ASSERT_EQ(m2->step("n,,n=u,r=C").state, State::challenge);
   EXPECT_EQ(m2->step("c=biws,r=CS,p=!!notbase64").state, State::failed);
   EXPECT_EQ(m2->step("anything").state, State::failed);  // over
