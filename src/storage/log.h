@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/log_cleaning.h"
 #include "storage/segment.h"
 #include "storage/segment_file.h"
 
@@ -168,6 +169,14 @@ class Log {
   RetentionResult enforce_retention(const RetentionLimits& limits, int64_t now_ms,
                                     int64_t high_watermark);
 
+  // log_swap.cc: compaction hand-off with the log cleaner (log_cleaning.h). The generation
+  // changes whenever segments are deleted or truncated or the log start offset moves.
+  uint64_t generation() const { return generation_; }
+  CleaningView cleaning_view() const;
+  // Swaps cleaned segments in (crash-safe, log_cleaning.h); stale (files removed, nothing
+  // changed) when the generation or any of the segments changed since the view.
+  SwapOutcome install_cleaned(const CleanedSegments& cleaned, std::string* error = nullptr);
+
  private:
   Log(std::filesystem::path dir, const LogConfig& cfg);
 
@@ -213,6 +222,7 @@ class Log {
   int64_t recovery_point_ = 0;
   int64_t log_start_offset_ = 0;
   bool closed_ = false;
+  uint64_t generation_ = 0;  // see generation()
   RecoveryStats stats_;
   mutable FileCache cache_;
 };

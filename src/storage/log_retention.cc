@@ -13,6 +13,7 @@ namespace kaffa::storage {
 
 void Log::drop_first_segment() {
   const int64_t base = segments_.begin()->first;
+  ++generation_;
   delete_segment_files(base);
   segments_.erase(segments_.begin());
   for (auto it = pending_flush_.begin(); it != pending_flush_.end();) {
@@ -29,6 +30,7 @@ void Log::drop_first_segment() {
 }
 
 bool Log::restart_at(int64_t offset, std::string* error) {
+  ++generation_;
   active_.reset();
   while (!segments_.empty()) {
     delete_segment_files(segments_.begin()->first);
@@ -72,6 +74,7 @@ bool Log::restore_log_start_offset(int64_t offset, std::string* error) {
 bool Log::advance_log_start_offset(int64_t offset) {
   if (closed_ || offset > log_end_offset()) return false;
   if (offset <= log_start_offset_) return true;
+  ++generation_;
   log_start_offset_ = offset;
   delete_segments_before(offset);
   return true;
