@@ -17,6 +17,7 @@
 
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "cluster/cleaner_manager.h"
 #include "cluster/partition_manager.h"
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
@@ -48,6 +49,7 @@ class Broker : public net::RequestHandler {
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
+  const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -84,6 +86,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<net::Server> server_;
   storage::Flusher flusher_;
   std::unique_ptr<cluster::PartitionManager> partitions_;
+  std::unique_ptr<cluster::CleanerManager> cleaner_;  // stopped before the logs close
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;

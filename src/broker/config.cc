@@ -214,6 +214,45 @@ const std::vector<Setting>& settings() {
        long_setting(&BrokerConfig::log_retention_bytes, std::numeric_limits<int64_t>::min())},
       {"log.retention.check.interval.ms", "300000", "How often retention deletes old segments.",
        long_setting(&BrokerConfig::log_retention_check_interval_ms, 1)},
+      {"log.cleaner.enable", "true", "Run the log cleaner (compaction of cleanup.policy=compact).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.log_cleaner_enable)) return true;
+         why = "expected true or false";
+         return false;
+       }},
+      {"log.cleaner.threads", "1", "Threads of the log cleaner.",
+       int_setting(&BrokerConfig::log_cleaner_threads, 1, 64)},
+      {"log.cleaner.backoff.ms", "15000",
+       "Sleep of the log cleaner when nothing is cleanable, and retry delay after a failure.",
+       long_setting(&BrokerConfig::log_cleaner_backoff_ms, 1)},
+      {"log.cleaner.dedupe.buffer.size", "134217728",
+       "Memory of the cleaner's key -> offset maps, all threads together (24 bytes per key).",
+       long_setting(&BrokerConfig::log_cleaner_dedupe_buffer_size, 1024)},
+      {"log.cleaner.io.buffer.size", "524288",
+       "Accepted for compatibility; Kaffa's cleaner reads and writes in 1 MiB chunks.",
+       int_setting(&BrokerConfig::log_cleaner_io_buffer_size, 0,
+                   std::numeric_limits<int32_t>::max())},
+      {"log.cleaner.min.cleanable.ratio", "0.5",
+       "Default min.cleanable.dirty.ratio: dirty share of a log before it is cleaned.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         char* end = nullptr;
+         const double d = std::strtod(v.c_str(), &end);
+         if (v.empty() || *end != '\0' || d < 0 || d > 1) {
+           why = "expected a number in [0, 1]";
+           return false;
+         }
+         c.log_cleaner_min_cleanable_ratio = d;
+         return true;
+       }},
+      {"log.cleaner.delete.retention.ms", "86400000",
+       "Default delete.retention.ms: how long tombstones stay in compacted logs.",
+       long_setting(&BrokerConfig::log_cleaner_delete_retention_ms, 0)},
+      {"log.cleaner.min.compaction.lag.ms", "0",
+       "Default min.compaction.lag.ms: age before a record may be compacted.",
+       long_setting(&BrokerConfig::log_cleaner_min_compaction_lag_ms, 0)},
+      {"log.cleaner.max.compaction.lag.ms", "9223372036854775807",
+       "Default max.compaction.lag.ms: age after which a dirty log is cleaned whatever its ratio.",
+       long_setting(&BrokerConfig::log_cleaner_max_compaction_lag_ms, 1)},
       {"offsets.topic.num.partitions", "50",
        "Partitions of __consumer_offsets (fixed once the topic exists).",
        group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},

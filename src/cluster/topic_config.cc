@@ -144,6 +144,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.flush_ms = d.flush_ms;
   c.retention_ms = d.retention_ms;
   c.retention_bytes = d.retention_bytes;
+  c.cleaner = d.cleaner;
   auto number = [&](std::string_view name, auto& out) {
     auto it = configs.find(std::string(name));
     int64_t v = 0;
@@ -165,6 +166,14 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   number("flush.ms", c.flush_ms);
   number("retention.ms", c.retention_ms);
   number("retention.bytes", c.retention_bytes);
+  number("delete.retention.ms", c.cleaner.delete_retention_ms);
+  number("min.compaction.lag.ms", c.cleaner.min_compaction_lag_ms);
+  number("max.compaction.lag.ms", c.cleaner.max_compaction_lag_ms);
+  if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
+    char* end = nullptr;
+    const double ratio = std::strtod(it->second.c_str(), &end);
+    if (!it->second.empty() && *end == '\0') c.cleaner.min_cleanable_dirty_ratio = ratio;
+  }
   if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
     c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time
                                                      : record::TimestampType::create_time;

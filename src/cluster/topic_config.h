@@ -11,6 +11,7 @@
 
 #include "record/batch.h"
 #include "storage/log.h"
+#include "storage/log_cleaner.h"
 
 namespace kaffa::cluster {
 
@@ -32,6 +33,8 @@ struct LogDefaults {
   int32_t cached_read_files = 8;
   int64_t retention_ms = 604800000;  // log.retention.{ms,minutes,hours}; -1: unlimited
   int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
+  // log.cleaner.{min.cleanable.ratio, delete.retention.ms, min/max.compaction.lag.ms}
+  storage::CleanerTopicConfig cleaner;
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -48,6 +51,9 @@ struct PartitionConfig {
   bool cleanup_delete = true;
   int64_t retention_ms = 604800000;  // retention.ms; < 0: unlimited
   int64_t retention_bytes = -1;      // retention.bytes; < 0: unlimited
+  // Compaction (cluster/cleaner_manager.h): min.cleanable.dirty.ratio, delete.retention.ms,
+  // min.compaction.lag.ms, max.compaction.lag.ms.
+  storage::CleanerTopicConfig cleaner;
 };
 
 // Topic configs must have passed invalid_topic_config().

@@ -74,10 +74,11 @@ void CoordinatorShard::load() {
   std::string buf;
   while (offset < end) {
     auto r = partition_->read(offset, 1 << 20, true);
-    if (r.error != protocol::ErrorCode::none || r.bytes == 0) {
+    if (r.error != protocol::ErrorCode::none) {
       log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
       break;
     }
+    if (r.bytes == 0) break;  // only offsets removed by compaction remain below the end
     for (const auto& f : r.records.files) {
       buf.resize(f.length);
       size_t got = 0;
