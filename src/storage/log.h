@@ -189,6 +189,7 @@ class Log {
 
   // log_retention.cc
   void drop_first_segment();  // files, meta and pending flush of the oldest segment
+  void forget_pending_flush(int64_t base_offset);       // a segment deleted before its first sync
   bool restart_at(int64_t offset, std::string* error);  // empties the log, next offset `offset`
   int64_t largest_timestamp(const SegmentMeta& s) const;
   template <class Pred>

@@ -235,6 +235,34 @@ struct BatchFilter {
   }
 };
 
+// Consecutive segments below `end`, grouped while the group stays within segment.bytes, the
+// index limits and 2^31 relative offsets (Kafka's groupSegmentsBySize, by current sizes: dirty
+// segments stay alone, small cleaned ones merge).
+std::vector<std::vector<SegmentMeta>> group_segments(const CleaningView& view, int64_t end) {
+  std::vector<std::vector<SegmentMeta>> groups;
+  const int64_t max_index =
+      view.segment_index_bytes / static_cast<int64_t>(OffsetIndex::kEntrySize);
+  const int64_t max_time = view.segment_index_bytes / static_cast<int64_t>(TimeIndex::kEntrySize);
+  int64_t size = 0, index = 0, time = 0;
+  for (const auto& s : view.segments) {
+    if (s.base_offset >= end) break;
+    const bool fits = !groups.empty() && size + s.size <= view.segment_bytes &&
+                      index + s.index_entries < max_index &&
+                      time + s.time_index_entries + 1 < max_time &&
+                      s.next_offset - 1 - groups.back().front().base_offset <=
+                          std::numeric_limits<int32_t>::max();
+    if (!fits) {
+      groups.emplace_back();
+      size = index = time = 0;
+    }
+    groups.back().push_back(s);
+    size += s.size;
+    index += s.index_entries;
+    time += s.time_index_entries;
+  }
+  return groups;
+}
+
 }  // namespace
 
 DirtyRange dirty_range(const CleaningView& view, int64_t checkpoint, int64_t high_watermark,
@@ -290,58 +318,64 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     return out;
   }
   const int64_t horizon = now_ms - config.delete_retention_ms;
-  for (const auto& s : view.segments) {
-    if (s.base_offset >= pass.map_end) break;
-    auto file = open_segment(view, s, &out.error);
-    std::unique_ptr<CleanedWriter> writer;
-    if (file) writer = CleanedWriter::open(view.dir, s, view.index_interval_bytes, &out.error);
-    if (!file || !writer) {
-      remove_cleaned(view.dir, s.base_offset);
-      remove_cleaned_files(view.dir, out.cleaned);
-      return out;
-    }
-    BatchFilter f{map, pass, s.max_timestamp >= 0 && s.max_timestamp < horizon, {}, {}, {}};
-    int64_t removed_here = 0;
-    bool bad = false;
-    const auto scan = scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
-      if (stop.load(std::memory_order_relaxed)) return false;
-      size_t n = 0;
-      int64_t removed = 0;
-      const uint8_t* keep = f.filter(p, static_cast<size_t>(b.size), &n, &removed, &out.error);
-      if (keep == nullptr && !out.error.empty()) {
-        bad = true;
-        return false;
-      }
-      removed_here += removed;
-      if (keep != nullptr && !writer->add(keep, n, &out.error)) {
-        bad = true;
-        return false;
-      }
-      return true;
-    });
-    SegmentMeta after;
-    const bool aborted_now = stop.load(std::memory_order_relaxed);
-    if (aborted_now || bad || !scan.complete ||
-        !writer->finish(s.next_offset, &after, &out.error)) {
-      if (out.error.empty())
-        out.error = "cannot read " + file->path().string() + ": " + scan.problem;
-      writer.reset();
-      remove_cleaned(view.dir, s.base_offset);
+  for (const auto& group : group_segments(view, pass.map_end)) {
+    const SegmentMeta& first = group.front();
+    auto fail = [&](CleanOutcome::Status status) {
+      remove_cleaned(view.dir, first.base_offset);
       remove_cleaned_files(view.dir, out.cleaned);
       out.cleaned.segments.clear();
-      out.status = aborted_now ? CleanOutcome::Status::aborted : CleanOutcome::Status::failed;
+      out.status = status;
       return out;
+    };
+    auto writer = CleanedWriter::open(view.dir, first, view.index_interval_bytes, &out.error);
+    if (!writer) return fail(CleanOutcome::Status::failed);
+    int64_t removed_here = 0;
+    int64_t read_here = 0;
+    for (const auto& s : group) {
+      auto file = open_segment(view, s, &out.error);
+      if (!file) return fail(CleanOutcome::Status::failed);
+      BatchFilter f{map, pass, s.max_timestamp >= 0 && s.max_timestamp < horizon, {}, {}, {}};
+      bool bad = false;
+      const auto scan =
+          scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
+            if (stop.load(std::memory_order_relaxed)) return false;
+            size_t n = 0;
+            int64_t removed = 0;
+            const uint8_t* keep =
+                f.filter(p, static_cast<size_t>(b.size), &n, &removed, &out.error);
+            if (keep == nullptr && !out.error.empty()) {
+              bad = true;
+              return false;
+            }
+            removed_here += removed;
+            if (keep != nullptr && !writer->add(keep, n, &out.error)) {
+              bad = true;
+              return false;
+            }
+            return true;
+          });
+      if (stop.load(std::memory_order_relaxed)) return fail(CleanOutcome::Status::aborted);
+      if (bad || !scan.complete) {
+        if (out.error.empty())
+          out.error = "cannot read " + file->path().string() + ": " + scan.problem;
+        return fail(CleanOutcome::Status::failed);
+      }
+      read_here += s.size;
+    }
+    SegmentMeta after;
+    if (!writer->finish(group.back().next_offset, &after, &out.error)) {
+      return fail(CleanOutcome::Status::failed);
     }
     writer.reset();
-    out.stats.bytes_read += s.size;
-    if (removed_here == 0) {  // unchanged: nothing to swap
-      remove_cleaned(view.dir, s.base_offset);
+    out.stats.bytes_read += read_here;
+    if (removed_here == 0 && group.size() == 1) {  // unchanged: nothing to swap
+      remove_cleaned(view.dir, first.base_offset);
       continue;
     }
     out.stats.records_removed += removed_here;
     out.stats.bytes_written += after.size;
-    ++out.stats.segments;
-    out.cleaned.segments.push_back({s, after});
+    out.stats.segments += static_cast<int64_t>(group.size());
+    out.cleaned.segments.push_back({group, after});
   }
   out.cleaned_up_to = pass.map_end;
   out.status = CleanOutcome::Status::cleaned;

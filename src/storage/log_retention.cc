@@ -16,6 +16,11 @@ void Log::drop_first_segment() {
   ++generation_;
   delete_segment_files(base);
   segments_.erase(segments_.begin());
+  forget_pending_flush(base);
+  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+}
+
+void Log::forget_pending_flush(int64_t base) {
   for (auto it = pending_flush_.begin(); it != pending_flush_.end();) {
     if (it->base_offset == base) {
       if (static_cast<size_t>(it - pending_flush_.begin()) < pending_in_ticket_) {
@@ -26,7 +31,6 @@ void Log::drop_first_segment() {
       ++it;
     }
   }
-  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
 }
 
 bool Log::restart_at(int64_t offset, std::string* error) {

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "storage/log.h"
+#include "storage/segment_scan.h"
 
 namespace kaffa::storage {
 namespace {
@@ -35,6 +36,27 @@ bool parse_tailed(std::string_view name, std::string_view tail, int64_t* base,
                   std::string* suffix) {
   if (name.size() <= tail.size() || !name.ends_with(tail)) return false;
   return parse_segment_name(name.substr(0, name.size() - tail.size()), base, suffix);
+}
+
+// Step 2 of a committed swap at recovery: the segments after `base` up to the last offset in
+// its .log.swap (their indexes too).
+void delete_covered_segments(const fs::path& dir, int64_t base) {
+  std::string error;
+  const auto swap = SegmentFile::open(segment_path(dir, base, with_tail(kLogSuffix, kSwapSuffix)),
+                                      SegmentFile::Mode::read_only, &error);
+  if (!swap) return;
+  int64_t last = -1;
+  scan_batches(*swap, 0, swap->size(), base, false,
+               [&last](const BatchInfo& b) { last = b.last_offset; });
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    int64_t other = 0;
+    std::string suffix;
+    if (parse_segment_name(entry.path().filename().string(), &other, &suffix) && other > base &&
+        other <= last) {
+      fs::remove(entry.path(), ec);
+    }
+  }
 }
 
 }  // namespace
@@ -90,6 +112,7 @@ bool complete_interrupted_swaps(const fs::path& dir, std::string* error) {
     log::warn("{}: completing the swap of {} cleaned segments", dir.string(), committed.size());
   }
   for (const int64_t base : committed) {
+    delete_covered_segments(dir, base);
     if (!rename_file(segment_path(dir, base, with_tail(kLogSuffix, kSwapSuffix)),
                      segment_path(dir, base, kLogSuffix), error)) {
       return false;
@@ -106,6 +129,8 @@ CleaningView Log::cleaning_view() const {
   v.log_start_offset = log_start_offset_;
   v.active_base = segments_.rbegin()->first;
   v.index_interval_bytes = cfg_.index_interval_bytes;
+  v.segment_bytes = cfg_.segment_bytes;
+  v.segment_index_bytes = cfg_.segment_index_bytes;
   for (auto it = segments_.begin(); it != std::prev(segments_.end()); ++it) {
     v.segments.push_back(it->second);
   }
@@ -115,9 +140,11 @@ CleaningView Log::cleaning_view() const {
 SwapOutcome Log::install_cleaned(const CleanedSegments& cleaned, std::string* error) {
   bool stale = closed_ || cleaned.generation != generation_;
   for (const auto& c : cleaned.segments) {
-    const auto it = segments_.find(c.before.base_offset);
-    stale = stale || it == segments_.end() || it == std::prev(segments_.end()) ||
-            it->second.size != c.before.size || it->second.next_offset != c.before.next_offset;
+    for (const auto& b : c.before) {
+      const auto it = segments_.find(b.base_offset);
+      stale = stale || it == segments_.end() || it == std::prev(segments_.end()) ||
+              it->second.size != b.size || it->second.next_offset != b.next_offset;
+    }
   }
   if (stale) {
     remove_cleaned_files(dir_, cleaned);
@@ -144,6 +171,12 @@ SwapOutcome Log::install_cleaned(const CleanedSegments& cleaned, std::string* er
   for (size_t i = 0; i < committed; ++i) {
     const auto& c = cleaned.segments[i];
     const int64_t base = c.after.base_offset;
+    for (size_t k = 1; k < c.before.size(); ++k) {  // the rest of the group
+      const int64_t other = c.before[k].base_offset;
+      delete_segment_files(other);
+      segments_.erase(other);
+      forget_pending_flush(other);
+    }
     for (const auto suffix : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix}) {
       const auto final_path = segment_path(dir_, base, suffix);
       cache_.erase(final_path);

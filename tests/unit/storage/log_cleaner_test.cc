@@ -329,12 +329,18 @@ TEST(LogCleaner, ResultIsDiscardedWhenRetentionChangedTheLogMeanwhile) {
 // Crash states of the swap, made by hand from a cleaning that was not installed.
 enum class CrashAt { cleaned_written, index_renamed, log_committed, half_finished };
 
-void crash_and_recover(CrashAt at) {
+// With `merge`, the log was cleaned once already and the interrupted cleaning merges its small
+// segments into groups.
+void crash_and_recover(CrashAt at, bool merge = false) {
   TempDir dir;
   auto log = open_log(dir.path());
   fill_updates(*log);
+  if (merge) {
+    ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
+  }
   const auto before = read_all(*log);
   const auto want = latest(before);
+  const size_t segments = log->segment_count();
   const auto out = clean(*log, eager(), kTs, -1, false);
   ASSERT_EQ(out.status, CleanOutcome::Status::cleaned);
   const int64_t end = log->log_end_offset();
@@ -358,7 +364,10 @@ void crash_and_recover(CrashAt at) {
   log = open_log(dir.path(), end);
   const auto after = read_all(*log);
   EXPECT_EQ(latest(after), want);  // no live record lost in any state
-  if (at == CrashAt::log_committed || at == CrashAt::half_finished) {
+  if (merge && (at == CrashAt::log_committed || at == CrashAt::half_finished)) {
+    EXPECT_EQ(after.size(), before.size());  // nothing more to remove, but fewer segments
+    EXPECT_LT(log->segment_count(), segments);
+  } else if (at == CrashAt::log_committed || at == CrashAt::half_finished) {
     EXPECT_LT(after.size(), before.size());  // the committed swap was completed
   } else {
     EXPECT_EQ(after.size(), before.size());  // uncommitted: the old segments stay
@@ -380,6 +389,42 @@ TEST(LogCleaner, RecoveryCompletesCommittedSwaps) {
 }
 TEST(LogCleaner, RecoveryCompletesHalfFinishedSwaps) {
   crash_and_recover(CrashAt::half_finished);
+}
+
+TEST(LogCleaner, RecoveryCompletesACommittedMergeOfSegments) {
+  crash_and_recover(CrashAt::log_committed, true);
+}
+TEST(LogCleaner, RecoveryDropsAnUncommittedMergeOfSegments) {
+  crash_and_recover(CrashAt::index_renamed, true);
+}
+
+TEST(LogCleaner, SmallCleanedSegmentsAreMergedUpToSegmentBytes) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  fill_updates(*log, 20);
+  ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
+  const size_t after_first = log->segment_count();
+  const auto want = latest(read_all(*log));
+  // A second round over the (now small) cleaned segments merges them.
+  const auto out = clean(*log, eager(), kTs);
+  ASSERT_EQ(out.status, CleanOutcome::Status::cleaned) << out.error;
+  EXPECT_LT(log->segment_count(), after_first);
+  EXPECT_EQ(latest(read_all(*log)), want);
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".log") {
+      EXPECT_LE(fs::file_size(e.path()), 1024u) << e.path();
+    }
+  }
+  const int64_t end = log->log_end_offset();
+  const size_t merged = log->segment_count();
+  log->close();
+  log = open_log(dir.path(), end);
+  EXPECT_EQ(log->segment_count(), merged);
+  EXPECT_EQ(latest(read_all(*log)), want);
+  EXPECT_EQ(log->log_end_offset(), end);
+  // Appends continue after the merged segments.
+  put(*log, {{"new", "value"}});
+  EXPECT_EQ(latest(read_all(*log))["new"].first, end);
 }
 
 TEST(OffsetMap, LatestOffsetPerKeyAndBoundedSize) {
