@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "cluster/topic_config.h"
 
 namespace kaffa::broker {
 namespace {
@@ -235,14 +236,10 @@ const std::vector<Setting>& settings() {
       {"log.cleaner.min.cleanable.ratio", "0.5",
        "Default min.cleanable.dirty.ratio: dirty share of a log before it is cleaned.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
-         char* end = nullptr;
-         const double d = std::strtod(v.c_str(), &end);
-         if (v.empty() || *end != '\0' || d < 0 || d > 1) {
-           why = "expected a number in [0, 1]";
-           return false;
-         }
-         c.log_cleaner_min_cleanable_ratio = d;
-         return true;
+         const auto d = cluster::parse_ratio(v);
+         if (!d) why = "expected a number in [0, 1]";
+         c.log_cleaner_min_cleanable_ratio = d.value_or(c.log_cleaner_min_cleanable_ratio);
+         return d.has_value();
        }},
       {"log.cleaner.delete.retention.ms", "86400000",
        "Default delete.retention.ms: how long tombstones stay in compacted logs.",

@@ -87,13 +87,9 @@ std::optional<std::string> check(Kind kind, std::string_view v) {
     case Kind::boolean:
       if (!one_of(v, {"true", "false"})) return "expected true or false";
       return std::nullopt;
-    case Kind::ratio: {
-      char* end = nullptr;
-      std::string s(v);
-      const double d = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0' || d < 0 || d > 1) return "expected a number in [0, 1]";
+    case Kind::ratio:
+      if (!parse_ratio(v)) return "expected a number in [0, 1]";
       return std::nullopt;
-    }
     case Kind::cleanup_policy:
       if (!one_of(v, {"delete", "compact", "compact,delete", "delete,compact", ""})) {
         return "expected delete, compact or compact,delete";
@@ -116,6 +112,14 @@ std::optional<std::string> check(Kind kind, std::string_view v) {
 }
 
 }  // namespace
+
+std::optional<double> parse_ratio(std::string_view v) {
+  const std::string s(v);
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !(d >= 0 && d <= 1)) return std::nullopt;
+  return d;
+}
 
 std::optional<std::string> invalid_topic_config(std::string_view name,
                                                 const std::optional<std::string>& value) {
@@ -170,9 +174,8 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   number("min.compaction.lag.ms", c.cleaner.min_compaction_lag_ms);
   number("max.compaction.lag.ms", c.cleaner.max_compaction_lag_ms);
   if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
-    char* end = nullptr;
-    const double ratio = std::strtod(it->second.c_str(), &end);
-    if (!it->second.empty() && *end == '\0') c.cleaner.min_cleanable_dirty_ratio = ratio;
+    c.cleaner.min_cleanable_dirty_ratio =
+        parse_ratio(it->second).value_or(c.cleaner.min_cleanable_dirty_ratio);
   }
   if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
     c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time

@@ -20,6 +20,10 @@ namespace kaffa::cluster {
 std::optional<std::string> invalid_topic_config(std::string_view name,
                                                 const std::optional<std::string>& value);
 
+// A ratio setting (min.cleanable.dirty.ratio, log.cleaner.min.cleanable.ratio): a number in
+// [0, 1]; nullopt otherwise.
+std::optional<double> parse_ratio(std::string_view v);
+
 // Broker-wide defaults (log.segment.bytes, message.max.bytes, ...) that topic configs override.
 struct LogDefaults {
   int32_t segment_bytes = 1073741824;

@@ -23,18 +23,11 @@ using testing::TempDir;
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 constexpr int64_t kTs = 1'000'000;  // record timestamps of these tests
 
-LogConfig config() {
+std::unique_ptr<Log> open_log(const fs::path& dir, int64_t recovery_point = 0) {
   LogConfig cfg;
   cfg.segment_bytes = 1024;
   cfg.index_interval_bytes = 100;
-  return cfg;
-}
-
-std::unique_ptr<Log> open_log(const fs::path& dir, int64_t recovery_point = 0) {
-  std::string error;
-  auto log = Log::open(dir, config(), recovery_point, &error);
-  EXPECT_NE(log, nullptr) << error;
-  return log;
+  return testing::open_log_with(dir, cfg, recovery_point);
 }
 
 struct Rec {
