@@ -36,6 +36,11 @@
 // Retention (log_retention.cc) follows Kafka's UnifiedLog.deleteOldSegments: only whole segments
 // go, oldest first, never one holding offsets at or above the high watermark.
 //
+// Compaction (log_swap.cc; protocol in log_cleaning.h): a log cleaner thread rewrites rolled
+// segments from a cleaning_view() and install_cleaned() swaps them in on the owner thread. A
+// cleaned segment keeps its base offset and offset range but may have gaps or be empty; several
+// may be merged into one. open() first finishes or undoes an interrupted swap.
+//
 // Resource bounds (per Log): open descriptors = 3 for the active segment + at most
 // LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
 // the last mark_flushed (held for the flusher) + whatever FileSlices are still in flight.
