@@ -267,6 +267,7 @@ cluster::TopicRegistry::CreateResult Broker::create_topic(cluster::TopicInfo top
 bool Broker::delete_topic(const std::string& name, std::string* error) {
   if (!topics_.remove(name, error)) return false;
   partitions_->remove_topic(name);
+  cleaner_->forget_topic(name);
   return true;
 }
 

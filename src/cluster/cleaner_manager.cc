@@ -98,6 +98,15 @@ int64_t CleanerManager::checkpoint(const std::string& topic, int32_t index) cons
   return it == checkpoints_.end() ? -1 : it->second;
 }
 
+void CleanerManager::forget_topic(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  const auto erased =
+      std::erase_if(checkpoints_, [&](const auto& e) { return e.first.first == topic; });
+  std::erase_if(backoff_until_, [&](const auto& e) { return e.first.first == topic; });
+  std::string why;
+  if (erased > 0 && !write_checkpoint(&why)) log::warn("log cleaner: {}", why);
+}
+
 void CleanerManager::sleep_ms(int64_t ms) {
   std::unique_lock lock(sleep_mu_);
   sleep_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });

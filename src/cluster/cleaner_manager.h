@@ -69,6 +69,9 @@ class CleanerManager {
   const Stats& stats() const { return stats_; }
   // The first dirty offset recorded for a partition (-1: none). Any thread.
   int64_t checkpoint(const std::string& topic, int32_t index) const;
+  // Any thread, when a topic is deleted: its checkpoint entries go (a new topic of the same name
+  // starts dirty from its start).
+  void forget_topic(const std::string& topic);
 
  private:
   using Key = std::pair<std::string, int32_t>;

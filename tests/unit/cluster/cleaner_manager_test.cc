@@ -88,6 +88,13 @@ TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   // A new manager reads the checkpoint back.
   CleanerManager again(dir.path(), CleanerConfig{false, 1, 50, 1 << 20}, pm, inline_post);
   EXPECT_EQ(again.checkpoint("good", 0), cleaner.checkpoint("good", 0));
+  // A deleted topic's entry goes from the file.
+  again.forget_topic("good");
+  EXPECT_EQ(again.checkpoint("good", 0), -1);
+  std::ifstream after(dir.path() / "cleaner-offset-checkpoint");
+  std::stringstream empty;
+  empty << after.rdbuf();
+  EXPECT_EQ(empty.str(), "0\n0\n");
   pm.shutdown();
 }
 
