@@ -1,6 +1,11 @@
 // Logging facade. spdlog stays behind log.cc so that only one translation unit pays for it.
 //
-// Threading: every function may be called from any thread. One line per event.
+// One line per event on stderr, in one of two formats (set_format, broker setting `log.format`):
+//   text  `2026-11-26T18:25:45.123+00:00 info [14166] message`
+//   json  `{"ts":"2026-11-26T18:25:45.123Z","level":"info","thread":14166,"msg":"message"}`
+//         (one JSON object per line, for log shippers; invalid UTF-8 in a message becomes U+FFFD)
+//
+// Threading: every function may be called from any thread; set_format before the first line.
 #pragma once
 
 #include <fmt/format.h>
@@ -20,6 +25,10 @@ inline bool enabled(Level l) {
   return l >= level();
 }
 void write(Level l, std::string_view message);
+
+enum class Format { text, json };
+void set_format(Format f);
+bool parse_format(std::string_view name, Format& out);
 
 template <class... A>
 void trace(fmt::format_string<A...> f, A&&... a) {

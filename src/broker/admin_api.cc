@@ -115,18 +115,11 @@ void AdminApi::ready(net::HttpReply reply) {
   if (offsets_loaded_.load(std::memory_order_acquire)) {
     return reply(json_response(200, health_body("ready", true, false)));
   }
-  auto loading = std::make_shared<std::atomic<bool>>(false);
-  broker_.coordinator().for_each_shard(
-      [loading](coordinator::CoordinatorShard* shard) {
-        if (shard == nullptr) loading->store(true, std::memory_order_relaxed);
-      },
-      [this, loading, reply] {
-        if (loading->load(std::memory_order_relaxed)) {
-          return reply(json_response(503, health_body("loading", false, false)));
-        }
-        offsets_loaded_.store(true, std::memory_order_release);
-        reply(json_response(200, health_body("ready", true, false)));
-      });
+  if (!broker_.coordinator().all_loaded()) {
+    return reply(json_response(503, health_body("loading", false, false)));
+  }
+  offsets_loaded_.store(true, std::memory_order_release);
+  reply(json_response(200, health_body("ready", true, false)));
 }
 
 void AdminApi::cluster(net::HttpReply reply) {
@@ -149,6 +142,16 @@ void AdminApi::cluster(net::HttpReply reply) {
   w.key("host").value(adv.host);
   w.key("port").value(adv.port);
   w.end_object();
+  w.key("advertised_listeners").begin_array();
+  for (const auto& l : server_.bound()) {
+    const auto a = broker_.advertised(l.name);
+    w.begin_object();
+    w.key("name").value(l.name);
+    w.key("host").value(a.host);
+    w.key("port").value(a.port);
+    w.end_object();
+  }
+  w.end_array();
   w.key("admin_listeners").begin_array();
   for (const auto& l : bound_) w.value("http://" + l.host + ":" + std::to_string(l.port));
   w.end_array();

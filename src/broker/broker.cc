@@ -97,6 +97,8 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.cleaner.delete_retention_ms = c.log_cleaner_delete_retention_ms;
   d.cleaner.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
   d.cleaner.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
+  d.producer_id_expiration_ms = c.producer_id_expiration_ms;
+  d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
   return d;
 }
 
@@ -115,6 +117,9 @@ void Broker::load_topics() {
 void Broker::start() {
   load_or_create_meta();
   load_topics();
+  producer_ids_ = std::make_unique<cluster::ProducerIdManager>(
+      cluster::ProducerIdManager::default_path(config_.log_dir));
+  if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,
@@ -137,13 +142,12 @@ void Broker::start() {
   // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
   server_->stop_on_signals();
   const auto bound = server_->bound();
-  // The first listener is what Metadata advertises (one listener type exists so far).
-  if (!config_.advertised_listeners.empty()) {
-    const auto& a = config_.advertised_listeners.front();
-    advertised_ = {config_.node_id, a.host, a.port};
-  } else {
-    const auto& b = bound.front();
-    advertised_ = {config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
+  for (const auto& b : bound) {
+    AdvertisedBroker a{config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
+    for (const auto& given : config_.advertised_listeners) {
+      if (given.name == b.name) a = {config_.node_id, given.host, given.port};
+    }
+    advertised_.emplace_back(b.name, std::move(a));
   }
   // The admin API is announced before "ready", so that whoever waits for "ready" finds it.
   admin_ = std::make_unique<AdminApi>(*this, *server_);
@@ -245,6 +249,14 @@ void Broker::run() {
       st.connections_total.load(), st.requests.load(), st.bytes_in.load(), st.bytes_out.load(),
       st.bytes_sendfile.load());
 }
+AdvertisedBroker Broker::advertised(std::string_view listener) const {
+  for (const auto& [name, a] : advertised_) {
+    if (name == listener) return a;
+  }
+  return advertised_.empty() ? AdvertisedBroker{config_.node_id, "", -1}
+                             : advertised_.front().second;
+}
+
 void Broker::stop() {
   if (server_) server_->stop();
 }
@@ -273,6 +285,7 @@ bool Broker::delete_topic(const std::string& name, std::string* error) {
 
 void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
                     net::Completion done) {
+  if (handle_raw_sasl_token(conn, frame, done)) return;
   protocol::ParsedRequest req;
   const auto status = protocol::parse_request_header(frame.bytes(), req);
   if (status != protocol::HeaderStatus::ok) {
@@ -303,6 +316,7 @@ void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
     respond.close();
     return;
   }
+  if (!sasl_gate(conn, h.request_api_key)) return respond.close();
   // Per-request lines at debug: switchable at runtime (GET /v1/log-level?set=debug).
   log::debug("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
              h.request_api_version, h.correlation_id, h.client_id.value_or(""));

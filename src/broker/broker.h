@@ -19,6 +19,7 @@
 #include "broker/config.h"
 #include "cluster/cleaner_manager.h"
 #include "cluster/partition_manager.h"
+#include "cluster/producer_ids.h"
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
@@ -45,11 +46,14 @@ class Broker : public net::RequestHandler {
 
   const BrokerConfig& config() const { return config_; }
   const std::string& cluster_id() const { return cluster_id_; }
-  AdvertisedBroker advertised() const { return advertised_; }
+  // The address clients of a listener are given (Metadata, FindCoordinator): its entry in
+  // advertised.listeners, else its bound address. Unknown or empty names: the first listener.
+  AdvertisedBroker advertised(std::string_view listener = {}) const;
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
   const cluster::CleanerManager& cleaner() const { return *cleaner_; }
+  cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -71,15 +75,26 @@ class Broker : public net::RequestHandler {
   void handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
               net::Completion done) override;
 
+  // sasl.cc. Whether a listener authenticates with SASL; a new server mechanism for a listener
+  // (nullptr when `name` is not enabled there).
+  bool sasl_listener(std::string_view listener) const;
+  std::unique_ptr<security::SaslMechanism> sasl_mechanism(std::string_view listener,
+                                                          std::string_view name) const;
+
  private:
   void load_or_create_meta();
   void load_topics();
   void start_group_coordinator();
   void maintenance_loop();
+  // sasl.cc: false when the request must not pass before authentication (the caller closes).
+  bool sasl_gate(const net::ConnectionInfo& conn, int16_t api_key);
+  // sasl.cc: handles the frame as a raw SASL token when the connection expects one.
+  bool handle_raw_sasl_token(const net::ConnectionInfo& conn, net::RequestFrame& frame,
+                             net::Completion& done);
 
   BrokerConfig config_;
   std::string cluster_id_;
-  AdvertisedBroker advertised_{};
+  std::vector<std::pair<std::string, AdvertisedBroker>> advertised_;  // per listener, in order
   // Before everything that may hold a Responder (its latency timer points into the metrics).
   BrokerMetrics metrics_;
   cluster::TopicRegistry topics_;
@@ -88,6 +103,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::PartitionManager> partitions_;
   std::unique_ptr<cluster::CleanerManager> cleaner_;  // stopped before the logs close
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
+  std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

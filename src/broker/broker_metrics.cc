@@ -224,6 +224,10 @@ BrokerMetrics::BrokerMetrics() {
     s.latency = &latency.with({name});
   }
   other_requests_ = &requests.with({"other", "-1"});
+  auto& sasl = registry_.counter("kaffa_sasl_authentications_total",
+                                 "SASL authentications on SASL listeners, by result.", {"result"});
+  sasl_success_ = &sasl.with({"success"});
+  sasl_failure_ = &sasl.with({"failure"});
 }
 
 metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version) {

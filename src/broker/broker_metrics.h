@@ -46,6 +46,10 @@ class BrokerMetrics {
   // versions outside the handler table are counted under "other" and not timed.
   metrics::Timer on_request(int16_t api_key, int16_t api_version);
 
+  // SASL outcomes on SASL listeners.
+  void on_sasl_success() { sasl_success_->inc(); }
+  void on_sasl_failure() { sasl_failure_->inc(); }
+
   metrics::Registry& registry() { return registry_; }
 
   // Renders every metric. With `groups` the coordinator shards are visited on their loops (only
@@ -62,6 +66,8 @@ class BrokerMetrics {
   metrics::Registry registry_;
   std::vector<ApiSeries> by_key_;  // index: API key; empty by_version = not handled
   metrics::Counter* other_requests_ = nullptr;
+  metrics::Counter* sasl_success_ = nullptr;
+  metrics::Counter* sasl_failure_ = nullptr;
 };
 
 // The name of an API key ("Produce"), or the number as text when unknown.

@@ -1,5 +1,7 @@
 #include "broker/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <limits>
@@ -16,6 +18,81 @@ std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   const auto e = s.find_last_not_of(" \t\r\f");
   return std::string(s.substr(b, e - b + 1));
+}
+
+std::string upper(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+constexpr std::string_view kSecurityProtocols[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
+                                                   "SASL_SSL"};
+
+bool parse_protocol_map(const std::string& value, std::map<std::string, std::string>& out,
+                        std::string& why) {
+  out.clear();
+  std::stringstream ss(value);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    const auto colon = item.find(':');
+    const std::string name = upper(trim(item.substr(0, colon)));
+    const std::string proto = colon == std::string::npos ? "" : upper(trim(item.substr(colon + 1)));
+    if (name.empty() || std::find(std::begin(kSecurityProtocols), std::end(kSecurityProtocols),
+                                  proto) == std::end(kSecurityProtocols)) {
+      why = "'" + item + "' is not NAME:PROTOCOL with PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL";
+      return false;
+    }
+    if (!out.emplace(name, proto).second) {
+      why = "listener name " + name + " appears twice";
+      return false;
+    }
+  }
+  return true;
+}
+
+// After every setting is read: each listener's protocol from the map (only PLAINTEXT is served so
+// far), advertised listeners naming bound ones, a valid inter.broker.listener.name.
+std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
+  for (auto& l : c.listeners) {
+    const auto it = c.listener_security_protocol_map.find(l.name);
+    if (it == c.listener_security_protocol_map.end()) {
+      return ConfigError{"listener " + l.name +
+                         " has no security protocol in listener.security.protocol.map"};
+    }
+    l.security_protocol = it->second;
+    if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
+      return ConfigError{"listener " + l.name + ": security protocol " + l.security_protocol +
+                         " is not supported yet (PLAINTEXT and SASL_PLAINTEXT only)"};
+    }
+    if (l.security_protocol == "SASL_PLAINTEXT") {
+      if (c.sasl_enabled_mechanisms.empty()) {
+        return ConfigError{"listener " + l.name +
+                           " uses SASL but sasl.enabled.mechanisms is empty"};
+      }
+      const auto& m = c.sasl_enabled_mechanisms;
+      if (std::find(m.begin(), m.end(), "PLAIN") != m.end() && c.plain_users.count(l.name) == 0) {
+        std::string lower = l.name;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return ConfigError{"listener " + l.name + " offers PLAIN but listener.name." + lower +
+                           ".plain.sasl.jaas.config is not set"};
+      }
+    }
+  }
+  auto named = [&](const std::string& name) {
+    return std::any_of(c.listeners.begin(), c.listeners.end(),
+                       [&](const Listener& l) { return l.name == name; });
+  };
+  for (auto& a : c.advertised_listeners) {
+    if (!named(a.name)) {
+      return ConfigError{"advertised.listeners names " + a.name + ", which is not in listeners"};
+    }
+  }
+  if (!c.inter_broker_listener_name.empty() && !named(c.inter_broker_listener_name)) {
+    return ConfigError{"inter.broker.listener.name " + c.inter_broker_listener_name +
+                       " is not in listeners"};
+  }
+  return std::nullopt;
 }
 
 template <class T>
@@ -102,6 +179,36 @@ const std::vector<Setting>& settings() {
            return true;
          }
          return parse_listeners(v, c.advertised_listeners, why);
+       }},
+      {"listener.security.protocol.map",
+       "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+       "Security protocol of each listener name, as NAME:PROTOCOL pairs.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         return parse_protocol_map(v, c.listener_security_protocol_map, why);
+       }},
+      {"inter.broker.listener.name", "",
+       "Listener the brokers of a cluster use among themselves (must be one of listeners).",
+       [](const std::string& v, BrokerConfig& c, std::string&) {
+         c.inter_broker_listener_name = upper(trim(v));
+         return true;
+       }},
+      {"sasl.enabled.mechanisms", "PLAIN",
+       "SASL mechanisms offered on SASL listeners (Kaffa serves PLAIN so far).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         c.sasl_enabled_mechanisms.clear();
+         std::stringstream ss(v);
+         std::string m;
+         while (std::getline(ss, m, ',')) {
+           m = upper(trim(m));
+           if (m.empty()) continue;
+           const auto ok = security::supported_mechanisms();
+           if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
+             why = "mechanism " + m + " is not supported (PLAIN only so far)";
+             return false;
+           }
+           c.sasl_enabled_mechanisms.push_back(m);
+         }
+         return true;
        }},
       {"log.dirs", "./kaffa-data", "The directory holding the broker's data.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
@@ -250,6 +357,13 @@ const std::vector<Setting>& settings() {
       {"log.cleaner.max.compaction.lag.ms", "9223372036854775807",
        "Default max.compaction.lag.ms: age after which a dirty log is cleaned whatever its ratio.",
        long_setting(&BrokerConfig::log_cleaner_max_compaction_lag_ms, 1)},
+      {"producer.id.expiration.ms", "86400000",
+       "How long a partition keeps an idempotent producer's sequence state after its last "
+       "batch.",
+       long_setting(&BrokerConfig::producer_id_expiration_ms, 1)},
+      {"producer.id.expiration.check.interval.ms", "600000",
+       "How often partitions look for expired producer ids.",
+       long_setting(&BrokerConfig::producer_id_expiration_check_interval_ms, 1)},
       {"offsets.topic.num.partitions", "50",
        "Partitions of __consumer_offsets (fixed once the topic exists).",
        group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},
@@ -307,6 +421,17 @@ const std::vector<Setting>& settings() {
            return false;
          }
          c.log_level = v;
+         return true;
+       }},
+      {"log.format", "text",
+       "Kaffa: text (one human-readable line per event) or json (one JSON object per line).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         log::Format f;
+         if (!log::parse_format(v, f)) {
+           why = "expected text or json";
+           return false;
+         }
+         c.log_format = v;
          return true;
        }},
       {"admin.listeners", "http://localhost:9644",
@@ -373,7 +498,13 @@ bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::
       return false;
     }
     Listener l;
-    l.name = item.substr(0, scheme);
+    l.name = upper(item.substr(0, scheme));
+    if (!std::all_of(l.name.begin(), l.name.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        })) {
+      error = "listener name '" + l.name + "' may hold only letters, digits, '_' and '-'";
+      return false;
+    }
     std::string hostport = item.substr(scheme + 3);
     std::string port;
     if (!hostport.empty() && hostport[0] == '[') {
@@ -396,10 +527,6 @@ bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::
     }
     if (!parse_int(port, l.port, 0, 65535)) {
       error = "'" + item + "': port must be 0-65535";
-      return false;
-    }
-    if (l.name != "PLAINTEXT") {
-      error = "listener '" + l.name + "': only PLAINTEXT listeners are supported so far";
       return false;
     }
     for (const auto& other : out) {
@@ -465,6 +592,16 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     const auto& [key, value] = all[i];
     if (i >= defaults && key == "log.roll.ms") explicit_roll_ms = true;
     const Setting* s = find_setting(key);
+    if (s == nullptr && key.starts_with("listener.name.") &&
+        key.ends_with(".plain.sasl.jaas.config")) {
+      // listener.name.<listener>.plain.sasl.jaas.config: PLAIN users of that listener.
+      const std::string name = upper(key.substr(14, key.size() - 14 - 23));
+      std::string why;
+      auto users = security::parse_plain_jaas(value, &why);
+      if (name.empty() || !users) return ConfigError{"invalid " + key + ": " + why};
+      out.plain_users[name] = std::make_shared<const security::PlainUsers>(std::move(*users));
+      continue;  // a secret: never echoed by DescribeConfigs or logs
+    }
     if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
     std::string why;
     if (!s->apply(value, out, why)) {
@@ -481,6 +618,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
   if (out.log_retention_ms == 0) {
     return ConfigError{"log.retention.ms must be unlimited (-1) or, greater than or equal to 1"};
   }
+  if (auto e = resolve_listeners(out)) return e;
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }

@@ -14,19 +14,28 @@
 #include <vector>
 
 #include "coordinator/group_config.h"
+#include "security/sasl.h"
 
 namespace kaffa::broker {
 
 struct Listener {
-  std::string name;  // listener name, e.g. PLAINTEXT
+  std::string name;  // listener name, upper case (Kafka normalises it), e.g. PLAINTEXT, INTERNAL
   std::string host;  // "" = all interfaces
   uint16_t port = 0;
+  std::string security_protocol = "PLAINTEXT";  // from listener.security.protocol.map
 };
 
 struct BrokerConfig {
   int32_t node_id = 0;
   std::vector<Listener> listeners;
   std::vector<Listener> advertised_listeners;  // empty: derived from the bound listeners
+  // listener.security.protocol.map: listener name -> PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
+  std::map<std::string, std::string> listener_security_protocol_map;
+  std::string inter_broker_listener_name;  // inter.broker.listener.name; "" = not set
+  // sasl.enabled.mechanisms (Kafka's default is GSSAPI, which Kaffa does not serve).
+  std::vector<std::string> sasl_enabled_mechanisms{"PLAIN"};
+  // listener.name.<listener>.plain.sasl.jaas.config, by upper-cased listener name.
+  std::map<std::string, std::shared_ptr<const security::PlainUsers>> plain_users;
   std::string log_dir;
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
@@ -37,6 +46,7 @@ struct BrokerConfig {
   int32_t num_network_threads = 0;  // 0: one per core
   int32_t connection_max_inflight_requests = 64;
   std::string log_level = "info";
+  std::string log_format = "text";  // Kaffa: log.format, text or json
   // admin.listeners: the HTTP admin API (metrics, health, JSON views); empty = disabled.
   std::vector<Listener> admin_listeners{{"http", "localhost", 9644}};
 
@@ -71,6 +81,9 @@ struct BrokerConfig {
   int64_t log_cleaner_delete_retention_ms = 86400000;     // log.cleaner.delete.retention.ms
   int64_t log_cleaner_min_compaction_lag_ms = 0;          // log.cleaner.min.compaction.lag.ms
   int64_t log_cleaner_max_compaction_lag_ms = INT64_MAX;  // log.cleaner.max.compaction.lag.ms
+  // Idempotent producers: state of a producer id is forgotten this long after its last batch.
+  int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
 

@@ -47,6 +47,17 @@ class Responder {
     done_.send(std::move(frame));
     timer_.finish();
   }
+  // Sends `body`, then closes the connection once it is written (failed authentication).
+  template <class M>
+  void send_and_close(const M& body) {
+    net::ResponseFrame frame;
+    std::vector<protocol::Splice> splices;
+    protocol::append_response_frame(frame.bytes, splices, correlation_id_,
+                                    protocol::response_header_version(api_key_, api_version_), body,
+                                    api_version_);
+    done_.send_and_close(std::move(frame));
+    timer_.finish();
+  }
   void none() {
     done_.none();
     timer_.finish();

@@ -36,8 +36,15 @@ Partition::Partition(std::string topic, int32_t index, size_t shard,
       log_(std::move(log)),
       config_(std::move(config)),
       flusher_(flusher),
-      post_(std::move(post)) {
+      post_(std::move(post)),
+      producers_(log_->dir()) {
   high_watermark_ = log_->log_end_offset();
+  std::string error;
+  if (!producers_.load(*log_, &error)) {
+    log::warn("{}-{}: producer state rebuilt only up to an error: {}", topic_, index_, error);
+  }
+  // A long replay is not repeated after another crash.
+  if (log_->log_end_offset() - producers_.replayed_from() > 0) snapshot_producers();
   publish();
 }
 
@@ -73,6 +80,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     log::debug("rejected produce to {}-{}: {}", topic_, index_, v.message);
     return out;
   }
+  if (!check_producer(data, n, &out)) return out;
   if (config_.timestamp_type == record::TimestampType::log_append_time) {
     // Every batch gets the append time (this changes CRC'd fields: record/batch.h).
     size_t pos = 0;
@@ -84,6 +92,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     }
     out.log_append_time = now_ms;
   }
+  const int64_t active_before = log_->active_base_offset();
   auto r = log_->append(data, n, leader_epoch_, now_ms);
   if (!r.ok) {
     log::error("append to {}-{} failed: {}", topic_, index_, r.error);
@@ -92,6 +101,11 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     return out;
   }
   bytes_in_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  record::BatchHeader appended;
+  record::parse_header(data, n, appended);
+  if (appended.producer_id >= 0) producers_.update(appended, r.base_offset, r.last_offset);
+  // Producer state snapshots go with segment rolls, so a replay reads at most the active segment.
+  if (log_->active_base_offset() != active_before) snapshot_producers();
   out.base_offset = r.base_offset;
   out.last_offset = r.last_offset;
   out.log_start_offset = log_->log_start_offset();
@@ -208,11 +222,76 @@ std::pair<int64_t, int64_t> Partition::max_timestamp() const {
 }
 
 void Partition::on_tick(int64_t now_ms) {
-  if (closed_ || config_.flush_ms == std::numeric_limits<int64_t>::max()) return;
+  if (closed_) return;
+  if (now_ms - last_expiry_check_ms_ >= config_.producer_id_expiration_check_interval_ms) {
+    last_expiry_check_ms_ = now_ms;
+    if (const size_t n = producers_.remove_expired(now_ms, config_.producer_id_expiration_ms)) {
+      log::debug("{}-{}: {} expired producer ids forgotten", topic_, index_, n);
+    }
+  }
+  if (config_.flush_ms == std::numeric_limits<int64_t>::max()) return;
   if (last_flush_ms_ == 0) last_flush_ms_ = now_ms;
   if (log_->log_end_offset() > log_->recovery_point() &&
       now_ms - last_flush_ms_ >= config_.flush_ms) {
     start_flush();
+  }
+}
+
+bool Partition::check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const {
+  record::BatchHeader first;
+  record::parse_header(data, n, first);
+  size_t batches = 0;
+  bool idempotent = false;
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    record::parse_header(data + pos, n - pos, h);
+    if (h.is_transactional()) {
+      out->error = ErrorCode::invalid_record;
+      out->message = "Transactional batches are not supported";
+      return false;
+    }
+    idempotent = idempotent || h.producer_id >= 0;
+    ++batches;
+    pos += h.total_size();
+  }
+  if (!idempotent) return true;
+  if (batches != 1) {  // Kafka accepts exactly one batch per partition from magic 2 on
+    out->error = ErrorCode::invalid_record;
+    out->message = "An idempotent produce request must carry one batch per partition";
+    return false;
+  }
+  const auto c = producers_.check(first);
+  using V = storage::ProducerStateManager::Verdict;
+  switch (c.verdict) {
+    case V::append:
+      return true;
+    case V::duplicate:
+      out->duplicate = true;
+      out->base_offset = c.duplicate.first_offset;
+      out->last_offset = c.duplicate.last_offset;
+      if (config_.timestamp_type == record::TimestampType::log_append_time) {
+        out->log_append_time = c.duplicate.max_timestamp;
+      }
+      out->log_start_offset = log_->log_start_offset();
+      log::debug("{}-{}: duplicate batch of producer {} (sequence {}) answered with offset {}",
+                 topic_, index_, first.producer_id, first.base_sequence, out->base_offset);
+      return false;
+    case V::out_of_order:
+      out->error = ErrorCode::out_of_order_sequence_number;
+      break;
+    case V::stale_epoch:
+      out->error = ErrorCode::invalid_producer_epoch;
+      break;
+  }
+  out->message = c.message;
+  log::debug("rejected produce to {}-{}: {}", topic_, index_, c.message);
+  return false;
+}
+
+void Partition::snapshot_producers() {
+  std::string error;
+  if (!producers_.take_snapshot(log_->log_end_offset(), false, &error)) {
+    log::warn("{}-{}: cannot write the producer state snapshot: {}", topic_, index_, error);
   }
 }
 
@@ -223,6 +302,9 @@ bool Partition::close(std::string* error) {
     if (auto p = w.lock()) p->fire();
   }
   fetch_waiters_.clear();
+  // No fsync: the log is synced below, and a torn snapshot fails its CRC and is replaced by a
+  // replay.
+  if (!io_failed_) snapshot_producers();
   const bool ok = log_->close(error);
   for (auto& [offset, done] : durability_waiters_) done(ok);
   durability_waiters_.clear();

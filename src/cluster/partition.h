@@ -10,6 +10,12 @@
 // will follow the in-sync replicas); the leader epoch is 0 until the cluster milestone and is
 // recorded in the partition's leader-epoch-checkpoint.
 //
+// Idempotent producers: append() checks each producer's epoch and sequence against
+// storage::ProducerStateManager (rules there); a retried batch already in the log is answered with
+// its original offsets and not written again. The state is rebuilt from snapshots and the log
+// when the Partition is constructed, snapshotted at every segment roll and at close, and expires
+// after producer.id.expiration.ms.
+//
 // Durability: when_durable() queues a callback until a flush covers an offset. At most one
 // FlushTicket is with the Flusher at a time; waiters arriving meanwhile share the next one
 // (group commit). flush.messages and flush.ms trigger flushes without a waiter.
@@ -29,6 +35,7 @@
 #include "protocol/wire.h"
 #include "storage/flusher.h"
 #include "storage/log.h"
+#include "storage/producer_state.h"
 
 namespace kaffa::cluster {
 
@@ -72,6 +79,7 @@ class Partition {
     int64_t last_offset = -1;
     int64_t log_append_time = -1;
     int64_t log_start_offset = -1;
+    bool duplicate = false;  // an idempotent retry: nothing was written, offsets are the original's
   };
   // Validates (record/validate.h) and appends `n` bytes of batches in place (base offsets are
   // patched into the caller's buffer, which must stay alive during the call).
@@ -122,6 +130,8 @@ class Partition {
   // owner loop. Afterwards every call is an error answer.
   bool close(std::string* error);
   const std::filesystem::path& dir() const { return log_->dir(); }
+  // Owner loop: idempotent producers this partition tracks.
+  const storage::ProducerStateManager& producers() const { return producers_; }
 
   // partition_cleaning.cc, owner loop: the log cleaner's hand-off (cluster/cleaner_manager.h).
   // nullopt when closed or not compacted (cleanup.policy without compact).
@@ -137,6 +147,10 @@ class Partition {
   void start_flush();
   void on_flushed(int64_t end_offset, bool ok);
   void publish();
+  // Checks an idempotent batch before its append; false with *out filled when it must not be
+  // written (a duplicate answered with its original offsets, or a refusal).
+  bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const;
+  void snapshot_producers();  // at the log end, without fsync
 
   const std::string topic_;
   const int32_t index_;
@@ -152,6 +166,8 @@ class Partition {
   bool flush_in_flight_ = false;
   bool io_failed_ = false;
   int64_t last_flush_ms_ = 0;
+  int64_t last_expiry_check_ms_ = 0;
+  storage::ProducerStateManager producers_;
   std::multimap<int64_t, std::function<void(bool)>> durability_waiters_;  // by end offset
   std::vector<std::pair<int64_t, std::weak_ptr<FetchWaiter>>> fetch_waiters_;
 

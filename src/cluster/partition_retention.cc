@@ -27,6 +27,7 @@ Partition::DeleteRecordsOutcome Partition::delete_records(int64_t offset) {
     out.error = ErrorCode::kafka_storage_error;
     return out;
   }
+  producers_.evict_below(log_->log_start_offset());
   publish();
   out.low_watermark = log_->log_start_offset();
   if (out.low_watermark != before) {
@@ -39,7 +40,10 @@ Partition::DeleteRecordsOutcome Partition::delete_records(int64_t offset) {
 void Partition::enforce_retention(int64_t now_ms) {
   if (closed_ || !config_.cleanup_delete) return;
   const storage::Log::RetentionLimits limits{config_.retention_ms, config_.retention_bytes};
-  if (log_->enforce_retention(limits, now_ms, high_watermark_).segments_deleted > 0) publish();
+  if (log_->enforce_retention(limits, now_ms, high_watermark_).segments_deleted > 0) {
+    producers_.evict_below(log_->log_start_offset());
+    publish();
+  }
 }
 
 }  // namespace kaffa::cluster

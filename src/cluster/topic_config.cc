@@ -149,6 +149,8 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.retention_ms = d.retention_ms;
   c.retention_bytes = d.retention_bytes;
   c.cleaner = d.cleaner;
+  c.producer_id_expiration_ms = d.producer_id_expiration_ms;
+  c.producer_id_expiration_check_interval_ms = d.producer_id_expiration_check_interval_ms;
   auto number = [&](std::string_view name, auto& out) {
     auto it = configs.find(std::string(name));
     int64_t v = 0;

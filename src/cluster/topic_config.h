@@ -39,6 +39,8 @@ struct LogDefaults {
   int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
   // log.cleaner.{min.cleanable.ratio, delete.retention.ms, min/max.compaction.lag.ms}
   storage::CleanerTopicConfig cleaner;
+  int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -58,6 +60,9 @@ struct PartitionConfig {
   // Compaction (cluster/cleaner_manager.h): min.cleanable.dirty.ratio, delete.retention.ms,
   // min.compaction.lag.ms, max.compaction.lag.ms.
   storage::CleanerTopicConfig cleaner;
+  // Idempotent producer state (broker-wide settings).
+  int64_t producer_id_expiration_ms = 86400000;
+  int64_t producer_id_expiration_check_interval_ms = 600000;
 };
 
 // Topic configs must have passed invalid_topic_config().

@@ -65,20 +65,31 @@ void CoordinatorShard::write(std::vector<Record> records,
 }
 
 void CoordinatorShard::load() {
+  load_from(partition_->log_start_offset(), partition_->high_watermark(), 0);
+}
+
+void CoordinatorShard::load_from(int64_t offset, int64_t end, int64_t records) {
   // Replays the partition from its start: committed offsets and group metadata, the later record
-  // of a key replacing the earlier one, tombstones deleting.
-  int64_t offset = partition_->log_start_offset();
-  const int64_t end = partition_->high_watermark();
-  int64_t records = 0;
+  // of a key replacing the earlier one, tombstones deleting. At most kLoadSliceBytes per turn of
+  // the loop, so that the loop's other partitions (and the admin API on loop 0) are served while
+  // a large offsets partition loads.
+  constexpr int64_t kLoadSliceBytes = 4 << 20;
   std::string scratch;
   std::string buf;
-  while (offset < end) {
+  int64_t sliced = 0;
+  bool failed = false;
+  while (offset < end && sliced < kLoadSliceBytes) {
     auto r = partition_->read(offset, 1 << 20, true);
     if (r.error != protocol::ErrorCode::none) {
       log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
+      failed = true;
       break;
     }
-    if (r.bytes == 0) break;  // only offsets removed by compaction remain below the end
+    if (r.bytes == 0) {  // only offsets removed by compaction remain below the end
+      offset = end;
+      break;
+    }
+    sliced += r.bytes;
     for (const auto& f : r.records.files) {
       buf.resize(f.length);
       size_t got = 0;
@@ -118,8 +129,11 @@ void CoordinatorShard::load() {
       }
     }
   }
+  if (offset < end && !failed) {
+    return schedule(0, [this, offset, end, records] { load_from(offset, end, records); });
+  }
   groups_->on_loaded();
-  loaded_ = true;
+  loaded_.store(true, std::memory_order_release);
   if (records > 0) {
     log::info("group coordinator: loaded {}-{} ({} records)", partition_->topic(), index_, records);
   }

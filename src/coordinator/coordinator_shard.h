@@ -12,6 +12,7 @@
 // loaded() is false and handlers answer COORDINATOR_LOAD_IN_PROGRESS.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,7 +48,7 @@ class CoordinatorShard {
   int32_t index() const { return index_; }             // the offsets partition number (any thread)
   size_t loop() const { return partition_->shard(); }  // any thread
   const GroupConfig& config() const { return config_; }
-  bool loaded() const { return loaded_; }
+  bool loaded() const { return loaded_.load(std::memory_order_acquire); }  // any thread
   int64_t now_ms() const;  // wall clock, milliseconds since the epoch
 
   // Runs fn on this shard's loop after delay_ms (never before). Timers are not cancellable:
@@ -69,11 +70,13 @@ class CoordinatorShard {
   void expire_offsets();
 
  private:
+  void load_from(int64_t offset, int64_t end, int64_t records);
+
   const int32_t index_;
   std::shared_ptr<cluster::Partition> partition_;
   const GroupConfig config_;
   Schedule schedule_;
-  bool loaded_ = false;
+  std::atomic<bool> loaded_{false};
   std::unique_ptr<OffsetStore> offsets_;
   std::unique_ptr<GroupManager> groups_;
 };

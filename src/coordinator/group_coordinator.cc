@@ -89,6 +89,13 @@ void GroupCoordinator::with_shard(std::string_view group_id,
   post_(s->loop(), [s, fn = std::move(fn)] { fn(s->loaded() ? s : nullptr); });
 }
 
+bool GroupCoordinator::all_loaded() const {
+  for (const auto& s : shards_) {
+    if (s != nullptr && !s->loaded()) return false;
+  }
+  return true;
+}
+
 void GroupCoordinator::for_each_shard(std::function<void(CoordinatorShard*)> fn,
                                       std::function<void()> done) {
   auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());

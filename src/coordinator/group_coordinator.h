@@ -45,6 +45,8 @@ class GroupCoordinator {
   // different shards may run concurrently on different loops: guard what they share — then
   // done() on the loop of the last one to finish.
   void for_each_shard(std::function<void(CoordinatorShard*)> fn, std::function<void()> done);
+  // Any thread: every shard has replayed its offsets partition (readiness).
+  bool all_loaded() const;
 
  private:
   void arm_expiry(size_t index);

@@ -36,6 +36,9 @@ Completion::~Completion() {
 void Completion::send(ResponseFrame frame) {
   finish(static_cast<int>(detail::Outcome::send), &frame);
 }
+void Completion::send_and_close(ResponseFrame frame) {
+  finish(static_cast<int>(detail::Outcome::send_close), &frame);
+}
 void Completion::none() {
   finish(static_cast<int>(detail::Outcome::none), nullptr);
 }

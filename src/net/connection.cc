@@ -127,8 +127,9 @@ void Connection::apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame)
   Slot& slot = slots_[sequence - first_sequence_];
   if (slot.outcome != Outcome::waiting) return;
   slot.outcome = outcome;
-  if (outcome == Outcome::send && frame != nullptr) slot.frame = std::move(*frame);
-  if (outcome == Outcome::close) {
+  const bool sends = outcome == Outcome::send || outcome == Outcome::send_close;
+  if (sends && frame != nullptr) slot.frame = std::move(*frame);
+  if (outcome == Outcome::close || outcome == Outcome::send_close) {
     close_requested_ = true;
     wake(reader_wake_);
   }
@@ -294,8 +295,9 @@ asio::awaitable<bool> Connection::write_pending() {
   batch_.clear();
   while (!slots_.empty() && slots_.front().outcome != Outcome::waiting && !close_after) {
     Slot& slot = slots_.front();
-    if (slot.outcome == Outcome::send) {
+    if (slot.outcome == Outcome::send || slot.outcome == Outcome::send_close) {
       batch_.push_back(std::move(slot.frame));
+      close_after = slot.outcome == Outcome::send_close;
     } else if (slot.outcome == Outcome::none) {
       ++skipped;
     } else {

@@ -30,7 +30,7 @@
 namespace kaffa::net::detail {
 
 // What the Completion said about a request.
-enum class Outcome : int { waiting = 0, send = 1, none = 2, close = 3 };
+enum class Outcome : int { waiting = 0, send = 1, none = 2, close = 3, send_close = 4 };
 
 class Connection;
 

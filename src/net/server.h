@@ -32,6 +32,10 @@ struct ConnectionInfo {
   std::string peer;           // "host:port" of the client
   std::string listener_name;  // ListenerConfig::name of the listener that accepted it
   size_t thread_index = 0;    // the event loop (Server::post index) the connection lives on
+  // The request handler's own per-connection state (e.g. SASL progress and the authenticated
+  // principal), created by it on first use. Touched only on the connection's loop thread, where
+  // handle() runs in request order; released with the connection.
+  mutable std::shared_ptr<void> handler_state;
 };
 
 // The answer to one request. Move-only. Exactly one of send()/none()/close() must be called,
@@ -49,6 +53,8 @@ class Completion {
 
   // Queues the response; it leaves after the responses of all earlier requests.
   void send(ResponseFrame frame);
+  // Queues the response, then closes the connection once it is written (as close()).
+  void send_and_close(ResponseFrame frame);
   // This request gets no response (produce with acks=0); later responses still flow.
   void none();
   // Writes the responses of all earlier requests, then closes the connection. Responses of later

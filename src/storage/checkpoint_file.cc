@@ -77,7 +77,7 @@ std::optional<std::vector<std::string_view>> read_entries(const std::filesystem:
 }  // namespace
 
 bool write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           std::string* error) {
+                           std::string* error, bool sync) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   std::error_code ec;
@@ -86,7 +86,7 @@ bool write_file_atomically(const std::filesystem::path& path, std::string_view c
     auto file = SegmentFile::open(tmp, SegmentFile::Mode::create, error);
     ok = file && file->truncate(0, error) &&
          file->write_at(content.data(), content.size(), 0, error);
-    if (ok && !file->sync()) {
+    if (ok && sync && !file->sync()) {
       set(error, "fdatasync failed on " + tmp.string());
       ok = false;
     }
@@ -102,6 +102,7 @@ bool write_file_atomically(const std::filesystem::path& path, std::string_view c
     std::filesystem::remove(tmp, ec);
     return false;
   }
+  if (!sync) return true;
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   auto d = SegmentFile::open(dir, SegmentFile::Mode::directory, error);
   if (!d || !d->sync()) {

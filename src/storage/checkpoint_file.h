@@ -34,8 +34,10 @@
 namespace kaffa::storage {
 
 // Atomically replaces `path` with `content` (tmp, fdatasync, rename, fsync of the directory).
+// Without `sync` only the rename is atomic: after a crash the file may be old, new, or torn (the
+// caller must detect a torn one, e.g. by a checksum).
 bool write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           std::string* error);
+                           std::string* error, bool sync = true);
 
 class OffsetCheckpointFile {
  public:

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -96,6 +97,7 @@ class Log {
   int64_t log_start_offset() const { return log_start_offset_; }
   int64_t log_end_offset() const { return segments_.rbegin()->second.next_offset; }
   int64_t recovery_point() const { return recovery_point_; }  // everything below is durable
+  int64_t active_base_offset() const { return segments_.rbegin()->first; }  // moves at a roll
   const std::filesystem::path& dir() const { return dir_; }
   const RecoveryStats& recovery_stats() const { return stats_; }
 
@@ -121,6 +123,12 @@ class Log {
     std::string error;  // I/O error while locating the data (then slices hold what was found)
   };
   ReadResult read(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch) const;
+
+  // Calls fn with the header of every batch from the one holding `from` (or the first after it)
+  // to the log end, in offset order, reading 1 MiB chunks, without CRC checks (recovery made
+  // them). False with *error on an I/O error or a malformed batch (fn has seen the ones before).
+  bool scan_headers(int64_t from, const std::function<void(const record::BatchHeader&)>& fn,
+                    std::string* error) const;
 
   // ListOffsets: (offset, timestamp) of the first record with timestamp >= ts; for compressed
   // batches the batch's base offset and max timestamp. nullopt when no such record.

@@ -50,8 +50,12 @@ class CleanedWriter {
   bool add(const uint8_t* batch, size_t n, std::string* error) {
     record::BatchHeader h;
     record::parse_header(batch, n, h);
-    const BatchInfo b{position_ + static_cast<int64_t>(pending_.size()), static_cast<int64_t>(n),
-                      h.base_offset, h.last_offset(), h.max_timestamp};
+    const BatchInfo b{position_ + static_cast<int64_t>(pending_.size()),
+                      static_cast<int64_t>(n),
+                      h.base_offset,
+                      h.last_offset(),
+                      h.max_timestamp,
+                      h};
     pending_.append(reinterpret_cast<const char*>(batch), n);
     std::string ignored;
     writer_->index_batch(meta_, b, &ignored);  // a failed index entry only makes it sparser

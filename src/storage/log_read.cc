@@ -222,4 +222,35 @@ std::pair<int64_t, int64_t> Log::max_timestamp() const {
   return {best->max_timestamp, offset};
 }
 
+bool Log::scan_headers(int64_t from, const std::function<void(const record::BatchHeader&)>& fn,
+                       std::string* error) const {
+  auto it = segments_.upper_bound(from);
+  if (it != segments_.begin()) --it;
+  bool first = true;
+  for (; it != segments_.end(); ++it) {
+    const SegmentMeta& s = it->second;
+    if (s.next_offset <= from || s.size == 0) continue;
+    auto file = log_file(s, error);
+    if (!file) return false;
+    int64_t start = 0;
+    if (first) {
+      start = locate(s, *file, from);
+      if (start == -2) {
+        if (error) *error = "cannot locate offset " + std::to_string(from) + " in " + dir_.string();
+        return false;
+      }
+      if (start == -1) continue;
+    }
+    first = false;
+    const auto scan = scan_batches(*file, start, s.size, 0, false, [&](const BatchInfo& b) {
+      if (b.last_offset >= from) fn(b.header);
+    });
+    if (!scan.complete) {
+      if (error) *error = dir_.string() + ": " + scan.problem;
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace kaffa::storage

@@ -81,7 +81,8 @@ ScanOutcome scan(const SegmentFile& log, int64_t position, int64_t end, int64_t 
       }
     }
     const uint8_t* bytes = whole ? buf.data() + (pos - buf_pos) : nullptr;
-    if (!on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp}, bytes)) {
+    if (!on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp, h},
+                  bytes)) {
       out.problem = "stopped";
       break;
     }

@@ -18,6 +18,7 @@ struct BatchInfo {
   int64_t base_offset = 0;
   int64_t last_offset = 0;
   int64_t max_timestamp = -1;
+  record::BatchHeader header{};  // the whole fixed header (producer fields, attributes, ...)
 };
 
 struct ScanOutcome {

@@ -41,6 +41,9 @@ int serve(const std::string& properties_file, const std::vector<std::string>& ov
   log::Level level;
   log::parse_level(config.log_level, level);
   log::set_level(level);
+  log::Format format;
+  log::parse_format(config.log_format, format);
+  log::set_format(format);
   try {
     broker::Broker b(std::move(config));
     b.start();

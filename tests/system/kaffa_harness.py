@@ -28,8 +28,8 @@ import threading
 import time
 import unittest
 
-READY_RE = re.compile(r"kaffa ready listener=PLAINTEXT://([^\s]+):(\d+)")
-ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s]+)")
+READY_RE = re.compile(r"kaffa ready listener=[A-Z0-9_-]+://([^\s]+):(\d+)")
+ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s\"]+)")
 START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 30.0
 

@@ -13,7 +13,11 @@
   parse and show the listeners and a created topic; unknown paths are 404;
 - GET /v1/log-level?set=debug makes every request log a line; set=info stops it;
 - garbage HTTP requests get 4xx or a close, and the broker keeps serving both APIs;
-- once SIGTERM has been received, /health/ready answers 503 while Kafka connections drain.
+- once SIGTERM has been received, /health/ready answers 503 while Kafka connections drain;
+- at start-up, while __consumer_offsets is being replayed (60 MB of committed offsets), the admin
+  API already answers: /health/live 200, /health/ready 503 "loading"; ready turns 200 only once
+  the offsets partition has loaded and never goes back to 503;
+- with log.format=json every stderr line is one JSON object with ts, level, thread and msg.
 """
 
 import json
@@ -21,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import unittest
 import urllib.error
@@ -30,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase, KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
+import group_util as gu  # noqa: E402
 import group_wire as gw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
@@ -45,6 +51,15 @@ def http_get(base, path, timeout=30):
             return r.status, r.headers.get("Content-Type"), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type"), e.read().decode()
+
+
+def wait_ready(base):
+    """Polls /health/ready until 200 (the offsets partitions load after `kaffa ready`)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while http_get(base, "/health/ready")[0] != 200:
+        if time.monotonic() > deadline:
+            raise AssertionError("/health/ready never answered 200")
+        time.sleep(0.01)
 
 
 def scrape(base):
@@ -94,6 +109,7 @@ class MetricsAndHealthTest(BrokerTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.base = cls.broker.admin_url
+        wait_ready(cls.base)
         cls.admin_port = int(cls.base.rsplit(":", 1)[1])
         with kw.connect(cls.broker) as conn:
             assert conn.create_topics([(TOPIC, 2, 1)]) == {TOPIC: 0}
@@ -274,7 +290,7 @@ class ReadinessAtShutdownTest(unittest.TestCase):
         self.addCleanup(broker.kill)
         broker.start()
         base = broker.admin_url
-        self.assertEqual(http_get(base, "/health/ready")[0], 200)
+        wait_ready(base)
         conn = gw.connect(broker)
         self.addCleanup(conn.close)
         conn.send(gw.join_group(7, 0, "parked-group"))
@@ -292,6 +308,75 @@ class ReadinessAtShutdownTest(unittest.TestCase):
         conn.close()  # the last Kafka connection goes: the admin listener closes, kaffa exits
         broker.proc.wait(timeout=30)
         self.assertEqual(broker.stop(), 0, broker.log_text())
+
+
+class ReadinessAtStartupTest(unittest.TestCase):
+    PARTITIONS = 100
+    COMMITS = 300
+    METADATA = "m" * 2000  # 60 MB of offset records to replay
+
+    def test_ready_is_503_until_offsets_are_loaded(self):
+        admin_port = gu.free_port()
+        broker = KaffaBroker(overrides={"offsets.topic.num.partitions": "1",
+                                        "admin.listeners": "http://127.0.0.1:%d" % admin_port})
+        self.addCleanup(broker.cleanup)
+        broker.start()
+        gu.create_topic(broker, "ready-t", self.PARTITIONS)
+        with gw.connect(broker) as conn:
+            for i in range(self.COMMITS):
+                res = conn.commit(2, "ready-g", {"ready-t": [(p, i, self.METADATA) for p in
+                                                             range(self.PARTITIONS)]})
+                self.assertEqual(set(res.values()), {0})
+        self.assertEqual(broker.stop(), 0)
+
+        # Restart in the background; poll the admin API from the moment the process exists.
+        started = threading.Thread(target=broker.restart, daemon=True)
+        started.start()
+        base = "http://127.0.0.1:%d" % admin_port
+        seen = []  # (ready status, live status) once the admin listener answers
+        deadline = time.monotonic() + DEADLINE_S
+        while not seen or seen[-1][0] != 200:
+            self.assertLess(time.monotonic(), deadline, "never ready: %s" % seen[-5:])
+            try:
+                ready = http_get(base, "/health/ready")
+                live = http_get(base, "/health/live")[0]
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.001)  # not listening yet
+                continue
+            seen.append((ready[0], live, json.loads(ready[2])["status"]))
+        started.join(timeout=DEADLINE_S)
+        self.assertIn((503, 200, "loading"), seen, "never saw the loading state: %s" % seen[:5])
+        self.assertEqual(seen[-1][:2], (200, 200))
+        first_ready = next(i for i, s in enumerate(seen) if s[0] == 200)
+        self.assertTrue(all(s[0] == 503 for s in seen[:first_ready]))
+        broker.wait_for_log(r"group coordinator: loaded __consumer_offsets-0 \(30000 records\)")
+        for _ in range(5):
+            self.assertEqual(http_get(base, "/health/ready")[0], 200)
+        self.assertEqual(broker.stop(), 0)
+
+
+class JsonLogFormatTest(unittest.TestCase):
+    def test_every_line_is_a_json_object(self):
+        broker = KaffaBroker(overrides={"log.format": "json", "log.level": "debug"})
+        self.addCleanup(broker.cleanup)
+        broker.start()
+        with kw.connect(broker) as conn:
+            conn.metadata([TOPIC])
+        broker.wait_for_log(r"request conn=\d+ api=3 ")
+        self.assertEqual(broker.stop(), 0)
+        lines = broker.log_lines()
+        self.assertGreater(len(lines), 3)
+        levels = set()
+        for line in lines:
+            event = json.loads(line)
+            self.assertEqual(set(event), {"ts", "level", "thread", "msg"}, line)
+            self.assertRegex(event["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertIsInstance(event["thread"], int)
+            levels.add(event["level"])
+        self.assertTrue({"info", "debug"} <= levels, levels)
+        msgs = [json.loads(line)["msg"] for line in lines]
+        self.assertTrue(any(m.startswith("kaffa ready listener=") for m in msgs))
+        self.assertTrue(any(m.startswith("request conn=") for m in msgs))
 
 
 if __name__ == "__main__":

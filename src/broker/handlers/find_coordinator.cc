@@ -16,7 +16,7 @@ namespace kaffa::broker {
 void handle_find_coordinator(RequestContext& ctx, Responder respond) {
   protocol::FindCoordinatorRequest req;
   if (!ctx.decode(req)) return respond.close();
-  const auto adv = ctx.broker.advertised();
+  const auto adv = ctx.broker.advertised(ctx.conn.listener_name);
   const bool known_type = req.key_type == 0 || req.key_type == 1;
   protocol::FindCoordinatorResponse resp;
   if (ctx.version() <= 3) {

@@ -40,6 +40,9 @@ void handle_alter_configs(RequestContext& ctx, Responder respond);
 void handle_create_partitions(RequestContext& ctx, Responder respond);
 void handle_incremental_alter_configs(RequestContext& ctx, Responder respond);
 void handle_delete_records(RequestContext& ctx, Responder respond);
+void handle_init_producer_id(RequestContext& ctx, Responder respond);
+void handle_sasl_handshake(RequestContext& ctx, Responder respond);
+void handle_sasl_authenticate(RequestContext& ctx, Responder respond);
 
 // Sorted by API key. An API that is not implemented is not listed (and so not advertised).
 std::span<const HandlerEntry> handler_table();

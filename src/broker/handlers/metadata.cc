@@ -60,7 +60,7 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
   const bool ops = req.include_topic_authorized_operations;
 
   MetadataResponse resp;
-  const auto adv = broker.advertised();
+  const auto adv = broker.advertised(ctx.conn.listener_name);
   resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
   resp.cluster_id = broker.cluster_id();
   resp.controller_id = node;

@@ -42,6 +42,8 @@ const kafka = new Kafka({
     process.stderr.write(`[${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
   },
   retry: { retries: 2 },
+  // Optional {"mechanism": "plain", "username", "password"} for a SASL_PLAINTEXT listener.
+  ...(req.sasl ? { sasl: req.sasl } : {}),
   connectionTimeout: 30000,
   requestTimeout: 30000,
 })

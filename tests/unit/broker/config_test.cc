@@ -52,6 +52,52 @@ TEST(Config, MalformedValuesAreErrors) {
   }
 }
 
+TEST(Config, NamedListenersTakeTheirProtocolFromTheMap) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({},
+                           {"listeners=internal://127.0.0.1:0,EXTERNAL://:9093",
+                            "listener.security.protocol.map=INTERNAL:PLAINTEXT,external:plaintext",
+                            "advertised.listeners=EXTERNAL://kafka.example:19093",
+                            "inter.broker.listener.name=internal"},
+                           c));
+  ASSERT_EQ(c.listeners.size(), 2u);
+  EXPECT_EQ(c.listeners[0].name, "INTERNAL");
+  EXPECT_EQ(c.listeners[1].security_protocol, "PLAINTEXT");
+  EXPECT_EQ(c.inter_broker_listener_name, "INTERNAL");
+
+  const std::pair<std::vector<std::string>, const char*> bad[] = {
+      {{"listeners=OTHER://:9092"}, "OTHER has no security protocol"},
+      {{"listeners=SSL://:9093"}, "SSL is not supported yet"},
+      {{"listeners=SASL_SSL://:9093"}, "SASL_SSL is not supported yet"},
+      {{"listeners=SASL_PLAINTEXT://:9093"},
+       "listener.name.sasl_plaintext.plain.sasl.jaas.config is not set"},
+      {{"sasl.enabled.mechanisms=GSSAPI"}, "GSSAPI is not supported"},
+      {{"listener.name.x.plain.sasl.jaas.config=Module required user_a=x;"}, "must be quoted"},
+      {{"listener.security.protocol.map=A:TLS"}, "is not NAME:PROTOCOL"},
+      {{"listener.security.protocol.map=A:SSL,a:PLAINTEXT"}, "appears twice"},
+      {{"advertised.listeners=OTHER://h:1"}, "not in listeners"},
+      {{"inter.broker.listener.name=NOPE"}, "not in listeners"},
+      {{"listeners=BAD NAME://:1"}, "may hold only"}};
+  for (const auto& [overrides, expected] : bad) {
+    BrokerConfig b;
+    auto err = load_config({}, overrides, b);
+    ASSERT_TRUE(err) << overrides[0];
+    EXPECT_NE(err->message.find(expected), std::string::npos) << err->message;
+  }
+}
+
+TEST(Config, SaslListenerWithPlainUsers) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config(
+      {{"listener.name.client.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"pw\";"}},
+      {"listeners=CLIENT://:0", "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT"}, c));
+  EXPECT_EQ(c.listeners[0].security_protocol, "SASL_PLAINTEXT");
+  ASSERT_EQ(c.plain_users.count("CLIENT"), 1u);
+  EXPECT_EQ(c.plain_users["CLIENT"]->at("alice"), "pw");
+  EXPECT_EQ(c.raw.count("listener.name.client.plain.sasl.jaas.config"), 0u);  // a secret
+}
+
 TEST(Config, ListenersParseIpv6AndAnyHost) {
   std::vector<Listener> l;
   std::string error;

@@ -137,5 +137,74 @@ TEST(Partition, ParkedFetchWakesOnAppendPastItsOffset) {
   EXPECT_EQ(w->fired, 2);
 }
 
+std::string idempotent_batch(int64_t pid, int16_t epoch, int32_t seq, int n) {
+  std::vector<record::BuildRecord> recs;
+  for (int i = 0; i < n; ++i) recs.push_back({std::string("k"), std::string("v"), {}, 1000 + i});
+  record::BuildOptions opts;
+  opts.producer_id = pid;
+  opts.producer_epoch = epoch;
+  opts.base_sequence = seq;
+  return record::build_batch(recs, opts);
+}
+
+Partition::AppendOutcome append_copy(Partition& p, std::string b) {
+  return p.append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000);
+}
+
+std::unique_ptr<Partition> reopen(Fixture& f) {
+  std::string error;
+  auto log = storage::Log::open(f.dir.path() / "t-0", PartitionConfig{}.log, 0, &error);
+  EXPECT_TRUE(log) << error;
+  return std::make_unique<Partition>("t", 0, 0, std::move(log), PartitionConfig{}, f.flusher,
+                                     [&f](size_t, std::function<void()> fn) { f.loop.post(fn); });
+}
+
+TEST(Partition, IdempotentRetryIsAnsweredWithItsOriginalOffsets) {
+  Fixture f;
+  ASSERT_EQ(append_copy(*f.p, idempotent_batch(5, 0, 0, 3)).base_offset, 0);
+  const auto second = append_copy(*f.p, idempotent_batch(5, 0, 3, 2));
+  ASSERT_EQ(second.base_offset, 3);
+  const auto retry = append_copy(*f.p, idempotent_batch(5, 0, 3, 2));
+  EXPECT_EQ(retry.error, protocol::ErrorCode::none);
+  EXPECT_TRUE(retry.duplicate);
+  EXPECT_EQ(retry.base_offset, 3);
+  EXPECT_EQ(retry.last_offset, 4);
+  EXPECT_EQ(f.p->log_end_offset(), 5);  // nothing written twice
+
+  const auto gap = append_copy(*f.p, idempotent_batch(5, 0, 9, 1));
+  EXPECT_EQ(gap.error, protocol::ErrorCode::out_of_order_sequence_number);
+  const auto fenced = append_copy(*f.p, idempotent_batch(5, 1, 5, 1));
+  EXPECT_EQ(fenced.error, protocol::ErrorCode::out_of_order_sequence_number);
+  EXPECT_EQ(f.p->log_end_offset(), 5);
+}
+
+TEST(Partition, StaleEpochAndSeveralBatchesAreRefused) {
+  Fixture f;
+  ASSERT_EQ(append_copy(*f.p, idempotent_batch(5, 2, 0, 1)).error, protocol::ErrorCode::none);
+  EXPECT_EQ(append_copy(*f.p, idempotent_batch(5, 1, 1, 1)).error,
+            protocol::ErrorCode::invalid_producer_epoch);
+  const auto two = append_copy(*f.p, idempotent_batch(6, 0, 0, 1) + idempotent_batch(6, 0, 1, 1));
+  EXPECT_EQ(two.error, protocol::ErrorCode::invalid_record);
+  EXPECT_EQ(f.p->log_end_offset(), 1);
+}
+
+TEST(Partition, ProducerStateSurvivesCloseAndCrash) {
+  Fixture f;
+  ASSERT_EQ(append_copy(*f.p, idempotent_batch(5, 0, 0, 2)).base_offset, 0);
+  std::string error;
+  ASSERT_TRUE(f.p->close(&error)) << error;
+  f.p = reopen(f);  // clean: from the close snapshot
+  ASSERT_EQ(append_copy(*f.p, idempotent_batch(5, 0, 2, 2)).base_offset, 2);
+  f.p.reset();      // a crash: no close, no snapshot of the second batch
+  f.p = reopen(f);  // replays the log after the snapshot
+  const auto retry = append_copy(*f.p, idempotent_batch(5, 0, 2, 2));
+  EXPECT_TRUE(retry.duplicate);
+  EXPECT_EQ(retry.base_offset, 2);
+  const auto first = append_copy(*f.p, idempotent_batch(5, 0, 0, 2));
+  EXPECT_TRUE(first.duplicate);
+  EXPECT_EQ(first.base_offset, 0);
+  EXPECT_EQ(append_copy(*f.p, idempotent_batch(5, 0, 4, 1)).base_offset, 4);
+}
+
 }  // namespace
 }  // namespace kaffa::cluster
