@@ -13,6 +13,9 @@ sleep.
 - A second round of updates, and the broker is killed (SIGKILL) while the cleaner works on it
   (as soon as `.cleaned`/`.swap` files appear in the partition directory): after a restart no
   `.cleaned`/`.swap` file is left and every live key still has its latest value.
+- An idempotent producer's only batch, superseded by another producer, stays as an empty batch
+  (its producer state): consumers read past it, and the same idempotent producer goes on
+  producing after the cleaning and a restart without a sequence error.
 - __consumer_offsets (offsets.topic.segment.bytes=4096, one partition) is compacted: 1,500
   commits of one group shrink it, and the last committed offset survives a restart, both clean
   and after SIGKILL.
@@ -28,6 +31,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import KaffaBroker  # noqa: E402
+import group_util as gu  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition, OFFSET_BEGINNING  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -221,6 +225,60 @@ class CompactionTest(unittest.TestCase):
         self.check_latest(topic, expected, 200000)
         # And it goes on cleaning after the restart.
         self.wait_cleaned(topic)
+        self.check_latest(topic, expected, 20000)
+
+    def test_idempotent_producer_batches_and_consumers_after_cleaning(self):
+        # A fixed port: the idempotent producer reconnects to the restarted broker by itself.
+        self.broker.stop()
+        self.broker.cleanup()
+        port = gu.free_port()
+        self.broker = KaffaBroker(overrides=dict(
+            OVERRIDES, listeners="PLAINTEXT://127.0.0.1:%d" % port)).start()
+        topic = "compacted"
+        self.create_topic(topic)
+        idem = Producer({"bootstrap.servers": self.broker.bootstrap, "enable.idempotence": True,
+                         "linger.ms": 0})
+        errors = []
+
+        def done(err, _msg):
+            if err is not None:
+                errors.append(err)
+        idem.produce(topic, key=b"shared", value=b"from-idempotent", partition=0,
+                     on_delivery=done)
+        idem.flush(30)
+        expected = {b"shared": b"last"}
+
+        def others():
+            yield b"shared", b"last"
+            for r in range(30):
+                for i in range(KEYS):
+                    v = b"v-%d-%d-" % (i, r) + b"y" * 30
+                    expected[key(i)] = v
+                    yield key(i), v
+        produce(self.broker.bootstrap, topic, others())
+        self.wait_cleaned(topic)
+
+        def first_batch():
+            with open(os.path.join(partition_dir(self.broker, topic), "%020d.log" % 0), "rb") as f:
+                head = f.read(61)
+            return (int.from_bytes(head[0:8], "big"),
+                    int.from_bytes(head[43:51], "big", signed=True) >= 0,
+                    int.from_bytes(head[57:61], "big"))
+        # The idempotent producer's batch (offset 0) is kept, empty: its producer id stays known.
+        wait_until("the idempotent producer's batch to be emptied",
+                   lambda: first_batch()[2] == 0)
+        self.assertEqual(first_batch(), (0, True, 0))
+        self.check_latest(topic, expected, 20000)
+        idem.produce(topic, key=b"after", value=b"cleaning", partition=0, on_delivery=done)
+        idem.flush(30)
+        self.broker.stop_and_check()
+        self.broker.restart()
+        expected[b"after"] = b"cleaning"
+        self.check_latest(topic, expected, 20000)
+        idem.produce(topic, key=b"after", value=b"restart", partition=0, on_delivery=done)
+        idem.flush(60)
+        self.assertEqual(errors, [])
+        expected[b"after"] = b"restart"
         self.check_latest(topic, expected, 20000)
 
     def test_consumer_offsets_are_compacted_and_survive_restart(self):
