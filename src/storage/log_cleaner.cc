@@ -164,6 +164,7 @@ struct BatchFilter {
   std::string scratch;
   std::string section;
   std::string out;
+  std::vector<bool> keep;
 
   // The batch to write for p (nullptr: none; p itself: unchanged), and the records removed.
   const uint8_t* filter(const uint8_t* p, size_t n, size_t* out_size, int64_t* removed,
@@ -173,43 +174,45 @@ struct BatchFilter {
     *out_size = n;
     *removed = 0;
     if (h.is_control()) return p;
-    section.clear();
-    std::string last_encoded;
+    // Decide first (no copies); encode only a batch that loses records.
+    keep.clear();
     int32_t kept = 0;
-    int32_t seen = 0;
-    const bool protect = h.base_offset == pass.final_batch_base;
     const bool ok = record::for_each_record(p, n, scratch, [&](const record::Record& r) {
-      ++seen;
-      record::BuildRecord b;
-      if (r.key) b.key = std::string(*r.key);
-      if (r.value) b.value = std::string(*r.value);
-      for (const auto& hd : r.headers) {
-        b.headers.emplace_back(
-            std::string(hd.key),
-            hd.value ? std::optional<std::string>(std::string(*hd.value)) : std::nullopt);
-      }
-      b.timestamp = r.timestamp;
-      last_encoded.clear();
-      record::append_record(last_encoded, b, r.timestamp - h.base_timestamp,
-                            static_cast<int32_t>(r.offset - h.base_offset));
-      bool keep = r.key.has_value();
-      if (keep && r.offset < map.get(*r.key)) keep = false;
-      if (keep && !r.value && drop_tombstones) keep = false;
-      if (keep) {
-        section += last_encoded;
-        ++kept;
-      }
+      bool k = r.key.has_value();
+      if (k && r.offset < map.get(*r.key)) k = false;
+      if (k && !r.value && drop_tombstones) k = false;
+      keep.push_back(k);
+      kept += k ? 1 : 0;
     });
     if (!ok) {
       *error = "malformed batch at offset " + std::to_string(h.base_offset);
       return nullptr;
     }
+    const auto seen = static_cast<int32_t>(keep.size());
     *removed = seen - kept;
     if (kept == seen) return p;
-    if (kept == 0 && protect && seen > 0) {
-      section = last_encoded;  // never remove the last record before the active segment
+    if (kept == 0 && h.base_offset == pass.final_batch_base && seen > 0) {
+      keep.back() = true;  // never remove the last record before the active segment
       kept = 1;
       *removed = seen - 1;
+    }
+    section.clear();
+    if (kept > 0) {
+      size_t i = 0;
+      record::for_each_record(p, n, scratch, [&](const record::Record& r) {
+        if (!keep[i++]) return;
+        record::BuildRecord b;
+        if (r.key) b.key = std::string(*r.key);
+        if (r.value) b.value = std::string(*r.value);
+        for (const auto& hd : r.headers) {
+          b.headers.emplace_back(
+              std::string(hd.key),
+              hd.value ? std::optional<std::string>(std::string(*hd.value)) : std::nullopt);
+        }
+        b.timestamp = r.timestamp;
+        record::append_record(section, b, r.timestamp - h.base_timestamp,
+                              static_cast<int32_t>(r.offset - h.base_offset));
+      });
     }
     out.assign(reinterpret_cast<const char*>(p), record::kBatchHeaderSize);
     auto* hp = reinterpret_cast<uint8_t*>(out.data());
@@ -338,7 +341,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     for (const auto& s : group) {
       auto file = open_segment(view, s, &out.error);
       if (!file) return fail(CleanOutcome::Status::failed);
-      BatchFilter f{map, pass, s.max_timestamp >= 0 && s.max_timestamp < horizon, {}, {}, {}};
+      BatchFilter f{map, pass, s.max_timestamp >= 0 && s.max_timestamp < horizon, {}, {}, {}, {}};
       bool bad = false;
       const auto scan =
           scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
