@@ -93,6 +93,10 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.cached_read_files = c.log_cached_read_files;
   d.retention_ms = c.log_retention_ms;
   d.retention_bytes = c.log_retention_bytes;
+  d.cleaner.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
+  d.cleaner.delete_retention_ms = c.log_cleaner_delete_retention_ms;
+  d.cleaner.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
+  d.cleaner.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
   d.producer_id_expiration_ms = c.producer_id_expiration_ms;
   d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
   return d;
@@ -129,7 +133,15 @@ void Broker::start() {
   }
   log::info("opened {} partitions of {} topics", partitions_->all().size(), loaded_topics_.size());
   start_group_coordinator();
+  cleaner_ = std::make_unique<cluster::CleanerManager>(
+      config_.log_dir,
+      cluster::CleanerConfig{config_.log_cleaner_enable, config_.log_cleaner_threads,
+                             config_.log_cleaner_backoff_ms,
+                             config_.log_cleaner_dedupe_buffer_size},
+      *partitions_,
+      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   server_->start();
+  cleaner_->start();
   // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
   server_->stop_on_signals();
   const auto bound = server_->bound();
@@ -228,6 +240,7 @@ void Broker::run() {
   }
   maintenance_cv_.notify_one();
   maintenance_.join();
+  cleaner_->stop();
   // The loops are gone: drain the flusher, then close every log (fsync) and checkpoint, so that
   // the next start needs no recovery scan.
   flusher_.stop();
@@ -269,6 +282,7 @@ cluster::TopicRegistry::CreateResult Broker::create_topic(cluster::TopicInfo top
 bool Broker::delete_topic(const std::string& name, std::string* error) {
   if (!topics_.remove(name, error)) return false;
   partitions_->remove_topic(name);
+  cleaner_->forget_topic(name);
   return true;
 }
 

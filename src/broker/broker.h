@@ -17,6 +17,7 @@
 
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "cluster/cleaner_manager.h"
 #include "cluster/partition_manager.h"
 #include "cluster/producer_ids.h"
 #include "cluster/topic_registry.h"
@@ -52,6 +53,7 @@ class Broker : public net::RequestHandler {
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
+  const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   security::ScramCredentialStore& scram_credentials() { return *scram_; }
   const net::ServerStats& net_stats() const { return server_->stats(); }
@@ -101,6 +103,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<net::Server> server_;
   storage::Flusher flusher_;
   std::unique_ptr<cluster::PartitionManager> partitions_;
+  std::unique_ptr<cluster::CleanerManager> cleaner_;  // stopped before the logs close
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;

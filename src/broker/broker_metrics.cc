@@ -171,6 +171,33 @@ void render_partitions(Exposition& out, Broker& broker) {
   }
 }
 
+void render_cleaner(Exposition& out, const cluster::CleanerManager::Stats& st) {
+  auto one = [&](const char* name, const char* help, Type type, const std::atomic<int64_t>& v) {
+    out.begin(name, help, type);
+    out.sample(name, {}, v.load(std::memory_order_relaxed));
+  };
+  one("kaffa_log_cleaner_runs_total", "Cleanings of a compacted log whose result was installed.",
+      Type::counter, st.runs);
+  one("kaffa_log_cleaner_failures_total", "Cleanings that failed (retried after a backoff).",
+      Type::counter, st.failures);
+  one("kaffa_log_cleaner_discarded_total",
+      "Cleanings discarded because retention or truncation changed the log meanwhile.",
+      Type::counter, st.stale);
+  one("kaffa_log_cleaner_cleaned_bytes_total", "Bytes of log segments read by the cleaner.",
+      Type::counter, st.bytes_read);
+  one("kaffa_log_cleaner_written_bytes_total", "Bytes of cleaned segments swapped in.",
+      Type::counter, st.bytes_written);
+  one("kaffa_log_cleaner_removed_records_total", "Records removed by compaction.", Type::counter,
+      st.records_removed);
+  one("kaffa_log_cleaner_uncleanable_partitions",
+      "Partitions whose last cleaning failed, waiting for log.cleaner.backoff.ms.", Type::gauge,
+      st.uncleanable);
+  out.begin("kaffa_log_cleaner_max_dirty_ratio",
+            "Highest dirty ratio of a compacted log at the cleaner's last pass.", Type::gauge);
+  out.sample("kaffa_log_cleaner_max_dirty_ratio", {},
+             static_cast<double>(st.max_dirty_ratio_ppm.load(std::memory_order_relaxed)) / 1e6);
+}
+
 }  // namespace
 
 std::string api_name(int16_t api_key) {
@@ -227,6 +254,7 @@ void BrokerMetrics::scrape(Broker& broker, bool groups, std::function<void(std::
     registry_.render(out);
     render_server(out, broker.net_stats());
     render_partitions(out, broker);
+    render_cleaner(out, broker.cleaner().stats());
     out.begin("kaffa_fsync_latency_seconds", "Time of each fdatasync of a partition's log.",
               Type::histogram);
     out.histogram("kaffa_fsync_latency_seconds", {}, broker.flusher().sync_latency().snapshot());

@@ -12,6 +12,11 @@
 //   kaffa_partitions, kaffa_topic_partitions{topic}
 //   kaffa_partition_log_size_bytes{topic,partition}, kaffa_partition_high_watermark{...}
 //   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
+//   kaffa_log_cleaner_runs_total, _failures_total, _discarded_total   counters (cleanings
+//     installed, failed, discarded because the log changed meanwhile)
+//   kaffa_log_cleaner_cleaned_bytes_total, _written_bytes_total, _removed_records_total
+//   kaffa_log_cleaner_uncleanable_partitions     gauge  partitions in failure backoff
+//   kaffa_log_cleaner_max_dirty_ratio            gauge  highest dirty ratio at the last pass
 //   kaffa_groups{state}, kaffa_group_members{group}
 //   kaffa_consumer_group_lag{group,topic,partition}  committed offset vs high watermark
 //     (at most kMaxLagSeries series; kaffa_consumer_group_lag_truncated says 1 beyond that)

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "cluster/topic_config.h"
 
 namespace kaffa::broker {
 namespace {
@@ -321,6 +322,41 @@ const std::vector<Setting>& settings() {
        long_setting(&BrokerConfig::log_retention_bytes, std::numeric_limits<int64_t>::min())},
       {"log.retention.check.interval.ms", "300000", "How often retention deletes old segments.",
        long_setting(&BrokerConfig::log_retention_check_interval_ms, 1)},
+      {"log.cleaner.enable", "true", "Run the log cleaner (compaction of cleanup.policy=compact).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.log_cleaner_enable)) return true;
+         why = "expected true or false";
+         return false;
+       }},
+      {"log.cleaner.threads", "1", "Threads of the log cleaner.",
+       int_setting(&BrokerConfig::log_cleaner_threads, 1, 64)},
+      {"log.cleaner.backoff.ms", "15000",
+       "Sleep of the log cleaner when nothing is cleanable, and retry delay after a failure.",
+       long_setting(&BrokerConfig::log_cleaner_backoff_ms, 1)},
+      {"log.cleaner.dedupe.buffer.size", "134217728",
+       "Memory of the cleaner's key -> offset maps, all threads together (24 bytes per key).",
+       long_setting(&BrokerConfig::log_cleaner_dedupe_buffer_size, 1024)},
+      {"log.cleaner.io.buffer.size", "524288",
+       "Accepted for compatibility; Kaffa's cleaner reads and writes in 1 MiB chunks.",
+       int_setting(&BrokerConfig::log_cleaner_io_buffer_size, 0,
+                   std::numeric_limits<int32_t>::max())},
+      {"log.cleaner.min.cleanable.ratio", "0.5",
+       "Default min.cleanable.dirty.ratio: dirty share of a log before it is cleaned.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         const auto d = cluster::parse_ratio(v);
+         if (!d) why = "expected a number in [0, 1]";
+         c.log_cleaner_min_cleanable_ratio = d.value_or(c.log_cleaner_min_cleanable_ratio);
+         return d.has_value();
+       }},
+      {"log.cleaner.delete.retention.ms", "86400000",
+       "Default delete.retention.ms: how long tombstones stay in compacted logs.",
+       long_setting(&BrokerConfig::log_cleaner_delete_retention_ms, 0)},
+      {"log.cleaner.min.compaction.lag.ms", "0",
+       "Default min.compaction.lag.ms: age before a record may be compacted.",
+       long_setting(&BrokerConfig::log_cleaner_min_compaction_lag_ms, 0)},
+      {"log.cleaner.max.compaction.lag.ms", "9223372036854775807",
+       "Default max.compaction.lag.ms: age after which a dirty log is cleaned whatever its ratio.",
+       long_setting(&BrokerConfig::log_cleaner_max_compaction_lag_ms, 1)},
       {"producer.id.expiration.ms", "86400000",
        "How long a partition keeps an idempotent producer's sequence state after its last "
        "batch.",

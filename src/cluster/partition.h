@@ -133,6 +133,16 @@ class Partition {
   // Owner loop: idempotent producers this partition tracks.
   const storage::ProducerStateManager& producers() const { return producers_; }
 
+  // partition_cleaning.cc, owner loop: the log cleaner's hand-off (cluster/cleaner_manager.h).
+  // nullopt when closed or not compacted (cleanup.policy without compact).
+  struct CleaningSnapshot {
+    storage::CleaningView view;
+    int64_t high_watermark = 0;
+    storage::CleanerTopicConfig config;
+  };
+  std::optional<CleaningSnapshot> cleaning_snapshot() const;
+  storage::SwapOutcome install_cleaned(const storage::CleanedSegments& cleaned, std::string* error);
+
  private:
   void start_flush();
   void on_flushed(int64_t end_offset, bool ok);

@@ -87,13 +87,9 @@ std::optional<std::string> check(Kind kind, std::string_view v) {
     case Kind::boolean:
       if (!one_of(v, {"true", "false"})) return "expected true or false";
       return std::nullopt;
-    case Kind::ratio: {
-      char* end = nullptr;
-      std::string s(v);
-      const double d = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0' || d < 0 || d > 1) return "expected a number in [0, 1]";
+    case Kind::ratio:
+      if (!parse_ratio(v)) return "expected a number in [0, 1]";
       return std::nullopt;
-    }
     case Kind::cleanup_policy:
       if (!one_of(v, {"delete", "compact", "compact,delete", "delete,compact", ""})) {
         return "expected delete, compact or compact,delete";
@@ -116,6 +112,14 @@ std::optional<std::string> check(Kind kind, std::string_view v) {
 }
 
 }  // namespace
+
+std::optional<double> parse_ratio(std::string_view v) {
+  const std::string s(v);
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !(d >= 0 && d <= 1)) return std::nullopt;
+  return d;
+}
 
 std::optional<std::string> invalid_topic_config(std::string_view name,
                                                 const std::optional<std::string>& value) {
@@ -144,6 +148,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.flush_ms = d.flush_ms;
   c.retention_ms = d.retention_ms;
   c.retention_bytes = d.retention_bytes;
+  c.cleaner = d.cleaner;
   c.producer_id_expiration_ms = d.producer_id_expiration_ms;
   c.producer_id_expiration_check_interval_ms = d.producer_id_expiration_check_interval_ms;
   auto number = [&](std::string_view name, auto& out) {
@@ -167,6 +172,13 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   number("flush.ms", c.flush_ms);
   number("retention.ms", c.retention_ms);
   number("retention.bytes", c.retention_bytes);
+  number("delete.retention.ms", c.cleaner.delete_retention_ms);
+  number("min.compaction.lag.ms", c.cleaner.min_compaction_lag_ms);
+  number("max.compaction.lag.ms", c.cleaner.max_compaction_lag_ms);
+  if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
+    c.cleaner.min_cleanable_dirty_ratio =
+        parse_ratio(it->second).value_or(c.cleaner.min_cleanable_dirty_ratio);
+  }
   if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
     c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time
                                                      : record::TimestampType::create_time;

@@ -11,6 +11,7 @@
 
 #include "record/batch.h"
 #include "storage/log.h"
+#include "storage/log_cleaner.h"
 
 namespace kaffa::cluster {
 
@@ -18,6 +19,10 @@ namespace kaffa::cluster {
 // of the wrong kind), nullopt when valid. `value` null means "reset to default".
 std::optional<std::string> invalid_topic_config(std::string_view name,
                                                 const std::optional<std::string>& value);
+
+// A ratio setting (min.cleanable.dirty.ratio, log.cleaner.min.cleanable.ratio): a number in
+// [0, 1]; nullopt otherwise.
+std::optional<double> parse_ratio(std::string_view v);
 
 // Broker-wide defaults (log.segment.bytes, message.max.bytes, ...) that topic configs override.
 struct LogDefaults {
@@ -32,6 +37,8 @@ struct LogDefaults {
   int32_t cached_read_files = 8;
   int64_t retention_ms = 604800000;  // log.retention.{ms,minutes,hours}; -1: unlimited
   int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
+  // log.cleaner.{min.cleanable.ratio, delete.retention.ms, min/max.compaction.lag.ms}
+  storage::CleanerTopicConfig cleaner;
   int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 };
@@ -50,6 +57,9 @@ struct PartitionConfig {
   bool cleanup_delete = true;
   int64_t retention_ms = 604800000;  // retention.ms; < 0: unlimited
   int64_t retention_bytes = -1;      // retention.bytes; < 0: unlimited
+  // Compaction (cluster/cleaner_manager.h): min.cleanable.dirty.ratio, delete.retention.ms,
+  // min.compaction.lag.ms, max.compaction.lag.ms.
+  storage::CleanerTopicConfig cleaner;
   // Idempotent producer state (broker-wide settings).
   int64_t producer_id_expiration_ms = 86400000;
   int64_t producer_id_expiration_check_interval_ms = 600000;

@@ -124,6 +124,7 @@ bool Log::load(int64_t rp, std::string* error) {
   }
   dir_file_ = SegmentFile::open(dir_, SegmentFile::Mode::directory, error);
   if (!dir_file_) return false;
+  if (!complete_interrupted_swaps(dir_, error)) return false;
 
   std::vector<int64_t> bases;
   std::vector<std::pair<int64_t, std::filesystem::path>> index_files;

@@ -36,6 +36,11 @@
 // Retention (log_retention.cc) follows Kafka's UnifiedLog.deleteOldSegments: only whole segments
 // go, oldest first, never one holding offsets at or above the high watermark.
 //
+// Compaction (log_swap.cc; protocol in log_cleaning.h): a log cleaner thread rewrites rolled
+// segments from a cleaning_view() and install_cleaned() swaps them in on the owner thread. A
+// cleaned segment keeps its base offset and offset range but may have gaps or be empty; several
+// may be merged into one. open() first finishes or undoes an interrupted swap.
+//
 // Resource bounds (per Log): open descriptors = 3 for the active segment + at most
 // LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
 // the last mark_flushed (held for the flusher) + whatever FileSlices are still in flight.
@@ -54,6 +59,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/log_cleaning.h"
 #include "storage/segment.h"
 #include "storage/segment_file.h"
 
@@ -176,6 +182,14 @@ class Log {
   RetentionResult enforce_retention(const RetentionLimits& limits, int64_t now_ms,
                                     int64_t high_watermark);
 
+  // log_swap.cc: compaction hand-off with the log cleaner (log_cleaning.h). The generation
+  // changes whenever segments are deleted or truncated or the log start offset moves.
+  uint64_t generation() const { return generation_; }
+  CleaningView cleaning_view() const;
+  // Swaps cleaned segments in (crash-safe, log_cleaning.h); stale (files removed, nothing
+  // changed) when the generation or any of the segments changed since the view.
+  SwapOutcome install_cleaned(const CleanedSegments& cleaned, std::string* error = nullptr);
+
  private:
   Log(std::filesystem::path dir, const LogConfig& cfg);
 
@@ -188,6 +202,7 @@ class Log {
 
   // log_retention.cc
   void drop_first_segment();  // files, meta and pending flush of the oldest segment
+  void forget_pending_flush(int64_t base_offset);       // a segment deleted before its first sync
   bool restart_at(int64_t offset, std::string* error);  // empties the log, next offset `offset`
   int64_t largest_timestamp(const SegmentMeta& s) const;
   template <class Pred>
@@ -221,6 +236,7 @@ class Log {
   int64_t recovery_point_ = 0;
   int64_t log_start_offset_ = 0;
   bool closed_ = false;
+  uint64_t generation_ = 0;  // see generation()
   RecoveryStats stats_;
   mutable FileCache cache_;
 };

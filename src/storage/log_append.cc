@@ -158,6 +158,7 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
     return false;
   }
   if (offset >= log_end_offset()) return true;
+  ++generation_;
   const bool restart = offset < log_start_offset();
   active_.reset();
   // Whole segments above the target go (all of them when restarting below the log start).

@@ -13,8 +13,14 @@ namespace kaffa::storage {
 
 void Log::drop_first_segment() {
   const int64_t base = segments_.begin()->first;
+  ++generation_;
   delete_segment_files(base);
   segments_.erase(segments_.begin());
+  forget_pending_flush(base);
+  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+}
+
+void Log::forget_pending_flush(int64_t base) {
   for (auto it = pending_flush_.begin(); it != pending_flush_.end();) {
     if (it->base_offset == base) {
       if (static_cast<size_t>(it - pending_flush_.begin()) < pending_in_ticket_) {
@@ -25,10 +31,10 @@ void Log::drop_first_segment() {
       ++it;
     }
   }
-  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
 }
 
 bool Log::restart_at(int64_t offset, std::string* error) {
+  ++generation_;
   active_.reset();
   while (!segments_.empty()) {
     delete_segment_files(segments_.begin()->first);
@@ -72,6 +78,7 @@ bool Log::restore_log_start_offset(int64_t offset, std::string* error) {
 bool Log::advance_log_start_offset(int64_t offset) {
   if (closed_ || offset > log_end_offset()) return false;
   if (offset <= log_start_offset_) return true;
+  ++generation_;
   log_start_offset_ = offset;
   delete_segments_before(offset);
   return true;

@@ -31,14 +31,14 @@ bool parse_segment_name(std::string_view name, int64_t* base_offset, std::string
 std::unique_ptr<SegmentWriter> SegmentWriter::open(const std::filesystem::path& dir,
                                                    const SegmentMeta& meta,
                                                    int32_t index_interval_bytes, bool reset_indexes,
-                                                   std::string* error) {
+                                                   std::string* error, std::string_view name_tail) {
   using Mode = SegmentFile::Mode;
-  auto log =
-      SegmentFile::open(segment_path(dir, meta.base_offset, kLogSuffix), Mode::create, error);
-  auto index =
-      SegmentFile::open(segment_path(dir, meta.base_offset, kIndexSuffix), Mode::create, error);
-  auto time =
-      SegmentFile::open(segment_path(dir, meta.base_offset, kTimeIndexSuffix), Mode::create, error);
+  auto path = [&](std::string_view suffix) {
+    return segment_path(dir, meta.base_offset, std::string(suffix) + std::string(name_tail));
+  };
+  auto log = SegmentFile::open(path(kLogSuffix), Mode::create, error);
+  auto index = SegmentFile::open(path(kIndexSuffix), Mode::create, error);
+  auto time = SegmentFile::open(path(kTimeIndexSuffix), Mode::create, error);
   if (!log || !index || !time) return nullptr;
   if (reset_indexes && (!index->truncate(0, error) || !time->truncate(0, error))) return nullptr;
   const int64_t entries = reset_indexes ? 0 : meta.index_entries;

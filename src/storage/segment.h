@@ -55,9 +55,11 @@ class SegmentWriter {
   // Opens (creating when missing) the three files of `meta`'s segment for writing. With
   // reset_indexes the index files are emptied (to be rebuilt through index_batch); otherwise
   // meta.index_entries / time_index_entries must describe valid existing files.
+  // `name_tail` is appended to the three file names (the log cleaner writes `.cleaned` files).
   static std::unique_ptr<SegmentWriter> open(const std::filesystem::path& dir,
                                              const SegmentMeta& meta, int32_t index_interval_bytes,
-                                             bool reset_indexes, std::string* error);
+                                             bool reset_indexes, std::string* error,
+                                             std::string_view name_tail = {});
 
   // Accounts one batch written at `position` into `meta` (size, next offset, max timestamp) and
   // adds index entries as due. False only if an index write failed (the index then just stays

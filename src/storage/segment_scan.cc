@@ -24,8 +24,12 @@ bool read_batch_header(const SegmentFile& log, int64_t position, record::BatchHe
   return record::parse_header(buf, sizeof buf, *out);
 }
 
-ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
-                         bool verify_crc, const std::function<void(const BatchInfo&)>& on_batch) {
+namespace {
+// The scan behind scan_batches and scan_batch_bytes: with `whole` every batch is made resident
+// and passed to on_batch (which may stop the scan by returning false).
+ScanOutcome scan(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
+                 bool verify_crc, bool whole,
+                 const std::function<bool(const BatchInfo&, const uint8_t*)>& on_batch) {
   ScanOutcome out;
   out.next_offset = next_offset;
   auto buf = bytes::Buffer::allocate(kScanChunk);
@@ -66,17 +70,22 @@ ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, 
       break;
     }
     const auto total = static_cast<int64_t>(h.total_size());
-    if (verify_crc) {
+    if (verify_crc || whole) {
       if (!ensure(pos, total)) {
         out.problem = "read error at " + std::to_string(pos);
         break;
       }
-      if (!record::crc_ok(buf.data() + (pos - buf_pos), static_cast<size_t>(total))) {
+      if (verify_crc && !record::crc_ok(buf.data() + (pos - buf_pos), static_cast<size_t>(total))) {
         out.problem = "CRC mismatch at " + std::to_string(pos);
         break;
       }
     }
-    on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp, h});
+    const uint8_t* bytes = whole ? buf.data() + (pos - buf_pos) : nullptr;
+    if (!on_batch(BatchInfo{pos, total, h.base_offset, h.last_offset(), h.max_timestamp, h},
+                  bytes)) {
+      out.problem = "stopped";
+      break;
+    }
     out.next_offset = h.last_offset() + 1;
     ++out.batches;
     pos += total;
@@ -84,6 +93,22 @@ ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, 
   out.end_position = pos;
   out.complete = pos == end && out.problem.empty();
   return out;
+}
+}  // namespace
+
+ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
+                         bool verify_crc, const std::function<void(const BatchInfo&)>& on_batch) {
+  return scan(log, position, end, next_offset, verify_crc, false,
+              [&on_batch](const BatchInfo& b, const uint8_t*) {
+                on_batch(b);
+                return true;
+              });
+}
+
+ScanOutcome scan_batch_bytes(
+    const SegmentFile& log, int64_t position, int64_t end,
+    const std::function<bool(const BatchInfo&, const uint8_t* batch)>& on_batch) {
+  return scan(log, position, end, 0, false, true, on_batch);
 }
 
 }  // namespace kaffa::storage

@@ -36,6 +36,12 @@ struct ScanOutcome {
 ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
                          bool verify_crc, const std::function<void(const BatchInfo&)>& on_batch);
 
+// The same walk without CRC checks, handing each whole batch (valid until the next call) to
+// on_batch, which returns false to stop (the outcome then says "stopped").
+ScanOutcome scan_batch_bytes(
+    const SegmentFile& log, int64_t position, int64_t end,
+    const std::function<bool(const BatchInfo&, const uint8_t* batch)>& on_batch);
+
 // pread of the 61-byte batch header at `position` (never the batch). False on a short read.
 bool read_batch_header(const SegmentFile& log, int64_t position, record::BatchHeader* out);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -89,6 +90,15 @@ inline std::string make_batch(const BatchSpec& spec) {
   put_be(b, 57, static_cast<uint32_t>(spec.records), 4);
   put_be(b, 17, record::crc32c(b.data() + 21, b.size() - 21), 4);
   return b;
+}
+
+// Opens (recovering) the log in dir; a failure fails the test and returns nullptr.
+inline std::unique_ptr<Log> open_log_with(const std::filesystem::path& dir, const LogConfig& cfg,
+                                          int64_t recovery_point) {
+  std::string error;
+  auto log = Log::open(dir, cfg, recovery_point, &error);
+  EXPECT_NE(log, nullptr) << error;
+  return log;
 }
 
 inline Log::AppendResult append(Log& log, std::string bytes, int64_t now_ms = 0,

@@ -1,0 +1,249 @@
+#include "cluster/cleaner_manager.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "base/log.h"
+#include "storage/checkpoint_file.h"
+
+namespace kaffa::cluster {
+namespace {
+
+constexpr const char* kCleanerCheckpoint = "cleaner-offset-checkpoint";
+constexpr auto kOwnerPoll = std::chrono::milliseconds(100);
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs fn on the owner loop `shard` and waits for its result; nullopt when `stop` is raised
+// first (at shutdown the loops may never run it).
+template <class F>
+auto call_on_owner(const Post& post, size_t shard, const std::atomic<bool>& stop, F fn)
+    -> std::optional<decltype(fn())> {
+  using R = decltype(fn());
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<R> result;
+  };
+  auto st = std::make_shared<State>();
+  post(shard, [st, fn = std::move(fn)]() mutable {
+    auto r = fn();
+    std::lock_guard lock(st->mu);
+    st->result.emplace(std::move(r));
+    st->cv.notify_all();
+  });
+  std::unique_lock lock(st->mu);
+  while (!st->result) {
+    if (stop.load()) return std::nullopt;
+    st->cv.wait_for(lock, kOwnerPoll);
+  }
+  return std::move(st->result);
+}
+
+}  // namespace
+
+CleanerManager::CleanerManager(std::filesystem::path log_dir, CleanerConfig config,
+                               PartitionManager& partitions, Post post)
+    : log_dir_(std::move(log_dir)),
+      config_(config),
+      partitions_(partitions),
+      post_(std::move(post)) {
+  storage::OffsetCheckpointFile file(log_dir_ / kCleanerCheckpoint);
+  if (std::filesystem::exists(file.path())) {
+    std::string why;
+    if (auto offsets = file.read(&why)) {
+      checkpoints_ = std::move(*offsets);
+    } else {
+      log::warn("ignoring {}: {}; compacted logs are cleaned from their start",
+                file.path().string(), why);
+    }
+  }
+}
+
+CleanerManager::~CleanerManager() {
+  stop();
+}
+
+void CleanerManager::start() {
+  if (!config_.enable) return;
+  const int32_t n = std::max(1, config_.threads);
+  for (int32_t i = 0; i < n; ++i) threads_.emplace_back([this] { run(); });
+  log::info("log cleaner started ({} threads)", n);
+}
+
+void CleanerManager::stop() {
+  {
+    std::lock_guard lock(sleep_mu_);
+    stop_ = true;
+  }
+  sleep_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+int64_t CleanerManager::checkpoint(const std::string& topic, int32_t index) const {
+  std::lock_guard lock(mu_);
+  const auto it = checkpoints_.find({topic, index});
+  return it == checkpoints_.end() ? -1 : it->second;
+}
+
+void CleanerManager::forget_topic(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  const auto erased =
+      std::erase_if(checkpoints_, [&](const auto& e) { return e.first.first == topic; });
+  std::erase_if(backoff_until_, [&](const auto& e) { return e.first.first == topic; });
+  std::string why;
+  if (erased > 0 && !write_checkpoint(&why)) log::warn("log cleaner: {}", why);
+}
+
+void CleanerManager::sleep_ms(int64_t ms) {
+  std::unique_lock lock(sleep_mu_);
+  sleep_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+}
+
+void CleanerManager::run() {
+  while (!stop_) {
+    Candidate c;
+    bool found = false;
+    try {
+      found = pick(&c);
+    } catch (const std::exception& e) {
+      log::error("log cleaner: choosing a partition failed: {}", e.what());
+    }
+    if (!found) {
+      sleep_ms(config_.backoff_ms);
+      continue;
+    }
+    const Key key{c.partition->topic(), c.partition->index()};
+    try {
+      clean(c);
+    } catch (const std::exception& e) {
+      record_failure(key, e.what());
+    }
+    std::lock_guard lock(mu_);
+    in_progress_.erase(key);
+  }
+}
+
+bool CleanerManager::pick(Candidate* out) {
+  const int64_t now = wall_ms();
+  const int64_t steady = steady_ms();
+  double max_ratio = 0;
+  std::optional<Candidate> best;
+  std::set<Key> present;
+  for (auto& p : partitions_.all()) {
+    if (stop_) return false;
+    const Key key{p->topic(), p->index()};
+    present.insert(key);
+    int64_t checkpoint = -1;
+    {
+      std::lock_guard lock(mu_);
+      if (in_progress_.count(key) != 0) continue;
+      const auto b = backoff_until_.find(key);
+      if (b != backoff_until_.end() && b->second > steady) continue;
+      const auto it = checkpoints_.find(key);
+      if (it != checkpoints_.end()) checkpoint = it->second;
+    }
+    auto snap = call_on_owner(post_, p->shard(), stop_, [p] { return p->cleaning_snapshot(); });
+    if (!snap || !*snap) continue;
+    const auto range = storage::dirty_range((*snap)->view, checkpoint, (*snap)->high_watermark, now,
+                                            (*snap)->config);
+    max_ratio = std::max(max_ratio, range.ratio);
+    if (!range.cleanable((*snap)->config)) continue;
+    // Highest ratio first; a due max.compaction.lag.ms wins over any ratio (Kafka's order).
+    if (!best || (range.max_lag_due && !best->range.max_lag_due) ||
+        (range.max_lag_due == best->range.max_lag_due && range.ratio > best->range.ratio)) {
+      best = Candidate{p, std::move(**snap), range};
+    }
+  }
+  stats_.max_dirty_ratio_ppm = static_cast<int64_t>(max_ratio * 1e6);
+  std::lock_guard lock(mu_);
+  std::erase_if(backoff_until_,
+                [&](const auto& e) { return e.second <= steady || present.count(e.first) == 0; });
+  stats_.uncleanable = static_cast<int64_t>(backoff_until_.size());
+  if (!best) return false;
+  const Key key{best->partition->topic(), best->partition->index()};
+  if (!in_progress_.insert(key).second) return false;  // another thread took it meanwhile
+  *out = std::move(*best);
+  return true;
+}
+
+void CleanerManager::clean(Candidate& c) {
+  const Key key{c.partition->topic(), c.partition->index()};
+  const int64_t now = wall_ms();
+  const auto threads = static_cast<size_t>(std::max(1, config_.threads));
+  storage::OffsetMap map(static_cast<size_t>(config_.dedupe_buffer_size) / threads,
+                         static_cast<size_t>(c.range.first_uncleanable - c.range.first_dirty));
+  const auto started = std::chrono::steady_clock::now();
+  auto out = storage::clean_log(c.snapshot.view, c.range, c.snapshot.config, now, map, stop_);
+  using Status = storage::CleanOutcome::Status;
+  if (out.status == Status::aborted) return;
+  if (out.status == Status::failed) return record_failure(key, out.error);
+  if (out.status == Status::cleaned && !out.cleaned.segments.empty()) {
+    auto p = c.partition;
+    auto swap = call_on_owner(post_, p->shard(), stop_, [p, cleaned = out.cleaned] {
+      std::string error;
+      const auto outcome = p->install_cleaned(cleaned, &error);
+      return std::make_pair(outcome, error);
+    });
+    if (!swap) return;  // shutdown: the next open deletes or completes the files
+    if (swap->first == storage::SwapOutcome::stale) {
+      ++stats_.stale;
+      log::info("log cleaner: {}-{} changed while it was cleaned; result discarded", key.first,
+                key.second);
+      return;
+    }
+    if (swap->first == storage::SwapOutcome::failed) return record_failure(key, swap->second);
+  }
+  ++stats_.runs;
+  stats_.bytes_read += out.stats.bytes_read;
+  stats_.bytes_written += out.stats.bytes_written;
+  stats_.records_removed += out.stats.records_removed;
+  std::string why;
+  {
+    std::lock_guard lock(mu_);
+    checkpoints_[key] = out.cleaned_up_to;
+    if (!write_checkpoint(&why)) log::warn("log cleaner: {}", why);
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  log::info(
+      "log cleaner: cleaned {}-{} up to offset {} in {} ms: {} segments rewritten, {} records "
+      "removed, {} -> {} bytes (dirty ratio was {:.2f})",
+      key.first, key.second, out.cleaned_up_to, ms, out.stats.segments, out.stats.records_removed,
+      out.stats.bytes_read, out.stats.bytes_written, c.range.ratio);
+}
+
+void CleanerManager::record_failure(const Key& key, const std::string& why) {
+  ++stats_.failures;
+  log::error("log cleaner: cleaning {}-{} failed: {}; retrying after {} ms", key.first, key.second,
+             why, config_.backoff_ms);
+  std::lock_guard lock(mu_);
+  backoff_until_[key] = steady_ms() + config_.backoff_ms;
+  stats_.uncleanable = static_cast<int64_t>(backoff_until_.size());
+}
+
+// Under mu_. Only partitions that still exist are written (a deleted topic's entry goes).
+bool CleanerManager::write_checkpoint(std::string* error) {
+  storage::OffsetCheckpointFile::Offsets live;
+  for (const auto& p : partitions_.all()) {
+    const auto it = checkpoints_.find({p->topic(), p->index()});
+    if (it != checkpoints_.end()) live.insert(*it);
+  }
+  checkpoints_ = live;
+  return storage::OffsetCheckpointFile(log_dir_ / kCleanerCheckpoint).write(live, error);
+}
+
+}  // namespace kaffa::cluster

@@ -1,0 +1,108 @@
+// CleanerManager: Kafka's log cleaner for the partitions of this broker (LogCleaner and
+// LogCleanerManager, our own code). Compacts the logs of topics whose cleanup.policy contains
+// `compact` (storage/log_cleaner.h says what is kept).
+//
+// Each of log.cleaner.threads threads loops: ask every compacted partition, on its owner loop,
+// for a cleaning snapshot (Partition::cleaning_snapshot); pick the one with the highest dirty
+// ratio at or above its min.cleanable.dirty.ratio, or one whose max.compaction.lag.ms is due;
+// clean it on this thread (reading rolled segments, writing `.cleaned` files); post the swap to
+// the owner loop (Partition::install_cleaned), which discards the result when retention or
+// truncation changed the log meanwhile; then record the new first dirty offset in
+// `<log.dirs>/cleaner-offset-checkpoint` (storage/checkpoint_file.h format). With nothing to do
+// it sleeps log.cleaner.backoff.ms.
+//
+// Failure isolation: an error while cleaning a partition is logged and counted
+// (kaffa_log_cleaner_failures_total); that partition is skipped for log.cleaner.backoff.ms
+// (counted in kaffa_log_cleaner_uncleanable_partitions meanwhile) and the other partitions go
+// on. No exception leaves a cleaner thread.
+//
+// Threading: start()/stop() from the broker's main thread; stop() is prompt (the cleaning in
+// progress checks a flag between batches, waits on owner loops give up) and must come before
+// the logs are closed. The counters are atomics, read from any thread. The checkpoint file and
+// the per-partition state are behind one mutex.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cluster/partition.h"
+#include "cluster/partition_manager.h"
+
+namespace kaffa::cluster {
+
+struct CleanerConfig {
+  bool enable = true;                      // log.cleaner.enable
+  int32_t threads = 1;                     // log.cleaner.threads
+  int64_t backoff_ms = 15000;              // log.cleaner.backoff.ms
+  int64_t dedupe_buffer_size = 134217728;  // log.cleaner.dedupe.buffer.size (all threads)
+};
+
+class CleanerManager {
+ public:
+  struct Stats {
+    std::atomic<int64_t> runs{0};           // cleanings whose result was installed
+    std::atomic<int64_t> failures{0};       // cleanings that failed
+    std::atomic<int64_t> stale{0};          // results discarded (log changed meanwhile)
+    std::atomic<int64_t> bytes_read{0};     // bytes of segments cleaned
+    std::atomic<int64_t> bytes_written{0};  // bytes of the cleaned segments swapped in
+    std::atomic<int64_t> records_removed{0};
+    std::atomic<int64_t> uncleanable{0};          // partitions in failure backoff
+    std::atomic<int64_t> max_dirty_ratio_ppm{0};  // of the last pass over the partitions
+  };
+
+  CleanerManager(std::filesystem::path log_dir, CleanerConfig config, PartitionManager& partitions,
+                 Post post);
+  ~CleanerManager();  // stops
+
+  void start();
+  void stop();
+  const Stats& stats() const { return stats_; }
+  // The first dirty offset recorded for a partition (-1: none). Any thread.
+  int64_t checkpoint(const std::string& topic, int32_t index) const;
+  // Any thread, when a topic is deleted: its checkpoint entries go (a new topic of the same name
+  // starts dirty from its start).
+  void forget_topic(const std::string& topic);
+
+ private:
+  using Key = std::pair<std::string, int32_t>;
+  struct Candidate {
+    std::shared_ptr<Partition> partition;
+    Partition::CleaningSnapshot snapshot;
+    storage::DirtyRange range;
+  };
+
+  void run();
+  bool pick(Candidate* out);
+  void clean(Candidate& c);
+  void record_failure(const Key& key, const std::string& why);
+  bool write_checkpoint(std::string* error);
+  void sleep_ms(int64_t ms);
+
+  const std::filesystem::path log_dir_;
+  const CleanerConfig config_;
+  PartitionManager& partitions_;
+  Post post_;
+  Stats stats_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+  std::vector<std::thread> threads_;
+
+  mutable std::mutex mu_;
+  std::map<Key, int64_t> checkpoints_;    // first dirty offset by partition
+  std::map<Key, int64_t> backoff_until_;  // steady-clock ms after a failure
+  std::set<Key> in_progress_;
+};
+
+}  // namespace kaffa::cluster

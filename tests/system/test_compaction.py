@@ -1,0 +1,319 @@
+#!/usr/bin/python3
+"""Log compaction (cleanup.policy=compact) against a real broker, with confluent_kafka.
+
+The broker runs with log.cleaner.backoff.ms=200 so that cleaner passes come quickly; every wait
+is on an observable condition (segment files on disk, /metrics) with a deadline, never a fixed
+sleep.
+
+- 200,000 updates over 1,000 keys, then tombstones for 100 of them, into a topic with
+  segment.bytes=64 KiB, min.cleanable.dirty.ratio=0.01, delete.retention.ms=100: once the
+  cleaner has shrunk the log, a consumer from the beginning sees offsets strictly increasing, far
+  fewer than 200,000 records, and replaying them gives exactly the latest value of each of the
+  900 live keys (the 100 deleted keys are absent or end in a tombstone).
+- A second round of updates, and the broker is killed (SIGKILL) while the cleaner works on it
+  (as soon as `.cleaned`/`.swap` files appear in the partition directory): after a restart no
+  `.cleaned`/`.swap` file is left and every live key still has its latest value.
+- An idempotent producer's only batch, superseded by another producer, stays as an empty batch
+  (its producer state): consumers read past it, and the same idempotent producer goes on
+  producing after the cleaning and a restart without a sequence error.
+- __consumer_offsets (offsets.topic.segment.bytes=4096, one partition) is compacted: 1,500
+  commits of one group shrink it, and the last committed offset survives a restart, both clean
+  and after SIGKILL.
+"""
+
+import os
+import re
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from kaffa_harness import KaffaBroker  # noqa: E402
+import group_util as gu  # noqa: E402
+
+from confluent_kafka import Consumer, Producer, TopicPartition, OFFSET_BEGINNING  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+DEADLINE_S = 120.0
+KEYS = 1000
+DELETED = 100
+SEGMENT_BYTES = 65536
+OVERRIDES = {
+    "log.cleaner.backoff.ms": "200",
+    "auto.create.topics.enable": "false",
+    "offsets.topic.num.partitions": "1",
+    "offsets.topic.segment.bytes": "4096",
+    "log.cleaner.min.cleanable.ratio": "0.05",
+}
+
+
+def wait_until(what, cond, timeout=DEADLINE_S, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def metric(broker, name, labels=""):
+    with urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def partition_dir(broker, topic):
+    return os.path.join(broker.log_dir, topic + "-0")
+
+
+def log_bytes(broker, topic):
+    d = partition_dir(broker, topic)
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+
+
+def swap_files(broker, topic):
+    d = partition_dir(broker, topic)
+    return [f for f in os.listdir(d) if f.endswith(".cleaned") or f.endswith(".swap")]
+
+
+def produce(bootstrap, topic, items):
+    """items: iterable of (key, value or None); returns the count acknowledged."""
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+                  "enable.idempotence": False, "queue.buffering.max.messages": 500000})
+    errors, acked = [], [0]
+
+    def done(err, _msg):
+        if err is not None:
+            errors.append(err)
+        else:
+            acked[0] += 1
+    n = 0
+    for key, value in items:
+        while True:
+            try:
+                p.produce(topic, key=key, value=value, partition=0, on_delivery=done)
+                break
+            except BufferError:
+                p.poll(0.1)
+        n += 1
+        if n % 10000 == 0:
+            p.poll(0)
+    p.flush(DEADLINE_S)
+    if errors or acked[0] != n:
+        raise AssertionError("produce to %s: %d of %d acked, %r" % (topic, acked[0], n, errors[:3]))
+    return n
+
+
+def consume_all(bootstrap, topic):
+    """[(offset, key, value)] from the beginning to the high watermark."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "compaction-reader",
+                  "enable.auto.commit": False, "enable.partition.eof": True,
+                  "auto.offset.reset": "earliest"})
+    out = []
+    try:
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            m = c.poll(1.0)
+            if m is None:
+                continue
+            if m.error() is not None:
+                if m.error().code() == -191:  # _PARTITION_EOF
+                    return out
+                raise AssertionError("consumer error: %s" % m.error())
+            out.append((m.offset(), m.key(), m.value()))
+        raise AssertionError("did not reach the end of %s" % topic)
+    finally:
+        c.close()
+
+
+def key(i):
+    return b"key-%04d" % i
+
+
+class CompactionTest(unittest.TestCase):
+    def setUp(self):
+        self.broker = KaffaBroker(overrides=OVERRIDES)
+        self.broker.start()
+
+    def tearDown(self):
+        self.broker.stop()
+        self.broker.cleanup()
+
+    def create_topic(self, name):
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        conf = {"cleanup.policy": "compact", "segment.bytes": str(SEGMENT_BYTES),
+                "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "100"}
+        admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=conf)],
+                            operation_timeout=10)[name].result(timeout=30)
+
+    def check_latest(self, topic, expected, max_records):
+        records = consume_all(self.broker.bootstrap, topic)
+        offsets = [o for o, _, _ in records]
+        self.assertEqual(offsets, sorted(set(offsets)), "offsets must strictly increase")
+        self.assertLess(len(records), max_records)
+        latest = {}
+        for _, k, v in records:
+            if v is None:
+                latest.pop(k, None)
+            else:
+                latest[k] = v
+        self.assertEqual(len(latest), len(expected))
+        self.assertEqual(latest, expected)
+        return records
+
+    def wait_cleaned(self, topic):
+        """Until the partition's .log files are below 8 segments (the live keys take ~1.5)."""
+        try:
+            wait_until("the cleaner to shrink %s (runs=%s)"
+                       % (topic, metric(self.broker, "kaffa_log_cleaner_runs_total")),
+                       lambda: log_bytes(self.broker, topic) < 8 * SEGMENT_BYTES)
+        except AssertionError:
+            d = partition_dir(self.broker, topic)
+            print("segments: %s\nbroker log:\n%s" % (
+                sorted((f, os.path.getsize(os.path.join(d, f))) for f in os.listdir(d)),
+                self.broker.log_text()[-20000:]), file=sys.stderr)
+            raise
+
+    def test_latest_value_per_key_and_kill_during_cleaning(self):
+        topic = "compacted"
+        self.create_topic(topic)
+        expected = {}
+
+        def updates(rounds, first_key=0):
+            for r in range(rounds):
+                for i in range(first_key, KEYS):
+                    v = b"value-%04d-round-%03d-" % (i, r) + b"x" * 20
+                    expected[key(i)] = v
+                    yield key(i), v
+        produce(self.broker.bootstrap, topic, updates(200))
+        self.assertGreater(metric(self.broker, "kaffa_topic_bytes_in_total", '{topic="compacted"}'),
+                           100 * SEGMENT_BYTES)
+
+        def tombstones():
+            for i in range(DELETED):
+                expected.pop(key(i))
+                yield key(i), None
+        produce(self.broker.bootstrap, topic, tombstones())
+        self.wait_cleaned(topic)
+        self.assertGreaterEqual(metric(self.broker, "kaffa_log_cleaner_runs_total"), 1)
+        self.assertEqual(metric(self.broker, "kaffa_log_cleaner_failures_total"), 0)
+        self.assertTrue(os.path.exists(os.path.join(self.broker.log_dir,
+                                                    "cleaner-offset-checkpoint")))
+        records = self.check_latest(topic, expected, 20000)
+        print("first round: %d records after cleaning 200,000 updates and %d tombstones"
+              % (len(records), DELETED), file=sys.stderr)
+
+        # Second round; SIGKILL as soon as the cleaner writes or swaps files.
+        runs = metric(self.broker, "kaffa_log_cleaner_runs_total")
+        produce(self.broker.bootstrap, topic, updates(60, DELETED))
+        seen = []
+
+        def cleaner_busy():
+            seen.extend(swap_files(self.broker, topic))
+            return seen or metric(self.broker, "kaffa_log_cleaner_runs_total") > runs + 1
+        wait_until("the cleaner to start on the second round", cleaner_busy, interval=0.002)
+        self.broker.kill9()
+        print("killed with cleaner files %s" % sorted(set(seen))[:6], file=sys.stderr)
+        self.broker.restart()
+        self.assertEqual(swap_files(self.broker, topic), [])
+        self.check_latest(topic, expected, 200000)
+        # And it goes on cleaning after the restart.
+        self.wait_cleaned(topic)
+        self.check_latest(topic, expected, 20000)
+
+    def test_idempotent_producer_batches_and_consumers_after_cleaning(self):
+        # A fixed port: the idempotent producer reconnects to the restarted broker by itself.
+        self.broker.stop()
+        self.broker.cleanup()
+        port = gu.free_port()
+        self.broker = KaffaBroker(overrides=dict(
+            OVERRIDES, listeners="PLAINTEXT://127.0.0.1:%d" % port)).start()
+        topic = "compacted"
+        self.create_topic(topic)
+        idem = Producer({"bootstrap.servers": self.broker.bootstrap, "enable.idempotence": True,
+                         "linger.ms": 0})
+        errors = []
+
+        def done(err, _msg):
+            if err is not None:
+                errors.append(err)
+        idem.produce(topic, key=b"shared", value=b"from-idempotent", partition=0,
+                     on_delivery=done)
+        idem.flush(30)
+        expected = {b"shared": b"last"}
+
+        def others():
+            yield b"shared", b"last"
+            for r in range(30):
+                for i in range(KEYS):
+                    v = b"v-%d-%d-" % (i, r) + b"y" * 30
+                    expected[key(i)] = v
+                    yield key(i), v
+        produce(self.broker.bootstrap, topic, others())
+        self.wait_cleaned(topic)
+
+        def first_batch():
+            with open(os.path.join(partition_dir(self.broker, topic), "%020d.log" % 0), "rb") as f:
+                head = f.read(61)
+            return (int.from_bytes(head[0:8], "big"),
+                    int.from_bytes(head[43:51], "big", signed=True) >= 0,
+                    int.from_bytes(head[57:61], "big"))
+        # The idempotent producer's batch (offset 0) is kept, empty: its producer id stays known.
+        wait_until("the idempotent producer's batch to be emptied",
+                   lambda: first_batch()[2] == 0)
+        self.assertEqual(first_batch(), (0, True, 0))
+        self.check_latest(topic, expected, 20000)
+        idem.produce(topic, key=b"after", value=b"cleaning", partition=0, on_delivery=done)
+        idem.flush(30)
+        self.broker.stop_and_check()
+        self.broker.restart()
+        expected[b"after"] = b"cleaning"
+        self.check_latest(topic, expected, 20000)
+        idem.produce(topic, key=b"after", value=b"restart", partition=0, on_delivery=done)
+        idem.flush(60)
+        self.assertEqual(errors, [])
+        expected[b"after"] = b"restart"
+        self.check_latest(topic, expected, 20000)
+
+    def test_consumer_offsets_are_compacted_and_survive_restart(self):
+        topic = "compacted"
+        self.create_topic(topic)
+        produce(self.broker.bootstrap, topic, ((b"k", b"v") for _ in range(10)))
+        c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "committer",
+                      "enable.auto.commit": False})
+        last = 0
+        try:
+            for i in range(1, 1501):
+                last = i
+                res = c.commit(offsets=[TopicPartition(topic, 0, i)], asynchronous=False)
+                self.assertIsNone(res[0].error)
+        finally:
+            c.close()
+        written = 1500 * 100  # at least ~100 bytes per commit record batch
+        wait_until("__consumer_offsets to be compacted",
+                   lambda: log_bytes(self.broker, "__consumer_offsets") < written / 5)
+
+        def committed():
+            c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "committer",
+                          "enable.auto.commit": False})
+            try:
+                return c.committed([TopicPartition(topic, 0)], timeout=30)[0].offset
+            finally:
+                c.close()
+        self.assertEqual(committed(), last)
+        self.broker.stop_and_check()
+        self.broker.restart()
+        self.assertEqual(committed(), last)
+        self.broker.kill9()
+        self.broker.restart()
+        self.assertEqual(committed(), last)
+
+
+if __name__ == "__main__":
+    unittest.main()
