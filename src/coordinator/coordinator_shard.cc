@@ -144,7 +144,7 @@ void CoordinatorShard::expire_offsets() {
   const int64_t retention_ms = config_.offsets_retention_minutes * 60 * 1000;
   auto tombstones = offsets_->expired_records(
       now_ms(), retention_ms,
-      [this](const std::string& group) { return groups_->can_expire_offsets(group); });
+      [this](const std::string& group) { return groups_->offset_expiry(group); });
   if (tombstones.empty()) return;
   // Apply what the tombstones say once they are durable.
   std::vector<records::Decoded> changes;

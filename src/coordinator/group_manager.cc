@@ -361,6 +361,14 @@ void GroupManager::on_sync_written(const std::string& id, uint64_t incarnation, 
 
 // --- Heartbeat and LeaveGroup ---
 
+void GroupManager::on_member_commit(std::string_view group_id, std::string_view member_id,
+                                    int32_t generation_id) {
+  Group* g = find(group_id);
+  if (!g || generation_id < 0 || generation_id != g->generation()) return;
+  if (!g->is(GroupState::stable) && !g->is(GroupState::preparing_rebalance)) return;
+  if (GroupMember* m = g->member(member_id)) reschedule_heartbeat(*g, *m);
+}
+
 ErrorCode GroupManager::heartbeat(std::string_view group_id, std::string_view member_id,
                                   const std::optional<std::string>& group_instance_id,
                                   int32_t generation_id) {

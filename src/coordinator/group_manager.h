@@ -28,6 +28,7 @@
 #include "coordinator/coordinator_shard.h"
 #include "coordinator/group.h"
 #include "coordinator/group_config.h"
+#include "coordinator/offset_store.h"
 #include "protocol/error_codes.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/group_metadata_value.h"
@@ -138,13 +139,19 @@ class GroupManager {
   protocol::ErrorCode validate_offset_commit(std::string_view group_id, std::string_view member_id,
                                              const std::optional<std::string>& group_instance_id,
                                              int32_t generation_id, int16_t api_version = 0) const;
+  // After a valid member commit: like a heartbeat, it renews the member's session in Stable and
+  // PreparingRebalance (Kafka's completeAndScheduleNextHeartbeatExpiration on commit).
+  void on_member_commit(std::string_view group_id, std::string_view member_id,
+                        int32_t generation_id);
   // Whether the "consumer"-protocol members subscribe to the topic (Kafka's
   // isSubscribedToTopic: true when the group uses the consumer protocol but the subscriptions are
   // not known, false for an absent group or another protocol type).
   bool is_subscribed(std::string_view group_id, std::string_view topic) const;
   bool has_members(std::string_view group_id) const;
-  bool can_expire_offsets(std::string_view group_id) const;  // absent or Empty
-  const Group* group(std::string_view group_id) const;       // nullptr if absent
+  // Offsets of an absent group expire by their commit time; those of an Empty group that had
+  // members count from when it became Empty (Kafka's currentStateTimestamp); others never.
+  OffsetStore::ExpiryBase offset_expiry(std::string_view group_id) const;
+  const Group* group(std::string_view group_id) const;  // nullptr if absent
 
  private:
   class ShardEnv;

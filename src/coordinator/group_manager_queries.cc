@@ -123,9 +123,12 @@ bool GroupManager::has_members(std::string_view group_id) const {
   return g && g->size() > 0;
 }
 
-bool GroupManager::can_expire_offsets(std::string_view group_id) const {
+OffsetStore::ExpiryBase GroupManager::offset_expiry(std::string_view group_id) const {
   const Group* g = group(group_id);
-  return !g || g->is(GroupState::empty);
+  if (!g) return {true, std::nullopt};
+  if (!g->is(GroupState::empty)) return {false, std::nullopt};
+  if (!g->protocol_type()) return {true, std::nullopt};
+  return {true, g->state_timestamp_ms()};
 }
 
 ErrorCode GroupManager::check_join(const GroupConfig& config, std::string_view group_id,

@@ -59,26 +59,28 @@ std::vector<CoordinatorShard::Record> OffsetStore::delete_group_records(
   return out;
 }
 
-bool OffsetStore::is_expired(const CommittedOffset& v, int64_t now_ms, int64_t retention_ms) {
+bool OffsetStore::is_expired(const CommittedOffset& v, int64_t now_ms, int64_t retention_ms,
+                             std::optional<int64_t> since) {
   if (v.expire_timestamp >= 0) return now_ms >= v.expire_timestamp;
   // commit_timestamp may be anything a v1 client sent: compute the age without overflowing.
+  const int64_t base = since.value_or(v.commit_timestamp);
   int64_t age = 0;
-  if (__builtin_sub_overflow(now_ms, v.commit_timestamp, &age)) {
-    age = v.commit_timestamp < 0 ? std::numeric_limits<int64_t>::max()
-                                 : std::numeric_limits<int64_t>::min();
+  if (__builtin_sub_overflow(now_ms, base, &age)) {
+    age = base < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
   }
   return age >= retention_ms;
 }
 
 std::vector<CoordinatorShard::Record> OffsetStore::expired_records(
     int64_t now_ms, int64_t retention_ms,
-    const std::function<bool(const std::string&)>& can_expire) const {
+    const std::function<ExpiryBase(const std::string&)>& policy) const {
   std::vector<CoordinatorShard::Record> out;
   for (const auto& [group, topics] : groups_) {
-    if (!can_expire(group)) continue;
+    const ExpiryBase base = policy(group);
+    if (!base.allowed) continue;
     for (const auto& [topic, partitions] : topics) {
       for (const auto& [partition, offset] : partitions) {
-        if (is_expired(offset, now_ms, retention_ms)) {
+        if (is_expired(offset, now_ms, retention_ms, base.since)) {
           out.push_back({records::offset_commit_key(group, topic, partition), std::nullopt});
         }
       }

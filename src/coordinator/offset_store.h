@@ -46,16 +46,23 @@ class OffsetStore {
   // them afterwards is the caller's job.
   std::vector<CoordinatorShard::Record> delete_group_records(std::string_view group) const;
 
-  // Tombstones for the expired offsets of every group for which can_expire(group) holds (the
-  // caller says yes for a group that is Empty or unknown to the GroupManager). Kafka's rule: an
+  // Whether a group's offsets may expire (the GroupManager decides: an Empty group or one it does
+  // not know) and from when: `since` is when the group became Empty (a group that had members),
+  // nullopt to count from each offset's commit timestamp.
+  struct ExpiryBase {
+    bool allowed = false;
+    std::optional<int64_t> since;
+  };
+  // Tombstones for the expired offsets of every group that `policy` allows. Kafka's rule: an
   // offset with an expire_timestamp expires at it (now_ms >= expire_timestamp); any other once
-  // now_ms - commit_timestamp >= retention_ms (offsets.retention.minutes).
+  // now_ms - (since, else commit_timestamp) >= retention_ms (offsets.retention.minutes).
   std::vector<CoordinatorShard::Record> expired_records(
       int64_t now_ms, int64_t retention_ms,
-      const std::function<bool(const std::string&)>& can_expire) const;
+      const std::function<ExpiryBase(const std::string&)>& policy) const;
 
   // The expiry rule above for one offset.
-  static bool is_expired(const CommittedOffset& v, int64_t now_ms, int64_t retention_ms);
+  static bool is_expired(const CommittedOffset& v, int64_t now_ms, int64_t retention_ms,
+                         std::optional<int64_t> since = std::nullopt);
 
  private:
   std::map<std::string, TopicOffsets, std::less<>> groups_;

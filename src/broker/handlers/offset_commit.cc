@@ -100,6 +100,7 @@ void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard
     op->fail_all(protocol::code(invalid));
     return op->respond->send(op->resp);
   }
+  shard->groups().on_member_commit(req.group_id, req.member_id, req.generation_id_or_member_epoch);
 
   const int64_t now = shard->now_ms();
   // v2-4: retention_time_ms -1 means the broker's retention; otherwise an explicit expiry.

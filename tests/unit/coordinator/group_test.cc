@@ -311,6 +311,27 @@ TEST_F(GroupTest, SessionExpiryRemovesTheMemberAndRebalances) {
   EXPECT_EQ((*l)->members.size(), 1u);
 }
 
+TEST_F(GroupTest, OffsetCommitsRenewTheSessionLikeHeartbeats) {
+  auto [leader, other] = stable_pair();
+  // The leader heartbeats; the other member only commits offsets (Kafka counts a member's valid
+  // commit as a heartbeat).
+  for (int i = 0; i < 4; ++i) {
+    env.advance(3000);
+    ASSERT_EQ(heartbeat(leader, 1), ErrorCode::none);
+    ASSERT_EQ(gm->validate_offset_commit("g", other, std::nullopt, 1), ErrorCode::none);
+    gm->on_member_commit("g", other, 1);
+  }
+  EXPECT_TRUE(gm->group("g")->has_member(other));
+  EXPECT_EQ(state(), GroupState::stable);
+  // A commit with a stale generation renews nothing.
+  for (int i = 0; i < 4; ++i) {
+    env.advance(3000);
+    heartbeat(leader, 1);  // REBALANCE_IN_PROGRESS once the other member has expired
+    gm->on_member_commit("g", other, 0);
+  }
+  EXPECT_FALSE(gm->group("g")->has_member(other));
+}
+
 TEST_F(GroupTest, MemberThatDoesNotRejoinIsDroppedAtTheRebalanceTimeout) {
   auto [leader, other] = stable_pair();
   auto l = join(leader, "a");  // the leader's rejoin forces a rebalance
@@ -339,6 +360,10 @@ TEST_F(GroupTest, LeaveRebalancesAndTheLastLeaveEmptiesAndPersistsTheGroup) {
   EXPECT_EQ(last.members[0], ErrorCode::none);
   EXPECT_EQ(state(), GroupState::empty);
   EXPECT_EQ(gm->group("g")->generation(), 3);
+  // Its offsets now expire counting from this moment (Kafka's currentStateTimestamp).
+  const auto expiry = gm->offset_expiry("g");
+  EXPECT_TRUE(expiry.allowed);
+  EXPECT_EQ(expiry.since, env.clock);
   auto v = env.last_group_value("g");
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->generation, 3);
@@ -506,8 +531,9 @@ TEST_F(GroupTest, OffsetCommitValidation) {
   EXPECT_EQ(gm->validate_offset_commit("g", id, std::nullopt, 0), ErrorCode::illegal_generation);
   EXPECT_EQ(gm->validate_offset_commit("g", "x", std::nullopt, 1), ErrorCode::unknown_member_id);
   EXPECT_EQ(gm->validate_offset_commit("g", "", std::nullopt, -1), ErrorCode::unknown_member_id);
-  EXPECT_FALSE(gm->can_expire_offsets("g"));
-  EXPECT_TRUE(gm->can_expire_offsets("other"));
+  EXPECT_FALSE(gm->offset_expiry("g").allowed);
+  EXPECT_TRUE(gm->offset_expiry("other").allowed);
+  EXPECT_FALSE(gm->offset_expiry("other").since);
   EXPECT_TRUE(gm->has_members("g"));
 }
 

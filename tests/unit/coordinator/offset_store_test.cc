@@ -130,8 +130,9 @@ TEST(OffsetStore, ExpiredRecordsOnlyForGroupsThatMayExpire) {
   store.apply("empty", "u", 0, committed(1, 9500, 9000));  // recent commit, explicit expiry passed
   store.apply("stable", "t", 0, committed(1, 0));          // old, but the group has members
   const int64_t now = 10000;
-  const auto recs = store.expired_records(
-      now, kRetention, [](const std::string& group) { return group != "stable"; });
+  const auto recs = store.expired_records(now, kRetention, [](const std::string& group) {
+    return OffsetStore::ExpiryBase{group != "stable", std::nullopt};
+  });
   EXPECT_EQ(deleted_by(recs), (std::set<std::tuple<std::string, std::string, int32_t>>{
                                   {"empty", "t", 0}, {"empty", "u", 0}}));
   // The store itself is unchanged until the caller applies the tombstones.
@@ -141,8 +142,19 @@ TEST(OffsetStore, ExpiredRecordsOnlyForGroupsThatMayExpire) {
 TEST(OffsetStore, NothingExpiresWhenNoGroupMay) {
   OffsetStore store;
   store.apply("g", "t", 0, committed(1, 0));
-  EXPECT_TRUE(store.expired_records(1'000'000, kRetention, [](const std::string&) { return false; })
+  EXPECT_TRUE(store
+                  .expired_records(1'000'000, kRetention,
+                                   [](const std::string&) { return OffsetStore::ExpiryBase{}; })
                   .empty());
+}
+
+TEST(OffsetStore, AnEmptyGroupsOffsetsCountFromWhenItBecameEmpty) {
+  OffsetStore store;
+  store.apply("g", "t", 0, committed(1, 0));  // committed long ago, while members were active
+  const auto policy = [](const std::string&) { return OffsetStore::ExpiryBase{true, 9000}; };
+  EXPECT_TRUE(store.expired_records(9000 + kRetention - 1, kRetention, policy).empty());
+  EXPECT_EQ(store.expired_records(9000 + kRetention, kRetention, policy).size(), 1u);
+  EXPECT_FALSE(OffsetStore::is_expired(committed(1, 0), 9000 + kRetention - 1, kRetention, 9000));
 }
 
 }  // namespace
