@@ -25,6 +25,7 @@ constexpr HandlerEntry kHandlers[] = {
     {20, 0, 6, handle_delete_topics},
     {21, 0, 2, handle_delete_records},
     {22, 0, 5, handle_init_producer_id},
+    {23, 0, 4, handle_offset_for_leader_epoch},
     {32, 0, 4, handle_describe_configs},
     {33, 0, 2, handle_alter_configs},
     {36, 0, 2, handle_sasl_authenticate},
