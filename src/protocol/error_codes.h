@@ -66,6 +66,8 @@ enum class ErrorCode : int16_t {
   duplicate_resource = 92,
   unacceptable_credential = 93,
   unknown_topic_id = 100,
+  mismatched_endpoint_type = 114,
+  unsupported_endpoint_type = 115,
 };
 
 constexpr int16_t code(ErrorCode e) {

@@ -5,6 +5,9 @@ A broker with `listeners=INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0,REPLICATI
 mapped to PLAINTEXT, and an advertised.listeners entry for one of them:
 - each listener logs its own `kaffa ready` line; Metadata and FindCoordinator asked on a
   listener give that listener's address (the advertised one where configured), as Kafka does;
+- DescribeCluster v0/v1 answers like Metadata on each listener (cluster id, controller, this
+  broker at the listener's address); endpoint type 2 (controllers) is MISMATCHED_ENDPOINT_TYPE
+  (114), an unknown type UNSUPPORTED_ENDPOINT_TYPE (115);
 - a confluent_kafka producer and consumer bootstrapped on the EXTERNAL listener work end to end
   (they follow Metadata, so a wrong address would strand them);
 - start-up refuses a listener whose name is not in the map, and a security protocol that is not
@@ -59,6 +62,44 @@ class NamedListenersTest(unittest.TestCase):
             ep = self.bound[name]
             self.assertEqual(self.metadata_broker(name), (ep.host, ep.port))
         self.assertEqual(self.metadata_broker("REPLICATION"), ("replica.example", 19999))
+
+    def describe_cluster(self, listener, version, endpoint_type=1, ops=False):
+        body = kw.header_v2(60, version, 3) + kw.i8(1 if ops else 0)
+        if version >= 1:
+            body += kw.i8(endpoint_type)
+        with kw.connect(self.bound[listener]) as conn:
+            conn.send(kw.frame(body + kw.uvarint(0)))
+            _, data = conn.read_response(flexible_header=True)
+        r = kw.Reader(data)
+        r.i32()
+        out = {"error": r.i16(), "message": r.compact_string()}
+        if version >= 1:
+            out["endpoint_type"] = r.i8()
+        out["cluster_id"], out["controller"] = r.compact_string(), r.i32()
+
+        def broker(r):
+            b = (r.i32(), r.compact_string(), r.i32(), r.compact_string())
+            r.skip_tags()
+            return b
+        out["brokers"] = r.compact_array(broker)
+        out["ops"] = r.i32()
+        r.skip_tags()
+        self.assertTrue(r.done())
+        return out
+
+    def test_describe_cluster(self):
+        ext = self.bound["EXTERNAL"]
+        for version in (0, 1):
+            d = self.describe_cluster("EXTERNAL", version)
+            self.assertEqual((d["error"], d["controller"]), (0, 0))
+            self.assertEqual(len(d["cluster_id"]), 22)
+            self.assertEqual(d["brokers"], [(0, ext.host, ext.port, None)])
+            self.assertEqual(d["ops"], -2147483648)
+        self.assertEqual(self.describe_cluster("REPLICATION", 1)["brokers"],
+                         [(0, "replica.example", 19999, None)])
+        self.assertEqual(self.describe_cluster("INTERNAL", 0, ops=True)["ops"], 0)
+        self.assertEqual(self.describe_cluster("EXTERNAL", 1, endpoint_type=2)["error"], 114)
+        self.assertEqual(self.describe_cluster("EXTERNAL", 1, endpoint_type=7)["error"], 115)
 
     def test_find_coordinator_answers_with_the_listener_address(self):
         ep = self.bound["EXTERNAL"]

@@ -35,6 +35,7 @@ constexpr HandlerEntry kHandlers[] = {
     {47, 0, 0, handle_offset_delete},
     {50, 0, 0, handle_describe_user_scram_credentials},
     {51, 0, 0, handle_alter_user_scram_credentials},
+    {60, 0, 1, handle_describe_cluster},
 };
 
 }  // namespace

@@ -1,0 +1,39 @@
+// DescribeCluster (key 60), versions 0-1 (flexible from 0; KIP-700, v1 KIP-919): cluster id,
+// controller and brokers, as Metadata gives them but without topics. This node is every broker
+// and the controller, advertised with the address of the listener the request came in on. A
+// request for controller endpoints (endpoint_type 2) is MISMATCHED_ENDPOINT_TYPE, an unknown type
+// UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. Cluster authorized operations are 0 when
+// asked for (no authorizer yet), as in Metadata.
+#include "protocol/messages/describe_cluster.h"
+
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+
+void handle_describe_cluster(RequestContext& ctx, Responder respond) {
+  protocol::DescribeClusterRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  Broker& broker = ctx.broker;
+  protocol::DescribeClusterResponse resp;
+  resp.endpoint_type = req.endpoint_type;
+  resp.cluster_id = broker.cluster_id();
+  if (req.endpoint_type != 1) {
+    const bool controllers = req.endpoint_type == 2;
+    resp.error_code = protocol::code(controllers ? protocol::ErrorCode::mismatched_endpoint_type
+                                                 : protocol::ErrorCode::unsupported_endpoint_type);
+    resp.error_message = controllers
+                             ? "The request was sent to an endpoint of type BROKER, but "
+                               "we wanted an endpoint of type CONTROLLER"
+                             : "Unsupported endpoint type " + std::to_string(req.endpoint_type);
+    return respond.send(resp);
+  }
+  const auto adv = broker.advertised(ctx.conn.listener_name);
+  resp.controller_id = adv.node_id;
+  resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker
