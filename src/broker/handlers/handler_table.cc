@@ -28,6 +28,7 @@ constexpr HandlerEntry kHandlers[] = {
     {23, 0, 4, handle_offset_for_leader_epoch},
     {32, 0, 4, handle_describe_configs},
     {33, 0, 2, handle_alter_configs},
+    {35, 0, 4, handle_describe_log_dirs},
     {36, 0, 2, handle_sasl_authenticate},
     {37, 0, 3, handle_create_partitions},
     {42, 0, 2, handle_delete_groups},

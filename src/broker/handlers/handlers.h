@@ -43,6 +43,7 @@ void handle_delete_records(RequestContext& ctx, Responder respond);
 void handle_init_producer_id(RequestContext& ctx, Responder respond);
 void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond);
 void handle_describe_cluster(RequestContext& ctx, Responder respond);
+void handle_describe_log_dirs(RequestContext& ctx, Responder respond);
 void handle_sasl_handshake(RequestContext& ctx, Responder respond);
 void handle_sasl_authenticate(RequestContext& ctx, Responder respond);
 void handle_describe_user_scram_credentials(RequestContext& ctx, Responder respond);
