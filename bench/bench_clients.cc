@@ -385,6 +385,15 @@ void consumer_thread(Run& run, int index) {
     return;
   }
   rd_kafka_poll_set_consumer(rk);
+  if (o.consume_after) {
+    // Learn the topic's leaders (and connect) before being counted as ready: otherwise the
+    // first fetch waits for librdkafka's once-a-second scan of topics without a leader.
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+  }
 
   if (o.assign) {
     // Manual assignment: partition p goes to consumer p % consumers, from the start offset.

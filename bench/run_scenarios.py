@@ -300,7 +300,7 @@ class Runner:
             t_ready = time.monotonic()
             t_accept = wait_accepting(b.host, b.port)
             # An idle period of the broker's own (timers, maintenance loop) before sampling RSS.
-            time.sleep(2.0)
+            time.sleep(self.a.idle_seconds)
             run = {"fresh_dir_accepting_ms": fresh_ms, "ready_ms": (t_ready - t0) * 1e3,
                    "accepting_ms": (t_accept - t0) * 1e3,
                    "rss_kib": proc_status_kib(b.proc.pid, "VmRSS"),
@@ -669,6 +669,8 @@ def main():
     ap.add_argument("--e2e-mb-per-s", type=float, default=100.0, help="rate of the latency scenario")
     ap.add_argument("--e2e-linger-ms", type=int, default=1, help="producer linger.ms of the latency scenario")
     ap.add_argument("--idle-connections", type=int, default=5000)
+    ap.add_argument("--idle-seconds", type=float, default=2.0,
+                    help="how long the idle broker runs before its RSS is read (default 2)")
     ap.add_argument("--many-partitions", type=int, default=10000)
     ap.add_argument("--restart-partitions", type=int, default=1000)
     ap.add_argument("--create-timeout", type=int, default=900,

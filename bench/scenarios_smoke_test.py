@@ -44,7 +44,7 @@ class ScenariosSmoke(unittest.TestCase):
             out = os.path.join(tmp, "table.md")
             cmd = [sys.executable, RUNNER, "--kaffa", os.environ["KAFFA_BIN"],
                    "--bench", os.environ["KAFFA_BENCH_BIN"], "--runs", "1", "--scale", "0.001",
-                   "--consume-partitions", "4", "--idle-connections", "50",
+                   "--consume-partitions", "4", "--idle-connections", "50", "--idle-seconds", "0.2",
                    "--many-partitions", "20", "--restart-partitions", "4", "--restart-gib", "0.002",
                    "--out", out]
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
