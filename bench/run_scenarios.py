@@ -488,9 +488,13 @@ class Runner:
                 b.restart()  # returns once `kaffa ready` is logged
                 t_ready = time.monotonic()
                 t_accept = wait_accepting(b.host, b.port)
-                opened = [l for l in b.log_lines() if "opened " in l and " partitions" in l]
+                lines = b.log_lines()
+                opened = [l for l in lines if "opened " in l and " partitions" in l]
+                # Partitions whose log was scanned and repaired ("recovered T-P: scanned ...").
+                recovered = [l for l in lines if "recovered " in l]
                 runs.append({"ok": True, "ready_s": t_ready - t0, "accepting_s": t_accept - t0,
-                             "opened": opened[-1] if opened else None})
+                             "opened": opened[-1] if opened else None,
+                             "partitions_recovered": len(recovered), "recovered_example": recovered[:2]})
                 log("%s run %d: serving after %.3f s" % (name, i + 1, t_accept - t0))
             # Serving means serving the data: the topic still answers a produce and consume.
             check = self.bench(["-s", 1024, "-n", 1000, "--acks", 1, "--consumers", 1, "--assign",
