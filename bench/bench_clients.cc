@@ -9,6 +9,8 @@
 #include <cstring>
 #include <thread>
 
+#include "bench_report.h"
+
 namespace kaffa_bench {
 
 namespace {
@@ -45,7 +47,8 @@ void log_line(Run& run, const std::string& s) {
 }
 
 // The first topic entry of an all-topics metadata answer with this name, or nullptr.
-const rd_kafka_metadata_topic_t* find_topic(const rd_kafka_metadata_t* md, const std::string& name) {
+const rd_kafka_metadata_topic_t* find_topic(const rd_kafka_metadata_t* md,
+                                            const std::string& name) {
   for (int i = 0; i < md->topic_cnt; ++i) {
     if (name == md->topics[i].topic) return &md->topics[i];
   }
@@ -74,17 +77,22 @@ int ready_partitions(rd_kafka_t* rk, const std::string& topic, std::string& err)
 
 bool create_topic(rd_kafka_t* rk, const Run& run, std::string& err) {
   char buf[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(run.opt.topic.c_str(), run.opt.partitions, 1, buf, sizeof buf);
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(run.opt.topic.c_str(), run.opt.partitions, 1, buf, sizeof buf);
   if (!nt) {
     err = std::string("NewTopic: ") + buf;
     return false;
   }
+  // Thousands of partitions take a broker a while to create: --timeout bounds the wait.
+  const int timeout_ms = static_cast<int>(std::max(15.0, run.opt.timeout_s) * 1000);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, buf, sizeof buf);
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+  rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
   bool ok = false;
   if (!ev) {
-    err = "CreateTopics: no answer within 15 s";
+    err = "CreateTopics: no answer within " + std::to_string(timeout_ms / 1000 + 5) + " s";
   } else if (rd_kafka_event_error(ev)) {
     err = std::string("CreateTopics: ") + rd_kafka_event_error_string(ev);
   } else {
@@ -103,6 +111,7 @@ bool create_topic(rd_kafka_t* rk, const Run& run, std::string& err) {
   }
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(q);
+  rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_NewTopic_destroy(nt);
   return ok;
 }
@@ -120,7 +129,8 @@ uint64_t Run::unique_consumed() const {
 
 rd_kafka_conf_t* base_conf(const Run& run, const std::string& client_id, std::string& err) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  bool ok = set(conf, "bootstrap.servers", run.bootstrap, err) && set(conf, "client.id", client_id, err);
+  bool ok =
+      set(conf, "bootstrap.servers", run.bootstrap, err) && set(conf, "client.id", client_id, err);
   for (const auto& [k, v] : run.opt.extra) ok = ok && set(conf, k, v, err);
   if (!ok) {
     rd_kafka_conf_destroy(conf);
@@ -144,12 +154,15 @@ bool setup_topic(rd_kafka_t* rk, void* mock_cluster, Run& run, std::string& err)
     } else if (!create_topic(rk, run, err)) {
       return false;
     }
-    auto deadline = mono_ns() + 15'000'000'000;
+    const double wait_s = std::max(15.0, o.timeout_s);
+    auto deadline = mono_ns() + static_cast<int64_t>(wait_s * 1e9);
     while ((n = ready_partitions(rk, o.topic, err)) == 0 && mono_ns() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (n <= 0) {
-      if (n == 0) err = "topic " + o.topic + " has no leader for every partition within 15 s";
+      if (n == 0)
+        err =
+            "topic " + o.topic + " has no leader for every partition within " + secs(wait_s) + " s";
       return false;
     }
   } else if (o.partitions_given && n != o.partitions) {
@@ -188,12 +201,14 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   c->st->last_ack_ns = mono_ns();
   if (m->err) {
     bump(c->st->failed);
-    if (c->st->first_error.empty()) c->st->first_error = std::string("delivery: ") + rd_kafka_err2str(m->err);
+    if (c->st->first_error.empty())
+      c->st->first_error = std::string("delivery: ") + rd_kafka_err2str(m->err);
     return;
   }
   bump(c->st->acked);
   bump(c->st->acked_bytes, m->len);
-  if (m->len >= static_cast<size_t>(kStampBytes)) c->st->ack_latency.record(now_stamp - get_stamp(m->payload));
+  if (m->len >= static_cast<size_t>(kStampBytes))
+    c->st->ack_latency.record(now_stamp - get_stamp(m->payload));
 }
 }  // namespace
 
@@ -203,10 +218,12 @@ void producer_thread(Run& run, int index, uint64_t quota) {
   ProducerCtx ctx{&run, &st};
   std::string err;
   rd_kafka_conf_t* conf = base_conf(run, "kaffa-bench-producer-" + std::to_string(index), err);
-  bool ok = conf && set(conf, "acks", o.acks, err) && set(conf, "linger.ms", std::to_string(o.linger_ms), err) &&
+  bool ok = conf && set(conf, "acks", o.acks, err) &&
+            set(conf, "linger.ms", std::to_string(o.linger_ms), err) &&
             set(conf, "batch.size", std::to_string(o.batch_size), err) &&
             set(conf, "compression.type", o.compression, err) &&
-            set(conf, "message.timeout.ms", std::to_string(static_cast<int64_t>(o.timeout_s * 1000)), err);
+            set(conf, "message.timeout.ms",
+                std::to_string(static_cast<int64_t>(o.timeout_s * 1000)), err);
   rd_kafka_t* rk = nullptr;
   if (ok) {
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -229,7 +246,8 @@ void producer_thread(Run& run, int index, uint64_t quota) {
 
   const double per_producer_rate = o.rate > 0 ? o.rate / o.producers : 0;
   const int64_t start = mono_ns();
-  const int64_t end = o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
+  const int64_t end =
+      o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
   uint64_t n = 0;
   while (!run.stop_producing.load(std::memory_order_relaxed)) {
     if (quota && n >= quota) break;
@@ -240,13 +258,14 @@ void producer_thread(Run& run, int index, uint64_t quota) {
       if (due >= end) break;
       if (due - now > 200'000) {
         rd_kafka_poll(rk, 0);
-        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(due - now, 100'000'000)));
+        std::this_thread::sleep_for(
+            std::chrono::nanoseconds(std::min<int64_t>(due - now, 100'000'000)));
         continue;
       }
     }
     put_stamp(value.data(), stamp_ns(o.realtime_clock));
-    if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(), value.size(), nullptr, 0,
-                         nullptr) != 0) {
+    if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
+                         value.size(), nullptr, 0, nullptr) != 0) {
       auto e = rd_kafka_last_error();
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk, 1);  // wait for deliveries to make room, then retry with a new stamp
@@ -270,7 +289,8 @@ void producer_thread(Run& run, int index, uint64_t quota) {
     uint64_t reported = st.acked.load() + st.failed.load();
     uint64_t sent = st.sent.load();
     if (sent > reported) bump(st.failed, sent - reported);
-    if (st.first_error.empty()) st.first_error = std::to_string(left) + " requests/records undelivered at the timeout";
+    if (st.first_error.empty())
+      st.first_error = std::to_string(left) + " requests/records undelivered at the timeout";
     ctx.counting = false;
     rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   }
@@ -285,19 +305,50 @@ namespace {
 struct ConsumerCtx {
   Run* run;
   ConsumerStats* st;
+  rd_kafka_topic_partition_list_t* held = nullptr;  // assignment waiting for the release
 };
 
-void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+// Assigns `parts` now, or under --consume-after-produce until the run releases the consumers
+// keeps a copy to assign then, so that joining the group is not part of the timing. (Pausing
+// instead is no good: librdkafka 2.0 resumes a paused partition's fetching only at the broker
+// thread's next wake-up, up to a second later.)
+rd_kafka_resp_err_t assign_or_hold(rd_kafka_t* rk, ConsumerCtx& c,
+                                   const rd_kafka_topic_partition_list_t* parts) {
+  if (c.run->opt.consume_after && !c.run->release_consumers.load(std::memory_order_acquire)) {
+    if (c.held) rd_kafka_topic_partition_list_destroy(c.held);
+    c.held = rd_kafka_topic_partition_list_copy(parts);
+    // In a group, the rebalance goes on only once the member has assigned something: nothing
+    // for now (a member waiting for its assign call would block the next rebalance).
+    return c.run->opt.assign ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_assign(rk, nullptr);
+  }
+  return rd_kafka_assign(rk, parts);
+}
+
+// Applies a held assignment once the run has released the consumers.
+void assign_if_released(rd_kafka_t* rk, ConsumerCtx& c) {
+  if (!c.held || !c.run->release_consumers.load(std::memory_order_acquire)) return;
+  if (auto e = rd_kafka_assign(rk, c.held); e && c.st->error.empty()) {
+    c.st->error = std::string("assign: ") + rd_kafka_err2str(e);
+  }
+  rd_kafka_topic_partition_list_destroy(c.held);
+  c.held = nullptr;
+}
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
   auto* c = static_cast<ConsumerCtx*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     for (int i = 0; i < parts->cnt; ++i) {
       int32_t p = parts->elems[i].partition;
-      if (p >= 0 && p < c->run->partitions) parts->elems[i].offset = c->run->start_offsets[static_cast<size_t>(p)];
+      if (p >= 0 && p < c->run->partitions)
+        parts->elems[i].offset = c->run->start_offsets[static_cast<size_t>(p)];
     }
-    rd_kafka_assign(rk, parts);
+    assign_or_hold(rk, *c, parts);
     c->st->assigned = parts->cnt;
     c->st->got_assignment = true;
   } else {
+    if (c->held) rd_kafka_topic_partition_list_destroy(c->held);
+    c->held = nullptr;
     rd_kafka_assign(rk, nullptr);
     c->st->assigned = 0;
   }
@@ -313,9 +364,11 @@ void consumer_thread(Run& run, int index) {
   // group.id is needed by rd_kafka_assign() too (librdkafka 2.0: "Unknown group" without it);
   // nothing is committed. auto.offset.reset=error: a consumer that falls out of the retained log
   // (the mock cluster keeps 5 MiB per partition) is reported instead of silently skipping records.
-  bool ok = conf && set(conf, "group.id", o.group, err) && set(conf, "enable.auto.commit", "false", err) &&
+  bool ok = conf && set(conf, "group.id", o.group, err) &&
+            set(conf, "enable.auto.commit", "false", err) &&
             set(conf, "enable.auto.offset.store", "false", err) &&
-            set(conf, "enable.partition.eof", "false", err) && set(conf, "auto.offset.reset", "error", err);
+            set(conf, "enable.partition.eof", "false", err) &&
+            set(conf, "auto.offset.reset", "error", err);
   rd_kafka_t* rk = nullptr;
   if (ok) {
     if (!o.assign) rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -332,14 +385,25 @@ void consumer_thread(Run& run, int index) {
     return;
   }
   rd_kafka_poll_set_consumer(rk);
+  if (o.consume_after) {
+    // Learn the topic's leaders (and connect) before being counted as ready: otherwise the
+    // first fetch waits for librdkafka's once-a-second scan of topics without a leader.
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+  }
 
   if (o.assign) {
     // Manual assignment: partition p goes to consumer p % consumers, from the start offset.
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(run.partitions);
     for (int p = index; p < run.partitions; p += o.consumers) {
-      rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset = run.start_offsets[static_cast<size_t>(p)];
+      rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset =
+          run.start_offsets[static_cast<size_t>(p)];
     }
-    if (auto e = rd_kafka_assign(rk, parts)) st.setup_error = std::string("assign: ") + rd_kafka_err2str(e);
+    if (auto e = assign_or_hold(rk, ctx, parts))
+      st.setup_error = std::string("assign: ") + rd_kafka_err2str(e);
     st.assigned = parts->cnt;
     rd_kafka_topic_partition_list_destroy(parts);
     st.got_assignment = true;
@@ -356,7 +420,9 @@ void consumer_thread(Run& run, int index) {
   const size_t want = static_cast<size_t>(o.record_size);
   int64_t last_log_ns = 0;
   while (!run.stop_consuming.load(std::memory_order_relaxed)) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    assign_if_released(rk, ctx);
+    // A held consumer polls often so that it starts within a millisecond of its release.
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, ctx.held ? 1 : 100);
     if (!m) continue;
     if (m->err) {
       // At most one line a second per consumer: a broker that is down repeats its error.
@@ -364,7 +430,9 @@ void consumer_thread(Run& run, int index) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && now - last_log_ns >= 1'000'000'000) {
         last_log_ns = now;
         std::string what = rd_kafka_message_errstr(m);
-        if (m->rkt) what = std::string(rd_kafka_topic_name(m->rkt)) + " [" + std::to_string(m->partition) + "]: " + what;
+        if (m->rkt)
+          what = std::string(rd_kafka_topic_name(m->rkt)) + " [" + std::to_string(m->partition) +
+                 "]: " + what;
         log_line(run, "consumer " + std::to_string(index) + ": " + what);
         if (st.error.empty()) st.error = "consumer " + std::to_string(index) + ": " + what;
       }
@@ -384,11 +452,13 @@ void consumer_thread(Run& run, int index) {
       }
       auto& mx = run.max_offset[p];
       int64_t cur = mx.load(std::memory_order_relaxed);
-      while (m->offset > cur && !mx.compare_exchange_weak(cur, m->offset, std::memory_order_relaxed)) {
+      while (m->offset > cur &&
+             !mx.compare_exchange_weak(cur, m->offset, std::memory_order_relaxed)) {
       }
     }
     rd_kafka_message_destroy(m);
   }
+  if (ctx.held) rd_kafka_topic_partition_list_destroy(ctx.held);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
 }

@@ -32,6 +32,8 @@ struct Options {
   int producers = 1;
   int consumers = 0;
   bool assign = false;
+  bool consume_after =
+      false;  // --consume-after-produce: produce first, then time the consumers alone
   std::string group;
   double rate = 0;  // records/s over all producers, 0 = unlimited
   bool mock = false;
@@ -46,9 +48,9 @@ struct Options {
 // Per-thread counters: written by their own thread only, read by the progress loop.
 struct alignas(64) ProducerStats {
   std::atomic<uint64_t> sent{0}, acked{0}, failed{0}, acked_bytes{0};
-  Histogram ack_latency;      // only touched by the producer thread until it is joined
-  int64_t last_ack_ns = 0;    // mono_ns of the last delivery report
-  std::string first_error;    // first delivery or produce error, if any
+  Histogram ack_latency;    // only touched by the producer thread until it is joined
+  int64_t last_ack_ns = 0;  // mono_ns of the last delivery report
+  std::string first_error;  // first delivery or produce error, if any
   std::atomic<bool> done{false};
 };
 
@@ -65,13 +67,15 @@ struct alignas(64) ConsumerStats {
 // State shared by all client threads of one run.
 struct Run {
   Options opt;
-  std::string bootstrap;            // effective brokers (the mock cluster's under --mock)
-  int partitions = 0;               // actual partition count of the topic
+  std::string bootstrap;               // effective brokers (the mock cluster's under --mock)
+  int partitions = 0;                  // actual partition count of the topic
   std::vector<int64_t> start_offsets;  // high watermark per partition before producing
   std::unique_ptr<std::atomic<int64_t>[]> max_offset;  // highest offset consumed per partition
   std::atomic<bool> stop_producing{false};
   std::atomic<bool> stop_consuming{false};
-  int64_t t0_ns = 0;                // mono_ns when producing starts
+  std::atomic<bool> release_consumers{
+      false};         // --consume-after-produce: paused consumers may fetch
+  int64_t t0_ns = 0;  // mono_ns when producing starts
   std::vector<std::unique_ptr<ProducerStats>> pstats;
   std::vector<std::unique_ptr<ConsumerStats>> cstats;
   std::mutex log_mu;

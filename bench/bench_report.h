@@ -30,11 +30,13 @@ struct Report {
   const Options* opt = nullptr;
   int partitions = 0;
   Totals t;
-  uint64_t unique = 0;     // records consumed without duplicates
-  bool complete = false;   // consumers read every acknowledged record
-  double produce_s = 0;    // start of the producers to the last delivery report
-  double consume_s = 0;    // start of the producers to the last record consumed
-  double wall_s = 0;       // start of the producers to the end of the measurement
+  uint64_t unique = 0;    // records consumed without duplicates
+  bool complete = false;  // consumers read every acknowledged record
+  double produce_s = 0;   // start of the producers to the last delivery report
+  double consume_s = 0;  // start of the producers (or of the consumers) to the last record consumed
+  bool cost_consume_only =
+      false;          // CPU figures cover the consume phase only (--consume-after-produce)
+  double wall_s = 0;  // start of the producers to the end of the measurement
   LatencySummary ack{}, e2e{};
   std::optional<double> broker_cpu;  // CPU seconds of the broker (or the mock cluster thread)
   std::optional<uint64_t> peak_rss;  // KiB
