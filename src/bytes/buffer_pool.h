@@ -7,9 +7,13 @@
 // Size classes are powers of two from 4 KiB to 1 MiB; a request is rounded up to its class.
 // Larger buffers are allocated directly (still 4096-aligned, rounded up to whole pages) and freed
 // on release. Each thread owns one pool: allocate() takes from the calling thread's free list,
-// and destroying a Buffer returns its memory to the free list of the thread that destroys it
-// (which need not be the thread that allocated it). A free list holds at most
-// thread_cache_limit() bytes; beyond that, released memory goes back to the system.
+// and destroying a Buffer returns its memory to the pool of the thread that allocated it (its
+// home): directly on that thread, through a mutex-guarded return list from any other thread
+// (collected by the home thread when its free list of that class runs dry). So memory does not
+// drift from the threads that read requests to the threads that finish them, where it would be
+// freed while the readers keep touching fresh memory. A free list (and a return list) holds at
+// most thread_cache_limit() bytes; beyond that, released memory goes back to the system, as it
+// does when the home thread has exited.
 //
 // Threading: a Buffer is an ordinary move-only value; it may be moved between threads. The pool
 // functions below act on the calling thread's pool only, except set_thread_cache_limit().
@@ -17,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 namespace kaffa::bytes {
@@ -55,9 +60,14 @@ class Buffer {
  private:
   Buffer(uint8_t* data, size_t capacity) : data_(data), capacity_(capacity) {}
 
+ public:
+  struct Home;  // the allocating thread's return list (buffer_pool.cc)
+
+ private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  std::shared_ptr<Home> home_;  // null for unpooled blocks
 };
 
 // Counters of the calling thread's pool.

@@ -115,14 +115,38 @@ TEST_F(BufferPoolTest, ZeroCapacityIsEmptyWithoutMemory) {
   EXPECT_TRUE(b.view().empty());
 }
 
-TEST_F(BufferPoolTest, BufferMayBeReleasedOnAnotherThread) {
+TEST_F(BufferPoolTest, BufferReleasedOnAnotherThreadGoesBackToItsHomePool) {
   Buffer b = Buffer::allocate(4096);
   std::thread t([moved = std::move(b)]() mutable {
     moved.release();
-    EXPECT_EQ(thread_pool_stats().cached_bytes, 4096u);  // went to this thread's pool
+    EXPECT_EQ(thread_pool_stats().cached_bytes, 0u);  // not kept by the releasing thread
   });
   t.join();
+  const auto before = thread_pool_stats();
+  Buffer again = Buffer::allocate(4096);  // served from the returned block
+  EXPECT_EQ(thread_pool_stats().reused_allocations, before.reused_allocations + 1);
+  EXPECT_EQ(thread_pool_stats().fresh_allocations, before.fresh_allocations);
+}
+
+TEST_F(BufferPoolTest, ReleaseAfterTheHomeThreadExitedFreesTheMemory) {
+  Buffer b;
+  std::thread t([&b] { b = Buffer::allocate(65536); });
+  t.join();  // the home pool is gone
+  EXPECT_EQ(b.capacity(), 65536u);
+  b.release();  // freed (LeakSanitizer would report it otherwise), not cached here
   EXPECT_EQ(thread_pool_stats().cached_bytes, 0u);
+}
+
+TEST_F(BufferPoolTest, ReturnsAreBoundedByTheCacheLimit) {
+  set_thread_cache_limit(8192);
+  std::vector<Buffer> bufs;
+  for (int i = 0; i < 4; ++i) bufs.push_back(Buffer::allocate(4096));
+  std::thread t([moved = std::move(bufs)]() mutable { moved.clear(); });
+  t.join();
+  for (int i = 0; i < 4; ++i) bufs.push_back(Buffer::allocate(4096));
+  EXPECT_EQ(thread_pool_stats().cached_bytes, 0u);
+  bufs.clear();
+  EXPECT_EQ(thread_pool_stats().cached_bytes, 8192u);  // two returned, two freed on the way
 }
 
 }  // namespace
