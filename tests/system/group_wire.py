@@ -318,27 +318,9 @@ def _check_done(r, what, version):
 # ---- a connection with round-trip helpers ----
 
 class GroupConnection(kw.Connection):
-    def __init__(self, host, port, timeout=kw.IO_DEADLINE_S):
-        super().__init__(host, port, timeout)
-        self.corr = 100
-
-    def next_corr(self):
-        self.corr += 1
-        return self.corr
-
-    def roundtrip(self, data, corr, what):
-        self.send(data)
-        resp = self.read_response()
-        if resp is None:
-            raise AssertionError("connection closed instead of answering %s" % what)
-        got, body = resp
-        if got != corr:
-            raise AssertionError("%s: correlation id %d, want %d" % (what, got, corr))
-        return body
-
     def find_coordinator(self, group):
         c = self.next_corr()
-        body = self.roundtrip(find_coordinator_v1(c, group), c, "FindCoordinator v1")
+        body = self.round_trip(find_coordinator_v1(c, group), c, "FindCoordinator v1")
         r = Reader(body)
         r.i32()
         return {"error": r.i16(), "message": r.string(), "node_id": r.i32(), "host": r.string(),
@@ -346,53 +328,53 @@ class GroupConnection(kw.Connection):
 
     def join(self, version, group, **kw_):
         c = self.next_corr()
-        body = self.roundtrip(join_group(c, version, group, **kw_), c, "JoinGroup v%d" % version)
+        body = self.round_trip(join_group(c, version, group, **kw_), c, "JoinGroup v%d" % version)
         return parse_join_group(body, version)
 
     def sync(self, version, group, generation, member_id, assignments=(), **kw_):
         c = self.next_corr()
-        body = self.roundtrip(sync_group(c, version, group, generation, member_id, assignments,
+        body = self.round_trip(sync_group(c, version, group, generation, member_id, assignments,
                                          **kw_), c, "SyncGroup v%d" % version)
         return parse_sync_group(body, version)
 
     def heartbeat(self, version, group, generation, member_id, **kw_):
         c = self.next_corr()
-        body = self.roundtrip(heartbeat(c, version, group, generation, member_id, **kw_), c,
+        body = self.round_trip(heartbeat(c, version, group, generation, member_id, **kw_), c,
                               "Heartbeat v%d" % version)
         return parse_heartbeat(body, version)
 
     def leave(self, version, group, member_id):
         c = self.next_corr()
-        body = self.roundtrip(leave_group(c, version, group, member_id), c,
+        body = self.round_trip(leave_group(c, version, group, member_id), c,
                               "LeaveGroup v%d" % version)
         return parse_leave_group(body, version)
 
     def commit(self, version, group, topics, **kw_):
         c = self.next_corr()
-        body = self.roundtrip(offset_commit(c, version, group, topics, **kw_), c,
+        body = self.round_trip(offset_commit(c, version, group, topics, **kw_), c,
                               "OffsetCommit v%d" % version)
         return parse_offset_commit(body, version)
 
     def fetch_offsets(self, version, group, topics):
         c = self.next_corr()
-        body = self.roundtrip(offset_fetch(c, version, group, topics), c,
+        body = self.round_trip(offset_fetch(c, version, group, topics), c,
                               "OffsetFetch v%d" % version)
         return parse_offset_fetch(body, version)
 
     def describe(self, version, groups):
         c = self.next_corr()
-        body = self.roundtrip(describe_groups(c, version, groups), c,
+        body = self.round_trip(describe_groups(c, version, groups), c,
                               "DescribeGroups v%d" % version)
         return parse_describe_groups(body, version)
 
     def list(self, version=1):
         c = self.next_corr()
-        body = self.roundtrip(list_groups(c, version), c, "ListGroups v%d" % version)
+        body = self.round_trip(list_groups(c, version), c, "ListGroups v%d" % version)
         return parse_list_groups(body, version)
 
     def delete(self, version, groups):
         c = self.next_corr()
-        body = self.roundtrip(delete_groups(c, version, groups), c,
+        body = self.round_trip(delete_groups(c, version, groups), c,
                               "DeleteGroups v%d" % version)
         return parse_delete_groups(body, version)
 

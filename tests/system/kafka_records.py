@@ -324,24 +324,6 @@ def parse_list_offsets_v1_response(body):
 # ---- a connection with round trips ----
 
 class DataConnection(kw.Connection):
-    def __init__(self, host, port, timeout=kw.IO_DEADLINE_S):
-        super().__init__(host, port, timeout)
-        self._corr = 100
-
-    def next_corr(self):
-        self._corr += 1
-        return self._corr
-
-    def round_trip(self, data, corr, what):
-        self.send(data)
-        resp = self.read_response()
-        if resp is None:
-            raise AssertionError("connection closed instead of answering %s" % what)
-        got, body = resp
-        if got != corr:
-            raise AssertionError("%s: correlation id %d, want %d" % (what, got, corr))
-        return body
-
     def produce(self, topics, version=7, acks=-1, timeout_ms=30000):
         corr = self.next_corr()
         body = self.round_trip(produce_request(corr, version, topics, acks, timeout_ms), corr,

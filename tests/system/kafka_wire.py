@@ -239,6 +239,24 @@ class Connection:
     def __init__(self, host, port, timeout=IO_DEADLINE_S):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._corr = 100
+
+    def next_corr(self):
+        """A fresh correlation id for the next request."""
+        self._corr += 1
+        return self._corr
+
+    def round_trip(self, data, corr, what):
+        """Sends one request frame and returns the body of its answer (classic header), checking
+        the correlation id; a close instead of an answer fails the test."""
+        self.send(data)
+        resp = self.read_response()
+        if resp is None:
+            raise AssertionError("connection closed instead of answering %s" % what)
+        got, body = resp
+        if got != corr:
+            raise AssertionError("%s: correlation id %d, want %d" % (what, got, corr))
+        return body
 
     def close(self):
         self.sock.close()

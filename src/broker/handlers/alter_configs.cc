@@ -30,22 +30,14 @@ config_admin::Outcome alter_one(Broker& broker, const AlterConfigsRequest::Alter
     nulls.push_back(!c.value.has_value());
   }
   if (auto bad = config_admin::check_entries(names, nulls)) return *bad;
-  switch (r.resource_type) {
-    case config_admin::kTopicResource:
-      return config_admin::alter_topic(
-          broker, r.resource_name,
-          [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
-            configs.clear();
-            for (const auto& c : r.configs) configs[c.name] = *c.value;
-            return std::nullopt;
-          },
-          validate_only);
-    case config_admin::kBrokerResource:
-      return config_admin::alter_broker(r.resource_name, broker.config().node_id, names);
-    default:
-      return config_admin::fail(ErrorCode::invalid_request,
-                                "Unknown resource type " + std::to_string(r.resource_type));
-  }
+  return config_admin::alter_resource(
+      broker, r.resource_type, r.resource_name, names,
+      [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+        configs.clear();
+        for (const auto& c : r.configs) configs[c.name] = *c.value;
+        return std::nullopt;
+      },
+      validate_only);
 }
 
 }  // namespace

@@ -123,6 +123,23 @@ inline Outcome alter_topic(
   return {};
 }
 
+// One resource of an alter request, by type: a topic's overrides changed with `change`
+// (alter_topic), a broker refused (alter_broker), anything else INVALID_REQUEST.
+inline Outcome alter_resource(
+    Broker& broker, int8_t type, const std::string& name, const std::vector<std::string>& names,
+    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
+    bool validate_only) {
+  switch (type) {
+    case kTopicResource:
+      return alter_topic(broker, name, change, validate_only);
+    case kBrokerResource:
+      return alter_broker(name, broker.config().node_id, names);
+    default:
+      return fail(protocol::ErrorCode::invalid_request,
+                  "Unknown resource type " + std::to_string(type));
+  }
+}
+
 // The response to an AlterConfigs-shaped request (AlterConfigs, IncrementalAlterConfigs): each
 // resource answered with alter_one(resource), except that a resource named more than once in one
 // request is INVALID_REQUEST for every copy (as Kafka).

@@ -39,24 +39,16 @@ config_admin::Outcome alter_one(Broker& broker,
                                 "Unknown operations type " + std::to_string(c.config_operation));
     }
   }
-  switch (r.resource_type) {
-    case config_admin::kTopicResource:
-      return config_admin::alter_topic(
-          broker, r.resource_name,
-          [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
-            for (const auto& c : r.configs) {
-              const auto op = static_cast<cluster::AlterOp>(c.config_operation);
-              if (auto why = cluster::apply_alter_op(configs, c.name, op, c.value)) return why;
-            }
-            return std::nullopt;
-          },
-          validate_only);
-    case config_admin::kBrokerResource:
-      return config_admin::alter_broker(r.resource_name, broker.config().node_id, names);
-    default:
-      return config_admin::fail(ErrorCode::invalid_request,
-                                "Unknown resource type " + std::to_string(r.resource_type));
-  }
+  return config_admin::alter_resource(
+      broker, r.resource_type, r.resource_name, names,
+      [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+        for (const auto& c : r.configs) {
+          const auto op = static_cast<cluster::AlterOp>(c.config_operation);
+          if (auto why = cluster::apply_alter_op(configs, c.name, op, c.value)) return why;
+        }
+        return std::nullopt;
+      },
+      validate_only);
 }
 
 }  // namespace

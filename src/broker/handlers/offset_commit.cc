@@ -18,6 +18,7 @@
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/known_partitions.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
@@ -155,21 +156,8 @@ void handle_offset_commit(RequestContext& ctx, Responder respond) {
   op->respond.emplace(std::move(respond));
   op->version = ctx.version();
 
-  bool any_known = false;
-  op->known.resize(op->req.topics.size());
-  for (size_t t = 0; t < op->req.topics.size(); ++t) {
-    const auto& topic = op->req.topics[t];
-    auto& out = op->resp.topics.emplace_back();
-    out.name = topic.name;
-    for (const auto& part : topic.partitions) {
-      auto& p = out.partitions.emplace_back();
-      p.partition_index = part.partition_index;
-      const bool known = ctx.broker.partitions().get(topic.name, part.partition_index) != nullptr;
-      if (!known) p.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
-      op->known[t].push_back(known);
-      any_known = any_known || known;
-    }
-  }
+  const bool any_known =
+      mark_known_partitions(ctx.broker, op->req.topics, op->resp.topics, op->known);
   if (!any_known) return op->respond->send(op->resp);
 
   ctx.broker.coordinator().with_shard(

@@ -14,6 +14,7 @@
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/known_partitions.h"
 #include "coordinator/group.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/group_manager.h"
@@ -110,19 +111,7 @@ void handle_offset_delete(RequestContext& ctx, Responder respond) {
   op->respond.emplace(std::move(respond));
   if (op->req.group_id.empty()) return op->fail(kInvalidGroupId);
 
-  op->known.resize(op->req.topics.size());
-  for (size_t t = 0; t < op->req.topics.size(); ++t) {
-    const auto& topic = op->req.topics[t];
-    auto& out = op->resp.topics.emplace_back();
-    out.name = topic.name;
-    for (const auto& part : topic.partitions) {
-      auto& p = out.partitions.emplace_back();
-      p.partition_index = part.partition_index;
-      const bool known = ctx.broker.partitions().get(topic.name, part.partition_index) != nullptr;
-      if (!known) p.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
-      op->known[t].push_back(known);
-    }
-  }
+  mark_known_partitions(ctx.broker, op->req.topics, op->resp.topics, op->known);
   // The coordinator is asked even when no partition exists: group errors come first (as Kafka).
   ctx.broker.coordinator().with_shard(
       op->req.group_id, [op](CoordinatorShard* shard) { delete_on_shard(op, shard); });

@@ -41,13 +41,8 @@ std::pair<int64_t, int64_t> append(Log& log, ProducerStateManager* state, int64_
   return {r.base_offset, r.last_offset};
 }
 
-std::unique_ptr<Log> open_log(const std::filesystem::path& dir, int32_t segment_bytes = 1 << 20) {
-  LogConfig cfg;
-  cfg.segment_bytes = segment_bytes;
-  std::string error;
-  auto log = Log::open(dir, cfg, 0, &error);
-  EXPECT_NE(log, nullptr) << error;
-  return log;
+std::unique_ptr<Log> open_log(const std::filesystem::path& dir) {
+  return testing::open_log_with(dir, LogConfig{}, 0);
 }
 
 std::vector<std::string> snapshots(const std::filesystem::path& dir) {
