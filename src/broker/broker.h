@@ -82,6 +82,10 @@ class Broker : public net::RequestHandler {
   bool sasl_listener(std::string_view listener) const;
   std::unique_ptr<security::SaslMechanism> sasl_mechanism(std::string_view listener,
                                                           std::string_view name) const;
+  // principal.cc. The Kafka principal of a connection ("User:alice"): the SASL identity on a SASL
+  // listener once authenticated, the mapped certificate subject on an SSL listener with a client
+  // certificate, "User:ANONYMOUS" otherwise.
+  std::string principal_of(const net::ConnectionInfo& conn) const;
 
  private:
   void load_or_create_meta();

@@ -87,6 +87,8 @@ struct RequestContext {
   net::RequestFrame* frame;
 
   int16_t version() const { return header.request_api_version; }
+  // The principal the request acts as (Broker::principal_of).
+  std::string principal() const;
 
   // Decodes the body; on failure logs one line and returns false (the caller closes the
   // connection, as Kafka does for a request it cannot parse).

@@ -32,6 +32,9 @@ struct ConnectionInfo {
   std::string peer;           // "host:port" of the client
   std::string listener_name;  // ListenerConfig::name of the listener that accepted it
   size_t thread_index = 0;    // the event loop (Server::post index) the connection lives on
+  // On a TLS listener: the subject (RFC 2253 form, e.g. "CN=alice,O=Acme") of the client's
+  // certificate once the handshake verified it; empty without TLS or without a client certificate.
+  std::string tls_peer_subject;
   // The request handler's own per-connection state (e.g. SASL progress and the authenticated
   // principal), created by it on first use. Touched only on the connection's loop thread, where
   // handle() runs in request order; released with the connection.
