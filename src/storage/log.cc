@@ -116,7 +116,6 @@ bool Log::open_active(bool reset_indexes, std::string* error) {
 
 bool Log::load(int64_t rp, std::string* error) {
   std::error_code ec;
-  const bool existed = std::filesystem::exists(dir_, ec);
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
     set(error, "cannot create " + dir_.string() + ": " + ec.message());
@@ -153,13 +152,8 @@ bool Log::load(int64_t rp, std::string* error) {
   if (bases.empty()) {
     segments_.emplace(0, SegmentMeta{});
     if (!open_active(true, error)) return false;
-    dir_file_->sync();
-    if (!existed) {
-      if (auto parent = SegmentFile::open(dir_.parent_path().empty() ? "." : dir_.parent_path(),
-                                          SegmentFile::Mode::directory, nullptr)) {
-        parent->sync();
-      }
-    }
+    // The directory's entries (the new segment files) become durable with the first flush.
+    pending_flush_.push_back({-1, 0, {dir_file_}});
     recovery_point_ = 0;
     return true;
   }

@@ -15,6 +15,9 @@
 // recovery-point-offset-checkpoint file (checkpoint_file.h) and passes it back to open().
 // close() syncs everything and sets recovery_point() to the log end offset. Destroying a Log
 // without close() leaves the files as a crash would (minus the page cache loss).
+// A new log's directory is synced with the first flush ticket (or close()), not at creation: an
+// empty log lost to a crash is recreated empty by the next open(). The entry of `dir` in its
+// parent is the caller's to sync (once for a batch of new logs; PartitionManager does).
 //
 // Recovery (open): segments holding offsets at or above the recovery point are scanned batch by
 // batch (length, magic 2, CRC32C, increasing offsets); at the first bad or incomplete batch the
