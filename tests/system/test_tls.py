@@ -11,7 +11,9 @@ Certificates are made at test time (tls_certs.Pki: a CA, a server certificate fo
   read-and-encrypt path for file ranges; the broker logs that kernel TLS is not in use here and
   sends no byte with sendfile() on the TLS connection);
 - plaintext Kafka bytes, random bytes and a truncated ClientHello on the TLS port close that
-  connection only; the broker keeps serving both listeners;
+  connection only; the broker keeps serving both listeners; a stalled handshake is cut after the
+  handshake timeout; failures are counted in kaffa_network_tls_handshake_failures_total;
+- 300 pipelined requests in one write (beyond the in-flight limit) are answered in order;
 - an encrypted key with ssl.key.password works; a wrong password, a missing keystore file, a key
   that does not match the certificate, a JKS keystore type and a missing keystore all refuse to
   start with one line naming the setting.
@@ -225,6 +227,36 @@ class TlsClientsTest(unittest.TestCase):
             self.assertTrue(read_until_closed(s))
         self.broker.wait_for_log(r"TLS handshake failed", since=mark)
         self.assert_still_serving()
+
+    def test_stalled_handshake_times_out(self):
+        # Half a ClientHello and then nothing: the broker gives up after its handshake timeout
+        # (10 s) and closes the connection.
+        hello = client_hello()
+        mark = self.broker.log_mark()
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=DEADLINE_S) as s:
+            s.sendall(hello[:len(hello) // 2])
+            self.assertTrue(read_until_closed(s))
+        self.broker.wait_for_log(r"TLS handshake timed out", since=mark)
+
+    def test_pipelined_requests_answered_in_order(self):
+        # More requests than the per-connection in-flight limit in one write: back-pressure and
+        # ordering over TLS as on plaintext.
+        ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
+        n = 300
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=DEADLINE_S) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"".join(kw.api_versions_v0(1000 + i) for i in range(n)))
+                data = b""
+                got = []
+                while len(got) < n:
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk, "closed after %d responses" % len(got))
+                    data += chunk
+                    while len(data) >= 4 and len(data) >= 4 + int.from_bytes(data[:4], "big"):
+                        size = int.from_bytes(data[:4], "big")
+                        got.append(int.from_bytes(data[4:8], "big"))
+                        data = data[4 + size:]
+                self.assertEqual(got, [1000 + i for i in range(n)])
 
     def test_handshake_failures_are_counted(self):
         before = metric(self.broker, "kaffa_network_tls_handshake_failures_total")
