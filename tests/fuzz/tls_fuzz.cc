@@ -7,62 +7,28 @@
 // clean handshake failure: no out-of-bounds access (ASan), no undefined behaviour (UBSan), no
 // leak. (A random client cannot complete a handshake, so this covers ClientHello parsing,
 // extensions, alerts and record framing before the keys are agreed.)
-#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <string>
 
+#include "common/tls_test_cert.h"
 #include "net/tls.h"
 
 namespace {
 
-std::string pem_of(int (*write)(BIO*, void*), void* object) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  write(bio, object);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-int write_key(BIO* bio, void* key) {
-  return PEM_write_bio_PrivateKey(bio, static_cast<EVP_PKEY*>(key), nullptr, nullptr, 0, nullptr,
-                                  nullptr);
-}
-
-int write_cert(BIO* bio, void* cert) {
-  return PEM_write_bio_X509(bio, static_cast<X509*>(cert));
-}
-
-// A self-signed P-256 certificate for "localhost", made once per process.
+// A self-signed certificate for "localhost", made once per process; client certificates are
+// requested and checked against it.
 std::shared_ptr<const kaffa::net::TlsContext> make_context() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_sign(cert, key, EVP_sha256());
+  const auto cert = kaffa::testing::self_signed_certificate("localhost");
   kaffa::net::TlsOptions o;
-  o.key_pem = pem_of(write_key, key);
-  o.cert_chain_pem = pem_of(write_cert, cert);
-  o.trust_pem = o.cert_chain_pem;
+  o.key_pem = cert.key_pem;
+  o.cert_chain_pem = cert.cert_pem;
+  o.trust_pem = cert.cert_pem;
   o.client_auth = kaffa::net::ClientAuth::requested;
-  X509_free(cert);
-  EVP_PKEY_free(key);
   kaffa::net::TlsError error;
   auto ctx = kaffa::net::TlsContext::create(o, &error);
   if (!ctx) abort();

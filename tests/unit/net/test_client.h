@@ -112,6 +112,7 @@ class Client {
   }
 
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  int fd() const { return fd_; }
   void close() {
     ::close(fd_);
     fd_ = -1;
