@@ -7,9 +7,11 @@
 #include <openssl/x509.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "common/tls_test_cert.h"
 #include "net/server.h"
@@ -146,24 +148,11 @@ TEST(TlsServerTest, EchoAndPipelinedResponsesInOrder) {
 }
 
 TEST(TlsServerTest, FileSplicesAreReadAndEncryptedByteExact) {
-  constexpr size_t kFileSize = size_t{3} << 20;
-  std::string path = ::testing::TempDir() + "kaffa_tls_splice_XXXXXX";
-  int fd = ::mkstemp(path.data());
-  ASSERT_GE(fd, 0);
-  ::unlink(path.c_str());
-  std::string content(kFileSize, '\0');
-  std::mt19937 rng(7);
-  for (auto& c : content) c = static_cast<char>(rng());
-  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  auto keepalive = std::shared_ptr<const void>(nullptr, [fd](const void*) { ::close(fd); });
-  const std::string expected = "HEAD" + content + "MID" + content.substr(100, 1000) + "TAIL";
-  FunctionHandler handler([&](const ConnectionInfo&, RequestFrame, Completion done) {
-    ResponseFrame frame;
-    frame.bytes = testing::be32(static_cast<uint32_t>(expected.size())) + "HEAD" + "MID" + "TAIL";
-    frame.splices.push_back(FileSplice{8, fd, 0, kFileSize, keepalive});
-    frame.splices.push_back(FileSplice{11, fd, 100, 1000, keepalive});
-    done.send(std::move(frame));
-  });
+  testing::SpliceSource source(size_t{3} << 20, 7);
+  ASSERT_TRUE(source.ok());
+  const std::string expected = source.expected_payload();
+  FunctionHandler handler(
+      [&](const ConnectionInfo&, RequestFrame, Completion done) { done.send(source.response()); });
   const auto cert = self_signed_certificate("localhost");
   RunningServer server(tls_config(std::make_shared<TlsContextSlot>(server_context(cert))), handler);
   TlsClient client(server.port(), cert.cert_pem);
@@ -240,42 +229,18 @@ TEST(TlsContextTest, RefusesBadMaterialNamingTheField) {
   TlsOptions o;
   o.key_pem = cert.key_pem;
   o.cert_chain_pem = cert.cert_pem;
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.key_pem = "nope";
-              return x;
-            }()),
-            "key");
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.cert_chain_pem = "";
-              return x;
-            }()),
-            "cert_chain");
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.key_pem = other.key_pem;
-              return x;
-            }()),
-            "key");
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.trust_pem = "garbage";
-              return x;
-            }()),
-            "trust");
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.protocols = {"SSLv3"};
-              return x;
-            }()),
-            "protocols");
-  EXPECT_EQ(field_of([&] {
-              auto x = o;
-              x.cipher_suites = {"NOPE"};
-              return x;
-            }()),
-            "cipher_suites");
+  const std::pair<std::function<void(TlsOptions&)>, const char*> cases[] = {
+      {[](TlsOptions& x) { x.key_pem = "nope"; }, "key"},
+      {[](TlsOptions& x) { x.cert_chain_pem = ""; }, "cert_chain"},
+      {[&](TlsOptions& x) { x.key_pem = other.key_pem; }, "key"},
+      {[](TlsOptions& x) { x.trust_pem = "garbage"; }, "trust"},
+      {[](TlsOptions& x) { x.protocols = {"SSLv3"}; }, "protocols"},
+      {[](TlsOptions& x) { x.cipher_suites = {"NOPE"}; }, "cipher_suites"}};
+  for (const auto& [mutate, field] : cases) {
+    auto x = o;
+    mutate(x);
+    EXPECT_EQ(field_of(x), field);
+  }
   o.cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"};
   TlsError e;
   auto ok = TlsContext::create(o, &e);
