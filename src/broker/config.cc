@@ -639,7 +639,7 @@ std::string describe_settings() {
   for (const auto& st : settings()) {
     s += std::string(st.name) + " (default: " + st.default_value + ")\n    " + st.doc + "\n";
   }
-  return s;
+  return s + tls_config::describe();
 }
 
 }  // namespace kaffa::broker

@@ -12,41 +12,43 @@
 namespace kaffa::broker::tls_config {
 namespace {
 
-// The ssl.<x> names Kaffa knows. The last group is accepted for configs shared with Kafka and
-// has no effect (passwords of PEM stores, client-side hostname checking).
-const std::set<std::string>& known_suffixes() {
-  static const std::set<std::string> k = {"keystore.type",
-                                          "keystore.location",
-                                          "keystore.key",
-                                          "keystore.certificate.chain",
-                                          "key.password",
-                                          "truststore.type",
-                                          "truststore.location",
-                                          "truststore.certificates",
-                                          "client.auth",
-                                          "enabled.protocols",
-                                          "protocol",
-                                          "cipher.suites",
-                                          "principal.mapping.rules",
-                                          "keystore.password",
-                                          "truststore.password",
-                                          "endpoint.identification.algorithm"};
-  return k;
-}
+// Every ssl.<x> setting Kaffa knows: suffix, default, documentation, and whether a dynamic
+// update may change it (Kafka's reconfigurable keystore/truststore settings). The last three are
+// accepted for configs shared with Kafka and have no effect.
+struct SslSetting {
+  const char* suffix;
+  const char* default_value;
+  const char* doc;
+  bool dynamic;
+};
 
-// What a dynamic update may change (Kafka's reconfigurable SSL settings).
-const std::set<std::string>& dynamic_suffixes() {
-  static const std::set<std::string> k = {"keystore.type",
-                                          "keystore.location",
-                                          "keystore.key",
-                                          "keystore.certificate.chain",
-                                          "key.password",
-                                          "keystore.password",
-                                          "truststore.type",
-                                          "truststore.location",
-                                          "truststore.certificates",
-                                          "truststore.password"};
-  return k;
+constexpr SslSetting kSettings[] = {
+    {"keystore.type", "PEM", "Keystore format; PEM only (JKS and PKCS12 are refused).", true},
+    {"keystore.location", "", "PEM file with the private key and the certificate chain.", true},
+    {"keystore.key", "", "The private key as PEM text (with ssl.keystore.certificate.chain).",
+     true},
+    {"keystore.certificate.chain", "", "The certificate chain as PEM text.", true},
+    {"key.password", "", "Password of an encrypted private key.", true},
+    {"truststore.type", "PEM", "Truststore format; PEM only.", true},
+    {"truststore.location", "", "PEM file with the CA certificates for client certificates.", true},
+    {"truststore.certificates", "", "The CA certificates as PEM text.", true},
+    {"client.auth", "none", "Client certificates: none, requested or required.", false},
+    {"enabled.protocols", "TLSv1.2,TLSv1.3", "TLS versions offered.", false},
+    {"protocol", "TLSv1.3", "Checked (TLS, TLSv1.2, TLSv1.3, ...); no further effect.", false},
+    {"cipher.suites", "", "Cipher suites (IANA or OpenSSL names); empty = OpenSSL's defaults.",
+     false},
+    {"principal.mapping.rules", "DEFAULT",
+     "RULE:pattern/replacement/[LU],... mapping a client certificate subject to a user.", false},
+    {"keystore.password", "", "Accepted for Kafka configs; unused with PEM.", true},
+    {"truststore.password", "", "Accepted for Kafka configs; unused with PEM.", true},
+    {"endpoint.identification.algorithm", "https", "Accepted for Kafka configs; client-side.",
+     false}};
+
+const SslSetting* find_ssl_setting(const std::string& suffix) {
+  for (const auto& s : kSettings) {
+    if (suffix == s.suffix) return &s;
+  }
+  return nullptr;
 }
 
 std::string lower(std::string s) {
@@ -239,6 +241,16 @@ bool is_tls_protocol(const std::string& p) {
 
 }  // namespace
 
+std::string describe() {
+  std::string s;
+  for (const auto& d : kSettings) {
+    s += std::string("ssl.") + d.suffix + " (default: " + d.default_value + ")\n    " + d.doc +
+         " Per listener: listener.name.<listener>.ssl." + d.suffix +
+         (d.dynamic ? " (dynamic: AlterConfigs on the broker)" : "") + ".\n";
+  }
+  return s;
+}
+
 bool accepts(const std::string& key) {
   std::string listener, suffix;
   if (split_prefixed(key, listener, suffix)) return true;  // checked in resolve()
@@ -253,7 +265,7 @@ std::optional<ConfigError> resolve(BrokerConfig& c) {
                                      [&](const Listener& l) { return lower(l.name) == listener; });
       if (!named) return ConfigError{"setting '" + key + "' names no listener in listeners"};
     }
-    if (known_suffixes().count(suffix) == 0) return ConfigError{"unknown setting '" + key + "'"};
+    if (find_ssl_setting(suffix) == nullptr) return ConfigError{"unknown setting '" + key + "'"};
   }
   for (const auto& l : c.listeners) {
     if (!is_tls_protocol(l.security_protocol)) continue;
@@ -275,7 +287,9 @@ bool all_dynamic(const BrokerConfig& c, const std::vector<std::string>& names) {
   if (names.empty()) return false;
   for (const auto& n : names) {
     std::string listener, suffix;
-    if (!split_prefixed(n, listener, suffix) || dynamic_suffixes().count(suffix) == 0) return false;
+    if (!split_prefixed(n, listener, suffix)) return false;
+    const SslSetting* setting = find_ssl_setting(suffix);
+    if (setting == nullptr || !setting->dynamic) return false;
     const bool tls = std::any_of(c.tls.begin(), c.tls.end(),
                                  [&](const auto& kv) { return lower(kv.first) == listener; });
     if (!tls) return false;

@@ -40,6 +40,9 @@ struct ListenerTls {
 
 namespace tls_config {
 
+// The ssl.* settings with defaults and documentation, in describe_settings()' layout.
+std::string describe();
+
 // Whether `key` is an ssl.* setting, broker-wide or listener-prefixed (stored in
 // BrokerConfig::ssl_settings, not in `raw`: some are secrets).
 bool accepts(const std::string& key);
