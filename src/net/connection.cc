@@ -396,44 +396,6 @@ asio::awaitable<bool> Connection::send_splice(const FileSplice& splice) {
   co_return !closed_;
 }
 
-size_t Connection::try_read(uint8_t* p, size_t n, asio::error_code& ec, Wait& wait) {
-  if (ssl_ != nullptr) return tls_read(p, n, ec, wait);
-  wait = Wait::read;
-  return socket_.read_some(asio::buffer(p, n), ec);
-}
-
-asio::awaitable<bool> Connection::await_ready(Wait wait) {
-  asio::error_code ec;
-  co_await socket_.async_wait(
-      wait == Wait::read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
-      asio::redirect_error(use_awaitable, ec));
-  co_return !ec && !closed_;
-}
-
-asio::awaitable<bool> Connection::read_exact(uint8_t* p, size_t n) {
-  while (n > 0) {
-    if (closed_) co_return false;
-    asio::error_code ec;
-    Wait wait = Wait::read;
-    size_t got = try_read(p, n, ec, wait);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      bool ready = co_await await_ready(wait);
-      if (!ready) co_return false;
-      continue;
-    }
-    if (ec) {
-      log::debug("net: connection {} from {}: frame cut short: {}", info_.id, info_.peer,
-                 ec.message());
-      co_return false;
-    }
-    p += got;
-    n -= got;
-    shared_.stats.bytes_in.fetch_add(got, std::memory_order_relaxed);
-    last_activity_ = Clock::now();
-  }
-  co_return !closed_;
-}
-
 asio::awaitable<void> Connection::watchdog([[maybe_unused]] std::shared_ptr<Connection> self) {
   const auto idle = shared_.config.idle_timeout;
   if (idle.count() <= 0) co_return;

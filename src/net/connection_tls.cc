@@ -1,4 +1,5 @@
-// Connection over TLS: the server-side handshake and the encrypted read/write paths. OpenSSL
+// Connection transport: reads that work the same on plaintext and TLS (try_read, await_ready,
+// read_exact), and over TLS the server-side handshake and the encrypted read/write paths. OpenSSL
 // drives the non-blocking socket itself (SSL_set_fd); a WANT_READ/WANT_WRITE becomes an
 // asynchronous wait for that readiness, on the connection's loop. Reader and writer coroutines
 // interleave their calls on the one SSL object on that one thread, each retrying its own pending
@@ -26,6 +27,9 @@
 namespace kaffa::net::detail {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+using asio::use_awaitable;
+
 // Gather pieces at least this large are encrypted in place; smaller ones are coalesced.
 constexpr size_t kDirectWrite = size_t{16} << 10;
 // Coalescing buffer for small pieces, and the read buffer of a file splice.
@@ -46,6 +50,44 @@ void log_splice_mode(bool ktls) {
 }
 
 }  // namespace
+
+size_t Connection::try_read(uint8_t* p, size_t n, asio::error_code& ec, Wait& wait) {
+  if (ssl_ != nullptr) return tls_read(p, n, ec, wait);
+  wait = Wait::read;
+  return socket_.read_some(asio::buffer(p, n), ec);
+}
+
+asio::awaitable<bool> Connection::await_ready(Wait wait) {
+  asio::error_code ec;
+  co_await socket_.async_wait(
+      wait == Wait::read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+      asio::redirect_error(use_awaitable, ec));
+  co_return !ec && !closed_;
+}
+
+asio::awaitable<bool> Connection::read_exact(uint8_t* p, size_t n) {
+  while (n > 0) {
+    if (closed_) co_return false;
+    asio::error_code ec;
+    Wait wait = Wait::read;
+    size_t got = try_read(p, n, ec, wait);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      bool ready = co_await await_ready(wait);
+      if (!ready) co_return false;
+      continue;
+    }
+    if (ec) {
+      log::debug("net: connection {} from {}: frame cut short: {}", info_.id, info_.peer,
+                 ec.message());
+      co_return false;
+    }
+    p += got;
+    n -= got;
+    shared_.stats.bytes_in.fetch_add(got, std::memory_order_relaxed);
+    last_activity_ = Clock::now();
+  }
+  co_return !closed_;
+}
 
 Connection::~Connection() {
   if (ssl_ != nullptr) SSL_free(ssl_);
@@ -78,7 +120,7 @@ asio::awaitable<bool> Connection::tls_handshake() {
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
       bool ready = co_await await_ready(e == SSL_ERROR_WANT_READ ? Wait::read : Wait::write);
       if (!ready) co_return false;
-      last_activity_ = std::chrono::steady_clock::now();
+      last_activity_ = Clock::now();
       continue;
     }
     tls_failed_ = true;
@@ -92,7 +134,7 @@ asio::awaitable<bool> Connection::tls_handshake() {
   }
   handshake_timer_.cancel();
   tls_ready_ = true;
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = Clock::now();
   info_.tls_peer_subject = peer_subject(ssl_);
   ktls_send_ = BIO_get_ktls_send(SSL_get_wbio(ssl_)) != 0;
   log_splice_mode(ktls_send_);
