@@ -115,9 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static void wake(asio::steady_timer& timer) { timer.cancel(); }
   asio::awaitable<void> sleep_until_woken(asio::steady_timer& timer);
 
-  // Transport (connection_tls.cc): the socket itself, or TLS over it. try_read never blocks; on
-  // would_block,
-  // `wait` says which readiness to await (TLS may need to write while reading).
+  // Transport (connection_tls.cc): the socket itself, or TLS over it. try_read never blocks;
+  // on would_block, `wait` says which readiness to await (TLS may need to write while reading).
   enum class Wait { read, write };
   size_t try_read(uint8_t* p, size_t n, asio::error_code& ec, Wait& wait);
   // Waits for the socket to become readable/writable. False on error or close.
