@@ -327,7 +327,7 @@ std::optional<std::string> update(
       settings[k] = v;
       mine[k] = v;
     }
-    // Kafka's rule for a store given in the config: the dynamic one replaces it as a whole.
+    // A store given dynamically replaces a static one given the other way (file vs PEM text).
     if (mine.count(prefix + "keystore.location") != 0) {
       settings.erase(prefix + "keystore.key");
       settings.erase(prefix + "keystore.certificate.chain");
