@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "broker/admin_api.h"
 #include "broker/handlers/handlers.h"
+#include "broker/tls_config.h"
 #include "cluster/metadata_store.h"
 #include "protocol/error_codes.h"
 #include "protocol/headers.h"
@@ -21,7 +22,11 @@ constexpr int16_t kApiVersionsKey = 18;
 
 net::ServerConfig server_config(const BrokerConfig& c) {
   net::ServerConfig s;
-  for (const auto& l : c.listeners) s.listeners.push_back({l.name, l.host, l.port});
+  for (const auto& l : c.listeners) {
+    const auto tls = c.tls.find(l.name);
+    s.listeners.push_back(
+        {l.name, l.host, l.port, tls != c.tls.end() ? tls->second->slot : nullptr});
+  }
   s.max_request_bytes = c.socket_request_max_bytes;
   s.max_inflight_per_connection = c.connection_max_inflight_requests;
   s.idle_timeout = std::chrono::milliseconds(c.connections_max_idle_ms);

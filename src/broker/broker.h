@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -86,11 +87,16 @@ class Broker : public net::RequestHandler {
   // listener once authenticated, the mapped certificate subject on an SSL listener with a client
   // certificate, "User:ANONYMOUS" otherwise.
   std::string principal_of(const net::ConnectionInfo& conn) const;
+  // principal.cc: logs a TLS client's certificate principal; false (close) when no
+  // ssl.principal.mapping.rules rule applies to its subject.
+  bool on_tls_established(const net::ConnectionInfo& conn) override;
 
  private:
   void load_or_create_meta();
   void load_topics();
   void start_group_coordinator();
+  // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.
+  std::optional<std::string> certificate_principal(const net::ConnectionInfo& conn) const;
   void maintenance_loop();
   // sasl.cc: false when the request must not pass before authentication (the caller closes).
   bool sasl_gate(const net::ConnectionInfo& conn, int16_t api_key);

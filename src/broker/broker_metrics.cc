@@ -122,7 +122,11 @@ void render_server(Exposition& out, const net::ServerStats& st) {
   counter("kaffa_network_bytes_out_total", "Bytes sent on Kafka connections (sendfile included).",
           st.bytes_out);
   counter("kaffa_network_sendfile_bytes_total",
-          "Zero-copy bytes: the part of the bytes out sent with sendfile().", st.bytes_sendfile);
+          "Zero-copy bytes: the part of the bytes out sent with sendfile() (SSL_sendfile() with "
+          "kernel TLS).",
+          st.bytes_sendfile);
+  counter("kaffa_network_tls_handshake_failures_total",
+          "TLS handshakes on TLS listeners that failed or timed out.", st.tls_handshakes_failed);
   counter("kaffa_network_frames_rejected_total",
           "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
 }

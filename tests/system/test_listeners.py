@@ -121,11 +121,16 @@ class NamedListenersTest(unittest.TestCase):
         self.assertEqual([r.value for r in got[("ext-t", 0)]], [b"v%d" % i for i in range(20)])
 
 
+JAAS_NOBODY = "org.apache.kafka.common.security.plain.PlainLoginModule required;"
+
+
 class ListenerConfigErrorsTest(unittest.TestCase):
     def test_refused_at_start_up(self):
         for overrides, message in [
                 (["listeners=OTHER://127.0.0.1:0"], "OTHER has no security protocol"),
-                (["listeners=SASL_SSL://127.0.0.1:0"], "SASL_SSL is not supported yet")]:
+                (["listeners=SASL_SSL://127.0.0.1:0",
+                  "listener.name.sasl_ssl.plain.sasl.jaas.config=" + JAAS_NOBODY],
+                 "listener.name.sasl_ssl.ssl.keystore.location: a TLS listener needs a key")]:
             args = ["serve"]
             for o in overrides:
                 args += ["--override", o]
