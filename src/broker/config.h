@@ -87,6 +87,14 @@ struct BrokerConfig {
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
 
+  // --- Authorization (ACLs) ---
+  // authorizer.class.name: Kafka's AclAuthorizer/StandardAuthorizer names turn the ACL authorizer
+  // on; empty (the default) = no authorization.
+  bool acl_authorizer = false;
+  std::set<std::string, std::less<>> super_users;  // super.users, "User:admin;User:ops"
+  bool allow_everyone_if_no_acl_found = false;     // allow.everyone.if.no.acl.found
+  // --- end of Authorization (ACLs) ---
+
   // Every setting as given (file, then overrides), for DescribeConfigs later.
   std::map<std::string, std::string> raw;
   // The names among them given in the file or by overrides (the rest are defaults).

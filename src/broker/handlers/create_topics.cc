@@ -5,11 +5,14 @@
 // INVALID_REPLICA_ASSIGNMENT, INVALID_REQUEST when both are given), configs (INVALID_CONFIG).
 // -1 partitions / replication factor take the broker defaults (v4+). validate_only (v1+) checks
 // without creating. v5+ echoes partitions, replication factor and the configs; v7 the topic id.
+// Authorization, right after the duplicate check as Kafka: CREATE on the cluster or on the topic
+// (else TOPIC_AUTHORIZATION_FAILED).
 #include "protocol/messages/create_topics.h"
 
 #include <map>
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "cluster/config_catalog.h"
@@ -106,6 +109,10 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
            "Create topics request from client contains a duplicate "
            "topic: " +
                t.name);
+      continue;
+    }
+    if (!authorize_cluster_or_topic(ctx, AclOperation::create, t.name)) {
+      fail(ErrorCode::topic_authorization_failed, "Authorization failed.");
       continue;
     }
     if (auto why = cluster::invalid_topic_name(t.name)) {
