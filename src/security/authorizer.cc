@@ -6,6 +6,7 @@
 
 #include "security/acl.h"
 #include "security/scram.h"
+#include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
 
 namespace kaffa::security {
@@ -30,17 +31,6 @@ bool allow_grants(AclOperation granted, AclOperation op) {
            granted == AclOperation::remove || granted == AclOperation::alter;
   }
   return op == AclOperation::describe_configs && granted == AclOperation::alter_configs;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (true) {
-    const auto at = s.find(sep, pos);
-    out.push_back(s.substr(pos, at == s.npos ? s.npos : at - pos));
-    if (at == s.npos) return out;
-    pos = at + 1;
-  }
 }
 
 bool small_number(std::string_view s, int8_t& out) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "base/log.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "protocol/error_codes.h"
@@ -31,6 +32,14 @@ void describe_entry(T& out, const security::AclBinding& b) {
   out.host = b.host;
   out.operation = static_cast<int8_t>(b.operation);
   out.permission_type = static_cast<int8_t>(b.permission);
+}
+
+// One line per ACL added or removed (`verb`: "added", "removed"), naming who did it.
+inline void log_change(const RequestContext& ctx, const char* verb, const security::AclBinding& b) {
+  log::info("ACL {} by {}: {} {} {} on {}:{} ({}) from host {}", verb, ctx.principal(),
+            security::to_string(b.permission), b.principal, security::to_string(b.operation),
+            security::to_string(b.resource.type), b.resource.name,
+            security::to_string(b.resource.pattern), b.host);
 }
 
 // Kafka's refusal of the whole request: SECURITY_DISABLED without an authorizer, else

@@ -50,10 +50,7 @@ void handle_create_acls(RequestContext& ctx, Responder respond) {
     }
   } else {
     for (const auto& b : valid) {
-      log::info("ACL added by {}: {} {} {} on {}:{} ({}) from host {}", ctx.principal(),
-                security::to_string(b.permission), b.principal, security::to_string(b.operation),
-                security::to_string(b.resource.type), b.resource.name,
-                security::to_string(b.resource.pattern), b.host);
+      acl_wire::log_change(ctx, "added", b);
     }
   }
   respond.send(resp);

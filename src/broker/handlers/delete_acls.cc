@@ -51,10 +51,7 @@ void handle_delete_acls(RequestContext& ctx, Responder respond) {
       m.resource_name = b.resource.name;
       m.pattern_type = static_cast<int8_t>(b.resource.pattern);
       acl_wire::describe_entry(m, b);
-      log::info("ACL removed by {}: {} {} {} on {}:{} ({}) from host {}", ctx.principal(),
-                security::to_string(b.permission), b.principal, security::to_string(b.operation),
-                security::to_string(b.resource.type), b.resource.name,
-                security::to_string(b.resource.pattern), b.host);
+      acl_wire::log_change(ctx, "removed", b);
     }
   }
   respond.send(resp);

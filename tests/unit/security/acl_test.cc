@@ -1,29 +1,18 @@
 #include "security/acl.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <fstream>
+
+#include "storage/storage_testing.h"
 
 namespace kaffa::security {
 namespace {
 
+using storage::testing::TempDir;
 using O = AclOperation;
 using P = AclPermission;
 using R = ResourceType;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kaffa-acl-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 AclBinding acl(R type, std::string name, PatternType pattern, std::string principal, O op, P perm,
                std::string host = "*") {
