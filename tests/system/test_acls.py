@@ -192,6 +192,31 @@ class AclTest(unittest.TestCase):
         got = cio.confluent_consume(bootstrap, [("acl-t", 0)], extra=self.sasl_client_conf())
         self.assertGreaterEqual(len(got), 1)
 
+    def test_cluster_authorized_operations(self):
+        """DescribeCluster v0 with include_cluster_authorized_operations: alice's bits follow her
+        ACLs (DESCRIBE and ALTER here), a super user's are every cluster operation."""
+        self.grant([aw.acl(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE, "User:alice"),
+                    aw.acl(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER, "User:alice")])
+
+        def ops(conn):
+            corr = conn.next_corr()
+            conn.send(kw.frame(kw.header_v2(60, 0, corr) + kw.i8(1) + kw.uvarint(0)))
+            got, body = conn.read_response(flexible_header=True)
+            r = kw.Reader(body)
+            r.i32()
+            self.assertEqual(r.i16(), 0)
+            r.compact_string(), r.compact_string(), r.i32()
+
+            def broker(r):
+                r.i32(), r.compact_string(), r.i32(), r.compact_string()
+                r.skip_tags()
+            r.compact_array(broker)
+            return r.i32()
+        with aw.connect(self.sasl, "alice", "alice-secret") as conn:
+            self.assertEqual(ops(conn), (1 << aw.DESCRIBE) | (1 << aw.ALTER))
+        with aw.connect(self.plain) as conn:
+            self.assertEqual(ops(conn), sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12)))
+
     def test_zz_acls_survive_kill9_and_restart(self):
         keep = [aw.acl(aw.TOPIC, "acl-t", aw.READ, "User:alice"),
                 aw.acl(aw.GROUP, "g-", aw.ALL, "User:*", aw.DENY, pattern=aw.PREFIXED,
