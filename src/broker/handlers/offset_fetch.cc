@@ -180,8 +180,6 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
   }
   if (op->groups.empty()) return answer(*op);
 
-  // Slots are fixed before any shard runs; each shard writes only its own group's slot, and the
-  // last one to finish (acq_rel on `pending`) answers.
   // Topic checks run on the shards: the principal and host are captured now. Named topics are
   // checked (and a refusal logged) here, once per topic.
   std::set<std::string> named_denied;
@@ -200,6 +198,8 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
            (authorizer == nullptr || authorizer->authorize(principal, host, AclOperation::describe,
                                                            ResourceType::topic, topic));
   };
+  // Slots are fixed before any shard runs; each shard writes only its own group's slot, and the
+  // last one to finish (acq_rel on `pending`) answers.
   op->pending.store(op->groups.size(), std::memory_order_relaxed);
   auto& coordinator = ctx.broker.coordinator();
   for (size_t i = 0; i < op->groups.size(); ++i) {
