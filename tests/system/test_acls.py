@@ -192,6 +192,43 @@ class AclTest(unittest.TestCase):
         got = cio.confluent_consume(bootstrap, [("acl-t", 0)], extra=self.sasl_client_conf())
         self.assertGreaterEqual(len(got), 1)
 
+    def test_create_topics_v5_shows_configs_only_with_describe_configs(self):
+        def create(conn, name):
+            corr = conn.next_corr()
+            topic = (kw.compact_string(name) + kw.i32(1) + kw.i16(1) + kw.uvarint(1)
+                     + kw.uvarint(2) + kw.compact_string("retention.ms")
+                     + kw.compact_string("3600000") + kw.uvarint(0) + kw.uvarint(0))
+            conn.send(kw.frame(kw.header_v2(19, 5, corr) + kw.uvarint(2) + topic + kw.i32(30000)
+                               + kw.i8(0) + kw.uvarint(0)))
+            got, body = conn.read_response(flexible_header=True)
+            r = kw.Reader(body)
+            r.i32()
+            self.assertEqual(r.uvarint(), 2)  # one topic
+            self.assertEqual(r.compact_string(), name)
+            error = r.i16()
+            r.compact_string(), r.i32(), r.i16()
+
+            def config(r):
+                c = (r.compact_string(), r.compact_string())
+                r.i8(), r.i8(), r.i8()
+                r.skip_tags()
+                return c
+            configs = r.compact_array(config)
+            config_error = 0
+            for _ in range(r.uvarint()):
+                tag, size = r.uvarint(), r.uvarint()
+                data = r.take(size)
+                if tag == 0:
+                    config_error = kw.Reader(data).i16()
+            return error, configs, config_error
+        self.grant([aw.acl(aw.TOPIC, "acl-v5-", aw.CREATE, "User:alice", pattern=aw.PREFIXED)])
+        with aw.connect(self.sasl, "alice", "alice-secret") as conn:
+            self.assertEqual(create(conn, "acl-v5-a"), (0, None, aw.TOPIC_AUTHORIZATION_FAILED))
+        self.grant([aw.acl(aw.TOPIC, "acl-v5-", aw.DESCRIBE_CONFIGS, "User:alice",
+                           pattern=aw.PREFIXED)])
+        with aw.connect(self.sasl, "alice", "alice-secret") as conn:
+            self.assertEqual(create(conn, "acl-v5-b"), (0, [("retention.ms", "3600000")], 0))
+
     def test_cluster_authorized_operations(self):
         """DescribeCluster v0 with include_cluster_authorized_operations: alice's bits follow her
         ACLs (DESCRIBE and ALTER here), a super user's are every cluster operation."""
