@@ -24,6 +24,7 @@
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
+#include "security/acl.h"
 #include "security/scram.h"
 #include "storage/flusher.h"
 
@@ -57,6 +58,8 @@ class Broker : public net::RequestHandler {
   const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   security::ScramCredentialStore& scram_credentials() { return *scram_; }
+  // The ACL authorizer (authorizer.class.name); nullptr when authorization is off.
+  security::Authorizer* authorizer() const { return authorizer_.get(); }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -117,6 +120,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;
+  std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

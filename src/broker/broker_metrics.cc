@@ -232,6 +232,18 @@ BrokerMetrics::BrokerMetrics() {
                                  "SASL authentications on SASL listeners, by result.", {"result"});
   sasl_success_ = &sasl.with({"success"});
   sasl_failure_ = &sasl.with({"failure"});
+  auto& denials =
+      registry_.counter("kaffa_authorization_denials_total",
+                        "Authorization checks refused by the ACL authorizer.", {"resource_type"});
+  for (int8_t t = 0; t <= 7; ++t) {
+    denials_.push_back(
+        &denials.with({std::string(security::to_string(security::resource_type_of(t)))}));
+  }
+}
+
+void BrokerMetrics::on_authorization_denied(security::ResourceType type) {
+  const auto i = static_cast<size_t>(type);
+  if (i < denials_.size()) denials_[i]->inc();
 }
 
 metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version) {

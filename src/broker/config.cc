@@ -438,6 +438,48 @@ const std::vector<Setting>& settings() {
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          return parse_admin_listeners(v, c.admin_listeners, why);
        }},
+      // --- Authorization (ACLs) ---
+      {"authorizer.class.name", "",
+       "Empty: no authorization. kafka.security.authorizer.AclAuthorizer or "
+       "org.apache.kafka.metadata.authorizer.StandardAuthorizer: Kaffa's ACL authorizer.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         const std::string name = trim(v);
+         if (!name.empty() && name != "kafka.security.authorizer.AclAuthorizer" &&
+             name != "org.apache.kafka.metadata.authorizer.StandardAuthorizer") {
+           why =
+               "unknown authorizer (kafka.security.authorizer.AclAuthorizer or "
+               "org.apache.kafka.metadata.authorizer.StandardAuthorizer)";
+           return false;
+         }
+         c.acl_authorizer = !name.empty();
+         return true;
+       }},
+      {"super.users", "",
+       "Semicolon-separated principals (User:admin;User:ops) allowed everything by the "
+       "authorizer.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         c.super_users.clear();
+         std::stringstream ss(v);
+         std::string p;
+         while (std::getline(ss, p, ';')) {
+           p = trim(p);
+           if (p.empty()) continue;
+           if (const auto colon = p.find(':'); colon == 0 || colon == std::string::npos) {
+             why = "principal '" + p + "' is not Type:name";
+             return false;
+           }
+           c.super_users.insert(p);
+         }
+         return true;
+       }},
+      {"allow.everyone.if.no.acl.found", "false",
+       "With an authorizer: allow a request when no ACL applies to its resource at all.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.allow_everyone_if_no_acl_found)) return true;
+         why = "expected true or false";
+         return false;
+       }},
+      // --- end of Authorization (ACLs) ---
   };
   return kSettings;
 }

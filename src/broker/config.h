@@ -94,6 +94,13 @@ struct BrokerConfig {
   // principal mapping, by listener name.
   std::map<std::string, std::string> ssl_settings;
   std::map<std::string, std::shared_ptr<ListenerTls>> tls;
+  // --- Authorization (ACLs) ---
+  // authorizer.class.name: Kafka's AclAuthorizer/StandardAuthorizer names turn the ACL authorizer
+  // on; empty (the default) = no authorization.
+  bool acl_authorizer = false;
+  std::set<std::string, std::less<>> super_users;  // super.users, "User:admin;User:ops"
+  bool allow_everyone_if_no_acl_found = false;     // allow.everyone.if.no.acl.found
+  // --- end of Authorization (ACLs) ---
 
   // Every setting as given (file, then overrides), for DescribeConfigs later.
   std::map<std::string, std::string> raw;

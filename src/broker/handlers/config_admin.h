@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/tls_config.h"
 #include "cluster/config_catalog.h"
@@ -38,6 +39,20 @@ struct Outcome {
 
 inline Outcome fail(protocol::ErrorCode code, std::string message) {
   return {code, std::move(message)};
+}
+
+// Authorization of `op` (ALTER_CONFIGS, DESCRIBE_CONFIGS) on a config resource, as Kafka: a topic
+// needs it on the topic (TOPIC_AUTHORIZATION_FAILED), a broker or broker logger (8) on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED). Other types are left to the caller's INVALID_REQUEST.
+inline std::optional<Outcome> refuse(const RequestContext& ctx, AclOperation op, int8_t type,
+                                     const std::string& name) {
+  if (type == kTopicResource && !authorize(ctx, op, ResourceType::topic, name)) {
+    return fail(protocol::ErrorCode::topic_authorization_failed, "Authorization failed.");
+  }
+  if ((type == kBrokerResource || type == 8) && !authorize_cluster(ctx, op)) {
+    return fail(protocol::ErrorCode::cluster_authorization_failed, "Authorization failed.");
+  }
+  return std::nullopt;
 }
 
 // Kafka's Set(...) rendering in "Cannot update these configs dynamically: Set(a, b)".
