@@ -39,6 +39,9 @@ Partition::Partition(std::string topic, int32_t index, size_t shard,
       post_(std::move(post)),
       producers_(log_->dir()) {
   high_watermark_ = log_->log_end_offset();
+  // Leading in leader_epoch_ from the log end on (Kafka's makeLeader), also for an empty log, so
+  // that OffsetForLeaderEpoch knows the epoch before its first batch.
+  log_->maybe_assign_epoch(leader_epoch_, log_->log_end_offset());
   std::string error;
   if (!producers_.load(*log_, &error)) {
     log::warn("{}-{}: producer state rebuilt only up to an error: {}", topic_, index_, error);

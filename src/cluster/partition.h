@@ -107,6 +107,10 @@ class Partition {
   // ListOffsets by timestamp (offset, timestamp), among committed offsets.
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
   std::pair<int64_t, int64_t> max_timestamp() const;
+  // OffsetForLeaderEpoch: (epoch, end offset) of `epoch` in this log (storage::LeaderEpochCache).
+  std::pair<int32_t, int64_t> end_offset_for_epoch(int32_t epoch) const {
+    return log_->end_offset_for_epoch(epoch);
+  }
 
   // Owner loop, at periodic ticks: flush when flush.ms has passed since the last flush.
   void on_tick(int64_t now_ms);

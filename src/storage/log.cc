@@ -61,24 +61,11 @@ void Log::load_epochs() {
 }
 
 void Log::epochs_changed() {
-  const auto path = dir_ / kLeaderEpochFile;
   std::string error;
-  std::shared_ptr<SegmentFile> file;
-  if (epochs_.write(path, &error, false)) {
-    file = SegmentFile::open(path, SegmentFile::Mode::read_only, &error);
-  }
-  if (!file) {
+  if (!epochs_.write(dir_ / kLeaderEpochFile, &error, false)) {
     log::warn("{}: cannot write the leader epoch checkpoint: {}", dir_.string(), error);
-    return;
   }
-  // One queued sync of the file is enough: a queued one not yet in a ticket gets the new inode.
-  for (size_t i = pending_in_ticket_; i < pending_flush_.size(); ++i) {
-    if (pending_flush_[i].base_offset == kEpochFileSync) {
-      pending_flush_[i].files = {std::move(file), dir_file_};
-      return;
-    }
-  }
-  pending_flush_.push_back({kEpochFileSync, 0, {std::move(file), dir_file_}});
+  ++epochs_version_;  // the next flush ticket syncs the file (flush_ticket)
 }
 
 void Log::epochs_follow_log_start() {

@@ -46,8 +46,8 @@
 //
 // Resource bounds (per Log): open descriptors = 3 for the active segment + at most
 // LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
-// the last mark_flushed (held for the flusher) + 1 for a leader-epoch-checkpoint awaiting its
-// sync + whatever FileSlices are still in flight.
+// the last mark_flushed (held for the flusher) + whatever FileSlices (and flush tickets) are
+// still in flight.
 // Memory = ~64 bytes per segment + the active indexes' warm tails (<= 2 x 16 KiB) + transient
 // page-aligned scan buffers (1 MiB, from the bytes pool) during recovery. No mmap.
 #pragma once
@@ -149,6 +149,9 @@ class Log {
     return epochs_.end_offset_for(epoch, log_end_offset());
   }
   const std::vector<EpochEntry>& epoch_entries() const { return epochs_.entries(); }
+  // A leader in `epoch` writes from start_offset on: recorded when newer than the latest epoch
+  // (Kafka's maybeAssignEpochStartOffset; append() does it for its batches' epoch).
+  void maybe_assign_epoch(int32_t epoch, int64_t start_offset);
 
   FlushTicket flush_ticket() const;
   void mark_flushed(int64_t end_offset);
@@ -235,13 +238,13 @@ class Log {
   int64_t locate(const SegmentMeta& s, const SegmentFile& log, int64_t offset) const;
 
   void load_epochs();  // log.cc: after load(), the epochs made to agree with the log
-  // log.cc: after a change of epochs_, writes the checkpoint (no fsync) and queues its sync.
+  // log.cc: after a change of epochs_, writes the checkpoint (no fsync); the next flush ticket
+  // opens and syncs it (no descriptor is held meanwhile: idle logs are many).
   void epochs_changed();
   void epochs_follow_log_start();  // truncate_from_start(log_start_offset_), saved if changed
 
   // base_offset of pending entries that belong to no segment (never dropped with one).
   static constexpr int64_t kDirectorySync = -1;
-  static constexpr int64_t kEpochFileSync = -2;
   struct PendingFlush {
     int64_t base_offset;
     int64_t end_offset;
@@ -256,6 +259,9 @@ class Log {
   std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
   mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
   LeaderEpochCache epochs_;
+  uint64_t epochs_version_ = 0;                 // bumped by every epochs_changed()
+  uint64_t epochs_synced_version_ = 0;          // the version the last completed flush synced
+  mutable uint64_t epochs_ticket_version_ = 0;  // the version in the latest ticket
   int64_t recovery_point_ = 0;
   int64_t log_start_offset_ = 0;
   bool closed_ = false;

@@ -102,16 +102,18 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
     pos += h.total_size();
   }
   if (!index_ok) log::warn("{}: index append failed: {}", dir_.string(), index_error);
-  // A leader's first batch in a new epoch starts that epoch (Kafka's maybeAssignEpochStartOffset).
-  const auto latest = epochs_.latest_epoch();
-  if (leader_epoch >= 0 && (!latest || leader_epoch > *latest)) {
-    epochs_.assign(leader_epoch, base);
-    epochs_changed();
-  }
+  maybe_assign_epoch(leader_epoch, base);  // a leader's first batch in a new epoch
   r.base_offset = base;
   r.last_offset = next - 1;
   r.ok = true;
   return r;
+}
+
+void Log::maybe_assign_epoch(int32_t epoch, int64_t start_offset) {
+  const auto latest = epochs_.latest_epoch();
+  if (epoch >= 0 && (!latest || epoch > *latest) && epochs_.assign(epoch, start_offset)) {
+    epochs_changed();
+  }
 }
 
 FlushTicket Log::flush_ticket() const {
@@ -121,10 +123,19 @@ FlushTicket Log::flush_ticket() const {
     t.files.insert(t.files.end(), p.files.begin(), p.files.end());
   pending_in_ticket_ = pending_flush_.size();
   if (active_ && log_end_offset() > recovery_point_) t.files.push_back(active_->log());
+  epochs_ticket_version_ = epochs_version_;
+  if (epochs_version_ != epochs_synced_version_) {
+    std::string error;
+    if (auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, &error)) {
+      t.files.push_back(std::move(f));
+      t.files.push_back(dir_file_);  // its rename
+    }
+  }
   return t;
 }
 
 void Log::mark_flushed(int64_t end_offset) {
+  epochs_synced_version_ = std::max(epochs_synced_version_, epochs_ticket_version_);
   recovery_point_ = std::max(recovery_point_, std::min(end_offset, log_end_offset()));
   while (pending_in_ticket_ > 0 && !pending_flush_.empty() &&
          pending_flush_.front().end_offset <= end_offset) {
@@ -143,6 +154,10 @@ bool Log::close(std::string* error) {
     ok = active_->log()->sync() && ok;
     ok = active_->index().file()->sync() && ok;
     ok = active_->time_index().file()->sync() && ok;
+  }
+  if (epochs_version_ != epochs_synced_version_) {
+    auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, nullptr);
+    ok = (!f || f->sync()) && ok;  // no file: its write failed and was logged
   }
   ok = dir_file_->sync() && ok;
   if (ok) {

@@ -3,13 +3,16 @@
 //
 // Kafka's rules (Partition.lastOffsetForLeaderEpoch with LeaderEpochFileCache.endOffsetFor): a
 // current_leader_epoch (v2+, -1 = not given) below the partition's epoch is FENCED_LEADER_EPOCH,
-// above it UNKNOWN_LEADER_EPOCH; the partition's own (latest) epoch ends at the log end offset; an
-// epoch the partition never had answers leader_epoch -1 and end_offset -1 (UNDEFINED). A single
-// node has one epoch per partition so far (cluster::Partition::leader_epoch()), and its log end
-// offset is its high watermark. Authorization: DESCRIBE on each topic, or CLUSTER_ACTION on the
-// cluster for a request from a replica (replica_id >= 0, v3+); else TOPIC_AUTHORIZATION_FAILED per
-// partition.
+// above it UNKNOWN_LEADER_EPOCH; otherwise the answer comes from the log's leader epoch cache, on
+// the partition's owner loop: the latest epoch ends at the log end offset, an older one where the
+// next starts, an unknown one below the latest at the start of the next known one (with the
+// largest known epoch below it), one above every known epoch is UNDEFINED (-1, -1).
+// Authorization: DESCRIBE on each topic, or CLUSTER_ACTION on the cluster for a request from a
+// replica (replica_id >= 0, v3+); else TOPIC_AUTHORIZATION_FAILED per partition.
 #include "protocol/messages/offset_for_leader_epoch.h"
+
+#include <atomic>
+#include <optional>
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
@@ -18,16 +21,30 @@
 
 namespace kaffa::broker {
 
+namespace {
+
+struct EpochOp {
+  protocol::OffsetForLeaderEpochResponse resp;
+  std::optional<Responder> respond;
+  std::atomic<size_t> pending{1};
+
+  void finish_one() {
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
+  }
+};
+
+}  // namespace
+
 void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
   protocol::OffsetForLeaderEpochRequest req;
   if (!ctx.decode(req)) return respond.close();
-  protocol::OffsetForLeaderEpochResponse resp;
+  auto op = std::make_shared<EpochOp>();
+  op->respond.emplace(std::move(respond));
+  auto& resp = op->resp;
   const bool from_replica = req.replica_id >= 0;
   const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
+  // Every slot exists before any lookup runs: lookups write into them from other loops.
   for (const auto& t : req.topics) {
-    const bool allowed = from_replica
-                             ? replica_allowed
-                             : authorize(ctx, AclOperation::describe, ResourceType::topic, t.topic);
     auto& out_topic = resp.topics.emplace_back();
     out_topic.topic = t.topic;
     for (const auto& p : t.partitions) {
@@ -35,11 +52,21 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
       out.partition = p.partition;
       out.leader_epoch = -1;
       out.end_offset = -1;
+    }
+  }
+  for (size_t i = 0; i < req.topics.size(); ++i) {
+    const auto& t = req.topics[i];
+    const bool allowed = from_replica
+                             ? replica_allowed
+                             : authorize(ctx, AclOperation::describe, ResourceType::topic, t.topic);
+    for (size_t j = 0; j < t.partitions.size(); ++j) {
+      const auto& p = t.partitions[j];
+      auto& out = resp.topics[i].partitions[j];
       if (!allowed) {
         out.error_code = protocol::code(protocol::ErrorCode::topic_authorization_failed);
         continue;
       }
-      const auto partition = ctx.broker.partitions().get(t.topic, p.partition);
+      auto partition = ctx.broker.partitions().get(t.topic, p.partition);
       if (!partition) {
         out.error_code = protocol::code(protocol::ErrorCode::unknown_topic_or_partition);
         continue;
@@ -53,13 +80,14 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
         out.error_code = protocol::code(protocol::ErrorCode::unknown_leader_epoch);
         continue;
       }
-      if (p.leader_epoch == epoch) {
-        out.leader_epoch = epoch;
-        out.end_offset = partition->high_watermark_snapshot();
-      }
+      op->pending.fetch_add(1, std::memory_order_relaxed);
+      ctx.broker.post(partition->shard(), [op, partition, &out, wanted = p.leader_epoch] {
+        std::tie(out.leader_epoch, out.end_offset) = partition->end_offset_for_epoch(wanted);
+        op->finish_one();
+      });
     }
   }
-  respond.send(resp);
+  op->finish_one();
 }
 
 }  // namespace kaffa::broker

@@ -114,15 +114,21 @@ TEST(LogEpochs, AppendsStartEpochsAndTheFileFollows) {
   EXPECT_EQ(log->epoch_entries(), (Entries{{0, 0}, {4, 5}}));
   EXPECT_EQ(log->end_offset_for_epoch(0), std::make_pair(0, int64_t{5}));
   EXPECT_EQ(log->end_offset_for_epoch(4), std::make_pair(4, int64_t{6}));
-  // The file is written (not yet synced) and its sync rides the next flush ticket.
+  // The file is written (not yet synced) and its sync rides the next flush ticket, once.
   EXPECT_EQ(on_disk(tmp.path()), log->epoch_entries());
-  const auto t = log->flush_ticket();
-  EXPECT_TRUE(std::any_of(t.files.begin(), t.files.end(), [&](const auto& f) {
-    return f->path() == tmp.path() / kLeaderEpochFile;
-  }));
+  const auto syncs_epochs = [&](const FlushTicket& t) {
+    return std::any_of(t.files.begin(), t.files.end(),
+                       [&](const auto& f) { return f->path() == tmp.path() / kLeaderEpochFile; });
+  };
+  EXPECT_TRUE(syncs_epochs(log->flush_ticket()));
+  flush(*log);
+  ASSERT_TRUE(append(*log, make_batch({}), 0, 4).ok);
+  EXPECT_FALSE(syncs_epochs(log->flush_ticket()));
+  ASSERT_TRUE(append(*log, make_batch({}), 0, 5).ok);  // a change after a ticket: synced again
+  EXPECT_TRUE(syncs_epochs(log->flush_ticket()));
   ASSERT_TRUE(log->close(nullptr));
-  log = open_log_with(tmp.path(), small_segments(), 6);
-  EXPECT_EQ(log->epoch_entries(), (Entries{{0, 0}, {4, 5}}));
+  log = open_log_with(tmp.path(), small_segments(), 8);
+  EXPECT_EQ(log->epoch_entries(), (Entries{{0, 0}, {4, 5}, {5, 7}}));
 }
 
 TEST(LogEpochs, TruncationAndLogStartMovesCutTheEpochs) {
