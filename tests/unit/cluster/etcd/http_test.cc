@@ -1,0 +1,3 @@
+#include "cluster/etcd/http.h"
+
+#include <gtest/gtest.h>
