@@ -284,6 +284,8 @@ void Client::finish(const std::shared_ptr<Call>& c, Result<json::Value> result) 
   });
   if (c->connection_done) {
     if (result.ok()) {
+      std::erase_if(streams_, [](const auto& w) { return w.expired(); });
+      streams_.push_back(c->conn);
       c->connection_done(c->conn);
     } else {
       if (c->conn) c->conn->close();
@@ -322,6 +324,10 @@ void Client::close() {
   closed_ = true;
   for (auto& conn : idle_) conn->close();
   idle_.clear();
+  for (auto& w : streams_) {
+    if (auto conn = w.lock()) conn->close();
+  }
+  streams_.clear();
   auto pending = std::move(pending_);
   pending_.clear();
   for (auto& w : pending) {

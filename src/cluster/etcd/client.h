@@ -16,7 +16,8 @@
 // past it the callback gets Error::Code::timeout and the connection is dropped.
 //
 // Lifetime: pending operations keep the Client alive. close() fails every pending operation
-// with Error::Code::cancelled and makes later ones fail the same way.
+// with Error::Code::cancelled and makes later ones fail the same way; it also closes the
+// connections of streams (watches), which then end with Error::Code::cancelled.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -77,6 +78,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // The same on mod_revision (the revision of the key's last change).
   void put_if_mod_revision(std::string key, std::string value, int64_t expected_mod_revision,
                            Callback<TxnResult> done, int64_t lease = 0);
+  // Discards history before `revision` (watches from older revisions then fail as compacted).
+  void compact(int64_t revision, Callback<Done> done);
   // Delete only if the key's version is `expected_version`.
   void delete_if_version(std::string key, int64_t expected_version, Callback<TxnResult> done);
 
@@ -127,6 +130,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool closed_ = false;
   std::vector<std::shared_ptr<HttpConnection>> idle_;
   std::vector<std::weak_ptr<Call>> pending_;
+  std::vector<std::weak_ptr<HttpConnection>> streams_;  // handed out by open_stream_connection
 };
 
 }  // namespace kaffa::etcd

@@ -102,6 +102,13 @@ void Client::delete_if_version(std::string key, int64_t expected_version,
   txn(std::move(t), std::move(done));
 }
 
+void Client::compact(int64_t revision, Callback<Done> done) {
+  json::Writer w;
+  w.begin_object().key("revision").value(std::to_string(revision)).end_object();
+  typed_call<Done>("/v3/kv/compaction", w.str(), false, std::move(done),
+                   [](const json::Value&) -> Result<Done> { return Done{}; });
+}
+
 void Client::lease_grant(int64_t ttl_seconds, Callback<LeaseGrant> done) {
   json::Writer w;
   w.begin_object().key("TTL").value(std::to_string(ttl_seconds)).end_object();
