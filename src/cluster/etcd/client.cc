@@ -10,8 +10,6 @@
 namespace kaffa::etcd {
 namespace {
 
-constexpr int kGrpcUnavailable = 14;
-
 Error unavailable(std::string m) {
   return Error::make(Error::Code::unavailable, std::move(m));
 }
@@ -115,15 +113,13 @@ std::optional<Error> Client::http_error(const HttpResponseParser& parser) {
   std::string_view body = parser.body();
   const size_t len = json::complete_value_length(body);
   auto v = json::parse(body.substr(0, len ? len : body.size()));
-  if (!v || !v->is_object()) {
+  std::optional<Error> e = v ? gateway_error(*v) : std::nullopt;
+  if (!e) {
     if (parser.status() == 503) return unavailable("HTTP 503");
     return bad(fmt::format("HTTP {} without an etcd error body", parser.status()));
   }
-  const int code = static_cast<int>((*v)["code"].int64_or(0));
-  std::string message = (*v)["message"].as_string();
-  if (message.empty()) message = (*v)["error"].as_string();
-  if (code == kGrpcUnavailable || parser.status() == 503) return unavailable(message);
-  return Error::make(Error::Code::etcd, std::move(message), code);
+  if (parser.status() == 503) e->code = Error::Code::unavailable;
+  return e;
 }
 
 void Client::call(std::string path, std::string body, bool retry_after_send, bool streamed,
@@ -253,12 +249,7 @@ void Client::on_exchanged(std::shared_ptr<Call> c, std::shared_ptr<HttpConnectio
   auto v = json::parse(body, &err);
   if (!v || !v->is_object()) return finish(c, bad(c->path + ": not a JSON object: " + err));
   if (c->streamed) {
-    if (const auto* e = v->find("error")) {
-      // A stream's error: {"error": {"grpc_code": N, "message": "..."}}.
-      const int code = static_cast<int>((*e)["grpc_code"].int64_or(0));
-      if (code == kGrpcUnavailable) return finish(c, unavailable((*e)["message"].as_string()));
-      return finish(c, Error::make(Error::Code::etcd, (*e)["message"].as_string(), code));
-    }
+    if (auto e = gateway_error(*v)) return finish(c, std::move(*e));
     const auto* result = v->find("result");
     if (!result || !result->is_object()) return finish(c, bad(c->path + ": no result"));
     json::Value r = *result;

@@ -246,6 +246,25 @@ std::string encode(const TxnRequest& r) {
   return w.str();
 }
 
+std::optional<Error> gateway_error(const json::Value& v) {
+  const json::Value* e = v.find("error");
+  if (!e) return std::nullopt;
+  int code = 0;
+  std::string message;
+  if (e->is_object()) {
+    code = static_cast<int>((*e)["grpc_code"].int64_or(0));
+    message = (*e)["message"].as_string();
+  } else {
+    code = static_cast<int>(v["code"].int64_or(0));
+    message = v["message"].as_string();
+    if (message.empty()) message = e->as_string();
+  }
+  if (message.empty()) message = "etcd error without a message";
+  constexpr int kGrpcUnavailable = 14;
+  if (code == kGrpcUnavailable) return Error::make(Error::Code::unavailable, std::move(message));
+  return Error::make(Error::Code::etcd, std::move(message), code);
+}
+
 int64_t header_revision(const json::Value& v) {
   return v["header"]["revision"].int64_or(0);
 }

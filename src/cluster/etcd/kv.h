@@ -127,6 +127,11 @@ Result<RangeResult> decode_range(const json::Value& v);
 Result<PutResult> decode_put(const json::Value& v);
 Result<DeleteResult> decode_delete(const json::Value& v);
 Result<TxnResult> decode_txn(const json::Value& v);
+// The error of a gateway error body or stream message, if `v` is one: etcd 3.4 writes
+// {"error": "<text>", "message": "<text>", "code": <gRPC code>} (also inside streams); newer
+// gateways nest {"error": {"grpc_code": N, "message": "..."}}. Both are read. gRPC code 14
+// (UNAVAILABLE) becomes Error::Code::unavailable, any other Error::Code::etcd.
+std::optional<Error> gateway_error(const json::Value& v);
 // header.revision of a response; 0 when absent.
 int64_t header_revision(const json::Value& v);
 

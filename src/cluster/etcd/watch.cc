@@ -25,11 +25,7 @@ WatchOptions WatchOptions::prefix(std::string prefix, int64_t start_revision) {
 }
 
 Result<WatchMessage> decode_watch_message(const json::Value& v) {
-  if (const auto* e = v.find("error")) {
-    const auto& msg = (*e)["message"].as_string();
-    return Error::make(Error::Code::etcd, msg.empty() ? "watch stream error" : msg,
-                       static_cast<int>((*e)["grpc_code"].int64_or(0)));
-  }
+  if (auto e = gateway_error(v)) return *e;
   const json::Value* r = v.find("result");
   if (!r || !r->is_object()) {
     return Error::make(Error::Code::bad_response, "watch message without result");
@@ -153,6 +149,7 @@ void Watch::on_body(std::string_view bytes) {
 void Watch::handle(const json::Value& v) {
   auto m = decode_watch_message(v);
   if (!m) {
+    // etcd refused the watch itself (a malformed request): retrying would not help.
     if (m.error().code == Error::Code::etcd) return end(m.error());
     return broken(m.error().describe());
   }

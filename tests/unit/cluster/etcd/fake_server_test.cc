@@ -205,5 +205,22 @@ TEST_F(FakeEtcd, AWatchOnGarbageKeepsRetryingWithoutEvents) {
   client->close();
 }
 
+TEST_F(FakeEtcd, AWatchRefusedByEtcdEnds) {
+  const std::string msg = R"({"error":"illegal base64","message":"illegal base64","code":2})";
+  char size[16];
+  snprintf(size, sizeof size, "%zx", msg.size());
+  server_.reply = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size +
+                  "\r\n" + msg + "\r\n";
+  auto client = testing::make_client(io_, {server_.endpoint()}, std::chrono::milliseconds(500));
+  std::optional<Error> ended;
+  auto watch = Watch::start(
+      client, WatchOptions::prefix("a", 1), [](const WatchBatch&) {},
+      [&](const Error& e) { ended = e; });
+  ASSERT_TRUE(testing::run_until(io_, [&] { return ended.has_value(); }));
+  EXPECT_EQ(ended->code, Error::Code::etcd);
+  EXPECT_EQ(ended->grpc_code, 2);
+  client->close();
+}
+
 }  // namespace
 }  // namespace kaffa::etcd

@@ -118,6 +118,17 @@ TEST(EtcdGatewayJson, DecodesWatchMessagesAsEtcd34WritesThem) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->canceled);
   EXPECT_EQ(c->compact_revision, 5);
+  // A stream error as etcd 3.4 writes it (flat, like a unary error body), and nested.
+  auto flat = json::parse(R"({"error":"illegal base64","message":"illegal base64","code":2})");
+  auto e = decode_watch_message(*flat);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, Error::Code::etcd);
+  EXPECT_EQ(e.error().grpc_code, 2);
+  EXPECT_EQ(e.error().message, "illegal base64");
+  auto nested = json::parse(R"({"error":{"grpc_code":14,"message":"no leader"}})");
+  auto n = decode_watch_message(*nested);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, Error::Code::unavailable);
   auto bad_type = json::parse(R"({"result":{"events":[{"type":"MOVE","kv":{}}]}})");
   EXPECT_FALSE(decode_watch_message(*bad_type));
 }
