@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
-after: `run_fuzz.py FUZZER SECONDS [requests|sasl]`. The request-decoder seeds are valid request
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl|etcd]`. The request-decoder seeds are valid request
 frames (so that libFuzzer starts past the header); the SASL seeds are token sequences (first byte
-picks the mechanism, 0xFF separates tokens) and JAAS text."""
+picks the mechanism, 0xFF separates tokens) and JAAS text; the etcd seeds are gateway answers (HTTP plus JSON) with a split point."""
 import os
 import shutil
 import struct
@@ -39,9 +39,28 @@ def sasl_seeds():
            b'user_a="b" username="c";')
 
 
+def etcd_seeds():
+    # First byte: where the response is split into two reads; then an HTTP response.
+    body = (b'{"header":{"revision":"7"},"kvs":[{"key":"YQ==","create_revision":"2",'
+            b'"mod_revision":"7","version":"3","value":"MQ=="}],"count":"1"}')
+    yield b"\x10HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    watch = (b'{"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"YQ==",'
+             b'"mod_revision":"4"}},{"type":"DELETE","kv":{"key":"YQ==","mod_revision":"5"}}]}}\n'
+             b'{"result":{"canceled":true,"compact_revision":"5"}}\n')
+    yield (b"\x30HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(watch)
+           + watch + b"\r\n0\r\nGrpc-Trailer-Content-Type: application/grpc\r\n\r\n")
+    txn = (b'{"header":{"revision":"3"},"succeeded":true,"responses":[{"response_put":'
+           b'{"header":{"revision":"3"},"prev_kv":{"key":"YQ=="}}},{"response_delete_range":'
+           b'{"deleted":"1"}},{"response_range":{"kvs":[]}}]}')
+    yield b"\x05HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(txn) + txn
+    err = b'{"error":"etcdserver: requested lease not found","code":5}'
+    yield b"\x00HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(err) + err
+
+
 def main():
     fuzzer, seconds = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "30"
-    corpus_seeds = sasl_seeds if len(sys.argv) > 3 and sys.argv[3] == "sasl" else seeds
+    kind = sys.argv[3] if len(sys.argv) > 3 else "requests"
+    corpus_seeds = {"sasl": sasl_seeds, "etcd": etcd_seeds}.get(kind, seeds)
     work = tempfile.mkdtemp(prefix="kaffa-fuzz-")
     try:
         corpus = os.path.join(work, "corpus")

@@ -19,31 +19,6 @@ Error bad(std::string m) {
 
 }  // namespace
 
-const char* to_string(Error::Code c) {
-  switch (c) {
-    case Error::Code::unavailable:
-      return "unavailable";
-    case Error::Code::timeout:
-      return "timeout";
-    case Error::Code::bad_response:
-      return "bad response";
-    case Error::Code::etcd:
-      return "etcd error";
-    case Error::Code::cancelled:
-      return "cancelled";
-    case Error::Code::compacted:
-      return "compacted";
-    case Error::Code::lease_lost:
-      return "lease lost";
-  }
-  return "?";
-}
-
-std::string Error::describe() const {
-  if (code == Code::etcd) return fmt::format("etcd error (code {}): {}", grpc_code, message);
-  return fmt::format("{}: {}", to_string(code), message);
-}
-
 Result<std::vector<Endpoint>> parse_endpoints(std::string_view spec) {
   if (spec.starts_with("etcd://")) spec.remove_prefix(7);
   std::vector<Endpoint> out;

@@ -26,20 +26,9 @@
 #include <vector>
 
 #include "cluster/etcd/client.h"
+#include "cluster/etcd/watch_message.h"
 
 namespace kaffa::etcd {
-
-struct WatchEvent {
-  enum class Type { put, del };
-  Type type = Type::put;
-  KeyValue kv;  // for a delete: the key and the deletion's mod_revision
-  std::optional<KeyValue> prev_kv;
-};
-
-struct WatchBatch {
-  int64_t revision = 0;  // the header's revision
-  std::vector<WatchEvent> events;
-};
 
 struct WatchOptions {
   std::string key;
@@ -48,16 +37,6 @@ struct WatchOptions {
   bool prev_kv = false;
   static WatchOptions prefix(std::string prefix, int64_t start_revision);
 };
-
-// Parses one {"result": ...} object of the stream. Exposed for tests.
-struct WatchMessage {
-  bool created = false;
-  bool canceled = false;
-  int64_t compact_revision = 0;
-  std::string cancel_reason;
-  WatchBatch batch;
-};
-Result<WatchMessage> decode_watch_message(const json::Value& v);
 
 class Watch : public std::enable_shared_from_this<Watch> {
  public:
