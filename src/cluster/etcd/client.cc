@@ -10,6 +10,14 @@
 namespace kaffa::etcd {
 namespace {
 
+// etcd's "unavailable" answers that mean the request was refused before it was proposed to
+// raft, so a write can go to another member without the risk of applying it twice. Others
+// ("request timed out", "leader changed", ...) leave a write's outcome unknown.
+bool refused_before_proposal(std::string_view message) {
+  return message == "etcdserver: no leader" || message == "etcdserver: not capable" ||
+         message == "etcdserver: unhealthy cluster" || message == "HTTP 503";
+}
+
 Error unavailable(std::string m) {
   return Error::make(Error::Code::unavailable, std::move(m));
 }
@@ -105,39 +113,36 @@ void Client::call(std::string path, std::string body, bool retry_after_send, boo
   c->retry_after_send = retry_after_send;
   c->streamed = streamed;
   c->done = std::move(done);
-  if (closed_) {
-    asio::post(ex_, [c] { c->done(Error::make(Error::Code::cancelled, "etcd client closed")); });
-    return;
-  }
-  c->endpoint = current_;
-  pending_.push_back(c);
-  c->timer.expires_after(options_.request_timeout);
-  c->timer.async_wait([self = shared_from_this(), c](std::error_code ec) {
-    if (ec || c->finished) return;
-    self->finish(
-        c, Error::make(Error::Code::timeout, fmt::format("{} took longer than {} ms", c->path,
-                                                         self->options_.request_timeout.count())));
-  });
-  attempt(c);
+  std::string timeout_message =
+      fmt::format("{} took longer than {} ms", c->path, options_.request_timeout.count());
+  start(std::move(c), std::move(timeout_message));
 }
 
 void Client::open_stream_connection(Callback<std::shared_ptr<HttpConnection>> done) {
   auto c = std::make_shared<Call>(ex_);
   c->connection_done = std::move(done);
+  start(std::move(c), "connecting to etcd took too long");
+}
+
+void Client::start(std::shared_ptr<Call> c, std::string timeout_message) {
   if (closed_) {
     asio::post(ex_, [c] {
-      c->connection_done(Error::make(Error::Code::cancelled, "etcd client closed"));
+      Error e = Error::make(Error::Code::cancelled, "etcd client closed");
+      if (c->connection_done) return c->connection_done(std::move(e));
+      c->done(std::move(e));
     });
     return;
   }
   c->endpoint = current_;
   pending_.push_back(c);
   c->timer.expires_after(options_.request_timeout);
-  c->timer.async_wait([self = shared_from_this(), c](std::error_code ec) {
-    if (ec || c->finished) return;
-    self->finish(c, Error::make(Error::Code::timeout, "connecting to etcd took too long"));
-  });
-  attempt(c);
+  c->timer.async_wait(
+      [self = shared_from_this(), c, m = std::move(timeout_message)](std::error_code ec) mutable {
+        if (ec || c->finished) return;
+        self->skip_endpoint(c->endpoint);
+        self->finish(c, Error::make(Error::Code::timeout, std::move(m)));
+      });
+  attempt(std::move(c));
 }
 
 void Client::attempt(std::shared_ptr<Call> c) {
@@ -208,7 +213,8 @@ void Client::on_exchanged(std::shared_ptr<Call> c, std::shared_ptr<HttpConnectio
     conn->close();
   }
   if (http_err) {
-    if (http_err->code == Error::Code::unavailable && c->retry_after_send) {
+    if (http_err->code == Error::Code::unavailable &&
+        (c->retry_after_send || refused_before_proposal(http_err->message))) {
       return next_endpoint(c, *http_err);
     }
     return finish(c, *http_err);
@@ -261,6 +267,10 @@ void Client::finish(const std::shared_ptr<Call>& c, Result<json::Value> result) 
   }
   if (!result.ok() && c->conn) c->conn->close();
   c->done(std::move(result));
+}
+
+void Client::skip_endpoint(size_t endpoint_index) {
+  if (current_ == endpoint_index) current_ = (current_ + 1) % options_.endpoints.size();
 }
 
 std::shared_ptr<HttpConnection> Client::take_idle(size_t endpoint_index) {

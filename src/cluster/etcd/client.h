@@ -9,11 +9,15 @@
 // "unavailable" (HTTP 503, gRPC code 14), the request moves on to the next endpoint (each
 // endpoint at most once per request), and the client stays on the endpoint that worked. A
 // request that was already sent is retried elsewhere only when it is a read (range) or a lease
-// keep-alive/revoke: a put, delete or txn whose connection broke after sending fails with
-// `unavailable` ("outcome unknown") — the caller re-reads, as it would after a timeout.
+// keep-alive/revoke, or when etcd refused it before proposing it ("etcdserver: no leader", "not
+// capable", "unhealthy cluster"): a put, delete or txn whose connection broke after sending, or
+// that got another "unavailable" answer ("request timed out": it may still be applied), fails
+// with `unavailable` — the caller re-reads, as it would after a timeout.
 //
 // Deadline: each request has `request_timeout` from start to answer, endpoints tried included;
-// past it the callback gets Error::Code::timeout and the connection is dropped.
+// past it the callback gets Error::Code::timeout and the connection is dropped, and later
+// requests start at the next endpoint (a frozen or partitioned member accepts connections but
+// does not answer: without this every request would wait for it).
 //
 // Lifetime: pending operations keep the Client alive. close() fails every pending operation
 // with Error::Code::cancelled and makes later ones fail the same way; it also closes the
@@ -104,6 +108,10 @@ class Client : public std::enable_shared_from_this<Client> {
   // request timeout.
   void open_stream_connection(Callback<std::shared_ptr<HttpConnection>> done);
 
+  // Moves the current endpoint past `endpoint_index` if it is the current one (a stream found it
+  // unresponsive).
+  void skip_endpoint(size_t endpoint_index);
+
   // Builds the HTTP request text for `path` on `endpoint`.
   static std::string http_request(const Endpoint& endpoint, std::string_view path,
                                   std::string_view body);
@@ -113,6 +121,7 @@ class Client : public std::enable_shared_from_this<Client> {
  private:
   struct Call;
   Client(asio::any_io_executor ex, ClientOptions options);
+  void start(std::shared_ptr<Call> call, std::string timeout_message);
   void attempt(std::shared_ptr<Call> call);
   void on_connected(std::shared_ptr<Call> call, std::shared_ptr<HttpConnection> conn);
   void on_exchanged(std::shared_ptr<Call> call, std::shared_ptr<HttpConnection> conn,

@@ -78,6 +78,7 @@ void Watch::connect() {
     self->timer_.expires_after(self->client_->options().request_timeout);
     self->timer_.async_wait([self, gen](std::error_code ec) {
       if (ec || self->stopped_ || gen != self->generation_ || self->created_) return;
+      if (self->conn_) self->client_->skip_endpoint(self->conn_->endpoint_index());
       self->broken("watch not created in time");
     });
     const auto& ep = self->conn_->endpoint();

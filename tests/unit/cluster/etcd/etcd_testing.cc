@@ -59,7 +59,8 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-EtcdProcess::EtcdProcess() : client_port_(free_port()), peer_port_(free_port()) {
+EtcdProcess::EtcdProcess(std::string name)
+    : name_(std::move(name)), client_port_(free_port()), peer_port_(free_port()) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "kaffa-etcd-XXXXXX").string();
   dir_ = ::mkdtemp(tmpl.data());
 }
@@ -71,16 +72,21 @@ EtcdProcess::~EtcdProcess() {
 }
 
 bool EtcdProcess::start(std::string* error) {
+  return spawn(error) && wait_healthy(error);
+}
+
+bool EtcdProcess::spawn(std::string* error) {
   const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  const std::string cluster = initial_cluster_.empty() ? name_ + "=" + peer : initial_cluster_;
   std::vector<std::string> args = {kEtcdBinary,
-                                   "--name=n1",
+                                   "--name=" + name_,
                                    "--data-dir=" + (dir_ / "data").string(),
                                    "--listen-client-urls=" + client,
                                    "--advertise-client-urls=" + client,
                                    "--listen-peer-urls=" + peer,
                                    "--initial-advertise-peer-urls=" + peer,
-                                   "--initial-cluster=n1=" + peer,
+                                   "--initial-cluster=" + cluster,
                                    "--log-level=warn"};
   const std::string log_path = (dir_ / "etcd.log").string();
   const pid_t pid = ::fork();
@@ -101,6 +107,10 @@ bool EtcdProcess::start(std::string* error) {
     ::_exit(127);
   }
   pid_ = pid;
+  return true;
+}
+
+bool EtcdProcess::wait_healthy(std::string* error) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -116,6 +126,31 @@ bool EtcdProcess::start(std::string* error) {
   *error = "etcd not healthy within 30 s:\n" + log_tail();
   kill9();
   return false;
+}
+
+void EtcdProcess::freeze() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void EtcdProcess::thaw() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+bool start_cluster(std::vector<std::unique_ptr<EtcdProcess>>& members, size_t n,
+                   std::string* error) {
+  std::string initial;
+  for (size_t i = 0; i < n; ++i) {
+    members.push_back(std::make_unique<EtcdProcess>("n" + std::to_string(i + 1)));
+    initial += (i ? "," : "") + members.back()->name() + "=" + members.back()->peer_url();
+  }
+  for (auto& m : members) {
+    m->set_initial_cluster(initial);
+    if (!m->spawn(error)) return false;
+  }
+  for (auto& m : members) {
+    if (!m->wait_healthy(error)) return false;
+  }
+  return true;
 }
 
 void EtcdProcess::kill9() {

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cluster/etcd/client.h"
 
@@ -21,30 +23,47 @@ bool etcd_available();
 // A free TCP port on 127.0.0.1 (bound, then released).
 uint16_t free_port();
 
-// A single-member etcd cluster. Start waits for GET /health to say healthy (polling, with a
-// deadline). The destructor kills the process and removes the data directory.
+// One etcd member; alone, a single-member cluster. start() waits for GET /health to say
+// healthy (polling, with a deadline). The destructor kills the process and removes the data
+// directory.
 class EtcdProcess {
  public:
-  EtcdProcess();
+  explicit EtcdProcess(std::string name = "n1");
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
 
   // Starts etcd (again, on the same ports and data directory). False with a message on failure.
   bool start(std::string* error);
-  void kill9();  // SIGKILL and reap
+  // The halves of start(), for members of a cluster (they become healthy only together).
+  bool spawn(std::string* error);
+  bool wait_healthy(std::string* error);
+  void kill9();   // SIGKILL and reap
+  void freeze();  // SIGSTOP: alive (connections are accepted by the kernel) but silent
+  void thaw();    // SIGCONT
   bool running() const { return pid_ > 0; }
+
+  const std::string& name() const { return name_; }
+  std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port_); }
+  // "n1=http://...,n2=http://..." for --initial-cluster; default: this member alone.
+  void set_initial_cluster(std::string members) { initial_cluster_ = std::move(members); }
 
   uint16_t client_port() const { return client_port_; }
   Endpoint endpoint() const { return Endpoint{"127.0.0.1", client_port_}; }
   std::string log_tail() const;
 
  private:
+  std::string name_;
+  std::string initial_cluster_;
   std::filesystem::path dir_;
   uint16_t client_port_;
   uint16_t peer_port_;
   pid_t pid_ = -1;
 };
+
+// A cluster of `n` members started together; false with a message on failure.
+bool start_cluster(std::vector<std::unique_ptr<EtcdProcess>>& members, size_t n,
+                   std::string* error);
 
 // Runs `io` until `done()` or the deadline; true if done.
 bool run_until(asio::io_context& io, const std::function<bool()>& done,

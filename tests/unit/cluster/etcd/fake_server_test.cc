@@ -205,6 +205,44 @@ TEST_F(FakeEtcd, AWatchOnGarbageKeepsRetryingWithoutEvents) {
   client->close();
 }
 
+std::string unavailable_response(const std::string& message) {
+  const std::string body =
+      R"({"error":")" + message + R"(","message":")" + message + R"(","code":14})";
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// A member that answers "unavailable" in front of a working etcd.
+TEST_F(FakeEtcd, UnavailableMemberFailsOverToTheNextEndpoint) {
+  KAFFA_REQUIRE_ETCD();
+  testing::EtcdProcess etcd;
+  std::string err;
+  ASSERT_TRUE(etcd.start(&err)) << err;
+
+  // "no leader": the request was never proposed, so even a write moves on.
+  server_.reply = unavailable_response("etcdserver: no leader");
+  auto client = testing::make_client(io_, {server_.endpoint(), etcd.endpoint()});
+  auto put = await<TxnResult>(io_, [&](auto cb) { client->put_if_version("/k", "v", 0, cb); });
+  ASSERT_TRUE(put) << put.error().describe();
+  EXPECT_TRUE(put->succeeded);
+  EXPECT_EQ(client->current_endpoint().port, etcd.client_port());
+  client->close();
+
+  // "request timed out": a write may have been applied; it is not sent again elsewhere, but a
+  // read is.
+  server_.reply = unavailable_response("etcdserver: request timed out");
+  auto client2 = testing::make_client(io_, {server_.endpoint(), etcd.endpoint()});
+  auto again = await<PutResult>(io_, [&](auto cb) { client2->put("/k", "w", cb); });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Error::Code::unavailable);
+  EXPECT_EQ(again.error().message, "etcdserver: request timed out");
+  auto read = await<std::optional<KeyValue>>(io_, [&](auto cb) { client2->get("/k", cb); });
+  ASSERT_TRUE(read) << read.error().describe();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->value, "v");
+  client2->close();
+}
+
 TEST_F(FakeEtcd, AWatchRefusedByEtcdEnds) {
   const std::string msg = R"({"error":"illegal base64","message":"illegal base64","code":2})";
   char size[16];

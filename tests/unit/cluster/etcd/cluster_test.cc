@@ -1,0 +1,100 @@
+// A three-member etcd cluster: the client keeps working when the member it talks to is killed
+// or frozen, and a watch resumes on another member without losing or repeating events.
+#include <gtest/gtest.h>
+
+#include "cluster/etcd/etcd_testing.h"
+#include "cluster/etcd/watch.h"
+
+namespace kaffa::etcd {
+namespace {
+
+using testing::await;
+using testing::EtcdProcess;
+
+class EtcdCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KAFFA_REQUIRE_ETCD();
+    std::string err;
+    ASSERT_TRUE(testing::start_cluster(members_, 3, &err)) << err;
+    std::vector<Endpoint> endpoints;
+    for (auto& m : members_) endpoints.push_back(m->endpoint());
+    client_ = testing::make_client(io_, endpoints, std::chrono::milliseconds(1500));
+  }
+  void TearDown() override {
+    if (client_) client_->close();
+  }
+
+  // Retries a put until it succeeds (an election may be under way): the condition is awaited
+  // with a deadline, each attempt being a real request.
+  int64_t put_eventually(const std::string& k, const std::string& v) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = await<PutResult>(io_, [&](auto cb) { client_->put(k, v, cb); });
+      if (r) return r->revision;
+    }
+    ADD_FAILURE() << "no put succeeded within 30 s";
+    return 0;
+  }
+
+  asio::io_context io_;
+  std::vector<std::unique_ptr<EtcdProcess>> members_;
+  std::shared_ptr<Client> client_;
+};
+
+TEST_F(EtcdCluster, KeepsWorkingWhenTheCurrentMemberIsKilled) {
+  ASSERT_GT(put_eventually("/k", "1"), 0);
+  ASSERT_EQ(client_->current_endpoint().port, members_[0]->client_port());
+  members_[0]->kill9();
+  ASSERT_GT(put_eventually("/k", "2"), 0);
+  EXPECT_NE(client_->current_endpoint().port, members_[0]->client_port());
+  auto g = await<std::optional<KeyValue>>(io_, [&](auto cb) { client_->get("/k", cb); });
+  ASSERT_TRUE(g) << g.error().describe();
+  ASSERT_TRUE(g->has_value());
+  EXPECT_EQ((*g)->value, "2");
+}
+
+TEST_F(EtcdCluster, AFrozenMemberIsSkippedAfterATimeout) {
+  ASSERT_GT(put_eventually("/k", "1"), 0);
+  members_[0]->freeze();
+  // The first request waits for the silent member until its deadline ...
+  auto r = await<std::optional<KeyValue>>(io_, [&](auto cb) { client_->get("/k", cb); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Error::Code::timeout);
+  // ... and later ones go elsewhere.
+  EXPECT_NE(client_->current_endpoint().port, members_[0]->client_port());
+  ASSERT_GT(put_eventually("/k", "2"), 0);
+  auto g = await<std::optional<KeyValue>>(io_, [&](auto cb) { client_->get("/k", cb); });
+  ASSERT_TRUE(g) << g.error().describe();
+  ASSERT_TRUE(g->has_value());
+  EXPECT_EQ((*g)->value, "2");
+  members_[0]->thaw();
+}
+
+TEST_F(EtcdCluster, WatchMovesToAnotherMemberWithoutLosingEvents) {
+  const int64_t start = put_eventually("/x", "0") + 1;
+  std::vector<std::pair<std::string, int64_t>> seen;
+  auto watch = Watch::start(client_, WatchOptions::prefix("/w/", start),
+                            [&](const WatchBatch& b) {
+                              for (const auto& e : b.events)
+                                seen.emplace_back(e.kv.value, e.kv.mod_revision);
+                            },
+                            {});
+  put_eventually("/w/a", "1");
+  ASSERT_TRUE(testing::run_until(io_, [&] { return seen.size() == 1; }));
+  members_[0]->kill9();  // the member the watch's stream is on
+  put_eventually("/w/a", "2");
+  put_eventually("/w/b", "3");
+  ASSERT_TRUE(testing::run_until(
+      io_, [&] { return seen.size() >= 3; }, std::chrono::seconds(30)));
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].first, "1");
+  EXPECT_EQ(seen[1].first, "2");
+  EXPECT_EQ(seen[2].first, "3");
+  EXPECT_LT(seen[0].second, seen[1].second);
+  EXPECT_LT(seen[1].second, seen[2].second);
+  watch->cancel();
+}
+
+}  // namespace
+}  // namespace kaffa::etcd
