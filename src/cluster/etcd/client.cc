@@ -181,8 +181,6 @@ void Client::on_connected(std::shared_ptr<Call> c, std::shared_ptr<HttpConnectio
   auto parser = std::make_shared<HttpResponseParser>(options_.max_response_bytes);
   conn->exchange(http_request(conn->endpoint(), c->path, c->body), parser,
                  [self = shared_from_this(), c, conn, parser](std::error_code ec, bool sent) {
-                   // A fresh connection: a failure is the endpoint's, not a stale pool entry's.
-                   conn->set_reusable(false);
                    self->on_exchanged(c, conn, parser, ec, sent);
                  });
 }

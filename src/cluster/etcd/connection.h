@@ -46,7 +46,6 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   // Whether an idle connection can take another request: open, the last response allowed
   // keep-alive, and the peer has not closed it meanwhile (checked with a non-blocking peek).
   bool reusable();
-  void set_reusable(bool r) { reusable_ = r; }
   void close();
 
  private:

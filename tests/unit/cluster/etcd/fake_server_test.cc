@@ -32,7 +32,9 @@ class FakeServer {
 
   std::string reply;
   bool hang = false;
+  bool keep_alive = false;  // answer further requests on the same connection
   int requests = 0;
+  int connections = 0;
 
  private:
   struct Conn {
@@ -45,6 +47,7 @@ class FakeServer {
   void accept() {
     acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket s) {
       if (ec) return;
+      ++connections;
       read(std::make_shared<Conn>(std::move(s)));
       accept();
     });
@@ -65,7 +68,9 @@ class FakeServer {
       if (!complete(c->in)) return read(c);
       ++requests;
       if (hang) return read(c);  // keeps the socket (and silence) until the client gives up
-      asio::async_write(c->socket, asio::buffer(reply), [c](std::error_code, size_t) {
+      c->in.clear();
+      asio::async_write(c->socket, asio::buffer(reply), [this, c](std::error_code, size_t) {
+        if (keep_alive) return read(c);
         std::error_code ignored;
         c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         c->socket.close(ignored);
@@ -123,6 +128,27 @@ TEST_F(FakeEtcd, AValidAnswerIsDecoded) {
                     "\r\n0\r\nGrpc-Trailer-Content-Type: application/grpc\r\n\r\n");
   ASSERT_TRUE(chunked) << chunked.error().describe();
   EXPECT_EQ(chunked->kvs.size(), 1u);
+}
+
+TEST_F(FakeEtcd, SequentialRequestsReuseOneConnection) {
+  server_.keep_alive = true;
+  server_.reply = ok_response(kRangeBody);
+  auto client = testing::make_client(io_, {server_.endpoint()});
+  for (int i = 0; i < 5; ++i) {
+    auto r = await<RangeResult>(io_, [&](auto cb) { client->get_prefix("a", cb); });
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+  EXPECT_EQ(server_.requests, 5);
+  EXPECT_EQ(server_.connections, 1);
+  // An answer with "Connection: close" is not reused.
+  server_.reply = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " +
+                  std::to_string(kRangeBody.size()) + "\r\n\r\n" + kRangeBody;
+  for (int i = 0; i < 2; ++i) {
+    auto r = await<RangeResult>(io_, [&](auto cb) { client->get_prefix("a", cb); });
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+  EXPECT_EQ(server_.connections, 2);
+  client->close();
 }
 
 TEST_F(FakeEtcd, MalformedAnswersAreBadResponses) {
