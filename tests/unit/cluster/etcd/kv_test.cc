@@ -187,6 +187,24 @@ TEST_F(EtcdKv, EtcdErrorsAreValues) {
   EXPECT_TRUE(put("/k", "v"));
 }
 
+TEST_F(EtcdKv, ReadsAtCompactedOrFutureRevisionsAreOutOfRange) {
+  auto first = put("/r", "1");
+  ASSERT_TRUE(first);
+  auto last = put("/r", "2");
+  ASSERT_TRUE(last);
+  ASSERT_TRUE(await<Done>(io_, [&](auto cb) { client_->compact(last->revision, cb); }));
+  for (const int64_t rev : {first->revision, last->revision + 100}) {
+    auto r = await<RangeResult>(io_, [&](auto cb) { client_->get_prefix("/r", cb, rev); });
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Error::Code::etcd);
+    EXPECT_EQ(r.error().grpc_code, 11) << r.error().message;
+  }
+  auto ok =
+      await<RangeResult>(io_, [&](auto cb) { client_->get_prefix("/r", cb, last->revision); });
+  ASSERT_TRUE(ok) << ok.error().describe();
+  EXPECT_EQ(ok->kvs.at(0).value, "2");
+}
+
 TEST_F(EtcdKv, ManyConcurrentRequestsShareKeptAliveConnections) {
   int done = 0;
   for (int i = 0; i < 50; ++i) {

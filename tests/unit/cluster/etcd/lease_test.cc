@@ -116,6 +116,16 @@ TEST_F(EtcdLease, LossIsReportedWhenEtcdIsGoneForATtl) {
   EXPECT_NE(lost->message.find("not refreshed"), std::string::npos) << lost->message;
 }
 
+TEST_F(EtcdLease, TtlBelowTheMinimumIsRaisedAndReported) {
+  auto g = await<LeaseGrant>(io_, [&](auto cb) { client_->lease_grant(1, cb); });
+  ASSERT_TRUE(g) << g.error().describe();
+  EXPECT_EQ(g->ttl, 2);  // 1.5 x the default 1 s election timeout, rounded up
+  auto lease = grant(1);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->ttl_seconds(), 2);
+  lease->stop();
+}
+
 TEST_F(EtcdLease, CloseRevokesAndDeletesKeysAtOnce) {
   auto lease = grant(30);
   ASSERT_TRUE(lease);
