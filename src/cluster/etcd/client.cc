@@ -125,9 +125,10 @@ void Client::open_stream_connection(Callback<std::shared_ptr<HttpConnection>> do
 }
 
 void Client::start(std::shared_ptr<Call> c, std::string timeout_message) {
-  if (closed_) {
-    asio::post(ex_, [c] {
-      Error e = Error::make(Error::Code::cancelled, "etcd client closed");
+  if (closed_ || options_.endpoints.empty()) {
+    asio::post(ex_, [c, closed = closed_] {
+      Error e = closed ? Error::make(Error::Code::cancelled, "etcd client closed")
+                       : Error::make(Error::Code::unavailable, "no etcd endpoints configured");
       if (c->connection_done) return c->connection_done(std::move(e));
       c->done(std::move(e));
     });

@@ -59,7 +59,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
   const asio::any_io_executor& executor() const { return ex_; }
   const ClientOptions& options() const { return options_; }
-  // The endpoint requests currently go to.
+  // The endpoint requests currently go to. (With no endpoints configured every request fails
+  // with `unavailable`; this must then not be called.)
   const Endpoint& current_endpoint() const { return options_.endpoints[current_]; }
 
   // --- KV ---

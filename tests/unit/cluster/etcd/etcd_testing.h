@@ -59,6 +59,7 @@ class EtcdProcess {
   uint16_t client_port_;
   uint16_t peer_port_;
   pid_t pid_ = -1;
+  bool started_once_ = false;
 };
 
 // A cluster of `n` members started together; false with a message on failure.

@@ -250,6 +250,18 @@ TEST_F(EtcdKv, CloseCancelsPendingAndLaterCalls) {
   EXPECT_EQ(later.error().code, Error::Code::cancelled);
 }
 
+TEST(EtcdEndpoints, NoEndpointsFailsEveryRequest) {
+  asio::io_context io;
+  auto client = testing::make_client(io, {});
+  bool called_inside = true;
+  std::optional<Result<PutResult>> r;
+  client->put("/k", "v", [&](Result<PutResult> res) { r.emplace(std::move(res)); });
+  called_inside = r.has_value();
+  ASSERT_TRUE(testing::run_until(io, [&] { return r.has_value(); }));
+  EXPECT_FALSE(called_inside);
+  EXPECT_EQ(r->error().code, Error::Code::unavailable);
+}
+
 TEST(EtcdEndpoints, ParsesTheMetadataStoreForm) {
   auto e = parse_endpoints("etcd://h1:2379,10.0.0.2:2380,[::1]:2381");
   ASSERT_TRUE(e);
