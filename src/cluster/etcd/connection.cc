@@ -62,6 +62,17 @@ void HttpConnection::read_more(std::shared_ptr<HttpResponseParser> parser,
                           });
 }
 
+bool HttpConnection::write_more(std::string bytes) {
+  if (writing_more_ || !socket_.is_open()) return false;
+  writing_more_ = true;
+  out_more_ = std::move(bytes);
+  // A failed write shows up as a failed read of the exchange: nothing to do here.
+  asio::async_write(
+      socket_, asio::buffer(out_more_),
+      [self = shared_from_this()](std::error_code, size_t) { self->writing_more_ = false; });
+  return true;
+}
+
 bool HttpConnection::reusable() {
   if (!reusable_ || !socket_.is_open()) return false;
   char c;

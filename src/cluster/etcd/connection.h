@@ -43,6 +43,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void exchange(std::string request, std::shared_ptr<HttpResponseParser> parser,
                 std::function<void(std::error_code ec, bool sent)> done);
 
+  // Writes more of a streamed request body while the exchange reads the answer. At most one
+  // such write is in flight: while one is, further ones are dropped (returns false).
+  bool write_more(std::string bytes);
+
   // Whether an idle connection can take another request: open, the last response allowed
   // keep-alive, and the peer has not closed it meanwhile (checked with a non-blocking peek).
   bool reusable();
@@ -57,6 +61,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   Endpoint endpoint_;
   size_t endpoint_index_;
   std::string out_;
+  std::string out_more_;
+  bool writing_more_ = false;
   std::array<char, 16 * 1024> in_{};
   bool reusable_ = false;
 };

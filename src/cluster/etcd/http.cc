@@ -31,6 +31,19 @@ std::string format_http_post(std::string_view host, std::string_view path, std::
       path, host, body.size(), body);
 }
 
+std::string format_http_post_chunked(std::string_view host, std::string_view path,
+                                     std::string_view first) {
+  return fmt::format(
+             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+             "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
+             path, host) +
+         http_chunk(first);
+}
+
+std::string http_chunk(std::string_view data) {
+  return fmt::format("{:x}\r\n{}\r\n", data.size(), data);
+}
+
 HttpResponseParser::State HttpResponseParser::fail(std::string why) {
   if (state_ != State::failed) error_ = std::move(why);
   state_ = State::failed;
@@ -207,7 +220,7 @@ HttpResponseParser::State HttpResponseParser::feed(std::string_view data) {
     return state_;
   }
   buf_.append(data);
-  if (state_ == State::head) {
+  while (state_ == State::head) {
     const auto end = buf_.find("\r\n\r\n");
     if (end == std::string::npos) {
       if (buf_.size() > kMaxHeadBytes) return fail("response head too large");
@@ -217,8 +230,14 @@ HttpResponseParser::State HttpResponseParser::feed(std::string_view data) {
     const std::string head = buf_.substr(0, end);
     buf_.erase(0, end + 4);
     if (!parse_head(head)) return state_;
-    // 1xx responses (100 Continue) carry no body; etcd sends none, treat them as malformed.
-    if (status_ < 200) return fail("unexpected informational response");
+    if (status_ < 200) {
+      // An interim answer (100 Continue to a streamed request): the real head follows.
+      status_ = 0;
+      chunked_ = false;
+      keep_alive_ = true;
+      remaining_ = 0;
+      continue;
+    }
     state_ = State::body;
     if (framing_ == Framing::length && remaining_ == 0) state_ = State::done;
   }

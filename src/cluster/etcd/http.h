@@ -1,6 +1,7 @@
 // The HTTP/1.1 pieces the etcd client needs: request formatting and an incremental response
 // parser (status line, headers, then a Content-Length, chunked or close-delimited body; trailers
-// after a chunked body are skipped). Pure code, no I/O: the connection feeds it bytes.
+// after a chunked body are skipped; interim 1xx answers such as 100 Continue are skipped). Pure
+// code, no I/O: the connection feeds it bytes.
 //
 // Limits: the head may not exceed kMaxHeadBytes; a body (or one chunk) may not exceed the
 // parser's max_body_bytes. Anything malformed makes the parser fail for good (error()).
@@ -15,6 +16,14 @@
 namespace kaffa::etcd {
 
 std::string format_http_post(std::string_view host, std::string_view path, std::string_view body);
+// A POST whose body is a stream of chunks (a client stream on etcd's gateway): the head and
+// `first` as the first chunk; later chunks come from http_chunk(). The body is never ended.
+// It carries "Expect: 100-continue": without it etcd 3.4's gateway reads none of a chunked
+// body that is still open (the stream is never created); with it, it answers 100 Continue and
+// then reads each chunk as it comes.
+std::string format_http_post_chunked(std::string_view host, std::string_view path,
+                                     std::string_view first);
+std::string http_chunk(std::string_view data);
 
 class HttpResponseParser {
  public:

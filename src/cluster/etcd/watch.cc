@@ -31,6 +31,7 @@ Watch::Watch(std::shared_ptr<Client> client, WatchOptions options, EventsHandler
       on_events_(std::move(on_events)),
       on_end_(std::move(on_end)),
       timer_(client_->executor()),
+      heartbeat_timer_(client_->executor()),
       next_revision_(options_.start_revision) {}
 
 std::shared_ptr<Watch> Watch::start(std::shared_ptr<Client> client, WatchOptions options,
@@ -83,7 +84,7 @@ void Watch::connect() {
     });
     const auto& ep = self->conn_->endpoint();
     self->conn_->exchange(
-        Client::http_request(ep, "/v3/watch", self->create_request()), self->parser_,
+        format_http_post_chunked(ep.str(), "/v3/watch", self->create_request()), self->parser_,
         [self, gen](std::error_code ec, bool) {
           if (self->stopped_ || gen != self->generation_) return;
           using State = HttpResponseParser::State;
@@ -115,6 +116,7 @@ void Watch::on_body(std::string_view bytes) {
 }
 
 void Watch::handle(const json::Value& v) {
+  last_message_ = std::chrono::steady_clock::now();
   auto m = decode_watch_message(v);
   if (!m) {
     // etcd refused the watch itself (a malformed request): retrying would not help.
@@ -136,6 +138,15 @@ void Watch::handle(const json::Value& v) {
     backoff_ = std::chrono::milliseconds(100);
     // Watching "from now": later resumes start after the revision it was created at.
     if (next_revision_ == 0) next_revision_ = m->batch.revision + 1;
+    heartbeat_timer_.expires_after(heartbeat_interval());
+    heartbeat_timer_.async_wait([self = shared_from_this(), gen = generation_](std::error_code ec) {
+      if (!ec) self->heartbeat(gen);
+    });
+  }
+  if (m->watch_id == -1 && !m->created && m->batch.events.empty()) {
+    // A progress answer: every event up to this revision has been delivered.
+    next_revision_ = std::max(next_revision_, m->batch.revision + 1);
+    return;
   }
   if (m->batch.events.empty()) return;
   int64_t last = 0;
@@ -144,10 +155,29 @@ void Watch::handle(const json::Value& v) {
   if (!stopped_) on_events_(m->batch);
 }
 
+std::chrono::milliseconds Watch::heartbeat_interval() const {
+  return options_.heartbeat.count() > 0 ? options_.heartbeat : client_->options().request_timeout;
+}
+
+void Watch::heartbeat(uint64_t gen) {
+  if (stopped_ || gen != generation_ || !conn_) return;
+  const auto interval = heartbeat_interval();
+  if (std::chrono::steady_clock::now() - last_message_ > 2 * interval) {
+    client_->skip_endpoint(conn_->endpoint_index());
+    return broken("no answer to progress requests");
+  }
+  conn_->write_more(http_chunk(R"({"progress_request":{}})"));
+  heartbeat_timer_.expires_after(interval);
+  heartbeat_timer_.async_wait([self = shared_from_this(), gen](std::error_code ec) {
+    if (!ec) self->heartbeat(gen);
+  });
+}
+
 void Watch::broken(const std::string& why) {
   if (stopped_) return;
   ++generation_;  // stale callbacks of this stream are ignored from here on
   created_ = false;
+  heartbeat_timer_.cancel();
   if (conn_) conn_->close();
   conn_.reset();
   // Reconnecting is the answer to every transient failure.
@@ -166,6 +196,7 @@ void Watch::end(Error e) {
   stopped_ = true;
   ++generation_;
   timer_.cancel();
+  heartbeat_timer_.cancel();
   if (conn_) conn_->close();
   conn_.reset();
   if (auto handler = std::move(on_end_)) handler(e);

@@ -12,13 +12,20 @@
 // stream breaks (etcd restarted, member gone) it reconnects (moving through the endpoints,
 // backing off from 100 ms to 2 s) and asks again from that revision, so no event is lost or
 // repeated. A compacted start revision ends the watch with Error::Code::compacted (its
-// compact_revision says from where to re-list). A member that stalls without closing the
-// connection is not detected (etcd 3.4's gateway has no usable heartbeat on the stream).
+// compact_revision says from where to re-list).
+//
+// Heartbeat: the request body is sent chunked and left open, so the gateway's stream stays
+// two-way; once created, the watch sends {"progress_request": {}} every `heartbeat` (default:
+// the client's request timeout). etcd answers with the store's revision (watch_id -1) when the
+// watch has caught up; that revision becomes the resume point (a quiet watch does not fall
+// behind compaction). No message at all for two heartbeats means the member stalled (frozen,
+// partitioned): the watch moves to another endpoint.
 //
 // Threading: like Client. Callbacks run on the client's executor; after cancel() none runs.
 #pragma once
 
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,6 +42,7 @@ struct WatchOptions {
   std::string range_end;       // empty: only `key`; prefix_range_end(key) for a prefix
   int64_t start_revision = 0;  // 0: changes after the watch is created
   bool prev_kv = false;
+  std::chrono::milliseconds heartbeat{0};  // 0: the client's request timeout
   static WatchOptions prefix(std::string prefix, int64_t start_revision);
 };
 
@@ -62,6 +70,8 @@ class Watch : public std::enable_shared_from_this<Watch> {
   void on_body(std::string_view bytes);
   void handle(const json::Value& v);
   void broken(const std::string& why);
+  void heartbeat(uint64_t gen);
+  std::chrono::milliseconds heartbeat_interval() const;
   void end(Error e);
   std::string create_request() const;
 
@@ -72,6 +82,8 @@ class Watch : public std::enable_shared_from_this<Watch> {
   std::shared_ptr<HttpConnection> conn_;
   std::shared_ptr<HttpResponseParser> parser_;
   asio::steady_timer timer_;
+  asio::steady_timer heartbeat_timer_;
+  std::chrono::steady_clock::time_point last_message_;
   std::string pending_;  // stream bytes not yet forming a whole JSON object
   int64_t next_revision_;
   uint64_t generation_ = 0;  // of the current stream; stale callbacks compare it

@@ -9,6 +9,7 @@ Result<WatchMessage> decode_watch_message(const json::Value& v) {
     return Error::make(Error::Code::bad_response, "watch message without result");
   }
   WatchMessage m;
+  m.watch_id = (*r)["watch_id"].int64_or(0);
   m.created = (*r)["created"].as_bool();
   m.canceled = (*r)["canceled"].as_bool();
   m.compact_revision = (*r)["compact_revision"].int64_or(0);

@@ -28,6 +28,7 @@ struct WatchBatch {
 
 // One {"result": ...} object of the stream; an {"error": ...} object is returned as its Error.
 struct WatchMessage {
+  int64_t watch_id = 0;  // -1 for the answer to a progress request (for every watch)
   bool created = false;
   bool canceled = false;
   int64_t compact_revision = 0;

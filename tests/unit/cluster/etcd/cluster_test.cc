@@ -96,5 +96,26 @@ TEST_F(EtcdCluster, WatchMovesToAnotherMemberWithoutLosingEvents) {
   watch->cancel();
 }
 
+TEST_F(EtcdCluster, AWatchOnAFrozenMemberMovesToAnotherOne) {
+  const int64_t start = put_eventually("/x", "0") + 1;
+  std::vector<std::string> seen;
+  auto watch = Watch::start(client_, WatchOptions::prefix("/w/", start),
+                            [&](const WatchBatch& b) {
+                              for (const auto& e : b.events) seen.push_back(e.kv.value);
+                            },
+                            {});
+  put_eventually("/w/a", "1");
+  ASSERT_TRUE(testing::run_until(io_, [&] { return seen.size() == 1; }));
+  // The stream's member stops answering but keeps its connections open: only the heartbeat
+  // can notice.
+  members_[0]->freeze();
+  put_eventually("/w/a", "2");
+  ASSERT_TRUE(testing::run_until(
+      io_, [&] { return seen.size() >= 2; }, std::chrono::seconds(30)));
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2"}));
+  watch->cancel();
+  members_[0]->thaw();
+}
+
 }  // namespace
 }  // namespace kaffa::etcd

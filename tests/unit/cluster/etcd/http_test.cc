@@ -66,8 +66,18 @@ TEST(HttpResponseParser, RejectsOversizedAndMalformedInput) {
   HttpResponseParser two_lengths;
   EXPECT_EQ(two_lengths.feed("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             State::failed);
-  HttpResponseParser informational;
-  EXPECT_EQ(informational.feed("HTTP/1.1 100 Continue\r\n\r\n"), State::failed);
+}
+
+TEST(HttpResponseParser, SkipsInterimAnswers) {
+  const std::string in =
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+  for (size_t split = 0; split <= in.size(); ++split) {
+    HttpResponseParser p;
+    p.feed(in.substr(0, split));
+    ASSERT_EQ(p.feed(in.substr(split)), State::done) << split << ": " << p.error();
+    EXPECT_EQ(p.status(), 200);
+    EXPECT_EQ(p.body(), "{}");
+  }
 }
 
 TEST(EtcdGatewayJson, EncodesTxnWithBase64AndStringInts) {

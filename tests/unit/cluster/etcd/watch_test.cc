@@ -146,6 +146,26 @@ TEST_F(EtcdWatch, ChangesWhileDisconnectedAreDeliveredOnResume) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(seen_[i].key, "/q/" + std::to_string(i + 1));
 }
 
+TEST_F(EtcdWatch, AQuietWatchAdvancesItsResumePointThroughProgressRequests) {
+  const int64_t start = put("/x", "0") + 1;
+  WatchOptions o = WatchOptions::prefix("/quiet/", start);
+  o.heartbeat = std::chrono::milliseconds(200);
+  watch_ = Watch::start(
+      client_, o, [this](const WatchBatch& b) { seen_.resize(seen_.size() + b.events.size()); },
+      [this](const Error& e) { ended_ = e; });
+  const int64_t elsewhere = put("/loud/1", "x");
+  ASSERT_TRUE(testing::run_until(io_, [&] { return watch_->next_revision() == elsewhere + 1; }));
+  // Compacting up to there does not hurt the watch when it reconnects.
+  ASSERT_TRUE(await<Done>(io_, [&](auto cb) { client_->compact(elsewhere, cb); }));
+  etcd_->kill9();
+  std::string err;
+  ASSERT_TRUE(etcd_->start(&err)) << err;
+  const int64_t r = put("/quiet/1", "y");
+  ASSERT_TRUE(testing::run_until(io_, [&] { return seen_.size() == 1 || ended_.has_value(); }));
+  EXPECT_FALSE(ended_) << ended_->describe();
+  EXPECT_EQ(watch_->next_revision(), r + 1);
+}
+
 TEST_F(EtcdWatch, CompactedStartRevisionEndsTheWatch) {
   const int64_t first = put("/c/1", "a");
   put("/c/1", "b");
