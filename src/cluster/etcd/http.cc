@@ -32,11 +32,11 @@ std::string format_http_post(std::string_view host, std::string_view path, std::
 }
 
 std::string format_http_post_chunked(std::string_view host, std::string_view path,
-                                     std::string_view first) {
+                                     std::string_view extra_headers, std::string_view first) {
   return fmt::format(
-             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{}"
              "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
-             path, host) +
+             path, host, extra_headers) +
          http_chunk(first);
 }
 

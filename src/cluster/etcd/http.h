@@ -21,8 +21,9 @@ std::string format_http_post(std::string_view host, std::string_view path, std::
 // It carries "Expect: 100-continue": without it etcd 3.4's gateway reads none of a chunked
 // body that is still open (the stream is never created); with it, it answers 100 Continue and
 // then reads each chunk as it comes.
+// `extra_headers`: complete header lines, each ending in CRLF.
 std::string format_http_post_chunked(std::string_view host, std::string_view path,
-                                     std::string_view first);
+                                     std::string_view extra_headers, std::string_view first);
 std::string http_chunk(std::string_view data);
 
 class HttpResponseParser {

@@ -13,6 +13,10 @@ namespace {
 
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
 constexpr size_t kMaxPendingBytes = 64 * 1024 * 1024;
+// gRPC metadata through the gateway ("Grpc-Metadata-" headers): etcd then ends the watch
+// stream when its member has lost the raft leader (else a cut-off member would keep the watch
+// alive, answering heartbeats from its stale store, with no new events ever).
+constexpr std::string_view kRequireLeader = "Grpc-Metadata-hasleader: true\r\n";
 
 }  // namespace
 
@@ -84,8 +88,8 @@ void Watch::connect() {
     });
     const auto& ep = self->conn_->endpoint();
     self->conn_->exchange(
-        format_http_post_chunked(ep.str(), "/v3/watch", self->create_request()), self->parser_,
-        [self, gen](std::error_code ec, bool) {
+        format_http_post_chunked(ep.str(), "/v3/watch", kRequireLeader, self->create_request()),
+        self->parser_, [self, gen](std::error_code ec, bool) {
           if (self->stopped_ || gen != self->generation_) return;
           using State = HttpResponseParser::State;
           if (!ec && self->parser_->state() == State::done && self->parser_->status() != 200) {

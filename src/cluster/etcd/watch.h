@@ -19,7 +19,8 @@
 // the client's request timeout). etcd answers with the store's revision (watch_id -1) when the
 // watch has caught up; that revision becomes the resume point (a quiet watch does not fall
 // behind compaction). No message at all for two heartbeats means the member stalled (frozen,
-// partitioned): the watch moves to another endpoint.
+// partitioned): the watch moves to another endpoint. The stream is opened with etcd's
+// "require leader" metadata, so a member that lost its raft leader ends it (then: reconnect).
 //
 // Threading: like Client. Callbacks run on the client's executor; after cancel() none runs.
 #pragma once

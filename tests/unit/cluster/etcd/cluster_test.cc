@@ -117,5 +117,19 @@ TEST_F(EtcdCluster, AWatchOnAFrozenMemberMovesToAnotherOne) {
   members_[0]->thaw();
 }
 
+TEST_F(EtcdCluster, AWatchLeavesAMemberThatLostItsLeader) {
+  const int64_t start = put_eventually("/x", "0") + 1;
+  auto watch =
+      Watch::start(client_, WatchOptions::prefix("/w/", start), [](const WatchBatch&) {}, {});
+  ASSERT_TRUE(testing::run_until(io_, [&] { return watch->connected(); }));
+  // Member 0 (the watch's) stays up but alone: no quorum, no leader. It still answers
+  // heartbeats from its own store; only etcd's require-leader check ends the stream.
+  members_[1]->kill9();
+  members_[2]->kill9();
+  ASSERT_TRUE(testing::run_until(
+      io_, [&] { return !watch->connected(); }, std::chrono::seconds(30)));
+  watch->cancel();
+}
+
 }  // namespace
 }  // namespace kaffa::etcd
