@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "broker/admin_api.h"
 #include "broker/handlers/handlers.h"
+#include "broker/tls_config.h"
 #include "cluster/metadata_store.h"
 #include "protocol/error_codes.h"
 #include "protocol/headers.h"
@@ -21,7 +22,11 @@ constexpr int16_t kApiVersionsKey = 18;
 
 net::ServerConfig server_config(const BrokerConfig& c) {
   net::ServerConfig s;
-  for (const auto& l : c.listeners) s.listeners.push_back({l.name, l.host, l.port});
+  for (const auto& l : c.listeners) {
+    const auto tls = c.tls.find(l.name);
+    s.listeners.push_back(
+        {l.name, l.host, l.port, tls != c.tls.end() ? tls->second->slot : nullptr});
+  }
   s.max_request_bytes = c.socket_request_max_bytes;
   s.max_inflight_per_connection = c.connection_max_inflight_requests;
   s.idle_timeout = std::chrono::milliseconds(c.connections_max_idle_ms);
@@ -123,6 +128,14 @@ void Broker::start() {
   scram_ = std::make_shared<security::ScramCredentialStore>(
       security::ScramCredentialStore::default_path(config_.log_dir));
   if (std::string error; !scram_->load(&error)) throw std::runtime_error(error);
+  if (config_.acl_authorizer) {
+    authorizer_ = std::make_unique<security::Authorizer>(
+        security::Authorizer::default_path(config_.log_dir),
+        security::AuthorizerOptions{config_.super_users, config_.allow_everyone_if_no_acl_found});
+    if (std::string error; !authorizer_->load(&error)) throw std::runtime_error(error);
+    log::info("ACL authorizer on: {} ACLs, {} super users",
+              authorizer_->snapshot()->bindings().size(), config_.super_users.size());
+  }
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,

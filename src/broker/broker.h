@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,7 @@
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
+#include "security/acl.h"
 #include "security/scram.h"
 #include "storage/flusher.h"
 
@@ -56,6 +58,8 @@ class Broker : public net::RequestHandler {
   const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   security::ScramCredentialStore& scram_credentials() { return *scram_; }
+  // The ACL authorizer (authorizer.class.name); nullptr when authorization is off.
+  security::Authorizer* authorizer() const { return authorizer_.get(); }
   const net::ServerStats& net_stats() const { return server_->stats(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
@@ -86,11 +90,16 @@ class Broker : public net::RequestHandler {
   // listener once authenticated, the mapped certificate subject on an SSL listener with a client
   // certificate, "User:ANONYMOUS" otherwise.
   std::string principal_of(const net::ConnectionInfo& conn) const;
+  // principal.cc: logs a TLS client's certificate principal; false (close) when no
+  // ssl.principal.mapping.rules rule applies to its subject.
+  bool on_tls_established(const net::ConnectionInfo& conn) override;
 
  private:
   void load_or_create_meta();
   void load_topics();
   void start_group_coordinator();
+  // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.
+  std::optional<std::string> certificate_principal(const net::ConnectionInfo& conn) const;
   void maintenance_loop();
   // sasl.cc: false when the request must not pass before authentication (the caller closes).
   bool sasl_gate(const net::ConnectionInfo& conn, int16_t api_key);
@@ -111,6 +120,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;
+  std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

@@ -122,7 +122,11 @@ void render_server(Exposition& out, const net::ServerStats& st) {
   counter("kaffa_network_bytes_out_total", "Bytes sent on Kafka connections (sendfile included).",
           st.bytes_out);
   counter("kaffa_network_sendfile_bytes_total",
-          "Zero-copy bytes: the part of the bytes out sent with sendfile().", st.bytes_sendfile);
+          "Zero-copy bytes: the part of the bytes out sent with sendfile() (SSL_sendfile() with "
+          "kernel TLS).",
+          st.bytes_sendfile);
+  counter("kaffa_network_tls_handshake_failures_total",
+          "TLS handshakes on TLS listeners that failed or timed out.", st.tls_handshakes_failed);
   counter("kaffa_network_frames_rejected_total",
           "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
 }
@@ -228,6 +232,18 @@ BrokerMetrics::BrokerMetrics() {
                                  "SASL authentications on SASL listeners, by result.", {"result"});
   sasl_success_ = &sasl.with({"success"});
   sasl_failure_ = &sasl.with({"failure"});
+  auto& denials =
+      registry_.counter("kaffa_authorization_denials_total",
+                        "Authorization checks refused by the ACL authorizer.", {"resource_type"});
+  for (int8_t t = 0; t <= 7; ++t) {
+    denials_.push_back(
+        &denials.with({std::string(security::to_string(security::resource_type_of(t)))}));
+  }
+}
+
+void BrokerMetrics::on_authorization_denied(security::ResourceType type) {
+  const auto i = static_cast<size_t>(type);
+  if (i < denials_.size()) denials_[i]->inc();
 }
 
 metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version) {

@@ -11,6 +11,7 @@
 //   kaffa_connections_open / _total              gauge / counter
 //   kaffa_partitions, kaffa_topic_partitions{topic}
 //   kaffa_partition_log_size_bytes{topic,partition}, kaffa_partition_high_watermark{...}
+//   kaffa_authorization_denials_total{resource_type}  counter  checks refused by the authorizer
 //   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
 //   kaffa_log_cleaner_runs_total, _failures_total, _discarded_total   counters (cleanings
 //     installed, failed, discarded because the log changed meanwhile)
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "base/metrics.h"
+#include "security/acl.h"
 
 namespace kaffa::broker {
 
@@ -49,6 +51,8 @@ class BrokerMetrics {
   // SASL outcomes on SASL listeners.
   void on_sasl_success() { sasl_success_->inc(); }
   void on_sasl_failure() { sasl_failure_->inc(); }
+  // A request (or one resource of it) refused by the authorizer.
+  void on_authorization_denied(security::ResourceType type);
 
   metrics::Registry& registry() { return registry_; }
 
@@ -68,6 +72,7 @@ class BrokerMetrics {
   metrics::Counter* other_requests_ = nullptr;
   metrics::Counter* sasl_success_ = nullptr;
   metrics::Counter* sasl_failure_ = nullptr;
+  std::vector<metrics::Counter*> denials_;  // index: Kafka's resource type code
 };
 
 // The name of an API key ("Produce"), or the number as text when unknown.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "broker/tls_config.h"
 #include "cluster/topic_config.h"
 
 namespace kaffa::broker {
@@ -51,8 +52,9 @@ bool parse_protocol_map(const std::string& value, std::map<std::string, std::str
   return true;
 }
 
-// After every setting is read: each listener's protocol from the map (only PLAINTEXT is served so
-// far), advertised listeners naming bound ones, a valid inter.broker.listener.name.
+// After every setting is read: each listener's protocol from the map (SSL and SASL_SSL get their
+// TLS contexts in tls_config::resolve), advertised listeners naming bound ones, a valid
+// inter.broker.listener.name.
 std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
   for (auto& l : c.listeners) {
     const auto it = c.listener_security_protocol_map.find(l.name);
@@ -61,11 +63,7 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
                          " has no security protocol in listener.security.protocol.map"};
     }
     l.security_protocol = it->second;
-    if (l.security_protocol != "PLAINTEXT" && l.security_protocol != "SASL_PLAINTEXT") {
-      return ConfigError{"listener " + l.name + ": security protocol " + l.security_protocol +
-                         " is not supported yet (PLAINTEXT and SASL_PLAINTEXT only)"};
-    }
-    if (l.security_protocol == "SASL_PLAINTEXT") {
+    if (l.security_protocol == "SASL_PLAINTEXT" || l.security_protocol == "SASL_SSL") {
       if (c.sasl_enabled_mechanisms.empty()) {
         return ConfigError{"listener " + l.name +
                            " uses SASL but sasl.enabled.mechanisms is empty"};
@@ -440,6 +438,48 @@ const std::vector<Setting>& settings() {
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          return parse_admin_listeners(v, c.admin_listeners, why);
        }},
+      // --- Authorization (ACLs) ---
+      {"authorizer.class.name", "",
+       "Empty: no authorization. kafka.security.authorizer.AclAuthorizer or "
+       "org.apache.kafka.metadata.authorizer.StandardAuthorizer: Kaffa's ACL authorizer.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         const std::string name = trim(v);
+         if (!name.empty() && name != "kafka.security.authorizer.AclAuthorizer" &&
+             name != "org.apache.kafka.metadata.authorizer.StandardAuthorizer") {
+           why =
+               "unknown authorizer (kafka.security.authorizer.AclAuthorizer or "
+               "org.apache.kafka.metadata.authorizer.StandardAuthorizer)";
+           return false;
+         }
+         c.acl_authorizer = !name.empty();
+         return true;
+       }},
+      {"super.users", "",
+       "Semicolon-separated principals (User:admin;User:ops) allowed everything by the "
+       "authorizer.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         c.super_users.clear();
+         std::stringstream ss(v);
+         std::string p;
+         while (std::getline(ss, p, ';')) {
+           p = trim(p);
+           if (p.empty()) continue;
+           if (const auto colon = p.find(':'); colon == 0 || colon == std::string::npos) {
+             why = "principal '" + p + "' is not Type:name";
+             return false;
+           }
+           c.super_users.insert(p);
+         }
+         return true;
+       }},
+      {"allow.everyone.if.no.acl.found", "false",
+       "With an authorizer: allow a request when no ACL applies to its resource at all.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.allow_everyone_if_no_acl_found)) return true;
+         why = "expected true or false";
+         return false;
+       }},
+      // --- end of Authorization (ACLs) ---
   };
   return kSettings;
 }
@@ -602,6 +642,10 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
       out.plain_users[name] = std::make_shared<const security::PlainUsers>(std::move(*users));
       continue;  // a secret: never echoed by DescribeConfigs or logs
     }
+    if (s == nullptr && tls_config::accepts(key)) {
+      out.ssl_settings[key] = value;  // checked by tls_config::resolve
+      continue;
+    }
     if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
     std::string why;
     if (!s->apply(value, out, why)) {
@@ -619,6 +663,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     return ConfigError{"log.retention.ms must be unlimited (-1) or, greater than or equal to 1"};
   }
   if (auto e = resolve_listeners(out)) return e;
+  if (auto e = tls_config::resolve(out)) return e;
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }
@@ -636,7 +681,7 @@ std::string describe_settings() {
   for (const auto& st : settings()) {
     s += std::string(st.name) + " (default: " + st.default_value + ")\n    " + st.doc + "\n";
   }
-  return s;
+  return s + tls_config::describe();
 }
 
 }  // namespace kaffa::broker

@@ -18,6 +18,8 @@
 
 namespace kaffa::broker {
 
+struct ListenerTls;  // tls_config.h
+
 struct Listener {
   std::string name;  // listener name, upper case (Kafka normalises it), e.g. PLAINTEXT, INTERNAL
   std::string host;  // "" = all interfaces
@@ -86,6 +88,19 @@ struct BrokerConfig {
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
+
+  // TLS listeners (tls_config.h): every ssl.* and listener.name.<l>.ssl.* setting as given
+  // (kept out of `raw`: keys and passwords), and each SSL/SASL_SSL listener's context slot and
+  // principal mapping, by listener name.
+  std::map<std::string, std::string> ssl_settings;
+  std::map<std::string, std::shared_ptr<ListenerTls>> tls;
+  // --- Authorization (ACLs) ---
+  // authorizer.class.name: Kafka's AclAuthorizer/StandardAuthorizer names turn the ACL authorizer
+  // on; empty (the default) = no authorization.
+  bool acl_authorizer = false;
+  std::set<std::string, std::less<>> super_users;  // super.users, "User:admin;User:ops"
+  bool allow_everyone_if_no_acl_found = false;     // allow.everyone.if.no.acl.found
+  // --- end of Authorization (ACLs) ---
 
   // Every setting as given (file, then overrides), for DescribeConfigs later.
   std::map<std::string, std::string> raw;

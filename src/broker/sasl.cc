@@ -16,7 +16,9 @@ constexpr int16_t kSaslAuthenticate = 36;
 
 bool Broker::sasl_listener(std::string_view listener) const {
   for (const auto& l : config_.listeners) {
-    if (l.name == listener) return l.security_protocol == "SASL_PLAINTEXT";
+    if (l.name == listener) {
+      return l.security_protocol == "SASL_PLAINTEXT" || l.security_protocol == "SASL_SSL";
+    }
   }
   return false;
 }

@@ -7,8 +7,8 @@
 //
 // State: log start offset and log end offset come from the log; the high watermark is a separate
 // value (on a single node it follows the log end offset after each append; with replication it
-// will follow the in-sync replicas); the leader epoch is 0 until the cluster milestone and is
-// recorded in the partition's leader-epoch-checkpoint.
+// will follow the in-sync replicas); the leader epoch is 0 until the cluster milestone; the log
+// records where each epoch starts (storage::LeaderEpochCache, leader-epoch-checkpoint).
 //
 // Idempotent producers: append() checks each producer's epoch and sequence against
 // storage::ProducerStateManager (rules there); a retried batch already in the log is answered with

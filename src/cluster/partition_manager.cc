@@ -25,7 +25,6 @@ storage::OffsetCheckpointFile::Offsets read_checkpoint(const fs::path& path, con
   log::warn("ignoring {}: {}; {}", file.path().string(), why, fallback);
   return {};
 }
-constexpr const char* kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
 
 std::string unique_suffix() {
   static std::atomic<uint64_t> counter{0};
@@ -68,8 +67,6 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
         topic.name, index, st.segments_scanned, st.bytes_truncated, st.segments_deleted,
         st.indexes_rebuilt);
   }
-  storage::LeaderEpochCheckpoint epochs(dir / kLeaderEpochCheckpoint);
-  if (!fs::exists(epochs.path()) && !epochs.write({{0, 0}}, error)) return nullptr;
   return std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index), std::move(log),
                                      cfg, flusher_, post_);
 }
@@ -98,7 +95,14 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
       partitions_[{t.name, i}] = std::move(p);
     }
   }
-  return true;
+  return sync_log_dir(error);  // directories recreated above (lost before a crash) become durable
+}
+
+bool PartitionManager::sync_log_dir(std::string* error) const {
+  auto dir = storage::SegmentFile::open(log_dir_, storage::SegmentFile::Mode::directory, error);
+  if (dir && dir->sync()) return true;
+  if (error != nullptr && dir) *error = "fsync of " + log_dir_.string() + " failed";
+  return false;
 }
 
 bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
@@ -117,6 +121,7 @@ bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
     if (!p) return false;
     created.push_back(std::move(p));
   }
+  if (!sync_log_dir(error)) return false;  // the new partition directories' entries, at once
   std::lock_guard lock(mu_);
   for (auto& p : created) partitions_[{topic.name, p->index()}] = std::move(p);
   return true;

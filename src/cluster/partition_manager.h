@@ -6,8 +6,8 @@
 // (load) and shutdown run single-threaded, before and after the event loops.
 //
 // Files in <log.dirs> (Kafka's names and formats, storage/checkpoint_file.h):
-//   <topic>-<partition>/                    one directory per partition (storage/log.h), with a
-//                                           leader-epoch-checkpoint written at creation
+//   <topic>-<partition>/                    one directory per partition (storage/log.h); its
+//                                           entry here is synced once per batch of new partitions
 //   recovery-point-offset-checkpoint        offsets below which each log is known durable; written
 //                                           periodically and at clean shutdown, read at start-up to
 //                                           decide where recovery scans begin
@@ -73,6 +73,8 @@ class PartitionManager {
                                             int64_t log_start_offset = 0);
   std::filesystem::path partition_dir(const std::string& topic, int32_t index) const;
   size_t shard_of(const std::string& topic, int32_t index) const;
+  // fsync of <log.dirs>: makes the entries of newly created partition directories durable.
+  bool sync_log_dir(std::string* error) const;
 
   const std::filesystem::path log_dir_;
   const size_t shards_;

@@ -1,11 +1,11 @@
 #include "net/connection.h"
 
+#include <openssl/ssl.h>
 #include <sys/sendfile.h>
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
-#include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -51,7 +51,7 @@ auto log_escape(const char* what) {
 }  // namespace
 
 Connection::Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket socket,
-                       ConnectionInfo info)
+                       ConnectionInfo info, std::shared_ptr<const TlsContext> tls)
     : shared_(shared),
       worker_(worker),
       socket_(std::move(socket)),
@@ -59,15 +59,22 @@ Connection::Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket soc
       reader_wake_(worker.ctx),
       writer_wake_(worker.ctx),
       idle_timer_(worker.ctx),
-      last_activity_(Clock::now()) {}
-
-Connection::~Connection() = default;
+      last_activity_(Clock::now()),
+      tls_ctx_(std::move(tls)),
+      handshake_timer_(worker.ctx) {
+  if (tls_ctx_) ssl_ = tls_ctx_->new_session();
+}
 
 void Connection::start() {
   worker_.connections.emplace(info_.id, weak_from_this());
   asio::error_code ec;
   // Non-blocking at the OS level: the reader tries a read before waiting, and sendfile() needs it.
   socket_.non_blocking(true, ec);
+  if (tls_ctx_ && !ec && (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1)) {
+    log::error("net: connection {} from {}: cannot set up TLS: {}", info_.id, info_.peer,
+               openssl_error("SSL_new failed"));
+    ec = asio::error::no_memory;
+  }
   if (worker_.stopping || ec) {
     close_now();
     return;
@@ -93,12 +100,14 @@ void Connection::drain() {
 void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
+  tls_close();
   asio::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_both, ec);
   socket_.close(ec);
   reader_wake_.cancel();
   writer_wake_.cancel();
   idle_timer_.cancel();
+  handshake_timer_.cancel();
   slots_.clear();
   inflight_ = 0;
   read_buf_.release();
@@ -158,16 +167,15 @@ asio::awaitable<bool> Connection::fill(size_t n, bool& clean_eof) {
       read_pos_ = 0;
     }
     asio::error_code ec;
-    size_t got = socket_.read_some(
-        asio::buffer(read_buf_.data() + read_end_, read_buf_.capacity() - read_end_), ec);
+    Wait wait = Wait::read;
+    size_t got = try_read(read_buf_.data() + read_end_, read_buf_.capacity() - read_end_, ec, wait);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       if (read_end_ == read_pos_) {  // idle: hold no memory while waiting
         read_buf_.release();
         read_pos_ = read_end_ = 0;
       }
-      co_await socket_.async_wait(asio::socket_base::wait_read,
-                                  asio::redirect_error(use_awaitable, ec));
-      if (ec || closed_) co_return false;
+      bool ready = co_await await_ready(wait);
+      if (!ready) co_return false;
       continue;
     }
     if (ec == asio::error::eof) {
@@ -208,7 +216,13 @@ void Connection::dispatch(bytes::Buffer frame) {
 asio::awaitable<void> Connection::read_loop([[maybe_unused]] std::shared_ptr<Connection> self) {
   bool failed = false;
   try {
-    co_await read_frames();
+    bool ready = true;
+    if (ssl_ != nullptr) ready = co_await tls_handshake();
+    if (ready) {
+      co_await read_frames();
+    } else {
+      close_now();
+    }
   } catch (const std::exception& e) {  // e.g. bad_alloc for a frame buffer
     log::error("net: connection {} from {}: reader failed: {}", info_.id, info_.peer, e.what());
     failed = true;
@@ -251,17 +265,8 @@ asio::awaitable<void> Connection::read_frames() {
     if (have > 0) std::memcpy(frame.data(), read_buf_.data() + read_pos_, have);
     read_pos_ += have;
     if (have < frame.size()) {  // the rest goes straight into the frame buffer
-      asio::error_code ec;
-      size_t got =
-          co_await asio::async_read(socket_, asio::buffer(frame.data() + have, frame.size() - have),
-                                    asio::redirect_error(use_awaitable, ec));
-      shared_.stats.bytes_in.fetch_add(got, std::memory_order_relaxed);
-      last_activity_ = Clock::now();
-      if (ec || closed_) {
-        if (!closed_) {
-          log::debug("net: connection {} from {}: frame cut short: {}", info_.id, info_.peer,
-                     ec.message());
-        }
+      bool complete = co_await read_exact(frame.data() + have, frame.size() - have);
+      if (!complete) {
         close_now();
         break;
       }
@@ -340,6 +345,10 @@ asio::awaitable<bool> Connection::write_pending() {
 
 asio::awaitable<bool> Connection::flush_gather() {
   if (gather_.empty()) co_return !closed_;
+  if (ssl_ != nullptr) {
+    bool ok = co_await tls_flush_gather();
+    co_return ok;
+  }
   asio::error_code ec;
   size_t sent = co_await asio::async_write(socket_, std::span<const asio::const_buffer>(gather_),
                                            asio::redirect_error(use_awaitable, ec));
@@ -352,6 +361,10 @@ asio::awaitable<bool> Connection::flush_gather() {
 }
 
 asio::awaitable<bool> Connection::send_splice(const FileSplice& splice) {
+  if (ssl_ != nullptr) {
+    bool ok = co_await tls_send_splice(splice);
+    co_return ok;
+  }
   off_t offset = static_cast<off_t>(splice.offset);
   size_t left = splice.length;
   while (left > 0 && !closed_) {

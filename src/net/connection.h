@@ -2,8 +2,10 @@
 //
 // A Connection is created by the acceptor, then started on its worker's loop; from then on every
 // member is touched only on that loop's thread. Three coroutines run per connection:
-//   reader   - reads frames, hands them to the handler, applies back-pressure;
-//   writer   - writes ready responses strictly in request order (writev, sendfile for splices);
+//   reader   - on a TLS listener first completes the handshake (connection_tls.cc), then reads
+//              frames, hands them to the handler, applies back-pressure;
+//   writer   - writes ready responses strictly in request order (writev, sendfile for splices;
+//              on TLS: records encrypted by OpenSSL, splices read with pread and encrypted);
 //   watchdog - closes the connection after idle_timeout without traffic or work in flight.
 // Each coroutine holds a shared_ptr to the connection, so it is destroyed when the last of them
 // has finished. Completions hold only a weak_ptr and post their outcome to the loop.
@@ -26,6 +28,7 @@
 
 #include "bytes/buffer_pool.h"
 #include "net/server.h"
+#include "net/tls.h"
 
 namespace kaffa::net::detail {
 
@@ -72,7 +75,9 @@ struct Shared {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket socket, ConnectionInfo info);
+  // `tls`: set on a TLS listener (the listener's context when the connection was accepted).
+  Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket socket, ConnectionInfo info,
+             std::shared_ptr<const TlsContext> tls);
   ~Connection();
 
   // On the worker's loop: register with the worker and spawn the coroutines.
@@ -110,6 +115,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static void wake(asio::steady_timer& timer) { timer.cancel(); }
   asio::awaitable<void> sleep_until_woken(asio::steady_timer& timer);
 
+  // Transport (connection_tls.cc): the socket itself, or TLS over it. try_read never blocks;
+  // on would_block, `wait` says which readiness to await (TLS may need to write while reading).
+  enum class Wait { read, write };
+  size_t try_read(uint8_t* p, size_t n, asio::error_code& ec, Wait& wait);
+  // Waits for the socket to become readable/writable. False on error or close.
+  asio::awaitable<bool> await_ready(Wait wait);
+  // Reads exactly n bytes (the rest of a frame). False on EOF, error or close.
+  asio::awaitable<bool> read_exact(uint8_t* p, size_t n);
+
+  // TLS (connection_tls.cc). The handshake, with tls_handshake_timeout; false = failed.
+  asio::awaitable<bool> tls_handshake();
+  size_t tls_read(uint8_t* p, size_t n, asio::error_code& ec, Wait& wait);
+  asio::awaitable<bool> tls_write(const uint8_t* p, size_t n);
+  asio::awaitable<bool> tls_flush_gather();
+  asio::awaitable<bool> tls_send_splice(const FileSplice& splice);
+  void tls_close();  // best-effort close_notify
+
   Shared& shared_;
   Worker& worker_;
   asio::ip::tcp::socket socket_;
@@ -139,6 +161,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool draining_ = false;         // stop(): read no more requests
   bool close_requested_ = false;  // a Completion asked for close()
   bool read_done_ = false;        // the reader has finished (EOF or draining)
+
+  // TLS: the context (kept alive while the session uses it) and the session; null on plaintext.
+  std::shared_ptr<const TlsContext> tls_ctx_;
+  ssl_st* ssl_ = nullptr;
+  asio::steady_timer handshake_timer_;
+  bool tls_ready_ = false;   // handshake completed
+  bool tls_failed_ = false;  // a fatal TLS or socket error: send no close_notify
+  bool ktls_send_ = false;   // the kernel encrypts: splices leave with SSL_sendfile
 };
 
 }  // namespace kaffa::net::detail

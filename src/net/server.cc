@@ -189,8 +189,10 @@ asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
     configure(socket);
     stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     ConnectionInfo info{next_connection_id.fetch_add(1), std::move(peer_text), name, worker.index};
-    auto conn =
-        std::make_shared<detail::Connection>(shared, worker, std::move(socket), std::move(info));
+    std::shared_ptr<const TlsContext> tls;
+    if (config.listeners[index].tls) tls = config.listeners[index].tls->current();
+    auto conn = std::make_shared<detail::Connection>(shared, worker, std::move(socket),
+                                                     std::move(info), std::move(tls));
     asio::post(worker.ctx, [conn = std::move(conn)] { conn->start(); });
   }
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "net/frame.h"
+#include "net/tls.h"
 
 namespace kaffa::net {
 
@@ -86,12 +87,19 @@ class RequestHandler {
   // Called on the connection's loop thread, in request order. Must not block. An exception
   // escaping it closes the connection.
   virtual void handle(const ConnectionInfo& conn, RequestFrame frame, Completion done) = 0;
+  // On a TLS listener, on the connection's loop thread: the handshake has completed (with
+  // `conn.tls_peer_subject` set when the client presented a verified certificate), before any
+  // request is read. Must not block. False closes the connection (e.g. no principal for it).
+  virtual bool on_tls_established(const ConnectionInfo& /*conn*/) { return true; }
 };
 
 struct ListenerConfig {
   std::string name;
   std::string host;   // address or host name; empty = all IPv4 interfaces
   uint16_t port = 0;  // 0 = any free port (see Server::bound())
+  // Set: a TLS listener. Each new connection takes the slot's current context and completes the
+  // TLS handshake before any request is read.
+  std::shared_ptr<TlsContextSlot> tls;
 };
 
 struct ServerConfig {
@@ -104,6 +112,7 @@ struct ServerConfig {
   int socket_send_buffer = -1;                     // bytes; -1 = OS default; never shrinks
   int socket_receive_buffer = -1;                  // bytes; -1 = OS default; never shrinks
   std::chrono::milliseconds shutdown_timeout{10000};  // stop(): longest wait for in-flight work
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // TLS listeners: then the peer is cut
 };
 
 // Monotonic counters, except connections_open. Read with relaxed loads from any thread.
@@ -112,9 +121,10 @@ struct ServerStats {
   std::atomic<uint64_t> connections_total{0};  // accepted, including refused ones
   std::atomic<uint64_t> requests{0};           // request frames handed to the handler
   std::atomic<uint64_t> bytes_in{0};
-  std::atomic<uint64_t> bytes_out{0};        // all response bytes, sendfile() bytes included
-  std::atomic<uint64_t> bytes_sendfile{0};   // the part of bytes_out sent with sendfile()
-  std::atomic<uint64_t> frames_rejected{0};  // size < 0 or > max_request_bytes
+  std::atomic<uint64_t> bytes_out{0};       // all response bytes, sendfile() bytes included
+  std::atomic<uint64_t> bytes_sendfile{0};  // the part of bytes_out sent with (SSL_)sendfile()
+  std::atomic<uint64_t> tls_handshakes_failed{0};  // TLS listeners: failed or timed out
+  std::atomic<uint64_t> frames_rejected{0};        // size < 0 or > max_request_bytes
 };
 
 // Lifecycle: construct -> start() -> run() (blocks) ... stop() from anywhere -> run() returns.

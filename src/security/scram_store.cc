@@ -5,23 +5,13 @@
 
 #include "base/base64.h"
 #include "security/scram.h"
+#include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
 
 namespace kaffa::security {
 namespace {
 
 constexpr std::string_view kHeader = "kaffa-scram 1";
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (true) {
-    const auto at = s.find(sep, pos);
-    out.push_back(s.substr(pos, at == s.npos ? s.npos : at - pos));
-    if (at == s.npos) return out;
-    pos = at + 1;
-  }
-}
 
 template <class T>
 bool number(std::string_view s, T& out) {

@@ -143,12 +143,12 @@ std::optional<OffsetCheckpointFile::Offsets> OffsetCheckpointFile::read(std::str
   return out;
 }
 
-bool LeaderEpochCheckpoint::write(const Entries& entries, std::string* error) const {
+bool LeaderEpochCheckpoint::write(const Entries& entries, std::string* error, bool sync) const {
   std::string text = "0\n" + std::to_string(entries.size()) + "\n";
   for (const auto& [epoch, start] : entries) {
     text += std::to_string(epoch) + " " + std::to_string(start) + "\n";
   }
-  return write_file_atomically(path_, text, error);
+  return write_file_atomically(path_, text, error, sync);
 }
 
 std::optional<LeaderEpochCheckpoint::Entries> LeaderEpochCheckpoint::read(

@@ -60,7 +60,8 @@ class LeaderEpochCheckpoint {
 
   explicit LeaderEpochCheckpoint(std::filesystem::path path) : path_(std::move(path)) {}
 
-  bool write(const Entries& entries, std::string* error) const;
+  // `sync` as for write_file_atomically.
+  bool write(const Entries& entries, std::string* error, bool sync = true) const;
   std::optional<Entries> read(std::string* error) const;
   const std::filesystem::path& path() const { return path_; }
 

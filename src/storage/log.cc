@@ -37,7 +37,52 @@ std::unique_ptr<Log> Log::open(const std::filesystem::path& dir, const LogConfig
   std::unique_ptr<Log> log(new Log(dir, cfg));
   if (!log->load(recovery_point, error)) return nullptr;
   log->log_start_offset_ = log->segments_.begin()->first;
+  log->load_epochs();
   return log;
+}
+
+void Log::load_epochs() {
+  // The file as loaded, completed by recovery: epochs of batches rescanned above the recovery
+  // point were assigned during load(), after this file was read.
+  const auto loaded = epochs_.entries();
+  bool changed = epochs_.truncate_from_end(log_end_offset());
+  changed = epochs_.truncate_from_start(log_start_offset_) || changed;
+  if (epochs_.entries().empty() && log_end_offset() > log_start_offset_) {
+    // No usable file (a log written before epochs were kept): the first batch's epoch holds from
+    // the log start on; recovery adds later epochs only above the recovery point.
+    std::string ignored;
+    const auto& first = segments_.begin()->second;
+    record::BatchHeader h;
+    if (auto file = log_file(first, &ignored); file && read_batch_header(*file, 0, &h)) {
+      changed = epochs_.assign(h.partition_leader_epoch, log_start_offset_) || changed;
+    }
+  }
+  if (changed || epochs_.entries() != loaded) epochs_changed();
+}
+
+void Log::epochs_changed() {
+  const auto path = dir_ / kLeaderEpochFile;
+  std::string error;
+  std::shared_ptr<SegmentFile> file;
+  if (epochs_.write(path, &error, false)) {
+    file = SegmentFile::open(path, SegmentFile::Mode::read_only, &error);
+  }
+  if (!file) {
+    log::warn("{}: cannot write the leader epoch checkpoint: {}", dir_.string(), error);
+    return;
+  }
+  // One queued sync of the file is enough: a queued one not yet in a ticket gets the new inode.
+  for (size_t i = pending_in_ticket_; i < pending_flush_.size(); ++i) {
+    if (pending_flush_[i].base_offset == kEpochFileSync) {
+      pending_flush_[i].files = {std::move(file), dir_file_};
+      return;
+    }
+  }
+  pending_flush_.push_back({kEpochFileSync, 0, {std::move(file), dir_file_}});
+}
+
+void Log::epochs_follow_log_start() {
+  if (epochs_.truncate_from_start(log_start_offset_)) epochs_changed();
 }
 
 // Validates the indexes of a segment whose data is trusted; fills entry counts and, from the time
@@ -116,7 +161,6 @@ bool Log::open_active(bool reset_indexes, std::string* error) {
 
 bool Log::load(int64_t rp, std::string* error) {
   std::error_code ec;
-  const bool existed = std::filesystem::exists(dir_, ec);
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
     set(error, "cannot create " + dir_.string() + ": " + ec.message());
@@ -125,6 +169,11 @@ bool Log::load(int64_t rp, std::string* error) {
   dir_file_ = SegmentFile::open(dir_, SegmentFile::Mode::directory, error);
   if (!dir_file_) return false;
   if (!complete_interrupted_swaps(dir_, error)) return false;
+  std::string epochs_problem;
+  epochs_ = LeaderEpochCache::load(dir_ / kLeaderEpochFile, &epochs_problem);
+  if (!epochs_problem.empty()) {
+    log::warn("{}: {}; leader epochs are rebuilt", dir_.string(), epochs_problem);
+  }
 
   std::vector<int64_t> bases;
   std::vector<std::pair<int64_t, std::filesystem::path>> index_files;
@@ -153,13 +202,8 @@ bool Log::load(int64_t rp, std::string* error) {
   if (bases.empty()) {
     segments_.emplace(0, SegmentMeta{});
     if (!open_active(true, error)) return false;
-    dir_file_->sync();
-    if (!existed) {
-      if (auto parent = SegmentFile::open(dir_.parent_path().empty() ? "." : dir_.parent_path(),
-                                          SegmentFile::Mode::directory, nullptr)) {
-        parent->sync();
-      }
-    }
+    // The directory's entries (the new segment files) become durable with the first flush.
+    pending_flush_.push_back({kDirectorySync, 0, {dir_file_}});
     recovery_point_ = 0;
     return true;
   }
@@ -228,8 +272,15 @@ bool Log::load(int64_t rp, std::string* error) {
       const int64_t size = m.size;
       std::string index_error;
       const auto out =
-          scan_batches(*file, 0, size, std::max(expected, base), true,
-                       [&](const BatchInfo& b) { writer->index_batch(m, b, &index_error); });
+          scan_batches(*file, 0, size, std::max(expected, base), true, [&](const BatchInfo& b) {
+            writer->index_batch(m, b, &index_error);
+            // As Kafka's LogSegment.recover: epochs of the rescanned batches.
+            const int32_t epoch = b.header.partition_leader_epoch;
+            const auto latest = epochs_.latest_epoch();
+            if (epoch >= 0 && (!latest || epoch > *latest)) {
+              epochs_.assign(epoch, b.base_offset);
+            }
+          });
       ++stats_.indexes_rebuilt;
       stats_.batches_scanned += out.batches;
       if (!out.complete) {

@@ -15,6 +15,9 @@
 // recovery-point-offset-checkpoint file (checkpoint_file.h) and passes it back to open().
 // close() syncs everything and sets recovery_point() to the log end offset. Destroying a Log
 // without close() leaves the files as a crash would (minus the page cache loss).
+// A new log's directory is synced with the first flush ticket (or close()), not at creation: an
+// empty log lost to a crash is recreated empty by the next open(). The entry of `dir` in its
+// parent is the caller's to sync (once for a batch of new logs; PartitionManager does).
 //
 // Recovery (open): segments holding offsets at or above the recovery point are scanned batch by
 // batch (length, magic 2, CRC32C, increasing offsets); at the first bad or incomplete batch the
@@ -43,7 +46,8 @@
 //
 // Resource bounds (per Log): open descriptors = 3 for the active segment + at most
 // LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
-// the last mark_flushed (held for the flusher) + whatever FileSlices are still in flight.
+// the last mark_flushed (held for the flusher) + 1 for a leader-epoch-checkpoint awaiting its
+// sync + whatever FileSlices are still in flight.
 // Memory = ~64 bytes per segment + the active indexes' warm tails (<= 2 x 16 KiB) + transient
 // page-aligned scan buffers (1 MiB, from the bytes pool) during recovery. No mmap.
 #pragma once
@@ -59,6 +63,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/leader_epoch_cache.h"
 #include "storage/log_cleaning.h"
 #include "storage/segment.h"
 #include "storage/segment_file.h"
@@ -135,6 +140,15 @@ class Log {
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
   // (timestamp, offset) of the record with the largest timestamp, (-1, -1) when empty.
   std::pair<int64_t, int64_t> max_timestamp() const;
+
+  // Leader epochs of this log (leader_epoch_cache.h): maintained by append(), truncate_to(),
+  // recovery and every move of the log start offset; the checkpoint file rides the next flush.
+  std::optional<int32_t> latest_epoch() const { return epochs_.latest_epoch(); }
+  // (epoch, end offset) for a follower whose latest epoch is `epoch` (OffsetForLeaderEpoch).
+  std::pair<int32_t, int64_t> end_offset_for_epoch(int32_t epoch) const {
+    return epochs_.end_offset_for(epoch, log_end_offset());
+  }
+  const std::vector<EpochEntry>& epoch_entries() const { return epochs_.entries(); }
 
   FlushTicket flush_ticket() const;
   void mark_flushed(int64_t end_offset);
@@ -220,6 +234,14 @@ class Log {
   // none in this segment, -2 on an I/O error.
   int64_t locate(const SegmentMeta& s, const SegmentFile& log, int64_t offset) const;
 
+  void load_epochs();  // log.cc: after load(), the epochs made to agree with the log
+  // log.cc: after a change of epochs_, writes the checkpoint (no fsync) and queues its sync.
+  void epochs_changed();
+  void epochs_follow_log_start();  // truncate_from_start(log_start_offset_), saved if changed
+
+  // base_offset of pending entries that belong to no segment (never dropped with one).
+  static constexpr int64_t kDirectorySync = -1;
+  static constexpr int64_t kEpochFileSync = -2;
   struct PendingFlush {
     int64_t base_offset;
     int64_t end_offset;
@@ -233,6 +255,7 @@ class Log {
   std::shared_ptr<SegmentFile> dir_file_;    // for fsync of the directory
   std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
   mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
+  LeaderEpochCache epochs_;
   int64_t recovery_point_ = 0;
   int64_t log_start_offset_ = 0;
   bool closed_ = false;

@@ -102,6 +102,12 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
     pos += h.total_size();
   }
   if (!index_ok) log::warn("{}: index append failed: {}", dir_.string(), index_error);
+  // A leader's first batch in a new epoch starts that epoch (Kafka's maybeAssignEpochStartOffset).
+  const auto latest = epochs_.latest_epoch();
+  if (leader_epoch >= 0 && (!latest || leader_epoch > *latest)) {
+    epochs_.assign(leader_epoch, base);
+    epochs_changed();
+  }
   r.base_offset = base;
   r.last_offset = next - 1;
   r.ok = true;
@@ -176,6 +182,8 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
     segments_.emplace(offset, m);
     recovery_point_ = offset;
     log_start_offset_ = offset;
+    epochs_.clear();
+    epochs_changed();
     if (!open_active(true, error)) return false;
     return dir_file_->sync();
   }
@@ -199,6 +207,7 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
   if (!rebuild_indexes(m, true, error) || !open_active(false, error)) return false;
   recovery_point_ = std::min(recovery_point_, log_end_offset());
   log_start_offset_ = std::min(log_start_offset_, log_end_offset());
+  if (epochs_.truncate_from_end(log_end_offset())) epochs_changed();
   return true;
 }
 

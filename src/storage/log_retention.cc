@@ -18,6 +18,7 @@ void Log::drop_first_segment() {
   segments_.erase(segments_.begin());
   forget_pending_flush(base);
   log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+  epochs_follow_log_start();
 }
 
 void Log::forget_pending_flush(int64_t base) {
@@ -47,6 +48,8 @@ bool Log::restart_at(int64_t offset, std::string* error) {
   segments_.emplace(offset, m);
   recovery_point_ = offset;
   log_start_offset_ = offset;
+  epochs_.clear();  // as Kafka's truncateFullyAndStartAt
+  epochs_changed();
   if (!open_active(true, error)) return false;
   if (!dir_file_->sync()) {
     if (error != nullptr) *error = "fsync of " + dir_.string() + " failed";
@@ -72,6 +75,7 @@ bool Log::restore_log_start_offset(int64_t offset, std::string* error) {
   while (segments_.size() > 1 && std::next(segments_.begin())->first <= log_start_offset_) {
     drop_first_segment();
   }
+  epochs_follow_log_start();
   return true;
 }
 
@@ -81,6 +85,7 @@ bool Log::advance_log_start_offset(int64_t offset) {
   ++generation_;
   log_start_offset_ = offset;
   delete_segments_before(offset);
+  epochs_follow_log_start();
   return true;
 }
 

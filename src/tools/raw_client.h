@@ -1,6 +1,7 @@
 // RawClient: a small blocking Kafka client for the few requests librdkafka 2.0 (Debian's) has no
-// API for — SCRAM credential management (KIP-554). It speaks to the first bootstrap server only,
-// with the protocol library's generated messages.
+// API for — SCRAM credential management (KIP-554) — or answers badly (DescribeAcls, whose error
+// code librdkafka drops). It speaks to the first bootstrap server only, with the protocol
+// library's generated messages.
 //
 // Security: `-X security.protocol=PLAINTEXT` (default) or `SASL_PLAINTEXT` with
 // `-X sasl.mechanism(s)=PLAIN`, `-X sasl.username=...`, `-X sasl.password=...` (SaslHandshake v1 +

@@ -102,6 +102,16 @@ class Values {
 
 const VARIANTS = 3
 
+const aclFilter = (v, n) => ({
+  resourceType: v.int8(),
+  resourceName: n === 2 ? null : v.string(n !== 0),
+  resourcePatternType: v.int8(),
+  principal: n === 2 ? null : v.string(n !== 0),
+  host: n === 2 ? null : v.string(n !== 0),
+  operation: v.int8(),
+  permissionType: v.int8(),
+})
+
 // Parameter sets per kafkajs request directory: (values, variant, version) -> arguments of the
 // request function. Variant 2 uses null wherever kafkajs lets a nullable field be null.
 const PARAMS = {
@@ -296,6 +306,20 @@ const PARAMS = {
     })),
   }),
   deleteGroups: (v, n) => v.list(n, () => v.string(n !== 0)),
+  // ACL filters: variant 2 uses null for every nullable name (null matches anything).
+  describeAcls: (v, n) => aclFilter(v, n),
+  createAcls: (v, n) => ({
+    creations: v.list(n, () => ({
+      resourceType: v.int8(),
+      resourceName: v.string(n !== 0),
+      resourcePatternType: v.int8(),
+      principal: v.string(n !== 0),
+      host: v.string(n !== 0),
+      operation: v.int8(),
+      permissionType: v.int8(),
+    })),
+  }),
+  deleteAcls: (v, n) => ({ filters: v.list(n, () => aclFilter(v, n)) }),
 }
 
 async function main() {

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
-after: `run_fuzz.py FUZZER SECONDS [requests|sasl|etcd]`. The request-decoder seeds are valid request
-frames (so that libFuzzer starts past the header); the SASL seeds are token sequences (first byte
-picks the mechanism, 0xFF separates tokens) and JAAS text; the etcd seeds are gateway answers (HTTP plus JSON) with a split point."""
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd]`. The request-decoder seeds are valid
+request frames (so that libFuzzer starts past the header); the SASL seeds are token sequences
+(first byte picks the mechanism, 0xFF separates tokens) and JAAS text; the TLS seeds are real
+ClientHellos (TLS 1.2 and 1.3, from Python's ssl module) after the byte that picks the delivery
+piece size; the etcd seeds are gateway answers (HTTP plus JSON) after the byte that picks a split
+point."""
 import os
 import shutil
 import struct
@@ -57,10 +60,31 @@ def etcd_seeds():
     yield b"\x00HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(err) + err
 
 
+def tls_seeds():
+    import ssl
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ctx.maximum_version = version
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = outgoing.read()
+        yield b"\xff" + hello
+        yield b"\x00" + hello[:len(hello) // 2]
+    yield b"\x01" + struct.pack(">i", 20) + b"\x00\x12" + b"\x00" * 18  # a Kafka frame
+
+
+SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds, "etcd": etcd_seeds}
+
+
 def main():
     fuzzer, seconds = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "30"
-    kind = sys.argv[3] if len(sys.argv) > 3 else "requests"
-    corpus_seeds = {"sasl": sasl_seeds, "etcd": etcd_seeds}.get(kind, seeds)
+    corpus_seeds = SEEDS[sys.argv[3] if len(sys.argv) > 3 else "requests"]
     work = tempfile.mkdtemp(prefix="kaffa-fuzz-")
     try:
         corpus = os.path.join(work, "corpus")

@@ -111,11 +111,11 @@ def kafka_python_available_codecs():
             "lz4": kc.has_lz4(), "zstd": kc.has_zstd()}
 
 
-def kafka_python_produce(bootstrap, topic, records, codec="none"):
+def kafka_python_produce(bootstrap, topic, records, codec="none", extra=None):
     from kafka import KafkaProducer
     p = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
                       compression_type=None if codec == "none" else codec,
-                      linger_ms=5, request_timeout_ms=30000, max_block_ms=30000)
+                      linger_ms=5, request_timeout_ms=30000, max_block_ms=30000, **(extra or {}))
     try:
         futures = []
         for part, key, value, headers in records:
@@ -128,11 +128,11 @@ def kafka_python_produce(bootstrap, topic, records, codec="none"):
         p.close(timeout=10)
 
 
-def kafka_python_consume(bootstrap, partitions):
+def kafka_python_consume(bootstrap, partitions, extra=None):
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                       auto_offset_reset="earliest", request_timeout_ms=30000,
-                      consumer_timeout_ms=1000, fetch_max_wait_ms=200)
+                      consumer_timeout_ms=1000, fetch_max_wait_ms=200, **(extra or {}))
     try:
         tps = [TopicPartition(t, p) for t, p in partitions]
         c.assign(tps)
@@ -198,9 +198,10 @@ def _unb64(s):
     return None if s is None else base64.b64decode(s)
 
 
-def kafkajs_produce(bootstrap, topic, records, codec="none"):
-    """One producer.send() with acks=-1; returns kafkajs's per-partition metadata."""
-    req = {"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec,
+def kafkajs_produce(bootstrap, topic, records, codec="none", options=None):
+    """One producer.send() with acks=-1; returns kafkajs's per-partition metadata. `options`:
+    connection settings merged into the request ("ssl", "sasl"; see data_ops.mjs)."""
+    req = {"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec, **(options or {}),
            "records": [{"partition": p, "key": _b64(k), "value": _b64(v),
                         "headers": [[hk, _b64(hv)] for hk, hv in h]}
                        for p, k, v, h in records]}
@@ -221,13 +222,13 @@ def kafkajs_headers_view(headers):
     return out
 
 
-def kafkajs_fetch(bootstrap, partitions):
+def kafkajs_fetch(bootstrap, partitions, options=None):
     """Reads with kafkajs's Fetch (see data_ops.mjs). Headers are returned as a dict (see
     kafkajs_headers_view), not as a tuple."""
     by_topic = collections.OrderedDict()
     for t, p in partitions:
         by_topic.setdefault(t, []).append(p)
-    res = run_data_ops({"op": "fetch", "broker": bootstrap,
+    res = run_data_ops({"op": "fetch", "broker": bootstrap, **(options or {}),
                         "topics": [{"topic": t, "partitions": ps} for t, ps in by_topic.items()]})
     out = {}
     for t, p in partitions:
@@ -256,7 +257,7 @@ MSG_DELIM = b"\x1e"
 KEY_DELIM = b"\x1f"
 
 
-def kcat_produce(bootstrap, topic, partition, records, headers, codec="none"):
+def kcat_produce(bootstrap, topic, partition, records, headers, codec="none", extra_args=()):
     """kcat -P: records [(key, value)] with -K/-D delimiters and -Z (an empty key or value is
     sent as NULL, so kcat cannot send an empty non-null one); `headers` (-H) apply to every
     record of one invocation. Neither may contain the delimiters \\x1e and \\x1f."""
@@ -267,7 +268,7 @@ def kcat_produce(bootstrap, topic, partition, records, headers, codec="none"):
         data += (key or b"") + KEY_DELIM + (value or b"") + MSG_DELIM
     cmd = [kcat_path(), "-P", "-b", bootstrap, "-t", topic, "-p", str(partition),
            "-D", "\\x1e", "-K", "\\x1f", "-Z", "-X", "compression.codec=%s" % codec,
-           "-X", "acks=all", "-m", "30"]
+           "-X", "acks=all", "-m", "30"] + list(extra_args)
     for k, v in headers:
         assert v is not None
         cmd += ["-H", "%s=%s" % (k, v.decode())]
@@ -313,10 +314,10 @@ def parse_kcat_output(data):
     return out
 
 
-def kcat_consume(bootstrap, topic):
+def kcat_consume(bootstrap, topic, extra_args=()):
     """kcat -C -e from the beginning of every partition of `topic` -> {(topic, p): [Rec]}."""
     r = subprocess.run([kcat_path(), "-C", "-b", bootstrap, "-t", topic, "-o", "beginning",
-                        "-e", "-q", "-m", "30", "-f", "%p %o %K %S %k%s %h\\n"],
+                        "-e", "-q", "-m", "30", "-f", "%p %o %K %S %k%s %h\\n"] + list(extra_args),
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     if r.returncode != 0:
         raise AssertionError("kcat -C %s failed (%d):\n%s" % (topic, r.returncode,

@@ -32,9 +32,10 @@ class KafkajsAdminTest(unittest.TestCase):
             self.fail("kafkajs is not installed: %s is missing; run `npm ci` in %s first"
                       % (kafkajs, JS_DIR))
 
-    def run_script(self, broker):
+    def run_script(self, broker, *mode):
         env = dict(os.environ, KAFFA_JS_DIR=JS_DIR)
-        r = subprocess.run([self.node, SCRIPT, broker.bootstrap], stdin=subprocess.DEVNULL,
+        r = subprocess.run([self.node, SCRIPT, broker.bootstrap] + list(mode),
+                           stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=240, env=env)
         if os.environ.get("KAFFA_TEST_DEBUG"):
             sys.stderr.write(r.stderr)
@@ -43,6 +44,33 @@ class KafkajsAdminTest(unittest.TestCase):
             return json.loads(r.stdout)
         except ValueError:
             self.fail("admin_ops.mjs printed no JSON:\n%s\n%s" % (r.stdout, r.stderr))
+
+    def test_acl_operations(self):
+        """createAcls/describeAcls/deleteAcls against the ACL authorizer (the PLAINTEXT
+        listener's User:ANONYMOUS is the super user)."""
+        with KaffaBroker(overrides={
+                "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+                "super.users": "User:ANONYMOUS"}) as broker:
+            res = self.run_script(broker, "acl")
+
+        def ok(step):
+            self.assertTrue(res[step]["ok"], "%s failed: %s" % (step, res[step].get("error")))
+            return res[step]["value"]
+
+        def bindings(described):
+            return sorted((r["resourceType"], r["resourceName"], r["resourcePatternType"],
+                           a["principal"], a["operation"], a["permissionType"])
+                          for r in described["resources"] for a in r["acls"])
+
+        ok("connect")
+        ok("acl_create")
+        read = (2, "kjs-acl", 3, "User:alice", 3, 3)   # TOPIC LITERAL READ ALLOW
+        deny = (3, "kjs-", 4, "User:bob", 2, 2)        # GROUP PREFIXED ALL DENY
+        self.assertEqual(bindings(ok("acl_describe")), sorted([read, deny]))
+        self.assertEqual(bindings(ok("acl_describe_match")), [deny])
+        deleted = ok("acl_delete")["filterResponses"]
+        self.assertEqual([(f["errorCode"], len(f["matchingAcls"])) for f in deleted], [(0, 1)])
+        self.assertEqual(bindings(ok("acl_describe_after")), [read])
 
     def test_admin_operations(self):
         with KaffaBroker() as broker:

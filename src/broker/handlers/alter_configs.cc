@@ -5,6 +5,8 @@
 // (config_admin.h: INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION), brokers
 // (INVALID_REQUEST: no dynamic broker configs), anything else INVALID_REQUEST. validate_only
 // checks without changing anything.
+// Authorization: ALTER_CONFIGS on the topic, or on the cluster for a broker resource (checked
+// first per resource: TOPIC_/CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/alter_configs.h"
 
 #include <map>
@@ -21,8 +23,13 @@ using protocol::ErrorCode;
 
 namespace {
 
-config_admin::Outcome alter_one(Broker& broker, const AlterConfigsRequest::AlterConfigsResource& r,
+config_admin::Outcome alter_one(const RequestContext& ctx, Broker& broker,
+                                const AlterConfigsRequest::AlterConfigsResource& r,
                                 bool validate_only) {
+  if (auto refused = config_admin::refuse(ctx, AclOperation::alter_configs, r.resource_type,
+                                          r.resource_name)) {
+    return *refused;
+  }
   std::vector<std::string> names;
   std::vector<bool> nulls;
   for (const auto& c : r.configs) {
@@ -46,7 +53,7 @@ void handle_alter_configs(RequestContext& ctx, Responder respond) {
   AlterConfigsRequest req;
   if (!ctx.decode(req)) return respond.close();
   respond.send(config_admin::answer_each_resource<AlterConfigsResponse>(
-      req, [&](const auto& r) { return alter_one(ctx.broker, r, req.validate_only); }));
+      req, [&](const auto& r) { return alter_one(ctx, ctx.broker, r, req.validate_only); }));
 }
 
 }  // namespace kaffa::broker

@@ -4,12 +4,14 @@
 // iterations outside [4096, 16384] or an empty salt/salted password are UNACCEPTABLE_CREDENTIAL,
 // an unknown mechanism UNSUPPORTED_SASL_MECHANISM, a user named twice for the same mechanism
 // DUPLICATE_RESOURCE, deleting a credential that does not exist RESOURCE_NOT_FOUND. Users with an
-// error are left unchanged; the others change together.
+// error are left unchanged; the others change together. Authorization: ALTER on the cluster, else
+// every user named answers CLUSTER_AUTHORIZATION_FAILED and nothing changes.
 #include "protocol/messages/alter_user_scram_credentials.h"
 
 #include <map>
 
 #include "base/log.h"
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -32,6 +34,7 @@ void handle_alter_user_scram_credentials(RequestContext& ctx, Responder respond)
   auto& store = ctx.broker.scram_credentials();
   std::map<std::string, Verdict> users;  // every user named, in name order
   std::map<std::pair<std::string, int8_t>, int> seen;
+  const bool allowed = authorize_cluster(ctx, AclOperation::alter);
   for (const auto& d : req.deletions) ++seen[{d.name, d.mechanism}];
   for (const auto& u : req.upsertions) ++seen[{u.name, u.mechanism}];
   auto refuse = [&](const std::string& user, ErrorCode e, std::string message) {
@@ -40,6 +43,9 @@ void handle_alter_user_scram_credentials(RequestContext& ctx, Responder respond)
   };
   auto check = [&](const std::string& name, int8_t mechanism) {
     users.try_emplace(name);
+    if (!allowed) {
+      refuse(name, ErrorCode::cluster_authorization_failed, "Cluster authorization failed.");
+    }
     if (name.empty())
       refuse(name, ErrorCode::unacceptable_credential, "Username must not be empty");
     if (security::scram_mechanism_name(mechanism).empty()) {

@@ -3,8 +3,11 @@
 // overrides — validated (INVALID_CONFIG), stored durably in the registry and applied to the
 // topic's partitions without a restart.
 //
-// Broker resources: Kaffa has no dynamic broker configs, so every broker config is what Kafka
-// calls non-dynamic: a change is INVALID_REQUEST "Cannot update these configs dynamically".
+// Broker resources: the only dynamic broker configs are the keystore/truststore settings of TLS
+// listeners (listener.name.<l>.ssl.keystore.location etc., tls_config.h): the new files are read
+// and validated (INVALID_CONFIG on failure, the old context stays) and new connections use them.
+// Any other broker config is what Kafka calls non-dynamic: a change is INVALID_REQUEST "Cannot
+// update these configs dynamically".
 #pragma once
 
 #include <cstdlib>
@@ -17,7 +20,9 @@
 #include <vector>
 
 #include "base/log.h"
+#include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/tls_config.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_registry.h"
 #include "protocol/error_codes.h"
@@ -34,6 +39,20 @@ struct Outcome {
 
 inline Outcome fail(protocol::ErrorCode code, std::string message) {
   return {code, std::move(message)};
+}
+
+// Authorization of `op` (ALTER_CONFIGS, DESCRIBE_CONFIGS) on a config resource, as Kafka: a topic
+// needs it on the topic (TOPIC_AUTHORIZATION_FAILED), a broker or broker logger (8) on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED). Other types are left to the caller's INVALID_REQUEST.
+inline std::optional<Outcome> refuse(const RequestContext& ctx, AclOperation op, int8_t type,
+                                     const std::string& name) {
+  if (type == kTopicResource && !authorize(ctx, op, ResourceType::topic, name)) {
+    return fail(protocol::ErrorCode::topic_authorization_failed, "Authorization failed.");
+  }
+  if ((type == kBrokerResource || type == 8) && !authorize_cluster(ctx, op)) {
+    return fail(protocol::ErrorCode::cluster_authorization_failed, "Authorization failed.");
+  }
+  return std::nullopt;
 }
 
 // Kafka's Set(...) rendering in "Cannot update these configs dynamically: Set(a, b)".
@@ -124,7 +143,8 @@ inline Outcome alter_topic(
 }
 
 // One resource of an alter request, by type: a topic's overrides changed with `change`
-// (alter_topic), a broker refused (alter_broker), anything else INVALID_REQUEST.
+// (alter_topic), a broker's TLS stores reloaded (tls_config::update) or any other change refused
+// (alter_broker), anything else INVALID_REQUEST.
 inline Outcome alter_resource(
     Broker& broker, int8_t type, const std::string& name, const std::vector<std::string>& names,
     const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
@@ -132,8 +152,17 @@ inline Outcome alter_resource(
   switch (type) {
     case kTopicResource:
       return alter_topic(broker, name, change, validate_only);
-    case kBrokerResource:
+    case kBrokerResource: {
+      Outcome target = alter_broker(name, broker.config().node_id, {});
+      if (target.code != protocol::ErrorCode::none) return target;
+      if (tls_config::all_dynamic(broker.config(), names)) {
+        if (auto why = tls_config::update(broker.config(), names, change, validate_only)) {
+          return fail(protocol::ErrorCode::invalid_config, *why);
+        }
+        return {};
+      }
       return alter_broker(name, broker.config().node_id, names);
+    }
     default:
       return fail(protocol::ErrorCode::invalid_request,
                   "Unknown resource type " + std::to_string(type));

@@ -7,12 +7,14 @@
 // (it decides which partition holds each group) and more than kMaxNewPartitions at once is
 // refused (POLICY_VIOLATION / INVALID_PARTITIONS). validate_only checks without creating.
 // The new partitions are recorded durably in the registry, then their logs are created.
+// Authorization: ALTER on the topic, after the duplicate check (TOPIC_AUTHORIZATION_FAILED).
 #include "protocol/messages/create_partitions.h"
 
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_coordinator.h"
@@ -132,6 +134,9 @@ void handle_create_partitions(RequestContext& ctx, Responder respond) {
     out.name = t.name;
     auto problem = [&]() -> std::optional<Problem> {
       if (copies[t.name] > 1) return Problem{ErrorCode::invalid_request, "Duplicate topic name."};
+      if (!authorize(ctx, AclOperation::alter, ResourceType::topic, t.name)) {
+        return Problem{ErrorCode::topic_authorization_failed, "Authorization failed."};
+      }
       auto topic = broker.topics().find(t.name);
       if (!topic)
         return Problem{ErrorCode::unknown_topic_or_partition,

@@ -5,11 +5,15 @@
 // INVALID_REPLICA_ASSIGNMENT, INVALID_REQUEST when both are given), configs (INVALID_CONFIG).
 // -1 partitions / replication factor take the broker defaults (v4+). validate_only (v1+) checks
 // without creating. v5+ echoes partitions, replication factor and the configs; v7 the topic id.
+// Authorization, right after the duplicate check as Kafka: CREATE on the cluster or on the topic
+// (else TOPIC_AUTHORIZATION_FAILED); v5+ return the configs only with DESCRIBE_CONFIGS on the
+// topic (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED and no configs).
 #include "protocol/messages/create_topics.h"
 
 #include <map>
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "cluster/config_catalog.h"
@@ -96,6 +100,11 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
     out.error_message = std::nullopt;
+    const bool configs_visible =
+        v < 5 || authorize(ctx, AclOperation::describe_configs, ResourceType::topic, t.name);
+    if (!configs_visible) {
+      out.topic_config_error_code = protocol::code(ErrorCode::topic_authorization_failed);
+    }
     auto fail = [&](ErrorCode code, std::string message) {
       out.error_code = protocol::code(code);
       out.error_message = std::move(message);
@@ -106,6 +115,10 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
            "Create topics request from client contains a duplicate "
            "topic: " +
                t.name);
+      continue;
+    }
+    if (!authorize_cluster_or_topic(ctx, AclOperation::create, t.name)) {
+      fail(ErrorCode::topic_authorization_failed, "Authorization failed.");
       continue;
     }
     if (auto why = cluster::invalid_topic_name(t.name)) {
@@ -146,12 +159,14 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
     }
     out.num_partitions = partitions;
     out.replication_factor = rf;
-    out.configs.emplace();
-    for (const auto& [name, value] : info.configs) {
-      auto& c = out.configs->emplace_back();
-      c.name = name;
-      c.value = value;
-      c.config_source = 1;  // DYNAMIC_TOPIC_CONFIG
+    if (configs_visible) {
+      out.configs.emplace();
+      for (const auto& [name, value] : info.configs) {
+        auto& c = out.configs->emplace_back();
+        c.name = name;
+        c.value = value;
+        c.config_source = 1;  // DYNAMIC_TOPIC_CONFIG
+      }
     }
     if (v >= 1 && req.validate_only) continue;
     cluster::TopicInfo created;

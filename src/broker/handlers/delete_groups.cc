@@ -5,11 +5,13 @@
 // write; the group leaves memory at once (so no member can join the dying group meanwhile) and
 // its offsets once the tombstones are durable. A failed write restores the group and answers the
 // error. A shard still loading answers COORDINATOR_LOAD_IN_PROGRESS for its groups.
+// Authorization: DELETE on each group, else that group answers GROUP_AUTHORIZATION_FAILED.
 #include "protocol/messages/delete_groups.h"
 
 #include <atomic>
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -83,6 +85,11 @@ void handle_delete_groups(RequestContext& ctx, Responder respond) {
   for (size_t i = 0; i < req.groups_names.size(); ++i) {
     const std::string& id = req.groups_names[i];
     op->resp.results[i].group_id = id;
+    if (!authorize(ctx, AclOperation::remove, ResourceType::group, id)) {
+      op->resp.results[i].error_code = protocol::code(ErrorCode::group_authorization_failed);
+      op->finish_one();
+      continue;
+    }
     ctx.broker.coordinator().with_shard(id, [op, i, id](coordinator::CoordinatorShard* shard) {
       if (!shard) {
         op->resp.results[i].error_code = protocol::code(ErrorCode::coordinator_load_in_progress);

@@ -6,13 +6,15 @@
 // (or negative) is OFFSET_OUT_OF_RANGE, an unknown partition UNKNOWN_TOPIC_OR_PARTITION, an
 // internal topic INVALID_TOPIC_EXCEPTION, a topic without cleanup.policy delete
 // POLICY_VIOLATION. With a single replica the low watermark is known at once, so timeout_ms is
-// never waited on. low_watermark is -1 with an error.
+// never waited on. low_watermark is -1 with an error. Authorization: DELETE on the topic, checked
+// first (TOPIC_AUTHORIZATION_FAILED per partition).
 #include "protocol/messages/delete_records.h"
 
 #include <atomic>
 #include <memory>
 #include <optional>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -54,9 +56,14 @@ void handle_delete_records(RequestContext& ctx, Responder respond) {
   for (size_t i = 0; i < op->req.topics.size(); ++i) {
     const auto& topic = op->req.topics[i];
     const auto info = ctx.broker.topics().find(topic.name);
+    const bool allowed = authorize(ctx, AclOperation::remove, ResourceType::topic, topic.name);
     for (size_t j = 0; j < topic.partitions.size(); ++j) {
       const auto& want = topic.partitions[j];
       auto& out = op->resp.topics[i].partitions[j];
+      if (!allowed) {
+        out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+        continue;
+      }
       if (info && info->internal) {
         out.error_code = protocol::code(ErrorCode::invalid_topic_exception);
         continue;

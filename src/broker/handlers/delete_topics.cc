@@ -1,8 +1,10 @@
 // DeleteTopics (key 20), versions 0-6 (flexible from 4). v0-5 name topics in topic_names; v6 in
 // topics, each by name or, when the name is null, by topic id. Unknown names answer
-// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
+// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. Authorization: DELETE on the topic
+// (checked before existence for a name, after resolving an id), else TOPIC_AUTHORIZATION_FAILED.
 #include "protocol/messages/delete_topics.h"
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -21,6 +23,12 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
     auto& out = resp.responses.emplace_back();
     out.name = std::move(name);
     out.topic_id = id;
+    const std::optional<std::string>& checked =
+        out.name ? out.name : (t ? std::optional(t->name) : std::nullopt);
+    if (checked && !authorize(ctx, AclOperation::remove, ResourceType::topic, *checked)) {
+      out.error_code = protocol::code(protocol::ErrorCode::topic_authorization_failed);
+      return;
+    }
     std::string why;
     if (!t || !broker.delete_topic(t->name, &why)) {
       out.error_code =

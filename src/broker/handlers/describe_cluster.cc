@@ -2,10 +2,11 @@
 // controller and brokers, as Metadata gives them but without topics. This node is every broker
 // and the controller, advertised with the address of the listener the request came in on. A
 // request for controller endpoints (endpoint_type 2) is MISMATCHED_ENDPOINT_TYPE, an unknown type
-// UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. Cluster authorized operations are 0 when
-// asked for (no authorizer yet), as in Metadata.
+// UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. Authorization: DESCRIBE on the cluster,
+// else CLUSTER_AUTHORIZATION_FAILED; the cluster's authorized operations are filled when asked.
 #include "protocol/messages/describe_cluster.h"
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -19,6 +20,11 @@ void handle_describe_cluster(RequestContext& ctx, Responder respond) {
   protocol::DescribeClusterResponse resp;
   resp.endpoint_type = req.endpoint_type;
   resp.cluster_id = broker.cluster_id();
+  if (!authorize_cluster(ctx, AclOperation::describe)) {
+    resp.error_code = protocol::code(protocol::ErrorCode::cluster_authorization_failed);
+    resp.error_message = "Cluster authorization failed.";
+    return respond.send(resp);
+  }
   if (req.endpoint_type != 1) {
     const bool controllers = req.endpoint_type == 2;
     resp.error_code = protocol::code(controllers ? protocol::ErrorCode::mismatched_endpoint_type
@@ -32,7 +38,10 @@ void handle_describe_cluster(RequestContext& ctx, Responder respond) {
   const auto adv = broker.advertised(ctx.conn.listener_name);
   resp.controller_id = adv.node_id;
   resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
-  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+  if (req.include_cluster_authorized_operations) {
+    resp.cluster_authorized_operations =
+        authorized_operations(ctx, ResourceType::cluster, security::kClusterResourceName);
+  }
   respond.send(resp);
 }
 

@@ -7,12 +7,15 @@
 // when given in the file or an override, else DEFAULT_CONFIG; all read-only (no dynamic broker
 // configs). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name that
 // is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all.
+// Authorization: DESCRIBE_CONFIGS on the topic, or on the cluster for a broker resource
+// (TOPIC_/CLUSTER_AUTHORIZATION_FAILED for that resource).
 #include "protocol/messages/describe_configs.h"
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "broker/broker.h"
+#include "broker/handlers/config_admin.h"
 #include "broker/handlers/handlers.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_registry.h"
@@ -190,6 +193,12 @@ void handle_describe_configs(RequestContext& ctx, Responder respond) {
     out.resource_type = r.resource_type;
     out.resource_name = r.resource_name;
     out.error_message = std::nullopt;
+    if (auto refused = config_admin::refuse(ctx, AclOperation::describe_configs, r.resource_type,
+                                            r.resource_name)) {
+      out.error_code = protocol::code(refused->code);
+      out.error_message = refused->message;
+      continue;
+    }
     switch (r.resource_type) {
       case kTopic:
         describe_topic(ctx.broker, req, r, v, out);

@@ -4,12 +4,14 @@
 // metadata only when the group is Stable (protocol_data is then the chosen protocol); a shard
 // still loading answers COORDINATOR_LOAD_IN_PROGRESS for its groups. A group that only has
 // committed offsets (a "simple" consumer's) is "Empty", as Kafka keeps such groups. v3+ return the
-// authorized operations when asked: without ACLs every group operation is allowed.
+// authorized operations when asked (every group operation without an authorizer).
+// Authorization: DESCRIBE on each group, else that group answers GROUP_AUTHORIZATION_FAILED.
 #include "protocol/messages/describe_groups.h"
 
 #include <atomic>
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -21,9 +23,6 @@ namespace {
 
 using protocol::DescribeGroupsResponse;
 using protocol::ErrorCode;
-
-// Kafka's AclOperation codes of what a group supports: READ (3), DELETE (6), DESCRIBE (8).
-constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
 
 struct DescribeOp {
   DescribeGroupsResponse resp;
@@ -46,21 +45,32 @@ void handle_describe_groups(RequestContext& ctx, Responder respond) {
   op->resp.groups.resize(req.groups.size());
   op->pending.fetch_add(req.groups.size(), std::memory_order_relaxed);
   for (size_t i = 0; i < req.groups.size(); ++i) {
-    ctx.broker.coordinator().with_shard(req.groups[i], [op, i, id = req.groups[i], with_operations](
-                                                           coordinator::CoordinatorShard* shard) {
+    if (!authorize(ctx, AclOperation::describe, ResourceType::group, req.groups[i])) {
       auto& out = op->resp.groups[i];
-      if (!shard) {
-        out.group_id = id;
-        out.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
-      } else {
-        out = shard->groups().describe(id);
-        if (!shard->groups().has_group(id) && shard->offsets().has_offsets(id)) {
-          out.group_state = std::string(coordinator::state_name(coordinator::GroupState::empty));
-        }
-        if (with_operations) out.authorized_operations = kGroupOperations;
-      }
+      out.group_id = req.groups[i];
+      out.error_code = protocol::code(ErrorCode::group_authorization_failed);
       op->finish_one();
-    });
+      continue;
+    }
+    const int32_t operations =
+        with_operations ? authorized_operations(ctx, ResourceType::group, req.groups[i]) : 0;
+    ctx.broker.coordinator().with_shard(
+        req.groups[i], [op, i, id = req.groups[i], with_operations,
+                        operations](coordinator::CoordinatorShard* shard) {
+          auto& out = op->resp.groups[i];
+          if (!shard) {
+            out.group_id = id;
+            out.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
+          } else {
+            out = shard->groups().describe(id);
+            if (!shard->groups().has_group(id) && shard->offsets().has_offsets(id)) {
+              out.group_state =
+                  std::string(coordinator::state_name(coordinator::GroupState::empty));
+            }
+            if (with_operations) out.authorized_operations = operations;
+          }
+          op->finish_one();
+        });
   }
   op->finish_one();
 }

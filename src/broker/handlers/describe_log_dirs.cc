@@ -3,6 +3,7 @@
 // high watermark: 0 on a single node), never a future log (no AlterReplicaLogDirs), and from v4
 // the file system's total and usable bytes (statvfs). A null topic list means every partition;
 // named partitions this broker does not host are left out, as Kafka does.
+// Authorization: DESCRIBE on the cluster, else no directories (v3+: CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/describe_log_dirs.h"
 
 #include <sys/statvfs.h>
@@ -12,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 
@@ -21,6 +23,12 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
   protocol::DescribeLogDirsRequest req;
   if (!ctx.decode(req)) return respond.close();
   Broker& broker = ctx.broker;
+  if (!authorize_cluster(ctx, AclOperation::describe)) {
+    // Kafka: no directories; v3+ also say why.
+    protocol::DescribeLogDirsResponse refused;
+    refused.error_code = protocol::code(protocol::ErrorCode::cluster_authorization_failed);
+    return respond.send(refused);
+  }
   std::set<std::pair<std::string, int32_t>> wanted;
   if (req.topics) {
     for (const auto& t : *req.topics) {

@@ -1,10 +1,12 @@
 // DescribeUserScramCredentials (key 50), version 0 (flexible): each user's SCRAM mechanisms and
 // iteration counts (never salts or keys). A null user list describes every user; a named user
 // without credentials gets RESOURCE_NOT_FOUND, a name asked twice DUPLICATE_RESOURCE (KIP-554).
+// Authorization: DESCRIBE on the cluster, else the request's CLUSTER_AUTHORIZATION_FAILED.
 #include "protocol/messages/describe_user_scram_credentials.h"
 
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -14,8 +16,13 @@ namespace kaffa::broker {
 void handle_describe_user_scram_credentials(RequestContext& ctx, Responder respond) {
   protocol::DescribeUserScramCredentialsRequest req;
   if (!ctx.decode(req)) return respond.close();
-  const auto all = ctx.broker.scram_credentials().describe();
   protocol::DescribeUserScramCredentialsResponse resp;
+  if (!authorize_cluster(ctx, AclOperation::describe)) {
+    resp.error_code = protocol::code(protocol::ErrorCode::cluster_authorization_failed);
+    resp.error_message = "Cluster authorization failed.";
+    return respond.send(resp);
+  }
+  const auto all = ctx.broker.scram_credentials().describe();
   auto describe = [&](const std::string& user,
                       const std::vector<std::pair<std::string, int32_t>>& mechs) {
     auto& r = resp.results.emplace_back();

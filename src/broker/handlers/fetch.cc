@@ -11,11 +11,16 @@
 //
 // Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
 // fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
+//
+// Authorization: READ on each topic (a consumer), or CLUSTER_ACTION on the cluster for a request
+// from a replica (replica_id >= 0); refused partitions answer TOPIC_AUTHORIZATION_FAILED, checked
+// before existence, as Kafka.
 #include "protocol/messages/fetch.h"
 
 #include <atomic>
 #include <chrono>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -36,6 +41,7 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
 
   FetchRequest req;
   FetchResponse resp;
+  std::vector<bool> topic_allowed;  // per request topic
 
   void start();
   void fire() override { wake(); }
@@ -66,7 +72,8 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
 };
 
 void FetchOp::start() {
-  for (auto& topic : req.topics) {
+  for (size_t i = 0; i < req.topics.size(); ++i) {
+    const auto& topic = req.topics[i];
     auto& t = resp.responses.emplace_back();
     t.topic = topic.topic;
     t.partitions.reserve(topic.partitions.size());
@@ -77,7 +84,10 @@ void FetchOp::start() {
       out.records = protocol::Records{};
       if (req.isolation_level == 1) out.aborted_transactions.emplace();
       auto partition = broker_.partitions().get(topic.topic, p.partition);
-      if (!partition) {
+      if (!topic_allowed[i]) {
+        out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+        any_error_ = true;
+      } else if (!partition) {
         out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
         any_error_ = true;
       } else if (p.current_leader_epoch > partition->leader_epoch()) {
@@ -161,6 +171,13 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   }
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond));
   op->req = std::move(req);
+  const bool from_replica = op->req.replica_id >= 0;
+  const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
+  for (const auto& topic : op->req.topics) {
+    op->topic_allowed.push_back(
+        from_replica ? replica_allowed
+                     : authorize(ctx, AclOperation::read, ResourceType::topic, topic.topic));
+  }
   op->start();
 }
 

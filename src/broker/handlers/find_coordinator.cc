@@ -7,22 +7,46 @@
 // compresses with LZ4 (protocol-notes trap 3).
 #include "protocol/messages/find_coordinator.h"
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
+namespace {
+
+// Kafka's order: the key's authorization (DESCRIBE on the group or transactional id), then its
+// validity. Returns the error and its message (none: the key is answered with this node).
+std::pair<protocol::ErrorCode, const char*> key_error(const RequestContext& ctx, int8_t key_type,
+                                                      const std::string& key) {
+  using protocol::ErrorCode;
+  if (key_type == 0 && !authorize(ctx, AclOperation::describe, ResourceType::group, key)) {
+    return {ErrorCode::group_authorization_failed, "Group authorization failed."};
+  }
+  if (key_type == 1 &&
+      !authorize(ctx, AclOperation::describe, ResourceType::transactional_id, key)) {
+    return {ErrorCode::transactional_id_authorization_failed,
+            "Transactional Id authorization failed."};
+  }
+  if (key_type != 0 && key_type != 1) {
+    return {ErrorCode::invalid_request, "Unknown coordinator key type"};
+  }
+  if (key.empty()) return {ErrorCode::invalid_request, "Empty coordinator key"};
+  return {ErrorCode::none, nullptr};
+}
+
+}  // namespace
 
 void handle_find_coordinator(RequestContext& ctx, Responder respond) {
   protocol::FindCoordinatorRequest req;
   if (!ctx.decode(req)) return respond.close();
   const auto adv = ctx.broker.advertised(ctx.conn.listener_name);
-  const bool known_type = req.key_type == 0 || req.key_type == 1;
   protocol::FindCoordinatorResponse resp;
   if (ctx.version() <= 3) {
-    if (!known_type || req.key.empty()) {
-      resp.error_code = protocol::code(protocol::ErrorCode::invalid_request);
-      resp.error_message = known_type ? "Empty coordinator key" : "Unknown coordinator key type";
+    if (const auto [e, why] = key_error(ctx, req.key_type, req.key);
+        e != protocol::ErrorCode::none) {
+      resp.error_code = protocol::code(e);
+      resp.error_message = why;
       resp.node_id = -1;
       resp.port = -1;
     } else {
@@ -36,9 +60,9 @@ void handle_find_coordinator(RequestContext& ctx, Responder respond) {
   for (const auto& key : req.coordinator_keys) {
     auto& c = resp.coordinators.emplace_back();
     c.key = key;
-    if (!known_type || key.empty()) {
-      c.error_code = protocol::code(protocol::ErrorCode::invalid_request);
-      c.error_message = known_type ? "Empty coordinator key" : "Unknown coordinator key type";
+    if (const auto [e, why] = key_error(ctx, req.key_type, key); e != protocol::ErrorCode::none) {
+      c.error_code = protocol::code(e);
+      c.error_message = why;
       c.node_id = -1;
       c.port = -1;
       continue;

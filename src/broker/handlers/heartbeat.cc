@@ -3,10 +3,12 @@
 // REBALANCE_IN_PROGRESS tells a member to rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
 // FENCED_INSTANCE_ID (v3+ static members) as Kafka. While the shard loads the answer is no error,
 // as Kafka answers ("the group is still loading, so blindly respond").
+// Authorization: READ on the group (else GROUP_AUTHORIZATION_FAILED), checked first, as Kafka.
 #include "protocol/messages/heartbeat.h"
 
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -19,6 +21,11 @@ using protocol::ErrorCode;
 void handle_heartbeat(RequestContext& ctx, Responder respond) {
   auto req = std::make_shared<protocol::HeartbeatRequest>();
   if (!ctx.decode(*req)) return respond.close();
+  if (!authorize(ctx, AclOperation::read, ResourceType::group, req->group_id)) {
+    protocol::HeartbeatResponse r;
+    r.error_code = protocol::code(ErrorCode::group_authorization_failed);
+    return respond.send(r);
+  }
   if (req->group_id.empty()) {
     protocol::HeartbeatResponse r;
     r.error_code = protocol::code(ErrorCode::invalid_group_id);

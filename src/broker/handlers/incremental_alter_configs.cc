@@ -5,6 +5,8 @@
 // duplicate config names, null values for operations other than DELETE (INVALID_REQUEST), then
 // by type: topics (config_admin.h), brokers (INVALID_REQUEST: no dynamic broker configs),
 // anything else INVALID_REQUEST. validate_only checks without changing anything.
+// Authorization: ALTER_CONFIGS on the topic, or on the cluster for a broker resource (checked
+// first per resource: TOPIC_/CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/incremental_alter_configs.h"
 
 #include <map>
@@ -23,9 +25,13 @@ namespace {
 
 constexpr int8_t kDelete = 1;
 
-config_admin::Outcome alter_one(Broker& broker,
+config_admin::Outcome alter_one(const RequestContext& ctx, Broker& broker,
                                 const IncrementalAlterConfigsRequest::AlterConfigsResource& r,
                                 bool validate_only) {
+  if (auto refused = config_admin::refuse(ctx, AclOperation::alter_configs, r.resource_type,
+                                          r.resource_name)) {
+    return *refused;
+  }
   std::vector<std::string> names;
   std::vector<bool> nulls;
   for (const auto& c : r.configs) {
@@ -57,7 +63,7 @@ void handle_incremental_alter_configs(RequestContext& ctx, Responder respond) {
   IncrementalAlterConfigsRequest req;
   if (!ctx.decode(req)) return respond.close();
   respond.send(config_admin::answer_each_resource<IncrementalAlterConfigsResponse>(
-      req, [&](const auto& r) { return alter_one(ctx.broker, r, req.validate_only); }));
+      req, [&](const auto& r) { return alter_one(ctx, ctx.broker, r, req.validate_only); }));
 }
 
 }  // namespace kaffa::broker

@@ -5,10 +5,12 @@
 // a new id starts its sequences from scratch on every partition. Ids come from
 // cluster::ProducerIdManager (durable blocks, never reused). Transactions are not supported yet: a
 // transactional id is answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as
-// fatal rather than retrying forever.
+// fatal rather than retrying forever. Authorization (Kafka >= 3.0): IDEMPOTENT_WRITE on the cluster
+// or WRITE on any topic, else CLUSTER_AUTHORIZATION_FAILED.
 #include "protocol/messages/init_producer_id.h"
 
 #include "base/log.h"
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -23,6 +25,12 @@ void handle_init_producer_id(RequestContext& ctx, Responder respond) {
   resp.producer_epoch = -1;
   if (req.transactional_id.has_value()) {
     resp.error_code = protocol::code(protocol::ErrorCode::transactional_id_authorization_failed);
+    return respond.send(resp);
+  }
+  if (!allowed(ctx, AclOperation::idempotent_write, ResourceType::cluster,
+               security::kClusterResourceName) &&
+      !authorize_any(ctx, AclOperation::write, ResourceType::topic)) {
+    resp.error_code = protocol::code(protocol::ErrorCode::cluster_authorization_failed);
     return respond.send(resp);
   }
   std::string error;

@@ -6,10 +6,12 @@
 // timeout (the session timeout stands in); v4+ new dynamic members first get MEMBER_ID_REQUIRED
 // with their id; v5+ static members; v7+ carry the protocol type and a nullable protocol name;
 // v9 skip_assignment for a static leader that rejoined without a rebalance.
+// Authorization: READ on the group (else GROUP_AUTHORIZATION_FAILED), checked first, as Kafka.
 #include "protocol/messages/join_group.h"
 
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -52,6 +54,9 @@ void handle_join_group(RequestContext& ctx, Responder respond) {
     answer(std::move(r));
   };
   if (v == 0) req->rebalance_timeout_ms = req->session_timeout_ms;
+  if (!authorize(ctx, AclOperation::read, ResourceType::group, req->group_id)) {
+    return fail(ErrorCode::group_authorization_failed);
+  }
   auto& coordinator = ctx.broker.coordinator();
   if (auto e = coordinator::GroupManager::check_join(coordinator.config(), req->group_id,
                                                      req->session_timeout_ms);

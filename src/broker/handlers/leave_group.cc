@@ -4,10 +4,12 @@
 // removes that static member, an administrator's request), answered per member. An empty group
 // id is INVALID_GROUP_ID; while the shard loads, COORDINATOR_LOAD_IN_PROGRESS. A leave from a
 // group that is unknown answers UNKNOWN_MEMBER_ID for each member, as Kafka.
+// Authorization: READ on the group (else GROUP_AUTHORIZATION_FAILED), checked first, as Kafka.
 #include "protocol/messages/leave_group.h"
 
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -22,6 +24,11 @@ void handle_leave_group(RequestContext& ctx, Responder respond) {
   auto req = std::make_shared<protocol::LeaveGroupRequest>();
   if (!ctx.decode(*req)) return respond.close();
   const int16_t v = ctx.version();
+  if (!authorize(ctx, AclOperation::read, ResourceType::group, req->group_id)) {
+    LeaveGroupResponse r;
+    r.error_code = protocol::code(ErrorCode::group_authorization_failed);
+    return respond.send(r);
+  }
   if (req->group_id.empty()) {
     LeaveGroupResponse r;
     r.error_code = protocol::code(ErrorCode::invalid_group_id);

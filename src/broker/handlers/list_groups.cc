@@ -3,7 +3,9 @@
 // (case-insensitive; an empty filter keeps all) and return the state; v5+ filter by type and
 // return it ("classic": the only kind Kaffa has). Groups that only have committed offsets are
 // listed as Empty with no protocol type, as Kafka lists simple consumers' groups. If any shard is
-// still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with no groups.
+// still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with no groups. Authorization: with
+// DESCRIBE on the cluster every group is listed, otherwise only those the principal may DESCRIBE
+// (never an error), as Kafka.
 #include "protocol/messages/list_groups.h"
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -57,6 +60,10 @@ void handle_list_groups(RequestContext& ctx, Responder respond) {
   }
   auto op = std::make_shared<ListOp>();
   auto out = std::make_shared<Responder>(std::move(respond));
+  const security::Authorizer* authorizer =
+      allowed(ctx, AclOperation::describe, ResourceType::cluster, security::kClusterResourceName)
+          ? nullptr
+          : ctx.broker.authorizer();
   auto keep = [states](coordinator::GroupState s) {
     return states.empty() || states.count(lower(coordinator::state_name(s))) > 0;
   };
@@ -83,8 +90,14 @@ void handle_list_groups(RequestContext& ctx, Responder respond) {
         if (!shard) op->loading = true;
         for (auto& g : found) op->resp.groups.push_back(std::move(g));
       },
-      [op, out] {
+      [op, out, authorizer, principal = ctx.principal(), host = client_host(ctx.conn)] {
         std::lock_guard lock(op->mu);
+        if (authorizer != nullptr) {
+          std::erase_if(op->resp.groups, [&](const ListGroupsResponse::ListedGroup& g) {
+            return !authorizer->authorize(principal, host, AclOperation::describe,
+                                          ResourceType::group, g.group_id);
+          });
+        }
         if (op->loading) {
           op->resp.groups.clear();
           op->resp.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);

@@ -3,10 +3,12 @@
 // high watermark; the last stable offset for read_committed, equal here without transactions),
 // -3 = the record with the largest timestamp (v7+), otherwise the first offset whose timestamp is
 // at or after it (time index), or -1 when there is none. v0 answers in old_style_offsets.
+// Authorization: DESCRIBE on each topic (else TOPIC_AUTHORIZATION_FAILED per partition).
 #include "protocol/messages/list_offsets.h"
 
 #include <atomic>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -73,10 +75,15 @@ void handle_list_offsets(RequestContext& ctx, Responder respond) {
   }
   for (size_t i = 0; i < op->req.topics.size(); ++i) {
     const auto& topic = op->req.topics[i];
+    const bool allowed = authorize(ctx, AclOperation::describe, ResourceType::topic, topic.name);
     for (size_t j = 0; j < topic.partitions.size(); ++j) {
       const auto& want = topic.partitions[j];
       auto& out = op->resp.topics[i].partitions[j];
       auto partition = ctx.broker.partitions().get(topic.name, want.partition_index);
+      if (!allowed) {
+        out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+        continue;
+      }
       if (!partition) {
         out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
         continue;

@@ -3,8 +3,14 @@
 // allow_auto_topic_creation; older versions always allow it. v10+ returns topic ids and may ask by
 // id (name null); v12 answers a topic asked by id with a null name when unknown. Every partition of
 // a single node has this broker as leader, only replica and only in-sync replica.
+//
+// Authorization (Kafka's): a topic the principal may not DESCRIBE is left out of a list of all
+// topics and answers TOPIC_AUTHORIZATION_FAILED when named (by name or id, existing or not);
+// auto-creation needs CREATE on the cluster or on the topic (else TOPIC_AUTHORIZATION_FAILED).
+// The authorized-operations bit fields are filled when asked for.
 #include "protocol/messages/metadata.h"
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -15,12 +21,8 @@ namespace {
 using protocol::ErrorCode;
 using protocol::MetadataResponse;
 
-// Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8,
-// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. Without an authorizer every operation is allowed.
-constexpr int32_t kAllTopicOperations =
-    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-
-MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& t, int32_t node_id,
+MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
+                                                 const cluster::TopicInfo& t, int32_t node_id,
                                                  bool with_operations) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = t.name;
@@ -36,7 +38,9 @@ MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& t, in
     part.isr_nodes = {node_id};
     out.partitions.push_back(std::move(part));
   }
-  if (with_operations) out.topic_authorized_operations = kAllTopicOperations;
+  if (with_operations) {
+    out.topic_authorized_operations = authorized_operations(ctx, ResourceType::topic, t.name);
+  }
   return out;
 }
 
@@ -64,11 +68,21 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
   resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
   resp.cluster_id = broker.cluster_id();
   resp.controller_id = node;
-  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+  if (req.include_cluster_authorized_operations) {
+    resp.cluster_authorized_operations =
+        authorized_operations(ctx, ResourceType::cluster, security::kClusterResourceName);
+  }
+  auto may_describe = [&](const std::string& name) {
+    return authorize(ctx, AclOperation::describe, ResourceType::topic, name);
+  };
 
   const bool all = !req.topics.has_value() || (v == 0 && req.topics->empty());
   if (all) {
-    for (const auto& t : broker.topics().list()) resp.topics.push_back(describe(t, node, ops));
+    for (const auto& t : broker.topics().list()) {
+      // Not a denial to count or log: a list of all topics is filtered, as Kafka does.
+      if (!allowed(ctx, AclOperation::describe, ResourceType::topic, t.name)) continue;
+      resp.topics.push_back(describe(ctx, t, node, ops));
+    }
     return respond.send(resp);
   }
   const bool may_create =
@@ -76,8 +90,11 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
   for (const auto& want : *req.topics) {
     if (!want.name.has_value()) {
       // By id (v10+).
-      if (auto t = broker.topics().find(want.topic_id)) {
-        resp.topics.push_back(describe(*t, node, ops));
+      if (auto t = broker.topics().find(want.topic_id); t && !may_describe(t->name)) {
+        resp.topics.push_back(
+            topic_error(std::nullopt, want.topic_id, ErrorCode::topic_authorization_failed));
+      } else if (t) {
+        resp.topics.push_back(describe(ctx, *t, node, ops));
       } else {
         resp.topics.push_back(
             topic_error(std::nullopt, want.topic_id, ErrorCode::unknown_topic_id));
@@ -85,8 +102,12 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
       continue;
     }
     const std::string& name = *want.name;
+    if (!may_describe(name)) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::topic_authorization_failed));
+      continue;
+    }
     if (auto t = broker.topics().find(name)) {
-      resp.topics.push_back(describe(*t, node, ops));
+      resp.topics.push_back(describe(ctx, *t, node, ops));
       continue;
     }
     if (cluster::invalid_topic_name(name)) {
@@ -95,6 +116,10 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
     }
     if (!may_create) {
       resp.topics.push_back(topic_error(name, {}, ErrorCode::unknown_topic_or_partition));
+      continue;
+    }
+    if (!authorize_cluster_or_topic(ctx, AclOperation::create, name)) {
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::topic_authorization_failed));
       continue;
     }
     cluster::TopicInfo info;
@@ -114,9 +139,9 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
     }
     if (result == cluster::TopicRegistry::CreateResult::created) {
       log::info("auto-created topic {} with {} partitions", name, created.partitions);
-      resp.topics.push_back(describe(created, node, ops));
+      resp.topics.push_back(describe(ctx, created, node, ops));
     } else if (auto t = broker.topics().find(name)) {  // created concurrently by another request
-      resp.topics.push_back(describe(*t, node, ops));
+      resp.topics.push_back(describe(ctx, *t, node, ops));
     }
   }
   respond.send(resp);

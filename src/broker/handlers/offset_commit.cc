@@ -9,7 +9,8 @@
 // partition of the request), then per partition OFFSET_METADATA_TOO_LARGE above
 // offset.metadata.max.bytes, then the commit records are written and the offsets become visible
 // and the client is answered only once they are durable. An empty group id is accepted (Kafka
-// keeps that for old clients).
+// keeps that for old clients). Authorization: READ on the group (else every partition answers
+// GROUP_AUTHORIZATION_FAILED) and READ on each topic (TOPIC_AUTHORIZATION_FAILED), as Kafka.
 #include "protocol/messages/offset_commit.h"
 
 #include <atomic>
@@ -156,8 +157,11 @@ void handle_offset_commit(RequestContext& ctx, Responder respond) {
   op->respond.emplace(std::move(respond));
   op->version = ctx.version();
 
-  const bool any_known =
-      mark_known_partitions(ctx.broker, op->req.topics, op->resp.topics, op->known);
+  const bool group_allowed =
+      authorize(ctx, AclOperation::read, ResourceType::group, op->req.group_id);
+  const bool any_known = mark_known_partitions(
+      ctx, op->req.topics, op->resp.topics, op->known,
+      group_allowed ? ErrorCode::none : ErrorCode::group_authorization_failed);
   if (!any_known) return op->respond->send(op->resp);
 
   ctx.broker.coordinator().with_shard(

@@ -7,7 +7,9 @@
 // partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
 // GROUP_SUBSCRIBED_TO_TOPIC when a member of the group is subscribed to the topic; otherwise a
 // tombstone is written for each committed offset and the offsets disappear (and the client is
-// answered) once the tombstones are durable.
+// answered) once the tombstones are durable. Authorization (first, as Kafka): DELETE on the group
+// (else the group-level GROUP_AUTHORIZATION_FAILED), READ on each topic (else
+// TOPIC_AUTHORIZATION_FAILED for its partitions).
 #include "protocol/messages/offset_delete.h"
 
 #include <memory>
@@ -109,9 +111,12 @@ void handle_offset_delete(RequestContext& ctx, Responder respond) {
   auto op = std::make_shared<OffsetDeleteOp>();
   if (!ctx.decode(op->req)) return respond.close();
   op->respond.emplace(std::move(respond));
+  if (!authorize(ctx, AclOperation::remove, ResourceType::group, op->req.group_id)) {
+    return op->fail(protocol::code(ErrorCode::group_authorization_failed));
+  }
   if (op->req.group_id.empty()) return op->fail(kInvalidGroupId);
 
-  mark_known_partitions(ctx.broker, op->req.topics, op->resp.topics, op->known);
+  mark_known_partitions(ctx, op->req.topics, op->resp.topics, op->known);
   // The coordinator is asked even when no partition exists: group errors come first (as Kafka).
   ctx.broker.coordinator().with_shard(
       op->req.group_id, [op](CoordinatorShard* shard) { delete_on_shard(op, shard); });

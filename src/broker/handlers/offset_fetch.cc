@@ -6,11 +6,17 @@
 // so it always holds. Group errors (COORDINATOR_LOAD_IN_PROGRESS while the shard loads) are the
 // group-level error_code from v2 on, and each requested partition's error in v0-1.
 // The member id / epoch of v9 concern KIP-848 groups; classic groups ignore them (as Kafka).
+// Authorization: DESCRIBE on each group (else that group's error GROUP_AUTHORIZATION_FAILED) and
+// on each topic: a named topic's partitions answer TOPIC_AUTHORIZATION_FAILED, and "all
+// partitions" leaves such topics out, as Kafka.
 #include "protocol/messages/offset_fetch.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <set>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_coordinator.h"
@@ -54,6 +60,7 @@ struct GroupFetch {
 
 struct OffsetFetchOp {
   std::vector<GroupFetch> groups;
+  std::function<bool(const std::string&)> may_describe_topic;  // any thread
   std::optional<Responder> respond;
   int16_t version = 0;
   std::atomic<size_t> pending{0};
@@ -71,7 +78,8 @@ PartitionResult result_of(int32_t partition, const CommittedOffset* v) {
 }
 
 // On the group's shard loop.
-void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard) {
+void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard,
+                    const std::function<bool(const std::string&)>& may_describe_topic) {
   if (!shard) {
     g.error = protocol::code(ErrorCode::coordinator_load_in_progress);
     return;
@@ -81,6 +89,7 @@ void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard) {
     const auto* all = store.group_offsets(g.group_id);
     if (!all) return;
     for (const auto& [topic, partitions] : *all) {
+      if (!may_describe_topic(topic)) continue;
       auto& t = g.result.emplace_back();
       t.name = topic;
       for (const auto& [partition, value] : partitions) {
@@ -92,8 +101,11 @@ void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard) {
   for (const auto& want : *g.topics) {
     auto& t = g.result.emplace_back();
     t.name = want.name;
+    const bool allowed = may_describe_topic(want.name);
     for (int32_t p : want.partitions) {
-      t.partitions.push_back(result_of(p, store.get(g.group_id, want.name, p)));
+      t.partitions.push_back(result_of(p, allowed ? store.get(g.group_id, want.name, p) : nullptr));
+      if (!allowed)
+        t.partitions.back().error = protocol::code(ErrorCode::topic_authorization_failed);
     }
   }
 }
@@ -168,13 +180,36 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
   }
   if (op->groups.empty()) return answer(*op);
 
+  // Topic checks run on the shards: the principal and host are captured now. Named topics are
+  // checked (and a refusal logged) here, once per topic.
+  std::set<std::string> named_denied;
+  for (const auto& g : op->groups) {
+    for (const auto& t : g.topics.value_or(std::vector<WantedTopic>{})) {
+      if (!named_denied.contains(t.name) &&
+          !authorize(ctx, AclOperation::describe, ResourceType::topic, t.name)) {
+        named_denied.insert(t.name);
+      }
+    }
+  }
+  op->may_describe_topic = [authorizer = ctx.broker.authorizer(), principal = ctx.principal(),
+                            host = client_host(ctx.conn),
+                            named_denied = std::move(named_denied)](const std::string& topic) {
+    return !named_denied.contains(topic) &&
+           (authorizer == nullptr || authorizer->authorize(principal, host, AclOperation::describe,
+                                                           ResourceType::topic, topic));
+  };
   // Slots are fixed before any shard runs; each shard writes only its own group's slot, and the
   // last one to finish (acq_rel on `pending`) answers.
   op->pending.store(op->groups.size(), std::memory_order_relaxed);
   auto& coordinator = ctx.broker.coordinator();
   for (size_t i = 0; i < op->groups.size(); ++i) {
+    if (!authorize(ctx, AclOperation::describe, ResourceType::group, op->groups[i].group_id)) {
+      op->groups[i].error = protocol::code(ErrorCode::group_authorization_failed);
+      if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer(*op);
+      continue;
+    }
     coordinator.with_shard(op->groups[i].group_id, [op, i](CoordinatorShard* shard) {
-      fetch_on_shard(op->groups[i], shard);
+      fetch_on_shard(op->groups[i], shard, op->may_describe_topic);
       if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer(*op);
     });
   }

@@ -6,9 +6,12 @@
 // above it UNKNOWN_LEADER_EPOCH; the partition's own (latest) epoch ends at the log end offset; an
 // epoch the partition never had answers leader_epoch -1 and end_offset -1 (UNDEFINED). A single
 // node has one epoch per partition so far (cluster::Partition::leader_epoch()), and its log end
-// offset is its high watermark.
+// offset is its high watermark. Authorization: DESCRIBE on each topic, or CLUSTER_ACTION on the
+// cluster for a request from a replica (replica_id >= 0, v3+); else TOPIC_AUTHORIZATION_FAILED per
+// partition.
 #include "protocol/messages/offset_for_leader_epoch.h"
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -19,7 +22,12 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
   protocol::OffsetForLeaderEpochRequest req;
   if (!ctx.decode(req)) return respond.close();
   protocol::OffsetForLeaderEpochResponse resp;
+  const bool from_replica = req.replica_id >= 0;
+  const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
   for (const auto& t : req.topics) {
+    const bool allowed = from_replica
+                             ? replica_allowed
+                             : authorize(ctx, AclOperation::describe, ResourceType::topic, t.topic);
     auto& out_topic = resp.topics.emplace_back();
     out_topic.topic = t.topic;
     for (const auto& p : t.partitions) {
@@ -27,6 +35,10 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
       out.partition = p.partition;
       out.leader_epoch = -1;
       out.end_offset = -1;
+      if (!allowed) {
+        out.error_code = protocol::code(protocol::ErrorCode::topic_authorization_failed);
+        continue;
+      }
       const auto partition = ctx.broker.partitions().get(t.topic, p.partition);
       if (!partition) {
         out.error_code = protocol::code(protocol::ErrorCode::unknown_topic_or_partition);

@@ -7,11 +7,15 @@
 // timestamp change). acks=1 answers after the append, acks=-1 (all) once the bytes are on disk
 // (fdatasync shared with every append since the last: group commit), acks=0 gets no response.
 // Partitions of one request are independent: an error in one does not affect the others.
+// Authorization: WRITE on each topic, checked before the topic's existence (TOPIC_AUTHORIZATION_
+// FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
+// IDEMPOTENT_WRITE (or WRITE on any topic) at InitProducerId instead.
 #include "protocol/messages/produce.h"
 
 #include <atomic>
 #include <chrono>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
@@ -102,9 +106,14 @@ void handle_produce(RequestContext& ctx, Responder respond) {
   Broker& broker = ctx.broker;
   for (size_t i = 0; i < op->req.topic_data.size(); ++i) {
     auto& topic = op->req.topic_data[i];
+    const bool allowed = authorize(ctx, AclOperation::write, ResourceType::topic, topic.name);
     for (size_t j = 0; j < topic.partition_data.size(); ++j) {
       auto& part = topic.partition_data[j];
       auto& out = op->resp.responses[i].partition_responses[j];
+      if (!allowed) {
+        out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+        continue;
+      }
       auto partition = broker.partitions().get(topic.name, part.index);
       if (partition && is_internal(topic.name)) {
         out.error_code = protocol::code(ErrorCode::invalid_topic_exception);

@@ -4,10 +4,12 @@
 // metadata and every waiting member is answered once the write is durable (GroupManager::sync).
 // v3+ carry the static instance id; v5+ the protocol type and name, checked against the group's
 // (INCONSISTENT_GROUP_PROTOCOL) and echoed in the answer.
+// Authorization: READ on the group (else GROUP_AUTHORIZATION_FAILED), checked first, as Kafka.
 #include "protocol/messages/sync_group.h"
 
 #include <memory>
 
+#include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -23,6 +25,11 @@ void handle_sync_group(RequestContext& ctx, Responder respond) {
   if (!ctx.decode(req)) return respond.close();
   auto out = std::make_shared<Responder>(std::move(respond));
   auto answer = [out](SyncGroupResponse r) { out->send(r); };
+  if (!authorize(ctx, AclOperation::read, ResourceType::group, req.group_id)) {
+    SyncGroupResponse r;
+    r.error_code = protocol::code(ErrorCode::group_authorization_failed);
+    return answer(std::move(r));
+  }
   if (req.group_id.empty()) {
     SyncGroupResponse r;
     r.error_code = protocol::code(ErrorCode::invalid_group_id);

@@ -1,6 +1,7 @@
 // kafkajs 2.2.4 admin operations against a broker; prints one JSON document on stdout.
 //
-//   node admin_ops.mjs HOST:PORT
+//   node admin_ops.mjs HOST:PORT        topic admin steps
+//   node admin_ops.mjs HOST:PORT acl    ACL steps (createAcls, describeAcls, deleteAcls)
 //
 // kafkajs is loaded from tests/js/node_modules (installed by `npm ci` in tests/js), found relative
 // to this script, or from $KAFFA_JS_DIR when set. Every step's result (or error) is recorded, so
@@ -17,7 +18,8 @@ if (!existsSync(join(jsDir, 'node_modules', 'kafkajs'))) {
   process.exit(3)
 }
 const require = createRequire(join(jsDir, 'package.json'))
-const { Kafka, logLevel } = require('kafkajs')
+const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes,
+        ResourcePatternTypes } = require('kafkajs')
 
 const broker = process.argv[2]
 if (!broker) {
@@ -60,25 +62,44 @@ const summarize = (md) => md.topics.map((t) => ({
     .sort((a, b) => a.id - b.id),
 }))
 
+async function aclSteps() {
+  const R = AclResourceTypes, O = AclOperationTypes, P = AclPermissionTypes, T = ResourcePatternTypes
+  const read = { resourceType: R.TOPIC, resourceName: 'kjs-acl', resourcePatternType: T.LITERAL,
+                 principal: 'User:alice', host: '*', operation: O.READ, permissionType: P.ALLOW }
+  const deny = { resourceType: R.GROUP, resourceName: 'kjs-', resourcePatternType: T.PREFIXED,
+                 principal: 'User:bob', host: '*', operation: O.ALL, permissionType: P.DENY }
+  const any = { resourceType: R.ANY, resourcePatternType: T.ANY, operation: O.ANY, permissionType: P.ANY }
+  await step('acl_create', () => admin.createAcls({ acl: [read, deny] }))
+  await step('acl_describe', () => admin.describeAcls(any))
+  await step('acl_describe_match', () => admin.describeAcls(
+    { ...any, resourceType: R.GROUP, resourceName: 'kjs-x', resourcePatternType: T.MATCH }))
+  await step('acl_delete', () => admin.deleteAcls({ filters: [{ ...any, principal: 'User:bob' }] }))
+  await step('acl_describe_after', () => admin.describeAcls(any))
+}
+
 try {
   await step('connect', () => admin.connect().then(() => null))
-  await step('create', () => admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: 'kjs-three', numPartitions: 3, replicationFactor: 1 },
-      { topic: 'kjs-config', numPartitions: 1, replicationFactor: 1,
-        configEntries: [{ name: 'retention.ms', value: '3600000' }] },
-    ],
-  }))
-  await step('create_existing', () => admin.createTopics({ topics: [{ topic: 'kjs-three', numPartitions: 1 }] }))
-  await step('create_bad_rf', () => admin.createTopics({ topics: [{ topic: 'kjs-rf', numPartitions: 1, replicationFactor: 3 }] }))
-  await step('create_validate_only', () => admin.createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic: 'kjs-dry', numPartitions: 2 }] }))
-  await step('list', () => admin.listTopics().then((l) => l.sort()))
-  await step('metadata', () => admin.fetchTopicMetadata({ topics: ['kjs-three', 'kjs-config'] }).then(summarize))
-  await step('cluster', () => admin.describeCluster())
-  await step('delete', () => admin.deleteTopics({ topics: ['kjs-three'] }).then(() => null))
-  await step('list_after_delete', () => admin.listTopics().then((l) => l.sort()))
-  await step('delete_unknown', () => admin.deleteTopics({ topics: ['kjs-never'] }).then(() => null))
+  if (process.argv[3] === 'acl') {
+    await aclSteps()
+  } else {
+    await step('create', () => admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: 'kjs-three', numPartitions: 3, replicationFactor: 1 },
+        { topic: 'kjs-config', numPartitions: 1, replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    }))
+    await step('create_existing', () => admin.createTopics({ topics: [{ topic: 'kjs-three', numPartitions: 1 }] }))
+    await step('create_bad_rf', () => admin.createTopics({ topics: [{ topic: 'kjs-rf', numPartitions: 1, replicationFactor: 3 }] }))
+    await step('create_validate_only', () => admin.createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic: 'kjs-dry', numPartitions: 2 }] }))
+    await step('list', () => admin.listTopics().then((l) => l.sort()))
+    await step('metadata', () => admin.fetchTopicMetadata({ topics: ['kjs-three', 'kjs-config'] }).then(summarize))
+    await step('cluster', () => admin.describeCluster())
+    await step('delete', () => admin.deleteTopics({ topics: ['kjs-three'] }).then(() => null))
+    await step('list_after_delete', () => admin.listTopics().then((l) => l.sort()))
+    await step('delete_unknown', () => admin.deleteTopics({ topics: ['kjs-never'] }).then(() => null))
+  }
 } finally {
   await admin.disconnect().catch(() => {})
 }

@@ -33,6 +33,11 @@ const { Kafka, logLevel, CompressionTypes } = require('kafkajs')
 
 const req = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 
+function tlsOptions(t) {
+  const read = (p) => (p ? readFileSync(p) : undefined)
+  return { ca: [read(t.ca)], cert: read(t.cert), key: read(t.key), rejectUnauthorized: true }
+}
+
 const kafka = new Kafka({
   clientId: 'kaffa-systest-kafkajs-data',
   brokers: [req.broker],
@@ -44,6 +49,9 @@ const kafka = new Kafka({
   retry: { retries: 2 },
   // Optional {"mechanism": "plain", "username", "password"} for a SASL_PLAINTEXT listener.
   ...(req.sasl ? { sasl: req.sasl } : {}),
+  // Optional {"ca": path, "cert": path, "key": path} (PEM files; cert/key for mutual TLS) for a
+  // TLS listener.
+  ...(req.ssl ? { ssl: tlsOptions(req.ssl) } : {}),
   connectionTimeout: 30000,
   requestTimeout: 30000,
 })

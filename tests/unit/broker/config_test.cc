@@ -67,8 +67,11 @@ TEST(Config, NamedListenersTakeTheirProtocolFromTheMap) {
 
   const std::pair<std::vector<std::string>, const char*> bad[] = {
       {{"listeners=OTHER://:9092"}, "OTHER has no security protocol"},
-      {{"listeners=SSL://:9093"}, "SSL is not supported yet"},
-      {{"listeners=SASL_SSL://:9093"}, "SASL_SSL is not supported yet"},
+      {{"listeners=SSL://:9093"}, "listener SSL: listener.name.ssl.ssl.keystore.location: a TLS "},
+      {{"listeners=SASL_SSL://:9093"}, "listener.name.sasl_ssl.plain.sasl.jaas.config is not set"},
+      {{"ssl.keystore.type=PEM", "listeners=SSL://:9093"}, "needs a key and certificate"},
+      {{"ssl.bogus=1"}, "unknown setting 'ssl.bogus'"},
+      {{"listener.name.nope.ssl.client.auth=none"}, "names no listener"},
       {{"listeners=SASL_PLAINTEXT://:9093"},
        "listener.name.sasl_plaintext.plain.sasl.jaas.config is not set"},
       {{"sasl.enabled.mechanisms=GSSAPI"}, "GSSAPI is not supported"},

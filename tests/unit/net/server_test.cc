@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -217,26 +216,11 @@ TEST(ServerTest, HandlerExceptionClosesConnection) {
 }
 
 TEST(ServerTest, FileSplicesAreSentByteExactWithSendfile) {
-  constexpr size_t kFileSize = size_t{4} << 20;
-  std::string path = ::testing::TempDir() + "kaffa_splice_XXXXXX";
-  int fd = ::mkstemp(path.data());
-  ASSERT_GE(fd, 0);
-  ::unlink(path.c_str());
-  std::string content(kFileSize, '\0');
-  std::mt19937 rng(42);
-  for (auto& c : content) c = static_cast<char>(rng());
-  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  auto keepalive = std::shared_ptr<const void>(nullptr, [fd](const void*) { ::close(fd); });
-
-  // Frame: "HEAD" <whole file> "MID" <file[100, 1100)> "TAIL"
-  const std::string expected = "HEAD" + content + "MID" + content.substr(100, 1000) + "TAIL";
-  FunctionHandler handler([&](const ConnectionInfo&, RequestFrame, Completion done) {
-    ResponseFrame frame;
-    frame.bytes = testing::be32(static_cast<uint32_t>(expected.size())) + "HEAD" + "MID" + "TAIL";
-    frame.splices.push_back(FileSplice{8, fd, 0, kFileSize, keepalive});
-    frame.splices.push_back(FileSplice{11, fd, 100, 1000, keepalive});
-    done.send(std::move(frame));
-  });
+  testing::SpliceSource source(size_t{4} << 20, 42);
+  ASSERT_TRUE(source.ok());
+  const std::string expected = source.expected_payload();
+  FunctionHandler handler(
+      [&](const ConnectionInfo&, RequestFrame, Completion done) { done.send(source.response()); });
   RunningServer server(loopback_config(), handler);
   Client client(server.port());
   ASSERT_TRUE(client.send_frame("fetch"));
@@ -244,7 +228,7 @@ TEST(ServerTest, FileSplicesAreSentByteExactWithSendfile) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->size(), expected.size());
   EXPECT_TRUE(*got == expected);
-  EXPECT_EQ(server.stats().bytes_sendfile.load(), kFileSize + 1000);
+  EXPECT_EQ(server.stats().bytes_sendfile.load(), source.size() + 1000);
   EXPECT_EQ(server.stats().bytes_out.load(), 4 + expected.size());
 }
 

@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -112,6 +114,7 @@ class Client {
   }
 
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  int fd() const { return fd_; }
   void close() {
     ::close(fd_);
     fd_ = -1;
@@ -120,6 +123,42 @@ class Client {
  private:
   int fd_ = -1;
   bool connected_ = false;
+};
+
+// A temporary file of `size` random bytes (seeded), and the response the splice tests send from
+// it: "HEAD" <whole file> "MID" <file[100, 1100)> "TAIL".
+class SpliceSource {
+ public:
+  SpliceSource(size_t size, unsigned seed) : content_(size, '\0') {
+    std::string path = ::testing::TempDir() + "kaffa_splice_XXXXXX";
+    fd_ = ::mkstemp(path.data());
+    if (fd_ < 0) return;
+    ::unlink(path.c_str());
+    std::mt19937 rng(seed);
+    for (auto& c : content_) c = static_cast<char>(rng());
+    written_ =
+        ::write(fd_, content_.data(), content_.size()) == static_cast<ssize_t>(content_.size());
+    const int fd = fd_;
+    keepalive_ = std::shared_ptr<const void>(nullptr, [fd](const void*) { ::close(fd); });
+  }
+  bool ok() const { return fd_ >= 0 && written_; }
+  size_t size() const { return content_.size(); }
+  std::string expected_payload() const {
+    return "HEAD" + content_ + "MID" + content_.substr(100, 1000) + "TAIL";
+  }
+  ResponseFrame response() const {
+    ResponseFrame frame;
+    frame.bytes = be32(static_cast<uint32_t>(expected_payload().size())) + "HEAD" + "MID" + "TAIL";
+    frame.splices.push_back(FileSplice{8, fd_, 0, content_.size(), keepalive_});
+    frame.splices.push_back(FileSplice{11, fd_, 100, 1000, keepalive_});
+    return frame;
+  }
+
+ private:
+  std::string content_;
+  int fd_ = -1;
+  bool written_ = false;
+  std::shared_ptr<const void> keepalive_;
 };
 
 // Forwards handle() to a function.

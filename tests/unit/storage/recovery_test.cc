@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "storage/log.h"
@@ -271,6 +272,26 @@ TEST(Recovery, CrashWithoutCloseKeepsFlushedData) {
   auto log = open_log(tmp.path(), flushed);
   EXPECT_EQ(log->log_end_offset(), 70);
   EXPECT_EQ(log->recovery_point(), 60);
+}
+
+// A new log's directory is synced with its first flush, not at creation: without that, acked
+// (flushed) data could sit in segment files whose directory entries a power loss forgets.
+TEST(Recovery, FirstFlushOfANewLogSyncsItsDirectory) {
+  TempDir tmp;
+  auto log = open_log(tmp.path(), 0);
+  const auto syncs_dir = [&](const FlushTicket& t) {
+    return std::any_of(t.files.begin(), t.files.end(),
+                       [&](const auto& f) { return f->path() == log->dir(); });
+  };
+  auto t = log->flush_ticket();  // even before any append
+  EXPECT_TRUE(syncs_dir(t));
+  ASSERT_TRUE(append(*log, make_batch({})).ok);
+  t = log->flush_ticket();
+  EXPECT_TRUE(syncs_dir(t));
+  ASSERT_TRUE(t.sync());
+  log->mark_flushed(t.end_offset);
+  ASSERT_TRUE(append(*log, make_batch({})).ok);
+  EXPECT_FALSE(syncs_dir(log->flush_ticket()));  // once is enough
 }
 
 TEST(Recovery, FlushTicketIsEmptyWhenNothingIsPending) {

@@ -1,0 +1,60 @@
+// DeleteAcls (key 31), versions 0-3 (flexible from 2): removes the ACL bindings matching each
+// filter and lists them under it (a binding matched by two filters is listed twice, as Kafka
+// does). Needs ALTER on the cluster (else every filter result is CLUSTER_AUTHORIZATION_FAILED);
+// without an authorizer SECURITY_DISABLED; an invalid filter INVALID_REQUEST. All removals are
+// stored together, durably.
+#include "protocol/messages/delete_acls.h"
+
+#include "broker/handlers/acl_wire.h"
+#include "broker/handlers/handlers.h"
+
+namespace kaffa::broker {
+
+void handle_delete_acls(RequestContext& ctx, Responder respond) {
+  protocol::DeleteAclsRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  protocol::DeleteAclsResponse resp;
+  resp.filter_results.resize(req.filters.size());
+  auto fail = [&](size_t i, protocol::ErrorCode e, std::string message) {
+    resp.filter_results[i].error_code = protocol::code(e);
+    resp.filter_results[i].error_message = std::move(message);
+  };
+  if (const auto refused = acl_wire::refusal(ctx, AclOperation::alter)) {
+    for (size_t i = 0; i < req.filters.size(); ++i) fail(i, refused->first, refused->second);
+    return respond.send(resp);
+  }
+  std::vector<security::AclBindingFilter> filters;
+  std::vector<size_t> filter_at;
+  for (size_t i = 0; i < req.filters.size(); ++i) {
+    auto f = acl_wire::filter_of(req.filters[i]);
+    if (auto why = security::validate_filter(f); !why.empty()) {
+      fail(i, protocol::ErrorCode::invalid_request, std::move(why));
+      continue;
+    }
+    filters.push_back(std::move(f));
+    filter_at.push_back(i);
+  }
+  std::vector<std::vector<security::AclBinding>> matched;
+  std::string error;
+  if (!ctx.broker.authorizer()->remove(filters, &matched, &error)) {
+    log::error("DeleteAcls: cannot store the ACLs: {}", error);
+    for (const size_t i : filter_at) {
+      fail(i, protocol::ErrorCode::unknown_server_error, "Failed to store the ACLs");
+    }
+    return respond.send(resp);
+  }
+  for (size_t k = 0; k < filter_at.size(); ++k) {
+    auto& out = resp.filter_results[filter_at[k]].matching_acls;
+    for (const auto& b : matched[k]) {
+      auto& m = out.emplace_back();
+      m.resource_type = static_cast<int8_t>(b.resource.type);
+      m.resource_name = b.resource.name;
+      m.pattern_type = static_cast<int8_t>(b.resource.pattern);
+      acl_wire::describe_entry(m, b);
+      acl_wire::log_change(ctx, "removed", b);
+    }
+  }
+  respond.send(resp);
+}
+
+}  // namespace kaffa::broker

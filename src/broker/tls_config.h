@@ -1,0 +1,67 @@
+// Broker: the ssl.* settings of TLS listeners (SSL, SASL_SSL), with Kafka's names.
+//
+// Every ssl.<x> setting may be given broker-wide or per listener as
+// listener.name.<listener lower-case>.ssl.<x>; the per-listener value wins. Keystores and
+// truststores are PEM only (files or PEM text in the config). Each TLS listener gets a context
+// slot (net::TlsContextSlot) at start-up; a dynamic broker config update of the listener's
+// keystore/truststore settings (AlterConfigs / IncrementalAlterConfigs, see
+// handlers/config_admin.h) builds and validates a new context from the files as they are now and
+// swaps it in for new connections. Dynamic values live in memory only (lost on restart).
+//
+// Threading: load at start-up; ListenerTls is shared by the config copies and read from any
+// thread (its mutable parts are under its mutex); reloads are serialized.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/tls.h"
+#include "security/ssl_principal.h"
+
+namespace kaffa::broker {
+
+struct BrokerConfig;
+struct ConfigError;
+
+struct ListenerTls {
+  std::string listener;  // upper case, as Listener::name
+  std::shared_ptr<net::TlsContextSlot> slot;
+  std::shared_ptr<const security::SslPrincipalMapper> mapper;  // ssl.principal.mapping.rules
+
+  // Dynamic overrides (full names, listener.name.<l>.ssl.*) set by config updates.
+  std::mutex mu;
+  std::map<std::string, std::string> dynamic;
+};
+
+namespace tls_config {
+
+// The ssl.* settings with defaults and documentation, in describe_settings()' layout.
+std::string describe();
+
+// Whether `key` is an ssl.* setting, broker-wide or listener-prefixed (stored in
+// BrokerConfig::ssl_settings, not in `raw`: some are secrets).
+bool accepts(const std::string& key);
+
+// After the listeners are resolved: checks every ssl.* name and builds a context for each SSL
+// and SASL_SSL listener. The error names the setting at fault.
+std::optional<ConfigError> resolve(BrokerConfig& config);
+
+// Whether every name is a dynamically updatable TLS setting of a TLS listener
+// (listener.name.<l>.ssl.keystore.* / key.password / truststore.*).
+bool all_dynamic(const BrokerConfig& config, const std::vector<std::string>& names);
+
+// A dynamic update: `change` edits the map of dynamic TLS values (full names); the listeners whose
+// values are named are rebuilt from their files now and, unless validate_only, swapped in.
+// Returns the INVALID_CONFIG message on failure (nothing swapped then).
+std::optional<std::string> update(
+    const BrokerConfig& config, const std::vector<std::string>& names,
+    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
+    bool validate_only);
+
+}  // namespace tls_config
+}  // namespace kaffa::broker
