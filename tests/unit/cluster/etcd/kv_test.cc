@@ -205,7 +205,7 @@ TEST_F(EtcdKv, ReadsAtCompactedOrFutureRevisionsAreOutOfRange) {
   EXPECT_EQ(ok->kvs.at(0).value, "2");
 }
 
-TEST_F(EtcdKv, ManyConcurrentRequestsShareKeptAliveConnections) {
+TEST_F(EtcdKv, ManyConcurrentRequestsAllComplete) {
   int done = 0;
   for (int i = 0; i < 50; ++i) {
     client_->put("/c/" + std::to_string(i), std::to_string(i), [&](Result<PutResult> r) {
