@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/base64.h"
 #include "security/acl.h"
-#include "security/scram.h"
 #include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
 
@@ -48,8 +48,8 @@ std::string encode_acls(const std::set<AclBinding>& bindings) {
   for (const auto& b : bindings) {
     out += std::to_string(static_cast<int>(b.resource.type)) + " " +
            std::to_string(static_cast<int>(b.resource.pattern)) + " " +
-           base64_encode(b.resource.name) + " " + base64_encode(b.principal) + " " +
-           base64_encode(b.host) + " " + std::to_string(static_cast<int>(b.operation)) + " " +
+           base64::encode(b.resource.name) + " " + base64::encode(b.principal) + " " +
+           base64::encode(b.host) + " " + std::to_string(static_cast<int>(b.operation)) + " " +
            std::to_string(static_cast<int>(b.permission)) + "\n";
   }
   return out;
@@ -75,8 +75,8 @@ std::optional<std::set<AclBinding>> decode_acls(std::string_view text, std::stri
     int8_t type = 0, pattern = 0, op = 0, perm = 0;
     std::optional<std::string> name, principal, host;
     if (f.size() != 7 || !small_number(f[0], type) || !small_number(f[1], pattern) ||
-        !(name = base64_decode(f[2])) || !(principal = base64_decode(f[3])) ||
-        !(host = base64_decode(f[4])) || !small_number(f[5], op) || !small_number(f[6], perm)) {
+        !(name = base64::decode(f[2])) || !(principal = base64::decode(f[3])) ||
+        !(host = base64::decode(f[4])) || !small_number(f[5], op) || !small_number(f[6], perm)) {
       return damaged("line " + std::to_string(i + 1));
     }
     AclBinding b{{resource_type_of(type), std::move(*name), pattern_type_of(pattern)},

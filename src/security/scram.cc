@@ -9,6 +9,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "base/base64.h"
+
 namespace kaffa::security {
 namespace {
 
@@ -34,7 +36,7 @@ std::string hash(const EVP_MD* md, std::string_view data) {
 std::string random_nonce() {
   unsigned char raw[24];
   RAND_bytes(raw, sizeof raw);
-  return base64_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
+  return base64::encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
 }
 
 // "n=alice" -> "alice" with RFC 5802's =2C / =3D escapes; nullopt when malformed.
@@ -142,7 +144,7 @@ class Scram final : public SaslMechanism {
       credential_.server_key = credential_.stored_key;
     }
     nonce_full_ = std::string(attrs[1].second) + nonce_();
-    server_first_ = "r=" + nonce_full_ + ",s=" + base64_encode(credential_.salt) +
+    server_first_ = "r=" + nonce_full_ + ",s=" + base64::encode(credential_.salt) +
                     ",i=" + std::to_string(credential_.iterations);
     stage_ = Stage::final;
     SaslStep out;
@@ -159,13 +161,13 @@ class Scram final : public SaslMechanism {
     if (attrs.size() < 2 || attrs[0].first != 'c' || attrs[1].first != 'r') {
       return fail("malformed SCRAM client-final message");
     }
-    if (attrs[0].second != base64_encode(gs2_header_)) {
+    if (attrs[0].second != base64::encode(gs2_header_)) {
       return fail("SCRAM channel binding does not match the gs2 header");
     }
     // Kafka accepts a final nonce that ends with the server-first nonce: librdkafka 2.0 sends its
     // own nonce in front of the full one again.
     if (!attrs[1].second.ends_with(nonce_full_)) return fail("SCRAM nonce does not match");
-    const auto proof = base64_decode(token.substr(proof_at + 3));
+    const auto proof = base64::decode(token.substr(proof_at + 3));
     const std::string auth_message =
         client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);
     const std::string client_signature = hmac(md_, credential_.stored_key, auth_message);
@@ -187,7 +189,7 @@ class Scram final : public SaslMechanism {
     SaslStep out;
     out.state = SaslStep::State::done;
     out.principal = "User:" + user_;
-    out.token = "v=" + base64_encode(hmac(md_, credential_.server_key, auth_message));
+    out.token = "v=" + base64::encode(hmac(md_, credential_.server_key, auth_message));
     return out;
   }
 
@@ -240,28 +242,6 @@ std::string scram_salted_password(std::string_view mechanism, std::string_view p
 std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism, ScramLookup lookup,
                                           std::function<std::string()> nonce) {
   return std::make_unique<Scram>(mechanism, std::move(lookup), std::move(nonce));
-}
-
-std::string base64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * (in.size() / 4), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  size_t pad = 0;
-  while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
 }
 
 }  // namespace kaffa::security

@@ -87,7 +87,4 @@ using ScramLookup = std::function<std::optional<ScramCredential>(std::string_vie
 std::unique_ptr<SaslMechanism> make_scram(std::string_view mechanism, ScramLookup lookup,
                                           std::function<std::string()> nonce = {});
 
-std::string base64_encode(std::string_view in);
-std::optional<std::string> base64_decode(std::string_view in);
-
 }  // namespace kaffa::security

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/base64.h"
 #include "security/scram.h"
 #include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
@@ -49,9 +50,9 @@ bool ScramCredentialStore::load(std::string* error) {
     const auto f = split(lines[i], ' ');
     ScramCredential c;
     std::optional<std::string> user, salt, stored, server;
-    if (f.size() != 6 || !(user = base64_decode(f[0])) || scram_mechanism_type(f[1]) == 0 ||
-        !number(f[2], c.iterations) || !(salt = base64_decode(f[3])) ||
-        !(stored = base64_decode(f[4])) || !(server = base64_decode(f[5]))) {
+    if (f.size() != 6 || !(user = base64::decode(f[0])) || scram_mechanism_type(f[1]) == 0 ||
+        !number(f[2], c.iterations) || !(salt = base64::decode(f[3])) ||
+        !(stored = base64::decode(f[4])) || !(server = base64::decode(f[5]))) {
       return damaged("line " + std::to_string(i + 1));
     }
     c.salt = std::move(*salt);
@@ -87,9 +88,9 @@ std::string ScramCredentialStore::encode_locked() const {
   size_t count = 0;
   for (const auto& [user, mechs] : users_) {
     for (const auto& [mech, c] : mechs) {
-      lines += base64_encode(user) + " " + mech + " " + std::to_string(c.iterations) + " " +
-               base64_encode(c.salt) + " " + base64_encode(c.stored_key) + " " +
-               base64_encode(c.server_key) + "\n";
+      lines += base64::encode(user) + " " + mech + " " + std::to_string(c.iterations) + " " +
+               base64::encode(c.salt) + " " + base64::encode(c.stored_key) + " " +
+               base64::encode(c.server_key) + "\n";
       ++count;
     }
   }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
-after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls]`. The request-decoder seeds are valid request
-frames (so that libFuzzer starts past the header); the SASL seeds are token sequences (first byte
-picks the mechanism, 0xFF separates tokens) and JAAS text; the TLS seeds are real ClientHellos
-(TLS 1.2 and 1.3, from Python's ssl module) after the byte that picks the delivery piece size."""
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd]`. The request-decoder seeds are valid
+request frames (so that libFuzzer starts past the header); the SASL seeds are token sequences
+(first byte picks the mechanism, 0xFF separates tokens) and JAAS text; the TLS seeds are real
+ClientHellos (TLS 1.2 and 1.3, from Python's ssl module) after the byte that picks the delivery
+piece size; the etcd seeds are gateway answers (HTTP plus JSON) after the byte that picks a split
+point."""
 import os
 import shutil
 import struct
@@ -40,6 +42,24 @@ def sasl_seeds():
            b'user_a="b" username="c";')
 
 
+def etcd_seeds():
+    # First byte: where the response is split into two reads; then an HTTP response.
+    body = (b'{"header":{"revision":"7"},"kvs":[{"key":"YQ==","create_revision":"2",'
+            b'"mod_revision":"7","version":"3","value":"MQ=="}],"count":"1"}')
+    yield b"\x10HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    watch = (b'{"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"YQ==",'
+             b'"mod_revision":"4"}},{"type":"DELETE","kv":{"key":"YQ==","mod_revision":"5"}}]}}\n'
+             b'{"result":{"canceled":true,"compact_revision":"5"}}\n')
+    yield (b"\x30HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(watch)
+           + watch + b"\r\n0\r\nGrpc-Trailer-Content-Type: application/grpc\r\n\r\n")
+    txn = (b'{"header":{"revision":"3"},"succeeded":true,"responses":[{"response_put":'
+           b'{"header":{"revision":"3"},"prev_kv":{"key":"YQ=="}}},{"response_delete_range":'
+           b'{"deleted":"1"}},{"response_range":{"kvs":[]}}]}')
+    yield b"\x05HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(txn) + txn
+    err = b'{"error":"etcdserver: requested lease not found","code":5}'
+    yield b"\x00HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(err) + err
+
+
 def tls_seeds():
     import ssl
     for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
@@ -59,7 +79,7 @@ def tls_seeds():
     yield b"\x01" + struct.pack(">i", 20) + b"\x00\x12" + b"\x00" * 18  # a Kafka frame
 
 
-SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds}
+SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds, "etcd": etcd_seeds}
 
 
 def main():

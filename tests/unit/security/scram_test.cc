@@ -7,6 +7,8 @@
 
 #include <fstream>
 
+#include "base/base64.h"
+
 namespace kaffa::security {
 namespace {
 
@@ -47,7 +49,7 @@ ScramLookup lookup(std::shared_ptr<ScramCredentialStore> store) {
 TEST(Scram, Rfc7677Sha256Example) {
   TempDir dir;
   auto store = store_with(dir.path(), kScramSha256, "user", "pencil",
-                          *base64_decode("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
+                          *base64::decode("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
   auto m = make_scram(kScramSha256, lookup(store), [] { return "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"; });
   auto first = m->step("n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
   ASSERT_EQ(first.state, State::challenge) << first.detail;
@@ -76,7 +78,7 @@ std::string client_final(std::string_view mech, const std::string& client_first_
   const EVP_MD* md = mech == kScramSha512 ? EVP_sha512() : EVP_sha256();
   const auto nonce = server_first.substr(2, server_first.find(',') - 2);
   const auto s_at = server_first.find(",s=") + 3;
-  const auto salt = *base64_decode(server_first.substr(s_at, server_first.find(",i=") - s_at));
+  const auto salt = *base64::decode(server_first.substr(s_at, server_first.find(",i=") - s_at));
   const int iterations = std::stoi(server_first.substr(server_first.find(",i=") + 3));
   const auto salted = scram_salted_password(mech, password, salt, iterations);
   const auto client_key = hmac(md, salted, "Client Key");
@@ -88,7 +90,7 @@ std::string client_final(std::string_view mech, const std::string& client_first_
                               client_first_bare + "," + server_first + "," + without_proof);
   std::string proof = client_key;
   for (size_t i = 0; i < proof.size(); ++i) proof[i] ^= signature[i];
-  return without_proof + ",p=" + base64_encode(proof);
+  return without_proof + ",p=" + base64::encode(proof);
 }
 
 TEST(Scram, Sha512RoundTripAndRefusals) {
