@@ -111,7 +111,8 @@ bool cipher_lists(const std::vector<std::string>& suites, std::string& tls12, st
       ok = false;
       break;
     }
-    tls12 += (tls12.empty() ? "" : ":") + std::string(found);
+    if (!tls12.empty()) tls12 += ':';
+    tls12 += found;
   }
   SSL_CTX_free(probe);
   return ok;

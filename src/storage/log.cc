@@ -45,7 +45,9 @@ void Log::load_epochs() {
   // The file as loaded, completed by recovery: epochs of batches rescanned above the recovery
   // point were assigned during load(), after this file was read.
   const auto loaded = epochs_.entries();
-  bool changed = epochs_.truncate_from_end(log_end_offset());
+  // Entries beyond the log go; one starting exactly at its end stays (a leader's epoch that has
+  // not written yet), so that reopening an unchanged log rewrites nothing.
+  bool changed = epochs_.truncate_from_end(log_end_offset() + 1);
   changed = epochs_.truncate_from_start(log_start_offset_) || changed;
   if (epochs_.entries().empty() && log_end_offset() > log_start_offset_) {
     // No usable file (a log written before epochs were kept): the first batch's epoch holds from
@@ -61,11 +63,18 @@ void Log::load_epochs() {
 }
 
 void Log::epochs_changed() {
+  ++epochs_version_;  // written and synced by the next flush ticket (or close())
+}
+
+bool Log::write_epochs() const {
+  if (epochs_written_version_ == epochs_version_) return true;
   std::string error;
   if (!epochs_.write(dir_ / kLeaderEpochFile, &error, false)) {
     log::warn("{}: cannot write the leader epoch checkpoint: {}", dir_.string(), error);
+    return false;
   }
-  ++epochs_version_;  // the next flush ticket syncs the file (flush_ticket)
+  epochs_written_version_ = epochs_version_;
+  return true;
 }
 
 void Log::epochs_follow_log_start() {

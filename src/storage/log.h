@@ -117,6 +117,11 @@ class Log {
     std::string error;
   };
   AppendResult append(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms);
+  // A follower's append of batches fetched from its leader: offsets and leader epochs stay as
+  // the leader wrote them (Kafka's appendAsFollower). Base offsets must increase from the log end
+  // on (gaps are fine: the leader may have compacted) and every CRC must hold, else nothing is
+  // written. Epochs the batches start are recorded in the epoch cache.
+  AppendResult append_as_follower(uint8_t* batches, size_t n, int64_t now_ms);
 
   // Whole batches from the one holding `offset`: total <= max_bytes, stopping before a batch whose
   // last offset >= max_offset; with min_one_batch a first batch larger than max_bytes is
@@ -226,6 +231,8 @@ class Log {
   RetentionResult delete_oldest_while(int64_t high_watermark, Pred pred);
 
   // log_append.cc
+  AppendResult append_batches(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms,
+                              bool assign);
   bool roll(std::string* error);
   bool should_roll(size_t n, int64_t last_offset, int64_t now_ms) const;
 
@@ -238,9 +245,12 @@ class Log {
   int64_t locate(const SegmentMeta& s, const SegmentFile& log, int64_t offset) const;
 
   void load_epochs();  // log.cc: after load(), the epochs made to agree with the log
-  // log.cc: after a change of epochs_, writes the checkpoint (no fsync); the next flush ticket
-  // opens and syncs it (no descriptor is held meanwhile: idle logs are many).
+  // log.cc: after a change of epochs_. The checkpoint is written (atomic rename, no fsync) and
+  // synced by the next flush ticket or close(): nothing on the append or creation path, and no
+  // descriptor held meanwhile (idle logs are many). Recovery re-assigns epochs above the
+  // recovery point, and a leader re-assigns its epoch on open, so a lost write loses nothing.
   void epochs_changed();
+  bool write_epochs() const;       // the file at epochs_version_, if not written yet
   void epochs_follow_log_start();  // truncate_from_start(log_start_offset_), saved if changed
 
   // base_offset of pending entries that belong to no segment (never dropped with one).
@@ -259,9 +269,10 @@ class Log {
   std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
   mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
   LeaderEpochCache epochs_;
-  uint64_t epochs_version_ = 0;                 // bumped by every epochs_changed()
-  uint64_t epochs_synced_version_ = 0;          // the version the last completed flush synced
-  mutable uint64_t epochs_ticket_version_ = 0;  // the version in the latest ticket
+  uint64_t epochs_version_ = 0;                  // bumped by every epochs_changed()
+  uint64_t epochs_synced_version_ = 0;           // the version the last completed flush synced
+  mutable uint64_t epochs_ticket_version_ = 0;   // the version in the latest ticket
+  mutable uint64_t epochs_written_version_ = 0;  // the version in the file (0: as loaded)
   int64_t recovery_point_ = 0;
   int64_t log_start_offset_ = 0;
   bool closed_ = false;

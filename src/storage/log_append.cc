@@ -50,6 +50,15 @@ bool Log::roll(std::string* error) {
 }
 
 Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms) {
+  return append_batches(batches, n, leader_epoch, now_ms, true);
+}
+
+Log::AppendResult Log::append_as_follower(uint8_t* batches, size_t n, int64_t now_ms) {
+  return append_batches(batches, n, -1, now_ms, false);
+}
+
+Log::AppendResult Log::append_batches(uint8_t* batches, size_t n, int32_t leader_epoch,
+                                      int64_t now_ms, bool assign) {
   AppendResult r;
   if (closed_ || !active_) {
     r.error = "log " + dir_.string() + " is closed";
@@ -60,7 +69,9 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
     return r;
   }
   // Check the framing once: whole batches, sane lengths (the record layer validated the rest).
+  // A follower's batches keep their offsets: increasing, from the log end on, CRCs intact.
   int64_t count = 0;
+  int64_t expected = log_end_offset();  // follower: the lowest acceptable next base offset
   for (size_t pos = 0; pos < n;) {
     record::BatchHeader h;
     if (!record::parse_header(batches + pos, n - pos, h) || h.batch_length < kMinBatchLength ||
@@ -68,11 +79,30 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
       r.error = "malformed batch at byte " + std::to_string(pos) + " of the append";
       return r;
     }
+    if (!assign) {
+      if (h.base_offset < expected || !record::crc_ok(batches + pos, h.total_size())) {
+        r.error =
+            "replicated batch at offset " + std::to_string(h.base_offset) +
+            (h.base_offset < expected ? " is below " + std::to_string(expected) : " fails its CRC");
+        return r;
+      }
+      expected = h.last_offset() + 1;
+    }
     count += int64_t{h.last_offset_delta} + 1;
     pos += h.total_size();
   }
-  const int64_t base = log_end_offset();
-  if (should_roll(n, base + count - 1, now_ms) && !roll(&r.error)) return r;
+  const int64_t base = assign ? log_end_offset() : [&] {
+    record::BatchHeader h;
+    record::parse_header(batches, n, h);
+    return h.base_offset;
+  }();
+  const int64_t last = assign ? base + count - 1 : expected - 1;
+  if (should_roll(n, last, now_ms) && !roll(&r.error)) return r;
+  if (last - segments_.rbegin()->first > kMaxRelativeOffset) {
+    // Only a follower's gap (a compacted leader log) beyond 2^31 offsets gets here.
+    r.error = "offset " + std::to_string(last) + " too far above the segment base";
+    return r;
+  }
 
   SegmentMeta& m = segments_.rbegin()->second;
   const int64_t start = m.size;
@@ -80,9 +110,13 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
   for (size_t pos = 0; pos < n;) {
     record::BatchHeader h;
     record::parse_header(batches + pos, n - pos, h);
-    record::set_base_offset(batches + pos, next);
-    record::set_partition_leader_epoch(batches + pos, leader_epoch);
-    next += int64_t{h.last_offset_delta} + 1;
+    if (assign) {
+      record::set_base_offset(batches + pos, next);
+      record::set_partition_leader_epoch(batches + pos, leader_epoch);
+      next += int64_t{h.last_offset_delta} + 1;
+    } else {
+      next = h.last_offset() + 1;
+    }
     pos += h.total_size();
   }
   if (!active_->log()->write_at(batches, n, start, &r.error)) {
@@ -102,7 +136,16 @@ Log::AppendResult Log::append(uint8_t* batches, size_t n, int32_t leader_epoch, 
     pos += h.total_size();
   }
   if (!index_ok) log::warn("{}: index append failed: {}", dir_.string(), index_error);
-  maybe_assign_epoch(leader_epoch, base);  // a leader's first batch in a new epoch
+  if (assign) {
+    maybe_assign_epoch(leader_epoch, base);  // a leader's first batch in a new epoch
+  } else {
+    for (size_t pos = 0; pos < n;) {  // the leader's epochs, as its batches carry them
+      record::BatchHeader h;
+      record::parse_header(batches + pos, n - pos, h);
+      maybe_assign_epoch(h.partition_leader_epoch, h.base_offset);
+      pos += h.total_size();
+    }
+  }
   r.base_offset = base;
   r.last_offset = next - 1;
   r.ok = true;
@@ -124,7 +167,7 @@ FlushTicket Log::flush_ticket() const {
   pending_in_ticket_ = pending_flush_.size();
   if (active_ && log_end_offset() > recovery_point_) t.files.push_back(active_->log());
   epochs_ticket_version_ = epochs_version_;
-  if (epochs_version_ != epochs_synced_version_) {
+  if (epochs_version_ != epochs_synced_version_ && write_epochs()) {
     std::string error;
     if (auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, &error)) {
       t.files.push_back(std::move(f));
@@ -155,7 +198,7 @@ bool Log::close(std::string* error) {
     ok = active_->index().file()->sync() && ok;
     ok = active_->time_index().file()->sync() && ok;
   }
-  if (epochs_version_ != epochs_synced_version_) {
+  if (epochs_version_ != epochs_synced_version_ && write_epochs()) {
     auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, nullptr);
     ok = (!f || f->sync()) && ok;  // no file: its write failed and was logged
   }

@@ -114,13 +114,14 @@ TEST(LogEpochs, AppendsStartEpochsAndTheFileFollows) {
   EXPECT_EQ(log->epoch_entries(), (Entries{{0, 0}, {4, 5}}));
   EXPECT_EQ(log->end_offset_for_epoch(0), std::make_pair(0, int64_t{5}));
   EXPECT_EQ(log->end_offset_for_epoch(4), std::make_pair(4, int64_t{6}));
-  // The file is written (not yet synced) and its sync rides the next flush ticket, once.
-  EXPECT_EQ(on_disk(tmp.path()), log->epoch_entries());
+  // The file is written and synced by the next flush ticket, once.
+  EXPECT_TRUE(on_disk(tmp.path()).empty());
   const auto syncs_epochs = [&](const FlushTicket& t) {
     return std::any_of(t.files.begin(), t.files.end(),
                        [&](const auto& f) { return f->path() == tmp.path() / kLeaderEpochFile; });
   };
   EXPECT_TRUE(syncs_epochs(log->flush_ticket()));
+  EXPECT_EQ(on_disk(tmp.path()), log->epoch_entries());
   flush(*log);
   ASSERT_TRUE(append(*log, make_batch({}), 0, 4).ok);
   EXPECT_FALSE(syncs_epochs(log->flush_ticket()));
@@ -142,6 +143,7 @@ TEST(LogEpochs, TruncationAndLogStartMovesCutTheEpochs) {
   EXPECT_EQ(log->epoch_entries(), (Entries{{1, 0}, {2, 4}}));
   ASSERT_TRUE(log->advance_log_start_offset(5));
   EXPECT_EQ(log->epoch_entries(), (Entries{{2, 5}}));
+  flush(*log);
   EXPECT_EQ(on_disk(tmp.path()), log->epoch_entries());
   // A new leader epoch continues where the log ends.
   ASSERT_TRUE(append(*log, make_batch({}), 0, 6).ok);
@@ -172,12 +174,30 @@ TEST(LogEpochs, EntriesBeyondTheRecoveredLogAreDropped) {
     ASSERT_TRUE(append(*log, make_batch({.records = 2}), 0, 3).ok);
     ASSERT_TRUE(log->close(nullptr));
   }
-  // The file knows an epoch whose records never reached the log.
-  ASSERT_TRUE(LeaderEpochCache(Entries{{3, 0}, {9, 2}})
+  // The file knows epochs whose records never reached the log (lost with a torn tail); one
+  // starting exactly at the log end (a leader's epoch before its first write) is kept.
+  ASSERT_TRUE(LeaderEpochCache(Entries{{3, 0}, {9, 3}, {11, 6}})
                   .write(tmp.path() / kLeaderEpochFile, nullptr, true));
   auto log = open_log_with(tmp.path(), small_segments(), 2);
   EXPECT_EQ(log->epoch_entries(), (Entries{{3, 0}}));
+  ASSERT_TRUE(log->close(nullptr));
   EXPECT_EQ(on_disk(tmp.path()), (Entries{{3, 0}}));
+}
+
+TEST(LogEpochs, ReopeningAnUnchangedLogRewritesNothing) {
+  TempDir tmp;
+  {
+    auto log = open_log_with(tmp.path(), small_segments(), 0);
+    log->maybe_assign_epoch(3, 0);  // a leader's epoch on an empty log
+    ASSERT_TRUE(log->close(nullptr));
+  }
+  const auto file = tmp.path() / kLeaderEpochFile;
+  const auto written = std::filesystem::last_write_time(file);
+  std::filesystem::last_write_time(file, written - std::chrono::hours(1));
+  auto log = open_log_with(tmp.path(), small_segments(), 0);
+  log->maybe_assign_epoch(3, 0);
+  EXPECT_EQ(log->epoch_entries(), (Entries{{3, 0}}));
+  EXPECT_EQ(std::filesystem::last_write_time(file), written - std::chrono::hours(1));
 }
 
 TEST(LogEpochs, ALogWithoutAFileIsSeededFromItsFirstBatch) {
