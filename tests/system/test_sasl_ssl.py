@@ -11,7 +11,6 @@ PLAINTEXT one (where the SCRAM users are created, as in test_sasl_scram).
 """
 
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -25,7 +24,7 @@ from kaffa_harness import KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from test_sasl_scram import SHA256, SHA512, alter, salted  # noqa: E402
-from tls_certs import Pki  # noqa: E402
+from tls_certs import Pki, stop_broker_and_remove  # noqa: E402
 
 TOPIC = "sasl-ssl-t"
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
@@ -65,11 +64,7 @@ class SaslSslTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.broker.stop_and_check()
-        finally:
-            cls.broker.cleanup()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_broker_and_remove(cls.broker, cls.tmp)
 
     def rdkafka_conf(self, user, password=None, ca=None):
         mech, pw = USERS.get(user, ("PLAIN", "x"))

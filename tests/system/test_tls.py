@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-from tls_certs import Pki  # noqa: E402
+from tls_certs import Pki, stop_broker_and_remove  # noqa: E402
 
 TOPIC = "tls-t"
 BIG_TOPIC = "tls-big"
@@ -104,11 +104,7 @@ class TlsClientsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.broker.stop_and_check()
-        finally:
-            cls.broker.cleanup()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_broker_and_remove(cls.broker, cls.tmp)
 
     def rdkafka_conf(self, ca=None):
         return {"security.protocol": "SSL", "ssl.ca.location": ca or self.pki.ca_cert}

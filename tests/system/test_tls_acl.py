@@ -11,7 +11,6 @@ RULE:^CN=([^,]*),OU=Test,O=Acme$/$1/L (CN=Alice,... -> User:alice), super.users=
 """
 
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -20,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
-from tls_certs import Pki  # noqa: E402
+from tls_certs import Pki, rdkafka_ssl_conf, stop_broker_and_remove  # noqa: E402
 
 TOPIC = "tls-acl-t"
 DEADLINE_S = 30
@@ -48,15 +47,10 @@ class TlsAclTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.broker.stop_and_check()
-        finally:
-            cls.broker.cleanup()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_broker_and_remove(cls.broker, cls.tmp)
 
     def rdkafka_conf(self, cert):
-        return {"security.protocol": "SSL", "ssl.ca.location": self.pki.ca_cert,
-                "ssl.certificate.location": cert[0], "ssl.key.location": cert[1]}
+        return rdkafka_ssl_conf(self.pki, cert)
 
     def admin_client(self):
         from kafka.admin import KafkaAdminClient

@@ -17,7 +17,6 @@ Listeners (all next to a PLAINTEXT one):
 """
 
 import os
-import shutil
 import ssl
 import socket
 import subprocess
@@ -30,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kaffa_harness import KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-from tls_certs import Pki  # noqa: E402
+from tls_certs import Pki, rdkafka_ssl_conf, stop_broker_and_remove  # noqa: E402
 
 TOPIC = "mtls-t"
 
@@ -66,17 +65,10 @@ class MutualTlsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.broker.stop_and_check()
-        finally:
-            cls.broker.cleanup()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_broker_and_remove(cls.broker, cls.tmp)
 
     def rdkafka_conf(self, cert=None):
-        conf = {"security.protocol": "SSL", "ssl.ca.location": self.pki.ca_cert}
-        if cert is not None:
-            conf.update({"ssl.certificate.location": cert[0], "ssl.key.location": cert[1]})
-        return conf
+        return rdkafka_ssl_conf(self.pki, cert)
 
     def rdkafka_can_connect(self, bootstrap, cert):
         from confluent_kafka import KafkaException

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import KaffaBroker  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-from tls_certs import Pki  # noqa: E402
+from tls_certs import Pki, stop_broker_and_remove  # noqa: E402
 
 INCREMENTAL_ALTER_CONFIGS = 44
 BROKER_RESOURCE = 4
@@ -66,11 +66,7 @@ class TlsReloadTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.broker.stop_and_check()
-        finally:
-            cls.broker.cleanup()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_broker_and_remove(cls.broker, cls.tmp)
 
     def connect(self):
         ctx = ssl.create_default_context(cafile=self.pki.ca_cert)

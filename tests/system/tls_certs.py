@@ -10,6 +10,7 @@ EC P-256 keys: fast to make, understood by every client under test.
 """
 
 import os
+import shutil
 import subprocess
 
 SUBJECT_OU, SUBJECT_O = "Test", "Acme"
@@ -88,3 +89,21 @@ class Pki:
     def subject(cn):
         """The RFC 2253 subject Kaffa sees for client(cn)."""
         return "CN=%s,OU=%s,O=%s" % (cn, SUBJECT_OU, SUBJECT_O)
+
+
+def stop_broker_and_remove(broker, directory):
+    """tearDownClass of the TLS tests: stops the broker (checking a clean exit), removes its data
+    and the certificate directory."""
+    try:
+        broker.stop_and_check()
+    finally:
+        broker.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def rdkafka_ssl_conf(pki, cert=None):
+    """librdkafka settings for SSL with the test CA, and a client certificate when given."""
+    conf = {"security.protocol": "SSL", "ssl.ca.location": pki.ca_cert}
+    if cert is not None:
+        conf.update({"ssl.certificate.location": cert[0], "ssl.key.location": cert[1]})
+    return conf

@@ -16,6 +16,7 @@
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
 
@@ -26,15 +27,8 @@ using protocol::DeleteRecordsRequest;
 using protocol::DeleteRecordsResponse;
 using protocol::ErrorCode;
 
-struct DeleteRecordsOp {
+struct DeleteRecordsOp : GatheredResponse<DeleteRecordsResponse> {
   DeleteRecordsRequest req;
-  DeleteRecordsResponse resp;
-  std::optional<Responder> respond;
-  std::atomic<size_t> pending{1};
-
-  void finish_one() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
-  }
 };
 
 }  // namespace

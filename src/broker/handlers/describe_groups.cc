@@ -13,6 +13,7 @@
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
@@ -24,15 +25,7 @@ namespace {
 using protocol::DescribeGroupsResponse;
 using protocol::ErrorCode;
 
-struct DescribeOp {
-  DescribeGroupsResponse resp;
-  std::optional<Responder> respond;
-  std::atomic<size_t> pending{1};
-
-  void finish_one() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
-  }
-};
+using DescribeOp = GatheredResponse<DescribeGroupsResponse>;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
 
@@ -24,16 +25,9 @@ constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
 
-struct ListOffsetsOp {
+struct ListOffsetsOp : GatheredResponse<ListOffsetsResponse> {
   ListOffsetsRequest req;
-  ListOffsetsResponse resp;
-  std::optional<Responder> respond;
   int16_t version = 0;
-  std::atomic<size_t> pending{1};
-
-  void finish_one() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
-  }
 };
 
 void lookup(const cluster::Partition& p, int64_t timestamp, int16_t version,

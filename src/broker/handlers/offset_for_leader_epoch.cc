@@ -11,34 +11,18 @@
 // replica (replica_id >= 0, v3+); else TOPIC_AUTHORIZATION_FAILED per partition.
 #include "protocol/messages/offset_for_leader_epoch.h"
 
-#include <atomic>
-#include <optional>
-
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
 
-namespace {
-
-struct EpochOp {
-  protocol::OffsetForLeaderEpochResponse resp;
-  std::optional<Responder> respond;
-  std::atomic<size_t> pending{1};
-
-  void finish_one() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) respond->send(resp);
-  }
-};
-
-}  // namespace
-
 void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
   protocol::OffsetForLeaderEpochRequest req;
   if (!ctx.decode(req)) return respond.close();
-  auto op = std::make_shared<EpochOp>();
+  auto op = std::make_shared<GatheredResponse<protocol::OffsetForLeaderEpochResponse>>();
   op->respond.emplace(std::move(respond));
   auto& resp = op->resp;
   const bool from_replica = req.replica_id >= 0;

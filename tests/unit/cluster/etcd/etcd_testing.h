@@ -2,6 +2,7 @@
 // data directory, and helpers that run an io_context until an asynchronous result arrives.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <asio/io_context.hpp>
@@ -96,3 +97,30 @@ std::shared_ptr<Client> make_client(asio::io_context& io, std::vector<Endpoint> 
                    << " missing; Debian package etcd-server): skipping real-etcd test"; \
     }                                                                                   \
   } while (0)
+
+namespace kaffa::etcd::testing {
+
+// Fixture: one real etcd process and one client on io_ (skipped without etcd). The client's
+// request timeout is the constructor's argument.
+class SingleEtcdTest : public ::testing::Test {
+ protected:
+  explicit SingleEtcdTest(std::chrono::milliseconds timeout = std::chrono::seconds(5))
+      : timeout_(timeout) {}
+  void SetUp() override {
+    KAFFA_REQUIRE_ETCD();
+    etcd_ = std::make_unique<EtcdProcess>();
+    std::string err;
+    ASSERT_TRUE(etcd_->start(&err)) << err;
+    client_ = make_client(io_, {etcd_->endpoint()}, timeout_);
+  }
+  void TearDown() override {
+    if (client_) client_->close();
+  }
+
+  std::chrono::milliseconds timeout_;
+  asio::io_context io_;
+  std::unique_ptr<EtcdProcess> etcd_;
+  std::shared_ptr<Client> client_;
+};
+
+}  // namespace kaffa::etcd::testing

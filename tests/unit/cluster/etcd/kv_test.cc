@@ -10,29 +10,14 @@ namespace {
 using testing::await;
 using testing::EtcdProcess;
 
-class EtcdKv : public ::testing::Test {
+class EtcdKv : public testing::SingleEtcdTest {
  protected:
-  void SetUp() override {
-    KAFFA_REQUIRE_ETCD();
-    etcd_ = std::make_unique<EtcdProcess>();
-    std::string err;
-    ASSERT_TRUE(etcd_->start(&err)) << err;
-    client_ = testing::make_client(io_, {etcd_->endpoint()});
-  }
-  void TearDown() override {
-    if (client_) client_->close();
-  }
-
   Result<PutResult> put(std::string k, std::string v) {
     return await<PutResult>(io_, [&](auto cb) { client_->put(k, v, cb); });
   }
   Result<std::optional<KeyValue>> get(std::string k) {
     return await<std::optional<KeyValue>>(io_, [&](auto cb) { client_->get(k, cb); });
   }
-
-  asio::io_context io_;
-  std::unique_ptr<EtcdProcess> etcd_;
-  std::shared_ptr<Client> client_;
 };
 
 TEST_F(EtcdKv, PutGetPrefixDelete) {

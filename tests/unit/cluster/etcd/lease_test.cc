@@ -12,19 +12,8 @@ namespace {
 using testing::await;
 using testing::EtcdProcess;
 
-class EtcdLease : public ::testing::Test {
+class EtcdLease : public testing::SingleEtcdTest {
  protected:
-  void SetUp() override {
-    KAFFA_REQUIRE_ETCD();
-    etcd_ = std::make_unique<EtcdProcess>();
-    std::string err;
-    ASSERT_TRUE(etcd_->start(&err)) << err;
-    client_ = testing::make_client(io_, {etcd_->endpoint()});
-  }
-  void TearDown() override {
-    if (client_) client_->close();
-  }
-
   bool exists(const std::string& key) {
     auto r = await<std::optional<KeyValue>>(io_, [&](auto cb) { client_->get(key, cb); });
     EXPECT_TRUE(r) << r.error().describe();
@@ -56,10 +45,6 @@ class EtcdLease : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().describe();
     return r ? *r : nullptr;
   }
-
-  asio::io_context io_;
-  std::unique_ptr<EtcdProcess> etcd_;
-  std::shared_ptr<Client> client_;
 };
 
 TEST_F(EtcdLease, ExpiryDeletesTheLeasesKeys) {

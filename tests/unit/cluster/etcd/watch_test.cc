@@ -19,18 +19,12 @@ struct Seen {
   int64_t revision;
 };
 
-class EtcdWatch : public ::testing::Test {
+class EtcdWatch : public testing::SingleEtcdTest {
  protected:
-  void SetUp() override {
-    KAFFA_REQUIRE_ETCD();
-    etcd_ = std::make_unique<EtcdProcess>();
-    std::string err;
-    ASSERT_TRUE(etcd_->start(&err)) << err;
-    client_ = testing::make_client(io_, {etcd_->endpoint()}, std::chrono::seconds(2));
-  }
+  EtcdWatch() : SingleEtcdTest(std::chrono::seconds(2)) {}
   void TearDown() override {
     if (watch_) watch_->cancel();
-    if (client_) client_->close();
+    SingleEtcdTest::TearDown();
   }
 
   int64_t put(const std::string& k, const std::string& v) {
@@ -54,9 +48,6 @@ class EtcdWatch : public ::testing::Test {
         [this](const Error& e) { ended_ = e; });
   }
 
-  asio::io_context io_;
-  std::unique_ptr<EtcdProcess> etcd_;
-  std::shared_ptr<Client> client_;
   std::shared_ptr<Watch> watch_;
   std::vector<Seen> seen_;
   std::optional<Error> ended_;
