@@ -8,23 +8,14 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "broker/config_settings.h"
 #include "broker/tls_config.h"
 #include "cluster/topic_config.h"
 
 namespace kaffa::broker {
 namespace {
 
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\f");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\f");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string upper(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
+using namespace config_detail;
 
 constexpr std::string_view kSecurityProtocols[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
                                                    "SASL_SSL"};
@@ -91,71 +82,6 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
                        " is not in listeners"};
   }
   return std::nullopt;
-}
-
-template <class T>
-bool parse_int(const std::string& v, T& out, int64_t lo, int64_t hi) {
-  int64_t x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) return false;
-  out = static_cast<T>(x);
-  return true;
-}
-
-bool parse_bool(const std::string& v, bool& out) {
-  if (v == "true") {
-    out = true;
-  } else if (v == "false") {
-    out = false;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// One declared setting. `apply` parses the value into the config; false = malformed.
-struct Setting {
-  const char* name;
-  const char* default_value;
-  const char* doc;
-  std::function<bool(const std::string&, BrokerConfig&, std::string&)> apply;
-};
-
-auto int_setting(int32_t BrokerConfig::*m, int64_t lo, int64_t hi) {
-  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
-    if (parse_int(v, c.*m, lo, hi)) return true;
-    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    return false;
-  };
-}
-
-auto long_setting(int64_t BrokerConfig::*m, int64_t lo) {
-  return [m, lo](const std::string& v, BrokerConfig& c, std::string& why) {
-    if (parse_int(v, c.*m, lo, std::numeric_limits<int64_t>::max())) return true;
-    why = "expected an integer >= " + std::to_string(lo);
-    return false;
-  };
-}
-
-// An integer that may be left unset ("" = unset, as Kafka's null defaults).
-auto optional_long(std::optional<int64_t> BrokerConfig::*m, int64_t lo, int64_t hi) {
-  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
-    int64_t x = 0;
-    if (v.empty() || parse_int(v, x, lo, hi)) {
-      c.*m = v.empty() ? std::nullopt : std::optional<int64_t>(x);
-      return true;
-    }
-    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    return false;
-  };
-}
-
-auto group_int(int32_t coordinator::GroupConfig::*m, int64_t lo, int64_t hi) {
-  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
-    if (parse_int(v, c.group.*m, lo, hi)) return true;
-    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    return false;
-  };
 }
 
 const std::vector<Setting>& settings() {
@@ -481,7 +407,13 @@ const std::vector<Setting>& settings() {
        }},
       // --- end of Authorization (ACLs) ---
   };
-  return kSettings;
+  static const std::vector<Setting> kAll = [] {
+    std::vector<Setting> all = kSettings;
+    const auto& more = cluster_settings();
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  }();
+  return kAll;
 }
 
 const Setting* find_setting(const std::string& name) {

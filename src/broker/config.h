@@ -27,6 +27,33 @@ struct Listener {
   std::string security_protocol = "PLAINTEXT";  // from listener.security.protocol.map
 };
 
+// A broker in a cluster (config_cluster.cc). Without metadata.store the broker is a cluster of one
+// and none of the replication settings matter.
+struct ClusterConfig {
+  // metadata.store: "" = single node (topics in the local snapshot); "etcd://h:p[,h:p...]" =
+  // cluster metadata on etcd (docs/OPERATIONS.md).
+  std::string metadata_store;
+  std::string metadata_store_prefix = "/kaffa";  // metadata.store.prefix: etcd key prefix
+  std::string broker_rack;                       // broker.rack ("" = none)
+  int64_t broker_session_timeout_ms = 9000;      // broker.session.timeout.ms: registration lease
+  int32_t min_insync_replicas = 1;               // min.insync.replicas (topic default)
+  int64_t replica_lag_time_max_ms = 30000;       // replica.lag.time.max.ms
+  int32_t replica_fetch_max_bytes = 1048576;     // replica.fetch.max.bytes (per partition)
+  int32_t replica_fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
+  int32_t replica_fetch_wait_max_ms = 500;              // replica.fetch.wait.max.ms
+  int32_t replica_fetch_min_bytes = 1;                  // replica.fetch.min.bytes
+  int64_t replica_fetch_backoff_ms = 1000;              // replica.fetch.backoff.ms
+  int32_t num_replica_fetchers = 1;                     // num.replica.fetchers
+  bool unclean_leader_election_enable = false;          // unclean.leader.election.enable
+  bool auto_leader_rebalance_enable = true;             // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_seconds = 300;
+  bool controlled_shutdown_enable = true;               // controlled.shutdown.enable
+  int32_t controlled_shutdown_max_retries = 3;          // controlled.shutdown.max.retries
+  int64_t controlled_shutdown_retry_backoff_ms = 5000;  // controlled.shutdown.retry.backoff.ms
+
+  bool enabled() const { return !metadata_store.empty(); }
+};
+
 struct BrokerConfig {
   int32_t node_id = 0;
   std::vector<Listener> listeners;
@@ -88,6 +115,7 @@ struct BrokerConfig {
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
+  ClusterConfig cluster;           // metadata.store, replica.*, leader election
 
   // TLS listeners (tls_config.h): every ssl.* and listener.name.<l>.ssl.* setting as given
   // (kept out of `raw`: keys and passwords), and each SSL/SASL_SSL listener's context slot and
