@@ -10,7 +10,9 @@
 #include "broker/admin_api.h"
 #include "broker/handlers/handlers.h"
 #include "broker/tls_config.h"
+#include "cluster/etcd_metadata.h"
 #include "cluster/metadata_store.h"
+#include "cluster/replica_manager.h"
 #include "protocol/error_codes.h"
 #include "protocol/headers.h"
 #include "protocol/messages/api_versions.h"
@@ -73,10 +75,16 @@ void Broker::load_or_create_meta() {
     return;
   }
   cluster_id_ = protocol::Uuid::random().to_base64();
+  write_meta_properties();
+}
+
+void Broker::write_meta_properties() {
+  namespace fs = std::filesystem;
+  const fs::path meta = fs::path(config_.log_dir) / "meta.properties";
   const fs::path tmp = meta.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "# Written by kaffa on first start.\nversion=1\ncluster.id=" << cluster_id_
+    out << "# Written by kaffa.\nversion=1\ncluster.id=" << cluster_id_
         << "\nnode.id=" << config_.node_id << "\n";
     if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
   }
@@ -121,7 +129,7 @@ void Broker::load_topics() {
 
 void Broker::start() {
   load_or_create_meta();
-  load_topics();
+  if (!clustered()) load_topics();
   producer_ids_ = std::make_unique<cluster::ProducerIdManager>(
       cluster::ProducerIdManager::default_path(config_.log_dir));
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
@@ -140,12 +148,16 @@ void Broker::start() {
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
+  // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
   if (!partitions_->load(loaded_topics_, &error)) {
     throw std::runtime_error("cannot open partition logs: " + error);
   }
-  log::info("opened {} partitions of {} topics", partitions_->all().size(), loaded_topics_.size());
-  start_group_coordinator();
+  if (!clustered()) {
+    log::info("opened {} partitions of {} topics", partitions_->all().size(),
+              loaded_topics_.size());
+    start_group_coordinator();
+  }
   cleaner_ = std::make_unique<cluster::CleanerManager>(
       config_.log_dir,
       cluster::CleanerConfig{config_.log_cleaner_enable, config_.log_cleaner_threads,
@@ -154,9 +166,6 @@ void Broker::start() {
       *partitions_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   server_->start();
-  cleaner_->start();
-  // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
-  server_->stop_on_signals();
   const auto bound = server_->bound();
   for (const auto& b : bound) {
     AdvertisedBroker a{config_.node_id, b.host.empty() ? "localhost" : b.host, b.port};
@@ -165,6 +174,10 @@ void Broker::start() {
     }
     advertised_.emplace_back(b.name, std::move(a));
   }
+  if (clustered()) start_cluster();  // registers with the advertised addresses
+  cleaner_->start();
+  // Signals are handled before "ready" is logged: a supervisor may stop us as soon as it reads it.
+  server_->stop_on_signals([this] { on_signal(); });
   // The admin API is announced before "ready", so that whoever waits for "ready" finds it.
   admin_ = std::make_unique<AdminApi>(*this, *server_);
   admin_->start();
@@ -199,6 +212,11 @@ void Broker::start_group_coordinator() {
                                error);
     }
   }
+  make_group_coordinator(group_config);
+  coordinator_->start();
+}
+
+void Broker::make_group_coordinator(const coordinator::GroupConfig& group_config) {
   coordinator_ = std::make_unique<coordinator::GroupCoordinator>(
       group_config, *partitions_,
       [this](size_t loop, std::function<void()> fn) { server_->post(loop, std::move(fn)); },
@@ -207,7 +225,6 @@ void Broker::start_group_coordinator() {
         // broker stops.
         server_->post_after(loop, std::chrono::milliseconds(delay_ms), std::move(fn), false);
       });
-  coordinator_->start();
 }
 
 void Broker::maintenance_loop() {
@@ -253,6 +270,7 @@ void Broker::run() {
   }
   maintenance_cv_.notify_one();
   maintenance_.join();
+  stop_cluster();
   cleaner_->stop();
   // The loops are gone: drain the flusher, then close every log (fsync) and checkpoint, so that
   // the next start needs no recovery scan.

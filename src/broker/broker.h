@@ -8,6 +8,7 @@
 // makes run() return after in-flight requests are answered.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
 #include "cluster/cleaner_manager.h"
+#include "cluster/metadata_image.h"
 #include "cluster/partition_manager.h"
 #include "cluster/producer_ids.h"
 #include "cluster/topic_registry.h"
@@ -37,6 +39,14 @@ struct AdvertisedBroker {
 };
 
 class AdminApi;
+}  // namespace kaffa::broker
+
+namespace kaffa::cluster {
+class EtcdMetadata;
+class ReplicaManager;
+}  // namespace kaffa::cluster
+
+namespace kaffa::broker {
 
 class Broker : public net::RequestHandler {
  public:
@@ -71,6 +81,43 @@ class Broker : public net::RequestHandler {
   // Removes a topic from the registry (durably), then its partitions. False when absent/failed.
   bool delete_topic(const std::string& name, std::string* error);
 
+  // --- A broker in a cluster (broker_cluster.cc) ---
+  // With metadata.store set: the metadata lives in etcd, partitions are replicated.
+  bool clustered() const { return config_.cluster.enabled(); }
+  // The newest metadata image; nullptr on a single node.
+  cluster::ImagePtr image() const;
+  // nullptr on a single node.
+  cluster::EtcdMetadata* metadata_store() const { return metadata_.get(); }
+  // Broker `id` as clients of `listener` reach it (its advertised endpoint for that listener),
+  // from `image`; nullopt when it is not alive or has no such listener.
+  std::optional<AdvertisedBroker> node(const cluster::MetadataImage& image, int32_t id,
+                                       std::string_view listener) const;
+
+  // --- Topic changes for the admin handlers (broker_topics.cc) ---
+  // On a single node they happen at once (the calls above); in a cluster through the metadata
+  // store, and done() runs on the store's thread once the change is visible in topics().
+  struct TopicResult {
+    protocol::ErrorCode error = protocol::ErrorCode::none;
+    std::string message;
+    cluster::TopicInfo topic;
+  };
+  using TopicDone = std::function<void(TopicResult)>;
+  // assignment: explicit replicas per partition, or empty (placed by the store; on a single node
+  // only this broker).
+  void create_topic_async(cluster::TopicInfo topic, std::vector<std::vector<int32_t>> assignment,
+                          TopicDone done);
+  void delete_topic_async(const std::string& name, TopicDone done);
+  void add_partitions_async(const cluster::TopicInfo& topic, int32_t count,
+                            std::vector<std::vector<int32_t>> assignment, TopicDone done);
+  void set_topic_configs_async(const std::string& name, std::map<std::string, std::string> configs,
+                               TopicDone done);
+  // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
+  // brokers are alive; FindCoordinator calls it while the topic is missing.
+  void create_offsets_topic();
+  // Live brokers (1 on a single node) and whether `id` is one of them.
+  int32_t live_brokers() const;
+  bool broker_alive(int32_t id) const;
+
   // Runs fn on event loop `shard` (a partition's owner), or after a delay.
   void post(size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }
   void post_after(size_t shard, std::chrono::milliseconds delay, std::function<void()> fn,
@@ -96,6 +143,13 @@ class Broker : public net::RequestHandler {
 
  private:
   void load_or_create_meta();
+  void write_meta_properties();
+  void make_group_coordinator(const coordinator::GroupConfig& group_config);
+  // broker_cluster.cc
+  void start_cluster();
+  void apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current);
+  void on_signal();
+  void stop_cluster();
   void load_topics();
   void start_group_coordinator();
   // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.
@@ -124,6 +178,12 @@ class Broker : public net::RequestHandler {
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;
+  // In a cluster: the metadata store (its thread applies images) and the replication of the
+  // partitions; stopped before the logs close.
+  std::unique_ptr<cluster::ReplicaManager> replica_manager_;
+  std::unique_ptr<cluster::EtcdMetadata> metadata_;
+  std::atomic<bool> controlled_shutdown_{false};
+  std::atomic<bool> creating_offsets_topic_{false};
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;

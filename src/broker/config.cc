@@ -291,11 +291,11 @@ const std::vector<Setting>& settings() {
       {"offsets.topic.num.partitions", "50",
        "Partitions of __consumer_offsets (fixed once the topic exists).",
        group_int(&coordinator::GroupConfig::offsets_topic_num_partitions, 1, 10000)},
-      {"offsets.topic.replication.factor", "1",
-       "Replication factor of __consumer_offsets (a single node keeps one replica).",
-       [](const std::string& v, BrokerConfig&, std::string& why) {
-         int64_t n = 0;
-         if (parse_int(v, n, 1, 32767)) return true;
+      {"offsets.topic.replication.factor", "3",
+       "Replication factor of __consumer_offsets; in a cluster it is created once this many "
+       "brokers are alive (a single node keeps one replica).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_int(v, c.group.offsets_topic_replication_factor, 1, 32767)) return true;
          why = "expected an integer in [1, 32767]";
          return false;
        }},

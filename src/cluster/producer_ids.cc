@@ -54,4 +54,63 @@ std::optional<int64_t> ProducerIdManager::next(std::string* error) {
   return next_++;
 }
 
+void ProducerIdManager::set_block_source(BlockSource source) {
+  std::lock_guard lock(mu_);
+  source_ = std::move(source);
+  next_ = reserved_ = 0;
+}
+
+void ProducerIdManager::next_async(IdDone done) {
+  std::unique_lock lock(mu_);
+  if (!source_) {
+    lock.unlock();
+    std::string error;
+    auto id = next(&error);
+    return done(id, error);
+  }
+  if (next_ < reserved_) {
+    const int64_t id = next_++;
+    lock.unlock();
+    return done(id, {});
+  }
+  waiting_.push_back(std::move(done));
+  if (requesting_) return;
+  requesting_ = true;
+  BlockSource source = source_;
+  lock.unlock();
+  source(kBlockSize, [this](std::optional<int64_t> first, std::string error) {
+    on_block(first, std::move(error));
+  });
+}
+
+void ProducerIdManager::on_block(std::optional<int64_t> first, std::string error) {
+  std::vector<std::pair<IdDone, std::optional<int64_t>>> answers;
+  {
+    std::lock_guard lock(mu_);
+    requesting_ = false;
+    if (first) {
+      next_ = *first;
+      reserved_ = *first + kBlockSize;
+    }
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& w : waiting) {
+      if (first && next_ < reserved_) {
+        answers.emplace_back(std::move(w), next_++);
+      } else if (first) {
+        waiting_.push_back(std::move(w));  // more waiters than the block holds: next block
+      } else {
+        answers.emplace_back(std::move(w), std::nullopt);
+      }
+    }
+  }
+  for (auto& [done, id] : answers) done(id, id ? std::string() : error);
+  std::unique_lock lock(mu_);
+  if (waiting_.empty() || requesting_) return;
+  auto rest = std::move(waiting_);
+  waiting_.clear();
+  lock.unlock();
+  for (auto& w : rest) next_async(std::move(w));
+}
+
 }  // namespace kaffa::cluster

@@ -39,6 +39,16 @@ void TopicRegistry::load(std::vector<TopicInfo> topics) {
   }
 }
 
+void TopicRegistry::replace_all(std::vector<TopicInfo> topics) {
+  std::map<std::string, TopicInfo, std::less<>> fresh;
+  for (auto& t : topics) {
+    std::string name = t.name;
+    fresh.emplace(std::move(name), std::move(t));
+  }
+  std::unique_lock lock(mu_);
+  topics_.swap(fresh);
+}
+
 void TopicRegistry::set_persistence(Persist persist) {
   std::unique_lock lock(mu_);
   persist_ = std::move(persist);

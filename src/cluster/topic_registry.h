@@ -42,6 +42,8 @@ class TopicRegistry {
   // Before serving: the topics found on disk, and the hook that keeps the disk up to date.
   void load(std::vector<TopicInfo> topics);
   void set_persistence(Persist persist);
+  // In a cluster: the topics of a new metadata image replace all others (the store persists).
+  void replace_all(std::vector<TopicInfo> topics);
 
   // Creates the topic with a fresh random id unless a topic of that name exists, or one whose
   // name differs only in '.' versus '_' (Kafka forbids those pairs: their metric names collide).

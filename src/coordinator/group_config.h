@@ -7,6 +7,7 @@ namespace kaffa::coordinator {
 
 struct GroupConfig {
   int32_t offsets_topic_num_partitions = 50;             // offsets.topic.num.partitions
+  int16_t offsets_topic_replication_factor = 3;          // offsets.topic.replication.factor
   int32_t offsets_topic_segment_bytes = 104857600;       // offsets.topic.segment.bytes
   int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
   int32_t group_min_session_timeout_ms = 6000;           // group.min.session.timeout.ms

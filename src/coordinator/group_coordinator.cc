@@ -50,28 +50,63 @@ GroupCoordinator::GroupCoordinator(GroupConfig config, cluster::PartitionManager
 GroupCoordinator::~GroupCoordinator() = default;
 
 void GroupCoordinator::start() {
+  start_led();
   for (int32_t i = 0; i < config_.offsets_topic_num_partitions; ++i) {
     auto p = partitions_.get(kOffsetsTopic, i);
     if (!p) {
       log::error("group coordinator: {}-{} is missing", kOffsetsTopic, i);
-      shards_.push_back(nullptr);
       continue;
     }
-    shards_.push_back(std::make_unique<CoordinatorShard>(i, p, config_, schedule_));
-  }
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    if (!shards_[i]) continue;
-    CoordinatorShard* s = shards_[i].get();
-    post_(s->loop(), [s] { s->load(); });
-    arm_expiry(i);
+    // Published now (readiness counts it as loading); loaded on its loop once the loops run.
+    CoordinatorShard* s = make_shard(i, std::move(p));
+    post_(s->loop(), [this, i, s] {
+      s->load();
+      arm_expiry(*slots_[static_cast<size_t>(i)], s);
+    });
   }
 }
 
-void GroupCoordinator::arm_expiry(size_t index) {
-  CoordinatorShard* s = shards_[index].get();
-  schedule_(s->loop(), config_.offsets_retention_check_interval_ms, [this, s, index] {
+void GroupCoordinator::start_led() {
+  for (int32_t i = 0; i < config_.offsets_topic_num_partitions; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+  }
+}
+
+CoordinatorShard* GroupCoordinator::make_shard(int32_t partition,
+                                               std::shared_ptr<cluster::Partition> p) {
+  Slot& slot = *slots_[static_cast<size_t>(partition)];
+  auto shard = std::make_unique<CoordinatorShard>(partition, std::move(p), config_, schedule_);
+  CoordinatorShard* s = shard.get();
+  slot.all.push_back(std::move(shard));
+  slot.current.store(s, std::memory_order_release);
+  return s;
+}
+
+void GroupCoordinator::on_leadership(int32_t partition, bool leader) {
+  if (partition < 0 || static_cast<size_t>(partition) >= slots_.size()) return;
+  Slot& slot = *slots_[static_cast<size_t>(partition)];
+  CoordinatorShard* current = slot.current.load(std::memory_order_acquire);
+  if (!leader) {
+    if (current != nullptr) {
+      log::info("group coordinator: resigned {}-{}", kOffsetsTopic, partition);
+      slot.current.store(nullptr, std::memory_order_release);
+    }
+    return;
+  }
+  if (current != nullptr) return;  // already leading (a new epoch of the same leadership)
+  auto p = partitions_.get(kOffsetsTopic, partition);
+  if (!p) return;
+  log::info("group coordinator: loading {}-{} as its new leader", kOffsetsTopic, partition);
+  CoordinatorShard* s = make_shard(partition, std::move(p));
+  s->load();
+  arm_expiry(slot, s);
+}
+
+void GroupCoordinator::arm_expiry(Slot& slot, CoordinatorShard* s) {
+  schedule_(s->loop(), config_.offsets_retention_check_interval_ms, [this, &slot, s] {
+    if (slot.current.load(std::memory_order_acquire) != s) return;  // retired
     s->expire_offsets();
-    arm_expiry(index);
+    arm_expiry(slot, s);
   });
 }
 
@@ -82,15 +117,24 @@ int32_t GroupCoordinator::partition_for(std::string_view group_id) const {
 }
 
 void GroupCoordinator::with_shard(std::string_view group_id,
-                                  std::function<void(CoordinatorShard*)> fn) {
+                                  std::function<void(CoordinatorShard*, protocol::ErrorCode)> fn) {
+  using protocol::ErrorCode;
   const auto index = static_cast<size_t>(partition_for(group_id));
-  CoordinatorShard* s = index < shards_.size() ? shards_[index].get() : nullptr;
-  if (s == nullptr) return fn(nullptr);
-  post_(s->loop(), [s, fn = std::move(fn)] { fn(s->loaded() ? s : nullptr); });
+  Slot* slot = index < slots_.size() ? slots_[index].get() : nullptr;
+  CoordinatorShard* s = slot ? slot->current.load(std::memory_order_acquire) : nullptr;
+  if (s == nullptr) return fn(nullptr, ErrorCode::not_coordinator);
+  post_(s->loop(), [slot, s, fn = std::move(fn)] {
+    if (slot->current.load(std::memory_order_acquire) != s) {
+      return fn(nullptr, ErrorCode::not_coordinator);
+    }
+    if (!s->loaded()) return fn(nullptr, ErrorCode::coordinator_load_in_progress);
+    fn(s, ErrorCode::none);
+  });
 }
 
 bool GroupCoordinator::all_loaded() const {
-  for (const auto& s : shards_) {
+  for (const auto& slot : slots_) {
+    const CoordinatorShard* s = slot->current.load(std::memory_order_acquire);
     if (s != nullptr && !s->loaded()) return false;
   }
   return true;
@@ -98,21 +142,19 @@ bool GroupCoordinator::all_loaded() const {
 
 void GroupCoordinator::for_each_shard(std::function<void(CoordinatorShard*)> fn,
                                       std::function<void()> done) {
-  auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());
+  std::vector<CoordinatorShard*> shards;
+  for (const auto& slot : slots_) {
+    if (auto* s = slot->current.load(std::memory_order_acquire)) shards.push_back(s);
+  }
+  auto remaining = std::make_shared<std::atomic<size_t>>(shards.size());
   auto shared_fn = std::make_shared<std::function<void(CoordinatorShard*)>>(std::move(fn));
   auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
-  if (shards_.empty()) return (*shared_done)();
-  for (auto& shard : shards_) {
-    CoordinatorShard* s = shard.get();
-    auto step = [s, remaining, shared_fn, shared_done] {
-      (*shared_fn)(s != nullptr && s->loaded() ? s : nullptr);
+  if (shards.empty()) return (*shared_done)();
+  for (CoordinatorShard* s : shards) {
+    post_(s->loop(), [s, remaining, shared_fn, shared_done] {
+      (*shared_fn)(s->loaded() ? s : nullptr);
       if (remaining->fetch_sub(1, std::memory_order_acq_rel) == 1) (*shared_done)();
-    };
-    if (s == nullptr) {
-      step();
-    } else {
-      post_(s->loop(), std::move(step));
-    }
+    });
   }
 }
 

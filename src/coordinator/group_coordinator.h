@@ -1,12 +1,20 @@
-// GroupCoordinator: Kafka's classic group coordinator for a single node. Every group id maps to
-// one partition of the internal compacted topic __consumer_offsets (as Kafka: abs(Java hashCode
-// of the id) mod offsets.topic.num.partitions); each partition has its CoordinatorShard on the
-// partition's owner loop, holding that partition's groups and committed offsets.
+// GroupCoordinator: Kafka's classic group coordinator. Every group id maps to one partition of
+// the internal compacted topic __consumer_offsets (as Kafka: abs(Java hashCode of the id) mod
+// offsets.topic.num.partitions); each partition has its CoordinatorShard on the partition's owner
+// loop, holding that partition's groups and committed offsets.
 //
-// Threading: the router itself is immutable after start() and safe from any thread; all group
-// and offset state lives in the shards (coordinator_shard.h).
+// A single node leads every offsets partition: start() makes all shards at once. In a cluster a
+// broker coordinates the groups of the offsets partitions it leads: start_led() makes none, and
+// on_leadership() makes a shard (which loads the partition) when this broker becomes leader and
+// retires it when it stops leading — requests then answer NOT_COORDINATOR and clients look the
+// coordinator up again. A retired shard is kept (its timers may still fire) but never used.
+//
+// Threading: the router is safe from any thread (each partition's current shard is an atomic
+// pointer); all group and offset state lives in the shards (coordinator_shard.h), and a
+// partition's shards are made and retired on its owner loop.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -34,28 +42,41 @@ class GroupCoordinator {
   // Start-up, before serving: creates a shard for each partition of the offsets topic (which
   // must exist) and posts its load() to its loop. Also arms the periodic offset expiry.
   void start();
+  // Start-up in a cluster: no shard until on_leadership().
+  void start_led();
+  // On the owner loop of offsets partition `partition`: this broker became its leader (a shard
+  // is made and loads it) or stopped leading it (the shard retires).
+  void on_leadership(int32_t partition, bool leader);
 
   const GroupConfig& config() const { return config_; }
   int32_t partition_for(std::string_view group_id) const;
 
-  // Runs fn on the loop of the group's shard, with that shard, or with nullptr while the shard
-  // is still loading (answer COORDINATOR_LOAD_IN_PROGRESS then).
-  void with_shard(std::string_view group_id, std::function<void(CoordinatorShard*)> fn);
-  // Runs fn on every shard's own loop (nullptr for a shard still loading) — so calls for
-  // different shards may run concurrently on different loops: guard what they share — then
-  // done() on the loop of the last one to finish.
+  // Runs fn on the loop of the group's shard with that shard and NONE, or with nullptr and the
+  // error to answer: COORDINATOR_LOAD_IN_PROGRESS while it loads, NOT_COORDINATOR when this
+  // broker does not lead the group's partition (in a cluster).
+  void with_shard(std::string_view group_id,
+                  std::function<void(CoordinatorShard*, protocol::ErrorCode)> fn);
+  // Runs fn on every current shard's own loop (nullptr for a shard still loading) — so calls
+  // for different shards may run concurrently on different loops: guard what they share — then
+  // done() on the loop of the last one to finish. Partitions this broker does not lead are
+  // skipped.
   void for_each_shard(std::function<void(CoordinatorShard*)> fn, std::function<void()> done);
-  // Any thread: every shard has replayed its offsets partition (readiness).
+  // Any thread: every current shard has replayed its offsets partition (readiness).
   bool all_loaded() const;
 
  private:
-  void arm_expiry(size_t index);
+  struct Slot {
+    std::atomic<CoordinatorShard*> current{nullptr};     // published: loading or loaded
+    std::vector<std::unique_ptr<CoordinatorShard>> all;  // every shard made (owner loop)
+  };
+  CoordinatorShard* make_shard(int32_t partition, std::shared_ptr<cluster::Partition> p);
+  void arm_expiry(Slot& slot, CoordinatorShard* s);
 
   const GroupConfig config_;
   cluster::PartitionManager& partitions_;
   Post post_;
   Schedule schedule_;
-  std::vector<std::unique_ptr<CoordinatorShard>> shards_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // index = offsets partition; fixed after start
 };
 
 }  // namespace kaffa::coordinator

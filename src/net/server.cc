@@ -295,14 +295,16 @@ void Server::stop() {
   asio::post(s->loop0(), [s] { s->stop_on_loop0(); });
 }
 
-void Server::stop_on_signals() {
+void Server::stop_on_signals(std::function<void()> before_stop) {
   Impl& s = *impl_;
   s.signals = std::make_unique<asio::signal_set>(s.loop0(), SIGINT, SIGTERM);
-  s.signals->async_wait([this](const asio::error_code& ec, int signal) {
-    if (ec) return;
-    log::info("net: signal {} received", signal);
-    stop();
-  });
+  s.signals->async_wait(
+      [this, before_stop = std::move(before_stop)](const asio::error_code& ec, int signal) {
+        if (ec) return;
+        log::info("net: signal {} received", signal);
+        if (before_stop) return before_stop();
+        stop();
+      });
 }
 
 void Server::on_stop(std::function<void()> fn) {

@@ -153,8 +153,10 @@ class Server {
   // run() return.
   void stop();
 
-  // Makes SIGINT and SIGTERM call stop() (handled on loop 0 via a signal set). Call before run().
-  void stop_on_signals();
+  // Makes SIGINT and SIGTERM call stop() (handled on loop 0 via a signal set), or, when given,
+  // before_stop() instead, which calls stop() itself when ready (a broker in a cluster first
+  // hands its leaderships over). Call before run().
+  void stop_on_signals(std::function<void()> before_stop = {});
 
   // Runs fn on loop 0 when stop() takes effect, before the connections start draining (e.g. the
   // admin listener reports not-ready, then closes). Call before run().

@@ -230,6 +230,12 @@ def cases():
     c.append(Case(42, "DeleteGroups", lambda corr: gw.delete_groups(corr, 0, [G_DEL]),
                   lambda b: gw.parse_delete_groups(b, 0)[G_DEL], 30,
                   [G_(aw.GROUP, G_DEL, aw.DELETE)], 0))
+    # 43 ElectLeaders v1: ALTER on the cluster (top-level error; a single node needs no election).
+    c.append(Case(43, "ElectLeaders",
+                  lambda corr: frame(header_v1(43, 1, corr) + i8(0) + array(
+                      [(T, [0])], lambda x: string(x[0]) + array(x[1], i32)) + i32(30000)),
+                  lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER)], 0))
     # 44 IncrementalAlterConfigs v0 (validate only): ALTER_CONFIGS.
     def incremental(rtype, name, configs):
         return lambda corr: frame(header_v1(44, 0, corr) + array(

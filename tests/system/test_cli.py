@@ -122,10 +122,17 @@ class CliTest(BrokerTestCase):
     def test_cluster_info(self):
         out, _ = self.kaffa("cluster", "info")
         self.assertRegex(out, r"Cluster id:\s+\S{22}\n")
-        self.assertIn(["0", "127.0.0.1", str(self.broker.port), "yes"], self.table(out))
+        self.assertRegex(out, r"Partitions:\s+\d+ \(0 under-replicated, 0 offline\)\n")
         info = self.jkaffa("cluster", "info")
+        leads = info["partitions"]
+        self.assertGreater(leads, 0)
+        self.assertIn(["0", "127.0.0.1", str(self.broker.port), "yes", str(leads)],
+                      self.table(out))
         self.assertEqual(info["brokers"], [{"id": 0, "host": "127.0.0.1",
-                                            "port": self.broker.port}])
+                                            "port": self.broker.port,
+                                            "leader_partitions": leads}])
+        self.assertEqual(info["under_replicated_partitions"], 0)
+        self.assertEqual(info["offline_partitions"], 0)
         self.assertEqual(info["controller"], 0)
         self.assertEqual(info["topics"], len(self.jkaffa("topic", "list")))
 

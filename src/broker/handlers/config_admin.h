@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/tls_config.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_registry.h"
@@ -35,6 +36,9 @@ constexpr int8_t kBrokerResource = 4;
 struct Outcome {
   protocol::ErrorCode code = protocol::ErrorCode::none;
   std::optional<std::string> message;  // null on success, as Kafka's ApiError.NONE
+  // Set when the change completes later (a topic in a cluster): starts it; the callback gets the
+  // final outcome, maybe on another thread.
+  std::function<void(std::function<void(Outcome)>)> deferred;
 };
 
 inline Outcome fail(protocol::ErrorCode code, std::string message) {
@@ -129,17 +133,17 @@ inline Outcome alter_topic(
                 "This server does not host this topic-partition.");
   }
   if (validate_only) return {};
-  std::string error;
-  if (!broker.topics().set_configs(name, configs, &error)) {
-    if (error.empty()) {
-      return fail(protocol::ErrorCode::unknown_topic_or_partition,
-                  "This server does not host this topic-partition.");
-    }
-    return fail(protocol::ErrorCode::kafka_storage_error, error);
-  }
-  if (auto updated = broker.topics().find(name)) broker.partitions().update_topic_config(*updated);
-  log::info("altered the configs of topic {}", name);
-  return {};
+  auto store = [&broker, name, configs](std::function<void(Outcome)> done) {
+    broker.set_topic_configs_async(name, configs, [name, done](Broker::TopicResult r) {
+      if (r.error != protocol::ErrorCode::none) return done(fail(r.error, r.message));
+      log::info("altered the configs of topic {}", name);
+      done({});
+    });
+  };
+  if (broker.clustered()) return Outcome{protocol::ErrorCode::none, std::nullopt, store};
+  Outcome out;
+  store([&out](Outcome o) { out = std::move(o); });  // at once on a single node
+  return out;
 }
 
 // One resource of an alter request, by type: a topic's overrides changed with `change`
@@ -169,26 +173,37 @@ inline Outcome alter_resource(
   }
 }
 
-// The response to an AlterConfigs-shaped request (AlterConfigs, IncrementalAlterConfigs): each
-// resource answered with alter_one(resource), except that a resource named more than once in one
-// request is INVALID_REQUEST for every copy (as Kafka).
+// Answers an AlterConfigs-shaped request (AlterConfigs, IncrementalAlterConfigs): each resource
+// with alter_one(resource), except that a resource named more than once in one request is
+// INVALID_REQUEST for every copy (as Kafka). Deferred outcomes are waited for.
 template <class Response, class Request, class AlterOne>
-Response answer_each_resource(const Request& req, AlterOne alter_one) {
+void answer_each_resource(const Request& req, AlterOne alter_one, Responder respond) {
   std::map<std::pair<int8_t, std::string>, int> copies;
   for (const auto& r : req.resources) ++copies[{r.resource_type, r.resource_name}];
-  Response resp;
+  auto op = std::make_shared<GatheredResponse<Response>>();
+  op->respond.emplace(std::move(respond));
+  op->resp.responses.reserve(req.resources.size());  // slots stay put for deferred outcomes
   for (const auto& r : req.resources) {
-    auto& out = resp.responses.emplace_back();
+    auto& out = op->resp.responses.emplace_back();
     out.resource_type = r.resource_type;
     out.resource_name = r.resource_name;
-    const Outcome o =
+    Outcome o =
         copies[{r.resource_type, r.resource_name}] > 1
             ? fail(protocol::ErrorCode::invalid_request, "Each resource must appear at most once.")
             : alter_one(r);
+    if (o.deferred) {
+      op->pending.fetch_add(1, std::memory_order_relaxed);
+      o.deferred([op, &out](Outcome done) {
+        out.error_code = protocol::code(done.code);
+        out.error_message = done.message;
+        op->finish_one();
+      });
+      continue;
+    }
     out.error_code = protocol::code(o.code);
     out.error_message = o.message;
   }
-  return resp;
+  op->finish_one();
 }
 
 }  // namespace kaffa::broker::config_admin

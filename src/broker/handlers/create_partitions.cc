@@ -2,11 +2,12 @@
 // Kafka's ReplicationControlManager.createPartitions. Per topic: a name given twice
 // (INVALID_REQUEST "Duplicate topic name.", answered once), an unknown topic
 // (UNKNOWN_TOPIC_OR_PARTITION), a count not larger than the current one (INVALID_PARTITIONS),
-// manual assignments (one per new partition, each naming this broker once, as many replicas as
+// manual assignments (one per new partition, each naming live brokers once, as many replicas as
 // the topic has: INVALID_REPLICA_ASSIGNMENT). Kaffa-only: __consumer_offsets keeps its count
 // (it decides which partition holds each group) and more than kMaxNewPartitions at once is
 // refused (POLICY_VIOLATION / INVALID_PARTITIONS). validate_only checks without creating.
-// The new partitions are recorded durably in the registry, then their logs are created.
+// The new partitions are recorded durably in the registry, then their logs are created (in a
+// cluster: in the metadata store, placed there unless assigned; the answer waits for the image).
 // Authorization: ALTER on the topic, after the duplicate check (TOPIC_AUTHORIZATION_FAILED).
 #include "protocol/messages/create_partitions.h"
 
@@ -16,6 +17,7 @@
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_coordinator.h"
 #include "protocol/error_codes.h"
@@ -35,7 +37,7 @@ struct Problem {
 };
 
 std::optional<Problem> check(const CreatePartitionsRequest::CreatePartitionsTopic& t,
-                             const cluster::TopicInfo& topic, int32_t node_id) {
+                             const cluster::TopicInfo& topic, const Broker& broker) {
   const int32_t current = topic.partitions;
   if (t.name == coordinator::kOffsetsTopic) {
     return Problem{ErrorCode::policy_violation,
@@ -72,7 +74,7 @@ std::optional<Problem> check(const CreatePartitionsRequest::CreatePartitionsTopi
     auto ids = a.broker_ids;
     std::sort(ids.begin(), ids.end());
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] != node_id) {
+      if (!broker.broker_alive(ids[i])) {
         return Problem{ErrorCode::invalid_replica_assignment,
                        "The manual partition assignment includes broker " + std::to_string(ids[i]) +
                            ", but no such broker is registered."};
@@ -95,28 +97,6 @@ std::optional<Problem> check(const CreatePartitionsRequest::CreatePartitionsTopi
   return std::nullopt;
 }
 
-// Records the new count durably, then creates the partitions' logs.
-std::optional<Problem> grow(Broker& broker, const cluster::TopicInfo& topic, int32_t count) {
-  std::string error;
-  if (!broker.topics().add_partitions(topic.name, count, &error)) {
-    if (error.empty()) {  // deleted or grown meanwhile
-      return Problem{ErrorCode::invalid_partitions,
-                     "The partition count of " + topic.name + " changed meanwhile."};
-    }
-    return Problem{ErrorCode::kafka_storage_error, error};
-  }
-  auto updated = broker.topics().find(topic.name);
-  if (!updated)
-    return Problem{ErrorCode::unknown_topic_or_partition,
-                   "This server does not host this topic-partition."};
-  if (!broker.partitions().add_partitions(*updated, topic.partitions, &error)) {
-    log::error("cannot create new partitions of topic {}: {}", topic.name, error);
-    return Problem{ErrorCode::kafka_storage_error, error};
-  }
-  log::info("topic {}: {} -> {} partitions", topic.name, topic.partitions, count);
-  return std::nullopt;
-}
-
 }  // namespace
 
 void handle_create_partitions(RequestContext& ctx, Responder respond) {
@@ -127,7 +107,10 @@ void handle_create_partitions(RequestContext& ctx, Responder respond) {
   for (const auto& t : req.topics) ++copies[t.name];
   std::set<std::string> answered;
 
-  CreatePartitionsResponse resp;
+  auto op = std::make_shared<GatheredResponse<CreatePartitionsResponse>>();
+  op->respond.emplace(std::move(respond));
+  CreatePartitionsResponse& resp = op->resp;
+  resp.results.reserve(req.topics.size());  // slots stay put while growths complete elsewhere
   for (const auto& t : req.topics) {
     if (!answered.insert(t.name).second) continue;
     auto& out = resp.results.emplace_back();
@@ -141,16 +124,32 @@ void handle_create_partitions(RequestContext& ctx, Responder respond) {
       if (!topic)
         return Problem{ErrorCode::unknown_topic_or_partition,
                        "This server does not host this topic-partition."};
-      if (auto p = check(t, *topic, broker.config().node_id)) return p;
+      if (auto p = check(t, *topic, broker)) return p;
       if (req.validate_only) return std::nullopt;
-      return grow(broker, *topic, t.count);
+      std::vector<std::vector<int32_t>> assignment;
+      if (t.assignments) {
+        for (const auto& a : *t.assignments) assignment.push_back(a.broker_ids);
+      }
+      op->pending.fetch_add(1, std::memory_order_relaxed);
+      broker.add_partitions_async(
+          *topic, t.count, std::move(assignment),
+          [op, &out, from = topic->partitions, count = t.count](Broker::TopicResult r) {
+            if (r.error == ErrorCode::none) {
+              log::info("topic {}: {} -> {} partitions", out.name, from, count);
+            } else {
+              out.error_code = protocol::code(r.error);
+              out.error_message = r.message;
+            }
+            op->finish_one();
+          });
+      return std::nullopt;
     }();
     if (problem) {
       out.error_code = protocol::code(problem->code);
       out.error_message = problem->message;
     }
   }
-  respond.send(resp);
+  op->finish_one();
 }
 
 }  // namespace kaffa::broker

@@ -8,6 +8,10 @@
 // Authorization, right after the duplicate check as Kafka: CREATE on the cluster or on the topic
 // (else TOPIC_AUTHORIZATION_FAILED); v5+ return the configs only with DESCRIBE_CONFIGS on the
 // topic (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED and no configs).
+// A replication factor above the live brokers is INVALID_REPLICATION_FACTOR; an assignment naming
+// a broker that is not alive is INVALID_REPLICA_ASSIGNMENT. In a cluster the topic is created in
+// the metadata store (replicas placed there unless assigned) and the answer waits until this
+// broker's metadata has it.
 #include "protocol/messages/create_topics.h"
 
 #include <map>
@@ -15,6 +19,7 @@
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "cluster/config_catalog.h"
 #include "protocol/error_codes.h"
@@ -32,8 +37,10 @@ struct Problem {
 };
 
 std::optional<Problem> check_layout(const CreateTopicsRequest::CreatableTopic& t,
-                                    const BrokerConfig& cfg, int32_t& partitions, int16_t& rf) {
-  constexpr int32_t kLiveBrokers = 1;
+                                    const Broker& broker, int32_t& partitions, int16_t& rf,
+                                    std::vector<std::vector<int32_t>>& assignment) {
+  const BrokerConfig& cfg = broker.config();
+  const int32_t live = broker.live_brokers();
   if (!t.assignments.empty()) {
     if (t.num_partitions != -1 || t.replication_factor != -1) {
       return Problem{ErrorCode::invalid_request,
@@ -53,18 +60,23 @@ std::optional<Problem> check_layout(const CreateTopicsRequest::CreatableTopic& t
                        "All partitions must have the same, non-zero number of replicas."};
       }
       for (int32_t b : a.broker_ids) {
-        if (b != cfg.node_id) {
+        if (!broker.broker_alive(b)) {
           return Problem{ErrorCode::invalid_replica_assignment,
                          "Unknown broker id " + std::to_string(b) + " in the assignment."};
         }
       }
-      if (a.broker_ids.size() > static_cast<size_t>(kLiveBrokers)) {
+      if (std::set<int32_t>(a.broker_ids.begin(), a.broker_ids.end()).size() !=
+          a.broker_ids.size()) {
         return Problem{ErrorCode::invalid_replica_assignment,
                        "Duplicate brokers in the assignment of a partition."};
       }
     }
     partitions = static_cast<int32_t>(t.assignments.size());
     rf = static_cast<int16_t>(width);
+    assignment.resize(t.assignments.size());
+    for (const auto& a : t.assignments) {
+      assignment[static_cast<size_t>(a.partition_index)] = a.broker_ids;
+    }
     return std::nullopt;
   }
   partitions = t.num_partitions == -1 ? cfg.num_partitions : t.num_partitions;
@@ -76,10 +88,10 @@ std::optional<Problem> check_layout(const CreateTopicsRequest::CreatableTopic& t
     return Problem{ErrorCode::invalid_replication_factor,
                    "Replication factor must be larger than 0."};
   }
-  if (rf > kLiveBrokers) {
+  if (rf > live) {
     return Problem{ErrorCode::invalid_replication_factor,
                    "Replication factor: " + std::to_string(rf) +
-                       " larger than available brokers: " + std::to_string(kLiveBrokers) + "."};
+                       " larger than available brokers: " + std::to_string(live) + "."};
   }
   return std::nullopt;
 }
@@ -95,9 +107,16 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
   std::map<std::string, int> copies;
   for (const auto& t : req.topics) ++copies[t.name];
 
-  CreateTopicsResponse resp;
-  for (const auto& t : req.topics) {
-    auto& out = resp.topics.emplace_back();
+  // Each topic's slot is filled here or, once created, by the creation's callback (another
+  // thread in a cluster): the slots exist before the first creation starts.
+  auto op = std::make_shared<GatheredResponse<CreateTopicsResponse>>();
+  op->respond.emplace(std::move(respond));
+  CreateTopicsResponse& resp = op->resp;
+  resp.topics.reserve(req.topics.size());
+  for (size_t i = 0; i < req.topics.size(); ++i) resp.topics.emplace_back();
+  for (size_t i = 0; i < req.topics.size(); ++i) {
+    const auto& t = req.topics[i];
+    auto& out = resp.topics[i];
     out.name = t.name;
     out.error_message = std::nullopt;
     const bool configs_visible =
@@ -136,7 +155,8 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
     }
     int32_t partitions = 0;
     int16_t rf = 0;
-    if (auto p = check_layout(t, broker.config(), partitions, rf)) {
+    std::vector<std::vector<int32_t>> assignment;
+    if (auto p = check_layout(t, broker, partitions, rf, assignment)) {
       fail(p->code, p->message);
       continue;
     }
@@ -169,27 +189,21 @@ void handle_create_topics(RequestContext& ctx, Responder respond) {
       }
     }
     if (v >= 1 && req.validate_only) continue;
-    cluster::TopicInfo created;
-    std::string why;
-    switch (broker.create_topic(std::move(info), &created, &why)) {
-      case cluster::TopicRegistry::CreateResult::created:
-        out.topic_id = created.id;
-        log::info("created topic {} with {} partitions", t.name, partitions);
-        break;
-      case cluster::TopicRegistry::CreateResult::exists:
-        fail(ErrorCode::topic_already_exists, "Topic '" + t.name + "' already exists.");
-        break;
-      case cluster::TopicRegistry::CreateResult::collides:
-        fail(ErrorCode::invalid_topic_exception, "Topic '" + t.name + "' collides with another.");
-        break;
-      case cluster::TopicRegistry::CreateResult::storage_error:
-        fail(why.find("marked for deletion") != std::string::npos ? ErrorCode::topic_already_exists
-                                                                  : ErrorCode::kafka_storage_error,
-             why);
-        break;
-    }
+    op->pending.fetch_add(1, std::memory_order_relaxed);
+    broker.create_topic_async(
+        std::move(info), std::move(assignment), [op, &out, partitions](Broker::TopicResult r) {
+          if (r.error == ErrorCode::none) {
+            out.topic_id = r.topic.id;
+            log::info("created topic {} with {} partitions", out.name, partitions);
+          } else {
+            out.error_code = protocol::code(r.error);
+            out.error_message = std::move(r.message);
+            out.configs = std::nullopt;
+          }
+          op->finish_one();
+        });
   }
-  respond.send(resp);
+  op->finish_one();
 }
 
 }  // namespace kaffa::broker

@@ -90,13 +90,14 @@ void handle_delete_groups(RequestContext& ctx, Responder respond) {
       op->finish_one();
       continue;
     }
-    ctx.broker.coordinator().with_shard(id, [op, i, id](coordinator::CoordinatorShard* shard) {
-      if (!shard) {
-        op->resp.results[i].error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
-        return op->finish_one();
-      }
-      delete_group(*shard, id, op, i);
-    });
+    ctx.broker.coordinator().with_shard(
+        id, [op, i, id](coordinator::CoordinatorShard* shard, ErrorCode why) {
+          if (!shard) {
+            op->resp.results[i].error_code = protocol::code(why);
+            return op->finish_one();
+          }
+          delete_group(*shard, id, op, i);
+        });
   }
   op->finish_one();
 }

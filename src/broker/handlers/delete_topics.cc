@@ -2,10 +2,13 @@
 // topics, each by name or, when the name is null, by topic id. Unknown names answer
 // UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. Authorization: DELETE on the topic
 // (checked before existence for a name, after resolving an id), else TOPIC_AUTHORIZATION_FAILED.
+// In a cluster the topic is deleted in the metadata store; the answer waits until this broker's
+// metadata no longer has it (every broker then removes its replicas).
 #include "protocol/messages/delete_topics.h"
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
 
@@ -16,11 +19,16 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
   if (!ctx.decode(req)) return respond.close();
   auto& broker = ctx.broker;
   auto& topics = broker.topics();
-  protocol::DeleteTopicsResponse resp;
+  auto op = std::make_shared<GatheredResponse<protocol::DeleteTopicsResponse>>();
+  op->respond.emplace(std::move(respond));
+  auto& resp = op->resp;
+  // Slots first: deletions complete on another thread in a cluster.
+  resp.responses.resize(ctx.version() <= 5 ? req.topic_names.size() : req.topics.size());
+  size_t next = 0;
 
   auto remove = [&](const std::optional<cluster::TopicInfo>& t, std::optional<std::string> name,
                     const protocol::Uuid& id, protocol::ErrorCode missing) {
-    auto& out = resp.responses.emplace_back();
+    auto& out = resp.responses[next++];
     out.name = std::move(name);
     out.topic_id = id;
     const std::optional<std::string>& checked =
@@ -29,16 +37,20 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
       out.error_code = protocol::code(protocol::ErrorCode::topic_authorization_failed);
       return;
     }
-    std::string why;
-    if (!t || !broker.delete_topic(t->name, &why)) {
-      out.error_code =
-          protocol::code(why.empty() ? missing : protocol::ErrorCode::kafka_storage_error);
-      if (!why.empty()) out.error_message = why;
+    if (!t) {
+      out.error_code = protocol::code(missing);
       return;
     }
     out.name = t->name;
     out.topic_id = t->id;
-    log::info("deleted topic {}", t->name);
+    op->pending.fetch_add(1, std::memory_order_relaxed);
+    broker.delete_topic_async(t->name, [op, &out, missing](Broker::TopicResult r) {
+      if (r.error == protocol::ErrorCode::unknown_topic_or_partition) r.error = missing;
+      out.error_code = protocol::code(r.error);
+      if (!r.message.empty()) out.error_message = r.message;
+      if (r.error == protocol::ErrorCode::none) log::info("deleted topic {}", *out.name);
+      op->finish_one();
+    });
   };
 
   if (ctx.version() <= 5) {
@@ -56,7 +68,7 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
       }
     }
   }
-  respond.send(resp);
+  op->finish_one();
 }
 
 }  // namespace kaffa::broker

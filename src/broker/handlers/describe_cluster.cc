@@ -1,6 +1,8 @@
 // DescribeCluster (key 60), versions 0-1 (flexible from 0; KIP-700, v1 KIP-919): cluster id,
-// controller and brokers, as Metadata gives them but without topics. This node is every broker
-// and the controller, advertised with the address of the listener the request came in on. A
+// controller and brokers, as Metadata gives them but without topics. On a single node this node
+// is every broker and the controller; in a cluster the live brokers and the controller come from
+// the metadata image. Brokers are advertised with the address of the listener the request came
+// in on. A
 // request for controller endpoints (endpoint_type 2) is MISMATCHED_ENDPOINT_TYPE, an unknown type
 // UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. Authorization: DESCRIBE on the cluster,
 // else CLUSTER_AUTHORIZATION_FAILED; the cluster's authorized operations are filled when asked.
@@ -35,9 +37,22 @@ void handle_describe_cluster(RequestContext& ctx, Responder respond) {
                              : "Unsupported endpoint type " + std::to_string(req.endpoint_type);
     return respond.send(resp);
   }
-  const auto adv = broker.advertised(ctx.conn.listener_name);
-  resp.controller_id = adv.node_id;
-  resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  if (const auto image = broker.image()) {
+    resp.controller_id = image->controller_id;
+    for (const auto& [id, b] : image->brokers) {
+      if (auto a = broker.node(*image, id, ctx.conn.listener_name)) {
+        resp.brokers.push_back({a->node_id,
+                                a->host,
+                                a->port,
+                                b.rack.empty() ? std::nullopt : std::optional(b.rack),
+                                {}});
+      }
+    }
+  } else {
+    const auto adv = broker.advertised(ctx.conn.listener_name);
+    resp.controller_id = adv.node_id;
+    resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  }
   if (req.include_cluster_authorized_operations) {
     resp.cluster_authorized_operations =
         authorized_operations(ctx, ResourceType::cluster, security::kClusterResourceName);

@@ -48,12 +48,12 @@ void handle_describe_groups(RequestContext& ctx, Responder respond) {
     const int32_t operations =
         with_operations ? authorized_operations(ctx, ResourceType::group, req.groups[i]) : 0;
     ctx.broker.coordinator().with_shard(
-        req.groups[i], [op, i, id = req.groups[i], with_operations,
-                        operations](coordinator::CoordinatorShard* shard) {
+        req.groups[i], [op, i, id = req.groups[i], with_operations, operations](
+                           coordinator::CoordinatorShard* shard, ErrorCode why) {
           auto& out = op->resp.groups[i];
           if (!shard) {
             out.group_id = id;
-            out.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
+            out.error_code = protocol::code(why);
           } else {
             out = shard->groups().describe(id);
             if (!shard->groups().has_group(id) && shard->offsets().has_offsets(id)) {

@@ -1,7 +1,11 @@
 // FindCoordinator (key 10), versions 0-6 (flexible from 3; v4+ carries several keys).
 // On a single node every group and transactional id is coordinated by this broker, so the answer
-// is always this node. Key types: 0 group, 1 transaction; others are INVALID_REQUEST. An empty key
-// is INVALID_REQUEST too (Kafka: a group id must not be empty here).
+// is always this node. In a cluster a group's coordinator is the leader of its __consumer_offsets
+// partition; while that topic does not exist yet (it is created on the first lookup, once
+// offsets.topic.replication.factor brokers are alive) or the partition has no leader the answer
+// is COORDINATOR_NOT_AVAILABLE, and the client asks again. Transactional ids (not served yet)
+// are answered with the broker asked. Key types: 0 group, 1 transaction; others are
+// INVALID_REQUEST. An empty key is INVALID_REQUEST too (Kafka: a group id must not be empty here).
 //
 // librdkafka also reads the presence of FindCoordinator v0 as "broker >= 0.8.2" and only then
 // compresses with LZ4 (protocol-notes trap 3).
@@ -10,6 +14,7 @@
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "coordinator/group_coordinator.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
@@ -35,12 +40,33 @@ std::pair<protocol::ErrorCode, const char*> key_error(const RequestContext& ctx,
   return {ErrorCode::none, nullptr};
 }
 
+// The coordinator of a valid key, or COORDINATOR_NOT_AVAILABLE.
+std::pair<protocol::ErrorCode, AdvertisedBroker> locate(const RequestContext& ctx, int8_t key_type,
+                                                        const std::string& key) {
+  Broker& broker = ctx.broker;
+  const auto self = broker.advertised(ctx.conn.listener_name);
+  const auto image = broker.image();
+  if (!image || key_type != 0) return {protocol::ErrorCode::none, self};
+  const auto* offsets = image->topic(coordinator::kOffsetsTopic);
+  if (offsets == nullptr) {
+    broker.create_offsets_topic();
+    return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
+  }
+  const int32_t p = broker.coordinator().partition_for(key);
+  if (p >= static_cast<int32_t>(offsets->partitions.size())) {
+    return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
+  }
+  const int32_t leader = offsets->partitions[static_cast<size_t>(p)].leader;
+  auto node = leader >= 0 ? broker.node(*image, leader, ctx.conn.listener_name) : std::nullopt;
+  if (!node) return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
+  return {protocol::ErrorCode::none, *node};
+}
+
 }  // namespace
 
 void handle_find_coordinator(RequestContext& ctx, Responder respond) {
   protocol::FindCoordinatorRequest req;
   if (!ctx.decode(req)) return respond.close();
-  const auto adv = ctx.broker.advertised(ctx.conn.listener_name);
   protocol::FindCoordinatorResponse resp;
   if (ctx.version() <= 3) {
     if (const auto [e, why] = key_error(ctx, req.key_type, req.key);
@@ -49,11 +75,17 @@ void handle_find_coordinator(RequestContext& ctx, Responder respond) {
       resp.error_message = why;
       resp.node_id = -1;
       resp.port = -1;
+    } else if (const auto [found, node] = locate(ctx, req.key_type, req.key);
+               found != protocol::ErrorCode::none) {
+      resp.error_code = protocol::code(found);
+      resp.error_message = "The coordinator is not available.";
+      resp.node_id = -1;
+      resp.port = -1;
     } else {
       resp.error_message = std::nullopt;
-      resp.node_id = adv.node_id;
-      resp.host = adv.host;
-      resp.port = adv.port;
+      resp.node_id = node.node_id;
+      resp.host = node.host;
+      resp.port = node.port;
     }
     return respond.send(resp);
   }
@@ -67,10 +99,18 @@ void handle_find_coordinator(RequestContext& ctx, Responder respond) {
       c.port = -1;
       continue;
     }
+    const auto [found, node] = locate(ctx, req.key_type, key);
+    if (found != protocol::ErrorCode::none) {
+      c.error_code = protocol::code(found);
+      c.error_message = "The coordinator is not available.";
+      c.node_id = -1;
+      c.port = -1;
+      continue;
+    }
     c.error_message = std::nullopt;
-    c.node_id = adv.node_id;
-    c.host = adv.host;
-    c.port = adv.port;
+    c.node_id = node.node_id;
+    c.host = node.host;
+    c.port = node.port;
   }
   respond.send(resp);
 }

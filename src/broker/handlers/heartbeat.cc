@@ -33,8 +33,9 @@ void handle_heartbeat(RequestContext& ctx, Responder respond) {
   }
   auto out = std::make_shared<Responder>(std::move(respond));
   ctx.broker.coordinator().with_shard(
-      req->group_id, [req, out](coordinator::CoordinatorShard* shard) {
+      req->group_id, [req, out](coordinator::CoordinatorShard* shard, protocol::ErrorCode why) {
         protocol::HeartbeatResponse r;
+        r.error_code = protocol::code(why);
         if (shard) {
           r.error_code = protocol::code(shard->groups().heartbeat(
               req->group_id, req->member_id, req->group_instance_id, req->generation_id));

@@ -62,8 +62,9 @@ config_admin::Outcome alter_one(const RequestContext& ctx, Broker& broker,
 void handle_incremental_alter_configs(RequestContext& ctx, Responder respond) {
   IncrementalAlterConfigsRequest req;
   if (!ctx.decode(req)) return respond.close();
-  respond.send(config_admin::answer_each_resource<IncrementalAlterConfigsResponse>(
-      req, [&](const auto& r) { return alter_one(ctx, ctx.broker, r, req.validate_only); }));
+  config_admin::answer_each_resource<IncrementalAlterConfigsResponse>(
+      req, [&](const auto& r) { return alter_one(ctx, ctx.broker, r, req.validate_only); },
+      std::move(respond));
 }
 
 }  // namespace kaffa::broker

@@ -76,15 +76,16 @@ void handle_join_group(RequestContext& ctx, Responder respond) {
   join.client_host = client_host(ctx.conn.peer);
   join.api_version = v;
   auto shared = std::make_shared<coordinator::GroupManager::JoinRequest>(std::move(join));
-  coordinator.with_shard(req->group_id, [shared, answer](coordinator::CoordinatorShard* shard) {
-    if (!shard) {
-      JoinGroupResponse r;
-      r.member_id = shared->member_id;
-      r.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
-      return answer(std::move(r));
-    }
-    shard->groups().join(std::move(*shared), answer);
-  });
+  coordinator.with_shard(req->group_id,
+                         [shared, answer](coordinator::CoordinatorShard* shard, ErrorCode why) {
+                           if (!shard) {
+                             JoinGroupResponse r;
+                             r.member_id = shared->member_id;
+                             r.error_code = protocol::code(why);
+                             return answer(std::move(r));
+                           }
+                           shard->groups().join(std::move(*shared), answer);
+                         });
 }
 
 }  // namespace kaffa::broker

@@ -42,10 +42,10 @@ void handle_leave_group(RequestContext& ctx, Responder respond) {
   }
   auto out = std::make_shared<Responder>(std::move(respond));
   ctx.broker.coordinator().with_shard(
-      req->group_id, [req, leaving, out, v](coordinator::CoordinatorShard* shard) {
+      req->group_id, [req, leaving, out, v](coordinator::CoordinatorShard* shard, ErrorCode why) {
         LeaveGroupResponse r;
         if (!shard) {
-          r.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
+          r.error_code = protocol::code(why);
           return out->send(r);
         }
         auto result = shard->groups().leave(req->group_id, *leaving);

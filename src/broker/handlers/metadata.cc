@@ -2,7 +2,11 @@
 // Topics requested: v0 empty list = all topics; v1+ null = all, empty = none. v4+ carries
 // allow_auto_topic_creation; older versions always allow it. v10+ returns topic ids and may ask by
 // id (name null); v12 answers a topic asked by id with a null name when unknown. Every partition of
-// a single node has this broker as leader, only replica and only in-sync replica.
+// a single node has this broker as leader, only replica and only in-sync replica. In a cluster the
+// answer comes from the newest metadata image: the live brokers (their address on the listener
+// the client is connected to), the controller, and per partition its leader (LEADER_NOT_AVAILABLE
+// with leader -1 while it has none), leader epoch, replicas, ISR and offline replicas. A topic
+// auto-created in a cluster answers LEADER_NOT_AVAILABLE until it exists (clients retry).
 //
 // Authorization (Kafka's): a topic the principal may not DESCRIBE is left out of a list of all
 // topics and answers TOPIC_AUTHORIZATION_FAILED when named (by name or id, existing or not);
@@ -44,6 +48,38 @@ MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
   return out;
 }
 
+// In a cluster: the partitions as the image records them.
+MetadataResponse::MetadataResponseTopic describe_replicated(const RequestContext& ctx,
+                                                            const cluster::TopicImage& t,
+                                                            const cluster::MetadataImage& image,
+                                                            bool with_operations) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = t.info.name;
+  out.topic_id = t.info.id;
+  out.is_internal = t.info.internal;
+  out.partitions.reserve(t.partitions.size());
+  for (size_t p = 0; p < t.partitions.size(); ++p) {
+    const cluster::PartitionState& s = t.partitions[p];
+    MetadataResponse::MetadataResponsePartition part;
+    part.partition_index = static_cast<int32_t>(p);
+    const bool reachable =
+        s.leader >= 0 && ctx.broker.node(image, s.leader, ctx.conn.listener_name);
+    part.leader_id = reachable ? s.leader : -1;
+    if (!reachable) part.error_code = protocol::code(ErrorCode::leader_not_available);
+    part.leader_epoch = s.leader_epoch;
+    part.replica_nodes = s.replicas;
+    part.isr_nodes = s.isr;
+    for (int32_t r : s.replicas) {
+      if (image.broker(r) == nullptr) part.offline_replicas.push_back(r);
+    }
+    out.partitions.push_back(std::move(part));
+  }
+  if (with_operations) {
+    out.topic_authorized_operations = authorized_operations(ctx, ResourceType::topic, t.info.name);
+  }
+  return out;
+}
+
 MetadataResponse::MetadataResponseTopic topic_error(std::optional<std::string> name,
                                                     const protocol::Uuid& id, ErrorCode e) {
   MetadataResponse::MetadataResponseTopic out;
@@ -64,10 +100,33 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
   const bool ops = req.include_topic_authorized_operations;
 
   MetadataResponse resp;
-  const auto adv = broker.advertised(ctx.conn.listener_name);
-  resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  const cluster::ImagePtr image = broker.image();
+  if (image) {
+    for (const auto& [id, b] : image->brokers) {
+      if (auto a = broker.node(*image, id, ctx.conn.listener_name)) {
+        resp.brokers.push_back({a->node_id,
+                                a->host,
+                                a->port,
+                                b.rack.empty() ? std::nullopt : std::optional(b.rack),
+                                {}});
+      }
+    }
+    resp.controller_id = image->controller_id;
+  } else {
+    const auto adv = broker.advertised(ctx.conn.listener_name);
+    resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+    resp.controller_id = node;
+  }
   resp.cluster_id = broker.cluster_id();
-  resp.controller_id = node;
+  // A topic as this broker knows it: from the image in a cluster, else from the registry.
+  auto describe_topic = [&](const cluster::TopicInfo& t) {
+    if (image) {
+      if (const auto* ti = image->topic(t.name); ti && ti->info.id == t.id) {
+        return describe_replicated(ctx, *ti, *image, ops);
+      }
+    }
+    return describe(ctx, t, node, ops);
+  };
   if (req.include_cluster_authorized_operations) {
     resp.cluster_authorized_operations =
         authorized_operations(ctx, ResourceType::cluster, security::kClusterResourceName);
@@ -81,7 +140,7 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
     for (const auto& t : broker.topics().list()) {
       // Not a denial to count or log: a list of all topics is filtered, as Kafka does.
       if (!allowed(ctx, AclOperation::describe, ResourceType::topic, t.name)) continue;
-      resp.topics.push_back(describe(ctx, t, node, ops));
+      resp.topics.push_back(describe_topic(t));
     }
     return respond.send(resp);
   }
@@ -94,7 +153,7 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
         resp.topics.push_back(
             topic_error(std::nullopt, want.topic_id, ErrorCode::topic_authorization_failed));
       } else if (t) {
-        resp.topics.push_back(describe(ctx, *t, node, ops));
+        resp.topics.push_back(describe_topic(*t));
       } else {
         resp.topics.push_back(
             topic_error(std::nullopt, want.topic_id, ErrorCode::unknown_topic_id));
@@ -107,7 +166,7 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
       continue;
     }
     if (auto t = broker.topics().find(name)) {
-      resp.topics.push_back(describe(ctx, *t, node, ops));
+      resp.topics.push_back(describe_topic(*t));
       continue;
     }
     if (cluster::invalid_topic_name(name)) {
@@ -126,6 +185,19 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
     info.name = name;
     info.partitions = broker.config().num_partitions;
     info.replication_factor = 1;
+    if (image) {
+      // Kafka's answer while an auto-created topic comes into being; clients ask again.
+      info.replication_factor = broker.config().default_replication_factor;
+      broker.create_topic_async(std::move(info), {}, [name](Broker::TopicResult r) {
+        if (r.error == ErrorCode::none) {
+          log::info("auto-created topic {} with {} partitions", name, r.topic.partitions);
+        } else if (r.error != ErrorCode::topic_already_exists) {
+          log::warn("cannot auto-create topic {}: {}", name, r.message);
+        }
+      });
+      resp.topics.push_back(topic_error(name, {}, ErrorCode::leader_not_available));
+      continue;
+    }
     cluster::TopicInfo created;
     std::string why;
     const auto result = broker.create_topic(std::move(info), &created, &why);
@@ -141,7 +213,7 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
       log::info("auto-created topic {} with {} partitions", name, created.partitions);
       resp.topics.push_back(describe(ctx, created, node, ops));
     } else if (auto t = broker.topics().find(name)) {  // created concurrently by another request
-      resp.topics.push_back(describe(ctx, *t, node, ops));
+      resp.topics.push_back(describe_topic(*t));
     }
   }
   respond.send(resp);

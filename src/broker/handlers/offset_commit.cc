@@ -89,10 +89,11 @@ int16_t commit_error(ErrorCode e) {
 }
 
 // On the group's shard loop.
-void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard* shard) {
+void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard* shard,
+                     ErrorCode why) {
   const auto& req = op->req;
   if (!shard) {
-    op->fail_all(protocol::code(ErrorCode::coordinator_load_in_progress));
+    op->fail_all(protocol::code(why));
     return op->respond->send(op->resp);
   }
   const ErrorCode invalid =
@@ -165,7 +166,8 @@ void handle_offset_commit(RequestContext& ctx, Responder respond) {
   if (!any_known) return op->respond->send(op->resp);
 
   ctx.broker.coordinator().with_shard(
-      op->req.group_id, [op](CoordinatorShard* shard) { commit_on_shard(op, shard); });
+      op->req.group_id,
+      [op](CoordinatorShard* shard, ErrorCode why) { commit_on_shard(op, shard, why); });
 }
 
 }  // namespace kaffa::broker

@@ -52,8 +52,9 @@ struct OffsetDeleteOp {
 };
 
 // On the group's shard loop.
-void delete_on_shard(const std::shared_ptr<OffsetDeleteOp>& op, CoordinatorShard* shard) {
-  if (!shard) return op->fail(protocol::code(ErrorCode::coordinator_load_in_progress));
+void delete_on_shard(const std::shared_ptr<OffsetDeleteOp>& op, CoordinatorShard* shard,
+                     ErrorCode why) {
+  if (!shard) return op->fail(protocol::code(why));
   const std::string& group = op->req.group_id;
   auto& offsets = shard->offsets();
   // Kafka's validateOffsetDelete. A group with only "simple" commits has no Group object here
@@ -119,7 +120,8 @@ void handle_offset_delete(RequestContext& ctx, Responder respond) {
   mark_known_partitions(ctx, op->req.topics, op->resp.topics, op->known);
   // The coordinator is asked even when no partition exists: group errors come first (as Kafka).
   ctx.broker.coordinator().with_shard(
-      op->req.group_id, [op](CoordinatorShard* shard) { delete_on_shard(op, shard); });
+      op->req.group_id,
+      [op](CoordinatorShard* shard, ErrorCode why) { delete_on_shard(op, shard, why); });
 }
 
 }  // namespace kaffa::broker

@@ -78,10 +78,10 @@ PartitionResult result_of(int32_t partition, const CommittedOffset* v) {
 }
 
 // On the group's shard loop.
-void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard,
+void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why,
                     const std::function<bool(const std::string&)>& may_describe_topic) {
   if (!shard) {
-    g.error = protocol::code(ErrorCode::coordinator_load_in_progress);
+    g.error = protocol::code(why);
     return;
   }
   const auto& store = shard->offsets();
@@ -208,8 +208,8 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
       if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer(*op);
       continue;
     }
-    coordinator.with_shard(op->groups[i].group_id, [op, i](CoordinatorShard* shard) {
-      fetch_on_shard(op->groups[i], shard, op->may_describe_topic);
+    coordinator.with_shard(op->groups[i].group_id, [op, i](CoordinatorShard* shard, ErrorCode why) {
+      fetch_on_shard(op->groups[i], shard, why, op->may_describe_topic);
       if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer(*op);
     });
   }

@@ -47,10 +47,10 @@ void handle_sync_group(RequestContext& ctx, Responder respond) {
     sync->assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
   }
   ctx.broker.coordinator().with_shard(
-      req.group_id, [sync, answer](coordinator::CoordinatorShard* shard) {
+      req.group_id, [sync, answer](coordinator::CoordinatorShard* shard, ErrorCode why) {
         if (!shard) {
           SyncGroupResponse r;
-          r.error_code = protocol::code(ErrorCode::coordinator_load_in_progress);
+          r.error_code = protocol::code(why);
           return answer(std::move(r));
         }
         shard->groups().sync(std::move(*sync), answer);

@@ -1,0 +1,243 @@
+// A broker in a cluster (metadata.store set): joining through the etcd-backed metadata store,
+// applying every metadata image it publishes (topic registry, replica manager, group
+// coordinator), the view of other brokers that handlers answer clients with, and the controlled
+// shutdown on SIGTERM.
+#include <algorithm>
+#include <filesystem>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "cluster/etcd_metadata.h"
+#include "cluster/replica_manager.h"
+
+namespace kaffa::broker {
+namespace {
+
+bool same_topic(const cluster::TopicInfo& a, const cluster::TopicInfo& b) {
+  return a.name == b.name && a.id == b.id && a.partitions == b.partitions &&
+         a.replication_factor == b.replication_factor && a.configs == b.configs &&
+         a.internal == b.internal;
+}
+
+// Whether the topics (not the partition states) differ between two images.
+bool topics_differ(const cluster::MetadataImage* previous, const cluster::MetadataImage& current) {
+  if (previous == nullptr || previous->topics.size() != current.topics.size()) return true;
+  auto a = previous->topics.begin();
+  for (const auto& [name, t] : current.topics) {
+    if (a->first != name || !same_topic(a->second.info, t.info)) return true;
+    ++a;
+  }
+  return false;
+}
+
+}  // namespace
+
+cluster::ImagePtr Broker::image() const {
+  return metadata_ ? metadata_->image() : nullptr;
+}
+
+std::optional<AdvertisedBroker> Broker::node(const cluster::MetadataImage& image, int32_t id,
+                                             std::string_view listener) const {
+  const cluster::BrokerRegistration* b = image.broker(id);
+  if (b == nullptr || b->endpoints.empty()) return std::nullopt;
+  const cluster::BrokerEndpoint* e = b->endpoint(listener);
+  if (e == nullptr) {
+    if (!listener.empty()) return std::nullopt;
+    e = &b->endpoints.front();
+  }
+  return AdvertisedBroker{id, e->host, e->port};
+}
+
+int32_t Broker::live_brokers() const {
+  const auto img = image();
+  return img ? static_cast<int32_t>(img->brokers.size()) : 1;
+}
+
+bool Broker::broker_alive(int32_t id) const {
+  const auto img = image();
+  return img ? img->broker(id) != nullptr : id == config_.node_id;
+}
+
+void Broker::start_cluster() {
+  const ClusterConfig& cc = config_.cluster;
+  cluster::EtcdMetadataOptions o;
+  o.endpoints = cc.metadata_store;
+  o.prefix = cc.metadata_store_prefix;
+  o.self.id = config_.node_id;
+  o.self.rack = cc.broker_rack;
+  for (const auto& [name, a] : advertised_) {
+    std::string protocol = "PLAINTEXT";
+    for (const auto& l : config_.listeners) {
+      if (l.name == name) protocol = l.security_protocol;
+    }
+    o.self.endpoints.push_back({name, a.host, a.port, protocol});
+  }
+  o.self.inter_broker_listener = config_.inter_broker_listener_name.empty()
+                                     ? advertised_.front().first
+                                     : config_.inter_broker_listener_name;
+  o.session_timeout_ms = cc.broker_session_timeout_ms;
+  o.unclean_leader_election = cc.unclean_leader_election_enable;
+  o.auto_leader_rebalance = cc.auto_leader_rebalance_enable;
+  o.leader_imbalance_check_interval_ms = cc.leader_imbalance_check_interval_seconds * 1000;
+  o.cluster_id_if_new = cluster_id_;
+  metadata_ = std::make_unique<cluster::EtcdMetadata>(std::move(o));
+
+  cluster::ReplicationConfig rc;
+  rc.node_id = config_.node_id;
+  rc.replica_lag_time_max_ms = cc.replica_lag_time_max_ms;
+  rc.fetch_max_bytes = cc.replica_fetch_max_bytes;
+  rc.fetch_response_max_bytes = cc.replica_fetch_response_max_bytes;
+  rc.fetch_wait_max_ms = cc.replica_fetch_wait_max_ms;
+  rc.fetch_min_bytes = cc.replica_fetch_min_bytes;
+  rc.fetch_backoff_ms = cc.replica_fetch_backoff_ms;
+  rc.num_fetchers = cc.num_replica_fetchers;
+  cluster::EtcdMetadata* store = metadata_.get();
+  replica_manager_ = std::make_unique<cluster::ReplicaManager>(
+      rc, *partitions_,
+      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); },
+      [store](const std::string& topic, int32_t index, const cluster::PartitionState& proposed,
+              cluster::AlterPartitionDone done) {
+        store->alter_partition(topic, index, proposed, std::move(done));
+      });
+  replica_manager_->on_leadership(
+      [this](const std::string& topic, int32_t index, bool leader, int32_t /*epoch*/) {
+        if (topic == coordinator::kOffsetsTopic && coordinator_) {
+          coordinator_->on_leadership(index, leader);
+        }
+      });
+  metadata_->on_image([this](cluster::ImagePtr previous, cluster::ImagePtr current) {
+    apply_image(previous, current);
+  });
+  metadata_->on_session_lost([id = config_.node_id] {
+    log::warn("cluster: the registration of broker {} in the metadata store was lost", id);
+  });
+  producer_ids_->set_block_source(
+      [store](int64_t count, cluster::ProducerIdManager::BlockDone done) {
+        store->allocate_producer_ids(
+            static_cast<int32_t>(count),
+            [done = std::move(done)](protocol::ErrorCode e, int64_t first) {
+              if (e != protocol::ErrorCode::none) {
+                return done(std::nullopt, "the metadata store refused a producer id block (error " +
+                                              std::to_string(protocol::code(e)) + ")");
+              }
+              done(first, {});
+            });
+      });
+
+  if (auto error = metadata_->start(std::chrono::milliseconds(30000))) {
+    throw std::runtime_error("metadata.store " + cc.metadata_store + ": " + *error);
+  }
+  if (metadata_->cluster_id() != cluster_id_) {
+    log::info("cluster: joined cluster {} (meta.properties said {})", metadata_->cluster_id(),
+              cluster_id_);
+    cluster_id_ = metadata_->cluster_id();
+    write_meta_properties();
+  }
+
+  // The group coordinator leads the offsets partitions this broker leads. Their count is the
+  // existing topic's, or offsets.topic.num.partitions for the topic FindCoordinator creates.
+  auto group_config = config_.group;
+  if (const auto* t = metadata_->image()->topic(coordinator::kOffsetsTopic)) {
+    group_config.offsets_topic_num_partitions = t->info.partitions;
+  }
+  make_group_coordinator(group_config);
+  coordinator_->start_led();
+  // Leaderships applied before the coordinator existed are replayed (on the owner loops).
+  if (const auto* t = metadata_->image()->topic(coordinator::kOffsetsTopic)) {
+    for (int32_t i = 0; i < static_cast<int32_t>(t->partitions.size()); ++i) {
+      if (t->partitions[static_cast<size_t>(i)].leader != config_.node_id) continue;
+      if (auto p = partitions_->get(coordinator::kOffsetsTopic, i)) {
+        server_->post(p->shard(), [this, i, p] {
+          if (p->is_leader()) coordinator_->on_leadership(i, true);
+        });
+      }
+    }
+  }
+  const auto img = metadata_->image();
+  log::info("cluster: broker {} joined cluster {}: {} live brokers, controller {}, {} topics",
+            config_.node_id, cluster_id_, img->brokers.size(), img->controller_id,
+            img->topics.size());
+}
+
+void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current) {
+  if (topics_differ(previous.get(), *current)) {
+    std::vector<cluster::TopicInfo> all;
+    all.reserve(current->topics.size());
+    for (const auto& [name, t] : current->topics) all.push_back(t.info);
+    topics_.replace_all(std::move(all));
+    if (previous) {
+      for (const auto& [name, t] : current->topics) {
+        const auto* before = previous->topic(name);
+        if (before != nullptr && before->info.id == t.info.id &&
+            before->info.configs != t.info.configs) {
+          partitions_->update_topic_config(t.info);
+        }
+      }
+    }
+  }
+  if (!previous || previous->controller_id != current->controller_id) {
+    log::info("cluster: controller is broker {}", current->controller_id);
+  }
+  if (previous) {
+    for (const auto& [id, b] : current->brokers) {
+      if (previous->broker(id) == nullptr) log::info("cluster: broker {} joined", id);
+    }
+    for (const auto& [id, b] : previous->brokers) {
+      if (current->broker(id) == nullptr) log::info("cluster: broker {} left", id);
+    }
+  }
+  replica_manager_->apply(previous, current);
+}
+
+void Broker::create_offsets_topic() {
+  const auto& g = config_.group;
+  if (live_brokers() < g.offsets_topic_replication_factor) {
+    log::warn("cluster: {} needs offsets.topic.replication.factor={} live brokers, {} are",
+              coordinator::kOffsetsTopic, g.offsets_topic_replication_factor, live_brokers());
+    return;
+  }
+  if (creating_offsets_topic_.exchange(true)) return;
+  cluster::TopicInfo t;
+  t.name = coordinator::kOffsetsTopic;
+  t.partitions = coordinator_->config().offsets_topic_num_partitions;
+  t.replication_factor = g.offsets_topic_replication_factor;
+  t.internal = true;
+  t.configs["cleanup.policy"] = "compact";
+  t.configs["segment.bytes"] = std::to_string(g.offsets_topic_segment_bytes);
+  create_topic_async(std::move(t), {}, [this](TopicResult r) {
+    if (r.error == protocol::ErrorCode::none) {
+      log::info("cluster: created {}", coordinator::kOffsetsTopic);
+    } else if (r.error != protocol::ErrorCode::topic_already_exists) {
+      log::warn("cluster: cannot create {}: {}", coordinator::kOffsetsTopic, r.message);
+    }
+    creating_offsets_topic_ = false;
+  });
+}
+
+void Broker::on_signal() {
+  if (!metadata_ || !config_.cluster.controlled_shutdown_enable ||
+      controlled_shutdown_.exchange(true)) {
+    return server_->stop();
+  }
+  const ClusterConfig& cc = config_.cluster;
+  const auto timeout = std::chrono::milliseconds(std::max<int64_t>(
+      1000, (cc.controlled_shutdown_max_retries + 1) * cc.controlled_shutdown_retry_backoff_ms));
+  log::info("cluster: controlled shutdown: handing leaderships over (at most {} ms)",
+            timeout.count());
+  metadata_->controlled_shutdown(timeout, [this](bool done) {
+    if (done) {
+      log::info("cluster: controlled shutdown: this broker leads no partition any more");
+    } else {
+      log::warn("cluster: controlled shutdown timed out; stopping anyway");
+    }
+    server_->stop();
+  });
+}
+
+void Broker::stop_cluster() {
+  // Deregisters (other brokers take over at once), then stops replicating; the logs close after.
+  if (metadata_) metadata_->stop();
+  if (replica_manager_) replica_manager_->shutdown();
+}
+
+}  // namespace kaffa::broker
