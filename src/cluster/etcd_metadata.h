@@ -108,7 +108,7 @@ class EtcdMetadata {
   // Controlled shutdown: marks this broker's registration shutting_down; the controller moves
   // leadership of its partitions to other ISR members and removes it from ISRs where others
   // remain. done(true) once the image shows it leading nothing that another live ISR member could
-  // lead; done(false) after `timeout`.
+  // lead, and in no ISR that has another live member; done(false) after `timeout`.
   void controlled_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done);
   // A block of `count` producer ids, never handed out twice cluster-wide (CAS on
   // producer_id_block). done(NONE, first) or an error.

@@ -199,7 +199,8 @@ void EtcdMetadata::Impl::controlled_shutdown(std::chrono::milliseconds timeout,
     if (me == nullptr || !me->shutting_down) return false;
     for (const auto& [name, topic] : image.topics) {
       for (const auto& p : topic.partitions) {
-        if (p.leader != self) continue;
+        // Leading, or in the ISR, where another live ISR member could take over.
+        if (p.leader != self && !contains(p.isr, self)) continue;
         for (int32_t r : p.isr) {
           if (r != self && is_live(image, r)) return false;
         }

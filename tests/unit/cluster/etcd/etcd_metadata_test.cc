@@ -171,6 +171,7 @@ TEST_F(MetadataClusterTest, DeletedTopicDisappearsEverywhereAndCanBeCreatedAgain
   ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 2; }));
   ASSERT_EQ(create(1, "gone", 3, 2).error, ErrorCode::none);
   const auto first_id = broker(1).image()->topic("gone")->info.id;
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.topic("gone") != nullptr; }));
   Awaited<Result> deleted;
   broker(2).delete_topic("gone", done_into(deleted));
   ASSERT_EQ(deleted.get().error, ErrorCode::none);
@@ -190,6 +191,7 @@ TEST_F(MetadataClusterTest, TopicConfigsAndAddedPartitions) {
   start_all(3);
   ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 3; }));
   ASSERT_EQ(create(1, "grow", 2, 2).error, ErrorCode::none);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.topic("grow") != nullptr; }));
   Awaited<Result> configs;
   broker(2).set_topic_configs("grow", {{"retention.ms", "1000"}}, done_into(configs));
   ASSERT_EQ(configs.get().error, ErrorCode::none);
