@@ -161,24 +161,23 @@ void EtcdMetadata::Impl::begin_start(Clock::time_point deadline, StartDone done)
       [this, deadline, done] {
         register_broker(deadline, [this, deadline, done](std::optional<std::string> error) {
           if (error) return done(error);
-          auto loaded = std::make_shared<std::function<void()>>();
-          *loaded = [this, deadline, done, loaded] {
-            load([this, deadline, done, loaded](std::optional<etcd::Error> e) {
-              if (e) {
-                if (Clock::now() >= deadline)
-                  return done("etcd: loading metadata: " + e->describe());
-                return after(std::chrono::milliseconds(200), *loaded);
-              }
-              *loaded = nullptr;  // break the self-reference
-              start_watch(revision_ + 1);
-              campaign();
-              done(std::nullopt);
-            });
-          };
-          (*loaded)();
+          first_load(deadline, done);
         });
       },
       done);
+}
+
+void EtcdMetadata::Impl::first_load(Clock::time_point deadline, StartDone done) {
+  load([this, deadline, done](std::optional<etcd::Error> e) {
+    if (e) {
+      if (Clock::now() >= deadline) return done("etcd: loading metadata: " + e->describe());
+      return after(std::chrono::milliseconds(200),
+                   [this, deadline, done] { first_load(deadline, done); });
+    }
+    start_watch(revision_ + 1);
+    campaign();
+    done(std::nullopt);
+  });
 }
 
 void EtcdMetadata::Impl::init_cluster_id(Clock::time_point deadline, std::function<void()> next,
@@ -289,6 +288,9 @@ void EtcdMetadata::Impl::session_lost(const std::string& why) {
   is_controller_ = false;
   if (election_) election_->cancel();
   election_.reset();
+  // The old lease may still exist on the server (etcd was unreachable, or it extended the lease
+  // when it restarted): revoke it so that its registration and controller key go at once.
+  if (lease_) client_->lease_revoke(lease_->id(), [](etcd::Result<etcd::Done>) {});
   if (on_session_lost_) on_session_lost_();
   register_broker(std::nullopt, [this](std::optional<std::string> error) {
     if (!error) campaign();
@@ -299,14 +301,17 @@ void EtcdMetadata::Impl::campaign() {
   if (stopping_ || !registered_) return;
   auto election = etcd::Election::create(client_, keys_.controller(), lease_->id());
   election_ = election;
+  // The callbacks live inside the election: a weak reference, or it would own itself.
+  std::weak_ptr<etcd::Election> weak = election;
+  auto current = [this, weak] { return !stopping_ && election_ && weak.lock() == election_; };
   election->campaign(
       std::to_string(options_.self.id),
-      [this, election](etcd::Result<etcd::KeyValue> r) {
-        if (stopping_ || election != election_) return;
+      [this, current](etcd::Result<etcd::KeyValue> r) {
+        if (!current()) return;
         if (!r) {
           if (r.error().code == etcd::Error::Code::cancelled) return;
-          return after(std::chrono::milliseconds(500), [this, election] {
-            if (election == election_) campaign();
+          return after(std::chrono::milliseconds(500), [this, current] {
+            if (current()) campaign();
           });
         }
         controller_create_revision_ = r->create_revision;
@@ -319,8 +324,8 @@ void EtcdMetadata::Impl::campaign() {
         }
         controller_->activate(image);
       },
-      [this, election] {
-        if (stopping_ || election != election_) return;
+      [this, current] {
+        if (!current()) return;
         log::info("etcd metadata: broker {} is no longer the controller", options_.self.id);
         is_controller_ = false;
         controller_->deactivate();

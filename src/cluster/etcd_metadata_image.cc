@@ -45,16 +45,15 @@ void EtcdMetadata::Impl::start_watch(int64_t from_revision) {
       [this](const etcd::Error& e) {
         if (stopping_ || e.code == etcd::Error::Code::cancelled) return;
         log::warn("etcd metadata: watch ended ({}); reloading", e.describe());
-        auto reload = std::make_shared<std::function<void()>>();
-        *reload = [this, reload] {
-          load([this, reload](std::optional<etcd::Error> err) {
-            if (err) return after(std::chrono::milliseconds(500), *reload);
-            start_watch(revision_ + 1);
-            *reload = nullptr;
-          });
-        };
-        (*reload)();
+        reload();
       });
+}
+
+void EtcdMetadata::Impl::reload() {
+  load([this](std::optional<etcd::Error> err) {
+    if (err) return after(std::chrono::milliseconds(500), [this] { reload(); });
+    start_watch(revision_ + 1);
+  });
 }
 
 void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
@@ -105,17 +104,22 @@ void EtcdMetadata::Impl::apply_delete(const std::string& key) {
   const auto ref = records::parse_key(keys_, key);
   using Kind = records::KeyRef::Kind;
   switch (ref.kind) {
-    case Kind::broker:
+    case Kind::broker: {
+      auto kv = broker_kvs_.find(ref.broker_id);
+      const int64_t held_by = kv == broker_kvs_.end() ? 0 : kv->second.lease;
       brokers_.erase(ref.broker_id);
       broker_kvs_.erase(ref.broker_id);
+      // (A registration under an older lease of ours going away is expected after a session
+      // loss: only the current one matters.)
       if (ref.broker_id == options_.self.id && registered_ && !stopping_ && lease_ &&
-          lease_->alive()) {
+          lease_->alive() && held_by == lease_->id()) {
         // Our registration vanished while the lease looks alive (deleted by hand, or the lease
         // expired on the server first): fenced until registered again.
         lease_->stop();
         asio::post(io_, [this] { session_lost("registration key deleted"); });
       }
       break;
+    }
     case Kind::controller:
       controller_id_ = -1;
       break;

@@ -37,6 +37,7 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   std::optional<std::string> start(std::chrono::milliseconds timeout);
   void stop();
   void begin_start(Clock::time_point deadline, StartDone done);
+  void first_load(Clock::time_point deadline, StartDone done);
   void init_cluster_id(Clock::time_point deadline, std::function<void()> next, StartDone fail);
   // Grants a lease and writes the registration; retries until `deadline` (none: forever).
   void register_broker(std::optional<Clock::time_point> deadline, StartDone done);
@@ -49,6 +50,7 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   // --- image (etcd_metadata_image.cc) ---
   void load(std::function<void(std::optional<etcd::Error>)> done);
   void start_watch(int64_t from_revision);
+  void reload();  // after the watch ended (compaction): everything again, then watch
   void apply_kv(const etcd::KeyValue& kv);
   void apply_delete(const std::string& key);
   void publish(int64_t revision);

@@ -54,9 +54,11 @@ PartitionState EtcdMetadata::Impl::new_partition(const std::vector<int32_t>& rep
   p.replicas = replicas;
   for (int32_t r : replicas) {
     if (brokers_.count(r) == 0) continue;
-    if (p.leader < 0) p.leader = r;
     p.isr.push_back(r);
+    if (p.leader < 0 && is_live_broker(r)) p.leader = r;
   }
+  // Only shutting-down replicas alive: one of them leads until the controller can move it.
+  if (p.leader < 0 && !p.isr.empty()) p.leader = p.isr.front();
   return p;
 }
 

@@ -239,6 +239,34 @@ TEST_F(MetadataClusterTest, ALostRegistrationIsReportedAndRegisteredAgain) {
   ASSERT_TRUE(eventually([&] { return broker(1).is_controller(); }));
 }
 
+TEST_F(MetadataClusterTest, AnEtcdOutageLongerThanTheSessionFencesThenRegistersAgain) {
+  std::atomic<int> lost{0};
+  auto m = std::make_unique<EtcdMetadata>(options(1));
+  m->on_session_lost([&] { ++lost; });
+  ASSERT_FALSE(m->start(10s).has_value());
+  brokers_[1] = std::move(m);
+  start(2);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 2; }));
+  const int64_t incarnation = broker(1).image()->broker(1)->incarnation;
+  etcd_->kill9();
+  // No keep-alive succeeds for a whole TTL: the session is reported lost.
+  ASSERT_TRUE(eventually([&] { return lost.load() >= 1; }));
+  std::string err;
+  ASSERT_TRUE(etcd_->start(&err)) << err;
+  ASSERT_TRUE(all_see(
+      [&](const MetadataImage& i) {
+        const auto* b = i.broker(1);
+        return b != nullptr && b->incarnation != incarnation && i.broker(2) != nullptr &&
+               i.controller_id > 0;
+      },
+      30s));
+  ASSERT_TRUE(eventually([&] { return broker(1).is_controller() || broker(2).is_controller(); }));
+  // Registered again for good: no further loss once etcd is back.
+  const int losses = lost.load();
+  ASSERT_EQ(create(1, "after", 1, 2).error, ErrorCode::none);
+  EXPECT_EQ(lost.load(), losses);
+}
+
 }  // namespace
 }  // namespace kaffa::cluster::testing
 
