@@ -31,16 +31,20 @@ void EtcdMetadata::Impl::start_watch(int64_t from_revision) {
       client_, etcd::WatchOptions::prefix(keys_.root(), from_revision),
       [this](const etcd::WatchBatch& batch) {
         if (stopping_) return;
-        int64_t revision = revision_;
-        for (const auto& e : batch.events) {
-          if (e.type == etcd::WatchEvent::Type::put) {
-            apply_kv(e.kv);
-          } else {
-            apply_delete(e.kv.key);
+        // One image per revision: a broker whose registration expired and came back (a fast
+        // restart) is absent from one image, so the controller sees it go.
+        for (size_t i = 0; i < batch.events.size();) {
+          const int64_t revision = batch.events[i].kv.mod_revision;
+          for (; i < batch.events.size() && batch.events[i].kv.mod_revision == revision; ++i) {
+            const auto& e = batch.events[i];
+            if (e.type == etcd::WatchEvent::Type::put) {
+              apply_kv(e.kv);
+            } else {
+              apply_delete(e.kv.key);
+            }
           }
-          revision = std::max(revision, e.kv.mod_revision);
+          publish(std::max(revision, revision_));
         }
-        publish(revision);
       },
       [this](const etcd::Error& e) {
         if (stopping_ || e.code == etcd::Error::Code::cancelled) return;

@@ -303,5 +303,45 @@ TEST_F(MetadataClusterTest, ABrokerWhoseLeaseExpiresLosesItsLeadership) {
   client->close();
 }
 
+// A broker that restarts at once: its old registration goes (lease revoked) and the new one
+// follows immediately; the controller still sees it go and moves its leadership (new epoch).
+TEST_F(MetadataClusterTest, ABrokerThatRestartsAtOnceStillLosesItsLeadership) {
+  start_all(2);
+  asio::io_context io;
+  auto client = etcd::testing::make_client(io, {etcd_->endpoint()});
+  BrokerRegistration ghost;
+  ghost.id = 9;
+  ghost.endpoints.push_back({"PLAINTEXT", "127.0.0.1", 9009, "PLAINTEXT"});
+  auto register_ghost = [&](int64_t lease) {
+    ghost.incarnation = lease;
+    auto put = etcd::testing::await<etcd::PutResult>(io, [&](auto cb) {
+      client->put("/test/brokers/9", records::encode_broker(ghost), cb, lease);
+    });
+    ASSERT_TRUE(put) << put.error().describe();
+  };
+  auto grant = [&] {
+    auto g =
+        etcd::testing::await<etcd::LeaseGrant>(io, [&](auto cb) { client->lease_grant(60, cb); });
+    EXPECT_TRUE(g) << g.error().describe();
+    return g ? g->id : 0;
+  };
+  const int64_t first = grant();
+  const int64_t second = grant();
+  register_ghost(first);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 3; }));
+  ASSERT_EQ(create(1, "t", 0, 0, {{9, 1, 2}}).error, ErrorCode::none);
+  // The process died (its lease revoked) and is back at once.
+  ASSERT_TRUE(
+      etcd::testing::await<etcd::Done>(io, [&](auto cb) { client->lease_revoke(first, cb); }));
+  register_ghost(second);
+  ASSERT_TRUE(all_see([&](const MetadataImage& i) {
+    const auto* p = i.partition("t", 0);
+    return i.broker(9) && i.broker(9)->incarnation == second && p && p->leader == 1;
+  }));
+  EXPECT_EQ(broker(1).image()->partition("t", 0)->leader_epoch, 1);
+  EXPECT_EQ(broker(1).image()->partition("t", 0)->isr, (std::vector<int32_t>{1, 2}));
+  client->close();
+}
+
 }  // namespace
 }  // namespace kaffa::cluster::testing
