@@ -72,6 +72,9 @@ class EtcdMetadata {
   ImagePtr image() const;  // any thread: newest image
   const std::string& cluster_id() const;
 
+  // Writes. Any thread; done() runs on the metadata thread, and only after the change (if any)
+  // is visible in image() and on_image has run for it. Calls pending at stop() (and later ones)
+  // never complete.
   struct TopicSpec {
     TopicInfo info;  // name, partitions, replication_factor, configs, internal
     std::vector<std::vector<int32_t>> assignment;  // explicit, or empty: replica_placement decides
@@ -80,7 +83,8 @@ class EtcdMetadata {
   // TOPIC_ALREADY_EXISTS; INVALID_REPLICATION_FACTOR (more than live brokers);
   // INVALID_REPLICA_ASSIGNMENT (unknown/duplicate broker, uneven counts); REQUEST_TIMED_OUT on an
   // etcd failure. New partitions: leader = first replica that is alive, ISR = all replicas that
-  // are alive, leader_epoch 0. The generated topic id goes into info.id.
+  // are alive, leader_epoch 0. The generated topic id goes into info.id. (Also INVALID_PARTITIONS
+  // for a partition count below 1 without an assignment.)
   void create_topic(TopicSpec spec,
                     std::function<void(protocol::ErrorCode, std::string, TopicInfo)> done);
   void delete_topic(std::string name, Done done);  // UNKNOWN_TOPIC_OR_PARTITION
@@ -97,6 +101,7 @@ class EtcdMetadata {
   // (ELECTION_NOT_NEEDED when it already leads, PREFERRED_LEADER_NOT_AVAILABLE otherwise);
   // unclean: only for a partition without leader, any alive replica
   // (ELIGIBLE_LEADERS_NOT_AVAILABLE when none, ELECTION_NOT_NEEDED when it has a leader).
+  // With the empty list, as Kafka, the partitions that needed no election are left out.
   struct Election {
     std::string topic;
     int32_t partition;

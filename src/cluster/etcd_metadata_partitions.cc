@@ -124,6 +124,7 @@ void EtcdMetadata::Impl::elect_leaders(bool unclean,
     std::lock_guard lock(mu_);
     image = image_;
   }
+  if (!image) return done({});
   const bool all = partitions.empty();
   if (all) {
     for (const auto& [name, topic] : image->topics) {

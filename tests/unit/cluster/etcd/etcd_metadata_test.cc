@@ -355,3 +355,51 @@ TEST_F(MetadataClusterTest, ImagesFollowChangesAfterEtcdRestarts) {
 
 }  // namespace
 }  // namespace kaffa::cluster::testing
+
+namespace kaffa::cluster::testing {
+namespace {
+
+using protocol::ErrorCode;
+
+// A broker whose etcd member was down while others changed the metadata and compacted the
+// history: its watch cannot resume, so it reads everything again.
+TEST_F(MetadataClusterTest, AWatchBehindCompactionReloadsEverything) {
+  std::vector<std::unique_ptr<etcd::testing::EtcdProcess>> members;
+  std::string err;
+  ASSERT_TRUE(etcd::testing::start_cluster(members, 3, &err)) << err;
+  auto url = [&](size_t i) { return "127.0.0.1:" + std::to_string(members[i]->client_port()); };
+  start(1, [&](EtcdMetadataOptions& o) {
+    o.endpoints = "etcd://" + url(0);
+    o.session_timeout_ms = 30000;
+  });
+  start(2, [&](EtcdMetadataOptions& o) { o.endpoints = "etcd://" + url(1) + "," + url(2); });
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 2; }));
+  ASSERT_EQ(create(2, "old", 1, 1, {{2}}).error, ErrorCode::none);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.topic("old") != nullptr; }));
+
+  members[0]->kill9();
+  ASSERT_EQ(create(2, "new", 1, 1, {{2}}).error, ErrorCode::none);
+  Awaited<Result> deleted;
+  broker(2).delete_topic("old", done_into(deleted));
+  ASSERT_EQ(deleted.get().error, ErrorCode::none);
+  asio::io_context io;
+  auto client = etcd::testing::make_client(io, {members[1]->endpoint()});
+  auto head = etcd::testing::await<etcd::RangeResult>(
+      io, [&](auto cb) { client->range(etcd::RangeRequest::single("/test/cluster_id"), cb); });
+  ASSERT_TRUE(head) << head.error().describe();
+  auto compacted =
+      etcd::testing::await<etcd::Done>(io, [&](auto cb) { client->compact(head->revision, cb); });
+  ASSERT_TRUE(compacted) << compacted.error().describe();
+  client->close();
+
+  ASSERT_TRUE(members[0]->start(&err)) << err;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto i = broker(1).image();
+        return i->topic("new") != nullptr && i->topic("old") == nullptr;
+      },
+      30s));
+}
+
+}  // namespace
+}  // namespace kaffa::cluster::testing
