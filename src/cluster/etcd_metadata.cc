@@ -109,7 +109,12 @@ std::optional<std::string> EtcdMetadata::Impl::start(std::chrono::milliseconds t
   if (!endpoints) return "metadata.store: " + endpoints.error().describe();
   etcd::ClientOptions co;
   co.endpoints = std::move(*endpoints);
-  co.request_timeout = options_.request_timeout;
+  // A keep-alive that hangs must not outlast the lease by much: the session is judged lost only
+  // when a keep-alive fails, so the deadline is at most a third of the session (at least 1 s).
+  co.request_timeout =
+      std::min(options_.request_timeout,
+               std::max(std::chrono::milliseconds(1000),
+                        std::chrono::milliseconds(options_.session_timeout_ms / 3)));
   client_ = etcd::Client::create(io_.get_executor(), std::move(co));
   Controller::Options copts;
   copts.unclean_leader_election = options_.unclean_leader_election;

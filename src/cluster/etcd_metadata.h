@@ -39,7 +39,8 @@ struct EtcdMetadataOptions {
   bool auto_leader_rebalance = true;
   int64_t leader_imbalance_check_interval_ms = 300000;
   std::string cluster_id_if_new;  // used only when etcd has no cluster id yet
-  // etcd request deadline (added; the default suits production).
+  // etcd request deadline (added): at most this, and at most a third of the session timeout
+  // (but at least 1 s), so that a lost session is noticed soon after the lease expired.
   std::chrono::milliseconds request_timeout{5000};
 };
 

@@ -69,7 +69,9 @@ void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
         brokers_[ref.broker_id] = *b;
         broker_kvs_[ref.broker_id] = kv;
       } else {
-        log::warn("etcd metadata: bad broker record {}", kv.key);
+        log::warn("etcd metadata: bad broker record {}: ignored", kv.key);
+        brokers_.erase(ref.broker_id);
+        broker_kvs_.erase(ref.broker_id);
       }
       break;
     case Kind::controller: {
@@ -86,7 +88,8 @@ void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
       if (auto t = records::decode_topic(ref.topic_name, kv.value)) {
         topics_[ref.topic_name] = TopicRecord{*t, kv.mod_revision};
       } else {
-        log::warn("etcd metadata: bad topic record {}", kv.key);
+        log::warn("etcd metadata: bad topic record {}: ignored", kv.key);
+        topics_.erase(ref.topic_name);
       }
       break;
     case Kind::partition:
@@ -94,7 +97,9 @@ void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
         p->store_version = kv.version;
         partitions_[ref.topic_id][ref.index] = *p;
       } else {
-        log::warn("etcd metadata: bad partition record {}", kv.key);
+        // The topic stops being shown (a partition is missing) rather than showing a guess.
+        log::warn("etcd metadata: bad partition record {}: ignored", kv.key);
+        partitions_[ref.topic_id].erase(ref.index);
       }
       break;
     case Kind::cluster_id:

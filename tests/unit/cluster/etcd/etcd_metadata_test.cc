@@ -403,3 +403,50 @@ TEST_F(MetadataClusterTest, AWatchBehindCompactionReloadsEverything) {
 
 }  // namespace
 }  // namespace kaffa::cluster::testing
+
+namespace kaffa::cluster::testing {
+namespace {
+
+using protocol::ErrorCode;
+
+// Records written by something else than Kaffa (an operator with etcdctl) that do not parse are
+// ignored: no crash, the rest of the image stays.
+TEST_F(MetadataClusterTest, GarbageRecordsAreIgnored) {
+  start_all(2);
+  ASSERT_EQ(create(1, "good", 1, 2).error, ErrorCode::none);
+  ASSERT_EQ(create(1, "spoiled", 1, 2).error, ErrorCode::none);
+  const auto spoiled_id = broker(1).image()->topic("spoiled")->info.id;
+  asio::io_context io;
+  auto client = etcd::testing::make_client(io, {etcd_->endpoint()});
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"/test/topics/bad", "{not json"},
+           {"/test/topics/bad2", "{\"id\":\"x\",\"partitions\":1}"},
+           {"/test/brokers/abc", "{}"},
+           {"/test/brokers/7", "[1,2]"},
+           {"/test/partitions/" + spoiled_id.to_base64() + "/0", "{\"leader\":\"x\"}"},
+           {"/test/partitions/zzz/0", "42"},
+           {"/test/controller", "nobody"},
+           {"/test/unknown/key", "whatever"}}) {
+    auto put = etcd::testing::await<etcd::PutResult>(
+        io, [&, key = key, value = value](auto cb) { client->put(key, value, cb); });
+    ASSERT_TRUE(put) << put.error().describe();
+  }
+  client->close();
+  ASSERT_TRUE(all_see([](const MetadataImage& i) {
+    return i.topic("spoiled") == nullptr && i.controller_id == -1;
+  }));
+  for (int b = 1; b <= 2; ++b) {
+    auto image = broker(b).image();
+    EXPECT_NE(image->topic("good"), nullptr);
+    EXPECT_EQ(image->topic("bad"), nullptr);
+    EXPECT_EQ(image->broker(7), nullptr);
+    EXPECT_EQ(image->brokers.size(), 2u);
+  }
+  // A broker starting now reads the same records.
+  start(3);
+  EXPECT_NE(broker(3).image()->topic("good"), nullptr);
+  EXPECT_EQ(broker(3).image()->brokers.size(), 3u);
+}
+
+}  // namespace
+}  // namespace kaffa::cluster::testing
