@@ -1,0 +1,151 @@
+#include "cluster/controller_rules.h"
+
+#include <algorithm>
+
+namespace kaffa::cluster {
+namespace {
+
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The ISR members in replica order that are live.
+std::vector<int32_t> live_isr(const MetadataImage& image, const PartitionState& p) {
+  std::vector<int32_t> out;
+  for (int32_t r : p.replicas) {
+    if (contains(p.isr, r) && is_live(image, r)) out.push_back(r);
+  }
+  // ISR members that are not replicas should not exist; keep them out.
+  return out;
+}
+
+PartitionState with_leader(const PartitionState& p, int32_t leader, std::vector<int32_t> isr) {
+  PartitionState n = p;
+  n.leader = leader;
+  n.isr = std::move(isr);
+  n.leader_epoch = p.leader_epoch + 1;
+  n.partition_epoch = p.partition_epoch + 1;
+  return n;
+}
+
+std::optional<PartitionState> repair(const MetadataImage& image, const PartitionState& p,
+                                     bool unclean) {
+  const auto live = live_isr(image, p);
+  if (p.leader >= 0 && !is_live(image, p.leader)) {
+    if (!live.empty()) return with_leader(p, live.front(), live);
+    if (image.broker(p.leader) != nullptr) {
+      // Shutting down and nobody else can lead: it keeps leading; drop other dead members.
+      std::vector<int32_t> isr{p.leader};
+      if (isr == p.isr) return std::nullopt;
+      PartitionState n = p;
+      n.isr = isr;
+      n.partition_epoch += 1;
+      return n;
+    }
+    if (unclean) {
+      for (int32_t r : p.replicas) {
+        if (is_live(image, r)) return with_leader(p, r, {r});
+      }
+    }
+    PartitionState n = p;
+    n.leader = -1;
+    n.leader_epoch += 1;
+    n.partition_epoch += 1;
+    return n;
+  }
+  if (p.leader < 0) {
+    if (!live.empty()) return with_leader(p, live.front(), live);
+    if (unclean) {
+      for (int32_t r : p.replicas) {
+        if (is_live(image, r)) return with_leader(p, r, {r});
+      }
+    }
+    return std::nullopt;
+  }
+  // A live leader: dead or shutting-down followers leave the ISR.
+  std::vector<int32_t> isr;
+  for (int32_t r : p.isr) {
+    if (r == p.leader || is_live(image, r)) isr.push_back(r);
+  }
+  if (isr == p.isr) return std::nullopt;
+  PartitionState n = p;
+  n.isr = std::move(isr);
+  n.partition_epoch += 1;
+  return n;
+}
+
+}  // namespace
+
+bool is_live(const MetadataImage& image, int32_t broker) {
+  const BrokerRegistration* b = image.broker(broker);
+  return b != nullptr && !b->shutting_down;
+}
+
+std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unclean) {
+  std::vector<PartitionChange> out;
+  for (const auto& [name, topic] : image.topics) {
+    for (size_t i = 0; i < topic.partitions.size(); ++i) {
+      if (auto next = repair(image, topic.partitions[i], unclean)) {
+        out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<PartitionState> preferred_election(const MetadataImage& image,
+                                                 const PartitionState& p,
+                                                 protocol::ErrorCode* error) {
+  if (p.replicas.empty()) {
+    *error = protocol::ErrorCode::preferred_leader_not_available;
+    return std::nullopt;
+  }
+  const int32_t preferred = p.replicas.front();
+  if (p.leader == preferred) {
+    *error = protocol::ErrorCode::election_not_needed;
+    return std::nullopt;
+  }
+  if (!is_live(image, preferred) || !contains(p.isr, preferred)) {
+    *error = protocol::ErrorCode::preferred_leader_not_available;
+    return std::nullopt;
+  }
+  *error = protocol::ErrorCode::none;
+  return with_leader(p, preferred, p.isr);
+}
+
+std::optional<PartitionState> unclean_election(const MetadataImage& image, const PartitionState& p,
+                                               protocol::ErrorCode* error) {
+  if (p.leader >= 0) {
+    *error = protocol::ErrorCode::election_not_needed;
+    return std::nullopt;
+  }
+  for (int32_t r : p.replicas) {
+    if (is_live(image, r)) {
+      *error = protocol::ErrorCode::none;
+      // An ISR member, when one is live, keeps the election clean.
+      const auto live = live_isr(image, p);
+      if (!live.empty()) return with_leader(p, live.front(), live);
+      return with_leader(p, r, {r});
+    }
+  }
+  *error = protocol::ErrorCode::eligible_leaders_not_available;
+  return std::nullopt;
+}
+
+std::vector<PartitionChange> rebalance_changes(const MetadataImage& image) {
+  std::vector<PartitionChange> out;
+  for (const auto& [name, topic] : image.topics) {
+    for (size_t i = 0; i < topic.partitions.size(); ++i) {
+      const PartitionState& p = topic.partitions[i];
+      protocol::ErrorCode ignored;
+      // Only when the current leader is fine: repairs come first.
+      if (p.leader < 0 || !is_live(image, p.leader)) continue;
+      if (auto next = preferred_election(image, p, &ignored)) {
+        out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kaffa::cluster

@@ -1,0 +1,50 @@
+// The controller's rules for leaders and ISRs (Kafka's, applied to one image): pure functions
+// from a MetadataImage to the partition states that should be written. Each result keeps the
+// input's store_version: the write is a compare-and-swap on it. Unit-tested without etcd.
+//
+// "live" below = registered (in image.brokers) and not shutting down.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/metadata_image.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::cluster {
+
+struct PartitionChange {
+  std::string topic;
+  protocol::Uuid topic_id;
+  int32_t index = 0;
+  PartitionState next;  // store_version = the version the CAS expects
+};
+
+// Leadership and ISR repair after brokers died, returned or began a controlled shutdown:
+// - leader dead or shutting down: first live ISR member (replica order) leads, the old leader
+//   leaves the ISR, leader_epoch + 1. None: a dead leader becomes -1 with the ISR unchanged (so
+//   the last in-sync broker leads again when it returns) unless `unclean` (then any live replica,
+//   ISR = {it}); a shutting-down leader with nobody to take over keeps leading.
+// - no leader, and a live ISR member: it leads (leader_epoch + 1).
+// - a dead or shutting-down follower in the ISR: removed (leader_epoch unchanged).
+// Dead / shutting-down followers also leave the ISR whenever a new leader is elected.
+std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unclean);
+
+// Preferred leader election for one partition: replicas[0] leads if it is live, in the ISR and
+// not leading already. nullopt with *error set otherwise (ELECTION_NOT_NEEDED,
+// PREFERRED_LEADER_NOT_AVAILABLE).
+std::optional<PartitionState> preferred_election(const MetadataImage& image,
+                                                 const PartitionState& p,
+                                                 protocol::ErrorCode* error);
+// Unclean election for a partition without a leader: first live replica leads with ISR = {it}.
+// nullopt with *error (ELECTION_NOT_NEEDED when it has a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE).
+std::optional<PartitionState> unclean_election(const MetadataImage& image, const PartitionState& p,
+                                               protocol::ErrorCode* error);
+// Every partition that a preferred election would change (auto leader rebalance).
+std::vector<PartitionChange> rebalance_changes(const MetadataImage& image);
+
+bool is_live(const MetadataImage& image, int32_t broker);
+
+}  // namespace kaffa::cluster

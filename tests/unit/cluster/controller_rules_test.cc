@@ -1,0 +1,112 @@
+#include "cluster/controller_rules.h"
+
+#include <gtest/gtest.h>
+
+namespace kaffa::cluster {
+namespace {
+
+using protocol::ErrorCode;
+
+PartitionState partition(std::vector<int32_t> replicas, std::vector<int32_t> isr, int32_t leader,
+                         int32_t epoch = 3) {
+  PartitionState p;
+  p.replicas = std::move(replicas);
+  p.isr = std::move(isr);
+  p.leader = leader;
+  p.leader_epoch = epoch;
+  p.partition_epoch = 10;
+  p.store_version = 11;
+  return p;
+}
+
+// An image with live brokers `alive` (those in `shutting` are shutting down) and one topic "t".
+MetadataImage image(std::vector<int32_t> alive, std::vector<PartitionState> partitions,
+                    std::vector<int32_t> shutting = {}) {
+  MetadataImage i;
+  for (int32_t b : alive) {
+    i.brokers[b].id = b;
+    i.brokers[b].shutting_down = std::find(shutting.begin(), shutting.end(), b) != shutting.end();
+  }
+  TopicImage t;
+  t.info.name = "t";
+  t.info.partitions = static_cast<int32_t>(partitions.size());
+  t.partitions = std::move(partitions);
+  i.topics["t"] = t;
+  return i;
+}
+
+TEST(ControllerRules, DeadLeaderIsReplacedByTheFirstLiveIsrMember) {
+  const auto changes = repair_changes(image({2, 3}, {partition({1, 2, 3}, {1, 3, 2}, 1)}), false);
+  ASSERT_EQ(changes.size(), 1u);
+  const auto& n = changes[0].next;
+  EXPECT_EQ(n.leader, 2);  // replica order, not ISR order
+  EXPECT_EQ(n.isr, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(n.leader_epoch, 4);
+  EXPECT_EQ(n.partition_epoch, 11);
+  EXPECT_EQ(n.store_version, 11) << "the CAS expects the version it saw";
+}
+
+TEST(ControllerRules, NoEligibleLeaderLeavesThePartitionOfflineWithItsIsr) {
+  const auto p = partition({1, 2}, {1}, 1);
+  auto changes = repair_changes(image({2}, {p}), false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].next.leader, -1);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{1}));
+  EXPECT_EQ(changes[0].next.leader_epoch, 4);
+  // Nothing more to do while it stays so...
+  EXPECT_TRUE(repair_changes(image({2}, {changes[0].next}), false).empty());
+  // ...until the last in-sync replica returns.
+  auto back = repair_changes(image({1, 2}, {changes[0].next}), false);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].next.leader, 1);
+  EXPECT_EQ(back[0].next.leader_epoch, 5);
+  // Unclean: any live replica, alone in the ISR.
+  auto unclean = repair_changes(image({2}, {p}), true);
+  ASSERT_EQ(unclean.size(), 1u);
+  EXPECT_EQ(unclean[0].next.leader, 2);
+  EXPECT_EQ(unclean[0].next.isr, (std::vector<int32_t>{2}));
+}
+
+TEST(ControllerRules, DeadAndShuttingDownFollowersLeaveTheIsr) {
+  auto changes = repair_changes(image({1, 3}, {partition({1, 2, 3}, {1, 2, 3}, 1)}, {3}), false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{1}));
+  EXPECT_EQ(changes[0].next.leader_epoch, 3) << "the leader did not change";
+  EXPECT_EQ(changes[0].next.partition_epoch, 11);
+  EXPECT_TRUE(repair_changes(image({1, 2, 3}, {partition({1, 2, 3}, {1, 2}, 1)}), false).empty());
+}
+
+TEST(ControllerRules, AShuttingDownLeaderHandsOverOrKeepsLeadingAlone) {
+  auto moved = repair_changes(image({1, 2}, {partition({1, 2}, {1, 2}, 1)}, {1}), false);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].next.leader, 2);
+  EXPECT_EQ(moved[0].next.isr, (std::vector<int32_t>{2}));
+  EXPECT_TRUE(repair_changes(image({1, 2}, {partition({1, 2}, {1}, 1)}, {1}), false).empty());
+}
+
+TEST(ControllerRules, PreferredAndUncleanElections) {
+  ErrorCode e;
+  const auto i = image({1, 2, 3}, {partition({1, 2, 3}, {2, 3, 1}, 2)});
+  auto next = preferred_election(i, i.topics.at("t").partitions[0], &e);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->leader, 1);
+  EXPECT_EQ(next->leader_epoch, 4);
+  EXPECT_EQ(rebalance_changes(i).size(), 1u);
+  EXPECT_FALSE(preferred_election(i, partition({1, 2}, {1, 2}, 1), &e));
+  EXPECT_EQ(e, ErrorCode::election_not_needed);
+  EXPECT_FALSE(preferred_election(i, partition({1, 2}, {2}, 2), &e));
+  EXPECT_EQ(e, ErrorCode::preferred_leader_not_available);
+  EXPECT_TRUE(rebalance_changes(image({1, 2}, {partition({1, 2}, {2}, 2)})).empty());
+
+  EXPECT_FALSE(unclean_election(i, partition({1, 2}, {1}, 1), &e));
+  EXPECT_EQ(e, ErrorCode::election_not_needed);
+  EXPECT_FALSE(unclean_election(image({3}, {}), partition({1, 2}, {1}, -1), &e));
+  EXPECT_EQ(e, ErrorCode::eligible_leaders_not_available);
+  auto u = unclean_election(image({2}, {}), partition({1, 2}, {1}, -1), &e);
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->leader, 2);
+  EXPECT_EQ(u->isr, (std::vector<int32_t>{2}));
+}
+
+}  // namespace
+}  // namespace kaffa::cluster
