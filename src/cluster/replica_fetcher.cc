@@ -275,7 +275,9 @@ bool ReplicaFetcher::Worker::truncate(std::vector<Entry>& entries) {
     std::string error;
     if (!conn_.call(kOffsetForLeaderEpochKey, kOffsetForLeaderEpochVersion, req, resp,
                     settings_.request_timeout_ms, answer, &error)) {
-      log::warn("replica fetcher: OffsetForLeaderEpoch to leader {}: {}", leader_, error);
+      if (!stopping()) {
+        log::warn("replica fetcher: OffsetForLeaderEpoch to leader {}: {}", leader_, error);
+      }
       return false;
     }
     for (const auto& t : resp.topics) {
@@ -344,7 +346,7 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
   std::string error;
   if (!conn_.call(kFetchKey, kFetchVersion, req, resp,
                   settings_.wait_max_ms + settings_.request_timeout_ms, answer, &error)) {
-    log::warn("replica fetcher: Fetch from leader {}: {}", leader_, error);
+    if (!stopping()) log::warn("replica fetcher: Fetch from leader {}: {}", leader_, error);
     return false;
   }
   if (resp.error_code != 0) {
