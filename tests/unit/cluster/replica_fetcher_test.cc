@@ -24,6 +24,7 @@
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/produce.h"
 #include "record/batch.h"
+#include "spawn_testing.h"
 #include "storage_dir.h"
 
 namespace kaffa::cluster {
@@ -69,20 +70,7 @@ class KaffaProcess {
         "--override", "listeners=PLAINTEXT://127.0.0.1:" + std::to_string(port_),
         "--override", "admin.listeners=http://127.0.0.1:0",
         "--override", "log.dirs=" + (dir / "data").string()};
-    const std::string log = (dir / "kaffa.log").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(KAFFA_BINARY, argv.data());
-      ::_exit(127);
-    }
+    pid_ = kaffa::testing::spawn_logged(std::move(args), (dir / "kaffa.log").string());
   }
   ~KaffaProcess() {
     if (pid_ > 0) {
