@@ -112,6 +112,7 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.cleaner.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
   d.producer_id_expiration_ms = c.producer_id_expiration_ms;
   d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
+  d.min_insync_replicas = c.cluster.min_insync_replicas;
   return d;
 }
 

@@ -62,10 +62,19 @@ void Partition::publish() {
   size_.store(log_->size_bytes(), std::memory_order_relaxed);
 }
 
-Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms) {
+Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all) {
   AppendOutcome out;
-  if (closed_ || io_failed_) {
-    out.error = closed_ ? ErrorCode::not_leader_or_follower : ErrorCode::kafka_storage_error;
+  if (closed_ || io_failed_ || !leader_.load(std::memory_order_relaxed)) {
+    out.error =
+        io_failed_ && !closed_ ? ErrorCode::kafka_storage_error : ErrorCode::not_leader_or_follower;
+    return out;
+  }
+  if (acks_all && replicated_ &&
+      static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
+    out.error = ErrorCode::not_enough_replicas;
+    out.message = "The ISR has " + std::to_string(state_.isr.size()) +
+                  " replicas, min.insync.replicas is " +
+                  std::to_string(config_.min_insync_replicas);
     return out;
   }
   record::ValidationOptions opts;
@@ -96,7 +105,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     out.log_append_time = now_ms;
   }
   const int64_t active_before = log_->active_base_offset();
-  auto r = log_->append(data, n, leader_epoch_, now_ms);
+  auto r = log_->append(data, n, leader_epoch_.load(std::memory_order_relaxed), now_ms);
   if (!r.ok) {
     log::error("append to {}-{} failed: {}", topic_, index_, r.error);
     out.error = ErrorCode::kafka_storage_error;
@@ -112,23 +121,38 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
   out.base_offset = r.base_offset;
   out.last_offset = r.last_offset;
   out.log_start_offset = log_->log_start_offset();
+  if (log_->log_end_offset() - log_->recovery_point() >= config_.flush_messages) start_flush();
+  if (!replica_waiters_.empty()) wake_replica_waiters(false);
+  if (tracker_) {
+    // Replicated: the watermark is the smallest log end in the ISR (ISR of one: this log end).
+    set_high_watermark(tracker_->update_high_watermark(log_->log_end_offset()));
+    publish();
+    return out;
+  }
   // A single node is its own in-sync replica set: the high watermark follows the log end.
   high_watermark_ = log_->log_end_offset();
   publish();
-  if (log_->log_end_offset() - log_->recovery_point() >= config_.flush_messages) start_flush();
-  // Wake parked fetches whose offset is now below the high watermark.
-  auto it = fetch_waiters_.begin();
-  while (it != fetch_waiters_.end()) {
-    if (it->first < high_watermark_) {
+  wake_fetch_waiters();
+  return out;
+}
+
+void Partition::wake_fetch_waiters() {
+  wake_waiters(fetch_waiters_, high_watermark_);
+}
+
+void Partition::wake_waiters(Waiters& waiters, int64_t below) {
+  // Fire those whose offset is now below `below`; drop those nobody waits for any more.
+  auto it = waiters.begin();
+  while (it != waiters.end()) {
+    if (it->first < below) {
       if (auto w = it->second.lock()) w->fire();
-      it = fetch_waiters_.erase(it);
+      it = waiters.erase(it);
     } else if (it->second.expired()) {
-      it = fetch_waiters_.erase(it);
+      it = waiters.erase(it);
     } else {
       ++it;
     }
   }
-  return out;
 }
 
 void Partition::when_durable(int64_t end_offset, std::function<void(bool ok)> done) {
@@ -180,7 +204,7 @@ Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
   ReadOutcome out;
   out.high_watermark = high_watermark_;
   out.log_start_offset = log_->log_start_offset();
-  if (closed_) {
+  if (closed_ || !leader_.load(std::memory_order_relaxed)) {
     out.error = ErrorCode::not_leader_or_follower;
     return out;
   }
@@ -188,26 +212,31 @@ Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
     out.error = ErrorCode::offset_out_of_range;
     return out;
   }
-  auto r = log_->read(offset, max_bytes, high_watermark_, min_one_batch);
+  read_log(offset, max_bytes, high_watermark_, min_one_batch, out);
+  return out;
+}
+
+void Partition::read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
+                         ReadOutcome& out) const {
+  auto r = log_->read(offset, max_bytes, max_offset, min_one_batch);
   if (r.out_of_range) {
     out.error = ErrorCode::offset_out_of_range;
-    return out;
+    return;
   }
   if (!r.error.empty() && r.slices.empty()) {
     log::error("read of {}-{} at {} failed: {}", topic_, index_, offset, r.error);
     out.error = ErrorCode::kafka_storage_error;
-    return out;
+    return;
   }
   for (auto& s : r.slices) {
     out.records.files.push_back(
         {s.fd, s.position, static_cast<size_t>(s.length), std::move(s.file)});
   }
   out.bytes = r.bytes;
-  return out;
 }
 
 void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter) {
-  if (offset < high_watermark_ || closed_) {
+  if (offset < high_watermark_ || closed_ || !leader_.load(std::memory_order_relaxed)) {
     if (auto w = waiter.lock()) w->fire();
     return;
   }
@@ -226,6 +255,7 @@ std::pair<int64_t, int64_t> Partition::max_timestamp() const {
 
 void Partition::on_tick(int64_t now_ms) {
   if (closed_) return;
+  if (tracker_) maybe_shrink_isr(now_ms);
   if (now_ms - last_expiry_check_ms_ >= config_.producer_id_expiration_check_interval_ms) {
     last_expiry_check_ms_ = now_ms;
     if (const size_t n = producers_.remove_expired(now_ms, config_.producer_id_expiration_ms)) {
@@ -305,6 +335,9 @@ bool Partition::close(std::string* error) {
     if (auto p = w.lock()) p->fire();
   }
   fetch_waiters_.clear();
+  wake_replica_waiters(true);
+  for (auto& [offset, done] : replication_waiters_) done(ErrorCode::not_leader_or_follower);
+  replication_waiters_.clear();
   // No fsync: the log is synced below, and a torn snapshot fails its CRC and is replaced by a
   // replay.
   if (!io_failed_) snapshot_producers();

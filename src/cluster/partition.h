@@ -1,14 +1,27 @@
-// Partition: one topic partition led by this broker — its log, high watermark, leader epoch,
-// durability waiters and parked fetches.
+// Partition: one topic partition hosted by this broker — its log, high watermark, leader epoch,
+// role (leader or follower), durability and replication waiters and parked fetches.
 //
 // Threading: a Partition belongs to one event loop, its `shard()`; every member runs there except
 // the few marked "any thread", which read atomic snapshots. Handlers reach the owner by posting to
 // that loop (Broker::post). No lock on the produce or fetch path.
 //
 // State: log start offset and log end offset come from the log; the high watermark is a separate
-// value (on a single node it follows the log end offset after each append; with replication it
-// will follow the in-sync replicas); the leader epoch is 0 until the cluster milestone; the log
-// records where each epoch starts (storage::LeaderEpochCache, leader-epoch-checkpoint).
+// value; the log records where each leader epoch starts (storage::LeaderEpochCache,
+// leader-epoch-checkpoint).
+//
+// Roles (partition_replication.cc). A new Partition is the only replica of a single node: leader
+// in epoch 0, high watermark = log end after each append, acks=all = fsync. In a cluster the
+// ReplicaManager switches it with make_leader / make_follower (from the metadata image):
+//   leader   — takes produce; a cluster::ReplicaTracker follows the followers' fetches
+//              (read_for_follower); high watermark = smallest log end in the ISR; acks=all
+//              (when_replicated) completes when the high watermark passes the batch and the local
+//              flush covers it; ISR shrink (ticks, replica.lag.time.max.ms) and expansion (after
+//              a fetch) are proposed through the AlterPartition hook, one at a time; while an
+//              expansion is in flight the watermark already counts the joining replica (Kafka's
+//              "maximal ISR"), while a shrink is in flight it still counts the leaving one.
+//   follower — refuses produce and consumer reads (NOT_LEADER_OR_FOLLOWER); the ReplicaFetcher
+//              appends what it fetched (append_replicated: offsets and epochs as the leader wrote
+//              them) and truncates (truncate_to: log, epoch cache, producer state, watermark).
 //
 // Idempotent producers: append() checks each producer's epoch and sequence against
 // storage::ProducerStateManager (rules there); a retried batch already in the log is answered with
@@ -30,6 +43,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/metadata_image.h"
+#include "cluster/replica_tracker.h"
 #include "cluster/topic_config.h"
 #include "protocol/error_codes.h"
 #include "protocol/wire.h"
@@ -56,10 +71,11 @@ class Partition {
             PartitionConfig config, storage::Flusher& flusher, Post post);
   ~Partition();
 
-  const std::string& topic() const { return topic_; }     // any thread
-  int32_t index() const { return index_; }                // any thread
-  size_t shard() const { return shard_; }                 // any thread
-  int32_t leader_epoch() const { return leader_epoch_; }  // any thread (fixed for now)
+  const std::string& topic() const { return topic_; }  // any thread
+  int32_t index() const { return index_; }             // any thread
+  size_t shard() const { return shard_; }              // any thread
+  int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }  // any
+  bool is_leader() const { return leader_.load(std::memory_order_acquire); }  // any thread
   // Snapshots, any thread.
   int64_t high_watermark_snapshot() const { return hw_.load(std::memory_order_acquire); }
   int64_t recovery_point_snapshot() const { return recovery_.load(std::memory_order_acquire); }
@@ -82,11 +98,19 @@ class Partition {
     bool duplicate = false;  // an idempotent retry: nothing was written, offsets are the original's
   };
   // Validates (record/validate.h) and appends `n` bytes of batches in place (base offsets are
-  // patched into the caller's buffer, which must stay alive during the call).
-  AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms);
+  // patched into the caller's buffer, which must stay alive during the call). A follower refuses
+  // (NOT_LEADER_OR_FOLLOWER); a replicated leader refuses an acks=all append while its ISR is
+  // smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS), before writing anything.
+  AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all = false);
 
   // Calls done(ok) on the owner loop once every offset below end_offset is on disk.
   void when_durable(int64_t end_offset, std::function<void(bool ok)> done);
+  // acks=all: done(NONE) on the owner loop once every offset below end_offset is replicated (the
+  // high watermark passed it; at once on a single node) and on local disk;
+  // NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR was below min.insync.replicas then;
+  // NOT_LEADER_OR_FOLLOWER when leadership was lost first; KAFKA_STORAGE_ERROR on a failed sync.
+  using ReplicatedDone = std::function<void(protocol::ErrorCode)>;
+  void when_replicated(int64_t end_offset, ReplicatedDone done);
 
   struct ReadOutcome {
     protocol::ErrorCode error = protocol::ErrorCode::none;
@@ -95,11 +119,57 @@ class Partition {
     protocol::Records records;  // file ranges of whole batches
     int64_t bytes = 0;
   };
-  // Reads committed data (below the high watermark) from `offset`.
+  // Reads committed data (below the high watermark) from `offset`. NOT_LEADER_OR_FOLLOWER on a
+  // follower.
   ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
 
   // Parks a fetch until the high watermark passes `offset` (fires at once if it already has).
   void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter);
+
+  // ---- Replication (partition_replication.cc); owner loop unless said otherwise. ----
+  struct ReplicationSettings {
+    int64_t replica_lag_time_max_ms = 30000;  // replica.lag.time.max.ms
+    AlterPartition alter;                     // ISR changes (may be empty: none proposed)
+  };
+  // Before the first make_leader / make_follower (or between transitions).
+  void set_replication(ReplicationSettings settings);
+  // Leads `s` (s.leader == self): records the epoch's start at the log end, fresh follower
+  // tracking (a new epoch) or only the new ISR (same epoch, newer partition_epoch); the high
+  // watermark stays; parked consumer fetches and acks=all waiters are kept.
+  void make_leader(const PartitionState& s, int32_t self, int64_t now_ms);
+  // Follows `s`: no more produce or consumer reads; acks=all waiters get
+  // NOT_LEADER_OR_FOLLOWER, parked fetches wake (and read that error); HW <= log end.
+  void make_follower(const PartitionState& s);
+  bool replicated() const { return replicated_; }         // a role was given (cluster mode)
+  const PartitionState& state() const { return state_; }  // the state last applied
+  int32_t min_insync_replicas() const { return config_.min_insync_replicas; }
+
+  // Leader side of a follower's fetch: reads up to the log end from `offset`, records the
+  // follower's position (ReplicaTracker::on_fetch), advances the high watermark (waking consumer
+  // fetches and acks=all waiters) and proposes an ISR expansion when the follower caught up.
+  // NOT_LEADER_OR_FOLLOWER on a follower or for a non-replica, OFFSET_OUT_OF_RANGE outside
+  // [log start, log end]. On a single node it is an ordinary read().
+  ReadOutcome read_for_follower(int32_t replica, int64_t offset, int64_t max_bytes,
+                                bool min_one_batch, int64_t now_ms);
+  // Parks a follower's fetch until the log end passes `offset` (or the role changes).
+  void add_replica_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter);
+
+  // Follower: appends batches fetched from the leader of `leader_epoch` (Log::append_as_follower:
+  // offsets and epochs kept, producer state updated), then follow_leader(). Refused
+  // (FENCED_LEADER_EPOCH) when this partition leads or follows another epoch meanwhile.
+  AppendOutcome append_replicated(uint8_t* data, size_t n, int64_t leader_high_watermark,
+                                  int64_t leader_log_start_offset, int32_t leader_epoch,
+                                  int64_t now_ms);
+  // Follower: takes the leader's high watermark (capped at the log end) and raises the log start
+  // offset to the leader's (DeleteRecords, retention) when that is within this log.
+  void follow_leader(int64_t leader_high_watermark, int64_t leader_log_start_offset);
+  // Removes offsets >= offset (whole batches, Log::truncate_to), keeping the epoch cache,
+  // producer state and high watermark consistent with the shorter log. False on an I/O error.
+  bool truncate_to(int64_t offset);
+  // Empties the log and restarts it at `offset` (above the log end: the leader's log start moved
+  // past everything this replica has; Kafka's truncateFullyAndStartAt).
+  bool truncate_fully_and_start_at(int64_t offset);
+  std::optional<int32_t> latest_epoch() const { return log_->latest_epoch(); }
 
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }
@@ -151,6 +221,23 @@ class Partition {
   void start_flush();
   void on_flushed(int64_t end_offset, bool ok);
   void publish();
+  // Reads whole batches below max_offset into out (file ranges), or sets out.error.
+  void read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
+                ReadOutcome& out) const;
+  using Waiters = std::vector<std::pair<int64_t, std::weak_ptr<FetchWaiter>>>;
+  static void wake_waiters(Waiters& waiters, int64_t below);
+  // Wakes parked consumer fetches below the high watermark.
+  void wake_fetch_waiters();
+  // partition_replication.cc
+  void wake_replica_waiters(bool all);
+  void set_high_watermark(int64_t hw);  // raises it; wakes fetches, completes acks=all waiters
+  void complete_replication_waiters();
+  void durable_then(int64_t end_offset, ReplicatedDone done);
+  void apply_leader_state(const PartitionState& s);
+  void maybe_expand_isr();
+  void maybe_shrink_isr(int64_t now_ms);
+  void propose_isr(std::vector<int32_t> isr, bool expanding);
+  void after_truncation();
   // Checks an idempotent batch before its append; false with *out filled when it must not be
   // written (a duplicate answered with its original offsets, or a refusal).
   bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const;
@@ -159,7 +246,8 @@ class Partition {
   const std::string topic_;
   const int32_t index_;
   const size_t shard_;
-  const int32_t leader_epoch_ = 0;
+  std::atomic<int32_t> leader_epoch_{0};
+  std::atomic<bool> leader_{true};
   std::unique_ptr<storage::Log> log_;
   PartitionConfig config_;
   storage::Flusher& flusher_;
@@ -173,7 +261,19 @@ class Partition {
   int64_t last_expiry_check_ms_ = 0;
   storage::ProducerStateManager producers_;
   std::multimap<int64_t, std::function<void(bool)>> durability_waiters_;  // by end offset
-  std::vector<std::pair<int64_t, std::weak_ptr<FetchWaiter>>> fetch_waiters_;
+  Waiters fetch_waiters_;
+
+  // Replication (partition_replication.cc).
+  ReplicationSettings replication_;
+  bool replicated_ = false;
+  PartitionState state_;
+  int32_t self_ = -1;
+  std::unique_ptr<ReplicaTracker> tracker_;  // leader in a cluster only
+  int64_t epoch_start_offset_ = 0;           // the log end when this leader's epoch began
+  bool alter_in_flight_ = false;
+  uint64_t role_generation_ = 0;  // bumped at every role change (late AlterPartition answers)
+  std::multimap<int64_t, ReplicatedDone> replication_waiters_;  // by end offset
+  Waiters replica_waiters_;
 
   std::atomic<int64_t> hw_{0};
   std::atomic<int64_t> recovery_{0};

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <functional>
+#include <iterator>
 
 #include "base/log.h"
 #include "storage/checkpoint_file.h"
@@ -84,6 +86,11 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
       read_checkpoint(log_dir_ / kRecoveryCheckpoint, "every log is recovered from its start");
   const auto starts = read_checkpoint(log_dir_ / kLogStartCheckpoint,
                                       "log start offsets are the first segments' base offsets");
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, offset] : recovery) recovery_points_[key] = offset;
+    for (const auto& [key, offset] : starts) log_starts_[key] = offset;
+  }
   for (const auto& t : topics) {
     for (int32_t i = 0; i < t.partitions; ++i) {
       auto it = recovery.find({t.name, i});
@@ -142,28 +149,107 @@ void PartitionManager::remove_topic(const std::string& name) {
     if (removed.empty()) return;
     deleting_.insert(name);
   }
+  close_and_delete(std::move(removed), [this, name] {
+    std::lock_guard lock(mu_);
+    deleting_.erase(name);
+  });
+}
+
+void PartitionManager::remove_partitions(const std::vector<std::pair<std::string, int32_t>>& keys,
+                                         std::function<void()> done) {
+  std::vector<std::shared_ptr<Partition>> removed;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& key : keys) {
+      auto it = partitions_.find(key);
+      if (it == partitions_.end()) continue;
+      removed.push_back(std::move(it->second));
+      partitions_.erase(it);
+      deleting_partitions_.insert(key);
+    }
+  }
+  if (removed.empty()) {
+    if (done) done();
+    return;
+  }
+  close_and_delete(std::move(removed), [this, keys, done = std::move(done)] {
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& key : keys) deleting_partitions_.erase(key);
+    }
+    if (done) done();
+  });
+}
+
+void PartitionManager::close_and_delete(std::vector<std::shared_ptr<Partition>> removed,
+                                        std::function<void()> after) {
   auto remaining = std::make_shared<std::atomic<size_t>>(removed.size());
+  auto then = std::make_shared<std::function<void()>>(std::move(after));
   for (auto& p : removed) {
     const size_t shard = p->shard();
-    post_(shard, [this, p, name, remaining] {
+    post_(shard, [this, p, remaining, then] {
       std::string why;
-      if (!p->close(&why)) log::warn("closing deleted {}-{}: {}", name, p->index(), why);
+      if (!p->close(&why)) log::warn("closing deleted {}-{}: {}", p->topic(), p->index(), why);
       std::error_code ec;
       const fs::path dir = p->dir();
       const fs::path doomed = dir.string() + "." + unique_suffix() + "-delete";
       fs::rename(dir, doomed, ec);
       fs::remove_all(ec ? dir : doomed, ec);
       if (remaining->fetch_sub(1) == 1) {
-        // As Kafka's LogManager.asyncDelete: checkpoints without the topic before a topic of the
-        // same name can be created (a stale log start offset would cut the new log at start-up).
+        // As Kafka's LogManager.asyncDelete: checkpoints without the partitions before a topic of
+        // the same name can be created (a stale log start offset would cut the new log at
+        // start-up).
         std::string cp_error;
-        if (!write_checkpoints(&cp_error))
-          log::warn("checkpoint after deleting {}: {}", name, cp_error);
-        std::lock_guard lock(mu_);
-        deleting_.erase(name);
+        if (!write_checkpoints(&cp_error)) log::warn("checkpoint after deletion: {}", cp_error);
+        (*then)();
       }
     });
   }
+}
+
+std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic, int32_t index,
+                                                          std::string* error) {
+  const std::pair<std::string, int32_t> key{topic.name, index};
+  int64_t recovery_point = 0;
+  int64_t log_start = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = partitions_.find(key); it != partitions_.end()) return it->second;
+    if (deleting_.count(topic.name) != 0 || deleting_partitions_.count(key) != 0) {
+      if (error) *error = topic.name + "-" + std::to_string(index) + " is still being deleted";
+      return nullptr;
+    }
+    if (auto it = recovery_points_.find(key); it != recovery_points_.end()) {
+      recovery_point = it->second;
+    }
+    if (auto it = log_starts_.find(key); it != log_starts_.end()) log_start = it->second;
+  }
+  const fs::path dir = partition_dir(topic.name, index);
+  const fs::path meta = dir / "partition.metadata";
+  const std::string expected = "version: 0\ntopic_id: " + topic.id.to_base64() + "\n";
+  std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
+  if (existed) {
+    std::ifstream in(meta);
+    const std::string found((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!found.empty() && found != expected) {
+      log::warn("{} belongs to another topic of that name ({}); removed", dir.string(), found);
+      fs::remove_all(dir, ec);
+      recovery_point = 0;
+      log_start = 0;
+    }
+  }
+  auto p = open_partition(topic, index, recovery_point, error, log_start);
+  if (!p) return nullptr;
+  if (!fs::exists(meta, ec)) {
+    std::ofstream out(meta, std::ios::trunc);
+    out << expected;
+    if (!out.flush()) log::warn("cannot write {}", meta.string());
+  }
+  if (!existed && !sync_log_dir(error)) return nullptr;
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = partitions_.emplace(key, std::move(p));
+  return it->second;  // a concurrent open won: its partition (ours is dropped unused)
 }
 
 std::shared_ptr<Partition> PartitionManager::get(std::string_view topic, int32_t index) const {

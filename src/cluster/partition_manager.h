@@ -17,9 +17,12 @@
 //                                           (Log::restore_log_start_offset)
 //   <topic>-<partition>.<id>-delete/        a deleted partition's directory before removal;
 //                                           leftovers are removed at start-up
+//   <topic>-<partition>/partition.metadata  cluster mode: the topic id the log belongs to
+//                                           (Kafka's format: "version: 0\ntopic_id: <id>\n")
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +57,18 @@ class PartitionManager {
   // (CreatePartitions).
   bool add_partitions(const TopicInfo& topic, int32_t from, std::string* error);
 
+  // Cluster mode (the ReplicaManager), any thread: the partition `index` of `topic` assigned to
+  // this broker — the open one, else its log opened (with the recovery point and log start
+  // offset read by load()) or created. A directory left by another topic of the same name
+  // (`partition.metadata` naming another topic id) is removed first. nullptr with *error while
+  // that partition is still being removed, or on an I/O error.
+  std::shared_ptr<Partition> open_replica(const TopicInfo& topic, int32_t index,
+                                          std::string* error);
+  // Any thread: detaches these partitions (no longer assigned here); each is closed on its owner
+  // loop and its directory removed; then done() runs (on some owner loop).
+  void remove_partitions(const std::vector<std::pair<std::string, int32_t>>& keys,
+                         std::function<void()> done);
+
   std::shared_ptr<Partition> get(std::string_view topic, int32_t index) const;  // any thread
   std::vector<std::shared_ptr<Partition>> all() const;                          // any thread
 
@@ -75,6 +90,9 @@ class PartitionManager {
   size_t shard_of(const std::string& topic, int32_t index) const;
   // fsync of <log.dirs>: makes the entries of newly created partition directories durable.
   bool sync_log_dir(std::string* error) const;
+  // Closes each on its owner loop and removes its directory; after() once all are gone.
+  void close_and_delete(std::vector<std::shared_ptr<Partition>> removed,
+                        std::function<void()> after);
 
   const std::filesystem::path log_dir_;
   const size_t shards_;
@@ -85,6 +103,10 @@ class PartitionManager {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int32_t>, std::shared_ptr<Partition>, std::less<>> partitions_;
   std::set<std::string> deleting_;
+  std::set<std::pair<std::string, int32_t>> deleting_partitions_;
+  // From load(): checkpointed offsets of logs not opened yet (cluster mode opens them later).
+  std::map<std::pair<std::string, int32_t>, int64_t> recovery_points_;
+  std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;
   std::mutex checkpoint_mu_;  // one checkpoint writer at a time
 };
 

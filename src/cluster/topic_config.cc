@@ -151,6 +151,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.cleaner = d.cleaner;
   c.producer_id_expiration_ms = d.producer_id_expiration_ms;
   c.producer_id_expiration_check_interval_ms = d.producer_id_expiration_check_interval_ms;
+  c.min_insync_replicas = d.min_insync_replicas;
   auto number = [&](std::string_view name, auto& out) {
     auto it = configs.find(std::string(name));
     int64_t v = 0;
@@ -175,6 +176,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   number("delete.retention.ms", c.cleaner.delete_retention_ms);
   number("min.compaction.lag.ms", c.cleaner.min_compaction_lag_ms);
   number("max.compaction.lag.ms", c.cleaner.max_compaction_lag_ms);
+  number("min.insync.replicas", c.min_insync_replicas);
   if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
     c.cleaner.min_cleanable_dirty_ratio =
         parse_ratio(it->second).value_or(c.cleaner.min_cleanable_dirty_ratio);

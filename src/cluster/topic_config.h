@@ -41,6 +41,7 @@ struct LogDefaults {
   storage::CleanerTopicConfig cleaner;
   int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
+  int32_t min_insync_replicas = 1;                            // min.insync.replicas
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -63,6 +64,8 @@ struct PartitionConfig {
   // Idempotent producer state (broker-wide settings).
   int64_t producer_id_expiration_ms = 86400000;
   int64_t producer_id_expiration_check_interval_ms = 600000;
+  // min.insync.replicas: acks=all needs an ISR at least this large (replicated partitions only).
+  int32_t min_insync_replicas = 1;
 };
 
 // Topic configs must have passed invalid_topic_config().

@@ -5,9 +5,11 @@
 // are deleted; low_watermark answers the new log start offset. An offset above the high watermark
 // (or negative) is OFFSET_OUT_OF_RANGE, an unknown partition UNKNOWN_TOPIC_OR_PARTITION, an
 // internal topic INVALID_TOPIC_EXCEPTION, a topic without cleanup.policy delete
-// POLICY_VIOLATION. With a single replica the low watermark is known at once, so timeout_ms is
-// never waited on. low_watermark is -1 with an error. Authorization: DELETE on the topic, checked
-// first (TOPIC_AUTHORIZATION_FAILED per partition).
+// POLICY_VIOLATION, a follower NOT_LEADER_OR_FOLLOWER. The low watermark answered is the
+// leader's new log start offset: followers follow it with their next fetch (Kafka waits for
+// them up to timeout_ms; not yet done here), so timeout_ms is never waited on. low_watermark is -1
+// with an error. Authorization: DELETE on the topic, checked first (TOPIC_AUTHORIZATION_FAILED per
+// partition).
 #include "protocol/messages/delete_records.h"
 
 #include <atomic>
@@ -65,6 +67,10 @@ void handle_delete_records(RequestContext& ctx, Responder respond) {
       auto partition = ctx.broker.partitions().get(topic.name, want.partition_index);
       if (!info || !partition) {
         out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (!partition->is_leader()) {
+        out.error_code = protocol::code(ErrorCode::not_leader_or_follower);
         continue;
       }
       op->pending.fetch_add(1, std::memory_order_relaxed);

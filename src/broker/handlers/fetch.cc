@@ -9,6 +9,12 @@
 // a waiter on each partition and arms one timer; the first append past a fetch offset (or the
 // timer) wakes it to read again. No polling. Errors answer at once.
 //
+// Replication: a fetch with replica_id >= 0 comes from a follower (Partition::read_for_follower):
+// it reads up to the log end (not the high watermark), records the follower's position, which
+// moves the high watermark and the ISR, and parks until the log end passes its offset. Consumers
+// read only from the leader (NOT_LEADER_OR_FOLLOWER on a follower). current_leader_epoch (v9+)
+// older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+//
 // Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
 // fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
 //
@@ -57,6 +63,11 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   enum State : int { reading = 0, parked = 1, done = 2 };
 
   void read_from(size_t k, int64_t budget, bool min_one, int64_t total);
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
   void finished(int64_t total);
   void park();
   void wake();
@@ -110,8 +121,11 @@ void FetchOp::read_from(size_t k, int64_t budget, bool min_one, int64_t total) {
   auto self = shared_from_this();
   broker_.post(targets_[k].partition->shard(), [self, k, budget, min_one, total] {
     Target& t = self->targets_[k];
-    const int64_t limit = std::min<int64_t>(t.max_bytes, budget);
-    auto r = t.partition->read(t.offset, std::max<int64_t>(limit, 0), min_one);
+    const int64_t limit = std::max<int64_t>(std::min<int64_t>(t.max_bytes, budget), 0);
+    const int32_t replica = self->req.replica_id;
+    auto r = replica >= 0
+                 ? t.partition->read_for_follower(replica, t.offset, limit, min_one, self->now_ms())
+                 : t.partition->read(t.offset, limit, min_one);
     t.out->error_code = protocol::code(r.error);
     t.out->high_watermark = r.high_watermark;
     t.out->last_stable_offset = r.high_watermark;
@@ -141,8 +155,13 @@ void FetchOp::park() {
   state_.store(parked, std::memory_order_release);
   auto self = shared_from_this();
   for (const auto& t : targets_) {
-    broker_.post(t.partition->shard(),
-                 [self, p = t.partition, offset = t.offset] { p->add_waiter(offset, self); });
+    broker_.post(t.partition->shard(), [self, p = t.partition, offset = t.offset] {
+      if (self->req.replica_id >= 0) {
+        p->add_replica_waiter(offset, self);
+      } else {
+        p->add_waiter(offset, self);
+      }
+    });
   }
   if (!timer_armed_) {
     timer_armed_ = true;

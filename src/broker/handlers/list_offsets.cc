@@ -3,6 +3,8 @@
 // high watermark; the last stable offset for read_committed, equal here without transactions),
 // -3 = the record with the largest timestamp (v7+), otherwise the first offset whose timestamp is
 // at or after it (time index), or -1 when there is none. v0 answers in old_style_offsets.
+// Only the leader answers (NOT_LEADER_OR_FOLLOWER on a follower); current_leader_epoch (v4+)
+// older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
 // Authorization: DESCRIBE on each topic (else TOPIC_AUTHORIZATION_FAILED per partition).
 #include "protocol/messages/list_offsets.h"
 
@@ -80,6 +82,10 @@ void handle_list_offsets(RequestContext& ctx, Responder respond) {
       }
       if (!partition) {
         out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (!partition->is_leader()) {
+        out.error_code = protocol::code(ErrorCode::not_leader_or_follower);
         continue;
       }
       if (want.current_leader_epoch > partition->leader_epoch()) {

@@ -7,6 +7,8 @@
 // the partition's owner loop: the latest epoch ends at the log end offset, an older one where the
 // next starts, an unknown one below the latest at the start of the next known one (with the
 // largest known epoch below it), one above every known epoch is UNDEFINED (-1, -1).
+// Only the leader answers (NOT_LEADER_OR_FOLLOWER on a follower): followers ask it before they
+// fetch, to find where their log diverges (cluster::ReplicaFetcher).
 // Authorization: DESCRIBE on each topic, or CLUSTER_ACTION on the cluster for a request from a
 // replica (replica_id >= 0, v3+); else TOPIC_AUTHORIZATION_FAILED per partition.
 #include "protocol/messages/offset_for_leader_epoch.h"
@@ -53,6 +55,10 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
       auto partition = ctx.broker.partitions().get(t.topic, p.partition);
       if (!partition) {
         out.error_code = protocol::code(protocol::ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (!partition->is_leader()) {
+        out.error_code = protocol::code(protocol::ErrorCode::not_leader_or_follower);
         continue;
       }
       const int32_t epoch = partition->leader_epoch();

@@ -5,7 +5,12 @@
 // Each partition's batches are validated and appended on the partition's owner loop, in place in
 // the request buffer (only base offsets, the leader epoch and, for LogAppendTime, the max
 // timestamp change). acks=1 answers after the append, acks=-1 (all) once the bytes are on disk
-// (fdatasync shared with every append since the last: group commit), acks=0 gets no response.
+// (fdatasync shared with every append since the last: group commit) and, for a replicated
+// partition, once the high watermark passed them (every in-sync replica has them;
+// Partition::when_replicated), acks=0 gets no response. A follower answers
+// NOT_LEADER_OR_FOLLOWER; acks=all to a leader whose ISR is below min.insync.replicas
+// NOT_ENOUGH_REPLICAS (nothing written), or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank
+// below it while the batch was being replicated.
 // Partitions of one request are independent: an error in one does not affect the others.
 // Authorization: WRITE on each topic, checked before the topic's existence (TOPIC_AUTHORIZATION_
 // FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
@@ -135,12 +140,21 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
         // The frame buffer is ours (moved into the op): the bytes may be patched in place.
         auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
-        const auto r = partition->append(data, bytes.size(), now_ms());
+        const auto r = partition->append(data, bytes.size(), now_ms(), acks == -1);
         fill(out, r);
         if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
-        partition->when_durable(r.last_offset + 1, [op, &out](bool ok) {
-          if (!ok) {
-            out.error_code = protocol::code(ErrorCode::kafka_storage_error);
+        if (!partition->replicated()) {  // a single node: acks=all means on disk
+          return partition->when_durable(r.last_offset + 1, [op, &out](bool ok) {
+            if (!ok) {
+              out.error_code = protocol::code(ErrorCode::kafka_storage_error);
+              out.base_offset = -1;
+            }
+            op->finish_one();
+          });
+        }
+        partition->when_replicated(r.last_offset + 1, [op, &out](ErrorCode e) {
+          if (e != ErrorCode::none) {
+            out.error_code = protocol::code(e);
             out.base_offset = -1;
           }
           op->finish_one();

@@ -3,49 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-
+#include "partition_testing.h"
 #include "record/builder.h"
 #include "storage_dir.h"
 
 namespace kaffa::cluster {
 namespace {
-
-// A single-threaded stand-in for an event loop: post() queues, run_until() drains.
-class Loop {
- public:
-  void post(std::function<void()> fn) {
-    std::lock_guard lock(mu_);
-    q_.push_back(std::move(fn));
-    cv_.notify_one();
-  }
-  template <class Pred>
-  bool run_until(Pred done) {
-    std::unique_lock lock(mu_);
-    while (!done()) {
-      if (!cv_.wait_for(lock, std::chrono::seconds(20), [&] { return !q_.empty(); })) return false;
-      auto fn = std::move(q_.front());
-      q_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> q_;
-};
-
-std::string batch(int n) {
-  std::vector<record::BuildRecord> recs;
-  for (int i = 0; i < n; ++i) recs.push_back({std::string("k"), std::string("v"), {}, 1000 + i});
-  return record::build_batch(recs, record::Compression::none);
-}
 
 struct Fixture {
   testing::TempDir dir;

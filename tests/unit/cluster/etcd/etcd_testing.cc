@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "spawn_testing.h"
+
 namespace kaffa::etcd::testing {
 namespace {
 
@@ -89,22 +91,10 @@ bool EtcdProcess::spawn(std::string* error) {
                                    "--initial-cluster=" + cluster,
                                    "--log-level=warn"};
   const std::string log_path = (dir_ / "etcd.log").string();
-  const pid_t pid = ::fork();
+  const pid_t pid = kaffa::testing::spawn_logged(std::move(args), log_path);
   if (pid < 0) {
     *error = "fork failed";
     return false;
-  }
-  if (pid == 0) {
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(kEtcdBinary, argv.data());
-    ::_exit(127);
   }
   pid_ = pid;
   return true;

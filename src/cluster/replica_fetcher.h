@@ -1,0 +1,80 @@
+// ReplicaFetcher: makes this broker's follower partitions copy their leaders' logs (Kafka's
+// ReplicaFetcherManager / ReplicaFetcherThread).
+//
+// Threads: one per (leader broker, fetcher index), as Kafka (index = hash of the partition modulo
+// num.replica.fetchers), each with one blocking PLAINTEXT connection to the leader's inter-broker
+// listener; a thread without partitions idles until shutdown. Per partition, on following (or
+// re-following in a new epoch):
+//   1. Truncation (KIP-101 / KIP-279): OffsetForLeaderEpoch v4 (replica_id = self,
+//      current_leader_epoch) for the latest epoch of the local log. The leader answers where
+//      that epoch ends in its log; when it answers an older epoch, the follower steps back to
+//      the end of its own largest epoch at or below that one and asks again; then it truncates
+//      to min(leader's end offset, its own end for that epoch). Unknown (-1) truncates to the
+//      high watermark. An empty log skips this.
+//   2. Fetch v12 (replica_id = self, current_leader_epoch, replica.fetch.* limits) in a loop
+//      from the local log end; the data goes to Partition::append_replicated on the owner loop
+//      (the fetcher thread waits for it: one round at a time, as Kafka's fetcher).
+// Errors: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+// UNKNOWN_TOPIC_OR_PARTITION back the partition off replica.fetch.backoff.ms and re-truncate
+// (the next image normally brings the new leader); OFFSET_OUT_OF_RANGE restarts the log at the
+// leader's log start offset when that is above the fetch offset, else re-truncates. A lost
+// connection backs the whole thread off and reconnects.
+//
+// Threading: follow/unfollow/shutdown from any thread (the metadata thread); partitions are
+// touched only on their owner loops (posted, with their role epoch checked there).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "cluster/metadata_image.h"
+#include "cluster/partition.h"
+
+namespace kaffa::cluster {
+
+struct ReplicaFetcherSettings {
+  int32_t self = -1;                      // node.id
+  int32_t fetch_max_bytes = 1048576;      // replica.fetch.max.bytes (per partition)
+  int32_t response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
+  int32_t wait_max_ms = 500;              // replica.fetch.wait.max.ms
+  int32_t min_bytes = 1;                  // replica.fetch.min.bytes
+  int64_t backoff_ms = 1000;              // replica.fetch.backoff.ms
+  int32_t num_fetchers = 1;               // num.replica.fetchers
+  int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms (Kafka's default)
+};
+
+class ReplicaFetcher {
+ public:
+  ReplicaFetcher(ReplicaFetcherSettings settings, Post post);
+  ~ReplicaFetcher();  // shutdown()
+  ReplicaFetcher(const ReplicaFetcher&) = delete;
+  ReplicaFetcher& operator=(const ReplicaFetcher&) = delete;
+
+  // Follows `partition` (already a follower in leader_epoch) from `leader` at `endpoint`;
+  // replaces any earlier following of it (then it truncates again).
+  void follow(std::shared_ptr<Partition> partition, int32_t leader, BrokerEndpoint endpoint,
+              int32_t leader_epoch);
+  void unfollow(const std::string& topic, int32_t index);
+  // Stops every thread (interrupting blocked calls) and joins them. Idempotent.
+  void shutdown();
+
+  // For tests and metrics: partitions followed now.
+  size_t followed() const;
+
+ private:
+  class Worker;
+  using WorkerKey = std::pair<int32_t, int32_t>;  // (leader, fetcher index)
+
+  const ReplicaFetcherSettings settings_;
+  Post post_;
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  std::map<WorkerKey, std::shared_ptr<Worker>> workers_;
+  std::map<std::pair<std::string, int32_t>, WorkerKey> where_;
+};
+
+}  // namespace kaffa::cluster

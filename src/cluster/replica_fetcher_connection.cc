@@ -1,0 +1,143 @@
+#include "cluster/replica_fetcher_connection.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace kaffa::cluster {
+namespace {
+
+constexpr uint32_t kMaxAnswerBytes = 256u << 20;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Waits until fd is ready for `events` or the deadline passes; false on timeout or error.
+bool wait_ready(int fd, short events, int64_t deadline_ms) {
+  for (;;) {
+    const int64_t left = deadline_ms - steady_ms();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (rc > 0) return (p.revents & (POLLERR | POLLNVAL)) == 0 || (p.revents & events) != 0;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+BrokerConnection::~BrokerConnection() {
+  close();
+}
+
+void BrokerConnection::close() {
+  const int fd = fd_.exchange(-1);
+  if (fd >= 0) ::close(fd);
+}
+
+void BrokerConnection::interrupt() {
+  const int fd = fd_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+bool BrokerConnection::fail(const std::string& what, std::string* error) {
+  if (error != nullptr) *error = what;
+  close();
+  return false;
+}
+
+bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t timeout_ms,
+                               std::string* error) {
+  close();
+  where_ = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+      rc != 0) {
+    return fail("cannot resolve " + where_ + ": " + ::gai_strerror(rc), error);
+  }
+  const int64_t deadline = steady_ms() + timeout_ms;
+  std::string why = "no address";
+  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+    const int fd =
+        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS && wait_ready(fd, POLLOUT, deadline)) {
+      int so_error = 0;
+      socklen_t len = sizeof so_error;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+      rc = so_error == 0 ? 0 : -1;
+      errno = so_error;
+    }
+    if (rc == 0) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      fd_.store(fd);
+      break;
+    }
+    why = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  if (fd_.load() < 0) return fail("cannot connect to " + where_ + ": " + why, error);
+  return true;
+}
+
+bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::string& answer,
+                                  std::string* error) {
+  const int fd = fd_.load();
+  if (fd < 0) return fail("not connected", error);
+  const int64_t deadline = steady_ms() + timeout_ms;
+  const auto n = static_cast<uint32_t>(frame.size() - 4);
+  for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
+  for (size_t sent = 0; sent < frame.size();) {
+    const ssize_t w = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (w > 0) {
+      sent += static_cast<size_t>(w);
+    } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!wait_ready(fd, POLLOUT, deadline)) return fail("timed out sending to " + where_, error);
+    } else {
+      return fail("cannot send to " + where_ + ": " + std::strerror(errno), error);
+    }
+  }
+  auto read_exact = [&](char* p, size_t len) {
+    for (size_t got = 0; got < len;) {
+      const ssize_t r = ::recv(fd, p + got, len - got, 0);
+      if (r > 0) {
+        got += static_cast<size_t>(r);
+      } else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (!wait_ready(fd, POLLIN, deadline)) return false;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  };
+  unsigned char size[4];
+  if (!read_exact(reinterpret_cast<char*>(size), 4)) {
+    return fail(where_ + " closed the connection or timed out", error);
+  }
+  const uint32_t len = (uint32_t{size[0]} << 24) | (uint32_t{size[1]} << 16) |
+                       (uint32_t{size[2]} << 8) | uint32_t{size[3]};
+  if (len > kMaxAnswerBytes) return fail("oversized answer from " + where_, error);
+  answer.assign(len, '\0');
+  if (!read_exact(answer.data(), len)) {
+    return fail(where_ + " closed the connection or timed out", error);
+  }
+  return true;
+}
+
+}  // namespace kaffa::cluster

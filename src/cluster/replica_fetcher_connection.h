@@ -1,0 +1,68 @@
+// BrokerConnection: one blocking Kafka connection from a replica fetcher thread to a leader's
+// inter-broker listener (PLAINTEXT), one request at a time, with the generated messages.
+//
+// Threading: used by one fetcher thread; interrupt() may be called from any thread to make a
+// blocked call fail at once (shutdown).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "protocol/headers.h"
+#include "protocol/wire.h"
+
+namespace kaffa::cluster {
+
+class BrokerConnection {
+ public:
+  BrokerConnection() = default;
+  ~BrokerConnection();
+  BrokerConnection(const BrokerConnection&) = delete;
+  BrokerConnection& operator=(const BrokerConnection&) = delete;
+
+  // Connects (closing any previous socket); false with *error.
+  bool connect(const std::string& host, int32_t port, int64_t timeout_ms, std::string* error);
+  bool connected() const { return fd_.load() >= 0; }
+  void close();
+  void interrupt();  // any thread
+
+  // Sends `req` as API `api_key` v`version` and decodes the answer into `resp`, whose views
+  // (records) point into *answer, which the caller keeps alive. False with *error (and the
+  // connection closed) on an I/O error, a timeout or an undecodable answer.
+  template <class Req, class Resp>
+  bool call(int16_t api_key, int16_t version, const Req& req, Resp& resp, int64_t timeout_ms,
+            std::shared_ptr<std::string>& answer, std::string* error) {
+    std::string frame(4, '\0');
+    protocol::Writer w(frame);
+    protocol::RequestHeader h;
+    h.request_api_key = api_key;
+    h.request_api_version = version;
+    h.correlation_id = ++correlation_;
+    h.client_id = "kaffa-replica-fetcher";
+    h.encode(w, protocol::request_header_version(api_key, version));
+    req.encode(w, version);
+    answer = std::make_shared<std::string>();
+    if (!round_trip(frame, timeout_ms, *answer, error)) return false;
+    protocol::Reader r(*answer);
+    protocol::ResponseHeader rh;
+    if (!rh.decode(r, protocol::response_header_version(api_key, version)) ||
+        rh.correlation_id != h.correlation_id || !resp.decode(r, version)) {
+      if (error != nullptr) *error = "malformed answer from " + where_ + ": " + r.error();
+      close();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  bool round_trip(std::string& frame, int64_t timeout_ms, std::string& answer, std::string* error);
+  bool fail(const std::string& what, std::string* error);
+
+  std::atomic<int> fd_{-1};
+  int32_t correlation_ = 0;
+  std::string where_;
+};
+
+}  // namespace kaffa::cluster
