@@ -82,19 +82,19 @@ void Broker::start_cluster() {
   o.cluster_id_if_new = cluster_id_;
   metadata_ = std::make_unique<cluster::EtcdMetadata>(std::move(o));
 
-  cluster::ReplicationConfig rc;
-  rc.node_id = config_.node_id;
-  rc.replica_lag_time_max_ms = cc.replica_lag_time_max_ms;
-  rc.fetch_max_bytes = cc.replica_fetch_max_bytes;
-  rc.fetch_response_max_bytes = cc.replica_fetch_response_max_bytes;
-  rc.fetch_wait_max_ms = cc.replica_fetch_wait_max_ms;
-  rc.fetch_min_bytes = cc.replica_fetch_min_bytes;
-  rc.fetch_backoff_ms = cc.replica_fetch_backoff_ms;
-  rc.num_fetchers = cc.num_replica_fetchers;
+  cluster::ReplicaManagerSettings rs;
+  rs.replica_lag_time_max_ms = cc.replica_lag_time_max_ms;
+  rs.fetcher.self = config_.node_id;
+  rs.fetcher.fetch_max_bytes = cc.replica_fetch_max_bytes;
+  rs.fetcher.response_max_bytes = cc.replica_fetch_response_max_bytes;
+  rs.fetcher.wait_max_ms = cc.replica_fetch_wait_max_ms;
+  rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
+  rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
+  rs.fetcher.num_fetchers = cc.num_replica_fetchers;
   cluster::EtcdMetadata* store = metadata_.get();
   replica_manager_ = std::make_unique<cluster::ReplicaManager>(
-      rc, *partitions_,
-      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); },
+      config_.node_id, *partitions_,
+      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }, rs,
       [store](const std::string& topic, int32_t index, const cluster::PartitionState& proposed,
               cluster::AlterPartitionDone done) {
         store->alter_partition(topic, index, proposed, std::move(done));

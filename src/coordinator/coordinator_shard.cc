@@ -49,19 +49,28 @@ void CoordinatorShard::write(std::vector<Record> records,
     batch.push_back(std::move(b));
   }
   std::string bytes = record::build_batch(batch, record::Compression::none);
-  auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now);
+  // As Kafka's coordinator: acks=all (every in-sync replica has it, and on local disk). Errors as
+  // the client should see them: a lost leadership is NOT_COORDINATOR (it looks the coordinator up
+  // again), too few in-sync replicas or a storage failure COORDINATOR_NOT_AVAILABLE.
+  auto coordinator_error = [](protocol::ErrorCode e) {
+    using protocol::ErrorCode;
+    if (e == ErrorCode::none) return e;
+    if (e == ErrorCode::not_leader_or_follower) return ErrorCode::not_coordinator;
+    if (e == ErrorCode::message_too_large) return ErrorCode::record_list_too_large;
+    return ErrorCode::coordinator_not_available;
+  };
+  auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now,
+                                /*acks_all=*/true);
   if (out.error != protocol::ErrorCode::none) {
-    log::error("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
-               partition_->index(), static_cast<int>(out.error), out.message);
-    const auto e = out.error == protocol::ErrorCode::message_too_large
-                       ? protocol::ErrorCode::record_list_too_large
-                       : protocol::ErrorCode::coordinator_not_available;
-    return done(e);
+    log::warn("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
+              partition_->index(), static_cast<int>(out.error), out.message);
+    return done(coordinator_error(out.error));
   }
-  // Durable before the change becomes visible; flushes of one partition complete in order.
-  partition_->when_durable(out.last_offset + 1, [done = std::move(done)](bool ok) {
-    done(ok ? protocol::ErrorCode::none : protocol::ErrorCode::coordinator_not_available);
-  });
+  // Replicated and durable before the change becomes visible; completions come in order.
+  partition_->when_replicated(out.last_offset + 1,
+                              [done = std::move(done), coordinator_error](protocol::ErrorCode e) {
+                                done(coordinator_error(e));
+                              });
 }
 
 void CoordinatorShard::load() {

@@ -7,7 +7,8 @@
 //
 // Durability (the coordinator-runtime model): a change is written as records to the offsets
 // partition through write(); the caller applies it to memory and answers the client only in the
-// `done` callback, i.e. once the records are on disk. At start-up load() replays the partition
+// `done` callback, i.e. once the records are on disk (and, in a cluster, on every in-sync
+// replica: Kafka's acks=all). At start-up load() replays the partition
 // (offset commits and group metadata, tombstones deleting) before the shard serves: until then
 // loaded() is false and handlers answer COORDINATOR_LOAD_IN_PROGRESS.
 #pragma once
