@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -67,10 +68,10 @@ def _kill_etcds():
 atexit.register(_kill_etcds)
 
 
-def free_port():
-    """A free TCP port on 127.0.0.1 (bound, then released; the caller binds it right away)."""
+def free_port(host="127.0.0.1"):
+    """A free TCP port on `host` (bound, then released; the caller binds it right away)."""
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((host, 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -106,9 +107,10 @@ def wait_until(pred, what, timeout=WAIT_S, describe=None):
 # ---- etcd ----
 
 class EtcdServer:
-    """One etcd member alone in its cluster, on 127.0.0.1 with free client and peer ports."""
+    """One etcd member alone in its cluster, on `host` (127.0.0.1) with free client and peer
+    ports."""
 
-    def __init__(self, name="kaffa-systest"):
+    def __init__(self, name="kaffa-systest", host="127.0.0.1"):
         if not os.access(ETCD_BIN, os.X_OK):
             raise RuntimeError("%s missing: the cluster tests need Debian's etcd-server "
                                "(scripts/deps.sh installs it)" % ETCD_BIN)
@@ -116,14 +118,15 @@ class EtcdServer:
         self.tmp = tempfile.mkdtemp(prefix="kaffa-etcd-")
         self.data_dir = os.path.join(self.tmp, "data")
         self.log_path = os.path.join(self.tmp, "etcd.log")
-        self.client_port = free_port()
-        self.peer_port = free_port()
+        self.host = host
+        self.client_port = free_port(host)
+        self.peer_port = free_port(host)
         self.proc = None
         self._log = None
 
     @property
     def endpoint(self):
-        return "127.0.0.1:%d" % self.client_port
+        return "%s:%d" % (self.host, self.client_port)
 
     @property
     def url(self):
@@ -131,8 +134,8 @@ class EtcdServer:
         return "etcd://" + self.endpoint
 
     def command(self):
-        client = "http://127.0.0.1:%d" % self.client_port
-        peer = "http://127.0.0.1:%d" % self.peer_port
+        client = "http://%s:%d" % (self.host, self.client_port)
+        peer = "http://%s:%d" % (self.host, self.peer_port)
         return [ETCD_BIN, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
@@ -239,31 +242,50 @@ class EtcdServer:
 # ---- brokers ----
 
 class ClusterBroker(KaffaBroker):
-    """A broker of a KaffaCluster. `node_id` is its node.id; restart() keeps its port."""
+    """A broker of a KaffaCluster. `node_id` is its node.id; restart() keeps its port. It
+    listens on `host` (127.0.0.1); `command_prefix` runs it through another program (e.g.
+    nsenter into a network namespace)."""
 
-    def __init__(self, node_id, overrides, **kwargs):
+    def __init__(self, node_id, overrides, host="127.0.0.1", command_prefix=(), **kwargs):
         super().__init__(overrides=overrides, **kwargs)
         self.node_id = node_id
+        self.bind_host = host
+        self.command_prefix = list(command_prefix)
         self.fixed_port = None
+        self.frozen = False
+        if "listeners" in self._defaults:
+            self._defaults["listeners"] = "PLAINTEXT://%s:0" % host
+
+    def command(self):
+        return self.command_prefix + super().command()
 
     def start(self):
         super().start()
         if self.fixed_port is None and "listeners" in self._defaults:
             self.fixed_port = self.port
-            self._defaults["listeners"] = "PLAINTEXT://127.0.0.1:%d" % self.port
+            self._defaults["listeners"] = "PLAINTEXT://%s:%d" % (self.bind_host, self.port)
         return self
 
     def freeze(self):
-        """SIGSTOP: alive (the kernel still accepts connections) but silent."""
+        """SIGSTOP: alive (the kernel still accepts connections) but silent. The cluster's
+        waits leave a frozen broker out (it cannot answer)."""
         self.proc.send_signal(signal.SIGSTOP)
+        self.frozen = True
 
     def thaw(self):
-        self.proc.send_signal(signal.SIGCONT)
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+        self.frozen = False
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
+        if self.alive():
             self.proc.send_signal(signal.SIGCONT)  # a frozen process still dies of SIGKILL
+        self.frozen = False
         super().kill()
+
+    def kill9(self):
+        self.frozen = False
+        return super().kill9()
 
     def __repr__(self):
         return "broker %d (%s)" % (self.node_id, "port %s" % self.port if self.alive() else "down")
@@ -310,10 +332,11 @@ class KaffaCluster:
     """etcd plus brokers 1..n. `overrides` go to every broker (after CLUSTER_DEFAULTS);
     `per_broker` = {node_id: {setting: value}} on top."""
 
-    def __init__(self, n=3, overrides=None, per_broker=None, prefix="/kaffa"):
+    def __init__(self, n=3, overrides=None, per_broker=None, prefix="/kaffa",
+                 etcd_host="127.0.0.1", broker_host=None, command_prefix=None):
         self.n = n
         self.prefix = prefix
-        self.etcd = EtcdServer()
+        self.etcd = EtcdServer(host=etcd_host)
         self.brokers = []
         for node_id in range(1, n + 1):
             o = dict(CLUSTER_DEFAULTS)
@@ -322,7 +345,9 @@ class KaffaCluster:
             if prefix != "/kaffa":
                 o["metadata.store.prefix"] = prefix
             o.update((per_broker or {}).get(node_id, {}))
-            self.brokers.append(ClusterBroker(node_id, o))
+            self.brokers.append(ClusterBroker(
+                node_id, o, host=broker_host(node_id) if broker_host else "127.0.0.1",
+                command_prefix=command_prefix(node_id) if command_prefix else ()))
 
     # ---- lifecycle ----
 
@@ -337,6 +362,7 @@ class KaffaCluster:
         try:
             return self.start()
         except BaseException:
+            sys.stderr.write(self.post_mortem())
             self.cleanup()
             raise
 
@@ -344,9 +370,25 @@ class KaffaCluster:
         try:
             if exc_type is None:
                 self.stop_all_checked()
+            else:
+                sys.stderr.write(self.post_mortem())
         finally:
             self.cleanup()
         return False
+
+    def post_mortem(self, lines=60):
+        """The end of every broker's log (this run and the one before), the brokers' views and
+        the etcd records: printed when a test fails, before everything is removed."""
+        out = ["\n==== cluster state at the failure ====", self.describe()]
+        for b in self.brokers:
+            for n, text in enumerate(b.previous_logs[-1:] + [b.log_text()]):
+                tail = text.splitlines()[-lines:]
+                out.append("---- broker %d %s (last %d lines) ----" % (
+                    b.node_id, "previous run" if n == 0 and b.previous_logs else "log",
+                    len(tail)))
+                out += tail
+        out += ["---- etcd %s ----" % self.prefix, self.etcd.dump(self.prefix)]
+        return "\n".join(out) + "\n"
 
     def stop_all_checked(self):
         """SIGTERM to every live broker (in turn: each a controlled shutdown); each must exit 0."""
@@ -373,12 +415,14 @@ class KaffaCluster:
         return self.brokers[node_id - 1]
 
     def live(self):
-        return [b for b in self.brokers if b.alive()]
+        """The brokers running and not frozen."""
+        return [b for b in self.brokers if b.alive() and not b.frozen]
 
     @property
     def bootstrap(self):
         """Every broker's address (also of brokers down now: clients skip those)."""
-        return ",".join("127.0.0.1:%d" % b.fixed_port for b in self.brokers if b.fixed_port)
+        return ",".join("%s:%d" % (b.bind_host, b.fixed_port) for b in self.brokers
+                        if b.fixed_port)
 
     def restart(self, b):
         """Restarts a broker that was killed or stopped and waits until every live broker
