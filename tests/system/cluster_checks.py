@@ -150,6 +150,9 @@ class AckedProducer(threading.Thread):
                 "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500,
                 "retry.backoff.ms": 100, "topic.metadata.refresh.interval.ms": 1000}
         conf.update(extra or {})
+        conf["error_cb"] = self._client_error
+        self.client_errors = []  # librdkafka's error callback: fatal (idempotence) errors above all
+        self.crash = None
         self.producer = Producer(conf)
         self.topic = topic
         self.partitions = partitions
@@ -169,11 +172,29 @@ class AckedProducer(threading.Thread):
                 self.errors.append((msg.value(), err))
             self.cond.notify_all()
 
+    def _client_error(self, err):
+        with self.cond:
+            self.client_errors.append(err)
+            self.cond.notify_all()
+
+    def fatal(self):
+        with self.cond:
+            return [e for e in self.client_errors if e.fatal()] + (
+                [self.crash] if self.crash else [])
+
     def outstanding(self):
         with self.cond:
             return self.sent - len(self.acked) - len(self.errors)
 
     def run(self):
+        try:
+            self._produce_loop()
+        except Exception as e:  # noqa: BLE001 - e.g. KafkaException after a fatal error
+            with self.cond:
+                self.crash = e
+                self.cond.notify_all()
+
+    def _produce_loop(self):
         while not self.stopping.is_set():
             if self.outstanding() >= self.window:
                 self.producer.poll(0.05)  # serves delivery reports; returns on the first
@@ -196,11 +217,15 @@ class AckedProducer(threading.Thread):
         with self.cond:
             while len(self.acked) < n:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                fatal = [e for e in self.client_errors if e.fatal()]
+                if left <= 0 or fatal or self.crash:
                     raise AssertionError(
-                        "producer: %d of %d acknowledgements within %ss %s(sent %d, errors %d: "
-                        "%s)" % (len(self.acked), n, timeout, what, self.sent, len(self.errors),
-                                 self.errors[-3:]))
+                        "producer: %d of %d acknowledgements %s(sent %d; delivery errors %d: %s; "
+                        "client errors: %s; %s)" % (
+                            len(self.acked), n, "within %ss " % timeout if left <= 0 else
+                            "before a fatal error ", what, self.sent, len(self.errors),
+                            self.errors[-3:], self.client_errors[-5:],
+                            "producer thread died: %r" % self.crash if self.crash else "alive"))
                 self.cond.wait(left)
 
     def n_acked(self):
@@ -216,6 +241,10 @@ class AckedProducer(threading.Thread):
         if left:
             raise AssertionError("producer: %d records still undelivered %ss after the end"
                                  % (left, timeout))
+        fatal = self.fatal()
+        if fatal:
+            raise AssertionError("producer: fatal errors %s (acknowledged %d, delivery errors %s)"
+                                 % (fatal, len(self.acked), self.errors[:3]))
         with self.cond:
             return list(self.acked), list(self.errors)
 

@@ -80,7 +80,13 @@ class GroupFailoverTest(unittest.TestCase):
                         "the member to read half of each partition")
         # Commit exactly `half` per partition (it may have read further).
         self.commit(member, {p: half for p in range(PARTITIONS)})
-        c.wait_full_isr("__consumer_offsets")
+        offsets = c.wait_full_isr("__consumer_offsets")
+        self.assertEqual(sorted(offsets), [0, 1, 2])
+        for i, p in offsets.items():
+            self.assertEqual(sorted(p["replicas"]), [1, 2, 3],
+                             "__consumer_offsets-%d must have 3 replicas "
+                             "(offsets.topic.replication.factor=3, 3 brokers live when the first "
+                             "group needed it)" % i)
         first = self.coordinator(c)
         self.assertEqual(gu.committed(c.bootstrap, GROUP, TOPIC, PARTITIONS),
                          {p: half for p in range(PARTITIONS)})
