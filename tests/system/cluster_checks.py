@@ -241,6 +241,7 @@ class AckedProducer(threading.Thread):
         if left:
             raise AssertionError("producer: %d records still undelivered %ss after the end"
                                  % (left, timeout))
+        self.producer = None  # ends librdkafka's threads (no reconnects to brokers that stop)
         fatal = self.fatal()
         if fatal:
             raise AssertionError("producer: fatal errors %s (acknowledged %d, delivery errors %s)"
@@ -252,8 +253,10 @@ class AckedProducer(threading.Thread):
         """Stops without waiting (cleanup on failure)."""
         self.stopping.set()
         self.join(timeout=30)
-        self.producer.purge(in_queue=True, in_flight=True, blocking=False)
-        self.producer.poll(0)
+        if self.producer is not None:
+            self.producer.purge(in_queue=True, in_flight=True, blocking=False)
+            self.producer.poll(0)
+            self.producer = None
 
 
 # ---- consuming ----

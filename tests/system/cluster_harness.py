@@ -351,7 +351,8 @@ class KaffaCluster:
         else:
             nt = NewTopic(name, num_partitions=partitions,
                           replication_factor=replication_factor, config=configs or {})
-        fut = self.admin().create_topics([nt], operation_timeout=30, request_timeout=30)[name]
+        admin = self.admin()  # referenced until the result is in (else it is destroyed first)
+        fut = admin.create_topics([nt], operation_timeout=30, request_timeout=30)[name]
         fut.result(timeout=60)  # raises KafkaException with the broker's error
         return self.wait_leaders(name)
 

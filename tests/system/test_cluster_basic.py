@@ -2,7 +2,8 @@
 """Cluster smoke test: one etcd, three brokers (node ids 1..3) on loopback, one cluster.
 
 - Every broker's Metadata lists the three brokers with the ports they listen on, the same
-  controller (one of them) and the same cluster id; `kaffa cluster info --json` shows the same.
+  controller (one of them) and the same cluster id; `kaffa cluster info --json` shows the same,
+  and, once the topic below is fully replicated, no under-replicated or offline partition.
 - A topic with RF=3 and 3 partitions created through one broker: every broker reports it with 3
   distinct replicas per partition, all in the ISR, and the leaders spread over all three brokers
   (Kafka's round-robin placement); explicit replica assignment is honoured as given.
@@ -76,6 +77,19 @@ class ClusterBasicTest(unittest.TestCase):
                          "leaders of the 3 partitions are not spread over the 3 brokers: %s"
                          % parts)
 
+        # kaffa cluster info: partition health (no under-replicated or offline partition) and
+        # the leaderships per broker.
+        state = {}
+
+        def healthy():
+            info = state["info"] = c.cluster_info()
+            return (info.get("under_replicated_partitions") == 0
+                    and info.get("offline_partitions") == 0
+                    and sum(x.get("leader_partitions", 0) for x in info["brokers"])
+                    == info.get("partitions"))
+        wait_until(healthy, "kaffa cluster info to report every partition led and fully "
+                   "replicated", describe=lambda: state)
+
         b1, b2 = c.broker(1), c.broker(2)
         records = [(i % 3, b"k%d" % i, b"value-%d" % i, ()) for i in range(300)]
         res = cio.confluent_produce(b1.bootstrap, "basic", records)
@@ -141,8 +155,8 @@ class ClusterBasicTest(unittest.TestCase):
             for p in (0, 1):
                 self.assertTrue(os.path.isdir(cc.partition_dir(b, "doomed", p)),
                                 "no log dir for doomed-%d on broker %d" % (p, b.node_id))
-        fut = c.admin().delete_topics(["doomed"], operation_timeout=30)["doomed"]
-        fut.result(timeout=60)
+        admin = c.admin()
+        admin.delete_topics(["doomed"], operation_timeout=30)["doomed"].result(timeout=60)
 
         def gone():
             for b in c.brokers:
