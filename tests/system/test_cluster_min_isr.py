@@ -11,8 +11,8 @@ are produced with acks=all and the cluster settles (full ISR). Then A and B get 
   the refused batch was not appended. librdkafka (acks=all, retries=0) reports the same error in
   its delivery report, and no delivery succeeds.
 - acks=1 still succeeds (min.insync.replicas applies to acks=all only, as in Kafka).
-- Every record acknowledged before the kill is read back from the survivor (a consumer with only
-  the survivor as bootstrap), at its offset.
+- Every record acknowledged before the kill is read back from the survivor (Fetch as a consumer
+  sends it, up to the high watermark), at its offset; none of the refused records is readable.
 - After A restarts and rejoins the ISR, acks=all succeeds again.
 """
 
@@ -87,15 +87,19 @@ class MinIsrTest(unittest.TestCase):
             out = conn.produce([(topic, [(0, kr.encode_batch([(None, b"acks1", ())]))])], acks=1)
             self.assertEqual(out[(topic, 0)]["error_code"], 0, "acks=1 with ISR [S]: %r" % out)
 
-        got = cio.confluent_consume(survivor.bootstrap, [(topic, 0), (topic, 1)])
+        # A consumer's Fetch (v4, replica id -1) from the survivor, up to its high watermark.
+        stored = {}
+        with kr.connect(survivor) as conn:
+            for p in (0, 1):
+                batches, _hw = conn.read_all_batches(topic, p)
+                stored[p] = {r["offset"]: r["value"] for b in batches for r in b.records}
         for i, (p, _k, value, _h) in enumerate(records):
             off = res[i][1]
-            stored = {r.offset: r.value for r in got[(topic, p)]}
-            self.assertEqual(stored.get(off), value,
+            self.assertEqual(stored[p].get(off), value,
                              "%s-%d offset %d (acknowledged) read from the survivor"
                              % (topic, p, off))
-        refused = [r for recs in got.values() for r in recs
-                   if r.value in (b"must-not-be-acknowledged", b"librdkafka-refused")]
+        refused = [v for p in (0, 1) for v in stored[p].values()
+                   if v in (b"must-not-be-acknowledged", b"librdkafka-refused")]
         self.assertEqual(refused, [], "refused records are readable")
 
         c.restart(c.broker(A))
