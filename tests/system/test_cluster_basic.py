@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Cluster smoke test: one etcd, three brokers (node ids 1..3) on loopback, one cluster.
+
+- Every broker's Metadata lists the three brokers with the ports they listen on, the same
+  controller (one of them) and the same cluster id; `kaffa cluster info --json` shows the same,
+  and, once the topic below is fully replicated, no under-replicated or offline partition.
+- A topic with RF=3 and 3 partitions created through one broker: every broker reports it with 3
+  distinct replicas per partition, all in the ISR, and the leaders spread over all three brokers
+  (Kafka's round-robin placement); explicit replica assignment is honoured as given.
+- RF above the number of live brokers: INVALID_REPLICATION_FACTOR (38).
+- Records produced through a bootstrap of one broker (acks=all) are consumed through another
+  broker's bootstrap, and every replica's log files hold the same batches byte for byte.
+- A follower refuses Produce and a consumer's Fetch with NOT_LEADER_OR_FOLLOWER (6).
+- A second broker with a node.id already registered does not join (it exits with an error
+  naming the id) and the cluster keeps its three brokers.
+- A deleted topic disappears from every broker's Metadata and from every broker's disk.
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import client_io as cio  # noqa: E402
+import cluster_checks as cc  # noqa: E402
+import kafka_records as kr  # noqa: E402
+from cluster_harness import ClusterBroker, KaffaCluster, metadata, wait_until  # noqa: E402
+from kaffa_harness import BrokerStartError  # noqa: E402
+
+NOT_LEADER_OR_FOLLOWER = 6
+INVALID_REPLICATION_FACTOR = 38
+
+
+class ClusterBasicTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = KaffaCluster(3)
+        cls.cluster.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.__exit__(None, None, None)
+
+    def test_brokers_controller_cluster_id(self):
+        c = self.cluster
+        want = {b.node_id: ("127.0.0.1", b.port) for b in c.brokers}
+        controllers, ids = set(), set()
+        for b in c.brokers:
+            md = metadata(b)
+            self.assertEqual({i: (h, p) for i, (h, p, _r) in md["brokers"].items()}, want,
+                             "broker %d's Metadata brokers" % b.node_id)
+            controllers.add(md["controller_id"])
+            from kafka_wire import Connection
+            with Connection(b.host, b.port) as conn:
+                ids.add(conn.metadata([], version=2)["cluster_id"])
+        self.assertEqual(len(controllers), 1, "brokers disagree on the controller: %s"
+                         % controllers)
+        self.assertIn(controllers.pop(), want)
+        self.assertEqual(len(ids), 1, "brokers disagree on the cluster id: %s" % ids)
+        cluster_id = ids.pop()
+        self.assertTrue(cluster_id, "no cluster id in Metadata v2")
+
+        info = c.cluster_info()
+        self.assertEqual(info["cluster_id"], cluster_id)
+        self.assertIn(info["controller"], want)
+        self.assertEqual(sorted((x["id"], x["port"]) for x in info["brokers"]),
+                         sorted((i, p) for i, (_h, p) in want.items()))
+
+    def test_rf3_topic_produce_consume_across_brokers(self):
+        c = self.cluster
+        c.create_topic("basic", 3, 3)
+        parts = c.wait_full_isr("basic")
+        for i, p in parts.items():
+            self.assertEqual(sorted(p["replicas"]), [1, 2, 3], "basic-%d replicas" % i)
+        self.assertEqual(sorted(p["leader"] for p in parts.values()), [1, 2, 3],
+                         "leaders of the 3 partitions are not spread over the 3 brokers: %s"
+                         % parts)
+
+        # kaffa cluster info: partition health (no under-replicated or offline partition) and
+        # the leaderships per broker.
+        state = {}
+
+        def healthy():
+            info = state["info"] = c.cluster_info()
+            return (info.get("under_replicated_partitions") == 0
+                    and info.get("offline_partitions") == 0
+                    and sum(x.get("leader_partitions", 0) for x in info["brokers"])
+                    == info.get("partitions"))
+        wait_until(healthy, "kaffa cluster info to report every partition led and fully "
+                   "replicated", describe=lambda: state)
+
+        b1, b2 = c.broker(1), c.broker(2)
+        records = [(i % 3, b"k%d" % i, b"value-%d" % i, ()) for i in range(300)]
+        res = cio.confluent_produce(b1.bootstrap, "basic", records)
+        got = cio.confluent_consume(b2.bootstrap, [("basic", p) for p in range(3)])
+        for i, (part, key, value, _h) in enumerate(records):
+            off = res[i][1]
+            stored = {r.offset: r for r in got[("basic", part)]}
+            self.assertIn(off, stored, "basic-%d offset %d not consumed" % (part, off))
+            self.assertEqual((stored[off].key, stored[off].value), (key, value))
+        acked = [(part, res[i][1], value) for i, (part, _k, value, _h) in enumerate(records)]
+        cc.check_acked(c, "basic", 3, acked)
+
+    def test_explicit_assignment_and_bad_replication_factor(self):
+        c = self.cluster
+        assignment = [[3, 1, 2], [2, 3, 1]]
+        c.create_topic("assigned", 2, assignment=assignment)
+        parts = c.wait_full_isr("assigned")
+        self.assertEqual([parts[i]["replicas"] for i in range(2)], assignment)
+        self.assertEqual([parts[i]["leader"] for i in range(2)], [3, 2],
+                         "a new partition's leader is its first replica")
+
+        from confluent_kafka import KafkaException
+        with self.assertRaises(KafkaException) as cm:
+            c.create_topic("too-many-replicas", 1, 4)
+        self.assertEqual(cm.exception.args[0].code(), INVALID_REPLICATION_FACTOR,
+                         str(cm.exception))
+
+    def test_follower_refuses_produce_and_consumer_fetch(self):
+        c = self.cluster
+        c.create_topic("leaders-only", 1, 3)
+        parts = c.wait_full_isr("leaders-only")
+        follower = c.broker(next(r for r in parts[0]["replicas"] if r != parts[0]["leader"]))
+        batch = kr.encode_batch([(None, b"to-a-follower", ())])
+        with kr.connect(follower) as conn:
+            res = conn.produce_one("leaders-only", 0, batch)
+            self.assertEqual(res["error_code"], NOT_LEADER_OR_FOLLOWER,
+                             "Produce to follower %r: %r" % (follower, res))
+            f = conn.fetch([("leaders-only", [(0, 0, 1 << 20)])])[("leaders-only", 0)]
+            self.assertEqual(f["error_code"], NOT_LEADER_OR_FOLLOWER,
+                             "consumer Fetch from follower %r: %r" % (follower, f))
+        leader = c.broker(parts[0]["leader"])
+        with kr.connect(leader) as conn:
+            self.assertEqual(conn.produce_one("leaders-only", 0, batch)["error_code"], 0)
+
+    def test_duplicate_node_id_is_refused(self):
+        c = self.cluster
+        o = dict(c.broker(1)._overrides)
+        dup = ClusterBroker(1, o)
+        self.addCleanup(dup.cleanup)
+        self.addCleanup(dup.kill)
+        with self.assertRaises(BrokerStartError) as cm:
+            dup.start()
+        self.assertIn("node.id 1 is already registered", str(cm.exception))
+        c.wait_brokers()
+        self.assertTrue(c.broker(1).alive())
+
+    def test_delete_topic_everywhere(self):
+        c = self.cluster
+        c.create_topic("doomed", 2, 3)
+        c.wait_full_isr("doomed")
+        cio.confluent_produce(c.bootstrap, "doomed", [(p, None, b"x", ()) for p in (0, 1)])
+        for b in c.brokers:
+            for p in (0, 1):
+                self.assertTrue(os.path.isdir(cc.partition_dir(b, "doomed", p)),
+                                "no log dir for doomed-%d on broker %d" % (p, b.node_id))
+        admin = c.admin()
+        admin.delete_topics(["doomed"], operation_timeout=30)["doomed"].result(timeout=60)
+
+        def gone():
+            for b in c.brokers:
+                t = metadata(b, ["doomed"])["topics"].get("doomed")
+                if t is not None and t["error_code"] == 0:
+                    return False
+                if any(os.path.exists(cc.partition_dir(b, "doomed", p)) for p in (0, 1)):
+                    return False
+            return True
+        wait_until(gone, "topic doomed to disappear from every broker's Metadata and disk",
+                   describe=lambda: c.describe(["doomed"]) + " dirs: %s" % [
+                       (b.node_id, sorted(os.listdir(b.log_dir))) for b in c.brokers])
+
+
+if __name__ == "__main__":
+    unittest.main()

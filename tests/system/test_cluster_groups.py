@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Consumer groups survive the failover of their coordinator without losing committed offsets.
+
+__consumer_offsets has RF=3 (offsets.topic.replication.factor=3, 3 partitions). The group's
+coordinator is the leader of partition abs(hashCode(group)) % 3 of __consumer_offsets:
+FindCoordinator asked of any broker must name exactly that broker.
+
+1. A member (confluent_kafka, subscribe) reads half of each partition of a 3-partition RF=3
+   topic and commits those offsets synchronously; it stays in the group.
+2. The coordinator gets SIGKILL. The survivors must name a new, live coordinator (the new leader
+   of the offsets partition). The committed offsets, asked through the survivors, are those of
+   step 1. The member (still running) reads on to the end and commits again; the commit must
+   succeed with the new coordinator (retried while the client rediscovers it).
+3. The killed broker restarts and rejoins the ISR of __consumer_offsets; then the coordinator of
+   that moment gets SIGKILL too. The committed offsets are still the ends; a new member of the
+   group starts exactly there: it reads only records produced afterwards.
+"""
+
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cluster_checks as cc  # noqa: E402
+import group_util as gu  # noqa: E402
+from cluster_harness import (KaffaCluster, find_coordinator, offsets_partition,  # noqa: E402
+                             wait_until, WAIT_S)
+
+TOPIC = "grp-data"
+GROUP = "failover-group"
+PARTITIONS = 3
+PER_PARTITION = 100
+
+
+class GroupFailoverTest(unittest.TestCase):
+    def test_committed_offsets_survive_coordinator_failover(self):
+        cluster = KaffaCluster(3)
+        cluster.__enter__()
+        ok = False
+        try:
+            self.scenario(cluster)
+            ok = True
+        finally:
+            cluster.__exit__(None if ok else AssertionError, None, None)
+
+    def coordinator(self, c, exclude=()):
+        """The coordinator every live broker names for GROUP, which must be the leader of the
+        group's __consumer_offsets partition (and live, not in `exclude`)."""
+        op = offsets_partition(GROUP, 3)
+        state = {}
+
+        def agreed():
+            leader = c.wait_leaders("__consumer_offsets", exclude=exclude)[op]["leader"]
+            answers = {b.node_id: find_coordinator(b, GROUP) for b in c.live()}
+            state["answers"], state["leader"] = answers, leader
+            want = (0, leader, c.broker(leader).bind_host, c.broker(leader).port)
+            return leader if all(a == want for a in answers.values()) else None
+        node = wait_until(agreed, "every broker to name the leader of __consumer_offsets-%d as "
+                          "coordinator of %s" % (op, GROUP), describe=lambda: state)
+        return c.broker(node)
+
+    def scenario(self, c):
+        from confluent_kafka import Consumer
+        c.create_topic(TOPIC, PARTITIONS, 3)
+        c.wait_full_isr(TOPIC)
+        ends = gu.produce_spread(c.broker(1), TOPIC, PARTITIONS, PER_PARTITION)
+        self.assertEqual(ends, {p: PER_PARTITION for p in range(PARTITIONS)})
+
+        member = Consumer({"bootstrap.servers": c.bootstrap, "group.id": GROUP,
+                           "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                           "session.timeout.ms": 10000,
+                           "topic.metadata.refresh.interval.ms": 1000})
+        self.addCleanup(member.close)
+        member.subscribe([TOPIC])
+        half = PER_PARTITION // 2
+        seen = {p: set() for p in range(PARTITIONS)}
+        self.read_until(member, seen, lambda: all(len(s) >= half for s in seen.values()),
+                        "the member to read half of each partition")
+        # Commit exactly `half` per partition (it may have read further).
+        self.commit(member, {p: half for p in range(PARTITIONS)})
+        offsets = c.wait_full_isr("__consumer_offsets")
+        self.assertEqual(sorted(offsets), [0, 1, 2])
+        for i, p in offsets.items():
+            self.assertEqual(sorted(p["replicas"]), [1, 2, 3],
+                             "__consumer_offsets-%d must have 3 replicas "
+                             "(offsets.topic.replication.factor=3, 3 brokers live when the first "
+                             "group needed it)" % i)
+        first = self.coordinator(c)
+        self.assertEqual(gu.committed(c.bootstrap, GROUP, TOPIC, PARTITIONS),
+                         {p: half for p in range(PARTITIONS)})
+
+        first.kill9()
+        second = self.coordinator(c, exclude=[first.node_id])
+        self.assertNotEqual(second.node_id, first.node_id)
+        survivors = ",".join(b.bootstrap for b in c.live())
+        self.assertEqual(gu.committed(survivors, GROUP, TOPIC, PARTITIONS),
+                         {p: half for p in range(PARTITIONS)},
+                         "committed offsets after the coordinator %d died" % first.node_id)
+
+        self.read_until(member, seen, lambda: all(len(s) == PER_PARTITION for s in seen.values()),
+                        "the member to read every record after the failover")
+        self.commit(member, {p: PER_PARTITION for p in range(PARTITIONS)})
+        member.close()
+        self.assertEqual(gu.committed(survivors, GROUP, TOPIC, PARTITIONS),
+                         {p: PER_PARTITION for p in range(PARTITIONS)})
+
+        c.restart(first)
+        c.wait_full_isr("__consumer_offsets")
+        third = self.coordinator(c)
+        third.kill9()
+        self.coordinator(c, exclude=[third.node_id])
+        survivors = ",".join(b.bootstrap for b in c.live())
+        self.assertEqual(gu.committed(survivors, GROUP, TOPIC, PARTITIONS),
+                         {p: PER_PARTITION for p in range(PARTITIONS)},
+                         "committed offsets after the second coordinator failover (broker %d)"
+                         % third.node_id)
+
+        more = gu.produce_spread(c.live()[0], TOPIC, PARTITIONS, 5, tag=b"late-")
+        self.assertEqual(more, {p: PER_PARTITION + 5 for p in range(PARTITIONS)})
+        got = cc.group_read_all(survivors, TOPIC, more, GROUP, commit=False)
+        for p in range(PARTITIONS):
+            self.assertEqual(sorted(got[p]), list(range(PER_PARTITION, PER_PARTITION + 5)),
+                             "partition %d: a new member must start at the committed offset %d"
+                             % (p, PER_PARTITION))
+        c.restart(third)
+
+    def read_until(self, member, seen, done, what):
+        deadline = time.monotonic() + WAIT_S
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %s; read %s"
+                                     % (what, {p: len(s) for p, s in seen.items()}))
+            for m in member.consume(num_messages=100, timeout=0.5):
+                if m.error() is None:
+                    seen[m.partition()].add(m.offset())
+
+    def commit(self, member, offsets):
+        """Synchronous commit of {p: next offset}; retried while the coordinator moves."""
+        from confluent_kafka import KafkaException, TopicPartition
+        tps = [TopicPartition(TOPIC, p, off) for p, off in offsets.items()]
+        errors = []
+
+        def attempt():
+            member.poll(0)  # serves the group protocol (rejoin after a coordinator change)
+            try:
+                res = member.commit(offsets=tps, asynchronous=False)
+            except KafkaException as e:
+                errors.append(e.args[0])
+                return False
+            bad = [tp for tp in res if tp.error is not None]
+            errors.extend(tp.error for tp in bad)
+            return not bad
+        wait_until(attempt, "a synchronous commit of %s" % offsets,
+                   describe=lambda: "errors: %s" % errors[-5:])
+
+
+if __name__ == "__main__":
+    unittest.main()

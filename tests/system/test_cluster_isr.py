@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""A broker frozen with SIGSTOP (alive, its sockets open, but silent) leaves the ISR; produce
+continues; after SIGCONT it truncates what it must, catches up and rejoins the ISR.
+
+RF=3, min.insync.replicas=2, replica.lag.time.max.ms=3000, broker.session.timeout.ms=8000 (so a
+frozen follower leaves the ISR by the leader's lag check before its lease runs out).
+
+test_frozen_follower: a follower of the partition is frozen while an acks=all producer runs.
+The leader must drop it from the ISR (and keep the other two), and acknowledgements must go on
+while it is frozen. After SIGCONT it must be back in the ISR, with the same log files as the
+others, and every acknowledged record in place.
+
+test_frozen_leader: the followers are frozen for a moment while one batch is written to the
+leader with acks=1 (so that, most likely, only the leader has it), then the leader is frozen
+and the followers thawed. The survivors must elect a new leader (its lease ran out) and accept
+acks=all writes. After SIGCONT the old leader must become a follower, drop whatever the new
+leader does not have (KIP-101 truncation) and rejoin the ISR with byte-identical logs; every
+acks=all acknowledgement must be there. The acks=1 batch is either on all replicas or on none.
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cluster_checks as cc  # noqa: E402
+import kafka_records as kr  # noqa: E402
+from cluster_harness import KaffaCluster  # noqa: E402
+
+PROGRESS = 200
+
+
+class IsrTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # Sessions outlive the lag time: a frozen follower leaves the ISR because it stops
+        # fetching (the leader's replica.lag.time.max.ms check), not because its lease expired.
+        cls.cluster = KaffaCluster(3, overrides={"auto.leader.rebalance.enable": "false",
+                                                 "broker.session.timeout.ms": "8000"})
+        cls.cluster.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        for b in cls.cluster.brokers:
+            if b.alive():
+                b.thaw()
+        cls.cluster.__exit__(None, None, None)
+
+    def producer(self, topic, tag):
+        prod = cc.AckedProducer(self.cluster.bootstrap, topic, 1, tag=tag)
+        prod.start()
+        self.addCleanup(prod.abandon)
+        return prod
+
+    def test_frozen_follower(self):
+        c = self.cluster
+        topic = "isr-follower"
+        c.create_topic(topic, 1, 3, configs={"min.insync.replicas": "2"})
+        part = c.wait_full_isr(topic)[0]
+        leader = part["leader"]
+        frozen = c.broker(next(r for r in part["replicas"] if r != leader))
+        others = sorted(r for r in part["replicas"] if r != frozen.node_id)
+
+        prod = self.producer(topic, "fol")
+        prod.wait_acks(PROGRESS)
+        frozen.freeze()
+        try:
+            c.wait_isr(topic, 0, lambda p: sorted(p["isr"]) == others and p["leader"] == leader,
+                       "broker %d (frozen) to leave the ISR of %s-0, leaving %s led by %d"
+                       % (frozen.node_id, topic, others, leader))
+            n = prod.n_acked()
+            prod.wait_acks(n + PROGRESS, what="with broker %d frozen and out of the ISR "
+                           % frozen.node_id)
+        finally:
+            frozen.thaw()
+        c.wait_isr(topic, 0, lambda p: sorted(p["isr"]) == [1, 2, 3] and p["leader"] == leader,
+                   "broker %d back in the ISR of %s-0 (leader still %d)"
+                   % (frozen.node_id, topic, leader))
+        prod.wait_acks(prod.n_acked() + PROGRESS, what="after the thaw ")
+        acked, errors = prod.finish()
+        self.assertEqual(errors, [])
+        cc.check_acked(c, topic, 1, acked)
+
+    def test_frozen_leader(self):
+        c = self.cluster
+        topic = "isr-leader"
+        c.create_topic(topic, 1, 3, configs={"min.insync.replicas": "2"})
+        part = c.wait_full_isr(topic)[0]
+        old = c.broker(part["leader"])
+        followers = [c.broker(r) for r in part["replicas"] if r != old.node_id]
+
+        prod = self.producer(topic, "ldr")
+        prod.wait_acks(PROGRESS)
+        acked_before, errors = prod.finish()
+        self.assertEqual(errors, [])
+
+        for f in followers:
+            f.freeze()
+        try:
+            with kr.connect(old) as conn:
+                res = conn.produce([(topic, [(0, kr.encode_batch(
+                    [(None, b"acks1-maybe-lost", ())]))])], acks=1)[(topic, 0)]
+            self.assertEqual(res["error_code"], 0, "acks=1 produce to leader %r: %r" % (old, res))
+            old.freeze()
+        finally:
+            for f in followers:
+                f.thaw()
+        try:
+            part = c.wait_isr(
+                topic, 0, lambda p: p["leader"] in [f.node_id for f in followers],
+                "a new leader for %s-0 among %s after leader %d froze"
+                % (topic, [f.node_id for f in followers], old.node_id))
+            prod = self.producer(topic, "new")
+            prod.wait_acks(PROGRESS, what="from the new leader %d " % part["leader"])
+            acked_after, errors = prod.finish()
+            self.assertEqual(errors, [])
+        finally:
+            old.thaw()
+        c.wait_full_isr(topic)
+        logs = cc.check_acked(c, topic, 1, acked_before + acked_after)
+        n_maybe = sum(1 for b in logs[0] for r in b.records if r["value"] == b"acks1-maybe-lost")
+        self.assertLessEqual(n_maybe, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
