@@ -124,7 +124,11 @@ void Broker::start_cluster() {
             });
       });
 
-  if (auto error = metadata_->start(std::chrono::milliseconds(30000))) {
+  // A registration left by a crashed predecessor of this node id expires within a session; a
+  // live broker of the same id never does, and start-up fails then.
+  const auto join_timeout =
+      std::chrono::milliseconds(std::max<int64_t>(10000, 2 * cc.broker_session_timeout_ms + 5000));
+  if (auto error = metadata_->start(join_timeout)) {
     throw std::runtime_error("metadata.store " + cc.metadata_store + ": " + *error);
   }
   if (metadata_->cluster_id() != cluster_id_) {

@@ -216,6 +216,24 @@ Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
   return out;
 }
 
+Partition::ReadOutcome Partition::read_to_log_end(int64_t offset, int64_t max_bytes,
+                                                  bool min_one_batch) const {
+  ReadOutcome out;
+  out.high_watermark = high_watermark_;
+  out.log_start_offset = log_->log_start_offset();
+  if (closed_ || !leader_.load(std::memory_order_relaxed)) {
+    out.error = ErrorCode::not_leader_or_follower;
+    return out;
+  }
+  const int64_t end = log_->log_end_offset();
+  if (offset < log_->log_start_offset() || offset > end) {
+    out.error = ErrorCode::offset_out_of_range;
+    return out;
+  }
+  read_log(offset, max_bytes, end, min_one_batch, out);
+  return out;
+}
+
 void Partition::read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
                          ReadOutcome& out) const {
   auto r = log_->read(offset, max_bytes, max_offset, min_one_batch);

@@ -122,6 +122,10 @@ class Partition {
   // Reads committed data (below the high watermark) from `offset`. NOT_LEADER_OR_FOLLOWER on a
   // follower.
   ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
+  // Reads up to the log end, committed or not (Kafka's FetchLogEnd isolation): what a new leader's
+  // group coordinator replays — as leader its log is the truth the followers converge to.
+  // NOT_LEADER_OR_FOLLOWER on a follower.
+  ReadOutcome read_to_log_end(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
 
   // Parks a fetch until the high watermark passes `offset` (fires at once if it already has).
   void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter);

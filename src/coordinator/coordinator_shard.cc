@@ -74,7 +74,9 @@ void CoordinatorShard::write(std::vector<Record> records,
 }
 
 void CoordinatorShard::load() {
-  load_from(partition_->log_start_offset(), partition_->high_watermark(), 0);
+  // Up to the log end, as Kafka's coordinator: a new leader's high watermark may still lag
+  // behind records every in-sync replica has (followers learn it one fetch late).
+  load_from(partition_->log_start_offset(), partition_->log_end_offset(), 0);
 }
 
 void CoordinatorShard::load_from(int64_t offset, int64_t end, int64_t records) {
@@ -88,7 +90,7 @@ void CoordinatorShard::load_from(int64_t offset, int64_t end, int64_t records) {
   int64_t sliced = 0;
   bool failed = false;
   while (offset < end && sliced < kLoadSliceBytes) {
-    auto r = partition_->read(offset, 1 << 20, true);
+    auto r = partition_->read_to_log_end(offset, 1 << 20, true);
     if (r.error != protocol::ErrorCode::none) {
       log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
       failed = true;
