@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/partition.h"
+#include "cluster/replica_fetcher.h"
 #include "partition_testing.h"
 #include "record/batch.h"
 #include "storage_dir.h"
@@ -288,6 +289,44 @@ TEST(PartitionReplication, FollowerBecomingLeaderStartsANewEpochAtItsLogEnd) {
   EXPECT_EQ(f.p->end_offset_for_epoch(2), (std::pair<int32_t, int64_t>{2, 2}));
   EXPECT_EQ(f.p->high_watermark(), 2);  // an ISR of one
   EXPECT_EQ(f.append(1).base_offset, 2);
+}
+
+// The follower's log: epochs 0 at 0, 3 at 5 (a deposed leader's tail), log end 10.
+void fill_diverged_follower(Fixture& f) {
+  f.p->make_follower(state(2, 4, {1, 2}));
+  std::string b = leader_batch(0, 0, 5) + leader_batch(5, 3, 5);
+  ASSERT_EQ(
+      f.p->append_replicated(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5, 0, 4, 5000).error,
+      ErrorCode::none);
+}
+
+TEST(TruncationStep, LeaderAnsweringAnOlderEpochMakesTheFollowerStepBack) {
+  Fixture f;
+  fill_diverged_follower(f);
+  // The leader's history is [0@0, 2@7]: asked about epoch 3 it answers (2, its log end 12).
+  auto s = truncation_step(*f.p, 4, 2, 12);
+  EXPECT_FALSE(s.done);
+  EXPECT_EQ(s.ask_epoch, 0);  // our largest epoch at or below 2
+  EXPECT_EQ(s.log_end, 5);    // cut to where epoch 0 ended here
+  // Asked about epoch 0, the leader answers where it ended there: 7 (beyond our log end).
+  s = truncation_step(*f.p, 4, 0, 7);
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.log_end, 5);
+  EXPECT_EQ(f.p->latest_epoch(), 0);
+}
+
+TEST(TruncationStep, SameEpochCutsAtTheLeadersEndAndUnknownAtTheWatermark) {
+  Fixture f;
+  fill_diverged_follower(f);
+  auto s = truncation_step(*f.p, 4, 3, 8);  // the leader has epoch 3 up to 8
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.log_end, 5);  // whole batches: the batch 5-9 holds 8, so it goes
+  Fixture g;
+  fill_diverged_follower(g);
+  s = truncation_step(*g.p, 4, -1, -1);  // the leader knows nothing of our epoch
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(g.p->log_end_offset(), 5);                // the high watermark
+  EXPECT_TRUE(truncation_step(*g.p, 5, 0, 0).stale);  // not the epoch followed any more
 }
 
 }  // namespace
