@@ -271,6 +271,7 @@ class Partition {
   std::unique_ptr<ReplicaTracker> tracker_;  // leader in a cluster only
   int64_t epoch_start_offset_ = 0;           // the log end when this leader's epoch began
   bool alter_in_flight_ = false;
+  bool alter_backoff_ = false;    // a proposal was refused: the next one waits for a tick
   uint64_t role_generation_ = 0;  // bumped at every role change (late AlterPartition answers)
   std::multimap<int64_t, ReplicatedDone> replication_waiters_;  // by end offset
   Waiters replica_waiters_;

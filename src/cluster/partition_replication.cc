@@ -27,6 +27,7 @@ void Partition::make_leader(const PartitionState& s, int32_t self, int64_t now_m
   state_ = s;
   ++role_generation_;
   alter_in_flight_ = false;
+  alter_backoff_ = false;
   leader_epoch_.store(s.leader_epoch, std::memory_order_release);
   log_->maybe_assign_epoch(s.leader_epoch, leo);
   epoch_start_offset_ = leo;
@@ -157,7 +158,7 @@ Partition::ReadOutcome Partition::read_for_follower(int32_t replica, int64_t off
 }
 
 void Partition::maybe_expand_isr() {
-  if (alter_in_flight_ || !replication_.alter) return;
+  if (alter_in_flight_ || alter_backoff_ || !replication_.alter) return;
   const auto joining = tracker_->caught_up(epoch_start_offset_);
   if (joining.empty()) return;
   std::vector<int32_t> isr = state_.isr;
@@ -166,6 +167,7 @@ void Partition::maybe_expand_isr() {
 }
 
 void Partition::maybe_shrink_isr(int64_t now_ms) {
+  alter_backoff_ = false;  // ticks (about 1 s apart) pace proposals after a refusal
   if (alter_in_flight_ || !replication_.alter || !leader_.load(std::memory_order_relaxed)) return;
   const auto leaving =
       tracker_->out_of_sync(log_->log_end_offset(), now_ms, replication_.replica_lag_time_max_ms);
@@ -205,6 +207,7 @@ void Partition::propose_isr(std::vector<int32_t> isr, bool expanding) {
             log::info("{}-{}: ISR change refused: error {}", topic_, index_, protocol::code(error));
           }
           tracker_->set_isr(state_.isr);  // back from a maximal ISR
+          alter_backoff_ = true;
         });
       });
 }

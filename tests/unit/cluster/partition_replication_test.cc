@@ -34,6 +34,12 @@ struct FakeStore {
   }
 };
 
+class CountingWaiter : public FetchWaiter {
+ public:
+  void fire() override { ++fired; }
+  int fired = 0;
+};
+
 PartitionState state(int32_t leader, int32_t epoch, std::vector<int32_t> isr) {
   PartitionState s;
   s.replicas = {1, 2, 3};
@@ -201,7 +207,10 @@ TEST(PartitionReplication, RefusedIsrChangeFallsBackToTheCommittedIsr) {
   ASSERT_TRUE(f.settle([&] { return drained; }));
   EXPECT_EQ(f.p->state().isr, (std::vector<int32_t>{1, 2}));
   EXPECT_TRUE(f.store.pending.empty());
-  f.fetch(3, 1);  // still caught up: proposed again
+  f.fetch(3, 1);  // no new proposal before the next tick
+  EXPECT_EQ(f.store.proposed.size(), 1u);
+  f.p->on_tick(1100);
+  f.fetch(3, 1, 1100);  // still caught up: proposed again
   ASSERT_EQ(f.store.proposed.size(), 2u);
   EXPECT_EQ(f.store.proposed[1].isr, (std::vector<int32_t>{1, 2, 3}));
 }
@@ -221,6 +230,21 @@ TEST(PartitionReplication, LosingLeadershipFailsWaitersAndRefusesClients) {
   EXPECT_EQ(f.p->read(0, 1 << 20, true).error, ErrorCode::not_leader_or_follower);
   EXPECT_EQ(f.p->read_for_follower(3, 0, 1 << 20, true, 1000).error,
             ErrorCode::not_leader_or_follower);
+}
+
+TEST(PartitionReplication, ParkedFetchesWakeOnLogEndForFollowersAndWatermarkForConsumers) {
+  Fixture f(1);
+  f.p->make_leader(state(1, 0, {1, 2}), 1, 1000);
+  auto follower = std::make_shared<CountingWaiter>();
+  auto consumer = std::make_shared<CountingWaiter>();
+  f.p->add_replica_waiter(0, follower);
+  f.p->add_waiter(0, consumer);
+  f.append(1);
+  EXPECT_EQ(follower->fired, 1);  // the log end moved
+  EXPECT_EQ(consumer->fired, 0);  // the watermark did not (replica 2 has not fetched)
+  f.fetch(2, 1);
+  EXPECT_EQ(consumer->fired, 1);
+  EXPECT_EQ(f.p->high_watermark(), 1);
 }
 
 // A batch as the leader of `epoch` stored it at `base`.
