@@ -170,6 +170,9 @@ class Partition {
   // past everything this replica has; Kafka's truncateFullyAndStartAt).
   bool truncate_fully_and_start_at(int64_t offset);
   std::optional<int32_t> latest_epoch() const { return log_->latest_epoch(); }
+  // Before the partition is used (cluster mode, PartitionManager::open_replica): the
+  // checkpointed high watermark instead of the log end (capped there).
+  void restore_high_watermark(int64_t hw);
 
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }

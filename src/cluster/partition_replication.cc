@@ -11,6 +11,11 @@ namespace kaffa::cluster {
 
 using protocol::ErrorCode;
 
+void Partition::restore_high_watermark(int64_t hw) {
+  high_watermark_ = std::clamp(hw, log_->log_start_offset(), log_->log_end_offset());
+  publish();
+}
+
 void Partition::set_replication(ReplicationSettings settings) {
   replication_ = std::move(settings);
 }
