@@ -385,6 +385,7 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
       auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
       auto out = on_owner<std::pair<ErrorCode, int64_t>>(
           e.partition, [answer, data, n, hw, log_start, epoch = e.epoch](Partition& p) {
+            (void)answer;  // owns the bytes at `data` until the append ran
             const auto a = p.append_replicated(data, n, hw, log_start, epoch, wall_ms());
             return std::make_pair(a.error, p.log_end_offset());
           });
