@@ -57,10 +57,7 @@ void Partition::make_follower(const PartitionState& s) {
   replication_waiters_.clear();
   // Parked consumer fetches read again and get NOT_LEADER_OR_FOLLOWER; parked follower fetches
   // answer (their fetcher learns the new leader from the next image).
-  for (auto& [offset, w] : fetch_waiters_) {
-    if (auto p = w.lock()) p->fire();
-  }
-  fetch_waiters_.clear();
+  wake_waiters(fetch_waiters_, std::numeric_limits<int64_t>::max());
   wake_replica_waiters(true);
   high_watermark_ = std::min(high_watermark_, log_->log_end_offset());
   publish();
