@@ -174,6 +174,9 @@ class Partition {
   // past everything this replica has; Kafka's truncateFullyAndStartAt).
   bool truncate_fully_and_start_at(int64_t offset);
   std::optional<int32_t> latest_epoch() const { return log_->latest_epoch(); }
+  // Before the partition is used (cluster mode, PartitionManager::open_replica): the
+  // checkpointed high watermark instead of the log end (capped there).
+  void restore_high_watermark(int64_t hw);
 
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }
@@ -275,6 +278,7 @@ class Partition {
   std::unique_ptr<ReplicaTracker> tracker_;  // leader in a cluster only
   int64_t epoch_start_offset_ = 0;           // the log end when this leader's epoch began
   bool alter_in_flight_ = false;
+  bool alter_backoff_ = false;    // a proposal was refused: the next one waits for a tick
   uint64_t role_generation_ = 0;  // bumped at every role change (late AlterPartition answers)
   std::multimap<int64_t, ReplicatedDone> replication_waiters_;  // by end offset
   Waiters replica_waiters_;

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
 constexpr const char* kLogStartCheckpoint = "log-start-offset-checkpoint";
+constexpr const char* kReplicationCheckpoint = "replication-offset-checkpoint";
 
 // A checkpoint file's offsets; empty (with a warning) when missing or unreadable.
 storage::OffsetCheckpointFile::Offsets read_checkpoint(const fs::path& path, const char* fallback) {
@@ -86,10 +87,13 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
       read_checkpoint(log_dir_ / kRecoveryCheckpoint, "every log is recovered from its start");
   const auto starts = read_checkpoint(log_dir_ / kLogStartCheckpoint,
                                       "log start offsets are the first segments' base offsets");
+  const auto watermarks = read_checkpoint(log_dir_ / kReplicationCheckpoint,
+                                          "replicas start with their log end as high watermark");
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, offset] : recovery) recovery_points_[key] = offset;
     for (const auto& [key, offset] : starts) log_starts_[key] = offset;
+    for (const auto& [key, offset] : watermarks) high_watermarks_[key] = offset;
   }
   for (const auto& t : topics) {
     for (int32_t i = 0; i < t.partitions; ++i) {
@@ -212,6 +216,7 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
   const std::pair<std::string, int32_t> key{topic.name, index};
   int64_t recovery_point = 0;
   int64_t log_start = 0;
+  int64_t high_watermark = -1;
   {
     std::lock_guard lock(mu_);
     if (auto it = partitions_.find(key); it != partitions_.end()) return it->second;
@@ -223,6 +228,9 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
       recovery_point = it->second;
     }
     if (auto it = log_starts_.find(key); it != log_starts_.end()) log_start = it->second;
+    if (auto it = high_watermarks_.find(key); it != high_watermarks_.end()) {
+      high_watermark = it->second;
+    }
   }
   const fs::path dir = partition_dir(topic.name, index);
   const fs::path meta = dir / "partition.metadata";
@@ -237,10 +245,13 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
       fs::remove_all(dir, ec);
       recovery_point = 0;
       log_start = 0;
+      high_watermark = -1;
     }
   }
   auto p = open_partition(topic, index, recovery_point, error, log_start);
   if (!p) return nullptr;
+  // Not yet visible to any loop: the checkpointed watermark (data above it may not be committed).
+  if (high_watermark >= 0) p->restore_high_watermark(high_watermark);
   if (!fs::exists(meta, ec)) {
     std::ofstream out(meta, std::ios::trunc);
     out << expected;
@@ -273,6 +284,14 @@ bool PartitionManager::write_checkpoints(std::string* error) {
   for (const auto& p : all()) {
     offsets[{p->topic(), p->index()}] = p->recovery_point_snapshot();
     starts[{p->topic(), p->index()}] = p->log_start_snapshot();
+  }
+  if (replicated_.load(std::memory_order_acquire)) {
+    storage::OffsetCheckpointFile::Offsets watermarks;
+    for (const auto& p : all()) watermarks[{p->topic(), p->index()}] = p->high_watermark_snapshot();
+    if (!storage::OffsetCheckpointFile(log_dir_ / kReplicationCheckpoint)
+             .write(watermarks, error)) {
+      return false;
+    }
   }
   return storage::OffsetCheckpointFile(log_dir_ / kRecoveryCheckpoint).write(offsets, error) &&
          storage::OffsetCheckpointFile(log_dir_ / kLogStartCheckpoint).write(starts, error);

@@ -11,6 +11,8 @@
 //   recovery-point-offset-checkpoint        offsets below which each log is known durable; written
 //                                           periodically and at clean shutdown, read at start-up to
 //                                           decide where recovery scans begin
+//   replication-offset-checkpoint           cluster mode: each partition's high watermark, read
+//                                           back when its replica is opened (Kafka's file)
 //   log-start-offset-checkpoint             each log's start offset (DeleteRecords may put it
 //                                           inside the first segment); written with the recovery
 //                                           points, read at start-up
@@ -21,6 +23,7 @@
 //                                           (Kafka's format: "version: 0\ntopic_id: <id>\n")
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -72,8 +75,11 @@ class PartitionManager {
   std::shared_ptr<Partition> get(std::string_view topic, int32_t index) const;  // any thread
   std::vector<std::shared_ptr<Partition>> all() const;                          // any thread
 
-  // Any thread: writes recovery-point-offset-checkpoint and log-start-offset-checkpoint from the
-  // partitions' snapshots.
+  // Cluster mode (the ReplicaManager, before its first image): checkpoints include the high
+  // watermarks, and open_replica() starts a log at its checkpointed watermark, not its log end.
+  void enable_replication() { replicated_.store(true, std::memory_order_release); }
+  // Any thread: writes recovery-point-offset-checkpoint and log-start-offset-checkpoint (and in
+  // cluster mode replication-offset-checkpoint) from the partitions' snapshots.
   bool write_checkpoints(std::string* error);
   // Owner loop `shard`: periodic work of its partitions (flush.ms).
   void tick(size_t shard, int64_t now_ms);
@@ -107,7 +113,9 @@ class PartitionManager {
   // From load(): checkpointed offsets of logs not opened yet (cluster mode opens them later).
   std::map<std::pair<std::string, int32_t>, int64_t> recovery_points_;
   std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;
-  std::mutex checkpoint_mu_;  // one checkpoint writer at a time
+  std::map<std::pair<std::string, int32_t>, int64_t> high_watermarks_;
+  std::atomic<bool> replicated_{false};  // cluster mode: replication-offset-checkpoint too
+  std::mutex checkpoint_mu_;             // one checkpoint writer at a time
 };
 
 }  // namespace kaffa::cluster

@@ -11,6 +11,11 @@ namespace kaffa::cluster {
 
 using protocol::ErrorCode;
 
+void Partition::restore_high_watermark(int64_t hw) {
+  high_watermark_ = std::clamp(hw, log_->log_start_offset(), log_->log_end_offset());
+  publish();
+}
+
 void Partition::set_replication(ReplicationSettings settings) {
   replication_ = std::move(settings);
 }
@@ -27,6 +32,7 @@ void Partition::make_leader(const PartitionState& s, int32_t self, int64_t now_m
   state_ = s;
   ++role_generation_;
   alter_in_flight_ = false;
+  alter_backoff_ = false;
   leader_epoch_.store(s.leader_epoch, std::memory_order_release);
   log_->maybe_assign_epoch(s.leader_epoch, leo);
   epoch_start_offset_ = leo;
@@ -51,10 +57,7 @@ void Partition::make_follower(const PartitionState& s) {
   replication_waiters_.clear();
   // Parked consumer fetches read again and get NOT_LEADER_OR_FOLLOWER; parked follower fetches
   // answer (their fetcher learns the new leader from the next image).
-  for (auto& [offset, w] : fetch_waiters_) {
-    if (auto p = w.lock()) p->fire();
-  }
-  fetch_waiters_.clear();
+  wake_waiters(fetch_waiters_, std::numeric_limits<int64_t>::max());
   wake_replica_waiters(true);
   high_watermark_ = std::min(high_watermark_, log_->log_end_offset());
   publish();
@@ -157,7 +160,7 @@ Partition::ReadOutcome Partition::read_for_follower(int32_t replica, int64_t off
 }
 
 void Partition::maybe_expand_isr() {
-  if (alter_in_flight_ || !replication_.alter) return;
+  if (alter_in_flight_ || alter_backoff_ || !replication_.alter) return;
   const auto joining = tracker_->caught_up(epoch_start_offset_);
   if (joining.empty()) return;
   std::vector<int32_t> isr = state_.isr;
@@ -166,6 +169,7 @@ void Partition::maybe_expand_isr() {
 }
 
 void Partition::maybe_shrink_isr(int64_t now_ms) {
+  alter_backoff_ = false;  // ticks (about 1 s apart) pace proposals after a refusal
   if (alter_in_flight_ || !replication_.alter || !leader_.load(std::memory_order_relaxed)) return;
   const auto leaving =
       tracker_->out_of_sync(log_->log_end_offset(), now_ms, replication_.replica_lag_time_max_ms);
@@ -205,6 +209,7 @@ void Partition::propose_isr(std::vector<int32_t> isr, bool expanding) {
             log::info("{}-{}: ISR change refused: error {}", topic_, index_, protocol::code(error));
           }
           tracker_->set_isr(state_.isr);  // back from a maximal ISR
+          alter_backoff_ = true;
         });
       });
 }

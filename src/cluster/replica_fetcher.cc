@@ -49,13 +49,7 @@ size_t whole_batches(const uint8_t* data, size_t n) {
   return pos;
 }
 
-// One step of KIP-279 truncation, on the owner loop, for the leader's answer (epoch, end offset).
-struct TruncationStep {
-  bool stale = false;  // the partition leads or follows another epoch now
-  bool done = false;
-  int32_t ask_epoch = -1;  // when not done: the epoch to ask about next
-  int64_t log_end = 0;
-};
+}  // namespace
 
 TruncationStep truncation_step(Partition& p, int32_t epoch, int32_t leader_epoch,
                                int64_t leader_end) {
@@ -91,8 +85,6 @@ TruncationStep truncation_step(Partition& p, int32_t epoch, int32_t leader_epoch
   }
   return s;
 }
-
-}  // namespace
 
 // One fetcher thread: the partitions it follows from one leader, and its connection.
 class ReplicaFetcher::Worker {
@@ -393,6 +385,7 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
       auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
       auto out = on_owner<std::pair<ErrorCode, int64_t>>(
           e.partition, [answer, data, n, hw, log_start, epoch = e.epoch](Partition& p) {
+            (void)answer;  // owns the bytes at `data` until the append ran
             const auto a = p.append_replicated(data, n, hw, log_start, epoch, wall_ms());
             return std::make_pair(a.error, p.log_end_offset());
           });

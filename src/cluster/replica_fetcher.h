@@ -47,6 +47,19 @@ struct ReplicaFetcherSettings {
   int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms (Kafka's default)
 };
 
+// One step of KIP-279 truncation on the owner loop of a follower in `epoch`, for the leader's
+// answer (leader_epoch, leader_end) to OffsetForLeaderEpoch: truncates and says whether to ask
+// again (about ask_epoch) — when the leader answered an older epoch than ours, the log is cut to
+// the end of our largest epoch at or below it first. Used by the fetcher; public for tests.
+struct TruncationStep {
+  bool stale = false;      // the partition leads or follows another epoch now: nothing done
+  bool done = false;       // truncated to the divergence point
+  int32_t ask_epoch = -1;  // when not done: the epoch to ask about next
+  int64_t log_end = 0;
+};
+TruncationStep truncation_step(Partition& p, int32_t epoch, int32_t leader_epoch,
+                               int64_t leader_end);
+
 class ReplicaFetcher {
  public:
   ReplicaFetcher(ReplicaFetcherSettings settings, Post post);

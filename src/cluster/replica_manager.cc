@@ -36,7 +36,9 @@ ReplicaManager::ReplicaManager(int32_t node_id, PartitionManager& partitions, Po
       settings_(settings),
       alter_(std::move(alter)),
       resolve_(std::move(resolve)),
-      fetcher_(with_self(settings.fetcher, node_id), std::move(post)) {}
+      fetcher_(with_self(settings.fetcher, node_id), std::move(post)) {
+  partitions_.enable_replication();
+}
 
 ReplicaManager::~ReplicaManager() {
   shutdown();

@@ -10,15 +10,19 @@
 // Partition::when_replicated), acks=0 gets no response. A follower answers
 // NOT_LEADER_OR_FOLLOWER; acks=all to a leader whose ISR is below min.insync.replicas
 // NOT_ENOUGH_REPLICAS (nothing written), or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank
-// below it while the batch was being replicated.
+// below it while the batch was being replicated, REQUEST_TIMED_OUT when the ISR did not get it
+// within the request's timeout_ms.
 // Partitions of one request are independent: an error in one does not affect the others.
 // Authorization: WRITE on each topic, checked before the topic's existence (TOPIC_AUTHORIZATION_
 // FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
 // IDEMPOTENT_WRITE (or WRITE on any topic) at InitProducerId instead.
 #include "protocol/messages/produce.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <utility>
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
@@ -135,7 +139,7 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         continue;
       }
       op->pending.fetch_add(1, std::memory_order_relaxed);
-      broker.post(partition->shard(), [op, partition, i, j, acks] {
+      broker.post(partition->shard(), [op, partition, i, j, acks, &broker] {
         auto& out = op->resp.responses[i].partition_responses[j];
         const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
         // The frame buffer is ours (moved into the op): the bytes may be patched in place.
@@ -152,13 +156,26 @@ void handle_produce(RequestContext& ctx, Responder respond) {
             op->finish_one();
           });
         }
-        partition->when_replicated(r.last_offset + 1, [op, &out](ErrorCode e) {
+        // Replicated: answered when the ISR has the batch, or REQUEST_TIMED_OUT after the
+        // request's timeout_ms (Kafka's DelayedProduce); both run on this owner loop.
+        auto settled = std::make_shared<bool>(false);
+        partition->when_replicated(r.last_offset + 1, [op, &out, settled](ErrorCode e) {
+          if (std::exchange(*settled, true)) return;
           if (e != ErrorCode::none) {
             out.error_code = protocol::code(e);
             out.base_offset = -1;
           }
           op->finish_one();
         });
+        if (*settled) return;
+        broker.post_after(partition->shard(),
+                          std::chrono::milliseconds(std::max(op->req.timeout_ms, 0)),
+                          [op, &out, settled] {
+                            if (std::exchange(*settled, true)) return;
+                            out.error_code = protocol::code(ErrorCode::request_timed_out);
+                            out.base_offset = -1;
+                            op->finish_one();
+                          });
       });
     }
   }

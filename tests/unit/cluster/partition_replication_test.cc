@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/partition.h"
+#include "cluster/replica_fetcher.h"
 #include "partition_testing.h"
 #include "record/batch.h"
 #include "storage_dir.h"
@@ -31,6 +32,12 @@ struct FakeStore {
     pending.clear();
     done(ErrorCode::none, s);
   }
+};
+
+class CountingWaiter : public FetchWaiter {
+ public:
+  void fire() override { ++fired; }
+  int fired = 0;
 };
 
 PartitionState state(int32_t leader, int32_t epoch, std::vector<int32_t> isr) {
@@ -200,7 +207,10 @@ TEST(PartitionReplication, RefusedIsrChangeFallsBackToTheCommittedIsr) {
   ASSERT_TRUE(f.settle([&] { return drained; }));
   EXPECT_EQ(f.p->state().isr, (std::vector<int32_t>{1, 2}));
   EXPECT_TRUE(f.store.pending.empty());
-  f.fetch(3, 1);  // still caught up: proposed again
+  f.fetch(3, 1);  // no new proposal before the next tick
+  EXPECT_EQ(f.store.proposed.size(), 1u);
+  f.p->on_tick(1100);
+  f.fetch(3, 1, 1100);  // still caught up: proposed again
   ASSERT_EQ(f.store.proposed.size(), 2u);
   EXPECT_EQ(f.store.proposed[1].isr, (std::vector<int32_t>{1, 2, 3}));
 }
@@ -220,6 +230,21 @@ TEST(PartitionReplication, LosingLeadershipFailsWaitersAndRefusesClients) {
   EXPECT_EQ(f.p->read(0, 1 << 20, true).error, ErrorCode::not_leader_or_follower);
   EXPECT_EQ(f.p->read_for_follower(3, 0, 1 << 20, true, 1000).error,
             ErrorCode::not_leader_or_follower);
+}
+
+TEST(PartitionReplication, ParkedFetchesWakeOnLogEndForFollowersAndWatermarkForConsumers) {
+  Fixture f(1);
+  f.p->make_leader(state(1, 0, {1, 2}), 1, 1000);
+  auto follower = std::make_shared<CountingWaiter>();
+  auto consumer = std::make_shared<CountingWaiter>();
+  f.p->add_replica_waiter(0, follower);
+  f.p->add_waiter(0, consumer);
+  f.append(1);
+  EXPECT_EQ(follower->fired, 1);  // the log end moved
+  EXPECT_EQ(consumer->fired, 0);  // the watermark did not (replica 2 has not fetched)
+  f.fetch(2, 1);
+  EXPECT_EQ(consumer->fired, 1);
+  EXPECT_EQ(f.p->high_watermark(), 1);
 }
 
 // A batch as the leader of `epoch` stored it at `base`.
@@ -288,6 +313,44 @@ TEST(PartitionReplication, FollowerBecomingLeaderStartsANewEpochAtItsLogEnd) {
   EXPECT_EQ(f.p->end_offset_for_epoch(2), (std::pair<int32_t, int64_t>{2, 2}));
   EXPECT_EQ(f.p->high_watermark(), 2);  // an ISR of one
   EXPECT_EQ(f.append(1).base_offset, 2);
+}
+
+// The follower's log: epochs 0 at 0, 3 at 5 (a deposed leader's tail), log end 10.
+void fill_diverged_follower(Fixture& f) {
+  f.p->make_follower(state(2, 4, {1, 2}));
+  std::string b = leader_batch(0, 0, 5) + leader_batch(5, 3, 5);
+  ASSERT_EQ(
+      f.p->append_replicated(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5, 0, 4, 5000).error,
+      ErrorCode::none);
+}
+
+TEST(TruncationStep, LeaderAnsweringAnOlderEpochMakesTheFollowerStepBack) {
+  Fixture f;
+  fill_diverged_follower(f);
+  // The leader's history is [0@0, 2@7]: asked about epoch 3 it answers (2, its log end 12).
+  auto s = truncation_step(*f.p, 4, 2, 12);
+  EXPECT_FALSE(s.done);
+  EXPECT_EQ(s.ask_epoch, 0);  // our largest epoch at or below 2
+  EXPECT_EQ(s.log_end, 5);    // cut to where epoch 0 ended here
+  // Asked about epoch 0, the leader answers where it ended there: 7 (beyond our log end).
+  s = truncation_step(*f.p, 4, 0, 7);
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.log_end, 5);
+  EXPECT_EQ(f.p->latest_epoch(), 0);
+}
+
+TEST(TruncationStep, SameEpochCutsAtTheLeadersEndAndUnknownAtTheWatermark) {
+  Fixture f;
+  fill_diverged_follower(f);
+  auto s = truncation_step(*f.p, 4, 3, 8);  // the leader has epoch 3 up to 8
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.log_end, 5);  // whole batches: the batch 5-9 holds 8, so it goes
+  Fixture g;
+  fill_diverged_follower(g);
+  s = truncation_step(*g.p, 4, -1, -1);  // the leader knows nothing of our epoch
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(g.p->log_end_offset(), 5);                // the high watermark
+  EXPECT_TRUE(truncation_step(*g.p, 5, 0, 0).stale);  // not the epoch followed any more
 }
 
 }  // namespace

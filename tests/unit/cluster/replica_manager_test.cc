@@ -65,9 +65,10 @@ struct Fixture {
   std::unique_ptr<ReplicaManager> replicas;
   std::vector<Transition> transitions;
 
-  Fixture() {
+  explicit Fixture(std::filesystem::path data = {}) {
+    if (data.empty()) data = dir.path();
     Post post = [this](size_t, std::function<void()> fn) { loop.post(std::move(fn)); };
-    partitions = std::make_unique<PartitionManager>(dir.path(), 1, LogDefaults{}, flusher, post);
+    partitions = std::make_unique<PartitionManager>(data, 1, LogDefaults{}, flusher, post);
     std::string error;
     EXPECT_TRUE(partitions->load({}, &error)) << error;
     ReplicaManagerSettings settings;
@@ -170,6 +171,30 @@ TEST(ReplicaManager, UnassignedPartitionsAreRemovedAndANewTopicIdGetsAFreshLog) 
   ASSERT_TRUE(f.drain());
   EXPECT_FALSE(std::filesystem::exists(dir));
   EXPECT_EQ(f.replicas->fetcher().followed(), 0u);
+}
+
+TEST(ReplicaManager, AReopenedReplicaStartsAtItsCheckpointedWatermark) {
+  testing::TempDir data;
+  {
+    Fixture f(data.path());
+    f.replicas->apply(nullptr, image({part(1, 0, {1, 2})}));
+    ASSERT_TRUE(f.drain());
+    auto p = f.partitions->get("t", 0);
+    std::string b = batch(3);
+    f.loop.post([&] { p->append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000); });
+    ASSERT_TRUE(f.drain());
+    EXPECT_EQ(p->log_end_offset(), 3);
+    EXPECT_EQ(p->high_watermark_snapshot(), 0);  // replica 2 has not fetched it
+    std::string error;
+    ASSERT_TRUE(f.partitions->write_checkpoints(&error)) << error;
+    EXPECT_TRUE(std::filesystem::exists(data.path() / "replication-offset-checkpoint"));
+  }
+  Fixture g(data.path());
+  g.replicas->apply(nullptr, image({part(2, 1, {2, 1})}));
+  ASSERT_TRUE(g.drain());
+  auto p = g.partitions->get("t", 0);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->high_watermark_snapshot(), 0);  // not its log end: 3 was never committed
 }
 
 }  // namespace
