@@ -36,10 +36,15 @@ std::optional<std::string> invalid_assignment(const std::vector<std::vector<int3
   return std::nullopt;
 }
 
-std::vector<PlacementBroker> placement_brokers(const std::map<int32_t, BrokerRegistration>& live) {
-  std::vector<PlacementBroker> out;
-  for (const auto& [id, b] : live) out.push_back(PlacementBroker{id, b.rack});
-  return out;
+// The brokers new replicas go to: those not shutting down, unless too few of them remain.
+std::vector<PlacementBroker> placement_brokers(const std::map<int32_t, BrokerRegistration>& live,
+                                               int32_t replication_factor) {
+  std::vector<PlacementBroker> all, staying;
+  for (const auto& [id, b] : live) {
+    all.push_back(PlacementBroker{id, b.rack});
+    if (!b.shutting_down) staying.push_back(PlacementBroker{id, b.rack});
+  }
+  return static_cast<int32_t>(staying.size()) >= replication_factor ? staying : all;
 }
 
 int32_t random_start() {
@@ -106,8 +111,8 @@ void EtcdMetadata::Impl::create_topic(
                       std::to_string(brokers_.size()) + " live brokers",
                   info);
     }
-    assignment = place(info.partitions, info.replication_factor, placement_brokers(brokers_),
-                       random_start());
+    assignment = place(info.partitions, info.replication_factor,
+                       placement_brokers(brokers_, info.replication_factor), random_start());
   }
   info.id = protocol::Uuid::random();
   std::vector<std::pair<std::string, PartitionState>> records;
@@ -251,8 +256,8 @@ void EtcdMetadata::Impl::add_partitions(const std::string& name, int32_t new_cou
                   "replication factor " + std::to_string(info.replication_factor) + " with " +
                       std::to_string(brokers_.size()) + " live brokers");
     }
-    assignment =
-        place(added, info.replication_factor, placement_brokers(brokers_), info.partitions);
+    assignment = place(added, info.replication_factor,
+                       placement_brokers(brokers_, info.replication_factor), info.partitions);
   }
   std::vector<std::pair<std::string, PartitionState>> records;
   for (int32_t i = 0; i < added; ++i) {

@@ -147,6 +147,11 @@ TEST_F(MetadataClusterTest, ControlledShutdownMovesLeadershipAndLeavesTheIsrs) {
   }
   // Nobody else can lead this one: it stays.
   EXPECT_EQ(image->partition("only-on-1", 0)->leader, 1);
+  // New replicas avoid the broker on its way out.
+  ASSERT_EQ(create(1, "later", 4, 2).error, ErrorCode::none);
+  for (const auto& p : broker(1).image()->topic("later")->partitions) {
+    EXPECT_FALSE(contains(p.replicas, 1));
+  }
   stop(1);
   ASSERT_TRUE(all_see([](const MetadataImage& i) {
     return i.broker(1) == nullptr && leader(i, "only-on-1") == -1;
