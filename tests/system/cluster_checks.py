@@ -223,7 +223,7 @@ class AckedProducer(threading.Thread):
                 fatal = [e for e in self.client_errors if e.fatal()]
                 if left <= 0 or fatal or self.crash:
                     raise AssertionError(
-                        "producer: %d of %d acknowledgements %s(sent %d; delivery errors %d: %s; "
+                        "producer: %d of %d acknowledgements %s%s(sent %d; delivery errors %d: %s; "
                         "client errors: %s; %s)" % (
                             len(self.acked), n, "within %ss " % timeout if left <= 0 else
                             "before a fatal error ", what, self.sent, len(self.errors),
