@@ -18,6 +18,7 @@ producer that remembers every acknowledgement, and a group consumer that reads e
 import collections
 import glob
 import os
+import sys
 import threading
 import time
 
@@ -132,6 +133,8 @@ def check_acked(cluster, topic, partitions, acked):
             raise AssertionError("%s: %d acknowledged values occur more than once in the log "
                                  "(duplicates from retries), e.g. %r" % (what, len(dups), dups[:5]))
         logs[p] = batches
+    sys.stderr.write("%s: %d acknowledged records checked on every replica; logs: %s\n" % (
+        topic, len(acked), "; ".join("%d: %s" % (p, _summary(b)) for p, b in logs.items())))
     return logs
 
 
@@ -220,7 +223,7 @@ class AckedProducer(threading.Thread):
                 fatal = [e for e in self.client_errors if e.fatal()]
                 if left <= 0 or fatal or self.crash:
                     raise AssertionError(
-                        "producer: %d of %d acknowledgements %s(sent %d; delivery errors %d: %s; "
+                        "producer: %d of %d acknowledgements %s%s(sent %d; delivery errors %d: %s; "
                         "client errors: %s; %s)" % (
                             len(self.acked), n, "within %ss " % timeout if left <= 0 else
                             "before a fatal error ", what, self.sent, len(self.errors),

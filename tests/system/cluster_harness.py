@@ -97,9 +97,13 @@ class ClusterBroker(KaffaBroker):
 
 def metadata(broker, topics=None):
     """Metadata v1 asked of one broker: {brokers: {id: (host, port, rack)}, controller_id,
-    topics: {name: {error_code, partitions: {index: {leader, replicas, isr, error_code}}}}}."""
+    topics: {name: {error_code, partitions: {index: {leader, replicas, isr, error_code}}}}}.
+    Always asks for all topics (naming a topic in Metadata v1 would auto-create it) and keeps
+    those in `topics` (None: all)."""
     with kw.Connection(broker.host, broker.port, timeout=10) as conn:
-        md = conn.metadata(topics, version=1)
+        md = conn.metadata(None, version=1)
+    if topics is not None:
+        md["topics"] = [t for t in md["topics"] if t["name"] in topics]
     return {
         "brokers": {b["node_id"]: (b["host"], b["port"], b.get("rack")) for b in md["brokers"]},
         "controller_id": md["controller_id"],

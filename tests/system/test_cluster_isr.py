@@ -121,6 +121,9 @@ class IsrTest(unittest.TestCase):
         logs = cc.check_acked(c, topic, 1, acked_before + acked_after)
         n_maybe = sum(1 for b in logs[0] for r in b.records if r["value"] == b"acks1-maybe-lost")
         self.assertLessEqual(n_maybe, 1)
+        # The old leader had the acks=1 record: if the agreed log lacks it, it truncated it.
+        sys.stderr.write("frozen leader: its acks=1 record was %s\n" % (
+            "replicated before the freeze" if n_maybe else "truncated away after the thaw"))
 
 
 if __name__ == "__main__":

@@ -145,7 +145,10 @@ class NetworkPartitionTest(unittest.TestCase):
         topic = "cut"
         c.create_topic(topic, 1, 3, configs={"min.insync.replicas": "2"})
         leader = c.wait_full_isr(topic)[0]["leader"]
-        prod = cc.AckedProducer(c.bootstrap, topic, 1, tag="cut")
+        # Requests in flight to the cut-off leader are given up after socket.timeout.ms (and the
+        # broker must answer each within request.timeout.ms): then the client retries elsewhere.
+        prod = cc.AckedProducer(c.bootstrap, topic, 1, tag="cut",
+                                extra={"request.timeout.ms": 5000, "socket.timeout.ms": 10000})
         prod.start()
         self.addCleanup(prod.abandon)
         prod.wait_acks(PROGRESS)
@@ -165,7 +168,7 @@ class NetworkPartitionTest(unittest.TestCase):
             return len(lead) == 1 and lead.pop() in [b.node_id for b in others]
         wait_until(new_leader, "brokers %s to elect a new leader for %s-0 after cutting off %d"
                    % ([b.node_id for b in others], topic, leader), describe=lambda: state)
-        prod.wait_acks(prod.n_acked() + PROGRESS, what="from the new leader ")
+        prod.wait_acks(prod.n_acked() + PROGRESS, timeout=90, what="from the new leader ")
 
         topo.heal(leader)
         c.wait_full_isr(topic)
@@ -189,8 +192,11 @@ class NetworkPartitionTest(unittest.TestCase):
                 try:
                     res = conn.produce([(topic, [(0, kr.encode_batch([(None, v, ())]))])],
                                        acks=-1, timeout_ms=2000)[(topic, 0)]
-                except OSError:
-                    break  # no answer (or the connection closed): not an acknowledgement
+                except (OSError, AssertionError) as e:
+                    # no answer, or the connection closed: not an acknowledgement
+                    sys.stderr.write("acks=all produce %d to the cut-off leader: %r\n" % (i, e))
+                    break
+                sys.stderr.write("acks=all produce %d to the cut-off leader: %r\n" % (i, res))
                 self.assertNotEqual(res["error_code"], 0, "the cut-off leader %d acknowledged an "
                                     "acks=all write: %r" % (broker.node_id, res))
         return values
