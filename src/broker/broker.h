@@ -88,6 +88,9 @@ class Broker : public net::RequestHandler {
   cluster::ImagePtr image() const;
   // nullptr on a single node.
   cluster::EtcdMetadata* metadata_store() const { return metadata_.get(); }
+  // In a cluster: the registration in the metadata store was lost and not yet renewed; this
+  // broker leads nothing meanwhile (its image may be stale).
+  bool fenced() const { return fenced_.load(std::memory_order_acquire); }
   // Broker `id` as clients of `listener` reach it (its advertised endpoint for that listener),
   // from `image`; nullopt when it is not alive or has no such listener.
   std::optional<AdvertisedBroker> node(const cluster::MetadataImage& image, int32_t id,
@@ -184,6 +187,8 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::EtcdMetadata> metadata_;
   std::atomic<bool> controlled_shutdown_{false};
   std::atomic<bool> creating_offsets_topic_{false};
+  std::atomic<bool> fenced_{false};
+  int64_t fenced_incarnation_ = 0;  // metadata thread: this broker's registration when fenced
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;

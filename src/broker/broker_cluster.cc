@@ -105,11 +105,21 @@ void Broker::start_cluster() {
           coordinator_->on_leadership(index, leader);
         }
       });
+  // The fetchers stop while the loops still run (their appends are posted to them).
+  server_->on_stop([this] { replica_manager_->shutdown(); });
   metadata_->on_image([this](cluster::ImagePtr previous, cluster::ImagePtr current) {
     apply_image(previous, current);
   });
-  metadata_->on_session_lost([id = config_.node_id] {
-    log::warn("cluster: the registration of broker {} in the metadata store was lost", id);
+  metadata_->on_session_lost([this] {
+    log::warn(
+        "cluster: the registration of broker {} in the metadata store was lost; leading "
+        "nothing until it is renewed",
+        config_.node_id);
+    const auto img = metadata_->image();
+    const auto* self = img ? img->broker(config_.node_id) : nullptr;
+    fenced_incarnation_ = self ? self->incarnation : 0;
+    fenced_.store(true, std::memory_order_release);
+    replica_manager_->fence();
   });
   producer_ids_->set_block_source(
       [store](int64_t count, cluster::ProducerIdManager::BlockDone done) {
@@ -189,6 +199,13 @@ void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::Image
     for (const auto& [id, b] : previous->brokers) {
       if (current->broker(id) == nullptr) log::info("cluster: broker {} left", id);
     }
+  }
+  if (fenced()) {
+    // Renewed: the image shows this broker under a new registration.
+    const auto* self = current->broker(config_.node_id);
+    if (self == nullptr || self->incarnation == fenced_incarnation_) return;
+    log::info("cluster: broker {} registered again", config_.node_id);
+    fenced_.store(false, std::memory_order_release);
   }
   replica_manager_->apply(previous, current);
 }

@@ -48,7 +48,10 @@ void Controller::apply(std::vector<PartitionChange> changes) {
     write_(change, [this, alive = alive_, gen = generation_, key](Outcome outcome) {
       if (!*alive || gen != generation_) return;
       in_flight_.erase(key);
-      if (outcome == Outcome::failed) schedule_retry();
+      // Images that arrived while the write was in flight skipped this partition: look again.
+      // After a lost race or a failure the image may not show the winner yet: after a pause.
+      if (outcome == Outcome::applied) return act();
+      schedule_retry();
     });
   }
 }

@@ -241,7 +241,7 @@ class Partition {
   void complete_replication_waiters();
   void durable_then(int64_t end_offset, ReplicatedDone done);
   void apply_leader_state(const PartitionState& s);
-  void maybe_expand_isr();
+  void maybe_expand_isr(int32_t fetching);
   void maybe_shrink_isr(int64_t now_ms);
   void propose_isr(std::vector<int32_t> isr, bool expanding);
   void after_truncation();

@@ -152,19 +152,21 @@ Partition::ReadOutcome Partition::read_for_follower(int32_t replica, int64_t off
     return out;
   }
   set_high_watermark(tracker_->update_high_watermark(leo));
-  maybe_expand_isr();
+  maybe_expand_isr(replica);
   out.high_watermark = high_watermark_;
   publish();
   read_log(offset, max_bytes, leo, min_one_batch, out);
   return out;
 }
 
-void Partition::maybe_expand_isr() {
+void Partition::maybe_expand_isr(int32_t fetching) {
   if (alter_in_flight_ || alter_backoff_ || !replication_.alter) return;
-  const auto joining = tracker_->caught_up(epoch_start_offset_);
-  if (joining.empty()) return;
+  // Only the replica fetching now may join (as Kafka's maybeExpandIsr): one that caught up once
+  // and died since must not be proposed (the store refuses a dead broker, over and over).
+  const auto caught_up = tracker_->caught_up(epoch_start_offset_);
+  if (std::find(caught_up.begin(), caught_up.end(), fetching) == caught_up.end()) return;
   std::vector<int32_t> isr = state_.isr;
-  isr.insert(isr.end(), joining.begin(), joining.end());
+  isr.push_back(fetching);
   propose_isr(std::move(isr), true);
 }
 

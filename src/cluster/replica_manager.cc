@@ -52,6 +52,18 @@ void ReplicaManager::shutdown() {
   fetcher_.shutdown();
 }
 
+void ReplicaManager::fence() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  for (auto& [key, a] : applied_) {
+    if (a.state.leader != self_) continue;
+    PartitionState stepped = a.state;
+    stepped.leader = -1;
+    a.state = stepped;  // a later image naming this broker leader is a role change again
+    if (auto p = partitions_.get(key.first, key.second)) transition(p, stepped, true);
+  }
+}
+
 void ReplicaManager::apply(ImagePtr /*previous*/, ImagePtr current) {
   if (!current) return;
   std::vector<Key> gone;

@@ -53,6 +53,12 @@ class ReplicaManager {
       std::function<void(const std::string& topic, int32_t index, bool leader, int32_t epoch)>;
   void on_leadership(LeadershipListener fn) { listener_ = std::move(fn); }
 
+  // This broker lost its metadata-store session (the controller will move its leaderships): every
+  // partition it leads steps down at once (a follower of no one: producers and consumers get
+  // NOT_LEADER_OR_FOLLOWER and look elsewhere, acks=all waiters fail), and the next image
+  // naming it leader makes it leader again.
+  void fence();
+
   // Stops the fetcher threads. Idempotent; apply() does nothing afterwards.
   void shutdown();
 

@@ -6,7 +6,9 @@
 // answer comes from the newest metadata image: the live brokers (their address on the listener
 // the client is connected to), the controller, and per partition its leader (LEADER_NOT_AVAILABLE
 // with leader -1 while it has none), leader epoch, replicas, ISR and offline replicas. A topic
-// auto-created in a cluster answers LEADER_NOT_AVAILABLE until it exists (clients retry).
+// auto-created in a cluster answers LEADER_NOT_AVAILABLE until it exists (clients retry). A broker
+// fenced from the metadata store (session lost) closes the connection instead of answering from
+// a stale image, so that the client asks another broker.
 //
 // Authorization (Kafka's): a topic the principal may not DESCRIBE is left out of a list of all
 // topics and answers TOPIC_AUTHORIZATION_FAILED when named (by name or id, existing or not);
@@ -95,6 +97,12 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
   protocol::MetadataRequest req;
   if (!ctx.decode(req)) return respond.close();
   Broker& broker = ctx.broker;
+  if (broker.fenced()) {
+    // Cut off from the metadata store, this broker's view may be stale and it leads nothing:
+    // closing makes the client ask another broker (an answer would keep it asking this one).
+    log::debug("closing connection {}: Metadata while fenced from the metadata store", ctx.conn.id);
+    return respond.close();
+  }
   const int16_t v = ctx.version();
   const int32_t node = broker.config().node_id;
   const bool ops = req.include_topic_authorized_operations;
