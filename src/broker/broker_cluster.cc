@@ -75,6 +75,14 @@ void Broker::start_cluster() {
   o.self.inter_broker_listener = config_.inter_broker_listener_name.empty()
                                      ? advertised_.front().first
                                      : config_.inter_broker_listener_name;
+  for (const auto& e : o.self.endpoints) {
+    if (e.listener == o.self.inter_broker_listener && e.security_protocol != "PLAINTEXT") {
+      // The replica fetcher speaks PLAINTEXT only (yet): refuse rather than never replicate.
+      throw std::runtime_error("inter.broker.listener.name " + e.listener + " is " +
+                               e.security_protocol +
+                               "; followers fetch over PLAINTEXT only: name a PLAINTEXT listener");
+    }
+  }
   o.session_timeout_ms = cc.broker_session_timeout_ms;
   o.unclean_leader_election = cc.unclean_leader_election_enable;
   o.auto_leader_rebalance = cc.auto_leader_rebalance_enable;
