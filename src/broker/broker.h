@@ -36,6 +36,7 @@ struct AdvertisedBroker {
   int32_t node_id;
   std::string host;
   int32_t port;
+  std::optional<std::string> rack = std::nullopt;
 };
 
 class AdminApi;
@@ -117,6 +118,10 @@ class Broker : public net::RequestHandler {
   // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
   // brokers are alive; FindCoordinator calls it while the topic is missing.
   void create_offsets_topic();
+  // What Metadata and DescribeCluster list: the live brokers as clients of `listener` reach
+  // them, and the controller (this node on a single node).
+  std::vector<AdvertisedBroker> live_nodes(std::string_view listener) const;
+  int32_t controller_id() const;
   // Live brokers (1 on a single node) and whether `id` is one of them.
   int32_t live_brokers() const;
   bool broker_alive(int32_t id) const;

@@ -48,6 +48,24 @@ std::optional<AdvertisedBroker> Broker::node(const cluster::MetadataImage& image
   return AdvertisedBroker{id, e->host, e->port};
 }
 
+std::vector<AdvertisedBroker> Broker::live_nodes(std::string_view listener) const {
+  const auto img = image();
+  if (!img) return {advertised(listener)};
+  std::vector<AdvertisedBroker> out;
+  for (const auto& [id, b] : img->brokers) {
+    if (auto a = node(*img, id, listener)) {
+      if (!b.rack.empty()) a->rack = b.rack;
+      out.push_back(std::move(*a));
+    }
+  }
+  return out;
+}
+
+int32_t Broker::controller_id() const {
+  const auto img = image();
+  return img ? img->controller_id : config_.node_id;
+}
+
 int32_t Broker::live_brokers() const {
   const auto img = image();
   return img ? static_cast<int32_t>(img->brokers.size()) : 1;

@@ -201,23 +201,16 @@ void Partition::on_flushed(int64_t end_offset, bool ok) {
 
 Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
                                        bool min_one_batch) const {
-  ReadOutcome out;
-  out.high_watermark = high_watermark_;
-  out.log_start_offset = log_->log_start_offset();
-  if (closed_ || !leader_.load(std::memory_order_relaxed)) {
-    out.error = ErrorCode::not_leader_or_follower;
-    return out;
-  }
-  if (offset < log_->log_start_offset() || offset > high_watermark_) {
-    out.error = ErrorCode::offset_out_of_range;
-    return out;
-  }
-  read_log(offset, max_bytes, high_watermark_, min_one_batch, out);
-  return out;
+  return read_up_to(high_watermark_, offset, max_bytes, min_one_batch);
 }
 
 Partition::ReadOutcome Partition::read_to_log_end(int64_t offset, int64_t max_bytes,
                                                   bool min_one_batch) const {
+  return read_up_to(log_->log_end_offset(), offset, max_bytes, min_one_batch);
+}
+
+Partition::ReadOutcome Partition::read_up_to(int64_t end, int64_t offset, int64_t max_bytes,
+                                             bool min_one_batch) const {
   ReadOutcome out;
   out.high_watermark = high_watermark_;
   out.log_start_offset = log_->log_start_offset();
@@ -225,7 +218,6 @@ Partition::ReadOutcome Partition::read_to_log_end(int64_t offset, int64_t max_by
     out.error = ErrorCode::not_leader_or_follower;
     return out;
   }
-  const int64_t end = log_->log_end_offset();
   if (offset < log_->log_start_offset() || offset > end) {
     out.error = ErrorCode::offset_out_of_range;
     return out;

@@ -228,6 +228,8 @@ class Partition {
   void start_flush();
   void on_flushed(int64_t end_offset, bool ok);
   void publish();
+  // A leader's read of [offset, end) (read, read_to_log_end).
+  ReadOutcome read_up_to(int64_t end, int64_t offset, int64_t max_bytes, bool min_one_batch) const;
   // Reads whole batches below max_offset into out (file ranges), or sets out.error.
   void read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
                 ReadOutcome& out) const;

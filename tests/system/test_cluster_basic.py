@@ -15,6 +15,9 @@
   start-up timeout for the registration to expire (it could be a crashed predecessor's) it exits
   with an error naming the id, never ready; the cluster keeps its three brokers.
 - A deleted topic disappears from every broker's Metadata and from every broker's disk.
+- Admin through the store: CreatePartitions adds replicated partitions (3 replicas each, led,
+  their logs on every replica's disk); a topic config altered through one broker is described by
+  the others; DescribeCluster (kafka-python) names the three brokers and the controller.
 """
 
 import os
@@ -174,6 +177,42 @@ class ClusterBasicTest(unittest.TestCase):
         wait_until(gone, "topic doomed to disappear from every broker's Metadata and disk",
                    describe=lambda: c.describe() + " dirs: %s" % [
                        (b.node_id, sorted(os.listdir(b.log_dir))) for b in c.brokers])
+
+    def test_admin_through_the_store(self):
+        from confluent_kafka.admin import ConfigResource, NewPartitions
+        c = self.cluster
+        c.create_topic("grown", 1, 3)
+        admin = c.admin()
+        admin.create_partitions([NewPartitions("grown", 3)], operation_timeout=30)[
+            "grown"].result(timeout=60)
+        parts = c.wait_full_isr("grown")
+        self.assertEqual(sorted(parts), [0, 1, 2])
+        for p in (1, 2):
+            self.assertEqual(sorted(parts[p]["replicas"]), [1, 2, 3])
+            for b in c.brokers:
+                wait_until(lambda: os.path.isdir(cc.partition_dir(b, "grown", p)),
+                           "grown-%d's log on broker %d" % (p, b.node_id))
+
+        res = ConfigResource(ConfigResource.Type.TOPIC, "grown", {"retention.ms": "3600000"})
+        admin.alter_configs([res])[res].result(timeout=60)
+        for b in c.brokers:
+            from confluent_kafka.admin import AdminClient
+            one = AdminClient({"bootstrap.servers": "%s:%d" % (b.host, b.port)})
+
+            def described():
+                r = ConfigResource(ConfigResource.Type.TOPIC, "grown")
+                got = one.describe_configs([r])[r].result(timeout=30)
+                return got["retention.ms"].value == "3600000"
+            wait_until(described, "broker %d to describe grown's retention.ms" % b.node_id)
+
+        from kafka.admin import KafkaAdminClient
+        kp = KafkaAdminClient(bootstrap_servers="%s:%d" % (c.brokers[0].host, c.brokers[0].port))
+        try:
+            described = kp.describe_cluster()
+        finally:
+            kp.close()
+        self.assertEqual(sorted(b["node_id"] for b in described["brokers"]), [1, 2, 3])
+        self.assertIn(described["controller_id"], (1, 2, 3))
 
 
 if __name__ == "__main__":

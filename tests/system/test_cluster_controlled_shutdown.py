@@ -30,14 +30,8 @@ PROGRESS = 150
 
 class ControlledShutdownTest(unittest.TestCase):
     def test_each_broker_in_turn_under_load(self):
-        cluster = KaffaCluster(3, overrides={"broker.session.timeout.ms": "30000"})
-        cluster.__enter__()
-        ok = False
-        try:
+        with KaffaCluster(3, overrides={"broker.session.timeout.ms": "30000"}) as cluster:
             self.scenario(cluster)
-            ok = True
-        finally:
-            cluster.__exit__(None if ok else AssertionError, None, None)
 
     def scenario(self, c):
         topic = "cs"

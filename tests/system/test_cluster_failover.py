@@ -34,14 +34,8 @@ PROGRESS = 150  # acknowledgements between two kills
 
 class FailoverTest(unittest.TestCase):
     def test_kill9_leader_repeatedly_under_acks_all(self):
-        cluster = KaffaCluster(3)
-        cluster.__enter__()
-        ok = False
-        try:
+        with KaffaCluster(3) as cluster:
             self.run_rounds(cluster)
-            ok = True
-        finally:
-            cluster.__exit__(None if ok else AssertionError, None, None)
 
     def run_rounds(self, cluster):
         topic = "failover"

@@ -36,14 +36,8 @@ PER_PARTITION = 100
 
 class GroupFailoverTest(unittest.TestCase):
     def test_committed_offsets_survive_coordinator_failover(self):
-        cluster = KaffaCluster(3)
-        cluster.__enter__()
-        ok = False
-        try:
+        with KaffaCluster(3) as cluster:
             self.scenario(cluster)
-            ok = True
-        finally:
-            cluster.__exit__(None if ok else AssertionError, None, None)
 
     def coordinator(self, c, exclude=()):
         """The coordinator every live broker names for GROUP, which must be the leader of the

@@ -32,14 +32,8 @@ S, A, B = 1, 2, 3
 
 class MinIsrTest(unittest.TestCase):
     def test_two_of_three_down(self):
-        cluster = KaffaCluster(3, overrides={"auto.leader.rebalance.enable": "false"})
-        cluster.__enter__()
-        ok = False
-        try:
+        with KaffaCluster(3, overrides={"auto.leader.rebalance.enable": "false"}) as cluster:
             self.scenario(cluster)
-            ok = True
-        finally:
-            cluster.__exit__(None if ok else AssertionError, None, None)
 
     def scenario(self, c):
         topic = "mi"

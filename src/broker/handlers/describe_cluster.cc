@@ -37,21 +37,9 @@ void handle_describe_cluster(RequestContext& ctx, Responder respond) {
                              : "Unsupported endpoint type " + std::to_string(req.endpoint_type);
     return respond.send(resp);
   }
-  if (const auto image = broker.image()) {
-    resp.controller_id = image->controller_id;
-    for (const auto& [id, b] : image->brokers) {
-      if (auto a = broker.node(*image, id, ctx.conn.listener_name)) {
-        resp.brokers.push_back({a->node_id,
-                                a->host,
-                                a->port,
-                                b.rack.empty() ? std::nullopt : std::optional(b.rack),
-                                {}});
-      }
-    }
-  } else {
-    const auto adv = broker.advertised(ctx.conn.listener_name);
-    resp.controller_id = adv.node_id;
-    resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
+  resp.controller_id = broker.controller_id();
+  for (auto& a : broker.live_nodes(ctx.conn.listener_name)) {
+    resp.brokers.push_back({a.node_id, a.host, a.port, a.rack, {}});
   }
   if (req.include_cluster_authorized_operations) {
     resp.cluster_authorized_operations =

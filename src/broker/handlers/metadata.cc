@@ -109,22 +109,10 @@ void handle_metadata(RequestContext& ctx, Responder respond) {
 
   MetadataResponse resp;
   const cluster::ImagePtr image = broker.image();
-  if (image) {
-    for (const auto& [id, b] : image->brokers) {
-      if (auto a = broker.node(*image, id, ctx.conn.listener_name)) {
-        resp.brokers.push_back({a->node_id,
-                                a->host,
-                                a->port,
-                                b.rack.empty() ? std::nullopt : std::optional(b.rack),
-                                {}});
-      }
-    }
-    resp.controller_id = image->controller_id;
-  } else {
-    const auto adv = broker.advertised(ctx.conn.listener_name);
-    resp.brokers.push_back({adv.node_id, adv.host, adv.port, std::nullopt, {}});
-    resp.controller_id = node;
+  for (auto& a : broker.live_nodes(ctx.conn.listener_name)) {
+    resp.brokers.push_back({a.node_id, a.host, a.port, a.rack, {}});
   }
+  resp.controller_id = broker.controller_id();
   resp.cluster_id = broker.cluster_id();
   // A topic as this broker knows it: from the image in a cluster, else from the registry.
   auto describe_topic = [&](const cluster::TopicInfo& t) {
