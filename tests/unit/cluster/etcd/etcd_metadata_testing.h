@@ -83,8 +83,12 @@ class MetadataClusterTest : public ::testing::Test {
     brokers_[id] = std::move(m);
     return ref;
   }
+  // Starts brokers 1..n and waits until every one of them sees all n.
   void start_all(int n) {
     for (int i = 1; i <= n; ++i) start(i);
+    EXPECT_TRUE(all_see([n](const MetadataImage& i) {
+      return i.brokers.size() == static_cast<size_t>(n);
+    })) << "the brokers never all saw each other";
   }
   EtcdMetadata& broker(int32_t id) { return *brokers_.at(id); }
   void stop(int32_t id) {
