@@ -23,11 +23,13 @@ Broker::TopicResult failed(ErrorCode e, std::string message) {
 void Broker::create_topic_async(cluster::TopicInfo topic,
                                 std::vector<std::vector<int32_t>> assignment, TopicDone done) {
   const std::string name = topic.name;
-  if (auto other = topics_.collision(name); other && *other != name) {
-    return done(failed(ErrorCode::invalid_topic_exception,
-                       "Topic '" + name + "' collides with existing topic: " + *other));
-  }
   if (metadata_) {
+    // The store knows nothing of Kafka's '.' / '_' rule: checked here (the registry does it
+    // on a single node).
+    if (auto other = topics_.collision(name); other && *other != name) {
+      return done(failed(ErrorCode::invalid_topic_exception,
+                         "Topic '" + name + "' collides with existing topic: " + *other));
+    }
     cluster::EtcdMetadata::TopicSpec spec{std::move(topic), std::move(assignment)};
     return metadata_->create_topic(
         std::move(spec),

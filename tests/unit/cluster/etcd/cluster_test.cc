@@ -23,6 +23,17 @@ std::vector<std::string> folded(const std::vector<std::pair<std::string, int64_t
 }
 
 // Every event delivered once: revisions strictly increase.
+// A watch on /w/ from `start` that appends each event's (value, mod revision) to `seen`.
+std::shared_ptr<Watch> watch_values(const std::shared_ptr<Client>& client, int64_t start,
+                                    std::vector<std::pair<std::string, int64_t>>& seen) {
+  return Watch::start(client, WatchOptions::prefix("/w/", start),
+                      [&seen](const WatchBatch& b) {
+                        for (const auto& e : b.events)
+                          seen.emplace_back(e.kv.value, e.kv.mod_revision);
+                      },
+                      {});
+}
+
 void expect_increasing(const std::vector<std::pair<std::string, int64_t>>& seen) {
   for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].second, seen[i].second);
 }
@@ -90,12 +101,7 @@ TEST_F(EtcdCluster, AFrozenMemberIsSkippedAfterATimeout) {
 TEST_F(EtcdCluster, WatchMovesToAnotherMemberWithoutLosingEvents) {
   const int64_t start = put_eventually("/x", "0") + 1;
   std::vector<std::pair<std::string, int64_t>> seen;
-  auto watch = Watch::start(client_, WatchOptions::prefix("/w/", start),
-                            [&](const WatchBatch& b) {
-                              for (const auto& e : b.events)
-                                seen.emplace_back(e.kv.value, e.kv.mod_revision);
-                            },
-                            {});
+  auto watch = watch_values(client_, start, seen);
   put_eventually("/w/a", "1");
   ASSERT_TRUE(testing::run_until(io_, [&] { return seen.size() == 1; }));
   members_[0]->kill9();  // the member the watch's stream is on
@@ -111,12 +117,7 @@ TEST_F(EtcdCluster, WatchMovesToAnotherMemberWithoutLosingEvents) {
 TEST_F(EtcdCluster, AWatchOnAFrozenMemberMovesToAnotherOne) {
   const int64_t start = put_eventually("/x", "0") + 1;
   std::vector<std::pair<std::string, int64_t>> seen;
-  auto watch = Watch::start(client_, WatchOptions::prefix("/w/", start),
-                            [&](const WatchBatch& b) {
-                              for (const auto& e : b.events)
-                                seen.emplace_back(e.kv.value, e.kv.mod_revision);
-                            },
-                            {});
+  auto watch = watch_values(client_, start, seen);
   put_eventually("/w/a", "1");
   ASSERT_TRUE(testing::run_until(io_, [&] { return seen.size() == 1; }));
   // The stream's member stops answering but keeps its connections open: only the heartbeat

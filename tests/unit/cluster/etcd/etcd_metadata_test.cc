@@ -358,14 +358,6 @@ TEST_F(MetadataClusterTest, ImagesFollowChangesAfterEtcdRestarts) {
       30s));
 }
 
-}  // namespace
-}  // namespace kaffa::cluster::testing
-
-namespace kaffa::cluster::testing {
-namespace {
-
-using protocol::ErrorCode;
-
 // A broker whose etcd member was down while others changed the metadata and compacted the
 // history: its watch cannot resume, so it reads everything again.
 TEST_F(MetadataClusterTest, AWatchBehindCompactionReloadsEverything) {
@@ -417,14 +409,6 @@ TEST_F(MetadataClusterTest, AWatchBehindCompactionReloadsEverything) {
       },
       30s));
 }
-
-}  // namespace
-}  // namespace kaffa::cluster::testing
-
-namespace kaffa::cluster::testing {
-namespace {
-
-using protocol::ErrorCode;
 
 // Records written by something else than Kaffa (an operator with etcdctl) that do not parse are
 // ignored: no crash, the rest of the image stays.
