@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
 import kaffa_harness  # noqa: E402  (tests/system: starts and stops `kaffa serve`)
 
 MIB = 1 << 20
-FDS_PER_PARTITION = 4  # descriptors `kaffa serve` holds per partition (measured: see PERFORMANCE.md)
+FDS_PER_PARTITION = 1  # descriptors `kaffa serve` holds per written partition (its active .log)
 BENCH_TIMEOUT_S = 900
 
 # name -> one-line description; the order is the order of the runs and of the table.
@@ -47,6 +47,7 @@ SCENARIOS = [
     ("produce_1k", "produce 1 KiB records, acks=1, 6 partitions"),
     ("produce_100b", "produce 100 B records, acks=1, 6 partitions"),
     ("produce_1k_acks_all", "produce 1 KiB, acks=all, 6 partitions, vs the disk's fdatasync-per-MiB rate"),
+    ("replicated_acks_all", "produce 1 KiB, acks=all, replication factor 3 on 3 local brokers + etcd"),
     ("consume_1", "consume 1 KiB from page cache, 1 consumer (assigned)"),
     ("consume_group3", "consume 1 KiB from page cache, 3-member group"),
     ("e2e_latency", "end-to-end latency at a fixed rate, acks=1"),
@@ -229,9 +230,15 @@ class Runner:
         """One kaffa_bench --json run; returns its parsed JSON (with "ok") or a failure dict.
         `timeout` (kaffa_bench --timeout) also bounds the creation of the topic."""
         cmd = [self.a.bench, "--json", "--timeout", str(timeout)] + [str(x) for x in args]
+        # Every run starts with no dirty page cache left by earlier runs: otherwise the kernel
+        # writes the previous runs' gigabytes back during this one, on the same two cores, and
+        # each Kaffa or mock run pays for what the runs before it wrote (seen: 1.15 M, then
+        # 0.66 M, then 0.51 M records/s in three identical produce runs). What this run writes
+        # is still written back during it as the kernel's thresholds decide.
+        os.sync()
         if broker is not None:
             cmd += ["--brokers", broker.bootstrap, "--broker-pid", str(broker.proc.pid)]
-        else:
+        elif "--brokers" not in args:
             cmd += ["--mock"]
         t0 = time.monotonic()
         try:
@@ -345,6 +352,42 @@ class Runner:
                     buffered_median=median(p["mb_per_s"] for p in buffered), unit="MB/s",
                     reference_name="disk fdatasync per MiB")
 
+    def s_replicated(self):
+        # Three brokers and etcd on this machine (cluster_harness.py, as the cluster tests), a
+        # topic of 6 partitions with 3 replicas and min.insync.replicas=2: every acknowledged
+        # record was appended and fsynced by the leader and fetched by both followers. The
+        # reference is the single broker's acks=all in the same run (no replication): the ratio
+        # is what replication costs on two cores shared by four servers and the client.
+        name = "replicated_acks_all"
+        from cluster_harness import KaffaCluster  # noqa: E402 (tests/system)
+        if not os.access("/usr/bin/etcd", os.X_OK):
+            self.record(name, error="no /usr/bin/etcd (Debian's etcd-server): skipped")
+            log("%s: skipped, no etcd" % name)
+            return
+        records = self.n(300_000)
+        rf3, single = [], []
+        with KaffaCluster(3, overrides={"offsets.topic.replication.factor": "3"}) as cluster:
+            for i in range(self.a.runs):
+                topic = "%s-%d" % (name, i)
+                cluster.create_topic(topic, 6, 3, configs={"min.insync.replicas": "2"})
+                cluster.wait_full_isr(topic)
+                r = self.bench(["-p", 6, "-s", 1024, "-n", records, "--acks", "all",
+                                "--topic", topic, "--brokers", cluster.bootstrap], None)
+                self.check(name, r)
+                r["value"] = r["produce"]["mb_per_s"] if r.get("ok") else None
+                rf3.append(r)
+                q = self.bench(["-p", 6, "-s", 1024, "-n", records, "--acks", "all",
+                                "--topic", "%s-single-%d" % (name, i)], self.main)
+                self.check(name, q)
+                q["value"] = q["produce"]["mb_per_s"] if q.get("ok") else None
+                single.append(q)
+                log("%s run %d: RF=3 %s MB/s, single broker %s MB/s" %
+                    (name, i + 1, fmt(r["value"]), fmt(q["value"])))
+        self.record(name, kaffa=rf3, reference=single, unit="MB/s",
+                    kaffa_median=median(r["value"] for r in rf3),
+                    reference_median=median(r["value"] for r in single),
+                    reference_name="single broker, acks=all, same run")
+
     def s_consume(self, name, consumers, assign):
         # The mock keeps only the last 5 MiB of a partition: 3,500 records of 1 KiB per
         # partition, over enough partitions to make the read last long enough to time, spread
@@ -427,8 +470,8 @@ class Runner:
 
     def s_partitions(self):
         name = "partitions_10k"
-        # The broker keeps four descriptors open per partition (log, index, time index and one
-        # more): with the descriptor limit this process could get, fewer partitions may fit.
+        # The broker keeps one descriptor open per written partition (its active segment's .log):
+        # with the descriptor limit this process could get, fewer partitions may fit.
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         fit = (nofile - 2048) // FDS_PER_PARTITION - 50  # 50: __consumer_offsets
         parts = self.a.many_partitions
@@ -520,8 +563,9 @@ class Runner:
         log("machine: %s" % json.dumps(info))
         only = self.a.only
         todo = [n for n in NAMES if not only or n in only]
-        needs_main = set(todo) & {"produce_1k", "produce_100b", "produce_1k_acks_all", "consume_1",
-                                  "consume_group3", "e2e_latency", "connections_5k"}
+        needs_main = set(todo) & {"produce_1k", "produce_100b", "produce_1k_acks_all",
+                                  "replicated_acks_all", "consume_1", "consume_group3",
+                                  "e2e_latency", "connections_5k"}
         self.main = self.broker() if needs_main else None
         try:
             for n in todo:
@@ -547,6 +591,8 @@ class Runner:
             self.s_produce(n, 100, self.n(3_000_000))
         elif n == "produce_1k_acks_all":
             self.s_acks_all()
+        elif n == "replicated_acks_all":
+            self.s_replicated()
         elif n == "consume_1":
             self.s_consume(n, 1, True)
         elif n == "consume_group3":
@@ -607,6 +653,10 @@ def table(results, runs):
             rows.append(ratio_row(R[n], label, 1.0))
     if "produce_1k_acks_all" in R and "error" not in R["produce_1k_acks_all"]:
         rows.append(ratio_row(R["produce_1k_acks_all"], "produce 1 KiB, acks=all, 6 partitions", 0.8))
+    if "replicated_acks_all" in R and "error" not in R["replicated_acks_all"]:
+        row = ratio_row(R["replicated_acks_all"], "produce 1 KiB, acks=all, 6 partitions, replication "
+                        "factor 3 (3 brokers + etcd on this machine)", 0)
+        rows.append(row[:4] + ["— (no target)", "—"])
     for n, label in (("consume_1", "consume 1 KiB from page cache, 1 consumer"),
                      ("consume_group3", "consume 1 KiB from page cache, 3-member group")):
         if n in R and "error" not in R[n]:

@@ -30,6 +30,7 @@ EXPECTED_ROWS = [
     "produce 1 KiB, acks=1",
     "produce 100 B, acks=1",
     "produce 1 KiB, acks=all",
+    "produce 1 KiB, acks=all, 6 partitions, replication factor 3",
     "consume 1 KiB from page cache, 1 consumer",
     "end-to-end latency p99",
     "50 idle connections + one producer",
@@ -39,8 +40,8 @@ EXPECTED_ROWS = [
 
 
 # Every scenario of run_scenarios.py but consume_group3 (see above).
-SCENARIOS = ["idle", "produce_1k", "produce_100b", "produce_1k_acks_all", "consume_1",
-             "e2e_latency", "connections_5k", "partitions_10k", "restart"]
+SCENARIOS = ["idle", "produce_1k", "produce_100b", "produce_1k_acks_all", "replicated_acks_all",
+             "consume_1", "e2e_latency", "connections_5k", "partitions_10k", "restart"]
 
 
 class ScenariosSmoke(unittest.TestCase):

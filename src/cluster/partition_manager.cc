@@ -110,10 +110,7 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
 }
 
 bool PartitionManager::sync_log_dir(std::string* error) const {
-  auto dir = storage::SegmentFile::open(log_dir_, storage::SegmentFile::Mode::directory, error);
-  if (dir && dir->sync()) return true;
-  if (error != nullptr && dir) *error = "fsync of " + log_dir_.string() + " failed";
-  return false;
+  return storage::sync_directory(log_dir_, error);
 }
 
 bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {

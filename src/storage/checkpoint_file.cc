@@ -104,12 +104,7 @@ bool write_file_atomically(const std::filesystem::path& path, std::string_view c
   }
   if (!sync) return true;
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  auto d = SegmentFile::open(dir, SegmentFile::Mode::directory, error);
-  if (!d || !d->sync()) {
-    set(error, "cannot fsync directory " + dir.string());
-    return false;
-  }
-  return true;
+  return sync_directory(dir, error);
 }
 
 bool OffsetCheckpointFile::write(const Offsets& offsets, std::string* error) const {

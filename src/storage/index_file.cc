@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
+#include "base/log.h"
 #include "bytes/buffer_pool.h"
 
 namespace kaffa::storage {
@@ -14,8 +16,41 @@ constexpr size_t kMaxEntrySize = 16;
 
 IndexFile::IndexFile(std::shared_ptr<SegmentFile> file, size_t entry_size, int64_t entries,
                      bool keep_warm_tail)
-    : file_(std::move(file)), entry_size_(entry_size), entries_(entries), warm_(keep_warm_tail) {
-  if (warm_) load_tail();
+    : path_(file->path()),
+      file_(std::move(file)),
+      entry_size_(entry_size),
+      entries_(entries),
+      written_(entries),
+      warm_(keep_warm_tail) {
+  if (warm_) {
+    load_tail();
+    file_.reset();
+  }
+}
+
+IndexFile::IndexFile(IndexFile&& other) noexcept {
+  *this = std::move(other);
+}
+
+IndexFile& IndexFile::operator=(IndexFile&& other) noexcept {
+  if (this == &other) return *this;
+  std::string error;
+  if (!write_pending(&error)) log::warn("index entries not written: {}", error);
+  path_ = std::move(other.path_);
+  file_ = std::move(other.file_);
+  entry_size_ = other.entry_size_;
+  entries_ = std::exchange(other.entries_, 0);
+  written_ = std::exchange(other.written_, 0);
+  warm_ = other.warm_;
+  tail_first_ = std::exchange(other.tail_first_, 0);
+  tail_ = std::move(other.tail_);
+  other.tail_.clear();
+  return *this;
+}
+
+IndexFile::~IndexFile() {
+  std::string error;
+  if (!write_pending(&error)) log::warn("index entries not written: {}", error);
 }
 
 void IndexFile::load_tail() {
@@ -32,6 +67,35 @@ void IndexFile::load_tail() {
   }
 }
 
+bool IndexFile::write_pending(std::string* error) {
+  if (written_ == entries_) return true;
+  auto file = file_ ? file_ : SegmentFile::open(path_, SegmentFile::Mode::read_write, error);
+  const size_t from = static_cast<size_t>(written_ - tail_first_) * entry_size_;
+  if (!file || !file->write_at(tail_.data() + from, tail_.size() - from,
+                               written_ * static_cast<int64_t>(entry_size_), error)) {
+    tail_.resize(from);  // the pending entries are dropped: the index stays sparser
+    entries_ = written_;
+    return false;
+  }
+  written_ = entries_;
+  return true;
+}
+
+std::shared_ptr<SegmentFile> IndexFile::written_file(std::string* error) {
+  if (!write_pending(error)) return nullptr;
+  return file_ ? file_ : SegmentFile::open(path_, SegmentFile::Mode::read_write, error);
+}
+
+std::shared_ptr<const SegmentFile> IndexFile::reader() const {
+  if (file_) return file_;
+  return SegmentFile::open(path_, SegmentFile::Mode::read_only, nullptr);
+}
+
+bool IndexFile::read_from_file(const SegmentFile& file, int64_t i, uint8_t* out) const {
+  return file.read_at(out, entry_size_, i * static_cast<int64_t>(entry_size_)) ==
+         static_cast<ssize_t>(entry_size_);
+}
+
 bool IndexFile::read_entry(int64_t i, uint8_t* out) const {
   if (i < 0 || i >= entries_) return false;
   if (warm_ && i >= tail_first_) {
@@ -39,8 +103,8 @@ bool IndexFile::read_entry(int64_t i, uint8_t* out) const {
                 entry_size_);
     return true;
   }
-  return file_->read_at(out, entry_size_, i * static_cast<int64_t>(entry_size_)) ==
-         static_cast<ssize_t>(entry_size_);
+  const auto file = reader();
+  return file && read_from_file(*file, i, out);
 }
 
 int64_t IndexFile::floor(int64_t target, KeyFn key, uint8_t* out) const {
@@ -65,11 +129,14 @@ int64_t IndexFile::floor(int64_t target, KeyFn key, uint8_t* out) const {
     return tail_first_ + a;
   }
   if (warm_) hi = tail_first_;
+  if (hi == 0) return -1;
+  const auto file = reader();  // entries below the warm tail are all in the file
+  if (!file) return -1;
   const int64_t page_entries = static_cast<int64_t>(kPage / entry_size_);
   while (hi - lo > page_entries) {
     const int64_t mid = lo + (hi - lo) / 2;
     uint8_t e[kMaxEntrySize];
-    if (!read_entry(mid, e)) return -1;
+    if (!read_from_file(*file, mid, e)) return -1;
     if (key(e) <= target) {
       lo = mid;
       std::memcpy(lo_entry, e, entry_size_);
@@ -83,7 +150,7 @@ int64_t IndexFile::floor(int64_t target, KeyFn key, uint8_t* out) const {
   const int64_t count = hi - first;
   if (count > 0) {
     const size_t bytes = static_cast<size_t>(count) * entry_size_;
-    if (file_->read_at(page, bytes, first * static_cast<int64_t>(entry_size_)) !=
+    if (file->read_at(page, bytes, first * static_cast<int64_t>(entry_size_)) !=
         static_cast<ssize_t>(bytes)) {
       return -1;
     }
@@ -100,18 +167,20 @@ int64_t IndexFile::floor(int64_t target, KeyFn key, uint8_t* out) const {
 }
 
 bool IndexFile::append(const uint8_t* entry, std::string* error) {
-  if (!file_->write_at(entry, entry_size_, entries_ * static_cast<int64_t>(entry_size_), error)) {
-    return false;
-  }
-  ++entries_;
-  if (warm_) {
-    tail_.insert(tail_.end(), entry, entry + entry_size_);
-    if (tail_.size() > kWarmTailMaxBytes) {
-      const size_t drop = (tail_.size() - kWarmTailBytes) / entry_size_;
-      tail_.erase(tail_.begin(), tail_.begin() + static_cast<ptrdiff_t>(drop * entry_size_));
-      tail_first_ += static_cast<int64_t>(drop);
+  if (!warm_) {
+    if (!file_->write_at(entry, entry_size_, entries_ * static_cast<int64_t>(entry_size_), error)) {
+      return false;
     }
+    written_ = ++entries_;
+    return true;
   }
+  tail_.insert(tail_.end(), entry, entry + entry_size_);
+  ++entries_;
+  if (tail_.size() <= kWarmTailMaxBytes) return true;
+  if (!write_pending(error)) return false;
+  const size_t drop = (tail_.size() - kWarmTailBytes) / entry_size_;
+  tail_.erase(tail_.begin(), tail_.begin() + static_cast<ptrdiff_t>(drop * entry_size_));
+  tail_first_ += static_cast<int64_t>(drop);
   return true;
 }
 

@@ -12,6 +12,13 @@
 //    8-16 KiB of entries. Consumers reading near the log end and the append path hit only this.
 //    This is the only per-index memory (bounded by kWarmTailMaxBytes); indexes of older segments
 //    hold no memory at all between lookups.
+//  - The active index holds no descriptor (a broker has thousands of active segments, and two
+//    index descriptors each would triple its descriptor count). New entries go to the warm tail
+//    and are written behind, with one open + pwrite + close, when the tail outgrows its bound
+//    (every 1-2 thousand entries, i.e. every few MiB of log), when the writer hands the file
+//    over for a sync (roll, close, cleaner) and when it is destroyed. A lookup older than the
+//    warm tail opens the file for its duration. Entries lost to a process crash before being
+//    written only make the index sparser at its end, which recovery accepts (offset_index.h).
 //  - Entries are appended with pwrite at the end of the file (no preallocation, so there is
 //    nothing to trim at close and no zero-filled tail to mistake for entries after a crash).
 //
@@ -20,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,12 +45,24 @@ class IndexFile {
   using KeyFn = int64_t (*)(const uint8_t* entry);
 
   // `entries` is the number of valid entries in the file (validated by the caller). With
-  // keep_warm_tail the newest entries are loaded into memory now and kept while appending.
+  // keep_warm_tail (the active segment) the newest entries are loaded into memory now, `file` is
+  // released and new entries are written behind; without, `file` is held for every access.
   IndexFile(std::shared_ptr<SegmentFile> file, size_t entry_size, int64_t entries,
             bool keep_warm_tail);
+  ~IndexFile();  // writes the pending entries (a failure is logged: the index is just sparser)
+  IndexFile(IndexFile&& other) noexcept;
+  IndexFile& operator=(IndexFile&& other) noexcept;  // writes this one's pending entries first
+  IndexFile(const IndexFile&) = delete;
+  IndexFile& operator=(const IndexFile&) = delete;
 
   int64_t entries() const { return entries_; }
-  const std::shared_ptr<SegmentFile>& file() const { return file_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  // Writes the entries not yet in the file. On failure they are dropped (entries() goes back to
+  // what the file holds) and false is returned with *error.
+  bool write_pending(std::string* error);
+  // write_pending(), then the file opened for the caller (to sync it); nullptr with *error.
+  std::shared_ptr<SegmentFile> written_file(std::string* error);
 
   // Position (0-based) of the last entry whose key(entry) <= target, its bytes copied to `out`
   // (entry_size bytes); -1 when every key is above target or on an I/O error.
@@ -59,12 +79,17 @@ class IndexFile {
 
  private:
   void load_tail();
+  // The held file, or the file opened now (read-only, for one lookup); nullptr on failure.
+  std::shared_ptr<const SegmentFile> reader() const;
+  bool read_from_file(const SegmentFile& file, int64_t i, uint8_t* out) const;
 
-  std::shared_ptr<SegmentFile> file_;
-  size_t entry_size_;
-  int64_t entries_;
-  bool warm_;
-  int64_t tail_first_ = 0;     // index of the first entry held in tail_
+  std::filesystem::path path_;
+  std::shared_ptr<SegmentFile> file_;  // null when warm_ (released after loading the tail)
+  size_t entry_size_ = 0;
+  int64_t entries_ = 0;
+  int64_t written_ = 0;  // entries in the file; entries [written_, entries_) are pending in tail_
+  bool warm_ = false;
+  int64_t tail_first_ = 0;     // index of the first entry held in tail_ (<= written_)
   std::vector<uint8_t> tail_;  // entries [tail_first_, entries_) when warm_
 };
 

@@ -162,8 +162,6 @@ bool Log::load(int64_t rp, std::string* error) {
     set(error, "cannot create " + dir_.string() + ": " + ec.message());
     return false;
   }
-  dir_file_ = SegmentFile::open(dir_, SegmentFile::Mode::directory, error);
-  if (!dir_file_) return false;
   if (!complete_interrupted_swaps(dir_, error)) return false;
   std::string epochs_problem;
   epochs_ = LeaderEpochCache::load(dir_ / kLeaderEpochFile, &epochs_problem);
@@ -199,7 +197,7 @@ bool Log::load(int64_t rp, std::string* error) {
     segments_.emplace(0, SegmentMeta{});
     if (!open_active(true, error)) return false;
     // The directory's entries (the new segment files) become durable with the first flush.
-    pending_flush_.push_back({kDirectorySync, 0, {dir_file_}});
+    pending_flush_.push_back({kDirectorySync, 0, {}, true});
     recovery_point_ = 0;
     return true;
   }

@@ -44,10 +44,11 @@
 // cleaned segment keeps its base offset and offset range but may have gaps or be empty; several
 // may be merged into one. open() first finishes or undoes an interrupted swap.
 //
-// Resource bounds (per Log): open descriptors = 3 for the active segment + at most
-// LogConfig::max_open_read_files cached for reads of older segments + 3 per segment rolled since
-// the last mark_flushed (held for the flusher) + whatever FileSlices (and flush tickets) are
-// still in flight.
+// Resource bounds (per Log): open descriptors = 1 for the active segment's .log (its indexes are
+// written behind without a descriptor, index_file.h; the directory is opened only to sync it) +
+// at most LogConfig::max_open_read_files cached for reads of older segments + 3 per segment
+// rolled since the last mark_flushed (held for the flusher) + whatever FileSlices (and flush
+// tickets) are still in flight.
 // Memory = ~64 bytes per segment + the active indexes' warm tails (<= 2 x 16 KiB) + transient
 // page-aligned scan buffers (1 MiB, from the bytes pool) during recovery. No mmap.
 #pragma once
@@ -259,13 +260,13 @@ class Log {
     int64_t base_offset;
     int64_t end_offset;
     std::vector<std::shared_ptr<const SegmentFile>> files;
+    bool directory = false;  // dir_ gained entries: fsync it too
   };
 
   std::filesystem::path dir_;
   LogConfig cfg_;
   std::map<int64_t, SegmentMeta> segments_;  // by base offset; never empty once open
   std::unique_ptr<SegmentWriter> active_;    // writer of segments_.rbegin()
-  std::shared_ptr<SegmentFile> dir_file_;    // for fsync of the directory
   std::deque<PendingFlush> pending_flush_;   // rolled segments awaiting their first sync
   mutable size_t pending_in_ticket_ = 0;     // pending_flush_ entries in the latest ticket
   LeaderEpochCache epochs_;

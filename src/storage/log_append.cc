@@ -39,10 +39,10 @@ bool Log::roll(std::string* error) {
   if (writer->log()->size() != 0 && !writer->log()->truncate(0, error)) return false;
   std::string index_error;
   if (!active_->seal(old, &index_error)) log::warn("{}: {}", dir_.string(), index_error);
-  pending_flush_.push_back(
-      {old.base_offset,
-       old.next_offset,
-       {active_->log(), active_->index().file(), active_->time_index().file(), dir_file_}});
+  index_error.clear();
+  auto files = active_->files_to_sync(&index_error);
+  if (!index_error.empty()) log::warn("{}: {}", dir_.string(), index_error);
+  pending_flush_.push_back({old.base_offset, old.next_offset, std::move(files), true});
   cache_.put(active_->log());
   segments_.emplace(m.base_offset, m);
   active_ = std::move(writer);
@@ -162,8 +162,11 @@ void Log::maybe_assign_epoch(int32_t epoch, int64_t start_offset) {
 FlushTicket Log::flush_ticket() const {
   FlushTicket t;
   t.end_offset = log_end_offset();
-  for (const auto& p : pending_flush_)
+  bool directory = false;
+  for (const auto& p : pending_flush_) {
     t.files.insert(t.files.end(), p.files.begin(), p.files.end());
+    directory = directory || p.directory;
+  }
   pending_in_ticket_ = pending_flush_.size();
   if (active_ && log_end_offset() > recovery_point_) t.files.push_back(active_->log());
   epochs_ticket_version_ = epochs_version_;
@@ -171,9 +174,10 @@ FlushTicket Log::flush_ticket() const {
     std::string error;
     if (auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, &error)) {
       t.files.push_back(std::move(f));
-      t.files.push_back(dir_file_);  // its rename
+      directory = true;  // its rename
     }
   }
+  if (directory) t.directories.push_back(dir_);
   return t;
 }
 
@@ -194,15 +198,15 @@ bool Log::close(std::string* error) {
     for (const auto& f : p.files) ok = f->sync() && ok;
   }
   if (active_) {
-    ok = active_->log()->sync() && ok;
-    ok = active_->index().file()->sync() && ok;
-    ok = active_->time_index().file()->sync() && ok;
+    std::string index_error;
+    for (const auto& f : active_->files_to_sync(&index_error)) ok = f->sync() && ok;
+    if (!index_error.empty()) log::warn("{}: {}", dir_.string(), index_error);
   }
   if (epochs_version_ != epochs_synced_version_ && write_epochs()) {
     auto f = SegmentFile::open(dir_ / kLeaderEpochFile, SegmentFile::Mode::read_only, nullptr);
     ok = (!f || f->sync()) && ok;  // no file: its write failed and was logged
   }
-  ok = dir_file_->sync() && ok;
+  ok = sync_directory(dir_, nullptr) && ok;
   if (ok) {
     recovery_point_ = log_end_offset();
   } else if (error != nullptr) {
@@ -243,7 +247,7 @@ bool Log::truncate_to(int64_t offset, std::string* error) {
     epochs_.clear();
     epochs_changed();
     if (!open_active(true, error)) return false;
-    return dir_file_->sync();
+    return sync_directory(dir_, error);
   }
   SegmentMeta& m = segments_.rbegin()->second;
   for (const auto suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {

@@ -69,9 +69,13 @@ class CleanedWriter {
     writer_->seal(meta_, &ignored);
     meta_.next_offset = next_offset;
     meta_.size = position_;
-    if (!writer_->log()->sync() || !writer_->index().file()->sync() ||
-        !writer_->time_index().file()->sync()) {
-      *error = "fdatasync of a cleaned segment failed";
+    std::string index_error;
+    const auto files = writer_->files_to_sync(&index_error);
+    bool synced = index_error.empty();
+    for (const auto& f : files) synced = f->sync() && synced;
+    if (!synced) {
+      *error = "fdatasync of a cleaned segment failed" +
+               (index_error.empty() ? std::string() : ": " + index_error);
       return false;
     }
     *out = meta_;

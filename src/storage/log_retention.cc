@@ -51,11 +51,7 @@ bool Log::restart_at(int64_t offset, std::string* error) {
   epochs_.clear();  // as Kafka's truncateFullyAndStartAt
   epochs_changed();
   if (!open_active(true, error)) return false;
-  if (!dir_file_->sync()) {
-    if (error != nullptr) *error = "fsync of " + dir_.string() + " failed";
-    return false;
-  }
-  return true;
+  return sync_directory(dir_, error);
 }
 
 bool Log::restore_log_start_offset(int64_t offset, std::string* error) {

@@ -24,13 +24,6 @@ bool rename_file(const fs::path& from, const fs::path& to, std::string* error) {
   return false;
 }
 
-bool sync_dir(const fs::path& dir, std::string* error) {
-  auto d = SegmentFile::open(dir, SegmentFile::Mode::directory, error);
-  if (d && d->sync()) return true;
-  if (error != nullptr && d) *error = "fsync of " + dir.string() + " failed";
-  return false;
-}
-
 // "<20 digits><suffix><tail>" -> base; false for other names.
 bool parse_tailed(std::string_view name, std::string_view tail, int64_t* base,
                   std::string* suffix) {
@@ -119,7 +112,7 @@ bool complete_interrupted_swaps(const fs::path& dir, std::string* error) {
     }
     changed = true;
   }
-  return !changed || sync_dir(dir, error);
+  return !changed || sync_directory(dir, error);
 }
 
 CleaningView Log::cleaning_view() const {
@@ -161,8 +154,7 @@ SwapOutcome Log::install_cleaned(const CleanedSegments& cleaned, std::string* er
     }
     if (!ok) break;
     ++committed;
-    if (!dir_file_->sync()) {
-      if (error != nullptr) *error = "fsync of " + dir_.string() + " failed";
+    if (!sync_directory(dir_, error)) {
       ok = false;
       break;
     }
@@ -209,8 +201,7 @@ SwapOutcome Log::install_cleaned(const CleanedSegments& cleaned, std::string* er
                cleaned.segments.size());
     return SwapOutcome::failed;
   }
-  if (!dir_file_->sync()) {
-    if (error != nullptr) *error = "fsync of " + dir_.string() + " failed";
+  if (!sync_directory(dir_, error)) {
     return SwapOutcome::failed;
   }
   return SwapOutcome::swapped;

@@ -12,13 +12,14 @@
 // relativeOffset <= o - base and scanning batch headers forward from its position; and an entry
 // can be verified against the log by reading the one batch header it points at.
 //
-// Crash behaviour: entries are appended with pwrite and reach the disk with the segment's flush
-// (only for segments that stopped being active; the active segment's index is rebuilt or
-// revalidated at open). At open an index is accepted only if its size is a multiple of 8, both
-// columns strictly increase, every position lies inside the .log, every offset inside the
-// segment and its last entry matches the batch header it points at; otherwise it is rebuilt
-// from the log. The file is never preallocated, so `segment.index.bytes` only bounds the number
-// of entries (a full index rolls the segment).
+// Crash behaviour: entries are appended with pwrite (the active segment's written behind, see
+// index_file.h, so a process crash may lose its newest ones) and reach the disk with the
+// segment's flush (only for segments that stopped being active; the active segment's index is
+// rebuilt or revalidated at open, and one short of entries at its end is valid). At open an index
+// is accepted only if its size is a multiple of 8, both columns strictly increase, every position
+// lies inside the .log, every offset inside the segment and its last entry matches the batch header
+// it points at; otherwise it is rebuilt from the log. The file is never preallocated, so
+// `segment.index.bytes` only bounds the number of entries (a full index rolls the segment).
 //
 // Memory: see index_file.h (pread-only; a bounded warm tail for the active segment).
 // Threading: owner thread of the Log.
@@ -54,7 +55,11 @@ class OffsetIndex {
   bool append(int64_t offset, int64_t position, std::string* error);
 
   int64_t entries() const { return file_.entries(); }
-  const std::shared_ptr<SegmentFile>& file() const { return file_.file(); }
+  // Active index only (see index_file.h): entries are written behind.
+  bool write_pending(std::string* error) { return file_.write_pending(error); }
+  std::shared_ptr<SegmentFile> written_file(std::string* error) {
+    return file_.written_file(error);
+  }
 
   // Checks a whole index file as described above (except the header check, which needs the log:
   // the caller verifies last_entry()). offset_limit is the first offset past the segment

@@ -69,6 +69,13 @@ bool SegmentWriter::index_batch(SegmentMeta& meta, const BatchInfo& batch, std::
   return ok;
 }
 
+std::vector<std::shared_ptr<const SegmentFile>> SegmentWriter::files_to_sync(std::string* error) {
+  std::vector<std::shared_ptr<const SegmentFile>> files{log_};
+  if (auto f = index_.written_file(error)) files.push_back(std::move(f));
+  if (auto f = time_index_.written_file(error)) files.push_back(std::move(f));
+  return files;
+}
+
 bool SegmentWriter::seal(SegmentMeta& meta, std::string* error) {
   bool ok = true;
   if (meta.max_timestamp >= 0) {

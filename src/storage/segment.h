@@ -11,7 +11,8 @@
 //   .timeindex  TimeIndex, see time_index.h
 //
 // SegmentWriter writes all three for the active segment (and rebuilds the two indexes of any
-// segment during recovery). It follows Kafka's LogSegment.append: index entries are added when
+// segment during recovery). It holds one descriptor, the .log's: index entries are written
+// behind (index_file.h). It follows Kafka's LogSegment.append: index entries are added when
 // more than index.interval.bytes were written since the last entry.
 //
 // Threading: owner thread of the Log.
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/offset_index.h"
 #include "storage/segment_file.h"
@@ -69,6 +71,10 @@ class SegmentWriter {
   bool seal(SegmentMeta& meta, std::string* error);
 
   const std::shared_ptr<SegmentFile>& log() const { return log_; }
+  // The .log and both indexes, pending index entries written first (index_file.h), for a sync.
+  // An index that cannot be written or opened is left out (it is rebuilt or revalidated at open)
+  // and named in *error.
+  std::vector<std::shared_ptr<const SegmentFile>> files_to_sync(std::string* error);
   OffsetIndex& index() { return index_; }
   TimeIndex& time_index() { return time_index_; }
   const OffsetIndex& index() const { return index_; }

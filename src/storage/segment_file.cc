@@ -28,16 +28,13 @@ std::shared_ptr<SegmentFile> SegmentFile::open(const std::filesystem::path& path
     case Mode::create:
       flags |= O_RDWR | O_CREAT;
       break;
-    case Mode::directory:
-      flags |= O_RDONLY | O_DIRECTORY;
-      break;
   }
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) {
     set_error(error, "open", path);
     return nullptr;
   }
-  return std::shared_ptr<SegmentFile>(new SegmentFile(fd, path, mode == Mode::directory));
+  return std::shared_ptr<SegmentFile>(new SegmentFile(fd, path));
 }
 
 SegmentFile::~SegmentFile() {
@@ -96,7 +93,7 @@ int64_t SegmentFile::size() const {
 bool SegmentFile::sync() const {
   int r;
   do {
-    r = directory_ ? ::fsync(fd_) : ::fdatasync(fd_);
+    r = ::fdatasync(fd_);
   } while (r != 0 && errno == EINTR);
   return r == 0;
 }
@@ -104,7 +101,24 @@ bool SegmentFile::sync() const {
 bool FlushTicket::sync() const {
   bool ok = true;
   for (const auto& f : files) ok = f->sync() && ok;
+  for (const auto& d : directories) ok = sync_directory(d, nullptr) && ok;
   return ok;
+}
+
+bool sync_directory(const std::filesystem::path& dir, std::string* error) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return true;
+    set_error(error, "open", dir);
+    return false;
+  }
+  int r;
+  do {
+    r = ::fsync(fd);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) set_error(error, "fsync", dir);
+  ::close(fd);
+  return r == 0;
 }
 
 std::shared_ptr<SegmentFile> FileCache::get(const std::filesystem::path& path, std::string* error) {

@@ -1,7 +1,7 @@
 // Open files of a partition directory, and the handles that outlive the Log that made them.
 //
-// A SegmentFile owns one file descriptor (a segment's .log, .index or .timeindex, or the
-// partition directory itself) and closes it in its destructor. It is always held through a
+// A SegmentFile owns one file descriptor (a segment's .log, .index or .timeindex, or a
+// checkpoint file) and closes it in its destructor. It is always held through a
 // shared_ptr: the Log keeps one, every FileSlice handed to the network layer keeps one, every
 // FlushTicket keeps one. Unlinking the file (segment deletion, truncation of whole segments) or
 // closing the Log therefore never invalidates a descriptor someone still uses; the kernel frees
@@ -25,7 +25,7 @@ namespace kaffa::storage {
 
 class SegmentFile {
  public:
-  enum class Mode { read_only, read_write, create, directory };
+  enum class Mode { read_only, read_write, create };
 
   // Opens `path`. `create` opens read-write and creates the file if missing (mode 0644).
   // Returns nullptr and sets *error (with errno text) on failure.
@@ -45,16 +45,14 @@ class SegmentFile {
   bool truncate(int64_t size, std::string* error) const;
   // Current size from fstat, -1 on error.
   int64_t size() const;
-  // fdatasync (fsync for a directory). False on an I/O error.
+  // fdatasync. False on an I/O error.
   bool sync() const;
 
  private:
-  SegmentFile(int fd, std::filesystem::path path, bool directory)
-      : fd_(fd), path_(std::move(path)), directory_(directory) {}
+  SegmentFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
 
   const int fd_;
   const std::filesystem::path path_;
-  const bool directory_;
 };
 
 // A byte range of a segment file, for sendfile() (or pread on TLS). Holding it keeps the
@@ -72,10 +70,18 @@ struct FileSlice {
 // sync() returned true.
 struct FlushTicket {
   std::vector<std::shared_ptr<const SegmentFile>> files;
+  // Directories whose entries must be made durable, opened by sync() (a Log holds no descriptor
+  // for its directory: a broker has thousands).
+  std::vector<std::filesystem::path> directories;
   int64_t end_offset = 0;
-  // fdatasync of each file (fsync of a directory); false if any failed.
+  // fdatasync of each file, then fsync of each directory; false if any failed.
   bool sync() const;
 };
+
+// fsync of a directory through a descriptor opened for it (its new and removed entries become
+// durable). A directory that no longer exists has nothing left to make durable: true, as an
+// fsync through a descriptor held across its removal would be. False with *error otherwise.
+bool sync_directory(const std::filesystem::path& dir, std::string* error);
 
 // A bounded LRU of segment files opened on demand for reading (older segments' .log and index
 // files). At most max_open descriptors are held by the cache itself; an evicted file stays open

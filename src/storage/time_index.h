@@ -49,7 +49,11 @@ class TimeIndex {
   bool maybe_append(int64_t timestamp, int64_t offset, std::string* error);
 
   int64_t entries() const { return file_.entries(); }
-  const std::shared_ptr<SegmentFile>& file() const { return file_.file(); }
+  // Active index only (see index_file.h): entries are written behind.
+  bool write_pending(std::string* error) { return file_.write_pending(error); }
+  std::shared_ptr<SegmentFile> written_file(std::string* error) {
+    return file_.written_file(error);
+  }
 
   static bool validate(const SegmentFile& file, int64_t base_offset, int64_t offset_limit,
                        int64_t* entries, std::string* why);

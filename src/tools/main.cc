@@ -1,5 +1,7 @@
 // The one binary: `kaffa serve [server.properties] [--override key=value]...`, `kaffa --version`,
 // and the client verbs (topic, config, produce, consume, group, cluster: cli_*.cc).
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +17,23 @@
 #endif
 
 namespace {
+
+// A broker holds a descriptor per connection and per written partition (storage/README.md):
+// the soft limit (often 1024) is raised to the hard one, as Kafka's packaged service files do
+// with LimitNOFILE.
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    const rlim_t was = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+      kaffa::log::warn("cannot raise the open file limit from {}", static_cast<uint64_t>(was));
+      return;
+    }
+  }
+  kaffa::log::info("open file limit {}", static_cast<uint64_t>(r.rlim_cur));
+}
 
 int serve(const std::string& properties_file, const std::vector<std::string>& overrides) {
   using namespace kaffa;
@@ -44,6 +63,7 @@ int serve(const std::string& properties_file, const std::vector<std::string>& ov
   log::Format format;
   log::parse_format(config.log_format, format);
   log::set_format(format);
+  raise_descriptor_limit();
   try {
     broker::Broker b(std::move(config));
     b.start();

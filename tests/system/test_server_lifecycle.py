@@ -3,6 +3,7 @@
 properties files, signals, meta.properties and the cluster id across restarts."""
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -227,6 +228,46 @@ class LifecycleTest(unittest.TestCase):
                 self.assertEqual(md["brokers"], [{"node_id": 7, "host": "127.0.0.1",
                                                   "port": broker.port, "rack": None}])
                 self.assertEqual(md["controller_id"], 7)
+
+
+class DescriptorTest(unittest.TestCase):
+    """A broker holds one descriptor per written partition, and raises its soft open file limit
+    to the hard one: 1,000 written partitions work under a soft limit of 512."""
+
+    PARTITIONS = 1000
+
+    def test_many_partitions_under_a_low_soft_limit(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 4 * self.PARTITIONS:
+            self.skipTest("hard open file limit %d" % hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))  # inherited by the broker
+        try:
+            with KaffaBroker() as broker:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+                self.check_many_partitions(broker)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    def check_many_partitions(self, broker):
+        from confluent_kafka.admin import AdminClient, NewTopic
+        import client_io
+        with open("/proc/%d/limits" % broker.proc.pid) as f:
+            line = [l for l in f if l.startswith("Max open files")][0]
+        self.assertEqual(line.split()[3], line.split()[4], line)  # soft == hard
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        fut = admin.create_topics([NewTopic("many", self.PARTITIONS, 1)])["many"]
+        fut.result(60)
+        records = [(p, None, b"v%d" % p, None) for p in range(self.PARTITIONS)]
+        offsets = client_io.confluent_produce(broker.bootstrap, "many", records)
+        self.assertEqual(offsets, [(p, 0) for p in range(self.PARTITIONS)])
+        # Every partition's log is written and open: about one descriptor each (the rest
+        # are __consumer_offsets, sockets, the event loops and the threads' own).
+        fds = len(os.listdir("/proc/%d/fd" % broker.proc.pid))
+        self.assertLess(fds, self.PARTITIONS * 1.2 + 200, fds)
+        got = client_io.confluent_consume(
+            broker.bootstrap, [("many", p) for p in range(0, self.PARTITIONS, 97)])
+        for (t, p), recs in got.items():
+            self.assertEqual([r.value for r in recs], [b"v%d" % p])
 
 
 if __name__ == "__main__":

@@ -141,5 +141,67 @@ TEST(LogSegments, OpenDescriptorsStayBounded) {
   EXPECT_LE(open_fds(), before + 2);
 }
 
+// A broker has thousands of active logs: each holds the descriptor of its active .log only (the
+// indexes are written behind, the directory is opened to be synced).
+TEST(LogSegments, AnActiveLogHoldsOneDescriptor) {
+  TempDir tmp;
+  constexpr int kLogs = 20;
+  const int before = open_fds();
+  std::vector<std::unique_ptr<Log>> logs;
+  for (int i = 0; i < kLogs; ++i) {
+    logs.push_back(open_log(tmp.path() / ("t-" + std::to_string(i))));
+    fill(*logs.back(), 3);  // one segment, index entries written
+    ASSERT_EQ(logs.back()->segment_count(), 1u);
+  }
+  EXPECT_EQ(open_fds(), before + kLogs);
+  for (auto& log : logs) {
+    const auto ticket = log->flush_ticket();  // syncs the new directory, opened for the sync
+    ASSERT_TRUE(ticket.sync());
+    log->mark_flushed(ticket.end_offset);
+  }
+  EXPECT_EQ(open_fds(), before + kLogs);
+}
+
+// The active index keeps its newest entries in memory and writes the rest behind: lookups of
+// every offset stay exact across the in-memory and on-file parts, close() writes everything, and
+// an index missing its unwritten end after a crash is accepted as it is.
+TEST(LogSegments, ActiveIndexIsWrittenBehind) {
+  TempDir tmp;
+  LogConfig cfg;
+  cfg.index_interval_bytes = 1;   // an entry for every batch after the first
+  constexpr int kBatches = 3000;  // more entries than the in-memory tail holds (2048)
+  std::string error;
+  auto log = Log::open(tmp.path(), cfg, 0, &error);
+  ASSERT_NE(log, nullptr) << error;
+  fill(*log, kBatches);
+  const auto index_path = tmp.path() / "00000000000000000000.index";
+  const auto on_file = static_cast<int64_t>(testing::file_size(index_path));
+  EXPECT_GT(on_file, 0);                            // written behind...
+  EXPECT_LT(on_file, (kBatches - 1) * int64_t{8});  // ...not all yet
+  const auto expect_all_readable = [&](const Log& l) {
+    for (int64_t o = 0; o < 2 * kBatches; ++o) {
+      const auto r = l.read(o, 1, kNoLimit, true);
+      ASSERT_EQ(r.slices.size(), 1u) << o;
+      const auto batches = parse_batches(slice_bytes(r.slices));
+      ASSERT_EQ(batches.size(), 1u) << o;
+      ASSERT_EQ(batches[0].base_offset, o - o % 2) << o;
+    }
+  };
+  expect_all_readable(*log);
+  // A process crash loses the pending entries: the file keeps what was written.
+  const auto written = on_file;
+  log.reset();  // destroyed without close(): the pending entries are written on the way out
+  EXPECT_EQ(testing::file_size(index_path), (kBatches - 1) * int64_t{8});
+  std::filesystem::resize_file(index_path, static_cast<uintmax_t>(written));
+  log = Log::open(tmp.path(), cfg, 2 * kBatches, &error);
+  ASSERT_NE(log, nullptr) << error;
+  EXPECT_EQ(log->recovery_stats().indexes_rebuilt, 0);
+  EXPECT_EQ(log->log_end_offset(), 2 * kBatches);
+  expect_all_readable(*log);
+  fill(*log, 10);
+  ASSERT_TRUE(log->close());
+  EXPECT_EQ(testing::file_size(index_path), written + 9 * 8);  // the first after a reopen has none
+}
+
 }  // namespace
 }  // namespace kaffa::storage

@@ -280,8 +280,7 @@ TEST(Recovery, FirstFlushOfANewLogSyncsItsDirectory) {
   TempDir tmp;
   auto log = open_log(tmp.path(), 0);
   const auto syncs_dir = [&](const FlushTicket& t) {
-    return std::any_of(t.files.begin(), t.files.end(),
-                       [&](const auto& f) { return f->path() == log->dir(); });
+    return std::find(t.directories.begin(), t.directories.end(), log->dir()) != t.directories.end();
   };
   auto t = log->flush_ticket();  // even before any append
   EXPECT_TRUE(syncs_dir(t));
@@ -301,7 +300,9 @@ TEST(Recovery, FlushTicketIsEmptyWhenNothingIsPending) {
   auto t = log->flush_ticket();
   ASSERT_TRUE(t.sync());
   log->mark_flushed(t.end_offset);
-  EXPECT_TRUE(log->flush_ticket().files.empty());
+  const auto idle = log->flush_ticket();
+  EXPECT_TRUE(idle.files.empty());
+  EXPECT_TRUE(idle.directories.empty());
   log->mark_flushed(0);  // monotonic
   EXPECT_EQ(log->recovery_point(), 1);
 }
