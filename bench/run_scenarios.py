@@ -334,6 +334,7 @@ class Runner:
         probe_bytes = max(8 * MIB, int(256 * MIB * self.scale))
         kaffa, probes, buffered = [], [], []
         for i in range(self.a.runs):
+            os.sync()  # as before every kaffa_bench run (see bench()): no earlier run's writeback
             p = disk_probe(self.main.log_dir, probe_bytes, sync=True)
             probes.append(p)
             log("%s disk fdatasync/MiB run %d: %.1f MB/s" % (name, i + 1, p["mb_per_s"]))

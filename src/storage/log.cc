@@ -146,6 +146,10 @@ bool Log::open_active(bool reset_indexes, std::string* error) {
   SegmentMeta& m = segments_.rbegin()->second;
   active_ = SegmentWriter::open(dir_, m, cfg_.index_interval_bytes, reset_indexes, error);
   if (!active_) return false;
+  // Blocks a crashed broker had reserved past the data (SegmentWriter::reserve_for) go back.
+  if (active_->log()->allocated() > m.size + 4096 && !active_->release_reserved(m.size, error)) {
+    return false;
+  }
   if (m.size > 0) {
     // As Kafka: the age of a reopened segment counts from its first batch's max timestamp.
     record::BatchHeader h;

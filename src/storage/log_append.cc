@@ -40,6 +40,10 @@ bool Log::roll(std::string* error) {
   std::string index_error;
   if (!active_->seal(old, &index_error)) log::warn("{}: {}", dir_.string(), index_error);
   index_error.clear();
+  if (!active_->release_reserved(old.size, &index_error)) {
+    log::warn("{}: {}", dir_.string(), index_error);
+    index_error.clear();
+  }
   auto files = active_->files_to_sync(&index_error);
   if (!index_error.empty()) log::warn("{}: {}", dir_.string(), index_error);
   pending_flush_.push_back({old.base_offset, old.next_offset, std::move(files), true});
@@ -119,9 +123,10 @@ Log::AppendResult Log::append_batches(uint8_t* batches, size_t n, int32_t leader
     }
     pos += h.total_size();
   }
+  active_->reserve_for(start + static_cast<int64_t>(n), cfg_.segment_bytes);
   if (!active_->log()->write_at(batches, n, start, &r.error)) {
     std::string ignored;
-    active_->log()->truncate(start, &ignored);  // no partial batch may stay behind
+    active_->release_reserved(start, &ignored);  // no partial batch may stay behind
     return r;
   }
   if (active_->first_append_ms < 0) active_->first_append_ms = now_ms;
@@ -199,6 +204,10 @@ bool Log::close(std::string* error) {
   }
   if (active_) {
     std::string index_error;
+    if (!active_->release_reserved(segments_.rbegin()->second.size, &index_error)) {
+      log::warn("{}: {}", dir_.string(), index_error);
+      index_error.clear();
+    }
     for (const auto& f : active_->files_to_sync(&index_error)) ok = f->sync() && ok;
     if (!index_error.empty()) log::warn("{}: {}", dir_.string(), index_error);
   }

@@ -1,5 +1,6 @@
 #include "storage/segment.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -67,6 +68,24 @@ bool SegmentWriter::index_batch(SegmentMeta& meta, const BatchInfo& batch, std::
   meta.index_entries = index_.entries();
   meta.time_index_entries = time_index_.entries();
   return ok;
+}
+
+void SegmentWriter::reserve_for(int64_t end, int64_t limit) {
+  constexpr int64_t kMinAhead = int64_t{64} << 10;
+  constexpr int64_t kMaxAhead = int64_t{64} << 20;
+  if (!reserving_ || end <= reserved_end_ || end >= limit) return;
+  const int64_t target = std::min(limit, end + std::clamp(end, kMinAhead, kMaxAhead));
+  const int64_t from = std::max(reserved_end_, int64_t{0});
+  if (!log_->reserve(from, target - from)) {
+    reserving_ = false;  // ENOSPC or EOPNOTSUPP: the writes allocate as they go
+    return;
+  }
+  reserved_end_ = target;
+}
+
+bool SegmentWriter::release_reserved(int64_t size, std::string* error) {
+  reserved_end_ = std::min(reserved_end_, size);
+  return log_->truncate(size, error);
 }
 
 std::vector<std::shared_ptr<const SegmentFile>> SegmentWriter::files_to_sync(std::string* error) {

@@ -84,6 +84,17 @@ bool SegmentFile::truncate(int64_t size, std::string* error) const {
   return true;
 }
 
+bool SegmentFile::reserve(int64_t offset, int64_t length) const {
+  return ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                     static_cast<off_t>(length)) == 0;
+}
+
+int64_t SegmentFile::allocated() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_blocks) * 512;
+}
+
 int64_t SegmentFile::size() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return -1;

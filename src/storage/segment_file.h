@@ -43,6 +43,11 @@ class SegmentFile {
   // pwrite all n bytes at position; false (with *error) on any error, including a short write.
   bool write_at(const void* buf, size_t n, int64_t position, std::string* error) const;
   bool truncate(int64_t size, std::string* error) const;
+  // Allocates disk blocks for [offset, offset + length) without changing the size
+  // (fallocate with FALLOC_FL_KEEP_SIZE); false if the file system cannot (errno kept).
+  bool reserve(int64_t offset, int64_t length) const;
+  // Bytes of disk blocks allocated (st_blocks), -1 on error.
+  int64_t allocated() const;
   // Current size from fstat, -1 on error.
   int64_t size() const;
   // fdatasync. False on an I/O error.

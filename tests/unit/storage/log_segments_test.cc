@@ -203,5 +203,52 @@ TEST(LogSegments, ActiveIndexIsWrittenBehind) {
   EXPECT_EQ(testing::file_size(index_path), written + 9 * 8);  // the first after a reopen has none
 }
 
+// The active .log gets disk blocks reserved ahead of its writes (without a change of size: readers
+// and recovery see only the data), and every block past the data goes back at a roll, at close
+// and, after a crash, when the log is opened again.
+TEST(LogSegments, BlocksReservedAheadAreGivenBack) {
+  TempDir tmp;
+  LogConfig cfg;
+  cfg.segment_bytes = 4 << 20;
+  const auto first = tmp.path() / "00000000000000000000.log";
+  const auto allocated = [](const fs::path& p) {
+    std::string error;
+    const auto f = SegmentFile::open(p, SegmentFile::Mode::read_only, &error);
+    return f ? f->allocated() : -1;
+  };
+  std::string error;
+  {
+    const auto probe = SegmentFile::open(tmp.path() / "probe", SegmentFile::Mode::create, &error);
+    ASSERT_NE(probe, nullptr) << error;
+    if (!probe->reserve(0, 1 << 20)) GTEST_SKIP() << "no fallocate on this file system";
+    fs::remove(probe->path());
+  }
+  auto log = Log::open(tmp.path(), cfg, 0, &error);
+  ASSERT_NE(log, nullptr) << error;
+  const std::string big = make_batch({1, 1000, 0, 300 << 10});  // ~300 KiB
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(append(*log, big).ok);
+  const int64_t size = testing::file_size(first);
+  EXPECT_GT(allocated(first), size + 4096);               // reserved ahead
+  ASSERT_EQ(size, static_cast<int64_t>(4 * big.size()));  // the size is the data's
+  const auto r = log->read(0, 1 << 30, kNoLimit, true);
+  EXPECT_EQ(r.bytes, size);
+  // A crash keeps the reservation; opening the log again gives it back.
+  log.reset();
+  log = Log::open(tmp.path(), cfg, 0, &error);
+  ASSERT_NE(log, nullptr) << error;
+  EXPECT_LE(allocated(first), size + 4096);
+  EXPECT_EQ(log->log_end_offset(), 4);
+  // A roll gives back what the rolled segment had reserved.
+  while (log->segment_count() == 1) ASSERT_TRUE(append(*log, big).ok);
+  EXPECT_LE(allocated(first), testing::file_size(first) + 4096);
+  // So does close() for the active segment.
+  const auto active = tmp.path() / "00000000000000000013.log";
+  ASSERT_TRUE(fs::exists(active));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(append(*log, big).ok);
+  EXPECT_GT(allocated(active), testing::file_size(active) + 4096);
+  ASSERT_TRUE(log->close());
+  EXPECT_LE(allocated(active), testing::file_size(active) + 4096);
+}
+
 }  // namespace
 }  // namespace kaffa::storage
