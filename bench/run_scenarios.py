@@ -139,6 +139,22 @@ def memory_touch_probe(total_bytes):
     return out
 
 
+def settle():
+    """Every run starts from the same state: no dirty page cache (the kernel would write the
+    earlier runs' gigabytes back during this one, on the same two cores; seen: 1.15 M, then
+    0.66 M, then 0.51 M records/s in three identical produce runs) and an empty page cache when
+    /proc/sys/vm/drop_caches may be written (root). On this VM the host takes back free memory
+    (free page reporting): with the page cache grown over earlier runs, new pages came from
+    memory the host had to back afresh, and the copy into them took 89% of the broker's samples
+    (2.2 broker CPU s per GB instead of 0.3-0.4). Applied before every run of both sides."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1\n")
+    except OSError:
+        pass
+
+
 def loopback_probe(total_bytes):
     """MB/s of one TCP stream over 127.0.0.1, 1 MiB sends, page-aligned buffers."""
     srv = socket.socket()
@@ -230,12 +246,7 @@ class Runner:
         """One kaffa_bench --json run; returns its parsed JSON (with "ok") or a failure dict.
         `timeout` (kaffa_bench --timeout) also bounds the creation of the topic."""
         cmd = [self.a.bench, "--json", "--timeout", str(timeout)] + [str(x) for x in args]
-        # Every run starts with no dirty page cache left by earlier runs: otherwise the kernel
-        # writes the previous runs' gigabytes back during this one, on the same two cores, and
-        # each Kaffa or mock run pays for what the runs before it wrote (seen: 1.15 M, then
-        # 0.66 M, then 0.51 M records/s in three identical produce runs). What this run writes
-        # is still written back during it as the kernel's thresholds decide.
-        os.sync()
+        settle()
         if broker is not None:
             cmd += ["--brokers", broker.bootstrap, "--broker-pid", str(broker.proc.pid)]
         elif "--brokers" not in args:
@@ -334,7 +345,7 @@ class Runner:
         probe_bytes = max(8 * MIB, int(256 * MIB * self.scale))
         kaffa, probes, buffered = [], [], []
         for i in range(self.a.runs):
-            os.sync()  # as before every kaffa_bench run (see bench()): no earlier run's writeback
+            settle()  # as before every kaffa_bench run (see bench())
             p = disk_probe(self.main.log_dir, probe_bytes, sync=True)
             probes.append(p)
             log("%s disk fdatasync/MiB run %d: %.1f MB/s" % (name, i + 1, p["mb_per_s"]))
