@@ -97,7 +97,7 @@ bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t ti
 }
 
 bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::string& answer,
-                                  std::string* error) {
+                                  size_t* len_out, std::string* error) {
   const int fd = fd_.load();
   if (fd < 0) return fail("not connected", error);
   const int64_t deadline = steady_ms() + timeout_ms;
@@ -133,10 +133,11 @@ bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::s
   const uint32_t len = (uint32_t{size[0]} << 24) | (uint32_t{size[1]} << 16) |
                        (uint32_t{size[2]} << 8) | uint32_t{size[3]};
   if (len > kMaxAnswerBytes) return fail("oversized answer from " + where_, error);
-  answer.assign(len, '\0');
+  if (answer.size() < len) answer.resize(len);
   if (!read_exact(answer.data(), len)) {
     return fail(where_ + " closed the connection or timed out", error);
   }
+  *len_out = len;
   return true;
 }
 
