@@ -189,8 +189,9 @@ void Broker::start() {
 }
 
 void Broker::start_group_coordinator() {
-  // __consumer_offsets is created with the broker, as an internal compacted topic; its partition
-  // count cannot change afterwards (it decides which partition holds each group).
+  // __consumer_offsets is an internal compacted topic; its partition count cannot change once it
+  // exists (it decides which partition holds each group). As Kafka, it is created on first use
+  // (the first FindCoordinator or group request), not with the broker.
   auto group_config = config_.group;
   if (auto existing = topics_.find(coordinator::kOffsetsTopic)) {
     if (existing->partitions != group_config.offsets_topic_num_partitions) {
@@ -199,22 +200,33 @@ void Broker::start_group_coordinator() {
                 group_config.offsets_topic_num_partitions);
       group_config.offsets_topic_num_partitions = existing->partitions;
     }
-  } else {
-    cluster::TopicInfo t;
-    t.name = coordinator::kOffsetsTopic;
-    t.partitions = group_config.offsets_topic_num_partitions;
-    t.internal = true;
-    t.configs["cleanup.policy"] = "compact";
-    t.configs["segment.bytes"] = std::to_string(group_config.offsets_topic_segment_bytes);
-    std::string error;
-    if (create_topic(std::move(t), nullptr, &error) !=
-        cluster::TopicRegistry::CreateResult::created) {
-      throw std::runtime_error(std::string("cannot create ") + coordinator::kOffsetsTopic + ": " +
-                               error);
-    }
+    make_group_coordinator(group_config);
+    coordinator_->start();
+    return;
   }
   make_group_coordinator(group_config);
-  coordinator_->start();
+  coordinator_->start_lazily([this] {
+    std::string error;
+    const auto r = create_topic(offsets_topic_info(1), nullptr, &error);
+    if (r == cluster::TopicRegistry::CreateResult::created) {
+      log::info("created {}", coordinator::kOffsetsTopic);
+      return true;
+    }
+    log::error("cannot create {}: {}", coordinator::kOffsetsTopic, error);
+    return false;
+  });
+}
+
+cluster::TopicInfo Broker::offsets_topic_info(int16_t replication_factor) const {
+  const auto& g = config_.group;
+  cluster::TopicInfo t;
+  t.name = coordinator::kOffsetsTopic;
+  t.partitions = g.offsets_topic_num_partitions;
+  t.replication_factor = replication_factor;
+  t.internal = true;
+  t.configs["cleanup.policy"] = "compact";
+  t.configs["segment.bytes"] = std::to_string(g.offsets_topic_segment_bytes);
+  return t;
 }
 
 void Broker::make_group_coordinator(const coordinator::GroupConfig& group_config) {

@@ -160,6 +160,8 @@ class Broker : public net::RequestHandler {
   void stop_cluster();
   void load_topics();
   void start_group_coordinator();
+  // __consumer_offsets as it is created (offsets.topic.* settings).
+  cluster::TopicInfo offsets_topic_info(int16_t replication_factor) const;
   // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.
   std::optional<std::string> certificate_principal(const net::ConnectionInfo& conn) const;
   void maintenance_loop();

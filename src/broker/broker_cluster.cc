@@ -244,13 +244,8 @@ void Broker::create_offsets_topic() {
     return;
   }
   if (creating_offsets_topic_.exchange(true)) return;
-  cluster::TopicInfo t;
-  t.name = coordinator::kOffsetsTopic;
+  auto t = offsets_topic_info(g.offsets_topic_replication_factor);
   t.partitions = coordinator_->config().offsets_topic_num_partitions;
-  t.replication_factor = g.offsets_topic_replication_factor;
-  t.internal = true;
-  t.configs["cleanup.policy"] = "compact";
-  t.configs["segment.bytes"] = std::to_string(g.offsets_topic_segment_bytes);
   create_topic_async(std::move(t), {}, [this](TopicResult r) {
     if (r.error == protocol::ErrorCode::none) {
       log::info("cluster: created {}", coordinator::kOffsetsTopic);

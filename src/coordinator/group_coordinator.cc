@@ -51,6 +51,25 @@ GroupCoordinator::~GroupCoordinator() = default;
 
 void GroupCoordinator::start() {
   start_led();
+  lead_all();
+}
+
+void GroupCoordinator::start_lazily(std::function<bool()> create) {
+  start_led();
+  create_ = std::move(create);
+}
+
+bool GroupCoordinator::ensure_started() {
+  if (!create_ || started_.load(std::memory_order_acquire)) return true;
+  std::lock_guard lock(lazy_mu_);
+  if (started_.load(std::memory_order_relaxed)) return true;
+  if (!create_()) return false;
+  lead_all();
+  started_.store(true, std::memory_order_release);
+  return true;
+}
+
+void GroupCoordinator::lead_all() {
   for (int32_t i = 0; i < config_.offsets_topic_num_partitions; ++i) {
     auto p = partitions_.get(kOffsetsTopic, i);
     if (!p) {
@@ -122,6 +141,10 @@ void GroupCoordinator::with_shard(std::string_view group_id,
   const auto index = static_cast<size_t>(partition_for(group_id));
   Slot* slot = index < slots_.size() ? slots_[index].get() : nullptr;
   CoordinatorShard* s = slot ? slot->current.load(std::memory_order_acquire) : nullptr;
+  if (s == nullptr && slot != nullptr && create_) {
+    if (!ensure_started()) return fn(nullptr, ErrorCode::coordinator_not_available);
+    s = slot->current.load(std::memory_order_acquire);
+  }
   if (s == nullptr) return fn(nullptr, ErrorCode::not_coordinator);
   post_(s->loop(), [slot, s, fn = std::move(fn)] {
     if (slot->current.load(std::memory_order_acquire) != s) {

@@ -3,7 +3,9 @@
 // offsets.topic.num.partitions); each partition has its CoordinatorShard on the partition's owner
 // loop, holding that partition's groups and committed offsets.
 //
-// A single node leads every offsets partition: start() makes all shards at once. In a cluster a
+// A single node leads every offsets partition: start() makes all shards at once, or
+// start_lazily() on the first group request when the offsets topic has to be created (Kafka
+// creates __consumer_offsets on first use, not with the broker). In a cluster a
 // broker coordinates the groups of the offsets partitions it leads: start_led() makes none, and
 // on_leadership() makes a shard (which loads the partition) when this broker becomes leader and
 // retires it when it stops leading — requests then answer NOT_COORDINATOR and clients look the
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -44,6 +47,13 @@ class GroupCoordinator {
   void start();
   // Start-up in a cluster: no shard until on_leadership().
   void start_led();
+  // Start-up of a single node whose offsets topic does not exist yet: as Kafka, the topic is
+  // made on first use. The first group request or FindCoordinator runs ensure_started(), which
+  // calls `create` (it makes the topic; false on failure) and then does what start() does.
+  void start_lazily(std::function<bool()> create);
+  // Any thread: true once the shards exist (at once unless start_lazily() deferred them);
+  // false if `create` failed (the next call tries again).
+  bool ensure_started();
   // On the owner loop of offsets partition `partition`: this broker became its leader (a shard
   // is made and loads it) or stopped leading it (the shard retires).
   void on_leadership(int32_t partition, bool leader);
@@ -69,6 +79,7 @@ class GroupCoordinator {
     std::atomic<CoordinatorShard*> current{nullptr};     // published: loading or loaded
     std::vector<std::unique_ptr<CoordinatorShard>> all;  // every shard made (owner loop)
   };
+  void lead_all();  // a shard for every partition of the offsets topic, loads posted
   CoordinatorShard* make_shard(int32_t partition, std::shared_ptr<cluster::Partition> p);
   void arm_expiry(Slot& slot, CoordinatorShard* s);
 
@@ -77,6 +88,9 @@ class GroupCoordinator {
   Post post_;
   Schedule schedule_;
   std::vector<std::unique_ptr<Slot>> slots_;  // index = offsets partition; fixed after start
+  std::function<bool()> create_;              // start_lazily(); set before serving
+  std::mutex lazy_mu_;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace kaffa::coordinator

@@ -5,7 +5,8 @@ filter and the total and usable bytes.
 
 - the one log directory is reported with its absolute path and no error;
 - every hosted partition appears with its segment bytes (a partition holding records is larger
-  than an empty one), offset lag 0 and no future log;
+  than an empty one), offset lag 0 and no future log; the internal __consumer_offsets too, once
+  a group lookup has created it;
 - a filter returns only the named partitions that exist (an unknown one is left out);
 - v4 reports the file system's total and usable bytes (usable <= total, both > 0).
 """
@@ -17,6 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase  # noqa: E402
+import group_wire as gw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
@@ -32,6 +34,8 @@ class DescribeLogDirsTest(BrokerTestCase):
         with kr.connect(cls.broker) as conn:
             batch = kr.encode_batch([(None, b"x" * 1000, [])] * 20)
             assert conn.produce_one(TOPIC, 1, batch)["error_code"] == 0
+        with gw.connect(cls.broker) as conn:  # creates __consumer_offsets (as Kafka: first use)
+            assert conn.find_coordinator("logdirs-group")["error"] == 0
 
     def test_v1_all_partitions(self):
         with kw.connect(self.broker) as conn:

@@ -14,6 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerStartError, KaffaBroker, run_kaffa  # noqa: E402
+import group_wire as gw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
 
@@ -220,6 +221,31 @@ class LifecycleTest(unittest.TestCase):
         finally:
             broker.kill()
             broker.cleanup()
+
+    def test_offsets_topic_is_created_on_first_use(self):
+        # As Kafka: __consumer_offsets is made by the first group lookup or group request, not by
+        # the broker's start (which then creates nothing).
+        def offsets_dirs(broker):
+            return [n for n in os.listdir(broker.log_dir) if n.startswith("__consumer_offsets-")]
+        with KaffaBroker(overrides={"offsets.topic.num.partitions": "5"}) as broker:
+            self.assertEqual(offsets_dirs(broker), [])
+            with kw.connect(broker) as conn:
+                md = conn.metadata(None, version=1)
+            self.assertNotIn("__consumer_offsets", [t["name"] for t in md["topics"]])
+            with gw.connect(broker) as conn:
+                fc = conn.find_coordinator("g1")
+            self.assertEqual((fc["error"], fc["node_id"], fc["port"]), (0, 0, broker.port))
+            self.assertEqual(len(offsets_dirs(broker)), 5)
+        with KaffaBroker() as broker:  # a group request without a lookup first
+            with gw.connect(broker) as conn:
+                error, _ = conn.fetch_offsets(2, "g2", None)
+            self.assertEqual(error, 0)
+            self.assertEqual(len(offsets_dirs(broker)), 50)
+            self.assertEqual(broker.stop(), 0)
+            broker.restart()  # the existing topic is loaded at start
+            with gw.connect(broker) as conn:
+                error, _ = conn.fetch_offsets(2, "g2", None)
+            self.assertEqual(error, 0)
 
     def test_node_id_is_advertised(self):
         with KaffaBroker(overrides={"node.id": "7"}) as broker:

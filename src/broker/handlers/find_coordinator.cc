@@ -1,11 +1,12 @@
 // FindCoordinator (key 10), versions 0-6 (flexible from 3; v4+ carries several keys).
 // On a single node every group and transactional id is coordinated by this broker, so the answer
-// is always this node. In a cluster a group's coordinator is the leader of its __consumer_offsets
-// partition; while that topic does not exist yet (it is created on the first lookup, once
-// offsets.topic.replication.factor brokers are alive) or the partition has no leader the answer
-// is COORDINATOR_NOT_AVAILABLE, and the client asks again. Transactional ids (not served yet)
-// are answered with the broker asked. Key types: 0 group, 1 transaction; others are
-// INVALID_REQUEST. An empty key is INVALID_REQUEST too (Kafka: a group id must not be empty here).
+// is always this node; the first group lookup creates __consumer_offsets (as Kafka does). In a
+// cluster a group's coordinator is the leader of its __consumer_offsets partition; while that topic
+// does not exist yet (it is created on the first lookup, once offsets.topic.replication.factor
+// brokers are alive) or the partition has no leader the answer is COORDINATOR_NOT_AVAILABLE, and
+// the client asks again. Transactional ids (not served yet) are answered with the broker asked. Key
+// types: 0 group, 1 transaction; others are INVALID_REQUEST. An empty key is INVALID_REQUEST too
+// (Kafka: a group id must not be empty here).
 //
 // librdkafka also reads the presence of FindCoordinator v0 as "broker >= 0.8.2" and only then
 // compresses with LZ4 (protocol-notes trap 3).
@@ -46,7 +47,14 @@ std::pair<protocol::ErrorCode, AdvertisedBroker> locate(const RequestContext& ct
   Broker& broker = ctx.broker;
   const auto self = broker.advertised(ctx.conn.listener_name);
   const auto image = broker.image();
-  if (!image || key_type != 0) return {protocol::ErrorCode::none, self};
+  if (!image) {
+    // A single node: __consumer_offsets is created on the first group lookup (as Kafka).
+    if (key_type == 0 && !broker.coordinator().ensure_started()) {
+      return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
+    }
+    return {protocol::ErrorCode::none, self};
+  }
+  if (key_type != 0) return {protocol::ErrorCode::none, self};
   const auto* offsets = image->topic(coordinator::kOffsetsTopic);
   if (offsets == nullptr) {
     broker.create_offsets_topic();
