@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "storage/checkpoint_file.h"
 
@@ -12,18 +13,6 @@ namespace {
 
 constexpr const char* kCleanerCheckpoint = "cleaner-offset-checkpoint";
 constexpr auto kOwnerPoll = std::chrono::milliseconds(100);
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Runs fn on the owner loop `shard` and waits for its result; nullopt when `stop` is raised
 // first (at shutdown the loops may never run it).
@@ -137,8 +126,8 @@ void CleanerManager::run() {
 }
 
 bool CleanerManager::pick(Candidate* out) {
-  const int64_t now = wall_ms();
-  const int64_t steady = steady_ms();
+  const int64_t now = clock::wall_ms();
+  const int64_t steady = clock::steady_ms();
   double max_ratio = 0;
   std::optional<Candidate> best;
   std::set<Key> present;
@@ -181,7 +170,7 @@ bool CleanerManager::pick(Candidate* out) {
 
 void CleanerManager::clean(Candidate& c) {
   const Key key{c.partition->topic(), c.partition->index()};
-  const int64_t now = wall_ms();
+  const int64_t now = clock::wall_ms();
   const auto threads = static_cast<size_t>(std::max(1, config_.threads));
   storage::OffsetMap map(static_cast<size_t>(config_.dedupe_buffer_size) / threads,
                          static_cast<size_t>(c.range.first_uncleanable - c.range.first_dirty));
@@ -231,7 +220,7 @@ void CleanerManager::record_failure(const Key& key, const std::string& why) {
   log::error("log cleaner: cleaning {}-{} failed: {}; retrying after {} ms", key.first, key.second,
              why, config_.backoff_ms);
   std::lock_guard lock(mu_);
-  backoff_until_[key] = steady_ms() + config_.backoff_ms;
+  backoff_until_[key] = clock::steady_ms() + config_.backoff_ms;
   stats_.uncleanable = static_cast<int64_t>(backoff_until_.size());
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "cluster/replica_fetcher_connection.h"
 #include "protocol/error_codes.h"
@@ -25,18 +26,6 @@ constexpr int16_t kFetchVersion = 12;
 constexpr int16_t kOffsetForLeaderEpochKey = 23;
 constexpr int16_t kOffsetForLeaderEpochVersion = 4;
 constexpr int kMaxTruncationRounds = 64;
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Bytes of the whole batches at the start of [data, data + n) (a leader may cut the last one).
 size_t whole_batches(const uint8_t* data, size_t n) {
@@ -230,11 +219,11 @@ void ReplicaFetcher::Worker::back_off(Entry& e, const char* why, ErrorCode error
   log::info("replica fetcher: {}-{} from leader {}: {} (error {}); backing off",
             e.partition->topic(), e.partition->index(), leader_, why, protocol::code(error));
   e.truncated = false;
-  e.delayed_until = steady_ms() + settings_.backoff_ms;
+  e.delayed_until = clock::steady_ms() + settings_.backoff_ms;
 }
 
 bool ReplicaFetcher::Worker::truncate(std::vector<Entry>& entries) {
-  const int64_t now = steady_ms();
+  const int64_t now = clock::steady_ms();
   std::map<std::pair<std::string, int32_t>, std::pair<Entry*, int32_t>> pending;  // -> ask epoch
   for (auto& e : entries) {
     if (e.truncated || e.delayed_until > now) continue;
@@ -291,7 +280,7 @@ bool ReplicaFetcher::Worker::truncate(std::vector<Entry>& entries) {
         if (step->stale || step->done) {
           e.truncated = !step->stale;
           e.fetch_offset = step->log_end;
-          if (step->stale) e.delayed_until = steady_ms() + settings_.backoff_ms;
+          if (step->stale) e.delayed_until = clock::steady_ms() + settings_.backoff_ms;
           pending.erase(it);
         } else {
           it->second.second = step->ask_epoch;
@@ -304,7 +293,7 @@ bool ReplicaFetcher::Worker::truncate(std::vector<Entry>& entries) {
 }
 
 bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
-  const int64_t now = steady_ms();
+  const int64_t now = clock::steady_ms();
   protocol::FetchRequest req;
   req.replica_id = settings_.self;
   req.max_wait_ms = settings_.wait_max_ms;
@@ -386,7 +375,7 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
       auto out = on_owner<std::pair<ErrorCode, int64_t>>(
           e.partition, [answer, data, n, hw, log_start, epoch = e.epoch](Partition& p) {
             (void)answer;  // owns the bytes at `data` until the append ran
-            const auto a = p.append_replicated(data, n, hw, log_start, epoch, wall_ms());
+            const auto a = p.append_replicated(data, n, hw, log_start, epoch, clock::wall_ms());
             return std::make_pair(a.error, p.log_end_offset());
           });
       if (!out) return false;

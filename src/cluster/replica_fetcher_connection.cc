@@ -12,21 +12,17 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/clock.h"
+
 namespace kaffa::cluster {
 namespace {
 
 constexpr uint32_t kMaxAnswerBytes = 256u << 20;
 
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Waits until fd is ready for `events` or the deadline passes; false on timeout or error.
 bool wait_ready(int fd, short events, int64_t deadline_ms) {
   for (;;) {
-    const int64_t left = deadline_ms - steady_ms();
+    const int64_t left = deadline_ms - clock::steady_ms();
     if (left <= 0) return false;
     pollfd p{fd, events, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
@@ -68,7 +64,7 @@ bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t ti
       rc != 0) {
     return fail("cannot resolve " + where_ + ": " + ::gai_strerror(rc), error);
   }
-  const int64_t deadline = steady_ms() + timeout_ms;
+  const int64_t deadline = clock::steady_ms() + timeout_ms;
   std::string why = "no address";
   for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
     const int fd =
@@ -100,7 +96,7 @@ bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::s
                                   size_t* len_out, std::string* error) {
   const int fd = fd_.load();
   if (fd < 0) return fail("not connected", error);
-  const int64_t deadline = steady_ms() + timeout_ms;
+  const int64_t deadline = clock::steady_ms() + timeout_ms;
   const auto n = static_cast<uint32_t>(frame.size() - 4);
   for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
   for (size_t sent = 0; sent < frame.size();) {

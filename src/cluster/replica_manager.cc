@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 namespace kaffa::cluster {
@@ -13,12 +14,6 @@ namespace {
 ReplicaFetcherSettings with_self(ReplicaFetcherSettings s, int32_t self) {
   s.self = self;
   return s;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool contains(const std::vector<int32_t>& v, int32_t id) {
@@ -157,7 +152,7 @@ void ReplicaManager::transition(const std::shared_ptr<Partition>& p, const Parti
   post_(p->shard(), [p, s, rs, lead, role_change, self = self_, listener = listener_] {
     p->set_replication(rs);
     if (lead) {
-      p->make_leader(s, self, now_ms());
+      p->make_leader(s, self, clock::wall_ms());
     } else {
       p->make_follower(s);
     }

@@ -69,7 +69,7 @@ void IndexFile::load_tail() {
 
 bool IndexFile::write_pending(std::string* error) {
   if (written_ == entries_) return true;
-  auto file = file_ ? file_ : SegmentFile::open(path_, SegmentFile::Mode::read_write, error);
+  auto file = writable(error);
   const size_t from = static_cast<size_t>(written_ - tail_first_) * entry_size_;
   if (!file || !file->write_at(tail_.data() + from, tail_.size() - from,
                                written_ * static_cast<int64_t>(entry_size_), error)) {
@@ -83,6 +83,10 @@ bool IndexFile::write_pending(std::string* error) {
 
 std::shared_ptr<SegmentFile> IndexFile::written_file(std::string* error) {
   if (!write_pending(error)) return nullptr;
+  return writable(error);
+}
+
+std::shared_ptr<SegmentFile> IndexFile::writable(std::string* error) const {
   return file_ ? file_ : SegmentFile::open(path_, SegmentFile::Mode::read_write, error);
 }
 

@@ -79,6 +79,8 @@ class IndexFile {
 
  private:
   void load_tail();
+  // The held file, or the file opened now for writing; nullptr with *error on failure.
+  std::shared_ptr<SegmentFile> writable(std::string* error) const;
   // The held file, or the file opened now (read-only, for one lookup); nullptr on failure.
   std::shared_ptr<const SegmentFile> reader() const;
   bool read_from_file(const SegmentFile& file, int64_t i, uint8_t* out) const;

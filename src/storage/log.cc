@@ -6,6 +6,7 @@
 #include <limits>
 #include <system_error>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "storage/segment_scan.h"
 
@@ -13,12 +14,6 @@ namespace kaffa::storage {
 
 namespace {
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void set(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
@@ -154,7 +149,7 @@ bool Log::open_active(bool reset_indexes, std::string* error) {
     // As Kafka: the age of a reopened segment counts from its first batch's max timestamp.
     record::BatchHeader h;
     const bool have = read_batch_header(*active_->log(), 0, &h);
-    active_->first_append_ms = have && h.max_timestamp >= 0 ? h.max_timestamp : wall_clock_ms();
+    active_->first_append_ms = have && h.max_timestamp >= 0 ? h.max_timestamp : clock::wall_ms();
   }
   return true;
 }

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "base/clock.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
@@ -63,11 +64,6 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   enum State : int { reading = 0, parked = 1, done = 2 };
 
   void read_from(size_t k, int64_t budget, bool min_one, int64_t total);
-  static int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
   void finished(int64_t total);
   void park();
   void wake();
@@ -123,9 +119,9 @@ void FetchOp::read_from(size_t k, int64_t budget, bool min_one, int64_t total) {
     Target& t = self->targets_[k];
     const int64_t limit = std::max<int64_t>(std::min<int64_t>(t.max_bytes, budget), 0);
     const int32_t replica = self->req.replica_id;
-    auto r = replica >= 0
-                 ? t.partition->read_for_follower(replica, t.offset, limit, min_one, self->now_ms())
-                 : t.partition->read(t.offset, limit, min_one);
+    auto r = replica >= 0 ? t.partition->read_for_follower(replica, t.offset, limit, min_one,
+                                                           clock::wall_ms())
+                          : t.partition->read(t.offset, limit, min_one);
     t.out->error_code = protocol::code(r.error);
     t.out->high_watermark = r.high_watermark;
     t.out->last_stable_offset = r.high_watermark;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <utility>
 
+#include "base/clock.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
@@ -50,12 +51,6 @@ struct ProduceOp {
     if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1 && respond) respond->send(resp);
   }
 };
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void fill(ProduceResponse::PartitionProduceResponse& out,
           const cluster::Partition::AppendOutcome& r) {
@@ -144,7 +139,7 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
         // The frame buffer is ours (moved into the op): the bytes may be patched in place.
         auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
-        const auto r = partition->append(data, bytes.size(), now_ms(), acks == -1);
+        const auto r = partition->append(data, bytes.size(), clock::wall_ms(), acks == -1);
         fill(out, r);
         if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
         if (!partition->replicated()) {  // a single node: acks=all means on disk
