@@ -11,7 +11,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -173,6 +175,20 @@ class FunctionHandler : public RequestHandler {
  private:
   Fn fn_;
 };
+
+// A server counter once it reaches `want`, or its value after `deadline` (a safety net, never a
+// timing assertion): the server counts bytes after its write returns, so a client can have read
+// them all a moment before the count moves.
+inline uint64_t counter_once(const std::atomic<uint64_t>& counter, uint64_t want,
+                             std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  uint64_t v = counter.load();
+  while (v < want && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    v = counter.load();
+  }
+  return v;
+}
 
 inline ServerConfig loopback_config() {
   ServerConfig cfg;
