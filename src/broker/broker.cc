@@ -20,7 +20,10 @@
 namespace kaffa::broker {
 namespace {
 
+constexpr int16_t kMetadataKey = 3;
+constexpr int16_t kFindCoordinatorKey = 10;
 constexpr int16_t kApiVersionsKey = 18;
+constexpr int16_t kDescribeClusterKey = 60;
 
 net::ServerConfig server_config(const BrokerConfig& c) {
   net::ServerConfig s;
@@ -328,6 +331,14 @@ bool Broker::delete_topic(const std::string& name, std::string* error) {
   partitions_->remove_topic(name);
   cleaner_->forget_topic(name);
   return true;
+}
+
+bool Broker::waits_for_earlier(std::string_view frame) const {
+  // The request header starts with the int16 API key (a raw SASL token is never pipelined).
+  if (frame.size() < 2) return false;
+  const auto key =
+      static_cast<int16_t>((static_cast<uint8_t>(frame[0]) << 8) | static_cast<uint8_t>(frame[1]));
+  return key == kMetadataKey || key == kFindCoordinatorKey || key == kDescribeClusterKey;
 }
 
 void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,

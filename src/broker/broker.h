@@ -135,6 +135,10 @@ class Broker : public net::RequestHandler {
 
   void handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
               net::Completion done) override;
+  // Metadata, FindCoordinator and DescribeCluster: the requests that tell a client where to
+  // send its others. Queued behind an acks=all Produce, their answer would otherwise be computed
+  // when they arrive and leave seconds later, naming a leader that has since failed.
+  bool waits_for_earlier(std::string_view frame) const override;
 
   // sasl.cc. Whether a listener authenticates with SASL; a new server mechanism for a listener
   // (nullptr when `name` is not enabled there).

@@ -109,7 +109,7 @@ void Connection::close_now() {
   idle_timer_.cancel();
   handshake_timer_.cancel();
   slots_.clear();
-  inflight_ = 0;
+  inflight_ = unanswered_ = deferred_ = 0;
   read_buf_.release();
   read_pos_ = read_end_ = 0;
   shared_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
@@ -134,8 +134,9 @@ void Connection::deliver(std::shared_ptr<Connection> self, uint64_t sequence, Ou
 void Connection::apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame) {
   if (closed_ || sequence < first_sequence_ || sequence - first_sequence_ >= slots_.size()) return;
   Slot& slot = slots_[sequence - first_sequence_];
-  if (slot.outcome != Outcome::waiting) return;
+  if (slot.outcome != Outcome::waiting || slot.deferred) return;
   slot.outcome = outcome;
+  --unanswered_;
   const bool sends = outcome == Outcome::send || outcome == Outcome::send_close;
   if (sends && frame != nullptr) slot.frame = std::move(*frame);
   if (outcome == Outcome::close || outcome == Outcome::send_close) {
@@ -143,6 +144,7 @@ void Connection::apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame)
     wake(reader_wake_);
   }
   wake(writer_wake_);
+  release_deferred();
 }
 
 asio::awaitable<void> Connection::sleep_until_woken(asio::steady_timer& timer) {
@@ -195,10 +197,38 @@ asio::awaitable<bool> Connection::fill(size_t n, bool& clean_eof) {
   co_return true;
 }
 
-void Connection::dispatch(bytes::Buffer frame) {
-  uint64_t sequence = first_sequence_ + slots_.size();
-  slots_.emplace_back();
+void Connection::admit(bytes::Buffer frame) {
+  const uint64_t sequence = first_sequence_ + slots_.size();
+  Slot& slot = slots_.emplace_back();
   ++inflight_;
+  const bool defer = unanswered_ > 0 && shared_.handler.waits_for_earlier(frame.view());
+  ++unanswered_;
+  if (defer) {
+    slot.deferred = true;
+    slot.request = std::move(frame);
+    ++deferred_;
+    return;
+  }
+  dispatch(sequence, std::move(frame));
+}
+
+void Connection::release_deferred() {
+  if (releasing_ || deferred_ == 0) return;
+  releasing_ = true;
+  // A synchronous answer applies on this stack (apply() does not re-enter here), so the slot
+  // just dispatched is looked at again: still unanswered, it holds back the deferred ones after it.
+  for (size_t i = 0; !closed_ && !close_requested_ && deferred_ > 0 && i < slots_.size(); ++i) {
+    if (slots_[i].outcome != Outcome::waiting) continue;
+    if (!slots_[i].deferred) break;
+    slots_[i].deferred = false;
+    --deferred_;
+    dispatch(first_sequence_ + i, std::move(slots_[i].request));
+    if (closed_ || slots_[i].outcome == Outcome::waiting) break;
+  }
+  releasing_ = false;
+}
+
+void Connection::dispatch(uint64_t sequence, bytes::Buffer frame) {
   shared_.stats.requests.fetch_add(1, std::memory_order_relaxed);
   try {
     shared_.handler.handle(info_, RequestFrame{std::move(frame)},
@@ -272,7 +302,7 @@ asio::awaitable<void> Connection::read_frames() {
       }
     }
     if (closed_ || close_requested_) break;
-    dispatch(std::move(frame));
+    admit(std::move(frame));
   }
 }
 

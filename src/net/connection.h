@@ -3,7 +3,8 @@
 // A Connection is created by the acceptor, then started on its worker's loop; from then on every
 // member is touched only on that loop's thread. Three coroutines run per connection:
 //   reader   - on a TLS listener first completes the handshake (connection_tls.cc), then reads
-//              frames, hands them to the handler, applies back-pressure;
+//              frames, hands them to the handler (or defers one until the earlier requests
+//              are answered, see RequestHandler::waits_for_earlier), applies back-pressure;
 //   writer   - writes ready responses strictly in request order (writev, sendfile for splices;
 //              on TLS: records encrypted by OpenSSL, splices read with pread and encrypted);
 //   watchdog - closes the connection after idle_timeout without traffic or work in flight.
@@ -95,6 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Slot {
     Outcome outcome = Outcome::waiting;
     ResponseFrame frame;
+    bool deferred = false;  // `request` waits for the earlier requests' answers
+    bytes::Buffer request;
   };
 
   // `self` lives in each coroutine's frame and keeps the connection alive while it runs.
@@ -110,7 +113,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> flush_gather();
   asio::awaitable<bool> send_splice(const FileSplice& splice);
   void apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame);
-  void dispatch(bytes::Buffer frame);
+  // Takes a slot for a request just read and hands it to the handler, or defers it.
+  void admit(bytes::Buffer frame);
+  void dispatch(uint64_t sequence, bytes::Buffer frame);
+  // Hands deferred requests to the handler once every request before them has an outcome.
+  void release_deferred();
   bool reading_allowed() const { return !closed_ && !draining_ && !close_requested_; }
   static void wake(asio::steady_timer& timer) { timer.cancel(); }
   asio::awaitable<void> sleep_until_woken(asio::steady_timer& timer);
@@ -151,7 +158,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sequence number first_sequence_.
   std::deque<Slot> slots_;
   uint64_t first_sequence_ = 0;
-  size_t inflight_ = 0;  // dispatched requests whose response is not fully written yet
+  size_t inflight_ = 0;     // requests read whose response is not fully written yet
+  size_t unanswered_ = 0;   // slots without an outcome yet (deferred ones included)
+  size_t deferred_ = 0;     // slots whose request waits for the earlier answers
+  bool releasing_ = false;  // release_deferred() is on the stack (a synchronous answer re-enters)
 
   // Writer scratch: the responses being written and the gather list of the current writev.
   std::vector<ResponseFrame> batch_;

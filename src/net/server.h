@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/frame.h"
@@ -84,9 +85,14 @@ class Completion {
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  // Called on the connection's loop thread, in request order. Must not block. An exception
-  // escaping it closes the connection.
+  // Called on the connection's loop thread, in request order (except for requests deferred by
+  // waits_for_earlier). Must not block. An exception escaping it closes the connection.
   virtual void handle(const ConnectionInfo& conn, RequestFrame frame, Completion done) = 0;
+  // On the connection's loop thread, once a request has been read. True defers its handle() until
+  // every earlier request of the connection has been answered: the answer then reflects their
+  // outcome and is computed when it is about to leave, not when the request arrived. Later
+  // requests are not held behind it (their responses still leave in order). Must not block.
+  virtual bool waits_for_earlier(std::string_view /*frame*/) const { return false; }
   // On a TLS listener, on the connection's loop thread: the handshake has completed (with
   // `conn.tls_peer_subject` set when the client presented a verified certificate), before any
   // request is read. Must not block. False closes the connection (e.g. no principal for it).

@@ -9,6 +9,9 @@
 - A Fetch parked on an empty partition (raw Fetch v4 with max_wait 120 s, min_bytes 1; and a
   confluent_kafka consumer blocked in consume()) is answered with the record produced after it.
   A parked fetch (answered, still parked, or whose client left) does not hold up SIGTERM.
+  A Metadata request pipelined behind a parked fetch on the same connection is answered as of
+  when the fetch has been answered, not as of its arrival: sent before a topic was created, it
+  lists that topic (a stale answer would name the leaders of its arrival).
 - Fetch beyond the log end: raw Fetch answers OFFSET_OUT_OF_RANGE (1); the clients apply
   auto.offset.reset (earliest: read from 0; librdkafka's `error`: the consumer reports it).
 - Produce v2 (raw): UNSUPPORTED_VERSION (35) for each partition, nothing stored.
@@ -317,6 +320,24 @@ class ParkedFetchTest(unittest.TestCase):
                              [(0, b"k", b"wake-up")])
         # the answered fetch must not keep the broker from exiting
         self.broker.stop_and_check()
+
+    def test_request_behind_a_parked_fetch_is_handled_after_it(self):
+        with kr.connect(self.broker) as waiter, kr.connect(self.broker) as other:
+            fetch_corr = self.park(waiter)
+            meta_corr = waiter.next_corr()
+            waiter.send(kw.metadata_request(meta_corr, 1, None))  # all topics
+            self.assertEqual(other.log_end("park", 0), 0)  # both requests have long arrived
+            self.assertEqual(other.create_topics([("created-later", 1, 1)]), {"created-later": 0})
+            resp = other.produce_one("park", 0, kr.encode_batch([(None, b"wake-up", [])]))
+            self.assertEqual(resp["error_code"], 0)
+            got, _ = waiter.read_response()
+            self.assertEqual(got, fetch_corr)
+            got, body = waiter.read_response()
+            self.assertEqual(got, meta_corr)
+            names = sorted(t["name"] for t in kw.parse_metadata(body, 1)["topics"])
+            self.assertEqual(names, ["created-later", "park"],
+                             "the Metadata request was answered as of its arrival, before the"
+                             " fetch ahead of it on its connection had been answered")
 
     def test_sigterm_with_a_parked_fetch(self):
         with kr.connect(self.broker) as waiter, kr.connect(self.broker) as other:

@@ -6,8 +6,10 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,13 +32,20 @@ FunctionHandler::Fn echo() {
 }
 
 // Keeps every request's completion until the test releases it; lets the test wait for a count.
+// With `defer_s` set, requests whose payload starts with 's' wait for the earlier answers.
 class HoldingHandler : public RequestHandler {
  public:
-  void handle(const ConnectionInfo&, RequestFrame frame, Completion done) override {
+  HoldingHandler() = default;
+  explicit HoldingHandler(bool defer_s) : defer_s_(defer_s) {}
+  void handle(const ConnectionInfo& conn, RequestFrame frame, Completion done) override {
     std::lock_guard lock(mu_);
     payloads_.emplace_back(frame.bytes());
     held_.push_back(std::move(done));
+    loop_ = conn.thread_index;
     cv_.notify_all();
+  }
+  bool waits_for_earlier(std::string_view frame) const override {
+    return defer_s_ && !frame.empty() && frame[0] == 's';
   }
   // Waits until at least n requests have been seen; returns how many have been seen.
   size_t wait_for(size_t n) {
@@ -53,8 +62,24 @@ class HoldingHandler : public RequestHandler {
     std::lock_guard lock(mu_);
     return std::move(held_.at(i));
   }
+  size_t seen() {
+    std::lock_guard lock(mu_);
+    return payloads_.size();
+  }
+  // Waits until the loop of the last request seen has run everything queued on it so far.
+  void fence(Server& server) {
+    std::promise<void> done;
+    server.post(loop(), [&] { done.set_value(); });
+    done.get_future().wait();
+  }
 
  private:
+  size_t loop() {
+    std::lock_guard lock(mu_);
+    return loop_;
+  }
+  bool defer_s_ = false;
+  size_t loop_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> payloads_;
@@ -106,6 +131,43 @@ TEST(ServerTest, PipelinedResponsesLeaveInRequestOrderWhenCompletedInReverse) {
     ASSERT_EQ(client.read_frame(), "request-" + std::to_string(i));
   }
   completer.join();
+}
+
+TEST(ServerTest, ADeferredRequestIsHandledOnceEveryEarlierOneIsAnswered) {
+  HoldingHandler handler(true);  // 's...' waits for the earlier answers
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  const std::string all = testing::framed("p0") + testing::framed("p1") + testing::framed("s2") +
+                          testing::framed("p3") + testing::framed("s4");
+  ASSERT_TRUE(client.send_raw(all));
+  ASSERT_EQ(handler.wait_for(3), 3u);  // p0, p1 and p3: nothing holds a request behind s2
+  ASSERT_EQ(testing::counter_once(server.stats().bytes_in, all.size()), all.size());
+  handler.fence(server.server());
+  ASSERT_EQ(handler.seen(), 3u) << "s2 or s4 was handled while earlier requests were unanswered";
+
+  handler.answer(2);  // p3
+  handler.answer(0);  // p0
+  handler.fence(server.server());
+  EXPECT_EQ(handler.seen(), 3u) << "s2 was handled while p1 was still unanswered";
+  handler.answer(1);  // p1: s2 goes, s4 still waits for it
+  ASSERT_EQ(handler.wait_for(4), 4u);
+  handler.fence(server.server());
+  EXPECT_EQ(handler.seen(), 4u) << "s4 was handled while s2 was still unanswered";
+  handler.answer(3);  // s2
+  ASSERT_EQ(handler.wait_for(5), 5u);
+  handler.answer(4);  // s4
+  for (const char* want : {"p0", "p1", "s2", "p3", "s4"}) EXPECT_EQ(client.read_frame(), want);
+  EXPECT_EQ(server.stats().requests.load(), 5u);
+}
+
+TEST(ServerTest, ADeferredRequestWithNothingUnansweredBeforeItIsHandledAtOnce) {
+  HoldingHandler handler(true);
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.send_frame("s0"));
+  ASSERT_EQ(handler.wait_for(1), 1u);
+  handler.answer(0);
+  EXPECT_EQ(client.read_frame(), "s0");
 }
 
 TEST(ServerTest, OversizedFrameClosesOnlyThatConnection) {
