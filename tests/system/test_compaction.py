@@ -170,15 +170,21 @@ class CompactionTest(unittest.TestCase):
     def wait_cleaned(self, topic):
         """Until the partition's .log files are below 8 segments (the live keys take ~1.5)."""
         try:
-            wait_until("the cleaner to shrink %s (runs=%s)"
-                       % (topic, metric(self.broker, "kaffa_log_cleaner_runs_total")),
+            wait_until("the cleaner to shrink %s" % topic,
                        lambda: log_bytes(self.broker, topic) < 8 * SEGMENT_BYTES)
-        except AssertionError:
+        except AssertionError as e:
+            # In the message itself, so that a CI log that keeps only the failure shows the state.
             d = partition_dir(self.broker, topic)
-            print("segments: %s\nbroker log:\n%s" % (
-                sorted((f, os.path.getsize(os.path.join(d, f))) for f in os.listdir(d)),
-                self.broker.log_text()[-20000:]), file=sys.stderr)
-            raise
+            with urllib.request.urlopen(self.broker.admin_url + "/metrics", timeout=10) as r:
+                cleaner = [ln for ln in r.read().decode().splitlines()
+                           if ln.startswith("kaffa_log_cleaner")]
+            lines = [ln for ln in self.broker.log_lines() if "cleaner" in ln or "error" in ln]
+            print("broker log:\n%s" % self.broker.log_text()[-20000:], file=sys.stderr)
+            raise AssertionError("%s\nsegments: %s\ncleaner metrics: %s\ncleaner log lines "
+                                 "(last 15):\n%s" % (
+                                     e, sorted((f, os.path.getsize(os.path.join(d, f)))
+                                               for f in os.listdir(d)),
+                                     cleaner, "\n".join(lines[-15:]))) from None
 
     def test_latest_value_per_key_and_kill_during_cleaning(self):
         topic = "compacted"
