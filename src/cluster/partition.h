@@ -14,11 +14,12 @@
 // ReplicaManager switches it with make_leader / make_follower (from the metadata image):
 //   leader   — takes produce; a cluster::ReplicaTracker follows the followers' fetches
 //              (read_for_follower); high watermark = smallest log end in the ISR; acks=all
-//              (when_replicated) completes when the high watermark passes the batch and the local
-//              flush covers it; ISR shrink (ticks, replica.lag.time.max.ms) and expansion (after
-//              a fetch) are proposed through the AlterPartition hook, one at a time; while an
-//              expansion is in flight the watermark already counts the joining replica (Kafka's
-//              "maximal ISR"), while a shrink is in flight it still counts the leaving one.
+//              (when_replicated) completes when the high watermark passes the batch (and the
+//              local flush covers it when the ISR is the leader alone); ISR shrink (ticks,
+//              replica.lag.time.max.ms) and expansion (after a fetch) are proposed through the
+//              AlterPartition hook, one at a time; while an expansion is in flight the watermark
+//              already counts the joining replica (Kafka's "maximal ISR"), while a shrink is in
+//              flight it still counts the leaving one.
 //   follower — refuses produce and consumer reads (NOT_LEADER_OR_FOLLOWER); the ReplicaFetcher
 //              appends what it fetched (append_replicated: offsets and epochs as the leader wrote
 //              them) and truncates (truncate_to: log, epoch cache, producer state, watermark).
@@ -106,7 +107,9 @@ class Partition {
   // Calls done(ok) on the owner loop once every offset below end_offset is on disk.
   void when_durable(int64_t end_offset, std::function<void(bool ok)> done);
   // acks=all: done(NONE) on the owner loop once every offset below end_offset is replicated (the
-  // high watermark passed it; at once on a single node) and on local disk;
+  // high watermark passed it). As in Kafka, the copies on the other in-sync replicas make it
+  // durable, not an fsync; but when the leader is the only in-sync replica (a single node, RF=1,
+  // or an ISR shrunk to the leader) no other copy exists, and the local flush must cover it too.
   // NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR was below min.insync.replicas then;
   // NOT_LEADER_OR_FOLLOWER when leadership was lost first; KAFKA_STORAGE_ERROR on a failed sync.
   using ReplicatedDone = std::function<void(protocol::ErrorCode)>;
@@ -242,6 +245,8 @@ class Partition {
   void set_high_watermark(int64_t hw);  // raises it; wakes fetches, completes acks=all waiters
   void complete_replication_waiters();
   void durable_then(int64_t end_offset, ReplicatedDone done);
+  // The ISR has end_offset: done now, or after the local flush when the leader is its only member.
+  void replicated_then(int64_t end_offset, ReplicatedDone done);
   void apply_leader_state(const PartitionState& s);
   void maybe_expand_isr(int32_t fetching);
   void maybe_shrink_isr(int64_t now_ms);

@@ -90,9 +90,14 @@ void Partition::complete_replication_waiters() {
     if (static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
       done(ErrorCode::not_enough_replicas_after_append);
     } else {
-      durable_then(end, std::move(done));
+      replicated_then(end, std::move(done));
     }
   }
+}
+
+void Partition::replicated_then(int64_t end_offset, ReplicatedDone done) {
+  if (state_.isr.size() <= 1) return durable_then(end_offset, std::move(done));
+  done(io_failed_ ? ErrorCode::kafka_storage_error : ErrorCode::none);
 }
 
 void Partition::durable_then(int64_t end_offset, ReplicatedDone done) {
@@ -114,10 +119,11 @@ void Partition::when_replicated(int64_t end_offset, ReplicatedDone done) {
     if (static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
       return done(ErrorCode::not_enough_replicas_after_append);
     }
-    return durable_then(end_offset, std::move(done));
+    return replicated_then(end_offset, std::move(done));
   }
   replication_waiters_.emplace(end_offset, std::move(done));
-  if (!flush_in_flight_) start_flush();  // the local sync runs while followers fetch
+  // Alone in its committed ISR (an expansion pending), the leader will need the local sync.
+  if (state_.isr.size() <= 1 && !flush_in_flight_) start_flush();
 }
 
 void Partition::wake_replica_waiters(bool all) {

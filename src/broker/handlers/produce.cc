@@ -4,10 +4,11 @@
 //
 // Each partition's batches are validated and appended on the partition's owner loop, in place in
 // the request buffer (only base offsets, the leader epoch and, for LogAppendTime, the max
-// timestamp change). acks=1 answers after the append, acks=-1 (all) once the bytes are on disk
-// (fdatasync shared with every append since the last: group commit) and, for a replicated
-// partition, once the high watermark passed them (every in-sync replica has them;
-// Partition::when_replicated), acks=0 gets no response. A follower answers
+// timestamp change). acks=1 answers after the append, acks=-1 (all) on a single node once the
+// bytes are on disk (fdatasync shared with every append since the last: group commit) and, for a
+// replicated partition, once the high watermark passed them (every in-sync replica has them;
+// on disk too when the leader is alone in its ISR: Partition::when_replicated), acks=0 gets no
+// response. A follower answers
 // NOT_LEADER_OR_FOLLOWER; acks=all to a leader whose ISR is below min.insync.replicas
 // NOT_ENOUGH_REPLICAS (nothing written), or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank
 // below it while the batch was being replicated, REQUEST_TIMED_OUT when the ISR did not get it
