@@ -124,6 +124,8 @@ class Broker : public net::RequestHandler {
   int32_t controller_id() const;
   // Live brokers (1 on a single node) and whether `id` is one of them.
   int32_t live_brokers() const;
+  // ISR shrinks and expansions of the partitions this broker leads; null on a single node.
+  const cluster::Partition::IsrChangeCounters* isr_changes() const;
   bool broker_alive(int32_t id) const;
 
   // Runs fn on event loop `shard` (a partition's owner), or after a delay.

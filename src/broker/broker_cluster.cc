@@ -66,6 +66,10 @@ int32_t Broker::controller_id() const {
   return img ? img->controller_id : config_.node_id;
 }
 
+const cluster::Partition::IsrChangeCounters* Broker::isr_changes() const {
+  return replica_manager_ ? &replica_manager_->isr_changes() : nullptr;
+}
+
 int32_t Broker::live_brokers() const {
   const auto img = image();
   return img ? static_cast<int32_t>(img->brokers.size()) : 1;

@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
@@ -131,6 +133,41 @@ void render_server(Exposition& out, const net::ServerStats& st) {
           "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
 }
 
+// Kafka's ReplicaManager gauges and ISR change rates, over the partitions this broker leads.
+void render_replication(Exposition& out, Broker& broker,
+                        const std::vector<std::shared_ptr<cluster::Partition>>& all) {
+  int64_t leaders = 0, under_replicated = 0, under_min_isr = 0, at_min_isr = 0;
+  for (const auto& p : all) {
+    if (!p->is_leader()) continue;
+    ++leaders;
+    const int32_t isr = p->isr_snapshot();
+    if (isr < p->replicas_snapshot()) ++under_replicated;
+    if (isr < p->min_isr_snapshot()) ++under_min_isr;
+    if (isr == p->min_isr_snapshot()) ++at_min_isr;
+  }
+  auto gauge = [&](const char* name, const char* help, int64_t v) {
+    out.begin(name, help, Type::gauge);
+    out.sample(name, {}, v);
+  };
+  gauge("kaffa_leader_partitions", "Partitions this broker leads.", leaders);
+  gauge("kaffa_under_replicated_partitions",
+        "Partitions led here whose ISR is smaller than their replica set.", under_replicated);
+  gauge("kaffa_under_min_isr_partitions",
+        "Partitions led here whose ISR is below min.insync.replicas (acks=all is refused).",
+        under_min_isr);
+  gauge("kaffa_at_min_isr_partitions",
+        "Partitions led here whose ISR is exactly min.insync.replicas.", at_min_isr);
+  const auto* changes = broker.isr_changes();
+  auto counter = [&](const char* name, const char* help, int64_t v) {
+    out.begin(name, help, Type::counter);
+    out.sample(name, {}, v);
+  };
+  counter("kaffa_isr_shrinks_total", "ISR shrinks applied while this broker led the partition.",
+          changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);
+  counter("kaffa_isr_expands_total", "ISR expansions applied while this broker led the partition.",
+          changes ? changes->expands.load(std::memory_order_relaxed) : 0);
+}
+
 void render_partitions(Exposition& out, Broker& broker) {
   auto all = broker.partitions().all();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
@@ -173,6 +210,7 @@ void render_partitions(Exposition& out, Broker& broker) {
                {{"topic", p->topic()}, {"partition", std::to_string(p->index())}},
                p->high_watermark_snapshot());
   }
+  render_replication(out, broker, all);
 }
 
 void render_cleaner(Exposition& out, const cluster::CleanerManager::Stats& st) {

@@ -60,6 +60,11 @@ void Partition::publish() {
   recovery_.store(log_->recovery_point(), std::memory_order_release);
   log_start_.store(log_->log_start_offset(), std::memory_order_release);
   size_.store(log_->size_bytes(), std::memory_order_relaxed);
+  replicas_n_.store(replicated_ ? static_cast<int32_t>(state_.replicas.size()) : 1,
+                    std::memory_order_relaxed);
+  isr_n_.store(replicated_ ? static_cast<int32_t>(state_.isr.size()) : 1,
+               std::memory_order_relaxed);
+  min_isr_.store(config_.min_insync_replicas, std::memory_order_relaxed);
 }
 
 Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all) {

@@ -86,6 +86,11 @@ class Partition {
   int64_t size_snapshot() const { return size_.load(std::memory_order_relaxed); }
   int64_t bytes_in_snapshot() const { return bytes_in_.load(std::memory_order_relaxed); }
   int64_t bytes_out_snapshot() const { return bytes_out_.load(std::memory_order_relaxed); }
+  // For metrics, any thread: replicas and in-sync replicas as last applied (1 and 1 on a single
+  // node) and min.insync.replicas.
+  int32_t replicas_snapshot() const { return replicas_n_.load(std::memory_order_relaxed); }
+  int32_t isr_snapshot() const { return isr_n_.load(std::memory_order_relaxed); }
+  int32_t min_isr_snapshot() const { return min_isr_.load(std::memory_order_relaxed); }
   void count_bytes_out(int64_t n) const { bytes_out_.fetch_add(n, std::memory_order_relaxed); }
 
   struct AppendOutcome {
@@ -134,9 +139,16 @@ class Partition {
   void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter);
 
   // ---- Replication (partition_replication.cc); owner loop unless said otherwise. ----
+  // ISR changes applied while this broker led the partition (Kafka's IsrShrinksPerSec and
+  // IsrExpandsPerSec), summed over the partitions sharing it; any thread.
+  struct IsrChangeCounters {
+    std::atomic<int64_t> shrinks{0};
+    std::atomic<int64_t> expands{0};
+  };
   struct ReplicationSettings {
-    int64_t replica_lag_time_max_ms = 30000;  // replica.lag.time.max.ms
-    AlterPartition alter;                     // ISR changes (may be empty: none proposed)
+    int64_t replica_lag_time_max_ms = 30000;         // replica.lag.time.max.ms
+    AlterPartition alter;                            // ISR changes (may be empty: none proposed)
+    std::shared_ptr<IsrChangeCounters> isr_changes;  // may be null: not counted
   };
   // Before the first make_leader / make_follower (or between transitions).
   void set_replication(ReplicationSettings settings);
@@ -294,6 +306,9 @@ class Partition {
   std::atomic<int64_t> recovery_{0};
   std::atomic<int64_t> log_start_{0};
   std::atomic<int64_t> size_{0};
+  std::atomic<int32_t> replicas_n_{1};
+  std::atomic<int32_t> isr_n_{1};
+  std::atomic<int32_t> min_isr_{1};
   std::atomic<int64_t> bytes_in_{0};
   mutable std::atomic<int64_t> bytes_out_{0};
   // Shared with flush callbacks so a late callback after destruction is harmless.

@@ -65,6 +65,10 @@ void Partition::make_follower(const PartitionState& s) {
 }
 
 void Partition::apply_leader_state(const PartitionState& s) {
+  if (const auto& counters = replication_.isr_changes; counters && s.isr != state_.isr) {
+    if (s.isr.size() < state_.isr.size()) counters->shrinks.fetch_add(1, std::memory_order_relaxed);
+    if (s.isr.size() > state_.isr.size()) counters->expands.fetch_add(1, std::memory_order_relaxed);
+  }
   state_ = s;
   tracker_->set_isr(s.isr);
   set_high_watermark(tracker_->update_high_watermark(log_->log_end_offset()));

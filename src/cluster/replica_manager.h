@@ -63,6 +63,8 @@ class ReplicaManager {
   void shutdown();
 
   ReplicaFetcher& fetcher() { return fetcher_; }
+  // ISR shrinks and expansions of the partitions this broker leads (any thread, for /metrics).
+  const Partition::IsrChangeCounters& isr_changes() const { return *isr_changes_; }
 
  private:
   struct Applied {
@@ -90,6 +92,8 @@ class ReplicaManager {
   ResolveBroker resolve_;
   LeadershipListener listener_;
   ReplicaFetcher fetcher_;
+  const std::shared_ptr<Partition::IsrChangeCounters> isr_changes_ =
+      std::make_shared<Partition::IsrChangeCounters>();
 
   std::mutex mu_;
   bool stopped_ = false;

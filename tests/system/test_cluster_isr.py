@@ -8,7 +8,9 @@ frozen follower leaves the ISR by the leader's lag check before its lease runs o
 test_frozen_follower: a follower of the partition is frozen while an acks=all producer runs.
 The leader must drop it from the ISR (and keep the other two), and acknowledgements must go on
 while it is frozen. After SIGCONT it must be back in the ISR, with the same log files as the
-others, and every acknowledged record in place.
+others, and every acknowledged record in place. The leader's /metrics follow: one more
+under-replicated partition (at min.insync.replicas) and one more ISR shrink while the follower
+is out, then one more expansion and the under-replicated count back where it was.
 
 test_frozen_leader: the followers are frozen for a moment while three batches are written to the
 leader with acks=1, one after the other (a frozen follower sends no new fetch, so at least the
@@ -19,8 +21,11 @@ acks=all acknowledgement must be there, and the last acks=1 record must be gone 
 """
 
 import os
+import re
 import sys
+import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,6 +34,34 @@ import kafka_records as kr  # noqa: E402
 from cluster_harness import KaffaCluster  # noqa: E402
 
 PROGRESS = 200
+
+
+def metrics(broker, *names):
+    with urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {}
+    for name in names:
+        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+        out[name] = float(m.group(1)) if m else None
+    return out
+
+
+def wait_metrics(broker, pred, what, timeout=30.0):
+    """The leader applies an ISR change on its own loop just after the image that Metadata
+    answers from: polls /metrics until pred holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = metrics(broker, *REPLICATION)
+        if pred(got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("broker %d /metrics: %s; last %r" % (broker.node_id, what, got))
+        time.sleep(0.05)
+
+
+REPLICATION = ("kaffa_under_replicated_partitions", "kaffa_at_min_isr_partitions",
+               "kaffa_under_min_isr_partitions", "kaffa_isr_shrinks_total",
+               "kaffa_isr_expands_total", "kaffa_leader_partitions")
 
 
 class IsrTest(unittest.TestCase):
@@ -64,6 +97,9 @@ class IsrTest(unittest.TestCase):
 
         prod = self.producer(topic, "fol")
         prod.wait_acks(PROGRESS)
+        lead = c.broker(leader)
+        before = metrics(lead, *REPLICATION)
+        self.assertGreaterEqual(before["kaffa_leader_partitions"], 1, before)
         frozen.freeze()
         try:
             c.wait_isr(topic, 0, lambda p: sorted(p["isr"]) == others and p["leader"] == leader,
@@ -72,11 +108,25 @@ class IsrTest(unittest.TestCase):
             n = prod.n_acked()
             prod.wait_acks(n + PROGRESS, what="with broker %d frozen and out of the ISR "
                            % frozen.node_id)
+            out = wait_metrics(lead, lambda m: m["kaffa_isr_shrinks_total"] >
+                               before["kaffa_isr_shrinks_total"], "an ISR shrink counted")
+            self.assertEqual(out["kaffa_under_replicated_partitions"],
+                             before["kaffa_under_replicated_partitions"] + 1, (before, out))
+            self.assertEqual(out["kaffa_at_min_isr_partitions"],
+                             before["kaffa_at_min_isr_partitions"] + 1, (before, out))
+            self.assertEqual(out["kaffa_under_min_isr_partitions"],
+                             before["kaffa_under_min_isr_partitions"], (before, out))
         finally:
             frozen.thaw()
         c.wait_isr(topic, 0, lambda p: sorted(p["isr"]) == [1, 2, 3] and p["leader"] == leader,
                    "broker %d back in the ISR of %s-0 (leader still %d)"
                    % (frozen.node_id, topic, leader))
+        back = wait_metrics(lead, lambda m: m["kaffa_isr_expands_total"] >
+                            before["kaffa_isr_expands_total"], "an ISR expansion counted")
+        self.assertEqual(back["kaffa_under_replicated_partitions"],
+                         before["kaffa_under_replicated_partitions"], (before, back))
+        self.assertEqual(back["kaffa_at_min_isr_partitions"],
+                         before["kaffa_at_min_isr_partitions"], (before, back))
         prod.wait_acks(prod.n_acked() + PROGRESS, what="after the thaw ")
         acked, errors = prod.finish()
         self.assertEqual(errors, [])

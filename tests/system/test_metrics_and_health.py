@@ -153,6 +153,11 @@ class MetricsAndHealthTest(BrokerTestCase):
                 sum(len(v) for v in values) // 2)
         self.assertEqual(total(after, "kaffa_topic_partitions", topic=TOPIC), 2)
         self.assertGreaterEqual(total(after, "kaffa_partitions"), 2)
+        # A single node leads every partition, each its own whole ISR.
+        self.assertEqual(total(after, "kaffa_leader_partitions"), total(after, "kaffa_partitions"))
+        for name in ("kaffa_under_replicated_partitions", "kaffa_under_min_isr_partitions",
+                     "kaffa_isr_shrinks_total", "kaffa_isr_expands_total"):
+            self.assertEqual(total(after, name), 0, name)
 
         got = cio.confluent_consume(self.broker.bootstrap, [(TOPIC, 0), (TOPIC, 1)])
         self.assertGreaterEqual(sum(len(v) for v in got.values()), len(values))

@@ -56,6 +56,8 @@ struct Fixture {
   storage::Flusher flusher;
   Loop loop;
   FakeStore store;
+  std::shared_ptr<Partition::IsrChangeCounters> isr_changes =
+      std::make_shared<Partition::IsrChangeCounters>();
   std::unique_ptr<Partition> p;
 
   explicit Fixture(int32_t min_isr = 2) {
@@ -66,7 +68,7 @@ struct Fixture {
     EXPECT_TRUE(log) << error;
     p = std::make_unique<Partition>("t", 0, 0, std::move(log), cfg, flusher,
                                     [this](size_t, std::function<void()> fn) { loop.post(fn); });
-    p->set_replication({100, store.hook()});
+    p->set_replication({100, store.hook(), isr_changes});
   }
   ~Fixture() { flusher.stop(); }  // a flush still in flight posts to the loop
   Partition::AppendOutcome append(int n, bool acks_all = true) {
@@ -183,6 +185,12 @@ TEST(PartitionReplication, LaggingFollowerLeavesTheIsrAndTheWatermarkMoves) {
   EXPECT_EQ(f.p->high_watermark(), 2);
   EXPECT_EQ(f.p->state().isr, (std::vector<int32_t>{1, 2}));
   EXPECT_EQ(f.p->state().partition_epoch, 2);
+  // What /metrics reports: one shrink, an ISR of 2 out of 3 replicas.
+  EXPECT_EQ(f.isr_changes->shrinks.load(), 1);
+  EXPECT_EQ(f.isr_changes->expands.load(), 0);
+  EXPECT_EQ(f.p->isr_snapshot(), 2);
+  EXPECT_EQ(f.p->replicas_snapshot(), 3);
+  EXPECT_EQ(f.p->min_isr_snapshot(), 2);
 }
 
 TEST(PartitionReplication, IsrFallingBelowMinInsyncFailsTheWaiterAfterAppend) {
@@ -219,6 +227,9 @@ TEST(PartitionReplication, CaughtUpFollowerRejoinsTheIsr) {
   ASSERT_TRUE(f.settle([&] { return f.p->state().isr.size() == 3; }));
   f.fetch(3, 4);
   EXPECT_EQ(f.p->high_watermark(), 4);
+  EXPECT_EQ(f.isr_changes->expands.load(), 1);
+  EXPECT_EQ(f.isr_changes->shrinks.load(), 0);
+  EXPECT_EQ(f.p->isr_snapshot(), 3);
 }
 
 TEST(PartitionReplication, RefusedIsrChangeFallsBackToTheCommittedIsr) {
