@@ -133,12 +133,16 @@ void render_server(Exposition& out, const net::ServerStats& st) {
           "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
 }
 
-// Kafka's ReplicaManager gauges and ISR change rates, over the partitions this broker leads.
+// Kafka's ReplicaManager gauges and ISR change rates over the partitions this broker leads, and
+// the replica fetcher's MaxLag over those it follows.
 void render_replication(Exposition& out, Broker& broker,
                         const std::vector<std::shared_ptr<cluster::Partition>>& all) {
-  int64_t leaders = 0, under_replicated = 0, under_min_isr = 0, at_min_isr = 0;
+  int64_t leaders = 0, under_replicated = 0, under_min_isr = 0, at_min_isr = 0, max_lag = 0;
   for (const auto& p : all) {
-    if (!p->is_leader()) continue;
+    if (!p->is_leader()) {
+      max_lag = std::max(max_lag, p->follower_lag_snapshot());
+      continue;
+    }
     ++leaders;
     const int32_t isr = p->isr_snapshot();
     if (isr < p->replicas_snapshot()) ++under_replicated;
@@ -157,6 +161,10 @@ void render_replication(Exposition& out, Broker& broker,
         under_min_isr);
   gauge("kaffa_at_min_isr_partitions",
         "Partitions led here whose ISR is exactly min.insync.replicas.", at_min_isr);
+  gauge("kaffa_replica_max_lag",
+        "Largest lag, in offsets, of a partition followed here behind its leader's high watermark "
+        "at the last fetch answer.",
+        max_lag);
   const auto* changes = broker.isr_changes();
   auto counter = [&](const char* name, const char* help, int64_t v) {
     out.begin(name, help, Type::counter);

@@ -14,6 +14,7 @@
 //   kaffa_leader_partitions, kaffa_under_replicated_partitions, kaffa_under_min_isr_partitions,
 //     kaffa_at_min_isr_partitions     gauges over the partitions led here (Kafka's ReplicaManager)
 //   kaffa_isr_shrinks_total, kaffa_isr_expands_total   counters: ISR changes applied as leader
+//   kaffa_replica_max_lag            gauge  followed partitions: leader's HW - log end, largest
 //   kaffa_authorization_denials_total{resource_type}  counter  checks refused by the authorizer
 //   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
 //   kaffa_log_cleaner_runs_total, _failures_total, _discarded_total   counters (cleanings

@@ -91,6 +91,9 @@ class Partition {
   int32_t replicas_snapshot() const { return replicas_n_.load(std::memory_order_relaxed); }
   int32_t isr_snapshot() const { return isr_n_.load(std::memory_order_relaxed); }
   int32_t min_isr_snapshot() const { return min_isr_.load(std::memory_order_relaxed); }
+  // For metrics, any thread: as a follower, how far the leader's high watermark was ahead of this
+  // log's end at the last fetch answer (Kafka's replica fetcher lag); 0 as leader.
+  int64_t follower_lag_snapshot() const { return lag_.load(std::memory_order_relaxed); }
   void count_bytes_out(int64_t n) const { bytes_out_.fetch_add(n, std::memory_order_relaxed); }
 
   struct AppendOutcome {
@@ -309,6 +312,7 @@ class Partition {
   std::atomic<int32_t> replicas_n_{1};
   std::atomic<int32_t> isr_n_{1};
   std::atomic<int32_t> min_isr_{1};
+  std::atomic<int64_t> lag_{0};
   std::atomic<int64_t> bytes_in_{0};
   mutable std::atomic<int64_t> bytes_out_{0};
   // Shared with flush callbacks so a late callback after destruction is harmless.

@@ -39,6 +39,7 @@ void Partition::make_leader(const PartitionState& s, int32_t self, int64_t now_m
   high_watermark_ = std::min(high_watermark_, leo);
   tracker_ = std::make_unique<ReplicaTracker>(self, s.replicas, s.isr, high_watermark_, now_ms);
   leader_.store(true, std::memory_order_release);
+  lag_.store(0, std::memory_order_relaxed);
   log::info("{}-{}: leader in epoch {} from offset {}, ISR of {}", topic_, index_, s.leader_epoch,
             leo, s.isr.size());
   set_high_watermark(tracker_->update_high_watermark(leo));
@@ -272,6 +273,8 @@ void Partition::follow_leader(int64_t leader_high_watermark, int64_t leader_log_
     producers_.evict_below(log_->log_start_offset());
   }
   high_watermark_ = std::min(leader_high_watermark, log_->log_end_offset());
+  lag_.store(std::max<int64_t>(0, leader_high_watermark - log_->log_end_offset()),
+             std::memory_order_relaxed);
   publish();
 }
 

@@ -61,7 +61,7 @@ def wait_metrics(broker, pred, what, timeout=30.0):
 
 REPLICATION = ("kaffa_under_replicated_partitions", "kaffa_at_min_isr_partitions",
                "kaffa_under_min_isr_partitions", "kaffa_isr_shrinks_total",
-               "kaffa_isr_expands_total", "kaffa_leader_partitions")
+               "kaffa_isr_expands_total", "kaffa_leader_partitions", "kaffa_replica_max_lag")
 
 
 class IsrTest(unittest.TestCase):
@@ -131,6 +131,10 @@ class IsrTest(unittest.TestCase):
         acked, errors = prod.finish()
         self.assertEqual(errors, [])
         cc.check_acked(c, topic, 1, acked)
+        # Nothing more is produced: every follower's lag comes down to 0.
+        for b in c.live():
+            with self.subTest(broker=b.node_id):
+                wait_metrics(b, lambda m: m["kaffa_replica_max_lag"] == 0, "replica lag 0")
 
     def test_frozen_leader(self):
         c = self.cluster

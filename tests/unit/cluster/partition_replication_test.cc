@@ -341,18 +341,36 @@ TEST(PartitionReplication, FollowerAppendsAndTruncatesConsistently) {
   EXPECT_EQ(f.p->log_end_offset(), 10);
 }
 
-TEST(PartitionReplication, FollowerBecomingLeaderStartsANewEpochAtItsLogEnd) {
-  Fixture f(1);
+// Follows broker 2 in epoch 1 and appends its two records (offsets 0-1) with the leader's
+// high watermark `leader_hw`.
+ErrorCode follow_two_records(Fixture& f, int64_t leader_hw) {
   f.p->make_follower(state(2, 1, {1, 2}));
   std::string b = leader_batch(0, 1, 2);
-  ASSERT_EQ(
-      f.p->append_replicated(reinterpret_cast<uint8_t*>(b.data()), b.size(), 1, 0, 1, 5000).error,
-      ErrorCode::none);
+  return f.p
+      ->append_replicated(reinterpret_cast<uint8_t*>(b.data()), b.size(), leader_hw, 0, 1, 5000)
+      .error;
+}
+
+TEST(PartitionReplication, FollowerBecomingLeaderStartsANewEpochAtItsLogEnd) {
+  Fixture f(1);
+  ASSERT_EQ(follow_two_records(f, 1), ErrorCode::none);
   f.p->make_leader(state(1, 2, {1}), 1, 2000);
   EXPECT_EQ(f.p->end_offset_for_epoch(1), (std::pair<int32_t, int64_t>{1, 2}));
   EXPECT_EQ(f.p->end_offset_for_epoch(2), (std::pair<int32_t, int64_t>{2, 2}));
   EXPECT_EQ(f.p->high_watermark(), 2);  // an ISR of one
   EXPECT_EQ(f.append(1).base_offset, 2);
+}
+
+TEST(PartitionReplication, FollowerLagIsTheLeadersWatermarkAheadOfTheLogEnd) {
+  Fixture f(1);
+  ASSERT_EQ(follow_two_records(f, 10), ErrorCode::none);
+  EXPECT_EQ(f.p->follower_lag_snapshot(), 8);  // the leader's watermark 10, log end 2
+  f.p->follow_leader(2, 0);                    // an empty answer: caught up
+  EXPECT_EQ(f.p->follower_lag_snapshot(), 0);
+  f.p->follow_leader(7, 0);
+  EXPECT_EQ(f.p->follower_lag_snapshot(), 5);
+  f.p->make_leader(state(1, 2, {1}), 1, 2000);
+  EXPECT_EQ(f.p->follower_lag_snapshot(), 0);  // a leader lags no one
 }
 
 // The follower's log: epochs 0 at 0, 3 at 5 (a deposed leader's tail), log end 10.
