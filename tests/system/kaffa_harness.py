@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 READY_RE = re.compile(r"kaffa ready listener=[A-Z0-9_-]+://([^\s]+):(\d+)")
 ADMIN_RE = re.compile(r"kaffa admin listener=(http://[^\s\"]+)")
@@ -249,6 +250,26 @@ class KaffaBroker:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def metrics_text(self):
+        """The admin listener's /metrics (Prometheus text format)."""
+        with urllib.request.urlopen(self.admin_url + "/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def metrics(self, *samples):
+        """From one scrape of /metrics: {sample: value as a float, or None when absent}. A sample
+        is a name with its labels exactly as rendered, e.g. 'kaffa_topic_bytes_in_total{topic="t"}'
+        (or the bare name of an unlabelled one)."""
+        text = self.metrics_text()
+        out = {}
+        for s in samples:
+            m = re.search(r"^%s (\S+)$" % re.escape(s), text, re.M)
+            out[s] = float(m.group(1)) if m else None
+        return out
+
+    def metric(self, name, labels=""):
+        """One sample of /metrics (see metrics())."""
+        return self.metrics(name + labels)[name + labels]
 
     def log_text(self):
         with self._cond:

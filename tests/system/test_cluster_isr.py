@@ -21,11 +21,9 @@ acks=all acknowledgement must be there, and the last acks=1 record must be gone 
 """
 
 import os
-import re
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,22 +34,12 @@ from cluster_harness import KaffaCluster  # noqa: E402
 PROGRESS = 200
 
 
-def metrics(broker, *names):
-    with urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10) as r:
-        text = r.read().decode()
-    out = {}
-    for name in names:
-        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-        out[name] = float(m.group(1)) if m else None
-    return out
-
-
 def wait_metrics(broker, pred, what, timeout=30.0):
     """The leader applies an ISR change on its own loop just after the image that Metadata
     answers from: polls /metrics until pred holds."""
     deadline = time.monotonic() + timeout
     while True:
-        got = metrics(broker, *REPLICATION)
+        got = broker.metrics(*REPLICATION)
         if pred(got):
             return got
         if time.monotonic() > deadline:
@@ -98,7 +86,7 @@ class IsrTest(unittest.TestCase):
         prod = self.producer(topic, "fol")
         prod.wait_acks(PROGRESS)
         lead = c.broker(leader)
-        before = metrics(lead, *REPLICATION)
+        before = lead.metrics(*REPLICATION)
         self.assertGreaterEqual(before["kaffa_leader_partitions"], 1, before)
         frozen.freeze()
         try:

@@ -22,11 +22,9 @@ sleep.
 """
 
 import os
-import re
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -58,13 +56,6 @@ def wait_until(what, cond, timeout=DEADLINE_S, interval=0.1):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for " + what)
         time.sleep(interval)
-
-
-def metric(broker, name, labels=""):
-    with urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def partition_dir(broker, topic):
@@ -175,9 +166,8 @@ class CompactionTest(unittest.TestCase):
         except AssertionError as e:
             # In the message itself, so that a CI log that keeps only the failure shows the state.
             d = partition_dir(self.broker, topic)
-            with urllib.request.urlopen(self.broker.admin_url + "/metrics", timeout=10) as r:
-                cleaner = [ln for ln in r.read().decode().splitlines()
-                           if ln.startswith("kaffa_log_cleaner")]
+            cleaner = [ln for ln in self.broker.metrics_text().splitlines()
+                       if ln.startswith("kaffa_log_cleaner")]
             lines = [ln for ln in self.broker.log_lines() if "cleaner" in ln or "error" in ln]
             print("broker log:\n%s" % self.broker.log_text()[-20000:], file=sys.stderr)
             raise AssertionError("%s\nsegments: %s\ncleaner metrics: %s\ncleaner log lines "
@@ -198,7 +188,7 @@ class CompactionTest(unittest.TestCase):
                     expected[key(i)] = v
                     yield key(i), v
         produce(self.broker.bootstrap, topic, updates(200))
-        self.assertGreater(metric(self.broker, "kaffa_topic_bytes_in_total", '{topic="compacted"}'),
+        self.assertGreater(self.broker.metric("kaffa_topic_bytes_in_total", '{topic="compacted"}'),
                            100 * SEGMENT_BYTES)
 
         def tombstones():
@@ -207,8 +197,8 @@ class CompactionTest(unittest.TestCase):
                 yield key(i), None
         produce(self.broker.bootstrap, topic, tombstones())
         self.wait_cleaned(topic)
-        self.assertGreaterEqual(metric(self.broker, "kaffa_log_cleaner_runs_total"), 1)
-        self.assertEqual(metric(self.broker, "kaffa_log_cleaner_failures_total"), 0)
+        self.assertGreaterEqual(self.broker.metric("kaffa_log_cleaner_runs_total"), 1)
+        self.assertEqual(self.broker.metric("kaffa_log_cleaner_failures_total"), 0)
         self.assertTrue(os.path.exists(os.path.join(self.broker.log_dir,
                                                     "cleaner-offset-checkpoint")))
         records = self.check_latest(topic, expected, 20000)
@@ -216,13 +206,13 @@ class CompactionTest(unittest.TestCase):
               % (len(records), DELETED), file=sys.stderr)
 
         # Second round; SIGKILL as soon as the cleaner writes or swaps files.
-        runs = metric(self.broker, "kaffa_log_cleaner_runs_total")
+        runs = self.broker.metric("kaffa_log_cleaner_runs_total")
         produce(self.broker.bootstrap, topic, updates(60, DELETED))
         seen = []
 
         def cleaner_busy():
             seen.extend(swap_files(self.broker, topic))
-            return seen or metric(self.broker, "kaffa_log_cleaner_runs_total") > runs + 1
+            return seen or self.broker.metric("kaffa_log_cleaner_runs_total") > runs + 1
         wait_until("the cleaner to start on the second round", cleaner_busy, interval=0.002)
         self.broker.kill9()
         print("killed with cleaner files %s" % sorted(set(seen))[:6], file=sys.stderr)

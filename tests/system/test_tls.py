@@ -21,7 +21,6 @@ Certificates are made at test time (tls_certs.Pki: a CA, a server certificate fo
 
 import os
 import random
-import re
 import shutil
 import socket
 import ssl
@@ -30,7 +29,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,13 +77,6 @@ def client_hello():
     except ssl.SSLWantReadError:  # waits for the ServerHello: the ClientHello is out
         pass
     return outgoing.read()
-
-
-def metric(broker, name):
-    with urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(r"^%s (\d+)" % re.escape(name), text, re.M)
-    return int(m.group(1)) if m else None
 
 
 class TlsClientsTest(unittest.TestCase):
@@ -172,7 +163,7 @@ class TlsClientsTest(unittest.TestCase):
         records = [(0, b"big-%d" % i, rng.randbytes(300 * 1024), []) for i in range(24)]
         cio.confluent_produce(self.plain, BIG_TOPIC, records,
                               extra={"message.max.bytes": 1000000})
-        before = metric(self.broker, "kaffa_network_sendfile_bytes_total")
+        before = self.broker.metric("kaffa_network_sendfile_bytes_total")
         conf = dict(self.rdkafka_conf(), **{"fetch.max.bytes": 8 * 1024 * 1024,
                                             "max.partition.fetch.bytes": 8 * 1024 * 1024})
         got = cio.confluent_consume(self.tls, [(BIG_TOPIC, 0)], extra=conf)
@@ -184,10 +175,10 @@ class TlsClientsTest(unittest.TestCase):
         self.assertEqual([r.value for r in kp[(BIG_TOPIC, 0)]], [v for _, _, v, _ in records])
         # No kernel TLS on this machine: file ranges were read and encrypted, not sendfile()d.
         self.broker.wait_for_log(r"kernel TLS offload not available")
-        self.assertEqual(metric(self.broker, "kaffa_network_sendfile_bytes_total"), before)
+        self.assertEqual(self.broker.metric("kaffa_network_sendfile_bytes_total"), before)
         # The same fetch over PLAINTEXT stays zero-copy.
         cio.confluent_consume(self.plain, [(BIG_TOPIC, 0)])
-        self.assertGreater(metric(self.broker, "kaffa_network_sendfile_bytes_total"),
+        self.assertGreater(self.broker.metric("kaffa_network_sendfile_bytes_total"),
                            before + 24 * 300 * 1024)
 
     def assert_still_serving(self):
@@ -255,12 +246,12 @@ class TlsClientsTest(unittest.TestCase):
                 self.assertEqual(got, [1000 + i for i in range(n)])
 
     def test_handshake_failures_are_counted(self):
-        before = metric(self.broker, "kaffa_network_tls_handshake_failures_total")
+        before = self.broker.metric("kaffa_network_tls_handshake_failures_total")
         with socket.create_connection(("127.0.0.1", self.tls_port), timeout=DEADLINE_S) as s:
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
             read_until_closed(s)
         deadline = time.monotonic() + DEADLINE_S
-        while metric(self.broker, "kaffa_network_tls_handshake_failures_total") <= before:
+        while self.broker.metric("kaffa_network_tls_handshake_failures_total") <= before:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
 
