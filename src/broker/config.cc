@@ -171,6 +171,11 @@ const std::vector<Setting>& settings() {
        "Largest request frame accepted; a larger one closes the connection.",
        int_setting(&BrokerConfig::socket_request_max_bytes, 64,
                    std::numeric_limits<int32_t>::max())},
+      {"fetch.max.bytes", "16777216",
+       "Most bytes one Fetch answer carries, whatever the request asks (its first batch may "
+       "exceed it). Kafka's default is 55 MiB; Kaffa's 16 MiB keeps each answer under the size "
+       "above which librdkafka's receive buffer is a fresh mmap() on every fetch.",
+       int_setting(&BrokerConfig::fetch_max_bytes, 1024, std::numeric_limits<int32_t>::max())},
       {"connections.max.idle.ms", "600000", "Idle connections are closed after this long.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          if (parse_int(v, c.connections_max_idle_ms, 1, std::numeric_limits<int64_t>::max())) {

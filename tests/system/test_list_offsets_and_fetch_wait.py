@@ -21,6 +21,8 @@
   MESSAGE_TOO_LARGE (10), nothing stored; a batch just below the limit is accepted.
 - acks=0: no response; the next request on the same connection is answered (its correlation id
   comes first) and sees the acks=0 record.
+- The broker's fetch.max.bytes caps every Fetch answer (but never splits a first batch), and a
+  consumer still reads everything through the smaller answers.
 """
 
 import os
@@ -278,6 +280,56 @@ class ListOffsetsAndFetchWaitTest(BrokerTestCase):
             batches, _ = conn.read_all_batches("acks0", 0)
             self.assertEqual([r["value"] for b in batches for r in b.records],
                              [b"fire-and-forget-%d" % i for i in range(3)])
+
+
+class FetchMaxBytesTest(unittest.TestCase):
+    """The broker's fetch.max.bytes caps what a Fetch asks for (Kafka's broker setting): with
+    64 KiB, a raw Fetch v4 asking for 64 MiB over four partitions of 160 KiB each gets at most
+    64 KiB, whole batches, from the start of the first partitions; a first batch larger than the
+    cap still comes whole (KIP-74); and a librdkafka consumer reads every record through answers
+    that small."""
+
+    CAP = 64 * 1024
+    BATCH_VALUE = 20 * 1024
+    BATCHES = 8
+
+    def setUp(self):
+        self.broker = KaffaBroker(overrides={"fetch.max.bytes": str(self.CAP)})
+        self.addCleanup(self.broker.cleanup)
+        self.addCleanup(self.broker.kill)
+        self.broker.start()
+
+    def test_answers_are_capped_but_consumers_read_everything(self):
+        with kw.connect(self.broker) as conn:
+            self.assertEqual(conn.create_topics([("capped", 4, 1), ("big", 1, 1)]),
+                             {"capped": 0, "big": 0})
+        with kr.connect(self.broker) as conn:
+            for p in range(4):
+                for b in range(self.BATCHES):
+                    batch = kr.encode_batch([(None, bytes([p, b]) * (self.BATCH_VALUE // 2), ())])
+                    self.assertEqual(conn.produce_one("capped", p, batch)["error_code"], 0)
+            got = conn.fetch([("capped", [(p, 0, 1 << 20) for p in range(4)])], max_bytes=64 << 20)
+            sizes = [len(got[("capped", p)]["records"]) for p in range(4)]
+            self.assertLessEqual(sum(sizes), self.CAP, sizes)
+            self.assertGreater(sizes[0], 2 * self.BATCH_VALUE, sizes)  # not one batch each
+            for p in range(4):
+                part = got[("capped", p)]
+                self.assertEqual((part["error_code"], part["high_watermark"]),
+                                 (0, self.BATCHES), p)
+                batches = kr.decode_batches(part["records"], allow_partial_tail=False)
+                self.assertEqual([b.base_offset for b in batches], list(range(len(batches))), p)
+
+            huge = kr.encode_batch([(None, b"x" * (2 * self.CAP), ())])
+            self.assertEqual(conn.produce_one("big", 0, huge)["error_code"], 0)
+            part = conn.fetch([("big", [(0, 0, 1 << 20)])], max_bytes=64 << 20)[("big", 0)]
+            self.assertEqual(part["error_code"], 0)
+            self.assertEqual([len(b.raw) for b in kr.decode_batches(part["records"])],
+                             [len(huge)])
+
+        got = cio.confluent_consume(self.broker.bootstrap, [("capped", p) for p in range(4)])
+        for p in range(4):
+            self.assertEqual([(r.offset, r.value[:2]) for r in got[("capped", p)]],
+                             [(b, bytes([p, b])) for b in range(self.BATCHES)], p)
 
 
 class ParkedFetchTest(unittest.TestCase):

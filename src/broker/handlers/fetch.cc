@@ -1,9 +1,10 @@
 // Fetch (key 1), versions 4-12 (flexible from 12; 13+ use topic ids).
 //
 // Partitions are read in request order, each on its owner loop, with the request's budget:
-// max_bytes overall (v3+) and partition_max_bytes each; the first non-empty partition may exceed
-// both by one whole batch (KIP-74). Records are file ranges of the segment files: on a plaintext
-// listener they go to the socket with sendfile(), never through user space.
+// max_bytes overall (v3+, capped by the broker's fetch.max.bytes) and partition_max_bytes each;
+// the first non-empty partition may exceed both by one whole batch (KIP-74). Records are file
+// ranges of the segment files: on a plaintext listener they go to the socket with sendfile(), never
+// through user space.
 //
 // When fewer than min_bytes are available and max_wait_ms > 0, the fetch parks: it registers as
 // a waiter on each partition and arms one timer; the first append past a fetch offset (or the
@@ -23,6 +24,7 @@
 // before existence, as Kafka.
 #include "protocol/messages/fetch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 
@@ -184,6 +186,9 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
     resp.error_code = kFetchSessionIdNotFound;
     return respond.send(resp);
   }
+  // fetch.max.bytes caps what any fetch asks for, as in Kafka (min_bytes never above it).
+  req.max_bytes = std::min(req.max_bytes, ctx.broker.config().fetch_max_bytes);
+  req.min_bytes = std::min(req.min_bytes, req.max_bytes);
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond));
   op->req = std::move(req);
   const bool from_replica = op->req.replica_id >= 0;

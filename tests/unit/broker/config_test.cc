@@ -14,6 +14,7 @@ TEST(Config, DefaultsServeLocalhost9092) {
   EXPECT_EQ(c.listeners[0].port, 9092);
   EXPECT_EQ(c.log_dir, "./kaffa-data");
   EXPECT_EQ(c.socket_request_max_bytes, 104857600);
+  EXPECT_EQ(c.fetch_max_bytes, 16 << 20);
   EXPECT_TRUE(c.auto_create_topics_enable);
 }
 
@@ -44,12 +45,19 @@ TEST(Config, UnknownSettingIsAnError) {
 }
 
 TEST(Config, MalformedValuesAreErrors) {
-  for (const char* o : {"num.partitions=abc", "num.partitions=0", "auto.create.topics.enable=yes",
-                        "listeners=localhost:9092", "listeners=PLAINTEXT://h:70000",
-                        "socket.request.max.bytes=-1", "log.level=loud", "bad"}) {
+  for (const char* o :
+       {"num.partitions=abc", "num.partitions=0", "auto.create.topics.enable=yes",
+        "listeners=localhost:9092", "listeners=PLAINTEXT://h:70000", "socket.request.max.bytes=-1",
+        "fetch.max.bytes=1023", "log.level=loud", "bad"}) {
     BrokerConfig c;
     EXPECT_TRUE(load_config({}, {o}, c)) << o;
   }
+}
+
+TEST(Config, FetchMaxBytesIsKafkasBrokerSetting) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({{"fetch.max.bytes", "57671680"}}, {}, c));
+  EXPECT_EQ(c.fetch_max_bytes, 57671680);
 }
 
 TEST(Config, NamedListenersTakeTheirProtocolFromTheMap) {
