@@ -23,6 +23,9 @@
   comes first) and sees the acks=0 record.
 - The broker's fetch.max.bytes caps every Fetch answer (but never splits a first batch), and a
   consumer still reads everything through the smaller answers.
+- A Fetch's max_bytes is spent in request order over partitions owned by different loops: whole
+  batches within what is left, a later small batch that fits, only the first non-empty partition
+  beyond the budget.
 """
 
 import os
@@ -330,6 +333,67 @@ class FetchMaxBytesTest(unittest.TestCase):
         for p in range(4):
             self.assertEqual([(r.offset, r.value[:2]) for r in got[("capped", p)]],
                              [(b, bytes([p, b])) for b in range(self.BATCHES)], p)
+
+
+class FetchBudgetTest(unittest.TestCase):
+    """max_bytes is spent on the partitions in request order, whichever loops own them (the broker
+    runs two): a partition gets whole batches within what is left, a later partition whose first
+    batch fits the rest still gets it, and only the first non-empty partition may exceed the
+    budget, by one batch. Segments of 30,000 bytes put each big batch in a segment of its own, so
+    a read spans several files and is cut between them (FetchMaxBytesTest cuts inside one)."""
+
+    BIG = 20 * 1024  # value bytes of the batches of partitions 0, 1 and 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = KaffaBroker(overrides={"num.network.threads": "2",
+                                            "log.segment.bytes": "30000"})
+        cls.broker.start()
+        with kw.connect(cls.broker) as conn:
+            assert conn.create_topics([("budget", 5, 1)]) == {"budget": 0}
+        # Partitions 0, 1, 3: three batches of ~20 KiB; 2: one batch of ~1 KiB; 4: empty.
+        cls.sizes = {}
+        with kr.connect(cls.broker) as conn:
+            for p, (n, value) in {0: (3, cls.BIG), 1: (3, cls.BIG), 2: (1, 1024),
+                                  3: (3, cls.BIG)}.items():
+                for b in range(n):
+                    batch = kr.encode_batch([(None, bytes([p, b]) * (value // 2), ())])
+                    assert conn.produce_one("budget", p, batch)["error_code"] == 0
+                    cls.sizes.setdefault(p, []).append(len(batch))
+        cls.segments = len([f for f in os.listdir(os.path.join(cls.broker.log_dir, "budget-0"))
+                            if f.endswith(".log")])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop_and_check()
+        cls.broker.cleanup()
+
+    def batches_got(self, order, max_bytes):
+        """Fetches the partitions in `order` from offset 0 -> [batch count per partition]."""
+        with kr.connect(self.broker) as conn:
+            got = conn.fetch([("budget", [(p, 0, 1 << 20) for p in order])], max_bytes=max_bytes)
+        out = []
+        for p in order:
+            part = got[("budget", p)]
+            self.assertEqual(part["error_code"], 0, p)
+            batches = kr.decode_batches(part["records"], allow_partial_tail=False)
+            self.assertEqual([len(b.raw) for b in batches], self.sizes.get(p, [])[:len(batches)])
+            out.append(len(batches))
+        return out
+
+    def test_budget_follows_request_order(self):
+        self.assertEqual(self.segments, 3)
+        two_big = sum(self.sizes[0][:2])
+        budget = two_big + self.sizes[2][0] + 100  # room for two big batches and the small one
+        self.assertEqual(self.batches_got([0, 1, 2, 3], budget), [2, 0, 1, 0])
+        self.assertEqual(self.batches_got([3, 2, 1, 0], budget), [2, 1, 0, 0])
+        self.assertEqual(self.batches_got([1, 3, 0, 2], budget), [2, 0, 0, 1])
+        self.assertEqual(self.batches_got([0, 1, 2, 3], 64 << 20), [3, 3, 1, 3])
+
+    def test_only_the_first_non_empty_partition_exceeds_the_budget(self):
+        self.assertEqual(self.batches_got([4, 0, 2, 1], 10 * 1024), [0, 1, 0, 0])
+        self.assertEqual(self.batches_got([2, 0, 1], 10 * 1024), [1, 0, 0])
+        self.assertEqual(self.batches_got([4, 1, 3], 1), [0, 1, 0])
 
 
 class ParkedFetchTest(unittest.TestCase):
