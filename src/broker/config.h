@@ -71,7 +71,7 @@ struct BrokerConfig {
   bool auto_create_topics_enable = true;
   int32_t socket_request_max_bytes = 104857600;
   // fetch.max.bytes: cap on any fetch answer's max_bytes (Kafka's default is 57671680).
-  int32_t fetch_max_bytes = 16777216;
+  int32_t fetch_max_bytes = 8388608;
   int64_t connections_max_idle_ms = 600000;
   int32_t max_connections = 2147483647;
   int32_t num_network_threads = 0;  // 0: one per core

@@ -14,7 +14,7 @@ TEST(Config, DefaultsServeLocalhost9092) {
   EXPECT_EQ(c.listeners[0].port, 9092);
   EXPECT_EQ(c.log_dir, "./kaffa-data");
   EXPECT_EQ(c.socket_request_max_bytes, 104857600);
-  EXPECT_EQ(c.fetch_max_bytes, 16 << 20);
+  EXPECT_EQ(c.fetch_max_bytes, 8 << 20);
   EXPECT_TRUE(c.auto_create_topics_enable);
 }
 
