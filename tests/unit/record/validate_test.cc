@@ -126,6 +126,10 @@ TEST(Validate, RecordsCountMustMatchLastOffsetDelta) {
   const ValidationResult extra = validate(raw_batch(simple_section(3), 2, 1));
   EXPECT_EQ(extra.error, ValidationError::invalid_record);
   EXPECT_NE(extra.message.find("remain"), std::string::npos) << extra.message;
+  // Kafka's messages, with the batch's offset range.
+  EXPECT_EQ(validate(raw_batch(simple_section(3), 3, 1)).message,
+            "Inconsistent batch offset range [0, 1] and count of records 3");
+  EXPECT_EQ(validate(raw_batch("", -5, -6)).message, "Batch has an invalid offset range: [0, -6]");
 }
 
 TEST(Validate, OffsetDeltasMustCountFromZero) {
