@@ -339,7 +339,8 @@ class FetchBudgetTest(unittest.TestCase):
     """max_bytes is spent on the partitions in request order, whichever loops own them (the broker
     runs two): a partition gets whole batches within what is left, a later partition whose first
     batch fits the rest still gets it, and only the first non-empty partition may exceed the
-    budget, by one batch. Segments of 30,000 bytes put each big batch in a segment of its own, so
+    budget, by one batch; 600 partitions come back whole and in order though each loop reads
+    them over several turns. Segments of 30,000 bytes put each big batch in a segment of its own, so
     a read spans several files and is cut between them (FetchMaxBytesTest cuts inside one)."""
 
     BIG = 20 * 1024  # value bytes of the batches of partitions 0, 1 and 3
@@ -389,6 +390,23 @@ class FetchBudgetTest(unittest.TestCase):
         self.assertEqual(self.batches_got([3, 2, 1, 0], budget), [2, 1, 0, 0])
         self.assertEqual(self.batches_got([1, 3, 0, 2], budget), [2, 0, 0, 1])
         self.assertEqual(self.batches_got([0, 1, 2, 3], 64 << 20), [3, 3, 1, 3])
+
+    def test_many_partitions_per_loop(self):
+        """600 partitions, about 300 per loop: each loop reads them over several turns."""
+        with kw.connect(self.broker) as conn:
+            self.assertEqual(conn.create_topics([("wide", 600, 1)]), {"wide": 0})
+        batch = kr.encode_batch([(None, b"w" * 100, ())])
+        order = [(p * 7) % 600 for p in range(600)]  # not in index order
+        with kr.connect(self.broker) as conn:
+            got = conn.produce([("wide", [(p, batch) for p in range(600)])])
+            self.assertEqual({r["error_code"] for r in got.values()}, {0})
+
+            def with_data(max_bytes):
+                got = conn.fetch([("wide", [(p, 0, 1 << 20) for p in order])],
+                                 max_bytes=max_bytes)
+                return [p for p in order if got[("wide", p)]["records"]]
+            self.assertEqual(with_data(64 << 20), order)
+            self.assertEqual(with_data(400 * len(batch) + 10), order[:400])
 
     def test_only_the_first_non_empty_partition_exceeds_the_budget(self):
         self.assertEqual(self.batches_got([4, 0, 2, 1], 10 * 1024), [0, 1, 0, 0])
