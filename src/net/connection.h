@@ -61,10 +61,14 @@ struct Worker {
 
   void add_timer(std::chrono::milliseconds delay, std::function<void()> fn, bool run_on_stop);
 
-  // Stop on this loop: drain every connection, force-close them after `timeout`, and let the
-  // loop run out of work once the last one has gone.
-  void begin_stop(std::chrono::milliseconds timeout);
+  // Stop on this loop: drain every connection and force-close them after `timeout`. Once the
+  // last one has gone the loop calls `drained` (once); the server then lets every loop run out
+  // of work together, when all of them are drained: until then another loop's requests may still
+  // post work here (a partition's append, a fetch's read), which must run.
+  void begin_stop(std::chrono::milliseconds timeout, std::function<void()> drained);
   void on_connection_closed(uint64_t id);
+  std::function<void()> on_drained;  // set by begin_stop; called by finish_drain
+  void finish_drain();
 };
 
 // What every connection shares with the server; outlives all connections.

@@ -9,10 +9,12 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <csignal>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "base/log.h"
 #include "net/connection.h"
@@ -83,9 +85,10 @@ void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn
   timers.emplace(id, DelayedWork{std::move(timer), std::move(fn), run_on_stop});
 }
 
-void Worker::begin_stop(std::chrono::milliseconds timeout) {
+void Worker::begin_stop(std::chrono::milliseconds timeout, std::function<void()> drained) {
   if (stopping) return;
   stopping = true;
+  on_drained = std::move(drained);
   auto due = std::move(timers);
   timers.clear();
   for (auto& [id, entry] : due) {
@@ -97,10 +100,7 @@ void Worker::begin_stop(std::chrono::milliseconds timeout) {
     if (auto c = weak.lock()) live.push_back(std::move(c));
   }
   for (auto& c : live) c->drain();
-  if (connections.empty()) {
-    guard.reset();
-    return;
-  }
+  if (connections.empty()) return finish_drain();
   force_close.expires_after(timeout);
   force_close.async_wait([this](asio::error_code ec) {
     if (ec) return;
@@ -112,7 +112,7 @@ void Worker::begin_stop(std::chrono::milliseconds timeout) {
     }
     for (auto& c : rest) c->close_now();
     connections.clear();
-    guard.reset();
+    finish_drain();
   });
 }
 
@@ -120,8 +120,12 @@ void Worker::on_connection_closed(uint64_t id) {
   connections.erase(id);
   if (stopping && connections.empty()) {
     force_close.cancel();
-    guard.reset();
+    finish_drain();
   }
+}
+
+void Worker::finish_drain() {
+  if (auto fn = std::exchange(on_drained, nullptr)) fn();
 }
 
 }  // namespace detail
@@ -205,10 +209,19 @@ void Server::Impl::stop_on_loop0() {
   for (auto& acceptor : acceptors) acceptor->close(ec);
   if (signals) signals->cancel(ec);
   for (auto& hook : stop_hooks) hook();
+  // Every loop keeps running until the last loop has drained its connections.
+  auto draining = std::make_shared<std::atomic<size_t>>(workers.size());
+  auto release_all = [this, draining] {
+    if (draining->fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    for (auto& w : workers) {
+      asio::post(w->ctx, [worker = w.get()] { worker->guard.reset(); });
+    }
+  };
   for (auto& w : workers) {
     detail::Worker* worker = w.get();
     auto timeout = config.shutdown_timeout;
-    asio::post(worker->ctx, [worker, timeout] { worker->begin_stop(timeout); });
+    asio::post(worker->ctx,
+               [worker, timeout, release_all] { worker->begin_stop(timeout, release_all); });
   }
 }
 
