@@ -165,6 +165,7 @@ struct BatchFilter {
   const OffsetMap& map;
   const FirstPass& pass;
   bool drop_tombstones;
+  int64_t group_end;  // next offset after the group being cleaned
   std::string scratch;
   std::string section;
   std::string out;
@@ -223,8 +224,13 @@ struct BatchFilter {
     if (kept == 0) {
       const auto it =
           h.producer_id >= 0 ? pass.last_batch.find(h.producer_id) : pass.last_batch.end();
-      if (it == pass.last_batch.end() || it->second != h.base_offset) return nullptr;
-      // The producer's last batch: kept, empty, for its id/epoch/sequence (uncompressed).
+      const bool producer_last = it != pass.last_batch.end() && it->second == h.base_offset;
+      // Kept, empty (uncompressed): the producer's last batch, for its id/epoch/sequence; and
+      // the group's last batch, so that the output ends where the group ends. A crash after the
+      // commit is completed by deleting the segments up to the output's last offset
+      // (log_swap.cc): an output ending earlier would leave the group's later segments, whose
+      // records this cleaning removed, and keys whose tombstone it dropped would come back.
+      if (!producer_last && h.last_offset() + 1 != group_end) return nullptr;
       const auto attrs = static_cast<uint16_t>(h.attributes & ~record::kCompressionMask);
       record::wire::store_be16(hp + record::batch_offset::kAttributes, attrs);
     } else if (h.compression() != record::Compression::none) {
@@ -345,7 +351,14 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     for (const auto& s : group) {
       auto file = open_segment(view, s, &out.error);
       if (!file) return fail(CleanOutcome::Status::failed);
-      BatchFilter f{map, pass, s.max_timestamp >= 0 && s.max_timestamp < horizon, {}, {}, {}, {}};
+      BatchFilter f{map,
+                    pass,
+                    s.max_timestamp >= 0 && s.max_timestamp < horizon,
+                    group.back().next_offset,
+                    {},
+                    {},
+                    {},
+                    {}};
       bool bad = false;
       const auto scan =
           scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {

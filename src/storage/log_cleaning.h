@@ -22,10 +22,11 @@
 // the .swap] are deleted (step 2), the `.index.swap` / `.timeindex.swap` of that base and then
 // the `.log.swap` replace the segment's files; an index `.swap` without its `.log.swap` is
 // deleted (not committed). Committing oldest first keeps every crash state a prefix of cleaned
-// segments followed by uncleaned ones (an old segment of a group after the last batch of the
-// output may survive a crash: it lies after the new data and holds only records the cleaning
-// removed for a later record), which loses no live record and resurrects no deleted key. Other
-// files (e.g. producer `*.snapshot`) are never touched.
+// segments followed by uncleaned ones, which loses no live record. An output always ends at its
+// group's last offset (the group's last batch is kept, emptied if none of its records stay), so
+// that step 2 at recovery deletes the whole group: an old segment of the group left behind would
+// hold records the cleaning removed, and those whose key's tombstone it dropped would bring the
+// key back. Other files (e.g. producer `*.snapshot`) are never touched.
 #pragma once
 
 #include <cstdint>

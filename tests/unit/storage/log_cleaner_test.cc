@@ -322,6 +322,24 @@ TEST(LogCleaner, ResultIsDiscardedWhenRetentionChangedTheLogMeanwhile) {
 // Crash states of the swap, made by hand from a cleaning that was not installed.
 enum class CrashAt { cleaned_written, index_renamed, log_committed, half_finished };
 
+// Renames the files of every output of `cleaned` as a crash at `at` leaves them.
+void leave_as_crashed(const fs::path& dir, const CleanedSegments& cleaned, CrashAt at) {
+  auto rename = [&](int64_t base, std::string_view suffix, std::string_view from,
+                    std::string_view to) {
+    fs::rename(segment_path(dir, base, std::string(suffix) + std::string(from)),
+               segment_path(dir, base, std::string(suffix) + std::string(to)));
+  };
+  for (const auto& c : cleaned.segments) {
+    const int64_t base = c.after.base_offset;
+    if (at == CrashAt::cleaned_written) continue;
+    rename(base, kIndexSuffix, kCleanedSuffix, kSwapSuffix);
+    rename(base, kTimeIndexSuffix, kCleanedSuffix, kSwapSuffix);
+    if (at == CrashAt::index_renamed) continue;
+    rename(base, kLogSuffix, kCleanedSuffix, kSwapSuffix);
+    if (at == CrashAt::half_finished) rename(base, kIndexSuffix, kSwapSuffix, "");
+  }
+}
+
 // With `merge`, the log was cleaned once already and the interrupted cleaning merges its small
 // segments into groups.
 void crash_and_recover(CrashAt at, bool merge = false) {
@@ -340,20 +358,7 @@ void crash_and_recover(CrashAt at, bool merge = false) {
   log->close();
   log.reset();
   std::ofstream(dir.path() / "00000000000000000000.snapshot") << "producer state";
-  auto rename = [&](int64_t base, std::string_view suffix, std::string_view from,
-                    std::string_view to) {
-    fs::rename(segment_path(dir.path(), base, std::string(suffix) + std::string(from)),
-               segment_path(dir.path(), base, std::string(suffix) + std::string(to)));
-  };
-  for (const auto& c : out.cleaned.segments) {
-    const int64_t base = c.after.base_offset;
-    if (at == CrashAt::cleaned_written) continue;
-    rename(base, kIndexSuffix, kCleanedSuffix, kSwapSuffix);
-    rename(base, kTimeIndexSuffix, kCleanedSuffix, kSwapSuffix);
-    if (at == CrashAt::index_renamed) continue;
-    rename(base, kLogSuffix, kCleanedSuffix, kSwapSuffix);
-    if (at == CrashAt::half_finished) rename(base, kIndexSuffix, kSwapSuffix, "");
-  }
+  leave_as_crashed(dir.path(), out.cleaned, at);
   log = open_log(dir.path(), end);
   const auto after = read_all(*log);
   EXPECT_EQ(latest(after), want);  // no live record lost in any state
@@ -389,6 +394,36 @@ TEST(LogCleaner, RecoveryCompletesACommittedMergeOfSegments) {
 }
 TEST(LogCleaner, RecoveryDropsAnUncommittedMergeOfSegments) {
   crash_and_recover(CrashAt::index_renamed, true);
+}
+
+TEST(LogCleaner, RecoveryOfAMergeWhoseLastRecordsWentBringsNoDeletedKeyBack) {
+  // A cleaned log (small segments) gets a tombstone for every key, then a cleaning past the
+  // delete horizon merges the small segments, whose records all go (superseded by the
+  // tombstones), and drops the tombstones. A crash after the commit must not leave the merged
+  // group's later segments: their records would bring the deleted keys back.
+  TempDir dir;
+  auto log = open_log(dir.path());
+  fill_updates(*log);
+  ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
+  std::vector<Rec> tombstones;
+  for (int k = 0; k < 30; ++k) tombstones.push_back({"k" + std::to_string(k), std::nullopt});
+  put(*log, tombstones);
+  for (int i = 0; i < 20; ++i) put(*log, {{"filler", "f" + std::to_string(i)}});
+  const int64_t end = log->log_end_offset();
+  CleanerTopicConfig past_horizon = eager();
+  past_horizon.delete_retention_ms = 1;
+  const auto out = clean(*log, past_horizon, kTs + 10, -1, false);
+  ASSERT_EQ(out.status, CleanOutcome::Status::cleaned);
+  size_t merged = 0;
+  for (const auto& c : out.cleaned.segments) merged = std::max(merged, c.before.size());
+  ASSERT_GT(merged, 1u);  // the case: a group of several segments
+  log->close();
+  log.reset();
+  leave_as_crashed(dir.path(), out.cleaned, CrashAt::log_committed);
+  log = open_log(dir.path(), end);
+  for (const auto& [key, last] : latest(read_all(*log))) {
+    EXPECT_TRUE(key == "filler" || !last.second) << key << " came back as " << *last.second;
+  }
 }
 
 TEST(LogCleaner, SmallCleanedSegmentsAreMergedUpToSegmentBytes) {
