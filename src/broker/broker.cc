@@ -16,6 +16,7 @@
 #include "protocol/error_codes.h"
 #include "protocol/headers.h"
 #include "protocol/messages/api_versions.h"
+#include "record/wire.h"
 
 namespace kaffa::broker {
 namespace {
@@ -337,7 +338,7 @@ bool Broker::waits_for_earlier(std::string_view frame) const {
   // The request header starts with the int16 API key (a raw SASL token is never pipelined).
   if (frame.size() < 2) return false;
   const auto key =
-      static_cast<int16_t>((static_cast<uint8_t>(frame[0]) << 8) | static_cast<uint8_t>(frame[1]));
+      static_cast<int16_t>(record::wire::load_be16(reinterpret_cast<const uint8_t*>(frame.data())));
   return key == kMetadataKey || key == kFindCoordinatorKey || key == kDescribeClusterKey;
 }
 

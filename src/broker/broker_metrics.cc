@@ -149,9 +149,12 @@ void render_replication(Exposition& out, Broker& broker,
     if (isr < p->min_isr_snapshot()) ++under_min_isr;
     if (isr == p->min_isr_snapshot()) ++at_min_isr;
   }
-  auto gauge = [&](const char* name, const char* help, int64_t v) {
-    out.begin(name, help, Type::gauge);
+  auto metric = [&](const char* name, const char* help, Type type, int64_t v) {
+    out.begin(name, help, type);
     out.sample(name, {}, v);
+  };
+  auto gauge = [&](const char* name, const char* help, int64_t v) {
+    metric(name, help, Type::gauge, v);
   };
   gauge("kaffa_leader_partitions", "Partitions this broker leads.", leaders);
   gauge("kaffa_under_replicated_partitions",
@@ -166,14 +169,10 @@ void render_replication(Exposition& out, Broker& broker,
         "at the last fetch answer.",
         max_lag);
   const auto* changes = broker.isr_changes();
-  auto counter = [&](const char* name, const char* help, int64_t v) {
-    out.begin(name, help, Type::counter);
-    out.sample(name, {}, v);
-  };
-  counter("kaffa_isr_shrinks_total", "ISR shrinks applied while this broker led the partition.",
-          changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);
-  counter("kaffa_isr_expands_total", "ISR expansions applied while this broker led the partition.",
-          changes ? changes->expands.load(std::memory_order_relaxed) : 0);
+  metric("kaffa_isr_shrinks_total", "ISR shrinks applied while this broker led the partition.",
+         Type::counter, changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);
+  metric("kaffa_isr_expands_total", "ISR expansions applied while this broker led the partition.",
+         Type::counter, changes ? changes->expands.load(std::memory_order_relaxed) : 0);
 }
 
 void render_partitions(Exposition& out, Broker& broker) {

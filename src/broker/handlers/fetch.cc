@@ -42,6 +42,8 @@
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/error_codes.h"
+#include "record/batch.h"
+#include "record/wire.h"
 
 namespace kaffa::broker {
 namespace {
@@ -60,7 +62,7 @@ constexpr size_t kReadsPerTurn = 256;
 // batch's offset and length (12 bytes) from the file; a short read or a length that overruns
 // its range ends the records there. Returns the bytes kept.
 int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_one) {
-  constexpr size_t kOffsetAndLength = 12;
+  constexpr size_t kOffsetAndLength = record::kBatchOverhead;  // baseOffset + batchLength
   int64_t kept = 0;
   for (size_t i = 0; i < records.files.size(); ++i) {
     auto& range = records.files[i];
@@ -72,9 +74,8 @@ int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_o
               static_cast<ssize_t>(kOffsetAndLength)) {
         break;
       }
-      const uint32_t length = (uint32_t{head[8]} << 24) | (uint32_t{head[9]} << 16) |
-                              (uint32_t{head[10]} << 8) | uint32_t{head[11]};
-      const size_t batch = kOffsetAndLength + length;
+      const size_t batch =
+          kOffsetAndLength + record::wire::load_be32(head + record::batch_offset::kBatchLength);
       if (batch > range.length - pos) break;
       const bool fits = kept + static_cast<int64_t>(batch) <= limit;
       if (!fits && !(min_one && kept == 0)) break;
