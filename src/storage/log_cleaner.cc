@@ -171,6 +171,19 @@ struct BatchFilter {
   std::string out;
   std::vector<bool> keep;
 
+  // Whether a batch left without records stays (empty, uncompressed): the producer's last batch,
+  // for its id/epoch/sequence; and the group's last batch, so that the output ends where the
+  // group ends. A crash after the commit is completed by deleting the segments up to the output's
+  // last offset (log_swap.cc): an output ending earlier would leave the group's later segments,
+  // whose records this cleaning removed, and keys whose tombstone it dropped would come back.
+  // Any other empty batch goes, also one kept by an earlier cleaning (as Kafka's DELETE_EMPTY).
+  bool keeps_when_empty(const record::BatchHeader& h) const {
+    if (h.last_offset() + 1 == group_end) return true;
+    if (h.producer_id < 0) return false;
+    const auto it = pass.last_batch.find(h.producer_id);
+    return it != pass.last_batch.end() && it->second == h.base_offset;
+  }
+
   // The batch to write for p (nullptr: none; p itself: unchanged), and the records removed.
   const uint8_t* filter(const uint8_t* p, size_t n, size_t* out_size, int64_t* removed,
                         std::string* error) {
@@ -195,6 +208,9 @@ struct BatchFilter {
     }
     const auto seen = static_cast<int32_t>(keep.size());
     *removed = seen - kept;
+    if (seen == 0) {  // emptied by an earlier cleaning
+      return keeps_when_empty(h) || h.base_offset == pass.final_batch_base ? p : nullptr;
+    }
     if (kept == seen) return p;
     if (kept == 0 && h.base_offset == pass.final_batch_base && seen > 0) {
       keep.back() = true;  // never remove the last record before the active segment
@@ -222,15 +238,7 @@ struct BatchFilter {
     out.assign(reinterpret_cast<const char*>(p), record::kBatchHeaderSize);
     auto* hp = reinterpret_cast<uint8_t*>(out.data());
     if (kept == 0) {
-      const auto it =
-          h.producer_id >= 0 ? pass.last_batch.find(h.producer_id) : pass.last_batch.end();
-      const bool producer_last = it != pass.last_batch.end() && it->second == h.base_offset;
-      // Kept, empty (uncompressed): the producer's last batch, for its id/epoch/sequence; and
-      // the group's last batch, so that the output ends where the group ends. A crash after the
-      // commit is completed by deleting the segments up to the output's last offset
-      // (log_swap.cc): an output ending earlier would leave the group's later segments, whose
-      // records this cleaning removed, and keys whose tombstone it dropped would come back.
-      if (!producer_last && h.last_offset() + 1 != group_end) return nullptr;
+      if (!keeps_when_empty(h)) return nullptr;
       const auto attrs = static_cast<uint16_t>(h.attributes & ~record::kCompressionMask);
       record::wire::store_be16(hp + record::batch_offset::kAttributes, attrs);
     } else if (h.compression() != record::Compression::none) {

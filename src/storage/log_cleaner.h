@@ -24,7 +24,9 @@
 // Two exceptions keep readers moving and producer state intact: the last record of the log
 // before the active segment is never dropped (a fetch at the end of the cleaned range must find
 // a batch), and a batch left without records that is the last batch of its producer id in the
-// cleanable range is kept as an empty batch (Kafka does the same for producer state).
+// cleanable range is kept as an empty batch (Kafka does the same for producer state). The last
+// batch of each group of segments rewritten together is kept too (log_cleaning.h); any other
+// batch without records goes, also one that an earlier cleaning kept.
 //
 // A rewritten batch keeps its base offset, lastOffsetDelta (so the last offset and sequence
 // range stay), base and max timestamps, partition leader epoch, attributes and producer id /

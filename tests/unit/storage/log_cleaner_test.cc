@@ -303,6 +303,79 @@ TEST(LogCleaner, LastBatchOfAProducerStaysAsAnEmptyBatch) {
   EXPECT_TRUE(record::crc_ok(reinterpret_cast<const uint8_t*>(bytes.data()), h.total_size()));
 }
 
+// The batch headers of every .log file in dir, by segment base offset.
+std::map<int64_t, std::vector<record::BatchHeader>> batches_by_segment(const fs::path& dir) {
+  std::map<int64_t, std::vector<record::BatchHeader>> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".log") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto& list = out[std::stoll(e.path().stem().string())];
+    for (size_t pos = 0; pos < bytes.size();) {
+      record::BatchHeader h;
+      EXPECT_TRUE(record::parse_header(reinterpret_cast<const uint8_t*>(bytes.data()) + pos,
+                                       bytes.size() - pos, h));
+      list.push_back(h);
+      pos += h.total_size();
+    }
+  }
+  return out;
+}
+
+TEST(LogCleaner, AnEmptyBatchGoesOnceItIsNoLongerItsProducersLast) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  put(*log, {{"a", "1"}}, record::Compression::none, kTs, 77);
+  fill_updates(*log, 1);
+  put(*log, {{"a", "2"}});
+  fill_updates(*log, 5);
+  ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
+  auto first = batches_by_segment(dir.path()).begin()->second.front();
+  ASSERT_EQ(first.base_offset, 0);  // kept empty: producer 77's last batch
+  ASSERT_EQ(first.records_count, 0);
+  // Producer 77 writes again: its batch at offset 0 no longer carries its state.
+  const int64_t later = log->log_end_offset();
+  put(*log, {{"p", "x"}}, record::Compression::none, kTs, 77);
+  fill_updates(*log, 5);
+  ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
+  for (const auto& [base, headers] : batches_by_segment(dir.path())) {
+    for (const auto& h : headers) {
+      EXPECT_FALSE(h.producer_id == 77 && h.base_offset < later) << "batch at " << h.base_offset;
+    }
+  }
+  EXPECT_EQ(latest(read_all(*log))["p"].second, std::optional<std::string>("x"));
+}
+
+TEST(LogCleaner, EmptyBatchesOfEarlierCleaningsDoNotAccumulate) {
+  // Each cleaning keeps the emptied last batch of every group (its output segment ends there);
+  // the next cleaning, merging those segments, keeps only the new groups' last ones.
+  TempDir dir;
+  auto log = open_log(dir.path());
+  CleanerTopicConfig past_horizon = eager();
+  past_horizon.delete_retention_ms = 1;
+  for (int round = 0; round < 4; ++round) {
+    fill_updates(*log, 3);
+    std::vector<Rec> tombstones;
+    for (int k = 0; k < 30; ++k) tombstones.push_back({"k" + std::to_string(k), std::nullopt});
+    put(*log, tombstones);
+    for (int i = 0; i < 20; ++i) put(*log, {{"filler", "f" + std::to_string(i)}});
+    ASSERT_EQ(clean(*log, past_horizon, kTs + 10).status, CleanOutcome::Status::cleaned);
+  }
+  size_t empty = 0;
+  for (const auto& [base, headers] : batches_by_segment(dir.path())) {
+    for (size_t i = 0; i < headers.size(); ++i) {
+      if (headers[i].records_count != 0) continue;
+      ++empty;
+      EXPECT_EQ(i + 1, headers.size())
+          << "empty batch at " << headers[i].base_offset << " inside segment " << base;
+    }
+  }
+  EXPECT_GT(empty, 0u);  // the case: emptied group ends were made
+  for (const auto& [key, last] : latest(read_all(*log))) {
+    EXPECT_TRUE(key == "filler" || !last.second) << key;
+  }
+}
+
 TEST(LogCleaner, ResultIsDiscardedWhenRetentionChangedTheLogMeanwhile) {
   TempDir dir;
   auto log = open_log(dir.path());
