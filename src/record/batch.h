@@ -10,9 +10,11 @@
 //   @17 crc                   uint32  CRC32C of the bytes from @21 (attributes) to the end
 //   @21 attributes            int16   bits 0-2 compression (0 none, 1 gzip, 2 snappy, 3 lz4,
 //                                     4 zstd); bit 3 timestamp type (1 = LogAppendTime);
-//                                     bit 4 transactional; bit 5 control batch
+//                                     bit 4 transactional; bit 5 control batch; bit 6 delete
+//                                     horizon (KIP-534: set by the log cleaner)
 //   @23 lastOffsetDelta       int32   offset of the last record minus baseOffset
-//   @27 baseTimestamp         int64   timestamp of the first record
+//   @27 baseTimestamp         int64   timestamp of the first record, or with bit 6 the delete
+//                                     horizon (ms): the record deltas are relative to it then
 //   @35 maxTimestamp          int64   largest record timestamp (the append time for
 //                                     LogAppendTime batches)
 //   @43 producerId            int64   -1 when not idempotent
@@ -78,6 +80,7 @@ constexpr int16_t kCompressionMask = 0x07;
 constexpr int16_t kTimestampTypeBit = 0x08;
 constexpr int16_t kTransactionalBit = 0x10;
 constexpr int16_t kControlBit = 0x20;
+constexpr int16_t kDeleteHorizonBit = 0x40;
 
 enum class Compression : int8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 enum class TimestampType : int8_t { create_time = 0, log_append_time = 1 };
@@ -107,6 +110,9 @@ struct BatchHeader {
   }
   bool is_transactional() const { return (attributes & kTransactionalBit) != 0; }
   bool is_control() const { return (attributes & kControlBit) != 0; }
+  // With it, base_timestamp is the time after which the log cleaner may drop the batch's
+  // tombstones.
+  bool has_delete_horizon() const { return (attributes & kDeleteHorizonBit) != 0; }
   // Wrapping (Java) arithmetic: a hostile header must not cause signed overflow.
   int64_t last_offset() const {
     return static_cast<int64_t>(static_cast<uint64_t>(base_offset) +

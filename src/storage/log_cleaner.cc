@@ -161,10 +161,15 @@ bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& ma
   return true;
 }
 
+int64_t saturating_add(int64_t a, int64_t b) {  // b >= 0
+  return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
+}
+
 struct BatchFilter {
   const OffsetMap& map;
   const FirstPass& pass;
-  bool drop_tombstones;
+  int64_t now_ms;
+  int64_t delete_retention_ms;
   int64_t group_end;  // next offset after the group being cleaned
   std::string scratch;
   std::string section;
@@ -192,15 +197,19 @@ struct BatchFilter {
     *out_size = n;
     *removed = 0;
     if (h.is_control()) return p;
-    // Decide first (no copies); encode only a batch that loses records.
+    // Tombstones go once the horizon the first cleaning that kept them wrote has passed.
+    const bool drop_tombstones = h.has_delete_horizon() && now_ms >= h.base_timestamp;
+    // Decide first (no copies); encode only a batch that loses records or gets its horizon.
     keep.clear();
     int32_t kept = 0;
+    int32_t tombstones = 0;
     const bool ok = record::for_each_record(p, n, scratch, [&](const record::Record& r) {
       bool k = r.key.has_value();
       if (k && r.offset < map.get(*r.key)) k = false;
       if (k && !r.value && drop_tombstones) k = false;
       keep.push_back(k);
       kept += k ? 1 : 0;
+      tombstones += k && !r.value ? 1 : 0;
     });
     if (!ok) {
       *error = "malformed batch at offset " + std::to_string(h.base_offset);
@@ -211,12 +220,17 @@ struct BatchFilter {
     if (seen == 0) {  // emptied by an earlier cleaning
       return keeps_when_empty(h) || h.base_offset == pass.final_batch_base ? p : nullptr;
     }
-    if (kept == seen) return p;
+    const bool stamp = tombstones > 0 && !h.has_delete_horizon();
+    if (kept == seen && !stamp) return p;
     if (kept == 0 && h.base_offset == pass.final_batch_base && seen > 0) {
       keep.back() = true;  // never remove the last record before the active segment
       kept = 1;
       *removed = seen - 1;
     }
+    // KIP-534: a batch keeping tombstones gets its delete horizon in place of its base timestamp
+    // the first time it is cleaned; the records' deltas are rewritten against it.
+    const int64_t base_timestamp =
+        stamp ? saturating_add(now_ms, delete_retention_ms) : h.base_timestamp;
     section.clear();
     if (kept > 0) {
       size_t i = 0;
@@ -231,7 +245,7 @@ struct BatchFilter {
               hd.value ? std::optional<std::string>(std::string(*hd.value)) : std::nullopt);
         }
         b.timestamp = r.timestamp;
-        record::append_record(section, b, r.timestamp - h.base_timestamp,
+        record::append_record(section, b, record::wire::wrapping_sub(r.timestamp, base_timestamp),
                               static_cast<int32_t>(r.offset - h.base_offset));
       });
     }
@@ -241,7 +255,13 @@ struct BatchFilter {
       if (!keeps_when_empty(h)) return nullptr;
       const auto attrs = static_cast<uint16_t>(h.attributes & ~record::kCompressionMask);
       record::wire::store_be16(hp + record::batch_offset::kAttributes, attrs);
-    } else if (h.compression() != record::Compression::none) {
+    } else if (stamp) {
+      const auto attrs = static_cast<uint16_t>(h.attributes | record::kDeleteHorizonBit);
+      record::wire::store_be16(hp + record::batch_offset::kAttributes, attrs);
+      record::wire::store_be64(hp + record::batch_offset::kBaseTimestamp,
+                               static_cast<uint64_t>(base_timestamp));
+    }
+    if (kept > 0 && h.compression() != record::Compression::none) {
       std::string compressed;
       if (!record::compress(h.compression(), section, compressed)) {
         *error = "cannot recompress batch at offset " + std::to_string(h.base_offset);
@@ -342,7 +362,6 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     out.status = aborted ? CleanOutcome::Status::aborted : CleanOutcome::Status::failed;
     return out;
   }
-  const int64_t horizon = now_ms - config.delete_retention_ms;
   for (const auto& group : group_segments(view, pass.map_end)) {
     const SegmentMeta& first = group.front();
     auto fail = [&](CleanOutcome::Status status) {
@@ -356,17 +375,15 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     if (!writer) return fail(CleanOutcome::Status::failed);
     int64_t removed_here = 0;
     int64_t read_here = 0;
+    bool changed = false;  // a batch went or was rewritten
+    BatchFilter f{.map = map,
+                  .pass = pass,
+                  .now_ms = now_ms,
+                  .delete_retention_ms = config.delete_retention_ms,
+                  .group_end = group.back().next_offset};
     for (const auto& s : group) {
       auto file = open_segment(view, s, &out.error);
       if (!file) return fail(CleanOutcome::Status::failed);
-      BatchFilter f{map,
-                    pass,
-                    s.max_timestamp >= 0 && s.max_timestamp < horizon,
-                    group.back().next_offset,
-                    {},
-                    {},
-                    {},
-                    {}};
       bool bad = false;
       const auto scan =
           scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
@@ -380,6 +397,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
               return false;
             }
             removed_here += removed;
+            changed = changed || keep != p;
             if (keep != nullptr && !writer->add(keep, n, &out.error)) {
               bad = true;
               return false;
@@ -400,7 +418,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     }
     writer.reset();
     out.stats.bytes_read += read_here;
-    if (removed_here == 0 && group.size() == 1) {  // unchanged: nothing to swap
+    if (!changed && group.size() == 1) {  // unchanged: nothing to swap
       remove_cleaned(view.dir, first.base_offset);
       continue;
     }

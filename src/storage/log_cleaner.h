@@ -16,10 +16,12 @@
 //   - control batches are copied unchanged;
 //   - a record without a key is dropped (Kafka's rule; compacted topics refuse them on produce);
 //   - o < map[k] (a later record of k exists below the dirty end) drops it;
-//   - a tombstone (null value) is dropped once its segment is older than the delete horizon:
-//     the segment's largest timestamp < now - delete.retention.ms (Kafka's legacy rule, with the
-//     segment's largest timestamp in place of its file mtime); before that it is kept, so that
-//     consumers catching up within delete.retention.ms see the delete;
+//   - a tombstone (null value) is dropped once its batch's delete horizon has passed (KIP-534):
+//     the first cleaning that keeps a tombstone rewrites its batch with the delete-horizon
+//     attribute and now + delete.retention.ms in place of the base timestamp (record timestamp
+//     deltas rewritten against it, so record timestamps stay); later cleanings drop the batch's
+//     tombstones when now >= that horizon. Consumers that reach a tombstone within
+//     delete.retention.ms of the cleaning that removed the values before it see the delete;
 //   - otherwise it is kept.
 // Two exceptions keep readers moving and producer state intact: the last record of the log
 // before the active segment is never dropped (a fetch at the end of the cleaned range must find
@@ -29,7 +31,8 @@
 // batch without records goes, also one that an earlier cleaning kept.
 //
 // A rewritten batch keeps its base offset, lastOffsetDelta (so the last offset and sequence
-// range stay), base and max timestamps, partition leader epoch, attributes and producer id /
+// range stay), base timestamp (unless the horizon replaces it) and max timestamp, partition
+// leader epoch, attributes (plus the horizon bit) and producer id /
 // epoch / base sequence; its records keep their offsets (gaps are allowed in v2) and are
 // recompressed with the batch's codec. A batch whose records all stay is copied byte for byte.
 //

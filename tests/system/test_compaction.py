@@ -13,6 +13,10 @@ sleep.
 - A second round of updates, and the broker is killed (SIGKILL) while the cleaner works on it
   (as soon as `.cleaned`/`.swap` files appear in the partition directory): after a restart no
   `.cleaned`/`.swap` file is left and every live key still has its latest value.
+- Updates and tombstones two days old in a topic with delete.retention.ms of an hour: after the
+  cleaning that passes them the tombstones are still read (KIP-534: the cleaning wrote their
+  batches' delete horizon, about now + 1 h, seen in the segment files), with the records'
+  original timestamps.
 - An idempotent producer's only batch, superseded by another producer, stays as an empty batch
   (its producer state): consumers read past it, and the same idempotent producer goes on
   producing after the cleaning and a restart without a sequence error.
@@ -72,8 +76,9 @@ def swap_files(broker, topic):
     return [f for f in os.listdir(d) if f.endswith(".cleaned") or f.endswith(".swap")]
 
 
-def produce(bootstrap, topic, items):
-    """items: iterable of (key, value or None); returns the count acknowledged.
+def produce(bootstrap, topic, items, timestamp=0):
+    """items: iterable of (key, value or None); returns the count acknowledged. A timestamp
+    (ms) other than 0 is every record's CreateTime.
     Batches of at most 16 KiB, as Java's default: a batch is never split, so one larger than a
     64 KiB segment gets a segment of its own, and librdkafka's default (up to 10,000 records,
     about 550 KB here, when acks wait long) could leave the never-cleaned active segment alone
@@ -92,7 +97,8 @@ def produce(bootstrap, topic, items):
     for key, value in items:
         while True:
             try:
-                p.produce(topic, key=key, value=value, partition=0, on_delivery=done)
+                p.produce(topic, key=key, value=value, partition=0, on_delivery=done,
+                          timestamp=timestamp)
                 break
             except BufferError:
                 p.poll(0.1)
@@ -105,8 +111,9 @@ def produce(bootstrap, topic, items):
     return n
 
 
-def consume_all(bootstrap, topic):
-    """[(offset, key, value)] from the beginning to the high watermark."""
+def consume_all(bootstrap, topic, timestamps=False):
+    """[(offset, key, value)] from the beginning to the high watermark; with timestamps,
+    [(offset, key, value, timestamp ms)]."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "compaction-reader",
                   "enable.auto.commit": False, "enable.partition.eof": True,
                   "auto.offset.reset": "earliest"})
@@ -122,7 +129,8 @@ def consume_all(bootstrap, topic):
                 if m.error().code() == -191:  # _PARTITION_EOF
                     return out
                 raise AssertionError("consumer error: %s" % m.error())
-            out.append((m.offset(), m.key(), m.value()))
+            item = (m.offset(), m.key(), m.value())
+            out.append(item + (m.timestamp()[1],) if timestamps else item)
         raise AssertionError("did not reach the end of %s" % topic)
     finally:
         c.close()
@@ -141,10 +149,11 @@ class CompactionTest(unittest.TestCase):
         self.broker.stop()
         self.broker.cleanup()
 
-    def create_topic(self, name):
+    def create_topic(self, name, delete_retention_ms=100):
         admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
         conf = {"cleanup.policy": "compact", "segment.bytes": str(SEGMENT_BYTES),
-                "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "100"}
+                "min.cleanable.dirty.ratio": "0.01",
+                "delete.retention.ms": str(delete_retention_ms)}
         admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=conf)],
                             operation_timeout=10)[name].result(timeout=30)
 
@@ -162,6 +171,19 @@ class CompactionTest(unittest.TestCase):
         self.assertEqual(len(latest), len(expected))
         self.assertEqual(latest, expected)
         return records
+
+    def cleaned_up_to(self, topic):
+        """The cleaner-offset-checkpoint's offset for partition 0 of topic (-1 if none yet)."""
+        try:
+            with open(os.path.join(self.broker.log_dir, "cleaner-offset-checkpoint")) as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return -1
+        for line in lines[2:]:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == topic and parts[1] == "0":
+                return int(parts[2])
+        return -1
 
     def wait_cleaned(self, topic):
         """Until the partition's .log files are below 8 segments (the live keys take ~1.5)."""
@@ -227,6 +249,67 @@ class CompactionTest(unittest.TestCase):
         # And it goes on cleaning after the restart.
         self.wait_cleaned(topic)
         self.check_latest(topic, expected, 20000)
+
+    def test_tombstones_with_old_timestamps_stay_delete_retention_after_cleaning(self):
+        # Records two days old, delete.retention.ms one hour: the cleaning that removes the
+        # values the tombstones supersede keeps the tombstones and writes their delete horizon
+        # (KIP-534) into the batch header; consumers read the original timestamps back.
+        topic = "compacted"
+        self.create_topic(topic, delete_retention_ms=3600000)
+        old = int(time.time() * 1000) - 2 * 86400000
+        expected = {}
+
+        def updates(first_key=0):
+            for r in range(30):
+                for i in range(first_key, KEYS):
+                    v = b"v-%d-%d-" % (i, r) + b"z" * 30
+                    expected[key(i)] = v
+                    yield key(i), v
+        produce(self.broker.bootstrap, topic, updates(), timestamp=old)
+
+        def tombstones():
+            for i in range(DELETED):
+                expected.pop(key(i))
+                yield key(i), None
+        produce(self.broker.bootstrap, topic, tombstones(), timestamp=old + 1)
+        # Updates of the live keys after the tombstones, so that their segments roll and get
+        # cleaned.
+        produce(self.broker.bootstrap, topic, updates(DELETED), timestamp=old + 2)
+        last_tombstone = 30 * KEYS + DELETED - 1
+        wait_until("the cleaner to pass the tombstones",
+                   lambda: self.cleaned_up_to(topic) > last_tombstone)
+        records = consume_all(self.broker.bootstrap, topic, timestamps=True)
+        deletes = {k: (o, ts) for o, k, v, ts in records if v is None}
+        self.assertEqual(sorted(deletes), [key(i) for i in range(DELETED)])
+        self.assertEqual({ts for _, ts in deletes.values()}, {old + 1})
+        self.assertEqual({ts for _, _, v, ts in records if v is not None}, {old + 2})
+        latest = {}
+        for _, k, v, _ in records:
+            latest[k] = v
+        self.assertEqual({k: v for k, v in latest.items() if v is not None}, expected)
+
+        def horizons():
+            """Batch headers of the partition's segment files with the delete horizon bit."""
+            found = []
+            d = partition_dir(self.broker, topic)
+            for f in sorted(os.listdir(d)):
+                if not f.endswith(".log"):
+                    continue
+                with open(os.path.join(d, f), "rb") as fh:
+                    data = fh.read()
+                pos = 0
+                while pos + 61 <= len(data):
+                    attrs = int.from_bytes(data[pos + 21:pos + 23], "big")
+                    if attrs & 0x40:
+                        found.append(int.from_bytes(data[pos + 27:pos + 35], "big"))
+                    pos += 12 + int.from_bytes(data[pos + 8:pos + 12], "big")
+            return found
+        now = int(time.time() * 1000)
+        found = horizons()
+        self.assertTrue(found)
+        for h in found:
+            self.assertGreater(h, now - 60000 + 3600000)
+            self.assertLessEqual(h, now + 3600000)
 
     def test_idempotent_producer_batches_and_consumers_after_cleaning(self):
         # A fixed port: the idempotent producer reconnects to the restarted broker by itself.

@@ -10,6 +10,7 @@
 
 #include "record/builder.h"
 #include "record/records.h"
+#include "record/wire.h"
 #include "storage/log.h"
 #include "storage_testing.h"
 
@@ -47,6 +48,18 @@ void put(Log& log, const std::vector<Rec>& recs, record::Compression c = record:
   opts.base_sequence = producer_id >= 0 ? 0 : -1;
   std::string bytes = record::build_batch(b, opts);
   ASSERT_TRUE(log.append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), 0, ts).ok);
+}
+
+// One batch of tombstones whose delete horizon an earlier cleaning set (KIP-534), as a follower
+// copies it from its leader.
+void put_tombstones_with_horizon(Log& log, const std::vector<std::string>& keys, int64_t horizon) {
+  std::vector<record::BuildRecord> b;
+  for (const auto& k : keys) b.push_back({k, std::nullopt, {}, horizon});
+  std::string bytes = record::build_batch(b, record::BuildOptions{});
+  auto* p = reinterpret_cast<uint8_t*>(bytes.data());
+  record::wire::store_be16(p + record::batch_offset::kAttributes, record::kDeleteHorizonBit);
+  record::recompute_crc(p, bytes.size());
+  ASSERT_TRUE(log.append(p, bytes.size(), 0, horizon).ok);
 }
 
 struct Seen {
@@ -185,23 +198,55 @@ TEST(LogCleaner, ActiveSegmentIsNeverTouched) {
   }
 }
 
-TEST(LogCleaner, TombstonesStayUntilTheDeleteHorizonThenGo) {
+// The header of the batch holding `offset`, and its records' timestamps.
+std::pair<record::BatchHeader, std::vector<int64_t>> batch_at(const Log& log, int64_t offset) {
+  const auto r = log.read(offset, kNoLimit, kNoLimit, true);
+  const std::string bytes = slice_bytes(r.slices);
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  record::BatchHeader h{};
+  EXPECT_TRUE(record::parse_header(p, bytes.size(), h));
+  std::vector<int64_t> timestamps;
+  std::string scratch;
+  EXPECT_TRUE(record::crc_ok(p, bytes.size()));
+  record::for_each_record(p, h.total_size(), scratch,
+                          [&](const record::Record& rec) { timestamps.push_back(rec.timestamp); });
+  return {h, timestamps};
+}
+
+TEST(LogCleaner, TombstonesStayDeleteRetentionAfterTheirFirstCleaning) {
+  // KIP-534: the first cleaning that keeps a tombstone writes its delete horizon (now +
+  // delete.retention.ms) into the batch; later cleanings drop it once the horizon has passed,
+  // however old its timestamp (the records here are a long day older than the cleanings).
   TempDir dir;
   auto log = open_log(dir.path());
   fill_updates(*log, 4);
+  const int64_t tombstones_at = log->log_end_offset();
   put(*log, {{"k1", std::nullopt}, {"k2", std::nullopt}});
   put(*log, {{"k2", "final"}});
   for (int i = 0; i < 40; ++i) put(*log, {{"z" + std::to_string(i), "filler"}});
   auto c = eager();
   c.delete_retention_ms = 1000;
-  // Within delete.retention.ms: the latest tombstone of k1 stays, older values of k1 go.
-  auto out = clean(*log, c, kTs + 500);
+  const int64_t first = kTs + 100'000'000;
+  auto out = clean(*log, c, first);
   ASSERT_EQ(out.status, CleanOutcome::Status::cleaned) << out.error;
   auto m = latest(read_all(*log));
-  ASSERT_EQ(m.count("k1"), 1u);
+  ASSERT_EQ(m.count("k1"), 1u);  // kept: older values of k1 went
   EXPECT_EQ(m["k1"].second, std::nullopt);
-  // Past the horizon: the tombstone is removed from every cleaned segment.
-  out = clean(*log, c, kTs + 1001);
+  EXPECT_EQ(m["k1"].first, tombstones_at);
+  const auto [h, timestamps] = batch_at(*log, tombstones_at);
+  EXPECT_TRUE(h.has_delete_horizon());
+  EXPECT_EQ(h.base_timestamp, first + 1000);
+  EXPECT_EQ(h.max_timestamp, kTs);
+  EXPECT_EQ(timestamps, std::vector<int64_t>({kTs}));  // record timestamps unchanged
+  // A batch without tombstones keeps its bytes.
+  EXPECT_FALSE(batch_at(*log, tombstones_at + 2).first.has_delete_horizon());
+  // Before the horizon the tombstone stays, and the horizon is not moved.
+  out = clean(*log, c, first + 999);
+  ASSERT_NE(out.status, CleanOutcome::Status::failed) << out.error;
+  EXPECT_EQ(latest(read_all(*log)).count("k1"), 1u);
+  EXPECT_EQ(batch_at(*log, tombstones_at).first.base_timestamp, first + 1000);
+  // At the horizon it goes.
+  out = clean(*log, c, first + 1000);
   ASSERT_EQ(out.status, CleanOutcome::Status::cleaned) << out.error;
   m = latest(read_all(*log));
   EXPECT_EQ(m.count("k1"), 0u);
@@ -359,7 +404,8 @@ TEST(LogCleaner, EmptyBatchesOfEarlierCleaningsDoNotAccumulate) {
     for (int k = 0; k < 30; ++k) tombstones.push_back({"k" + std::to_string(k), std::nullopt});
     put(*log, tombstones);
     for (int i = 0; i < 20; ++i) put(*log, {{"filler", "f" + std::to_string(i)}});
-    ASSERT_EQ(clean(*log, past_horizon, kTs + 10).status, CleanOutcome::Status::cleaned);
+    ASSERT_EQ(clean(*log, past_horizon, kTs + 10 * (round + 1)).status,
+              CleanOutcome::Status::cleaned);
   }
   size_t empty = 0;
   for (const auto& [base, headers] : batches_by_segment(dir.path())) {
@@ -470,17 +516,18 @@ TEST(LogCleaner, RecoveryDropsAnUncommittedMergeOfSegments) {
 }
 
 TEST(LogCleaner, RecoveryOfAMergeWhoseLastRecordsWentBringsNoDeletedKeyBack) {
-  // A cleaned log (small segments) gets a tombstone for every key, then a cleaning past the
-  // delete horizon merges the small segments, whose records all go (superseded by the
-  // tombstones), and drops the tombstones. A crash after the commit must not leave the merged
+  // A cleaned log (small segments) gets a tombstone for every key (with a delete horizon, as a
+  // follower copies them from a leader that cleaned them), then a cleaning past the horizon
+  // merges the small segments, whose records all go (superseded by the tombstones), and drops
+  // the tombstones. A crash after the commit must not leave the merged
   // group's later segments: their records would bring the deleted keys back.
   TempDir dir;
   auto log = open_log(dir.path());
   fill_updates(*log);
   ASSERT_EQ(clean(*log, eager(), kTs).status, CleanOutcome::Status::cleaned);
-  std::vector<Rec> tombstones;
-  for (int k = 0; k < 30; ++k) tombstones.push_back({"k" + std::to_string(k), std::nullopt});
-  put(*log, tombstones);
+  std::vector<std::string> keys;
+  for (int k = 0; k < 30; ++k) keys.push_back("k" + std::to_string(k));
+  put_tombstones_with_horizon(*log, keys, kTs + 5);
   for (int i = 0; i < 20; ++i) put(*log, {{"filler", "f" + std::to_string(i)}});
   const int64_t end = log->log_end_offset();
   CleanerTopicConfig past_horizon = eager();
