@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
-after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd]`. The request-decoder seeds are valid
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd|records]`. The request-decoder seeds are valid
 request frames (so that libFuzzer starts past the header); the SASL seeds are token sequences
 (first byte picks the mechanism, 0xFF separates tokens) and JAAS text; the TLS seeds are real
 ClientHellos (TLS 1.2 and 1.3, from Python's ssl module) after the byte that picks the delivery
 piece size; the etcd seeds are gateway answers (HTTP plus JSON) after the byte that picks a split
-point."""
+point; the record seeds are produced batches (plain, gzip, idempotent, transactional, several)
+after the byte that picks the validation options."""
 import os
 import shutil
 import struct
@@ -60,6 +61,51 @@ def etcd_seeds():
     yield b"\x00HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(err) + err
 
 
+def varint(n):
+    """Zigzag varint (records' lengths, deltas and counts)."""
+    z = (n << 1) ^ (n >> 63)
+    out = b""
+    while z >= 0x80:
+        out += bytes([(z & 0x7F) | 0x80])
+        z >>= 7
+    return out + bytes([z])
+
+
+def record(offset_delta, key, value, ts_delta=0, headers=()):
+    body = b"\x00" + varint(ts_delta) + varint(offset_delta)
+    body += varint(-1) if key is None else varint(len(key)) + key
+    body += varint(-1) if value is None else varint(len(value)) + value
+    body += varint(len(headers))
+    for hk, hv in headers:
+        body += varint(len(hk)) + hk + (varint(-1) if hv is None else varint(len(hv)) + hv)
+    return varint(len(body)) + body
+
+
+def batch(records, attributes=0, section=None, producer=(-1, -1, -1), ts=1700000000000):
+    """A v2 batch with a zero CRC: the target's mode bit 0 sets length, magic and CRC."""
+    section = b"".join(records) if section is None else section
+    pid, epoch, seq = producer
+    after_length = (struct.pack(">ib", 0, 2) + struct.pack(">I", 0)
+                    + struct.pack(">hiqqqhii", attributes, len(records) - 1, ts, ts, pid, epoch,
+                                  seq, len(records)) + section)
+    return struct.pack(">qi", 0, len(after_length)) + after_length
+
+
+def record_seeds():
+    # First byte: options (bit 0 fixes the framing; keys, LogAppendTime, timestamp window, a
+    # small max.message.bytes), then a partition's records field.
+    import gzip
+    plain = [record(0, b"k", b"v"), record(1, None, b"value", 5),
+             record(2, b"key", None, -3, [(b"h", b"x"), (b"n", None)])]
+    yield b"\x01" + batch(plain)
+    yield b"\x03" + batch([record(0, b"k1", b"v1"), record(1, b"k2", None)])
+    yield b"\x05" + batch(plain[:1], producer=(7, 0, 0))
+    yield b"\x09" + batch(plain, attributes=0x10, producer=(7, 1, 3))
+    yield b"\x01" + batch(plain, attributes=1, section=gzip.compress(b"".join(plain)))
+    yield b"\x00" + batch(plain) + batch(plain[:1])
+    yield b"\x11" + batch([record(0, b"k", b"v" * 600)])
+
+
 def tls_seeds():
     import ssl
     for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
@@ -79,7 +125,8 @@ def tls_seeds():
     yield b"\x01" + struct.pack(">i", 20) + b"\x00\x12" + b"\x00" * 18  # a Kafka frame
 
 
-SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds, "etcd": etcd_seeds}
+SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds, "etcd": etcd_seeds,
+         "records": record_seeds}
 
 
 def main():
