@@ -20,7 +20,8 @@
 // parent is the caller's to sync (once for a batch of new logs; PartitionManager does).
 //
 // Recovery (open): segments holding offsets at or above the recovery point are scanned batch by
-// batch (length, magic 2, CRC32C, increasing offsets); at the first bad or incomplete batch the
+// batch (length, magic 2, CRC32C, increasing offsets within 2^31 - 1 of the segment's base:
+// the base offset field lies outside the CRC); at the first bad or incomplete batch the
 // segment is truncated there and every later segment deleted. Their indexes are rebuilt. Segments
 // below the recovery point are trusted, but their indexes are validated (offset_index.h) and
 // rebuilt from batch headers when invalid. The last segment, when below the recovery point, is

@@ -84,10 +84,13 @@ Log::AppendResult Log::append_batches(uint8_t* batches, size_t n, int32_t leader
       return r;
     }
     if (!assign) {
-      if (h.base_offset < expected || !record::crc_ok(batches + pos, h.total_size())) {
-        r.error =
-            "replicated batch at offset " + std::to_string(h.base_offset) +
-            (h.base_offset < expected ? " is below " + std::to_string(expected) : " fails its CRC");
+      const char* problem = h.base_offset < expected          ? " is below the next offset"
+                            : h.last_offset() < h.base_offset ? " ends past 2^63 - 1"
+                            : !record::crc_ok(batches + pos, h.total_size()) ? " fails its CRC"
+                                                                             : nullptr;
+      if (problem != nullptr) {
+        r.error = "replicated batch at offset " + std::to_string(h.base_offset) + problem +
+                  " (expected from " + std::to_string(expected) + ")";
         return r;
       }
       expected = h.last_offset() + 1;

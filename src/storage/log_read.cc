@@ -242,9 +242,10 @@ bool Log::scan_headers(int64_t from, const std::function<void(const record::Batc
       if (start == -1) continue;
     }
     first = false;
-    const auto scan = scan_batches(*file, start, s.size, 0, false, [&](const BatchInfo& b) {
-      if (b.last_offset >= from) fn(b.header);
-    });
+    const auto scan =
+        scan_batches(*file, start, s.size, s.base_offset, false, [&](const BatchInfo& b) {
+          if (b.last_offset >= from) fn(b.header);
+        });
     if (!scan.complete) {
       if (error) *error = dir_.string() + ": " + scan.problem;
       return false;

@@ -1,6 +1,7 @@
 #include "storage/segment_scan.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "bytes/buffer_pool.h"
 
@@ -15,7 +16,8 @@ constexpr int32_t kMinBatchLength =
 bool header_sane(const record::BatchHeader& h, int64_t position, int64_t file_size) {
   return h.batch_length >= kMinBatchLength &&
          static_cast<int64_t>(h.total_size()) <= file_size - position && h.magic == 2 &&
-         h.last_offset_delta >= 0 && h.base_offset >= 0;
+         h.last_offset_delta >= 0 && h.base_offset >= 0 &&
+         h.base_offset <= std::numeric_limits<int64_t>::max() - h.last_offset_delta;
 }
 
 bool read_batch_header(const SegmentFile& log, int64_t position, record::BatchHeader* out) {
@@ -28,7 +30,7 @@ namespace {
 // The scan behind scan_batches and scan_batch_bytes: with `whole` every batch is made resident
 // and passed to on_batch (which may stop the scan by returning false).
 ScanOutcome scan(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
-                 bool verify_crc, bool whole,
+                 int64_t max_last_offset, bool verify_crc, bool whole,
                  const std::function<bool(const BatchInfo&, const uint8_t*)>& on_batch) {
   ScanOutcome out;
   out.next_offset = next_offset;
@@ -69,6 +71,11 @@ ScanOutcome scan(const SegmentFile& log, int64_t position, int64_t end, int64_t 
           "offset " + std::to_string(h.base_offset) + " not increasing at " + std::to_string(pos);
       break;
     }
+    if (h.last_offset() > max_last_offset) {
+      out.problem = "offset " + std::to_string(h.last_offset()) +
+                    " beyond 2^31 - 1 above the segment base at " + std::to_string(pos);
+      break;
+    }
     const auto total = static_cast<int64_t>(h.total_size());
     if (verify_crc || whole) {
       if (!ensure(pos, total)) {
@@ -98,7 +105,11 @@ ScanOutcome scan(const SegmentFile& log, int64_t position, int64_t end, int64_t 
 
 ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
                          bool verify_crc, const std::function<void(const BatchInfo&)>& on_batch) {
-  return scan(log, position, end, next_offset, verify_crc, false,
+  constexpr int64_t kMaxRelative = std::numeric_limits<int32_t>::max();
+  const int64_t max_last_offset = next_offset > std::numeric_limits<int64_t>::max() - kMaxRelative
+                                      ? std::numeric_limits<int64_t>::max()
+                                      : next_offset + kMaxRelative;
+  return scan(log, position, end, next_offset, max_last_offset, verify_crc, false,
               [&on_batch](const BatchInfo& b, const uint8_t*) {
                 on_batch(b);
                 return true;
@@ -108,7 +119,7 @@ ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, 
 ScanOutcome scan_batch_bytes(
     const SegmentFile& log, int64_t position, int64_t end,
     const std::function<bool(const BatchInfo&, const uint8_t* batch)>& on_batch) {
-  return scan(log, position, end, 0, false, true, on_batch);
+  return scan(log, position, end, 0, std::numeric_limits<int64_t>::max(), false, true, on_batch);
 }
 
 }  // namespace kaffa::storage

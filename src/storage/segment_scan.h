@@ -30,8 +30,10 @@ struct ScanOutcome {
 };
 
 // Walks the batches in [position, end) of `log`, reading page-aligned 1 MiB chunks. Each batch
-// must have a sane length (>= a v2 header, not past `end`), magic 2, lastOffsetDelta >= 0, a base
-// offset >= the next expected offset (`next_offset` at first), and, with verify_crc, a correct
+// must have a sane length (>= a v2 header, not past `end`), magic 2, lastOffsetDelta >= 0 (and no
+// wrap past 2^63 - 1), a base offset >= the next expected offset (`next_offset` at first: the
+// segment's base offset or later), a last offset at most 2^31 - 1 above that first next_offset
+// (an index's relative offset, Kafka's ensureOffsetInRange), and, with verify_crc, a correct
 // CRC32C. Stops at the first batch that is not, which is then reported in `problem`.
 ScanOutcome scan_batches(const SegmentFile& log, int64_t position, int64_t end, int64_t next_offset,
                          bool verify_crc, const std::function<void(const BatchInfo&)>& on_batch);
@@ -45,7 +47,8 @@ ScanOutcome scan_batch_bytes(
 // pread of the 61-byte batch header at `position` (never the batch). False on a short read.
 bool read_batch_header(const SegmentFile& log, int64_t position, record::BatchHeader* out);
 
-// True when the header is plausible for a batch starting at position in a file of `file_size`.
+// True when the header is plausible for a batch starting at position in a file of `file_size`
+// (length, magic, a non-negative base offset and a last offset that does not wrap).
 bool header_sane(const record::BatchHeader& h, int64_t position, int64_t file_size);
 
 }  // namespace kaffa::storage

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Runs a fuzzer for a bounded time from a small seed corpus, in a temporary directory it removes
-after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd|records]`. The request-decoder seeds are valid
+after: `run_fuzz.py FUZZER SECONDS [requests|sasl|tls|etcd|records|log]`. The request-decoder seeds are valid
 request frames (so that libFuzzer starts past the header); the SASL seeds are token sequences
 (first byte picks the mechanism, 0xFF separates tokens) and JAAS text; the TLS seeds are real
 ClientHellos (TLS 1.2 and 1.3, from Python's ssl module) after the byte that picks the delivery
 piece size; the etcd seeds are gateway answers (HTTP plus JSON) after the byte that picks a split
 point; the record seeds are produced batches (plain, gzip, idempotent, transactional, several)
-after the byte that picks the validation options."""
+after the byte that picks the validation options; the log seeds are segment files (batches, torn
+tails, indexes good and bad) after the byte that picks the recovery point."""
 import os
 import shutil
 import struct
@@ -81,14 +82,14 @@ def record(offset_delta, key, value, ts_delta=0, headers=()):
     return varint(len(body)) + body
 
 
-def batch(records, attributes=0, section=None, producer=(-1, -1, -1), ts=1700000000000):
-    """A v2 batch with a zero CRC: the target's mode bit 0 sets length, magic and CRC."""
+def batch(records, attributes=0, section=None, producer=(-1, -1, -1), ts=1700000000000, base=0):
+    """A v2 batch with a zero CRC: the targets' mode bit 0 sets length, magic and CRC."""
     section = b"".join(records) if section is None else section
     pid, epoch, seq = producer
     after_length = (struct.pack(">ib", 0, 2) + struct.pack(">I", 0)
                     + struct.pack(">hiqqqhii", attributes, len(records) - 1, ts, ts, pid, epoch,
                                   seq, len(records)) + section)
-    return struct.pack(">qi", 0, len(after_length)) + after_length
+    return struct.pack(">qi", base, len(after_length)) + after_length
 
 
 def record_seeds():
@@ -104,6 +105,28 @@ def record_seeds():
     yield b"\x01" + batch(plain, attributes=1, section=gzip.compress(b"".join(plain)))
     yield b"\x00" + batch(plain) + batch(plain[:1])
     yield b"\x11" + batch([record(0, b"k", b"v" * 600)])
+
+
+def log_seeds():
+    # First byte: bit 0 frames the .log part's batches, bit 1 trusts the segment (recovery point
+    # from bit 2, else from the bits above); then the .log and .index lengths (u16 each), the
+    # .log, the .index (relative offset, position) and the .timeindex (timestamp, relative offset).
+    recs = [record(0, b"k", b"v"), record(1, b"k2", b"v2", 1), record(2, b"k3", None, 2)]
+    log = batch(recs, base=0) + batch(recs[:1], base=3, ts=1700000000100)
+    log += batch(recs[:2], base=4, ts=1700000000200)
+    second = len(batch(recs, base=0))
+    index = struct.pack(">ii", 3, second)
+    timeindex = struct.pack(">qi", 1700000000100, 3)
+
+    def seed(mode, log_bytes, index_bytes=b"", time_bytes=b""):
+        return (bytes([mode]) + struct.pack(">HH", len(log_bytes), len(index_bytes)) + log_bytes
+                + index_bytes + time_bytes)
+    yield seed(0x01, log)
+    yield seed(0x07, log, index, timeindex)
+    yield seed(0x03 | (4 << 3), log, index, timeindex)
+    yield seed(0x01, log[:-7])  # a torn last batch
+    yield seed(0x06, log, struct.pack(">ii", 9, 4096), struct.pack(">qi", -1, 77))
+    yield seed(0x00, log)
 
 
 def tls_seeds():
@@ -126,7 +149,7 @@ def tls_seeds():
 
 
 SEEDS = {"requests": seeds, "sasl": sasl_seeds, "tls": tls_seeds, "etcd": etcd_seeds,
-         "records": record_seeds}
+         "records": record_seeds, "log": log_seeds}
 
 
 def main():

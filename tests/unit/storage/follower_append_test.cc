@@ -95,6 +95,17 @@ TEST(FollowerAppend, RefusesOffsetsBelowTheLogEndAndBadCrcsWithoutWriting) {
   EXPECT_EQ(fetch(*log, 0), before);
 }
 
+TEST(FollowerAppend, RefusesABatchWhoseLastOffsetWouldPass2To63) {
+  TempDir dir;
+  auto log = open_log_with(dir.path(), small_segments(), 0);
+  ASSERT_TRUE(replicate(*log, batch_at(0, 0)).ok);
+  // Its last offset wraps to a negative one: a later batch from offset 5 would pass as increasing.
+  const auto r = replicate(*log, batch_at(kAll, 0, 2) + batch_at(5, 0));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("2^63"), std::string::npos) << r.error;
+  EXPECT_EQ(log->log_end_offset(), 1);
+}
+
 TEST(FollowerAppend, TruncationToTheLeadersEpochEndConverges) {
   TempDir leader_dir, follower_dir;
   auto leader = open_log_with(leader_dir.path(), small_segments(), 0);

@@ -152,6 +152,38 @@ TEST(Recovery, FlippedByteInLastBatchTruncatesThere) {
   }
 }
 
+void write_base_offset(const fs::path& file, int64_t position, int64_t base) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(position);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    f.put(static_cast<char>(static_cast<uint64_t>(base) >> shift));
+  }
+}
+
+TEST(Recovery, BaseOffsetOutOfTheSegmentsRangeTruncatesThere) {
+  // The base offset lies before the CRC'd bytes: damage there passes the CRC check. A last
+  // offset past 2^63 - 1, or more than 2^31 - 1 above the segment's base (what an index entry
+  // holds), ends the log before that batch, as a bad CRC does.
+  TempDir tmp;
+  const auto orig = tmp.path() / "orig";
+  const auto w = write_log(orig, 30);
+  const size_t last = w.batches.size() - 1;
+  ASSERT_GT(w.batches[last].second, w.batches[last].first);  // lastOffsetDelta > 0
+  const int64_t seg_base = w.segment_base[last];
+  for (const int64_t base :
+       {std::numeric_limits<int64_t>::max(), seg_base + std::numeric_limits<int32_t>::max()}) {
+    const auto dir = tmp.path() / "copy";
+    fs::remove_all(dir);
+    fs::copy(orig, dir);
+    write_base_offset(seg(dir, seg_base, ".log"), w.positions[last], base);
+    auto log = open_log(dir, 0);
+    ASSERT_NE(log, nullptr);
+    SCOPED_TRACE("base " + std::to_string(base));
+    expect_batches(*log, w, last);
+    EXPECT_GT(log->recovery_stats().bytes_truncated, 0);
+  }
+}
+
 TEST(Recovery, CorruptBatchInOlderSegmentDeletesLaterSegments) {
   TempDir tmp;
   const auto w = write_log(tmp.path(), 60);
