@@ -1,14 +1,16 @@
 // libFuzzer target over a partition log's recovery (storage's Log::open) from whatever a crash,
-// a torn write or a damaged disk left in a segment's three files. The input is split into the
-// .log, .index and .timeindex of segment 0 (lengths from its first bytes); the first byte also
-// picks the recovery point (0: every batch is scanned with its CRC; else the segment is trusted
-// and only its indexes are checked) and whether the .log part is made of batches with the right
-// length, magic and CRC (so that inputs reach the offset, index and epoch checks).
+// a torn write or a damaged disk left in a partition directory. The input is split into the
+// .log, .index and .timeindex of segment 0 and the leader-epoch-checkpoint (lengths of the first
+// three from its first bytes); the first byte also picks the recovery point (0: every batch is
+// scanned with its CRC; else the segment is trusted and only its indexes are checked) and whether
+// the .log part is made of batches with the right length, magic and CRC (so that inputs reach the
+// offset, index and epoch checks).
 //
 // Whatever the files hold, open() must succeed or fail cleanly, without an ASan or UBSan report,
 // and then the log must serve reads, timestamp lookups and header scans inside its files, take an
-// append and close. After a full scan (recovery point 0) every batch served has a good CRC and
-// increasing offsets, and recovering the closed log again from scratch finds the same end.
+// append and close; its leader epochs must be strictly increasing with increasing start offsets.
+// After a full scan (recovery point 0) every batch served has a good CRC and increasing offsets,
+// and recovering the closed log again from scratch finds the same end.
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,14 +111,31 @@ void read_back(const storage::Log& log, int64_t offset, bool check) {
   }
 }
 
+void check_epochs(const storage::Log& log) {
+  const auto& entries = log.epoch_entries();
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].epoch <= entries[i - 1].epoch ||
+        entries[i].start_offset <= entries[i - 1].start_offset) {
+      std::fprintf(stderr, "leader epochs out of order at entry %zu\n", i);
+      std::abort();
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 5) return 0;
+  constexpr size_t kHead = 7;
+  if (size < kHead) return 0;
   const uint8_t mode = data[0];
-  const size_t log_len = std::min<size_t>(record::wire::load_be16(data + 1), size - 5);
-  const size_t index_len = std::min<size_t>(record::wire::load_be16(data + 3), size - 5 - log_len);
-  const uint8_t* rest = data + 5;
+  size_t left = size - kHead;
+  const size_t log_len = std::min<size_t>(record::wire::load_be16(data + 1), left);
+  left -= log_len;
+  const size_t index_len = std::min<size_t>(record::wire::load_be16(data + 3), left);
+  left -= index_len;
+  const size_t time_len = std::min<size_t>(record::wire::load_be16(data + 5), left);
+  left -= time_len;
+  const uint8_t* rest = data + kHead;
   std::vector<uint8_t> log_part(rest, rest + log_len);
   if ((mode & 1) != 0) frame_batches(log_part);
   const fs::path& dir = work_dir();
@@ -125,7 +144,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   write_file(storage::segment_path(dir, 0, storage::kLogSuffix), log_part.data(), log_part.size());
   write_file(storage::segment_path(dir, 0, storage::kIndexSuffix), rest + log_len, index_len);
   write_file(storage::segment_path(dir, 0, storage::kTimeIndexSuffix), rest + log_len + index_len,
-             size - 5 - log_len - index_len);
+             time_len);
+  if (left > 0) {
+    write_file(dir / storage::kLeaderEpochFile, rest + log_len + index_len + time_len, left);
+  }
 
   storage::LogConfig cfg;
   cfg.segment_bytes = 1 << 20;
@@ -138,6 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t start = log->log_start_offset();
   const int64_t end = log->log_end_offset();
   if (start > end) std::abort();
+  check_epochs(*log);
   read_back(*log, start, full_scan);
   read_back(*log, start + (end - start) / 2, full_scan);
   read_back(*log, end, full_scan);
@@ -152,6 +175,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto appended =
       log->append(reinterpret_cast<uint8_t*>(batch.data()), batch.size(), 0, 1'700'000'000'000);
   if (appended.ok && appended.base_offset != end) std::abort();
+  check_epochs(*log);
   const int64_t closed_end = log->log_end_offset();
   const bool closed = log->close(&error);
   log.reset();

@@ -109,8 +109,9 @@ def record_seeds():
 
 def log_seeds():
     # First byte: bit 0 frames the .log part's batches, bit 1 trusts the segment (recovery point
-    # from bit 2, else from the bits above); then the .log and .index lengths (u16 each), the
-    # .log, the .index (relative offset, position) and the .timeindex (timestamp, relative offset).
+    # from bit 2, else from the bits above); then the .log, .index and .timeindex lengths (u16
+    # each), the .log, the .index (relative offset, position), the .timeindex (timestamp,
+    # relative offset) and the leader-epoch-checkpoint text.
     recs = [record(0, b"k", b"v"), record(1, b"k2", b"v2", 1), record(2, b"k3", None, 2)]
     log = batch(recs, base=0) + batch(recs[:1], base=3, ts=1700000000100)
     log += batch(recs[:2], base=4, ts=1700000000200)
@@ -118,15 +119,17 @@ def log_seeds():
     index = struct.pack(">ii", 3, second)
     timeindex = struct.pack(">qi", 1700000000100, 3)
 
-    def seed(mode, log_bytes, index_bytes=b"", time_bytes=b""):
-        return (bytes([mode]) + struct.pack(">HH", len(log_bytes), len(index_bytes)) + log_bytes
-                + index_bytes + time_bytes)
+    def seed(mode, log_bytes, index_bytes=b"", time_bytes=b"", epochs=b""):
+        return (bytes([mode]) + struct.pack(">HHH", len(log_bytes), len(index_bytes),
+                                            len(time_bytes))
+                + log_bytes + index_bytes + time_bytes + epochs)
     yield seed(0x01, log)
-    yield seed(0x07, log, index, timeindex)
-    yield seed(0x03 | (4 << 3), log, index, timeindex)
+    yield seed(0x07, log, index, timeindex, b"0\n1\n0 0\n")
+    yield seed(0x03 | (4 << 3), log, index, timeindex, b"0\n2\n0 0\n3 4\n")
     yield seed(0x01, log[:-7])  # a torn last batch
-    yield seed(0x06, log, struct.pack(">ii", 9, 4096), struct.pack(">qi", -1, 77))
-    yield seed(0x00, log)
+    yield seed(0x06, log, struct.pack(">ii", 9, 4096), struct.pack(">qi", -1, 77),
+               b"0\n2\n5 9\n2 1\n")
+    yield seed(0x00, log, epochs=b"0\n1\n7 99999999999\n")
 
 
 def tls_seeds():
