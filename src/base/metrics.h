@@ -87,6 +87,7 @@ class Timer {
  public:
   Timer() = default;
   explicit Timer(Histogram* h) : h_(h), start_(std::chrono::steady_clock::now()) {}
+  Timer(Histogram* h, std::chrono::steady_clock::time_point start) : h_(h), start_(start) {}
   Timer(Timer&& o) noexcept : h_(std::exchange(o.h_, nullptr)), start_(o.start_) {}
   Timer& operator=(Timer&& o) noexcept {
     if (this != &o) {

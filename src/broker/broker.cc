@@ -379,7 +379,7 @@ void Broker::handle(const net::ConnectionInfo& conn, net::RequestFrame frame,
   // Per-request lines at debug: switchable at runtime (GET /v1/log-level?set=debug).
   log::debug("request conn={} api={} v{} corr={} client={}", conn.id, h.request_api_key,
              h.request_api_version, h.correlation_id, h.client_id.value_or(""));
-  respond.set_timer(metrics_.on_request(h.request_api_key, h.request_api_version));
+  respond.set_timer(metrics_.on_request(h.request_api_key, h.request_api_version, frame.received));
   RequestContext ctx{h, req.body, conn, *this, &frame};
   entry->handle(ctx, std::move(respond));
 }

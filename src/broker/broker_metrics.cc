@@ -291,13 +291,14 @@ void BrokerMetrics::on_authorization_denied(security::ResourceType type) {
   if (i < denials_.size()) denials_[i]->inc();
 }
 
-metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version) {
+metrics::Timer BrokerMetrics::on_request(int16_t api_key, int16_t api_version,
+                                         std::chrono::steady_clock::time_point received) {
   if (api_key >= 0 && static_cast<size_t>(api_key) < by_key_.size()) {
     auto& s = by_key_[api_key];
     const int idx = api_version - s.min_version;
     if (idx >= 0 && static_cast<size_t>(idx) < s.by_version.size()) {
       s.by_version[idx]->inc();
-      return metrics::Timer(s.latency);
+      return metrics::Timer(s.latency, received);
     }
   }
   other_requests_->inc();

@@ -4,7 +4,9 @@
 //
 // Names (Prometheus text, all under `kaffa_`):
 //   kaffa_requests_total{api,version}            counter   requests dispatched to a handler
-//   kaffa_request_latency_seconds{api}           histogram Broker::handle -> response completed
+//   kaffa_request_latency_seconds{api}           histogram request read -> answer handed to the
+//                                                          connection (a request held behind
+//                                                          earlier ones counts its wait)
 //   kaffa_topic_bytes_in_total{topic}            counter   record bytes appended
 //   kaffa_topic_bytes_out_total{topic}           counter   record bytes returned to fetches
 //   kaffa_network_*                              net::ServerStats (bytes, zero-copy bytes, ...)
@@ -30,6 +32,7 @@
 // called from any thread and completes on some event loop.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,9 +51,11 @@ class BrokerMetrics {
 
   BrokerMetrics();
 
-  // Counts one request and returns the timer of its latency (handed to the Responder). Keys and
-  // versions outside the handler table are counted under "other" and not timed.
-  metrics::Timer on_request(int16_t api_key, int16_t api_version);
+  // Counts one request and returns the timer of its latency from `received` (when the connection
+  // had read it; handed to the Responder). Keys and versions outside the handler table are
+  // counted under "other" and not timed.
+  metrics::Timer on_request(int16_t api_key, int16_t api_version,
+                            std::chrono::steady_clock::time_point received);
 
   // SASL outcomes on SASL listeners.
   void on_sasl_success() { sasl_success_->inc(); }

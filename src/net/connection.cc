@@ -199,6 +199,7 @@ asio::awaitable<bool> Connection::fill(size_t n, bool& clean_eof) {
 
 void Connection::admit(bytes::Buffer frame) {
   const uint64_t sequence = first_sequence_ + slots_.size();
+  const auto received = Clock::now();
   Slot& slot = slots_.emplace_back();
   ++inflight_;
   const bool defer = unanswered_ > 0 && shared_.handler.waits_for_earlier(frame.view());
@@ -206,10 +207,11 @@ void Connection::admit(bytes::Buffer frame) {
   if (defer) {
     slot.deferred = true;
     slot.request = std::move(frame);
+    slot.received = received;
     ++deferred_;
     return;
   }
-  dispatch(sequence, std::move(frame));
+  dispatch(sequence, RequestFrame{std::move(frame), received});
 }
 
 void Connection::release_deferred() {
@@ -222,17 +224,16 @@ void Connection::release_deferred() {
     if (!slots_[i].deferred) break;
     slots_[i].deferred = false;
     --deferred_;
-    dispatch(first_sequence_ + i, std::move(slots_[i].request));
+    dispatch(first_sequence_ + i, RequestFrame{std::move(slots_[i].request), slots_[i].received});
     if (closed_ || slots_[i].outcome == Outcome::waiting) break;
   }
   releasing_ = false;
 }
 
-void Connection::dispatch(uint64_t sequence, bytes::Buffer frame) {
+void Connection::dispatch(uint64_t sequence, RequestFrame frame) {
   shared_.stats.requests.fetch_add(1, std::memory_order_relaxed);
   try {
-    shared_.handler.handle(info_, RequestFrame{std::move(frame)},
-                           Completion(weak_from_this(), sequence));
+    shared_.handler.handle(info_, std::move(frame), Completion(weak_from_this(), sequence));
   } catch (const std::exception& e) {
     log::error("net: connection {} from {}: request handler threw: {}", info_.id, info_.peer,
                e.what());

@@ -102,6 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ResponseFrame frame;
     bool deferred = false;  // `request` waits for the earlier requests' answers
     bytes::Buffer request;
+    std::chrono::steady_clock::time_point received;  // of a deferred request
   };
 
   // `self` lives in each coroutine's frame and keeps the connection alive while it runs.
@@ -119,7 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame);
   // Takes a slot for a request just read and hands it to the handler, or defers it.
   void admit(bytes::Buffer frame);
-  void dispatch(uint64_t sequence, bytes::Buffer frame);
+  void dispatch(uint64_t sequence, RequestFrame frame);
   // Hands deferred requests to the handler once every request before them has an outcome.
   void release_deferred();
   bool reading_allowed() const { return !closed_ && !draining_ && !close_requested_; }

@@ -6,6 +6,7 @@
 // own size prefix, because the broker encodes it once and the writer sends it as is.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,9 +19,11 @@
 namespace kaffa::net {
 
 // One request: exactly the `size` bytes after the 4-byte prefix, in a page-aligned pooled buffer
-// (buffer.size() == size).
+// (buffer.size() == size), and when its last byte was read (a request waiting behind earlier ones
+// keeps that time, so that its latency counts the wait).
 struct RequestFrame {
   bytes::Buffer buffer;
+  std::chrono::steady_clock::time_point received{};
   std::string_view bytes() const { return buffer.view(); }
 };
 

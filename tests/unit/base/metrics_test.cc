@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -103,6 +104,14 @@ TEST(Metrics, ValuesFormatAsPrometheusNumbers) {
   EXPECT_EQ(format_value(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(format_value(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(format_value(std::numeric_limits<double>::quiet_NaN()), "NaN");
+}
+
+TEST(Metrics, TimerCountsFromTheStartItIsGiven) {
+  Histogram h;
+  Timer t(&h, std::chrono::steady_clock::now() - std::chrono::seconds(10));
+  t.finish();
+  EXPECT_EQ(h.snapshot().count, 1u);
+  EXPECT_GE(h.snapshot().sum, 10.0);  // the time before the timer existed counts
 }
 
 TEST(Metrics, TimerObservesOnceAndNotAfterMove) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <future>
@@ -40,6 +41,7 @@ class HoldingHandler : public RequestHandler {
   void handle(const ConnectionInfo& conn, RequestFrame frame, Completion done) override {
     std::lock_guard lock(mu_);
     payloads_.emplace_back(frame.bytes());
+    received_.push_back(frame.received);
     held_.push_back(std::move(done));
     loop_ = conn.thread_index;
     cv_.notify_all();
@@ -66,6 +68,10 @@ class HoldingHandler : public RequestHandler {
     std::lock_guard lock(mu_);
     return payloads_.size();
   }
+  std::chrono::steady_clock::time_point received(size_t i) {
+    std::lock_guard lock(mu_);
+    return received_.at(i);
+  }
   // Waits until the loop of the last request seen has run everything queued on it so far.
   void fence(Server& server) {
     std::promise<void> done;
@@ -83,6 +89,7 @@ class HoldingHandler : public RequestHandler {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> payloads_;
+  std::vector<std::chrono::steady_clock::time_point> received_;
   std::vector<Completion> held_;
 };
 
@@ -158,6 +165,28 @@ TEST(ServerTest, ADeferredRequestIsHandledOnceEveryEarlierOneIsAnswered) {
   handler.answer(4);  // s4
   for (const char* want : {"p0", "p1", "s2", "p3", "s4"}) EXPECT_EQ(client.read_frame(), want);
   EXPECT_EQ(server.stats().requests.load(), 5u);
+}
+
+TEST(ServerTest, ADeferredRequestKeepsTheTimeItWasRead) {
+  // Request latency counts from when the request was read, also for one held behind others.
+  HoldingHandler handler(true);
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  const auto before = std::chrono::steady_clock::now();
+  const std::string all = testing::framed("p0") + testing::framed("s1");
+  ASSERT_TRUE(client.send_raw(all));
+  ASSERT_EQ(handler.wait_for(1), 1u);
+  ASSERT_EQ(testing::counter_once(server.stats().bytes_in, all.size()), all.size());
+  handler.fence(server.server());  // s1 has been read and waits behind p0
+  const auto read_by = std::chrono::steady_clock::now();
+  handler.answer(0);
+  ASSERT_EQ(handler.wait_for(2), 2u);
+  EXPECT_GE(handler.received(0), before);
+  EXPECT_LE(handler.received(0), read_by);
+  EXPECT_GE(handler.received(1), before);
+  EXPECT_LE(handler.received(1), read_by) << "s1's time is when it was handed on, not read";
+  handler.answer(1);
+  for (const char* want : {"p0", "s1"}) EXPECT_EQ(client.read_frame(), want);
 }
 
 TEST(ServerTest, ADeferredRequestWithNothingUnansweredBeforeItIsHandledAtOnce) {
