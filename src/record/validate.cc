@@ -12,14 +12,8 @@ namespace {
 
 using std::to_string;
 
-int64_t saturating_sub(int64_t a, int64_t b) {
-  int64_t r = 0;
-  return __builtin_sub_overflow(a, b, &r) ? (b > 0 ? INT64_MIN : INT64_MAX) : r;
-}
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t r = 0;
-  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
+using wire::saturating_add;
+using wire::saturating_sub;
 
 // Validates one batch of `total` bytes (already known to fit) at index `index`.
 class BatchValidator {

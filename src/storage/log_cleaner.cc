@@ -161,10 +161,6 @@ bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& ma
   return true;
 }
 
-int64_t saturating_add(int64_t a, int64_t b) {  // b >= 0
-  return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
-}
-
 struct BatchFilter {
   const OffsetMap& map;
   const FirstPass& pass;
@@ -230,7 +226,7 @@ struct BatchFilter {
     // KIP-534: a batch keeping tombstones gets its delete horizon in place of its base timestamp
     // the first time it is cleaned; the records' deltas are rewritten against it.
     const int64_t base_timestamp =
-        stamp ? saturating_add(now_ms, delete_retention_ms) : h.base_timestamp;
+        stamp ? record::wire::saturating_add(now_ms, delete_retention_ms) : h.base_timestamp;
     section.clear();
     if (kept > 0) {
       size_t i = 0;

@@ -14,7 +14,6 @@
 #include "protocol/messages/offset_commit.h"
 
 #include <atomic>
-#include <limits>
 #include <memory>
 
 #include "broker/broker.h"
@@ -25,6 +24,7 @@
 #include "coordinator/offset_store.h"
 #include "coordinator/records.h"
 #include "protocol/error_codes.h"
+#include "record/wire.h"
 
 namespace kaffa::broker {
 namespace {
@@ -72,14 +72,6 @@ size_t utf16_length(std::string_view s) {
   return n;
 }
 
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
 // The write path's errors as Kafka's classic coordinator reports them for a commit.
 int16_t commit_error(ErrorCode e) {
   if (e == ErrorCode::message_too_large || e == ErrorCode::record_list_too_large) {
@@ -108,7 +100,7 @@ void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard
   const int64_t now = shard->now_ms();
   // v2-4: retention_time_ms -1 means the broker's retention; otherwise an explicit expiry.
   const int64_t expire =
-      req.retention_time_ms == -1 ? -1 : saturating_add(now, req.retention_time_ms);
+      req.retention_time_ms == -1 ? -1 : record::wire::saturating_add(now, req.retention_time_ms);
   const auto max_metadata = static_cast<size_t>(shard->config().offset_metadata_max_bytes);
   auto commits = std::make_shared<std::vector<Commit>>();
   std::vector<CoordinatorShard::Record> records;
