@@ -42,10 +42,13 @@ void remove_work_dir();
 // that the exit handler can still name it).
 const fs::path& work_dir() {
   static const fs::path* const dir = [] {
-    // tmpfs when there is one: close() syncs, and a disk would make each run a few ms.
+    // KAFFA_FUZZ_SCRATCH (run_fuzz.py's, removed even after a crash), else tmpfs when there is
+    // one: close() syncs, and a disk would make each run a few ms.
     std::error_code ec;
-    const fs::path base =
-        fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+    const char* scratch = std::getenv("KAFFA_FUZZ_SCRATCH");
+    const fs::path base = scratch != nullptr                 ? fs::path(scratch)
+                          : fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm")
+                                                             : fs::temp_directory_path();
     const fs::path d = base / ("kaffa-log-fuzz-" + std::to_string(::getpid()));
     fs::remove_all(d);
     std::atexit(remove_work_dir);

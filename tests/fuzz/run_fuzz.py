@@ -159,6 +159,10 @@ def main():
     fuzzer, seconds = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "30"
     corpus_seeds = SEEDS[sys.argv[3] if len(sys.argv) > 3 else "requests"]
     work = tempfile.mkdtemp(prefix="kaffa-fuzz-")
+    # Files a target writes per input (log_recovery_fuzz), on tmpfs when there is one; removed
+    # here, also when the target crashed.
+    scratch = tempfile.mkdtemp(prefix="kaffa-fuzz-scratch-",
+                               dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
         corpus = os.path.join(work, "corpus")
         os.makedirs(corpus)
@@ -167,7 +171,7 @@ def main():
                 f.write(s)
         cmd = [fuzzer, f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-max_len=65536",
                "-print_final_stats=1", f"-artifact_prefix={work}/", corpus]
-        rc = subprocess.call(cmd, cwd=work)
+        rc = subprocess.call(cmd, cwd=work, env=dict(os.environ, KAFFA_FUZZ_SCRATCH=scratch))
         if rc != 0:
             for name in os.listdir(work):
                 if name.startswith(("crash-", "leak-", "timeout-", "oom-")):
@@ -176,6 +180,7 @@ def main():
         return rc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
