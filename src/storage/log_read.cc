@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "bytes/buffer_pool.h"
 #include "record/batch.h"
+#include "record/wire.h"
 #include "storage/log.h"
 #include "storage/segment_scan.h"
 
@@ -195,9 +196,10 @@ std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts)
           if (!read_varint(p, next, 10, &ts_delta) || !read_varint(p, next, 5, &offset_delta)) {
             break;
           }
-          if (h.base_timestamp + ts_delta >= ts && h.base_offset + offset_delta >= first) {
-            return std::make_pair(h.base_offset + offset_delta, h.base_timestamp + ts_delta);
-          }
+          // Wrapping (Java) arithmetic: the deltas are a producer's, never range-checked.
+          const int64_t timestamp = record::wire::wrapping_add(h.base_timestamp, ts_delta);
+          const int64_t offset = record::wire::wrapping_add(h.base_offset, offset_delta);
+          if (timestamp >= ts && offset >= first) return std::make_pair(offset, timestamp);
           p = next;
         }
         return std::make_pair(first, h.max_timestamp);

@@ -301,5 +301,25 @@ TEST(Log, OffsetForTimestampCompressedBatchGivesBaseOffset) {
   EXPECT_EQ(log->offset_for_timestamp(1015), std::make_pair(int64_t{0}, int64_t{1040}));
 }
 
+TEST(Log, OffsetForTimestampWithRecordTimestampsPast2To63IsDefined) {
+  // A producer's timestamp deltas are not range-checked: base + delta may pass 2^63 - 1 (Java
+  // wraps it). Found by log_recovery_fuzz under UBSan.
+  TempDir tmp;
+  auto log = open_log(tmp.path(), small_config());
+  testing::BatchSpec spec;
+  spec.records = 3;
+  spec.timestamp_step = 10;
+  std::string b = make_batch(spec);
+  const auto top = static_cast<uint64_t>(std::numeric_limits<int64_t>::max() - 15);
+  testing::put_be(b, 27, top, 8);  // base timestamp: record 2's (top + 20) wraps
+  testing::put_be(b, 35, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), 8);  // max
+  ASSERT_TRUE(append(*log, b).ok);
+  // Above records 0 (top) and 1 (top + 10): the search reaches record 2, whose timestamp wraps
+  // below, and answers with the batch (its max timestamp), as for a batch it cannot look into.
+  const auto found = log->offset_for_timestamp(std::numeric_limits<int64_t>::max() - 4);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->second, std::numeric_limits<int64_t>::max());
+}
+
 }  // namespace
 }  // namespace kaffa::storage
