@@ -138,17 +138,7 @@ void Broker::start() {
   producer_ids_ = std::make_unique<cluster::ProducerIdManager>(
       cluster::ProducerIdManager::default_path(config_.log_dir));
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
-  scram_ = std::make_shared<security::ScramCredentialStore>(
-      security::ScramCredentialStore::default_path(config_.log_dir));
-  if (std::string error; !scram_->load(&error)) throw std::runtime_error(error);
-  if (config_.acl_authorizer) {
-    authorizer_ = std::make_unique<security::Authorizer>(
-        security::Authorizer::default_path(config_.log_dir),
-        security::AuthorizerOptions{config_.super_users, config_.allow_everyone_if_no_acl_found});
-    if (std::string error; !authorizer_->load(&error)) throw std::runtime_error(error);
-    log::info("ACL authorizer on: {} ACLs, {} super users",
-              authorizer_->snapshot()->bindings().size(), config_.super_users.size());
-  }
+  load_security_stores();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,

@@ -115,6 +115,16 @@ class Broker : public net::RequestHandler {
                             std::vector<std::vector<int32_t>> assignment, TopicDone done);
   void set_topic_configs_async(const std::string& name, std::map<std::string, std::string> configs,
                                TopicDone done);
+  // --- ACLs and SCRAM credentials for the admin handlers (broker_security.cc) ---
+  // On a single node they are this broker's files (changed at once); in a cluster one record
+  // each in the metadata store, which every broker's authorizer and credential store follow
+  // (apply_image). `change` gets the current set and may run more than once (a lost race in
+  // the store runs it on the newer set), so it must start from what it is given. done(""), or
+  // done(why it failed), runs on any thread once this broker uses the new set.
+  using SecurityDone = std::function<void(std::string error)>;
+  void update_acls(security::Authorizer::Change change, SecurityDone done);
+  void update_scram_users(std::function<bool(security::ScramUsers&)> change, SecurityDone done);
+
   // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
   // brokers are alive; FindCoordinator calls it while the topic is missing.
   void create_offsets_topic();
@@ -162,6 +172,11 @@ class Broker : public net::RequestHandler {
   // broker_cluster.cc
   void start_cluster();
   void apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current);
+  // broker_security.cc: the stores' files (single node), or nothing but a warning about files
+  // a cluster ignores; then, in a cluster, each new image's ACLs and SCRAM credentials.
+  void load_security_stores();
+  void apply_security_records(const cluster::MetadataImage* previous,
+                              const cluster::MetadataImage& current);
   void on_signal();
   void stop_cluster();
   void load_topics();

@@ -204,6 +204,7 @@ void Broker::start_cluster() {
 }
 
 void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current) {
+  apply_security_records(previous.get(), *current);
   if (topics_differ(previous.get(), *current)) {
     std::vector<cluster::TopicInfo> all;
     all.reserve(current->topics.size());

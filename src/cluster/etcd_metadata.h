@@ -120,6 +120,19 @@ class EtcdMetadata {
   // producer_id_block). done(NONE, first) or an error.
   void allocate_producer_ids(int32_t count, std::function<void(protocol::ErrorCode, int64_t)> done);
 
+  // Read-modify-write of a record shared whole (MetadataImage::acls, ::scram_credentials).
+  // change(current) gets the stored text ("" when absent) and returns the text to store, or
+  // nullopt to store nothing: with *error set the update is refused (UNKNOWN_SERVER_ERROR and
+  // that message), else done(NONE) once the image shows what change saw. A compare-and-swap on
+  // the key's version: after a lost race or an unknown outcome the record is read again and change
+  // runs again (at most kSharedAttempts times, then REQUEST_TIMED_OUT), so change must start from
+  // what it is given each time. change runs on the metadata thread.
+  enum class Shared { acls, scram_credentials };
+  using RecordChange =
+      std::function<std::optional<std::string>(const std::string& current, std::string* error)>;
+  static constexpr int kSharedAttempts = 50;
+  void update_shared(Shared which, RecordChange change, Done done);
+
   // Added: whether this broker currently holds the controller key (any thread).
   bool is_controller() const;
 

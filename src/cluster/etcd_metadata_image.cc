@@ -18,6 +18,8 @@ void EtcdMetadata::Impl::load(std::function<void(std::optional<etcd::Error>)> do
     broker_kvs_.clear();
     topics_.clear();
     partitions_.clear();
+    acls_ = {};
+    scram_credentials_ = {};
     controller_id_ = -1;
     for (const auto& kv : r->kvs) apply_kv(kv);
     publish(r->revision);
@@ -102,6 +104,12 @@ void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
         partitions_[ref.topic_id].erase(ref.index);
       }
       break;
+    case Kind::acls:
+      acls_ = {std::make_shared<const std::string>(kv.value), kv.mod_revision};
+      break;
+    case Kind::scram_credentials:
+      scram_credentials_ = {std::make_shared<const std::string>(kv.value), kv.mod_revision};
+      break;
     case Kind::cluster_id:
     case Kind::producer_id_block:
     case Kind::other:
@@ -135,6 +143,12 @@ void EtcdMetadata::Impl::apply_delete(const std::string& key) {
     case Kind::topic:
       topics_.erase(ref.topic_name);
       break;
+    case Kind::acls:
+      acls_ = {};
+      break;
+    case Kind::scram_credentials:
+      scram_credentials_ = {};
+      break;
     case Kind::partition: {
       auto it = partitions_.find(ref.topic_id);
       if (it != partitions_.end()) {
@@ -154,6 +168,8 @@ ImagePtr EtcdMetadata::Impl::build_image(int64_t revision) const {
   image->cluster_id = cluster_id_;
   image->controller_id = controller_id_;
   image->brokers = brokers_;
+  image->acls = acls_;
+  image->scram_credentials = scram_credentials_;
   for (const auto& [name, rec] : topics_) {
     auto parts = partitions_.find(rec.info.id.to_base64());
     if (parts == partitions_.end() && rec.info.partitions > 0) continue;

@@ -4,6 +4,7 @@
 //   etcd_metadata_topics.cc     topic writes: create, delete, configs, partitions
 //   etcd_metadata_partitions.cc partition writes: alter_partition, elections, controlled
 //                               shutdown, producer id blocks, the controller's CAS
+//   etcd_metadata_shared.cc     records shared whole: ACLs, SCRAM credentials
 // Everything but the members marked otherwise is used on the metadata thread only.
 #pragma once
 
@@ -91,6 +92,9 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   void write_partition(const PartitionChange& change, std::vector<etcd::Compare> guard,
                        std::function<void(Controller::Outcome, PartitionState current)> done);
 
+  // --- records shared whole (etcd_metadata_shared.cc) ---
+  void update_shared(Shared which, RecordChange change, Done done, int attempts);
+
   // --- state ---
   EtcdMetadataOptions options_;
   records::Keys keys_;
@@ -123,6 +127,8 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   };
   std::map<std::string, TopicRecord, std::less<>> topics_;
   std::map<std::string, std::map<int32_t, PartitionState>> partitions_;  // by topic id (base64)
+  SharedRecord acls_;
+  SharedRecord scram_credentials_;
 
   std::multimap<int64_t, std::function<void()>> revision_waiters_;
   std::vector<std::function<bool(const MetadataImage&)>> image_waiters_;

@@ -66,12 +66,22 @@ struct TopicImage {
   std::vector<PartitionState> partitions;  // index = partition
 };
 
+// A record the cluster shares without reading it: the ACLs and the SCRAM credentials, in the
+// security module's text formats. mod_revision 0: absent (no value).
+struct SharedRecord {
+  std::shared_ptr<const std::string> value;
+  int64_t mod_revision = 0;
+  bool operator==(const SharedRecord& o) const { return mod_revision == o.mod_revision; }
+};
+
 struct MetadataImage {
   int64_t revision = 0;  // the etcd revision this image reflects (0 on a single node)
   std::string cluster_id;
   int32_t controller_id = -1;
   std::map<int32_t, BrokerRegistration> brokers;  // live (registered) brokers
   std::map<std::string, TopicImage, std::less<>> topics;
+  SharedRecord acls;               // <prefix>/acls
+  SharedRecord scram_credentials;  // <prefix>/scram_credentials
 
   const TopicImage* topic(std::string_view name) const {
     auto it = topics.find(name);

@@ -56,6 +56,10 @@ KeyRef parse_key(const Keys& keys, std::string_view key) {
     r.kind = KeyRef::Kind::controller;
   } else if (rest == "producer_id_block") {
     r.kind = KeyRef::Kind::producer_id_block;
+  } else if (rest == "acls") {
+    r.kind = KeyRef::Kind::acls;
+  } else if (rest == "scram_credentials") {
+    r.kind = KeyRef::Kind::scram_credentials;
   } else if (auto b = after("brokers/")) {
     if (auto id = parse_int32(*b)) {
       r.kind = KeyRef::Kind::broker;

@@ -13,6 +13,9 @@
 //   P/partitions/<topic id>/<index> {"replicas":[1,2,3],"isr":[1,2],"leader":1,
 //                                    "leader_epoch":4,"partition_epoch":9}
 //   P/producer_id_block             {"next":"<first free producer id>"}
+//   P/acls                          every ACL binding, in the ACL store's text (security/acl.h)
+//   P/scram_credentials             every SCRAM credential, in the credential store's text
+//                                   (security/scram.h); both read and written whole
 // A partition's store_version is its key's etcd version (not in the JSON). 64-bit numbers are
 // written as decimal strings (as etcd's gateway does), 32-bit ones as JSON numbers.
 #pragma once
@@ -33,6 +36,8 @@ struct Keys {
   std::string cluster_id() const { return prefix + "/cluster_id"; }
   std::string controller() const { return prefix + "/controller"; }
   std::string producer_id_block() const { return prefix + "/producer_id_block"; }
+  std::string acls() const { return prefix + "/acls"; }
+  std::string scram_credentials() const { return prefix + "/scram_credentials"; }
   std::string brokers() const { return prefix + "/brokers/"; }
   std::string broker(int32_t id) const { return brokers() + std::to_string(id); }
   std::string topics() const { return prefix + "/topics/"; }
@@ -48,7 +53,17 @@ struct Keys {
 
 // What a key (with the prefix) names.
 struct KeyRef {
-  enum class Kind { cluster_id, controller, producer_id_block, broker, topic, partition, other };
+  enum class Kind {
+    cluster_id,
+    controller,
+    producer_id_block,
+    acls,
+    scram_credentials,
+    broker,
+    topic,
+    partition,
+    other
+  };
   Kind kind = Kind::other;
   int32_t broker_id = -1;
   std::string topic_name;  // for topic

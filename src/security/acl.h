@@ -16,8 +16,10 @@
 //     WRITE, DELETE or ALTER also grants DESCRIBE and an ALLOW of ALTER_CONFIGS grants
 //     DESCRIBE_CONFIGS; else refused.
 //
-// Store file `<log.dirs>/__kaffa_metadata/acls` (text, replaced atomically on every change, loaded
-// at start-up; a damaged file is an error at start-up):
+// Store: on a single node the file `<log.dirs>/__kaffa_metadata/acls` (text, replaced atomically
+// on every change, loaded at start-up; a damaged file is an error at start-up); in a cluster the
+// same text is one record of the metadata store (cluster/metadata_records.h), and every broker's
+// Authorizer is given each new set with replace():
 //   kaffa-acls 1
 //   <count>
 //   <resource type> <pattern type> <base64 resource name> <base64 principal> <base64 host>
@@ -27,12 +29,14 @@
 // Threading: authorize()/describe() may run on every event loop at once: they read an immutable
 // snapshot (std::atomic<std::shared_ptr<const AclSnapshot>>) and take no mutex. create()/remove()
 // serialise on a mutex, persist the new set, then publish a new snapshot (a reader sees the old
-// set or the new one, never a mix). Writes are rare (admin requests).
+// set or the new one, never a mix); replace() publishes a set stored elsewhere. Writes are rare
+// (admin requests).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -161,6 +165,9 @@ class AclSnapshot {
 struct AuthorizerOptions {
   std::set<std::string, std::less<>> super_users;  // "User:admin"
   bool allow_everyone_if_no_acl_found = false;
+  // In a cluster, where the set comes from the metadata store: until replace() (or load()) has
+  // run, only super users are allowed anything. Otherwise a new authorizer has no ACLs.
+  bool wait_for_first_set = false;
 };
 
 class Authorizer {
@@ -169,6 +176,13 @@ class Authorizer {
   static std::filesystem::path default_path(const std::filesystem::path& log_dir);
 
   bool load(std::string* error);  // missing file: no ACLs
+  // The whole set, as the cluster's metadata store holds it (no file is written).
+  void replace(std::set<AclBinding> bindings);
+  // Runs `change` on the current set; a set it returns is persisted and published (nullopt: no
+  // change). False with *error on a disk error.
+  using Change =
+      std::function<std::optional<std::set<AclBinding>>(const std::set<AclBinding>& current)>;
+  bool update(const Change& change, std::string* error);
 
   bool authorize(std::string_view principal, std::string_view host, AclOperation op,
                  ResourceType type, std::string_view name) const;
@@ -198,7 +212,17 @@ class Authorizer {
   const AuthorizerOptions options_;
   std::mutex write_mu_;  // serialises create/remove (and the file they write)
   std::atomic<std::shared_ptr<const AclSnapshot>> snapshot_;
+  std::atomic<bool> loaded_;  // a set was loaded or given (see wait_for_first_set)
 };
+
+// The set with `bindings` added; nullopt when all of them are there already.
+std::optional<std::set<AclBinding>> with_added(const std::set<AclBinding>& current,
+                                               const std::vector<AclBinding>& bindings);
+// The set without every binding a filter matches; (*matched)[i] lists those of filters[i] (a
+// binding matched by two filters is listed under both, as Kafka does). nullopt when none matched.
+std::optional<std::set<AclBinding>> without_matching(const std::set<AclBinding>& current,
+                                                     const std::vector<AclBindingFilter>& filters,
+                                                     std::vector<std::vector<AclBinding>>* matched);
 
 // The store's text (format above) and its parser (nullopt with *error when damaged).
 std::string encode_acls(const std::set<AclBinding>& bindings);

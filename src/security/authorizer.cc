@@ -95,7 +95,8 @@ std::optional<std::set<AclBinding>> decode_acls(std::string_view text, std::stri
 Authorizer::Authorizer(std::filesystem::path file, AuthorizerOptions options)
     : file_(std::move(file)),
       options_(std::move(options)),
-      snapshot_(std::make_shared<const AclSnapshot>(std::set<AclBinding>{})) {}
+      snapshot_(std::make_shared<const AclSnapshot>(std::set<AclBinding>{})),
+      loaded_(!options_.wait_for_first_set) {}
 
 std::filesystem::path Authorizer::default_path(const std::filesystem::path& log_dir) {
   return log_dir / "__kaffa_metadata" / "acls";
@@ -106,6 +107,7 @@ bool Authorizer::load(std::string* error) {
   std::error_code ec;
   if (!std::filesystem::exists(file_, ec)) {
     snapshot_.store(std::make_shared<const AclSnapshot>(std::set<AclBinding>{}));
+    loaded_.store(true, std::memory_order_release);
     return true;
   }
   std::ifstream in(file_);
@@ -118,12 +120,20 @@ bool Authorizer::load(std::string* error) {
     return false;
   }
   snapshot_.store(std::make_shared<const AclSnapshot>(std::move(*bindings)));
+  loaded_.store(true, std::memory_order_release);
   return true;
+}
+
+void Authorizer::replace(std::set<AclBinding> bindings) {
+  std::lock_guard lock(write_mu_);
+  snapshot_.store(std::make_shared<const AclSnapshot>(std::move(bindings)));
+  loaded_.store(true, std::memory_order_release);
 }
 
 bool Authorizer::authorize(std::string_view principal, std::string_view host, AclOperation op,
                            ResourceType type, std::string_view name) const {
   if (options_.super_users.contains(principal)) return true;
+  if (!loaded_.load(std::memory_order_acquire)) return false;
   const auto snap = snapshot_.load();
   const auto acls = snap->applying(type, name);
   if (acls.empty()) return options_.allow_everyone_if_no_acl_found;
@@ -200,34 +210,53 @@ bool Authorizer::publish_locked(std::set<AclBinding> next, std::string* error) {
   return true;
 }
 
-bool Authorizer::create(const std::vector<AclBinding>& bindings, std::string* error) {
-  std::lock_guard lock(write_mu_);
-  auto next = snapshot_.load()->bindings();
-  const size_t before = next.size();
+std::optional<std::set<AclBinding>> with_added(const std::set<AclBinding>& current,
+                                               const std::vector<AclBinding>& bindings) {
+  auto next = current;
   next.insert(bindings.begin(), bindings.end());
-  if (next.size() == before) return true;
-  return publish_locked(std::move(next), error);
+  if (next.size() == current.size()) return std::nullopt;
+  return next;
 }
 
-bool Authorizer::remove(const std::vector<AclBindingFilter>& filters,
-                        std::vector<std::vector<AclBinding>>* matched, std::string* error) {
-  std::lock_guard lock(write_mu_);
-  const auto current = snapshot_.load();
-  std::set<AclBinding> next = current->bindings();
+std::optional<std::set<AclBinding>> without_matching(
+    const std::set<AclBinding>& current, const std::vector<AclBindingFilter>& filters,
+    std::vector<std::vector<AclBinding>>* matched) {
+  std::set<AclBinding> next = current;
   std::vector<std::vector<AclBinding>> found(filters.size());
   for (size_t i = 0; i < filters.size(); ++i) {
-    for (const auto& b : current->bindings()) {
+    for (const auto& b : current) {
       if (filters[i].matches(b)) {
         found[i].push_back(b);
         next.erase(b);
       }
     }
   }
-  if (next.size() != current->bindings().size() && !publish_locked(std::move(next), error)) {
-    return false;
-  }
   if (matched) *matched = std::move(found);
-  return true;
+  if (next.size() == current.size()) return std::nullopt;
+  return next;
+}
+
+bool Authorizer::update(const Change& change, std::string* error) {
+  std::lock_guard lock(write_mu_);
+  auto next = change(snapshot_.load()->bindings());
+  return !next || publish_locked(std::move(*next), error);
+}
+
+bool Authorizer::create(const std::vector<AclBinding>& bindings, std::string* error) {
+  return update([&](const std::set<AclBinding>& current) { return with_added(current, bindings); },
+                error);
+}
+
+bool Authorizer::remove(const std::vector<AclBindingFilter>& filters,
+                        std::vector<std::vector<AclBinding>>* matched, std::string* error) {
+  std::vector<std::vector<AclBinding>> found;
+  const bool ok = update(
+      [&](const std::set<AclBinding>& current) {
+        return without_matching(current, filters, &found);
+      },
+      error);
+  if (ok && matched) *matched = std::move(found);
+  return ok;
 }
 
 }  // namespace kaffa::security

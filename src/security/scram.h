@@ -2,8 +2,10 @@
 // credentials are stored as (salt, iterations, StoredKey, ServerKey), never the password, and
 // managed through AlterUserScramCredentials / DescribeUserScramCredentials.
 //
-// ScramCredentialStore file `<log.dirs>/__kaffa_metadata/scram-credentials` (text, replaced
-// atomically on every change; a damaged file is an error at start-up):
+// ScramCredentialStore: on a single node the file `<log.dirs>/__kaffa_metadata/scram-credentials`
+// (text, replaced atomically on every change; a damaged file is an error at start-up); in a
+// cluster the same text is one record of the metadata store (cluster/metadata_records.h), and
+// every broker's store is given each new set with replace():
 //   kaffa-scram 1
 //   <count>
 //   <base64 user> <mechanism> <iterations> <base64 salt> <base64 StoredKey> <base64 ServerKey>
@@ -50,6 +52,13 @@ ScramCredential scram_credential(std::string_view mechanism, std::string salt,
 std::string scram_salted_password(std::string_view mechanism, std::string_view password,
                                   std::string_view salt, int32_t iterations);
 
+// Every user's credentials: user -> mechanism -> credential.
+using ScramUsers = std::map<std::string, std::map<std::string, ScramCredential>, std::less<>>;
+
+// The store's text (format above) and its parser (nullopt with *error when damaged).
+std::string encode_scram_users(const ScramUsers& users);
+std::optional<ScramUsers> decode_scram_users(std::string_view text, std::string* error);
+
 class ScramCredentialStore {
  public:
   explicit ScramCredentialStore(std::filesystem::path file) : file_(std::move(file)) {}
@@ -67,14 +76,21 @@ class ScramCredentialStore {
   };
   // Applies the changes and persists them (all or nothing). False with *error on a disk error.
   bool apply(const std::vector<Change>& changes, std::string* error);
+  // Runs `change` on the users under the store's lock; when it returns true (changed), persists
+  // the result (all or nothing). False with *error on a disk error.
+  bool update(const std::function<bool(ScramUsers&)>& change, std::string* error);
+  // The whole set, as the cluster's metadata store holds it (no file is written).
+  void replace(ScramUsers users);
 
  private:
-  std::string encode_locked() const;
-
   const std::filesystem::path file_;
   mutable std::mutex mu_;
-  std::map<std::string, std::map<std::string, ScramCredential>, std::less<>> users_;
+  ScramUsers users_;
 };
+
+// Applies the changes to `users` (a credential set or deleted; a user without any left goes).
+void apply_scram_changes(ScramUsers& users,
+                         const std::vector<ScramCredentialStore::Change>& changes);
 
 // Where a SCRAM exchange finds a user's credential (e.g. ScramCredentialStore::find); called on
 // the connection's thread.

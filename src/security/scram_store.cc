@@ -25,27 +25,19 @@ std::filesystem::path ScramCredentialStore::default_path(const std::filesystem::
   return log_dir / "__kaffa_metadata" / "scram-credentials";
 }
 
-bool ScramCredentialStore::load(std::string* error) {
-  std::lock_guard lock(mu_);
-  users_.clear();
-  std::error_code ec;
-  if (!std::filesystem::exists(file_, ec)) return true;
-  std::ifstream in(file_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  auto damaged = [&](const std::string& why) {
-    users_.clear();
-    if (error) *error = file_.string() + " is damaged: " + why;
-    return false;
+std::optional<ScramUsers> decode_scram_users(std::string_view text, std::string* error) {
+  auto damaged = [&](const std::string& why) -> std::optional<ScramUsers> {
+    if (error) *error = why;
+    return std::nullopt;
   };
-  if (!in || text.empty() || text.back() != '\n') return damaged("not a complete file");
-  auto lines = split(std::string_view(text).substr(0, text.size() - 1), '\n');
+  if (text.empty() || text.back() != '\n') return damaged("not a complete file");
+  auto lines = split(text.substr(0, text.size() - 1), '\n');
   size_t count = 0;
   if (lines.size() < 2 || lines[0] != kHeader || !number(lines[1], count) ||
       count != lines.size() - 2) {
     return damaged("bad header or count");
   }
+  ScramUsers users;
   for (size_t i = 2; i < lines.size(); ++i) {
     const auto f = split(lines[i], ' ');
     ScramCredential c;
@@ -58,8 +50,52 @@ bool ScramCredentialStore::load(std::string* error) {
     c.salt = std::move(*salt);
     c.stored_key = std::move(*stored);
     c.server_key = std::move(*server);
-    users_[*user][std::string(f[1])] = std::move(c);
+    users[*user][std::string(f[1])] = std::move(c);
   }
+  return users;
+}
+
+std::string encode_scram_users(const ScramUsers& users) {
+  std::string lines;
+  size_t count = 0;
+  for (const auto& [user, mechs] : users) {
+    for (const auto& [mech, c] : mechs) {
+      lines += base64::encode(user) + " " + mech + " " + std::to_string(c.iterations) + " " +
+               base64::encode(c.salt) + " " + base64::encode(c.stored_key) + " " +
+               base64::encode(c.server_key) + "\n";
+      ++count;
+    }
+  }
+  return std::string(kHeader) + "\n" + std::to_string(count) + "\n" + lines;
+}
+
+void apply_scram_changes(ScramUsers& users,
+                         const std::vector<ScramCredentialStore::Change>& changes) {
+  for (const auto& ch : changes) {
+    if (ch.credential) {
+      users[ch.user][ch.mechanism] = *ch.credential;
+    } else if (auto u = users.find(ch.user); u != users.end()) {
+      u->second.erase(ch.mechanism);
+      if (u->second.empty()) users.erase(u);
+    }
+  }
+}
+
+bool ScramCredentialStore::load(std::string* error) {
+  std::lock_guard lock(mu_);
+  users_.clear();
+  std::error_code ec;
+  if (!std::filesystem::exists(file_, ec)) return true;
+  std::ifstream in(file_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string why = "unreadable";
+  auto users = in ? decode_scram_users(ss.str(), &why) : std::nullopt;
+  if (!users) {
+    if (error) *error = file_.string() + " is damaged: " + why;
+    return false;
+  }
+  users_ = std::move(*users);
   return true;
 }
 
@@ -83,38 +119,30 @@ std::map<std::string, std::vector<std::pair<std::string, int32_t>>> ScramCredent
   return out;
 }
 
-std::string ScramCredentialStore::encode_locked() const {
-  std::string lines;
-  size_t count = 0;
-  for (const auto& [user, mechs] : users_) {
-    for (const auto& [mech, c] : mechs) {
-      lines += base64::encode(user) + " " + mech + " " + std::to_string(c.iterations) + " " +
-               base64::encode(c.salt) + " " + base64::encode(c.stored_key) + " " +
-               base64::encode(c.server_key) + "\n";
-      ++count;
-    }
-  }
-  return std::string(kHeader) + "\n" + std::to_string(count) + "\n" + lines;
+bool ScramCredentialStore::apply(const std::vector<Change>& changes, std::string* error) {
+  return update(
+      [&changes](ScramUsers& users) {
+        apply_scram_changes(users, changes);
+        return true;
+      },
+      error);
 }
 
-bool ScramCredentialStore::apply(const std::vector<Change>& changes, std::string* error) {
+bool ScramCredentialStore::update(const std::function<bool(ScramUsers&)>& change,
+                                  std::string* error) {
   std::lock_guard lock(mu_);
-  auto before = users_;
-  for (const auto& ch : changes) {
-    if (ch.credential) {
-      users_[ch.user][ch.mechanism] = *ch.credential;
-    } else if (auto u = users_.find(ch.user); u != users_.end()) {
-      u->second.erase(ch.mechanism);
-      if (u->second.empty()) users_.erase(u);
-    }
-  }
+  auto next = users_;
+  if (!change(next)) return true;
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
-  if (!storage::write_file_atomically(file_, encode_locked(), error)) {
-    users_ = std::move(before);
-    return false;
-  }
+  if (!storage::write_file_atomically(file_, encode_scram_users(next), error)) return false;
+  users_ = std::move(next);
   return true;
+}
+
+void ScramCredentialStore::replace(ScramUsers users) {
+  std::lock_guard lock(mu_);
+  users_ = std::move(users);
 }
 
 }  // namespace kaffa::security

@@ -122,8 +122,9 @@ class AclConnection(kw.Connection):
 
     def login(self, user, password):
         """SaslHandshake v1 + SaslAuthenticate v0 with PLAIN; raises unless authenticated."""
-        if handshake(self, 1, "PLAIN", corr=self.next_corr()) != (0, ["PLAIN"]):
-            raise AssertionError("SaslHandshake PLAIN refused")
+        res = handshake(self, 1, "PLAIN", corr=self.next_corr())
+        if res is None or res[0] != 0 or "PLAIN" not in res[1]:
+            raise AssertionError("SaslHandshake PLAIN refused: %r" % (res,))
         res = authenticate(self, 0, plain_token(user, password), corr=self.next_corr())
         if res is None or res[0] != 0:
             raise AssertionError("login of %s failed: %r" % (user, res))

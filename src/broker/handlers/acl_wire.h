@@ -35,8 +35,9 @@ void describe_entry(T& out, const security::AclBinding& b) {
 }
 
 // One line per ACL added or removed (`verb`: "added", "removed"), naming who did it.
-inline void log_change(const RequestContext& ctx, const char* verb, const security::AclBinding& b) {
-  log::info("ACL {} by {}: {} {} {} on {}:{} ({}) from host {}", verb, ctx.principal(),
+inline void log_change(std::string_view principal, const char* verb,
+                       const security::AclBinding& b) {
+  log::info("ACL {} by {}: {} {} {} on {}:{} ({}) from host {}", verb, principal,
             security::to_string(b.permission), b.principal, security::to_string(b.operation),
             security::to_string(b.resource.type), b.resource.name,
             security::to_string(b.resource.pattern), b.host);

@@ -3,7 +3,8 @@
 // without an authorizer every result is SECURITY_DISABLED. An invalid binding (unknown or ANY
 // codes, a pattern other than LITERAL/PREFIXED, an empty name, a principal without "Type:", a
 // cluster not named kafka-cluster) is INVALID_REQUEST; the valid ones are stored together, durably
-// (a disk error fails them with UNKNOWN_SERVER_ERROR).
+// (a disk or metadata store error fails them with UNKNOWN_SERVER_ERROR); in a cluster in the
+// metadata store, so that every broker enforces them.
 #include "protocol/messages/create_acls.h"
 
 #include "broker/handlers/acl_wire.h"
@@ -41,19 +42,25 @@ void handle_create_acls(RequestContext& ctx, Responder respond) {
     valid.push_back(std::move(b));
     valid_at.push_back(i);
   }
-  std::string error;
-  if (!valid.empty() && !ctx.broker.authorizer()->create(valid, &error)) {
-    log::error("CreateAcls: cannot store the ACLs: {}", error);
-    for (const size_t i : valid_at) {
-      resp.results[i].error_code = protocol::code(protocol::ErrorCode::unknown_server_error);
-      resp.results[i].error_message = "Failed to store the ACLs";
-    }
-  } else {
-    for (const auto& b : valid) {
-      acl_wire::log_change(ctx, "added", b);
-    }
-  }
-  respond.send(resp);
+  if (valid.empty()) return respond.send(resp);
+  auto out = std::make_shared<Responder>(std::move(respond));
+  ctx.broker.update_acls(
+      [valid](const std::set<security::AclBinding>& current) {
+        return security::with_added(current, valid);
+      },
+      [out, resp = std::move(resp), valid, valid_at,
+       principal = std::string(ctx.principal())](std::string error) mutable {
+        if (error.empty()) {
+          for (const auto& b : valid) acl_wire::log_change(principal, "added", b);
+        } else {
+          log::error("CreateAcls: cannot store the ACLs: {}", error);
+          for (const size_t i : valid_at) {
+            resp.results[i].error_code = protocol::code(protocol::ErrorCode::unknown_server_error);
+            resp.results[i].error_message = "Failed to store the ACLs";
+          }
+        }
+        out->send(resp);
+      });
 }
 
 }  // namespace kaffa::broker

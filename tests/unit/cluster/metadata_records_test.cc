@@ -18,8 +18,10 @@ TEST(MetadataRecords, KeysAreParsedBackToWhatTheyName) {
   EXPECT_EQ(parse_key(k, k.controller()).kind, KeyRef::Kind::controller);
   EXPECT_EQ(parse_key(k, k.cluster_id()).kind, KeyRef::Kind::cluster_id);
   EXPECT_EQ(parse_key(k, k.producer_id_block()).kind, KeyRef::Kind::producer_id_block);
+  EXPECT_EQ(parse_key(k, k.acls()).kind, KeyRef::Kind::acls);
+  EXPECT_EQ(parse_key(k, k.scram_credentials()).kind, KeyRef::Kind::scram_credentials);
   for (const char* other : {"/kaffa/brokers/x", "/kaffa/partitions/abc", "/kaffa/partitions/a/-1",
-                            "/other/topics/t", "/kaffa/topics/", "/kaffa"}) {
+                            "/other/topics/t", "/kaffa/topics/", "/kaffa", "/kaffa/acls/x"}) {
     EXPECT_EQ(parse_key(k, other).kind, KeyRef::Kind::other) << other;
   }
 }

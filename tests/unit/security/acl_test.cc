@@ -243,5 +243,42 @@ TEST_F(AuthorizerTest, DamagedFileIsAnError) {
   EXPECT_TRUE(a.authorize("User:a", "h", O::read, R::topic, "t"));
 }
 
+// In a cluster the set comes from the metadata store: until it has, allow.everyone.if.no.acl.found
+// must not open everything, and the set given is used without a file.
+TEST_F(AuthorizerTest, WaitingForTheFirstSetAllowsOnlySuperUsersUntilReplaceGivesIt) {
+  auto a = make({{"User:admin"}, true, true});
+  EXPECT_FALSE(a.authorize("User:alice", "h", O::read, R::topic, "t"));
+  EXPECT_TRUE(a.authorize("User:admin", "h", O::read, R::topic, "t"));
+  a.replace({topic_acl("t", "User:bob", O::read)});
+  EXPECT_FALSE(a.authorize("User:alice", "h", O::read, R::topic, "t"));
+  EXPECT_TRUE(a.authorize("User:bob", "h", O::read, R::topic, "t"));
+  EXPECT_TRUE(a.authorize("User:alice", "h", O::read, R::topic, "other"));  // no ACL applies
+  a.replace({});
+  EXPECT_TRUE(a.authorize("User:alice", "h", O::read, R::topic, "t"));
+  EXPECT_FALSE(std::filesystem::exists(Authorizer::default_path(dir_.path())));
+}
+
+TEST(AclSets, ChangesSayWhenNothingChanged) {
+  const std::set<AclBinding> one{topic_acl("t", "User:a", O::read)};
+  EXPECT_FALSE(with_added(one, {topic_acl("t", "User:a", O::read)}));
+  auto two = with_added(one, {topic_acl("t", "User:b", O::read)});
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->size(), 2u);
+  std::vector<std::vector<AclBinding>> matched;
+  AclBindingFilter of_b;
+  of_b.principal = "User:b";
+  AclBindingFilter of_c;
+  of_c.principal = "User:c";
+  auto left = without_matching(*two, {of_c, of_b}, &matched);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(*left, one);
+  ASSERT_EQ(matched.size(), 2u);
+  EXPECT_TRUE(matched[0].empty());
+  EXPECT_EQ(matched[1], (std::vector<AclBinding>{topic_acl("t", "User:b", O::read)}));
+  EXPECT_FALSE(without_matching(one, {of_c}, &matched));
+  ASSERT_EQ(matched.size(), 1u);
+  EXPECT_TRUE(matched[0].empty());
+}
+
 }  // namespace
 }  // namespace kaffa::security

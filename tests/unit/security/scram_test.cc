@@ -155,5 +155,40 @@ TEST(ScramStore, SurvivesReloadAndRejectsDamage) {
   EXPECT_NE(error.find("damaged"), std::string::npos);
 }
 
+// The cluster's metadata store holds the same text; a set it gives replaces the store's users
+// without a file, and a change that changes nothing writes nothing.
+TEST(ScramStore, TextRoundTripsAndReplaceWritesNoFile) {
+  TempDir dir;
+  ScramUsers users;
+  users["user one"]["SCRAM-SHA-256"] = scram_credential(kScramSha256, "salt\n", "x", 4096);
+  users["u2"]["SCRAM-SHA-512"] = scram_credential(kScramSha512, "s", "y", 8192);
+  const auto text = encode_scram_users(users);
+  std::string error;
+  auto back = decode_scram_users(text, &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(encode_scram_users(*back), text);
+  EXPECT_FALSE(decode_scram_users(text.substr(0, text.size() - 1), &error));
+  EXPECT_FALSE(decode_scram_users("kaffa-scram 1\n2\n", &error));
+
+  ScramCredentialStore store(ScramCredentialStore::default_path(dir.path()));
+  store.replace(*back);
+  EXPECT_EQ(store.find("user one", kScramSha256)->salt, "salt\n");
+  EXPECT_EQ(store.find("u2", kScramSha512)->iterations, 8192);
+  ASSERT_TRUE(store.update([](ScramUsers&) { return false; }, &error)) << error;
+  EXPECT_FALSE(std::filesystem::exists(ScramCredentialStore::default_path(dir.path())));
+  ASSERT_TRUE(store.update(
+      [](ScramUsers& u) {
+        u.erase("u2");
+        return true;
+      },
+      &error))
+      << error;
+  EXPECT_FALSE(store.find("u2", kScramSha512));
+  ScramCredentialStore again(ScramCredentialStore::default_path(dir.path()));
+  ASSERT_TRUE(again.load(&error)) << error;
+  EXPECT_TRUE(again.find("user one", kScramSha256));
+  EXPECT_FALSE(again.find("u2", kScramSha512));
+}
+
 }  // namespace
 }  // namespace kaffa::security

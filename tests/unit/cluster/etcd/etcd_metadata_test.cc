@@ -449,5 +449,94 @@ TEST_F(MetadataClusterTest, GarbageRecordsAreIgnored) {
   EXPECT_EQ(broker(3).image()->brokers.size(), 3u);
 }
 
+// ACLs and SCRAM credentials are one record each, changed by read-modify-write from any broker:
+// concurrent changes all land (a lost race runs the change again on the newer text), each
+// completion comes once its own broker's image shows the change, and every broker sees the end.
+TEST_F(MetadataClusterTest, SharedRecordsTakeConcurrentChangesFromEveryBroker) {
+  start_all(3);
+  using Shared = EtcdMetadata::Shared;
+  constexpr int kChanges = 30;
+  std::vector<Awaited<Result>> answers(kChanges);
+  std::atomic<int> runs{0};
+  for (int i = 0; i < kChanges; ++i) {
+    const int32_t via = i % 3 + 1;
+    const std::string line = "line " + std::to_string(i) + "\n";
+    auto cb = answers[static_cast<size_t>(i)].callback();
+    EtcdMetadata* store = &broker(via);
+    store->update_shared(
+        Shared::acls,
+        [line, &runs](const std::string& current, std::string*) -> std::optional<std::string> {
+          ++runs;
+          return current + line;
+        },
+        [cb, store, line](ErrorCode e, std::string m) {
+          const auto image = store->image();
+          const bool shown =
+              image->acls.value && image->acls.value->find(line) != std::string::npos;
+          cb(Result{e, shown ? m : "not in the image yet: " + m});
+        });
+  }
+  for (auto& a : answers) {
+    const auto r = a.get();
+    EXPECT_EQ(r.error, ErrorCode::none) << r.message;
+    EXPECT_EQ(r.message, "");
+  }
+  EXPECT_GE(runs.load(), kChanges);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) {
+    if (!i.acls.value) return false;
+    for (int n = 0; n < kChanges; ++n) {
+      if (i.acls.value->find("line " + std::to_string(n) + "\n") == std::string::npos) {
+        return false;
+      }
+    }
+    return i.scram_credentials.value == nullptr && i.scram_credentials.mod_revision == 0;
+  }));
+
+  // No change: nothing written, done(NONE). A refusal: UNKNOWN_SERVER_ERROR with its reason.
+  const int64_t before = broker(2).image()->acls.mod_revision;
+  Awaited<Result> same, refused;
+  auto cs = same.callback();
+  broker(2).update_shared(
+      Shared::acls, [](const std::string&, std::string*) { return std::nullopt; },
+      [cs](ErrorCode e, std::string m) {
+        cs(Result{e, std::move(m)});
+      });
+  EXPECT_EQ(same.get().error, ErrorCode::none);
+  auto cr = refused.callback();
+  broker(3).update_shared(
+      Shared::scram_credentials,
+      [](const std::string&, std::string* error) -> std::optional<std::string> {
+        *error = "damaged";
+        return std::nullopt;
+      },
+      [cr](ErrorCode e, std::string m) {
+        cr(Result{e, std::move(m)});
+      });
+  const auto r = refused.get();
+  EXPECT_EQ(r.error, ErrorCode::unknown_server_error);
+  EXPECT_EQ(r.message, "damaged");
+  EXPECT_EQ(broker(2).image()->acls.mod_revision, before);
+
+  // The second record is separate, and a broker starting now reads both.
+  Awaited<Result> scram;
+  auto cc = scram.callback();
+  broker(1).update_shared(
+      Shared::scram_credentials,
+      [](const std::string& current, std::string*) -> std::optional<std::string> {
+        return current.empty() ? std::optional<std::string>("users\n") : std::nullopt;
+      },
+      [cc](ErrorCode e, std::string m) {
+        cc(Result{e, std::move(m)});
+      });
+  ASSERT_EQ(scram.get().error, ErrorCode::none);
+  stop(3);
+  start(3);
+  const auto image = broker(3).image();
+  ASSERT_TRUE(image->scram_credentials.value);
+  EXPECT_EQ(*image->scram_credentials.value, "users\n");
+  ASSERT_TRUE(image->acls.value);
+  EXPECT_EQ(image->acls.mod_revision, before);
+}
+
 }  // namespace
 }  // namespace kaffa::cluster::testing
