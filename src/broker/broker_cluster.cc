@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/tls_config.h"
 #include "cluster/etcd_metadata.h"
 #include "cluster/replica_manager.h"
 
@@ -97,12 +98,16 @@ void Broker::start_cluster() {
   o.self.inter_broker_listener = config_.inter_broker_listener_name.empty()
                                      ? advertised_.front().first
                                      : config_.inter_broker_listener_name;
+  std::shared_ptr<net::TlsContextSlot> inter_broker_tls;
   for (const auto& e : o.self.endpoints) {
-    if (e.listener == o.self.inter_broker_listener && e.security_protocol != "PLAINTEXT") {
-      // The replica fetcher speaks PLAINTEXT only (yet): refuse rather than never replicate.
+    if (e.listener != o.self.inter_broker_listener) continue;
+    if (e.security_protocol == "SSL") {
+      inter_broker_tls = config_.tls.at(e.listener)->client;
+    } else if (e.security_protocol != "PLAINTEXT") {
+      // No SASL client in the replica fetcher (yet): refuse rather than never replicate.
       throw std::runtime_error("inter.broker.listener.name " + e.listener + " is " +
                                e.security_protocol +
-                               "; followers fetch over PLAINTEXT only: name a PLAINTEXT listener");
+                               "; followers fetch over PLAINTEXT or SSL: name such a listener");
     }
   }
   o.session_timeout_ms = cc.broker_session_timeout_ms;
@@ -121,6 +126,9 @@ void Broker::start_cluster() {
   rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
   rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
   rs.fetcher.num_fetchers = cc.num_replica_fetchers;
+  if (inter_broker_tls) {
+    rs.fetcher.tls = [inter_broker_tls] { return inter_broker_tls->current(); };
+  }
   cluster::EtcdMetadata* store = metadata_.get();
   replica_manager_ = std::make_unique<cluster::ReplicaManager>(
       config_.node_id, *partitions_,

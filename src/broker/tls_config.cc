@@ -41,7 +41,9 @@ constexpr SslSetting kSettings[] = {
      "RULE:pattern/replacement/[LU],... mapping a client certificate subject to a user.", false},
     {"keystore.password", "", "Accepted for Kafka configs; unused with PEM.", true},
     {"truststore.password", "", "Accepted for Kafka configs; unused with PEM.", true},
-    {"endpoint.identification.algorithm", "https", "Accepted for Kafka configs; client-side.",
+    {"endpoint.identification.algorithm", "https",
+     "https: a broker connecting to another broker's TLS listener (a follower to its leader) "
+     "checks that the certificate names the host it connects to; empty: it does not.",
      false}};
 
 const SslSetting* find_ssl_setting(const std::string& suffix) {
@@ -132,6 +134,7 @@ bool read_file(const std::string& path, std::string& out, std::string& why) {
 
 struct Built {
   std::shared_ptr<const net::TlsContext> context;
+  std::shared_ptr<const net::TlsContext> client;  // the same settings, for the client side
   std::shared_ptr<const security::SslPrincipalMapper> mapper;
 };
 
@@ -232,6 +235,14 @@ std::optional<Built> build(const Effective& e, const std::string& listener_lower
     const auto it = field_setting.find(te.field);
     return fail(it != field_setting.end() ? it->second : key_source, te.message);
   }
+  const std::string identification =
+      lower(get("endpoint.identification.algorithm").value_or("https"));
+  if (identification != "https" && !identification.empty()) {
+    return fail("endpoint.identification.algorithm",
+                "'" + identification + "' is not https (check the host name) or empty (do not)");
+  }
+  out.client = net::TlsContext::create_client(o, identification == "https", &te);
+  if (!out.client) return fail(key_source, "as a client: " + te.message);
   return out;
 }
 
@@ -275,6 +286,7 @@ std::optional<ConfigError> resolve(BrokerConfig& c) {
     auto tls = std::make_shared<ListenerTls>();
     tls->listener = l.name;
     tls->slot = std::make_shared<net::TlsContextSlot>(built->context);
+    tls->client = std::make_shared<net::TlsContextSlot>(built->client);
     tls->mapper = built->mapper;
     log::info("listener {}: TLS with certificate {} (serial {})", l.name, built->context->subject(),
               built->context->serial());
@@ -347,6 +359,7 @@ std::optional<std::string> update(
   if (validate_only) return std::nullopt;
   for (auto& [tls, built] : rebuilt) {
     tls->slot->replace(built.context);
+    tls->client->replace(built.client);
     {
       std::lock_guard l(tls->mu);
       tls->dynamic = new_dynamic[tls];

@@ -31,6 +31,9 @@ struct ConfigError;
 struct ListenerTls {
   std::string listener;  // upper case, as Listener::name
   std::shared_ptr<net::TlsContextSlot> slot;
+  // The same settings on the client side: what this broker uses to reach another broker's
+  // listener of this name (a follower fetching from its leader), reloaded with `slot`.
+  std::shared_ptr<net::TlsContextSlot> client;
   std::shared_ptr<const security::SslPrincipalMapper> mapper;  // ssl.principal.mapping.rules
 
   // Dynamic overrides (full names, listener.name.<l>.ssl.*) set by config updates.

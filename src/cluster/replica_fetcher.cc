@@ -190,7 +190,17 @@ void ReplicaFetcher::Worker::run() {
     }
     if (!conn_.connected() || !(endpoint == connected_to_)) {
       std::string error;
-      if (!conn_.connect(endpoint.host, endpoint.port, settings_.request_timeout_ms, &error)) {
+      std::shared_ptr<const net::TlsContext> tls;
+      if (endpoint.security_protocol == "SSL" && settings_.tls) tls = settings_.tls();
+      if (endpoint.security_protocol != "PLAINTEXT" && !tls) {
+        log::warn(
+            "replica fetcher: leader {}: its listener {} is {}; followers connect over "
+            "PLAINTEXT or SSL (with this broker's ssl.* settings of that listener)",
+            leader_, endpoint.listener, endpoint.security_protocol);
+        sleep_ms(settings_.backoff_ms);
+        continue;
+      }
+      if (!conn_.connect(endpoint.host, endpoint.port, settings_.request_timeout_ms, tls, &error)) {
         log::warn("replica fetcher: leader {}: {}", leader_, error);
         sleep_ms(settings_.backoff_ms);
         continue;

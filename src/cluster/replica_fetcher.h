@@ -2,9 +2,9 @@
 // ReplicaFetcherManager / ReplicaFetcherThread).
 //
 // Threads: one per (leader broker, fetcher index), as Kafka (index = hash of the partition modulo
-// num.replica.fetchers), each with one blocking PLAINTEXT connection to the leader's inter-broker
-// listener; a thread without partitions idles until shutdown. Per partition, on following (or
-// re-following in a new epoch):
+// num.replica.fetchers), each with one blocking (PLAINTEXT or SSL) connection to the leader's
+// inter-broker listener; a thread without partitions idles until shutdown. Per partition, on
+// following (or re-following in a new epoch):
 //   1. Truncation (KIP-101 / KIP-279): OffsetForLeaderEpoch v4 (replica_id = self,
 //      current_leader_epoch) for the latest epoch of the local log. The leader answers where
 //      that epoch ends in its log; when it answers an older epoch, the follower steps back to
@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,7 @@
 
 #include "cluster/metadata_image.h"
 #include "cluster/partition.h"
+#include "net/tls.h"
 
 namespace kaffa::cluster {
 
@@ -45,6 +47,9 @@ struct ReplicaFetcherSettings {
   int64_t backoff_ms = 1000;              // replica.fetch.backoff.ms
   int32_t num_fetchers = 1;               // num.replica.fetchers
   int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms (Kafka's default)
+  // The client TLS context for a leader whose inter-broker listener is SSL, asked at each
+  // connection (it follows certificate reloads); unset or null: such a leader is not reached.
+  std::function<std::shared_ptr<const net::TlsContext>()> tls;
 };
 
 // One step of KIP-279 truncation on the owner loop of a follower in `epoch`, for the leader's

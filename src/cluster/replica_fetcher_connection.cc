@@ -4,6 +4,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cstring>
 
 #include "base/clock.h"
+#include "net/tls.h"
 
 namespace kaffa::cluster {
 namespace {
@@ -38,6 +41,10 @@ BrokerConnection::~BrokerConnection() {
 }
 
 void BrokerConnection::close() {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);  // without close_notify: the socket may be dead already
+    ssl_ = nullptr;
+  }
   const int fd = fd_.exchange(-1);
   if (fd >= 0) ::close(fd);
 }
@@ -54,6 +61,7 @@ bool BrokerConnection::fail(const std::string& what, std::string* error) {
 }
 
 bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t timeout_ms,
+                               const std::shared_ptr<const net::TlsContext>& tls,
                                std::string* error) {
   close();
   where_ = host + ":" + std::to_string(port);
@@ -89,7 +97,54 @@ bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t ti
   }
   ::freeaddrinfo(res);
   if (fd_.load() < 0) return fail("cannot connect to " + where_ + ": " + why, error);
-  return true;
+  if (!tls) return true;
+  ssl_ = tls->new_client_session(host);
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_.load()) != 1) {
+    return fail("cannot start TLS to " + where_ + ": " + net::openssl_error("SSL_new failed"),
+                error);
+  }
+  return handshake(deadline, error);
+}
+
+bool BrokerConnection::handshake(int64_t deadline_ms, std::string* error) {
+  ERR_clear_error();
+  for (;;) {
+    const int rc = SSL_connect(ssl_);
+    if (rc == 1) return true;
+    const int e = SSL_get_error(ssl_, rc);
+    short wait = 0;
+    if (e == SSL_ERROR_WANT_READ) wait = POLLIN;
+    if (e == SSL_ERROR_WANT_WRITE) wait = POLLOUT;
+    if (wait == 0) {
+      return fail("TLS handshake with " + where_ + " failed: " + net::handshake_error(ssl_), error);
+    }
+    if (!wait_ready(fd_.load(), wait, deadline_ms)) {
+      return fail("TLS handshake with " + where_ + " timed out", error);
+    }
+  }
+}
+
+long BrokerConnection::transfer(char* p, size_t n, bool sending, short* wait) {
+  if (ssl_ == nullptr) {
+    const ssize_t k =
+        sending ? ::send(fd_.load(), p, n, MSG_NOSIGNAL) : ::recv(fd_.load(), p, n, 0);
+    if (k > 0) return k;
+    if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+      *wait = sending ? POLLOUT : POLLIN;
+      return 0;
+    }
+    return -1;  // an error, or the end of the stream
+  }
+  ERR_clear_error();
+  const int len = static_cast<int>(std::min<size_t>(n, size_t{1} << 30));
+  const int k = sending ? SSL_write(ssl_, p, len) : SSL_read(ssl_, p, len);
+  if (k > 0) return k;
+  const int e = SSL_get_error(ssl_, k);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {  // TLS may need either way
+    *wait = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    return 0;
+  }
+  return -1;
 }
 
 bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::string& answer,
@@ -100,22 +155,24 @@ bool BrokerConnection::round_trip(std::string& frame, int64_t timeout_ms, std::s
   const auto n = static_cast<uint32_t>(frame.size() - 4);
   for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
   for (size_t sent = 0; sent < frame.size();) {
-    const ssize_t w = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    short wait = 0;
+    const long w = transfer(frame.data() + sent, frame.size() - sent, true, &wait);
     if (w > 0) {
       sent += static_cast<size_t>(w);
-    } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!wait_ready(fd, POLLOUT, deadline)) return fail("timed out sending to " + where_, error);
+    } else if (w == 0) {
+      if (!wait_ready(fd, wait, deadline)) return fail("timed out sending to " + where_, error);
     } else {
       return fail("cannot send to " + where_ + ": " + std::strerror(errno), error);
     }
   }
   auto read_exact = [&](char* p, size_t len) {
     for (size_t got = 0; got < len;) {
-      const ssize_t r = ::recv(fd, p + got, len - got, 0);
+      short wait = 0;
+      const long r = transfer(p + got, len - got, false, &wait);
       if (r > 0) {
         got += static_cast<size_t>(r);
-      } else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-        if (!wait_ready(fd, POLLIN, deadline)) return false;
+      } else if (r == 0) {
+        if (!wait_ready(fd, wait, deadline)) return false;
       } else {
         return false;
       }

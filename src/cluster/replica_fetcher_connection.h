@@ -1,5 +1,6 @@
 // BrokerConnection: one blocking Kafka connection from a replica fetcher thread to a leader's
-// inter-broker listener (PLAINTEXT), one request at a time, with the generated messages.
+// inter-broker listener (PLAINTEXT, or SSL with a client TLS context), one request at a time,
+// with the generated messages.
 //
 // Threading: used by one fetcher thread; interrupt() may be called from any thread to make a
 // blocked call fail at once (shutdown).
@@ -13,6 +14,12 @@
 #include "protocol/headers.h"
 #include "protocol/wire.h"
 
+struct ssl_st;  // SSL
+
+namespace kaffa::net {
+class TlsContext;
+}
+
 namespace kaffa::cluster {
 
 class BrokerConnection {
@@ -22,8 +29,10 @@ class BrokerConnection {
   BrokerConnection(const BrokerConnection&) = delete;
   BrokerConnection& operator=(const BrokerConnection&) = delete;
 
-  // Connects (closing any previous socket); false with *error.
-  bool connect(const std::string& host, int32_t port, int64_t timeout_ms, std::string* error);
+  // Connects (closing any previous socket), then, with `tls` (a client context), completes a TLS
+  // handshake whose certificate checks are the context's; false with *error.
+  bool connect(const std::string& host, int32_t port, int64_t timeout_ms,
+               const std::shared_ptr<const net::TlsContext>& tls, std::string* error);
   bool connected() const { return fd_.load() >= 0; }
   void close();
   void interrupt();  // any thread
@@ -68,8 +77,13 @@ class BrokerConnection {
   bool round_trip(std::string& frame, int64_t timeout_ms, std::string& answer, size_t* len,
                   std::string* error);
   bool fail(const std::string& what, std::string* error);
+  bool handshake(int64_t deadline_ms, std::string* error);
+  // One send (`sending`) or receive on the socket or through TLS: > 0 bytes moved, 0 for "wait
+  // for `*wait` (POLLIN / POLLOUT), then call again", -1 on an error or the end of the stream.
+  long transfer(char* p, size_t n, bool sending, short* wait);
 
   std::atomic<int> fd_{-1};
+  ssl_st* ssl_ = nullptr;  // with TLS; fetcher thread only
   int32_t correlation_ = 0;
   std::string where_;
   std::shared_ptr<std::string> spare_;  // the last answer's buffer

@@ -1,5 +1,6 @@
 // TLS for Kafka listeners: a server-side OpenSSL context built from PEM material, and the slot a
-// listener reads it from (replaced without a restart when certificates are reloaded).
+// listener reads it from (replaced without a restart when certificates are reloaded); and the
+// client side a broker uses to reach another broker's TLS listener (replica fetchers).
 //
 // Library kaffa_tls: OpenSSL only (no Asio, no logging), so that the TLS fuzzer links it alone.
 // A TlsContext is immutable once built and may be used from any thread; connections hold a
@@ -47,9 +48,21 @@ class TlsContext {
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
+  // Client side (a broker reaching another broker's TLS listener): the same options, where the
+  // key and certificate chain are optional (presented when the server asks: ssl.client.auth) and
+  // trust_pem is what the server's certificate must chain to (empty: the system's CAs).
+  // verify_hostname (ssl.endpoint.identification.algorithm=https): the certificate must name the
+  // host connected to (a DNS name or an IP address among its subject alternative names).
+  static std::shared_ptr<const TlsContext> create_client(const TlsOptions& options,
+                                                         bool verify_hostname, TlsError* error);
+
   // A new server-side session, ready for SSL_accept (the caller owns it: SSL_free). Sessions ask
   // for kernel TLS (SSL_OP_ENABLE_KTLS); whether the kernel took it shows after the handshake.
   ssl_st* new_session() const;
+  // A new client session for `host` (server name indication; the name the certificate must
+  // carry when verify_hostname), ready for SSL_connect (the caller owns it: SSL_free). Null on
+  // failure.
+  ssl_st* new_client_session(const std::string& host) const;
   ssl_ctx_st* native() const { return ctx_; }
   // The server certificate's subject (RFC 2253) and serial number (hex), for logs.
   const std::string& subject() const { return subject_; }
@@ -58,7 +71,10 @@ class TlsContext {
 
  private:
   TlsContext() = default;
+  static std::shared_ptr<const TlsContext> build(const TlsOptions& options, bool client,
+                                                 bool verify_hostname, TlsError* error);
   ssl_ctx_st* ctx_ = nullptr;
+  bool verify_hostname_ = false;  // client contexts
   std::string subject_;
   std::string serial_;
   ClientAuth client_auth_ = ClientAuth::none;
@@ -86,6 +102,9 @@ class TlsContextSlot {
 // After a handshake: the verified client certificate's subject in RFC 2253 form
 // ("CN=alice,O=Acme"), or "" when the client sent none.
 std::string peer_subject(ssl_st* ssl);
+// Why a client's handshake failed: the certificate verification result when there is one (e.g.
+// "certificate verify failed: Hostname mismatch"), else the oldest queued OpenSSL error.
+std::string handshake_error(ssl_st* ssl);
 // The oldest queued OpenSSL error as text (and clears the queue); `fallback` when there is none.
 std::string openssl_error(const char* fallback);
 

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -7,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "net/tls.h"
 
@@ -137,47 +140,40 @@ TlsContext::~TlsContext() {
   SSL_CTX_free(ctx_);
 }
 
-std::shared_ptr<const TlsContext> TlsContext::create(const TlsOptions& o, TlsError* error) {
-  auto fail = [&](const char* field, std::string message) {
-    if (error != nullptr) *error = TlsError{field, std::move(message)};
-    ERR_clear_error();
-    return std::shared_ptr<const TlsContext>();
-  };
-  ERR_clear_error();
-  std::shared_ptr<TlsContext> self(new TlsContext());
-  self->ctx_ = SSL_CTX_new(TLS_server_method());
-  if (self->ctx_ == nullptr) return fail("internal", openssl_error("cannot create an SSL_CTX"));
-  SSL_CTX* ctx = self->ctx_;
-  self->client_auth_ = o.client_auth;
+namespace {
 
-  // Protocol range: the lowest to the highest enabled version.
-  int lo = 0;
+// Settings both sides share: the protocol range and the cipher suites. nullopt on success.
+std::optional<TlsError> set_protocols(SSL_CTX* ctx, const TlsOptions& o) {
+  int lo = 0;  // the lowest to the highest enabled version
   int hi = 0;
   for (const auto& p : o.protocols) {
     const int v = protocol_version(p);
-    if (v == 0) return fail("protocols", "unknown protocol '" + p + "'");
+    if (v == 0) return TlsError{"protocols", "unknown protocol '" + p + "'"};
     lo = lo == 0 ? v : std::min(lo, v);
     hi = std::max(hi, v);
   }
-  if (lo == 0) return fail("protocols", "no protocol enabled");
+  if (lo == 0) return TlsError{"protocols", "no protocol enabled"};
   if (SSL_CTX_set_min_proto_version(ctx, lo) != 1 || SSL_CTX_set_max_proto_version(ctx, hi) != 1) {
-    return fail("protocols", openssl_error("protocol range refused"));
+    return TlsError{"protocols", openssl_error("protocol range refused")};
   }
   if (!o.cipher_suites.empty()) {
     std::string tls12, tls13, unknown;
     if (!cipher_lists(o.cipher_suites, tls12, tls13, unknown)) {
-      return fail("cipher_suites", "unknown cipher suite '" + unknown + "'");
+      return TlsError{"cipher_suites", "unknown cipher suite '" + unknown + "'"};
     }
     if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, tls12.c_str()) != 1) {
-      return fail("cipher_suites", openssl_error("no usable TLS 1.2 cipher suite"));
+      return TlsError{"cipher_suites", openssl_error("no usable TLS 1.2 cipher suite")};
     }
     if (!tls13.empty() && SSL_CTX_set_ciphersuites(ctx, tls13.c_str()) != 1) {
-      return fail("cipher_suites", openssl_error("no usable TLS 1.3 cipher suite"));
+      return TlsError{"cipher_suites", openssl_error("no usable TLS 1.3 cipher suite")};
     }
   }
+  return std::nullopt;
+}
 
-  // Key and certificate chain.
-  if (o.key_pem.empty()) return fail("key", "no private key given");
+// The private key and certificate chain; the first certificate's subject and serial go to *leaf.
+std::optional<TlsError> use_key_and_chain(SSL_CTX* ctx, const TlsOptions& o, X509Ptr* leaf) {
+  if (o.key_pem.empty()) return TlsError{"key", "no private key given"};
   std::string password = o.key_password;
   BioPtr key_bio = memory_bio(o.key_pem);
   std::unique_ptr<EVP_PKEY, PkeyFree> key(
@@ -185,37 +181,94 @@ std::shared_ptr<const TlsContext> TlsContext::create(const TlsOptions& o, TlsErr
   if (!key) {
     const std::string why = openssl_error("no PEM private key found");
     if (o.key_pem.find("ENCRYPTED") != std::string::npos) {
-      return fail("key_password", "cannot decrypt the private key: " + why);
+      return TlsError{"key_password", "cannot decrypt the private key: " + why};
     }
-    return fail("key", "cannot read the private key: " + why);
+    return TlsError{"key", "cannot read the private key: " + why};
   }
   auto chain = read_certificates(o.cert_chain_pem);
-  if (chain.empty()) return fail("cert_chain", "no PEM certificate found");
+  if (chain.empty()) return TlsError{"cert_chain", "no PEM certificate found"};
   if (SSL_CTX_use_certificate(ctx, chain.front().get()) != 1) {
-    return fail("cert_chain", "certificate refused: " + openssl_error("unknown reason"));
+    return TlsError{"cert_chain", "certificate refused: " + openssl_error("unknown reason")};
   }
   for (size_t i = 1; i < chain.size(); ++i) {
     if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1) {
-      return fail("cert_chain", "chain certificate refused: " + openssl_error("unknown reason"));
+      return TlsError{"cert_chain",
+                      "chain certificate refused: " + openssl_error("unknown reason")};
     }
   }
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    return fail("key",
-                "the private key does not match the certificate: " + openssl_error("mismatch"));
+    return TlsError{"key",
+                    "the private key does not match the certificate: " + openssl_error("mismatch")};
   }
-  self->subject_ = name_text(X509_get_subject_name(chain.front().get()));
-  self->serial_ = serial_text(chain.front().get());
+  *leaf = std::move(chain.front());
+  return std::nullopt;
+}
+
+// The CA certificates peers' certificates must chain to (also named to clients as acceptable
+// issuers when `name_to_clients`).
+std::optional<TlsError> add_trust(SSL_CTX* ctx, const std::string& pem, bool name_to_clients) {
+  auto cas = read_certificates(pem);
+  if (cas.empty()) return TlsError{"trust", "no PEM certificate found"};
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (auto& ca : cas) {
+    if (X509_STORE_add_cert(store, ca.get()) != 1 ||
+        (name_to_clients && SSL_CTX_add_client_CA(ctx, ca.get()) != 1)) {
+      return TlsError{"trust", "CA certificate refused: " + openssl_error("unknown reason")};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::shared_ptr<const TlsContext> TlsContext::create(const TlsOptions& o, TlsError* error) {
+  return build(o, false, false, error);
+}
+
+std::shared_ptr<const TlsContext> TlsContext::create_client(const TlsOptions& o,
+                                                            bool verify_hostname, TlsError* error) {
+  return build(o, true, verify_hostname, error);
+}
+
+std::shared_ptr<const TlsContext> TlsContext::build(const TlsOptions& o, bool client,
+                                                    bool verify_hostname, TlsError* error) {
+  auto fail = [&](TlsError e) {
+    if (error != nullptr) *error = std::move(e);
+    ERR_clear_error();
+    return std::shared_ptr<const TlsContext>();
+  };
+  ERR_clear_error();
+  std::shared_ptr<TlsContext> self(new TlsContext());
+  self->ctx_ = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
+  if (self->ctx_ == nullptr) return fail({"internal", openssl_error("cannot create an SSL_CTX")});
+  SSL_CTX* ctx = self->ctx_;
+  self->client_auth_ = o.client_auth;
+  self->verify_hostname_ = verify_hostname;
+  if (auto e = set_protocols(ctx, o)) return fail(std::move(*e));
+  if (!client || !o.key_pem.empty()) {  // a client presents a certificate only when it has one
+    X509Ptr leaf;
+    if (auto e = use_key_and_chain(ctx, o, &leaf)) return fail(std::move(*e));
+    self->subject_ = name_text(X509_get_subject_name(leaf.get()));
+    self->serial_ = serial_text(leaf.get());
+  }
+
+  if (client) {
+    // The server's certificate must chain to the truststore (else the system's CAs).
+    if (!o.trust_pem.empty()) {
+      if (auto e = add_trust(ctx, o.trust_pem, false)) return fail(std::move(*e));
+    } else {
+      SSL_CTX_set_default_verify_paths(ctx);
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    ERR_clear_error();
+    return self;
+  }
 
   // Trust for client certificates.
   if (!o.trust_pem.empty()) {
-    auto cas = read_certificates(o.trust_pem);
-    if (cas.empty()) return fail("trust", "no PEM certificate found");
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-    for (auto& ca : cas) {
-      if (X509_STORE_add_cert(store, ca.get()) != 1 || SSL_CTX_add_client_CA(ctx, ca.get()) != 1) {
-        return fail("trust", "CA certificate refused: " + openssl_error("unknown reason"));
-      }
-    }
+    if (auto e = add_trust(ctx, o.trust_pem, true)) return fail(std::move(*e));
   } else if (o.client_auth != ClientAuth::none) {
     SSL_CTX_set_default_verify_paths(ctx);
   }
@@ -237,6 +290,35 @@ std::shared_ptr<const TlsContext> TlsContext::create(const TlsOptions& o, TlsErr
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   ERR_clear_error();
   return self;
+}
+
+ssl_st* TlsContext::new_client_session(const std::string& host) const {
+  SSL* ssl = SSL_new(ctx_);
+  if (ssl == nullptr) return nullptr;
+  in6_addr ip6{};
+  in_addr ip4{};
+  const bool is_ip =
+      inet_pton(AF_INET, host.c_str(), &ip4) == 1 || inet_pton(AF_INET6, host.c_str(), &ip6) == 1;
+  bool ok = is_ip || SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;  // SNI: names only
+  if (ok && verify_hostname_) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+               : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+  }
+  if (!ok) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  return ssl;
+}
+
+std::string handshake_error(ssl_st* ssl) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    ERR_clear_error();
+    return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  }
+  return openssl_error("handshake failed");
 }
 
 ssl_st* TlsContext::new_session() const {

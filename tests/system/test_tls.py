@@ -21,7 +21,6 @@ Certificates are made at test time (tls_certs.Pki: a CA, a server certificate fo
 
 import os
 import random
-import shutil
 import socket
 import ssl
 import subprocess
@@ -35,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-from tls_certs import Pki, stop_broker_and_remove  # noqa: E402
+from tls_certs import Pki, PkiTestCase, stop_broker_and_remove  # noqa: E402
 
 TOPIC = "tls-t"
 BIG_TOPIC = "tls-big"
@@ -256,16 +255,7 @@ class TlsClientsTest(unittest.TestCase):
             time.sleep(0.05)
 
 
-class TlsStartupTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kaffa-tls-start-")
-        cls.pki = Pki(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
+class TlsStartupTest(PkiTestCase):
     def serve(self, overrides):
         args = ["serve", "--override", "admin.listeners=",
                 "--override", "log.dirs=%s" % os.path.join(self.tmp, "data")]
@@ -325,6 +315,9 @@ class TlsStartupTest(unittest.TestCase):
                             "ssl.cipher.suites", "unknown cipher suite")
         self.assert_refused(tls_listener_overrides(good, {"ssl.nonsense": "1"}),
                             "ssl.nonsense", "unknown setting")
+        self.assert_refused(
+            tls_listener_overrides(good, {"ssl.endpoint.identification.algorithm": "http"}),
+            "ssl.endpoint.identification.algorithm", "not https")
         # A per-listener setting wins over the broker-wide one.
         with KaffaBroker(tls_listener_overrides(
                 os.path.join(self.tmp, "missing.pem"),

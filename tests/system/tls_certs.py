@@ -3,7 +3,9 @@
 Pki(dir) creates, in a directory the caller owns:
 - a CA ("Kaffa Test CA") and an untrusted one ("Untrusted CA");
 - server(name, serial): a key + certificate for localhost / 127.0.0.1 signed by the CA, written
-  as one PEM keystore file (key first, then the certificate), Kafka's PEM keystore layout;
+  as one PEM keystore file (key first, then the certificate), Kafka's PEM keystore layout (other
+  names with `sans`; `client_auth` also allows it as a client certificate, as a broker's own
+  certificate is when it connects to another broker);
 - client(cn, ca=...): a client certificate "CN=<cn>,OU=Test,O=Acme" signed by the CA (or the
   untrusted CA), as separate key and certificate files (what clients take).
 EC P-256 keys: fast to make, understood by every client under test.
@@ -12,6 +14,8 @@ EC P-256 keys: fast to make, understood by every client under test.
 import os
 import shutil
 import subprocess
+import tempfile
+import unittest
 
 SUBJECT_OU, SUBJECT_O = "Test", "Acme"
 
@@ -58,12 +62,14 @@ class Pki:
                  "-days", "2", "-set_serial", str(serial), "-extfile", ext, "-extensions", "v3")
         return key, cert
 
-    def server(self, name="server", serial=1000, cn="localhost", password=None):
+    def server(self, name="server", serial=1000, cn="localhost", password=None,
+               sans="DNS:localhost,IP:127.0.0.1", client_auth=False):
         """-> path of a PEM keystore (private key + certificate). With `password` the key is
         PKCS#8-encrypted (ssl.key.password)."""
+        usage = "serverAuth,clientAuth" if client_auth else "serverAuth"
         key, cert = self._sign(name, "/CN=%s/OU=%s/O=%s" % (cn, SUBJECT_OU, SUBJECT_O), serial,
-                               "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                               "extendedKeyUsage=serverAuth", self.ca_cert, self.ca_key)
+                               "subjectAltName=%s\nextendedKeyUsage=%s" % (sans, usage),
+                               self.ca_cert, self.ca_key)
         if password is not None:
             enc = self.path(name + ".enc.key")
             _openssl("pkcs8", "-topk8", "-in", key, "-out", enc, "-v2", "aes-256-cbc",
@@ -89,6 +95,19 @@ class Pki:
     def subject(cn):
         """The RFC 2253 subject Kaffa sees for client(cn)."""
         return "CN=%s,OU=%s,O=%s" % (cn, SUBJECT_OU, SUBJECT_O)
+
+
+class PkiTestCase(unittest.TestCase):
+    """A test class with `pki` in a temporary directory `tmp` of its own, removed at the end."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kaffa-%s-" % cls.__name__.lower())
+        cls.pki = Pki(cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
 
 def stop_broker_and_remove(broker, directory):

@@ -85,7 +85,7 @@ class KaffaProcess {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     std::string error;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (c.connect("127.0.0.1", port_, 1000, &error)) return true;
+      if (c.connect("127.0.0.1", port_, 1000, nullptr, &error)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval
     }
     return false;
