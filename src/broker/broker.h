@@ -172,6 +172,9 @@ class Broker : public net::RequestHandler {
   // broker_cluster.cc
   void start_cluster();
   void apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current);
+  // This broker's login on a SASL inter-broker listener (sasl.mechanism.inter.broker.protocol
+  // and the listener's JAAS username/password); throws naming what is missing.
+  const BrokerConfig::SaslLogin* sasl_login_of(const std::string& listener) const;
   // broker_security.cc: the stores' files (single node), or nothing but a warning about files
   // a cluster ignores; then, in a cluster, each new image's ACLs and SCRAM credentials.
   void load_security_stores();

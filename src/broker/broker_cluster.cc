@@ -98,16 +98,16 @@ void Broker::start_cluster() {
   o.self.inter_broker_listener = config_.inter_broker_listener_name.empty()
                                      ? advertised_.front().first
                                      : config_.inter_broker_listener_name;
+  // How followers reach leaders: the inter-broker listener's TLS client side and SASL login.
   std::shared_ptr<net::TlsContextSlot> inter_broker_tls;
+  const BrokerConfig::SaslLogin* inter_broker_login = nullptr;
   for (const auto& e : o.self.endpoints) {
     if (e.listener != o.self.inter_broker_listener) continue;
-    if (e.security_protocol == "SSL") {
+    if (e.security_protocol == "SSL" || e.security_protocol == "SASL_SSL") {
       inter_broker_tls = config_.tls.at(e.listener)->client;
-    } else if (e.security_protocol != "PLAINTEXT") {
-      // No SASL client in the replica fetcher (yet): refuse rather than never replicate.
-      throw std::runtime_error("inter.broker.listener.name " + e.listener + " is " +
-                               e.security_protocol +
-                               "; followers fetch over PLAINTEXT or SSL: name such a listener");
+    }
+    if (e.security_protocol == "SASL_PLAINTEXT" || e.security_protocol == "SASL_SSL") {
+      inter_broker_login = sasl_login_of(e.listener);  // throws with what is missing
     }
   }
   o.session_timeout_ms = cc.broker_session_timeout_ms;
@@ -128,6 +128,11 @@ void Broker::start_cluster() {
   rs.fetcher.num_fetchers = cc.num_replica_fetchers;
   if (inter_broker_tls) {
     rs.fetcher.tls = [inter_broker_tls] { return inter_broker_tls->current(); };
+  }
+  if (inter_broker_login != nullptr) {
+    rs.fetcher.sasl_mechanism = config_.sasl_mechanism_inter_broker_protocol;
+    rs.fetcher.sasl_username = inter_broker_login->username;
+    rs.fetcher.sasl_password = inter_broker_login->password;
   }
   cluster::EtcdMetadata* store = metadata_.get();
   replica_manager_ = std::make_unique<cluster::ReplicaManager>(
@@ -209,6 +214,27 @@ void Broker::start_cluster() {
   log::info("cluster: broker {} joined cluster {}: {} live brokers, controller {}, {} topics",
             config_.node_id, cluster_id_, img->brokers.size(), img->controller_id,
             img->topics.size());
+}
+
+const BrokerConfig::SaslLogin* Broker::sasl_login_of(const std::string& listener) const {
+  const std::string& mechanism = config_.sasl_mechanism_inter_broker_protocol;
+  const auto& enabled = config_.sasl_enabled_mechanisms;
+  if (std::find(enabled.begin(), enabled.end(), mechanism) == enabled.end()) {
+    throw std::runtime_error("sasl.mechanism.inter.broker.protocol " + mechanism +
+                             " is not in sasl.enabled.mechanisms: the inter-broker listener " +
+                             listener + " would not offer it");
+  }
+  const auto it = config_.sasl_logins.find({listener, mechanism});
+  if (it == config_.sasl_logins.end()) {
+    std::string lower = listener + "." + mechanism;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    throw std::runtime_error("the inter-broker listener " + listener +
+                             " uses SASL: set this "
+                             "broker's own username and password in listener.name." +
+                             lower + ".sasl.jaas.config");
+  }
+  return &it->second;
 }
 
 void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current) {

@@ -134,6 +134,20 @@ const std::vector<Setting>& settings() {
          }
          return true;
        }},
+      {"sasl.mechanism.inter.broker.protocol", "PLAIN",
+       "How a broker logs in to another broker's SASL inter-broker listener: PLAIN, "
+       "SCRAM-SHA-256 or SCRAM-SHA-512, with the username and password of that listener's "
+       "listener.name.<listener>.<mechanism>.sasl.jaas.config.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         const std::string m = upper(trim(v));
+         const auto ok = security::supported_mechanisms();
+         if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
+           why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+           return false;
+         }
+         c.sasl_mechanism_inter_broker_protocol = m;
+         return true;
+       }},
       {"log.dirs", "./kaffa-data", "The directory holding the broker's data.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          if (v.empty() || v.find(',') != std::string::npos) {
@@ -570,14 +584,29 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     const auto& [key, value] = all[i];
     if (i >= defaults && key == "log.roll.ms") explicit_roll_ms = true;
     const Setting* s = find_setting(key);
-    if (s == nullptr && key.starts_with("listener.name.") &&
-        key.ends_with(".plain.sasl.jaas.config")) {
-      // listener.name.<listener>.plain.sasl.jaas.config: PLAIN users of that listener.
-      const std::string name = upper(key.substr(14, key.size() - 14 - 23));
+    if (s == nullptr && key.starts_with("listener.name.") && key.ends_with(".sasl.jaas.config")) {
+      // listener.name.<listener>.<mechanism>.sasl.jaas.config: for PLAIN the users of that
+      // listener (user_<name>); for any mechanism username/password, this broker's own login
+      // as a client of that listener (inter-broker).
+      const std::string middle = key.substr(14, key.size() - 14 - 17);
+      const auto dot = middle.find('.');
+      const std::string name = upper(middle.substr(0, dot));
+      const std::string mechanism = dot == std::string::npos ? "" : upper(middle.substr(dot + 1));
+      const auto ok = security::supported_mechanisms();
+      if (name.empty() || std::find(ok.begin(), ok.end(), mechanism) == ok.end()) {
+        return ConfigError{"unknown setting '" + key + "'"};
+      }
       std::string why;
-      auto users = security::parse_plain_jaas(value, &why);
-      if (name.empty() || !users) return ConfigError{"invalid " + key + ": " + why};
-      out.plain_users[name] = std::make_shared<const security::PlainUsers>(std::move(*users));
+      auto options = security::parse_jaas_options(value, &why);
+      if (!options) return ConfigError{"invalid " + key + ": " + why};
+      if (mechanism == security::kPlain) {
+        auto users = security::parse_plain_jaas(value, &why);
+        if (!users) return ConfigError{"invalid " + key + ": " + why};
+        out.plain_users[name] = std::make_shared<const security::PlainUsers>(std::move(*users));
+      }
+      if (options->contains("username") && options->contains("password")) {
+        out.sasl_logins[{name, mechanism}] = {(*options)["username"], (*options)["password"]};
+      }
       continue;  // a secret: never echoed by DescribeConfigs or logs
     }
     if (s == nullptr && tls_config::accepts(key)) {

@@ -65,6 +65,16 @@ struct BrokerConfig {
   std::vector<std::string> sasl_enabled_mechanisms{"PLAIN"};
   // listener.name.<listener>.plain.sasl.jaas.config, by upper-cased listener name.
   std::map<std::string, std::shared_ptr<const security::PlainUsers>> plain_users;
+  // sasl.mechanism.inter.broker.protocol: how this broker authenticates to another broker's SASL
+  // inter-broker listener (Kafka's default, GSSAPI, is not served: PLAIN here).
+  std::string sasl_mechanism_inter_broker_protocol = "PLAIN";
+  // username/password of listener.name.<listener>.<mechanism>.sasl.jaas.config: this broker's own
+  // credentials as a client of that listener, by (upper-cased listener, MECHANISM).
+  struct SaslLogin {
+    std::string username;
+    std::string password;
+  };
+  std::map<std::pair<std::string, std::string>, SaslLogin> sasl_logins;
   std::string log_dir;
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;

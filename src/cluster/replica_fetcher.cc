@@ -190,17 +190,24 @@ void ReplicaFetcher::Worker::run() {
     }
     if (!conn_.connected() || !(endpoint == connected_to_)) {
       std::string error;
+      const auto& protocol = endpoint.security_protocol;
+      const bool wants_tls = protocol == "SSL" || protocol == "SASL_SSL";
+      const bool wants_sasl = protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL";
       std::shared_ptr<const net::TlsContext> tls;
-      if (endpoint.security_protocol == "SSL" && settings_.tls) tls = settings_.tls();
-      if (endpoint.security_protocol != "PLAINTEXT" && !tls) {
+      if (wants_tls && settings_.tls) tls = settings_.tls();
+      if ((protocol != "PLAINTEXT" && !wants_tls && !wants_sasl) || (wants_tls && !tls) ||
+          (wants_sasl && settings_.sasl_mechanism.empty())) {
         log::warn(
-            "replica fetcher: leader {}: its listener {} is {}; followers connect over "
-            "PLAINTEXT or SSL (with this broker's ssl.* settings of that listener)",
-            leader_, endpoint.listener, endpoint.security_protocol);
+            "replica fetcher: leader {}: its listener {} is {}, for which this broker has "
+            "no settings (ssl.* and a SASL login of that listener)",
+            leader_, endpoint.listener, protocol);
         sleep_ms(settings_.backoff_ms);
         continue;
       }
-      if (!conn_.connect(endpoint.host, endpoint.port, settings_.request_timeout_ms, tls, &error)) {
+      if (!conn_.connect(endpoint.host, endpoint.port, settings_.request_timeout_ms, tls, &error) ||
+          (wants_sasl &&
+           !conn_.login(settings_.sasl_mechanism, settings_.sasl_username, settings_.sasl_password,
+                        settings_.request_timeout_ms, &error))) {
         log::warn("replica fetcher: leader {}: {}", leader_, error);
         sleep_ms(settings_.backoff_ms);
         continue;

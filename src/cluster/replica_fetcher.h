@@ -2,9 +2,9 @@
 // ReplicaFetcherManager / ReplicaFetcherThread).
 //
 // Threads: one per (leader broker, fetcher index), as Kafka (index = hash of the partition modulo
-// num.replica.fetchers), each with one blocking (PLAINTEXT or SSL) connection to the leader's
-// inter-broker listener; a thread without partitions idles until shutdown. Per partition, on
-// following (or re-following in a new epoch):
+// num.replica.fetchers), each with one blocking connection (PLAINTEXT, SSL, SASL_PLAINTEXT or
+// SASL_SSL) to the leader's inter-broker listener; a thread without partitions idles until
+// shutdown. Per partition, on following (or re-following in a new epoch):
 //   1. Truncation (KIP-101 / KIP-279): OffsetForLeaderEpoch v4 (replica_id = self,
 //      current_leader_epoch) for the latest epoch of the local log. The leader answers where
 //      that epoch ends in its log; when it answers an older epoch, the follower steps back to
@@ -50,6 +50,12 @@ struct ReplicaFetcherSettings {
   // The client TLS context for a leader whose inter-broker listener is SSL, asked at each
   // connection (it follows certificate reloads); unset or null: such a leader is not reached.
   std::function<std::shared_ptr<const net::TlsContext>()> tls;
+  // For a leader whose inter-broker listener is SASL_PLAINTEXT or SASL_SSL: the mechanism
+  // (sasl.mechanism.inter.broker.protocol) and this broker's login on that listener; an empty
+  // mechanism: such a leader is not reached.
+  std::string sasl_mechanism;
+  std::string sasl_username;
+  std::string sasl_password;
 };
 
 // One step of KIP-279 truncation on the owner loop of a follower in `epoch`, for the leader's

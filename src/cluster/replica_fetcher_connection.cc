@@ -16,6 +16,9 @@
 
 #include "base/clock.h"
 #include "net/tls.h"
+#include "protocol/messages/sasl_authenticate.h"
+#include "protocol/messages/sasl_handshake.h"
+#include "security/sasl.h"
 
 namespace kaffa::cluster {
 namespace {
@@ -104,6 +107,43 @@ bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t ti
                 error);
   }
   return handshake(deadline, error);
+}
+
+bool BrokerConnection::login(const std::string& mechanism, const std::string& user,
+                             const std::string& password, int64_t timeout_ms, std::string* error) {
+  constexpr int16_t kHandshakeKey = 17;
+  constexpr int16_t kAuthenticateKey = 36;
+  auto client = security::make_sasl_client(mechanism, user, password);
+  if (!client) return fail("SASL mechanism " + mechanism + " has no client here", error);
+  std::shared_ptr<std::string> answer;
+  protocol::SaslHandshakeRequest hreq;
+  hreq.mechanism = mechanism;
+  protocol::SaslHandshakeResponse hresp;
+  if (!call(kHandshakeKey, 1, hreq, hresp, timeout_ms, answer, error)) return false;
+  if (hresp.error_code != 0) {
+    return fail(where_ + " does not offer SASL " + mechanism + " (error " +
+                    std::to_string(hresp.error_code) + ")",
+                error);
+  }
+  std::string token = client->first();
+  for (int round = 0; round < 4; ++round) {  // SCRAM takes two, PLAIN one
+    protocol::SaslAuthenticateRequest areq;
+    areq.auth_bytes = std::move(token);
+    protocol::SaslAuthenticateResponse aresp;
+    if (!call(kAuthenticateKey, 1, areq, aresp, timeout_ms, answer, error)) return false;
+    if (aresp.error_code != 0) {
+      return fail("SASL " + mechanism + " login to " + where_ + " as " + user + " failed: " +
+                      aresp.error_message.value_or("error " + std::to_string(aresp.error_code)),
+                  error);
+    }
+    auto next = client->step(aresp.auth_bytes);
+    if (next.state == security::SaslClientStep::State::done) return true;
+    if (next.state == security::SaslClientStep::State::failed) {
+      return fail("SASL " + mechanism + " login to " + where_ + ": " + next.error, error);
+    }
+    token = std::move(next.token);
+  }
+  return fail("SASL " + mechanism + " login to " + where_ + " did not end", error);
 }
 
 bool BrokerConnection::handshake(int64_t deadline_ms, std::string* error) {

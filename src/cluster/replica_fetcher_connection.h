@@ -1,6 +1,6 @@
 // BrokerConnection: one blocking Kafka connection from a replica fetcher thread to a leader's
-// inter-broker listener (PLAINTEXT, or SSL with a client TLS context), one request at a time,
-// with the generated messages.
+// inter-broker listener (PLAINTEXT, SSL with a client TLS context, SASL_PLAINTEXT or SASL_SSL
+// after a SASL login), one request at a time, with the generated messages.
 //
 // Threading: used by one fetcher thread; interrupt() may be called from any thread to make a
 // blocked call fail at once (shutdown).
@@ -33,6 +33,11 @@ class BrokerConnection {
   // handshake whose certificate checks are the context's; false with *error.
   bool connect(const std::string& host, int32_t port, int64_t timeout_ms,
                const std::shared_ptr<const net::TlsContext>& tls, std::string* error);
+  // After connect(): SaslHandshake v1 and SaslAuthenticate v1 with `mechanism` (PLAIN,
+  // SCRAM-SHA-256/512) as `user`; false with *error (the server's message, or why the client gave
+  // up) and the connection closed.
+  bool login(const std::string& mechanism, const std::string& user, const std::string& password,
+             int64_t timeout_ms, std::string* error);
   bool connected() const { return fd_.load() >= 0; }
   void close();
   void interrupt();  // any thread

@@ -1,4 +1,4 @@
-// Kafka's JAAS configuration text for PLAIN: `<LoginModule> <flag> key="value" ... ;`.
+// Kafka's JAAS configuration text: `<LoginModule> <flag> key="value" ... ;`.
 #include <cctype>
 
 #include "security/sasl.h"
@@ -12,8 +12,9 @@ bool is_space(char c) {
 
 }  // namespace
 
-std::optional<PlainUsers> parse_plain_jaas(std::string_view text, std::string* error) {
-  auto fail = [&](std::string why) -> std::optional<PlainUsers> {
+std::optional<std::map<std::string, std::string>> parse_jaas_options(std::string_view text,
+                                                                     std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<std::map<std::string, std::string>> {
     if (error) *error = "sasl.jaas.config: " + std::move(why);
     return std::nullopt;
   };
@@ -32,14 +33,14 @@ std::optional<PlainUsers> parse_plain_jaas(std::string_view text, std::string* e
   if (flag != "required" && flag != "optional" && flag != "requisite" && flag != "sufficient") {
     return fail("expected required, optional, requisite or sufficient after the module name");
   }
-  PlainUsers users;
+  std::map<std::string, std::string> options;
   while (true) {
     skip();
     if (pos < text.size() && text[pos] == ';') {
       ++pos;
       skip();
       if (pos != text.size()) return fail("text after the closing ';'");
-      return users;
+      return options;
     }
     const auto key = word();
     if (key.empty() || pos >= text.size() || text[pos] != '=') {
@@ -56,12 +57,23 @@ std::optional<PlainUsers> parse_plain_jaas(std::string_view text, std::string* e
     }
     if (pos >= text.size()) return fail("unterminated value of " + std::string(key));
     ++pos;
-    if (key.starts_with("user_")) {
-      const auto name = key.substr(5);
-      if (name.empty()) return fail("user_ entry without a user name");
-      users[std::string(name)] = std::move(value);
-    }
+    options[std::string(key)] = std::move(value);
   }
+}
+
+std::optional<PlainUsers> parse_plain_jaas(std::string_view text, std::string* error) {
+  auto options = parse_jaas_options(text, error);
+  if (!options) return std::nullopt;
+  PlainUsers users;
+  for (auto& [key, value] : *options) {
+    if (!key.starts_with("user_")) continue;
+    if (key.size() == 5) {
+      if (error) *error = "sasl.jaas.config: user_ entry without a user name";
+      return std::nullopt;
+    }
+    users[key.substr(5)] = std::move(value);
+  }
+  return users;
 }
 
 }  // namespace kaffa::security

@@ -10,9 +10,10 @@
 #include <openssl/rand.h>
 
 #include "base/base64.h"
+#include "security/scram_internal.h"
 
 namespace kaffa::security {
-namespace {
+namespace detail {
 
 const EVP_MD* digest_of(std::string_view mechanism) {
   return mechanism == kScramSha512 ? EVP_sha512() : EVP_sha256();
@@ -39,6 +40,16 @@ std::string random_nonce() {
   return base64::encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
 }
 
+}  // namespace detail
+
+namespace {
+
+using detail::attributes;
+using detail::digest_of;
+using detail::hash;
+using detail::hmac;
+using detail::random_nonce;
+
 // "n=alice" -> "alice" with RFC 5802's =2C / =3D escapes; nullopt when malformed.
 std::optional<std::string> sasl_name(std::string_view v) {
   std::string out;
@@ -60,7 +71,10 @@ std::optional<std::string> sasl_name(std::string_view v) {
   return out;
 }
 
-// Splits "a=x,b=y" into attributes in order.
+}  // namespace
+
+namespace detail {
+
 std::vector<std::pair<char, std::string_view>> attributes(std::string_view s) {
   std::vector<std::pair<char, std::string_view>> out;
   size_t pos = 0;
@@ -74,6 +88,10 @@ std::vector<std::pair<char, std::string_view>> attributes(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace detail
+
+namespace {
 
 class Scram final : public SaslMechanism {
  public:

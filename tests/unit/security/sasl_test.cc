@@ -72,5 +72,31 @@ TEST(Jaas, MalformedTextIsAnError) {
   }
 }
 
+TEST(SaslPlain, OurClientLogsIn) {
+  auto client = make_sasl_client(kPlain, "alice", "alice-secret");
+  ASSERT_TRUE(client);
+  const auto token = client->first();
+  EXPECT_EQ(token, std::string("\0alice\0alice-secret", 19));
+  auto server = make_plain(users());
+  EXPECT_EQ(server->step(token).state, State::done);
+  EXPECT_EQ(client->step("").state, SaslClientStep::State::done);
+}
+
+TEST(Jaas, OptionsGiveABrokersOwnCredentials) {
+  std::string error;
+  auto o = parse_jaas_options(
+      "org.apache.kafka.common.security.scram.ScramLoginModule required\n"
+      "  username=\"broker\" password=\"s3\\\"cret\";",
+      &error);
+  ASSERT_TRUE(o) << error;
+  EXPECT_EQ((*o)["username"], "broker");
+  EXPECT_EQ((*o)["password"], "s3\"cret");
+  EXPECT_FALSE(parse_jaas_options("Module required username=broker;", &error));
+  auto users = parse_plain_jaas(
+      "M required username=\"a\" password=\"b\" user_a=\"b\" user_c=\"d\";", &error);
+  ASSERT_TRUE(users) << error;
+  EXPECT_EQ(*users, (PlainUsers{{"a", "b"}, {"c", "d"}}));
+}
+
 }  // namespace
 }  // namespace kaffa::security

@@ -190,5 +190,64 @@ TEST(ScramStore, TextRoundTripsAndReplaceWritesNoFile) {
   EXPECT_FALSE(again.find("u2", kScramSha512));
 }
 
+// The client side of RFC 7677's example, byte for byte (our client, the RFC's server).
+TEST(ScramClient, Rfc7677Sha256Example) {
+  auto c = make_sasl_client(kScramSha256, "user", "pencil", [] { return "rOprNGfwEbeRWgbNEkqO"; });
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+  auto final = c->step(
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  ASSERT_EQ(final.state, SaslClientStep::State::send) << final.error;
+  EXPECT_EQ(final.token,
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+            "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+  EXPECT_EQ(c->step("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=").state,
+            SaslClientStep::State::done);
+}
+
+// Our client against our server (SHA-512, a name that needs escaping): done on both sides; a
+// wrong password fails at the server; a server that does not know the password, a weaker
+// iteration count, a foreign nonce or a server error fail at the client.
+TEST(ScramClient, AgainstTheServerAndAgainstImpostors) {
+  using C = SaslClientStep::State;
+  TempDir dir;
+  auto store = store_with(dir.path(), kScramSha512, "bro,ker=1", "pw", "salty", 4096);
+  auto server = make_scram(kScramSha512, lookup(store));
+  auto client = make_sasl_client(kScramSha512, "bro,ker=1", "pw");
+  auto s1 = server->step(client->first());
+  ASSERT_EQ(s1.state, State::challenge) << s1.detail;
+  auto c1 = client->step(s1.token);
+  ASSERT_EQ(c1.state, C::send) << c1.error;
+  auto s2 = server->step(c1.token);
+  ASSERT_EQ(s2.state, State::done) << s2.detail;
+  EXPECT_EQ(s2.principal, "User:bro,ker=1");
+  EXPECT_EQ(client->step(s2.token).state, C::done);
+
+  auto wrong = make_sasl_client(kScramSha512, "bro,ker=1", "not-pw");
+  auto other = make_scram(kScramSha512, lookup(store));
+  auto w1 = other->step(wrong->first());
+  EXPECT_EQ(other->step(wrong->step(w1.token).token).state, State::failed);
+
+  auto fooled = make_sasl_client(kScramSha512, "bro,ker=1", "pw");
+  auto third = make_scram(kScramSha512, lookup(store));
+  auto f1 = third->step(fooled->first());
+  ASSERT_EQ(fooled->step(f1.token).state, C::send);
+  EXPECT_EQ(fooled->step("v=" + base64::encode(std::string(64, 'x'))).state, C::failed);
+
+  auto weak = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
+  weak->first();
+  EXPECT_EQ(weak->step("r=abcdef,s=c2FsdA==,i=1000").state, C::failed);
+  auto foreign = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
+  foreign->first();
+  EXPECT_EQ(foreign->step("r=xyzdef,s=c2FsdA==,i=4096").state, C::failed);
+  auto refused = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
+  refused->first();
+  ASSERT_EQ(refused->step("r=abcdef,s=c2FsdA==,i=4096").state, C::send);
+  const auto e = refused->step("e=invalid-proof");
+  EXPECT_EQ(e.state, C::failed);
+  EXPECT_NE(e.error.find("invalid-proof"), std::string::npos);
+  EXPECT_FALSE(make_sasl_client("GSSAPI", "u", "p"));
+}
+
 }  // namespace
 }  // namespace kaffa::security
