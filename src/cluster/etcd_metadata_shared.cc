@@ -46,6 +46,14 @@ void EtcdMetadata::Impl::update_shared(Shared which, RecordChange change, Done d
             return when_visible(r->revision, [done] { done(ErrorCode::none, ""); });
           }
           if (r) return again(key + " kept changing");
+          // A request etcd refuses as such would be refused again: not stored, say why now.
+          // INVALID_ARGUMENT: over --max-request-bytes; RESOURCE_EXHAUSTED: over the
+          // gateway's message size limit.
+          const int grpc = r.error().grpc_code;
+          if (r.error().code == etcd::Error::Code::etcd && (grpc == 3 || grpc == 8)) {
+            return done(ErrorCode::unknown_server_error,
+                        key + ": etcd refused the write: " + r.error().describe());
+          }
           // Unknown outcome: stored if the key now holds exactly our value (a change made after
           // ours would differ, and then ours is applied again to it, which a set's change allows).
           client_->get(key, [this, value, done, again, why = r.error().describe()](

@@ -517,6 +517,23 @@ TEST_F(MetadataClusterTest, SharedRecordsTakeConcurrentChangesFromEveryBroker) {
   EXPECT_EQ(r.message, "damaged");
   EXPECT_EQ(broker(2).image()->acls.mod_revision, before);
 
+  // A value over etcd's request size limit is refused at once, with etcd's reason, not retried
+  // until the attempts run out.
+  Awaited<Result> huge;
+  auto ch = huge.callback();
+  broker(1).update_shared(
+      Shared::acls,
+      [](const std::string&, std::string*) -> std::optional<std::string> {
+        return std::string(size_t{3} << 19, 'x');  // 1.5 MiB and its JSON overhead
+      },
+      [ch](ErrorCode e, std::string m) {
+        ch(Result{e, std::move(m)});
+      });
+  const auto too_big = huge.get();
+  EXPECT_EQ(too_big.error, ErrorCode::unknown_server_error);
+  EXPECT_NE(too_big.message.find("etcd refused the write"), std::string::npos) << too_big.message;
+  EXPECT_EQ(broker(1).image()->acls.mod_revision, before);
+
   // The second record is separate, and a broker starting now reads both.
   Awaited<Result> scram;
   auto cc = scram.callback();
