@@ -103,9 +103,11 @@ class ScramClient final : public SaslClient {
     if (!salt || parsed.ec != std::errc() || parsed.ptr != i.data() + i.size()) {
       return failed("malformed SCRAM salt or iteration count");
     }
-    if (iterations < kScramMinIterations) {
+    // Kafka's bounds: fewer would weaken the proof, more would let a server make us spin.
+    if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
       return failed("the server asks for " + std::to_string(iterations) +
-                    " SCRAM iterations, fewer than " + std::to_string(kScramMinIterations));
+                    " SCRAM iterations, outside [" + std::to_string(kScramMinIterations) + ", " +
+                    std::to_string(kScramMaxIterations) + "]");
     }
     const std::string salted = scram_salted_password(mechanism_, password_, *salt, iterations);
     const std::string client_key = detail::hmac(md_, salted, "Client Key");

@@ -4,7 +4,10 @@
 // Malformed, truncated or hostile tokens must fail cleanly: no out-of-bounds access (ASan), no
 // undefined behaviour (UBSan), no authentication without the password (a success aborts, since
 // the fuzzer cannot compute a SCRAM proof or know the PLAIN password), and once failed or done a
-// mechanism never succeeds again.
+// mechanism never succeeds again. With the first byte's bit 7 set the tokens go instead to the
+// client side (what a follower hears from the leader it logs in to): a SCRAM client must never
+// finish, since the fuzzer cannot sign as a server that knows the password, and a failed client
+// never recovers.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -34,6 +37,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_plain_jaas(in, &jaas_error);
   if (in.empty()) return 0;
 
+  std::vector<std::string_view> tokens;
+  size_t pos = 1;
+  while (pos <= in.size() && tokens.size() < 4) {
+    const auto cut = in.find('\xff', pos);
+    tokens.push_back(
+        in.substr(pos, cut == std::string_view::npos ? std::string_view::npos : cut - pos));
+    if (cut == std::string_view::npos) break;
+    pos = cut + 1;
+  }
+  if ((static_cast<uint8_t>(in[0]) & 0x80) != 0) {
+    const bool sha512 = (in[0] & 1) != 0;
+    auto client = make_sasl_client(sha512 ? kScramSha512 : kScramSha256, "u", "pw",
+                                   [] { return std::string("clientnonce"); });
+    (void)client->first();
+    bool failed = false;
+    for (const auto token : tokens) {
+      const SaslClientStep step = client->step(token);
+      if (step.state == SaslClientStep::State::done) std::abort();  // an unsigned server passed
+      if (failed && step.state != SaslClientStep::State::failed) std::abort();
+      if (step.state == SaslClientStep::State::failed) failed = true;
+    }
+    return 0;
+  }
+
   std::unique_ptr<SaslMechanism> m;
   switch (static_cast<uint8_t>(in[0]) % 3) {
     case 0:
@@ -46,15 +73,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     default:
       m = make_scram(kScramSha512, lookup, [] { return std::string("servernonce"); });
       break;
-  }
-  std::vector<std::string_view> tokens;
-  size_t pos = 1;
-  while (pos <= in.size() && tokens.size() < 4) {
-    const auto cut = in.find('\xff', pos);
-    tokens.push_back(
-        in.substr(pos, cut == std::string_view::npos ? std::string_view::npos : cut - pos));
-    if (cut == std::string_view::npos) break;
-    pos = cut + 1;
   }
   bool over = false;
   for (const auto token : tokens) {

@@ -237,6 +237,9 @@ TEST(ScramClient, AgainstTheServerAndAgainstImpostors) {
   auto weak = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
   weak->first();
   EXPECT_EQ(weak->step("r=abcdef,s=c2FsdA==,i=1000").state, C::failed);
+  auto costly = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
+  costly->first();
+  EXPECT_EQ(costly->step("r=abcdef,s=c2FsdA==,i=2000000000").state, C::failed);
   auto foreign = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
   foreign->first();
   EXPECT_EQ(foreign->step("r=xyzdef,s=c2FsdA==,i=4096").state, C::failed);
