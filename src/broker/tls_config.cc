@@ -246,6 +246,33 @@ std::optional<Built> build(const Effective& e, const std::string& listener_lower
   return out;
 }
 
+// The static settings with listener `l`'s dynamic values on top; those values go to *mine. A
+// store given dynamically replaces a static one given the other way (file vs PEM text).
+std::map<std::string, std::string> with_dynamic(const std::map<std::string, std::string>& settings,
+                                                const std::string& l,
+                                                const std::map<std::string, std::string>& dynamic,
+                                                std::map<std::string, std::string>& mine) {
+  const std::string prefix = "listener.name." + l + ".ssl.";
+  auto out = settings;
+  for (const auto& [k, v] : dynamic) {
+    if (!k.starts_with(prefix)) continue;
+    out[k] = v;
+    mine[k] = v;
+  }
+  if (mine.count(prefix + "keystore.location") != 0) {
+    out.erase(prefix + "keystore.key");
+    out.erase(prefix + "keystore.certificate.chain");
+  } else if (mine.count(prefix + "keystore.key") != 0) {
+    out.erase(prefix + "keystore.location");
+  }
+  if (mine.count(prefix + "truststore.location") != 0) {
+    out.erase(prefix + "truststore.certificates");
+  } else if (mine.count(prefix + "truststore.certificates") != 0) {
+    out.erase(prefix + "truststore.location");
+  }
+  return out;
+}
+
 bool is_tls_protocol(const std::string& p) {
   return p == "SSL" || p == "SASL_SSL";
 }
@@ -278,12 +305,31 @@ std::optional<ConfigError> resolve(BrokerConfig& c) {
     }
     if (find_ssl_setting(suffix) == nullptr) return ConfigError{"unknown setting '" + key + "'"};
   }
+  // Values set dynamically before a restart apply over the static ones.
+  const auto file = dynamic_path(c.log_dir);
+  std::string load_error;
+  const auto dynamic = load_dynamic(file, &load_error);
+  if (!dynamic) return ConfigError{load_error};
   for (const auto& l : c.listeners) {
     if (!is_tls_protocol(l.security_protocol)) continue;
+    std::map<std::string, std::string> mine;
+    const auto settings = with_dynamic(c.ssl_settings, lower(l.name), *dynamic, mine);
     std::string error;
-    auto built = build(effective(c.ssl_settings, lower(l.name)), lower(l.name), error);
-    if (!built) return ConfigError{"listener " + l.name + ": " + error};
+    auto built = build(effective(settings, lower(l.name)), lower(l.name), error);
+    if (!built) {
+      return ConfigError{
+          "listener " + l.name + ": " + error +
+          (mine.empty() ? "" : " (with the dynamic values of " + file.string() + ")")};
+    }
+    if (!mine.empty()) {
+      log::info("listener {}: dynamic TLS settings from {}: {}", l.name, file.string(), [&] {
+        std::string names;
+        for (const auto& [k, v] : mine) names += (names.empty() ? "" : ", ") + k;
+        return names;
+      }());
+    }
     auto tls = std::make_shared<ListenerTls>();
+    tls->dynamic = std::move(mine);
     tls->listener = l.name;
     tls->slot = std::make_shared<net::TlsContextSlot>(built->context);
     tls->client = std::make_shared<net::TlsContextSlot>(built->client);
@@ -331,32 +377,27 @@ std::optional<std::string> update(
   for (const auto& [name, tls] : c.tls) {
     const std::string l = lower(name);
     if (touched.count(l) == 0) continue;
-    const std::string prefix = "listener.name." + l + ".ssl.";
-    auto settings = c.ssl_settings;
     auto& mine = new_dynamic[tls.get()];
-    for (const auto& [k, v] : dynamic) {
-      if (!k.starts_with(prefix)) continue;
-      settings[k] = v;
-      mine[k] = v;
-    }
-    // A store given dynamically replaces a static one given the other way (file vs PEM text).
-    if (mine.count(prefix + "keystore.location") != 0) {
-      settings.erase(prefix + "keystore.key");
-      settings.erase(prefix + "keystore.certificate.chain");
-    } else if (mine.count(prefix + "keystore.key") != 0) {
-      settings.erase(prefix + "keystore.location");
-    }
-    if (mine.count(prefix + "truststore.location") != 0) {
-      settings.erase(prefix + "truststore.certificates");
-    } else if (mine.count(prefix + "truststore.certificates") != 0) {
-      settings.erase(prefix + "truststore.location");
-    }
+    const auto settings = with_dynamic(c.ssl_settings, l, dynamic, mine);
     std::string error;
     auto built = build(effective(settings, l), l, error);
     if (!built) return "Validation of dynamic config update of SSL settings failed: " + error;
     rebuilt.emplace_back(tls.get(), std::move(*built));
   }
   if (validate_only) return std::nullopt;
+  std::map<std::string, std::string> keep;  // every listener's dynamic values after this change
+  for (const auto& [name, tls] : c.tls) {
+    if (auto it = new_dynamic.find(tls.get()); it != new_dynamic.end()) {
+      keep.insert(it->second.begin(), it->second.end());
+    } else {
+      std::lock_guard l(tls->mu);
+      keep.insert(tls->dynamic.begin(), tls->dynamic.end());
+    }
+  }
+  if (std::string error; !save_dynamic(dynamic_path(c.log_dir), keep, &error)) {
+    log::error("cannot persist the dynamic TLS settings: {}", error);
+    return "Cannot persist the dynamic config update of SSL settings: " + error;
+  }
   for (auto& [tls, built] : rebuilt) {
     tls->slot->replace(built.context);
     tls->client->replace(built.client);

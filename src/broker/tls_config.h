@@ -6,12 +6,15 @@
 // slot (net::TlsContextSlot) at start-up; a dynamic broker config update of the listener's
 // keystore/truststore settings (AlterConfigs / IncrementalAlterConfigs, see
 // handlers/config_admin.h) builds and validates a new context from the files as they are now and
-// swaps it in for new connections. Dynamic values live in memory only (lost on restart).
+// swaps it in for new connections. Dynamic values are written to
+// <log.dirs>/__kaffa_metadata/dynamic-broker-configs before they are used (tls_dynamic.cc) and
+// applied again over the static settings at start-up, as Kafka keeps dynamic broker configs.
 //
 // Threading: load at start-up; ListenerTls is shared by the config copies and read from any
 // thread (its mutable parts are under its mutex); reloads are serialized.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,12 +62,20 @@ std::optional<ConfigError> resolve(BrokerConfig& config);
 bool all_dynamic(const BrokerConfig& config, const std::vector<std::string>& names);
 
 // A dynamic update: `change` edits the map of dynamic TLS values (full names); the listeners whose
-// values are named are rebuilt from their files now and, unless validate_only, swapped in.
-// Returns the INVALID_CONFIG message on failure (nothing swapped then).
+// values are named are rebuilt from their files now and, unless validate_only, persisted and
+// swapped in. Returns the INVALID_CONFIG message on failure (nothing swapped then).
 std::optional<std::string> update(
     const BrokerConfig& config, const std::vector<std::string>& names,
     const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
     bool validate_only);
+
+// The persisted dynamic values (tls_dynamic.cc): full setting name -> value. A missing file is
+// no values; a damaged one nullopt with *error.
+std::filesystem::path dynamic_path(const std::string& log_dir);
+std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesystem::path& file,
+                                                               std::string* error);
+bool save_dynamic(const std::filesystem::path& file,
+                  const std::map<std::string, std::string>& values, std::string* error);
 
 }  // namespace tls_config
 }  // namespace kaffa::broker

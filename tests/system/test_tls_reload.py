@@ -10,13 +10,18 @@ confluent_kafka's AdminClient).
 - a bad file (no key, missing file, JKS type) is INVALID_CONFIG naming the setting, and the
   current certificate stays;
 - a TLS setting that is not reloadable (ssl.client.auth) and an unknown listener are
-  INVALID_REQUEST "Cannot update these configs dynamically".
+  INVALID_REQUEST "Cannot update these configs dynamically";
+- the dynamic value outlives the process, as Kafka's dynamic broker configs do: after kill -9
+  and after a clean restart the broker presents the certificate set dynamically, not the one of
+  its static settings (`__kaffa_metadata/dynamic-broker-configs`, mode 0600); a damaged file
+  stops start-up.
 """
 
 import os
 import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -145,6 +150,28 @@ class TlsReloadTest(unittest.TestCase):
             self.assertTrue(self.api_versions_works(old, 3))
         finally:
             old.close()
+
+        # Restarts keep the dynamic keystore (third, serial 1002), not the static one.
+        stored = os.path.join(self.broker.log_dir, "__kaffa_metadata", "dynamic-broker-configs")
+        self.assertEqual(os.stat(stored).st_mode & 0o777, 0o600)
+        for crash in (True, False):
+            if crash:
+                self.broker.kill9()
+            else:
+                self.broker.stop()
+            self.broker.restart()  # its log starts afresh
+            m = self.broker.wait_for_log(r"kaffa ready listener=SSL://([^\s]+):(\d+)")
+            TlsReloadTest.tls = (m.group(1), int(m.group(2)))
+            self.assertEqual(self.serial(), 1002, "after %s" % ("kill -9" if crash else "stop"))
+        self.broker.stop()
+        with open(stored, "a") as f:
+            f.write("junk\n")
+        proc = subprocess.run(self.broker.command(), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("dynamic-broker-configs is damaged", proc.stderr)
+        os.remove(stored)
+        self.broker.restart()
 
 
 if __name__ == "__main__":
