@@ -10,6 +10,9 @@ with a PLAINTEXT listener (replication; User:ANONYMOUS is a super user) and a SA
 - An ACL created through one broker (CreateAcls) is listed by every broker's DescribeAcls and
   enforced by each: alice, refused on every partition before, then writes to three partitions led
   by three different brokers; deleted through a third broker, every broker refuses her again.
+- A record damaged by hand in etcd (garbage in <prefix>/acls) is logged by every broker, which
+  keeps enforcing the set it had; a change through a broker then fails (UNKNOWN_SERVER_ERROR)
+  rather than overwrite it; a valid record written over it is taken by every broker.
 - A restarted broker takes both from the metadata store before it is ready, and no broker keeps
   them in a file of its own.
 """
@@ -30,6 +33,7 @@ JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
 TOPIC = "sec-t"
 RESOURCE_NOT_FOUND = 91
 TOPIC_AUTHORIZATION_FAILED = 29
+UNKNOWN_SERVER_ERROR = -1
 
 
 class ClusterSecurityTest(unittest.TestCase):
@@ -143,6 +147,28 @@ class ClusterSecurityTest(unittest.TestCase):
         for b in c.brokers:
             wait_until(lambda: self.acls_of(b) == [], "%r to drop the ACL" % b)
         self.assertEqual(self.alice_writes(), {i: TOPIC_AUTHORIZATION_FAILED for i in range(3)})
+
+    def test_y_a_damaged_record_keeps_the_sets_in_use(self):
+        c = self.cluster
+        keep = [aw.acl(aw.TOPIC, "kept", aw.READ, "User:alice")]
+        with aw.connect(self.plain(c.broker(1))) as conn:
+            self.assertEqual(conn.create_acls(keep), [(0, None)])
+        for b in c.brokers:
+            wait_until(lambda: self.acls_of(b) == keep, "%r to list the ACL" % b)
+        marks = {b.node_id: b.log_mark() for b in c.brokers}
+        c.etcd.put(c.prefix + "/acls", "not the ACL store's text\n")
+        for b in c.brokers:
+            b.wait_for_log(r"cluster: the ACLs in the metadata store \(revision \d+\) are damaged: "
+                           r".*keeping the ones in use", since=marks[b.node_id])
+            self.assertEqual(self.acls_of(b), keep, b)
+        with aw.connect(self.plain(c.broker(2))) as conn:
+            [(error, message)] = conn.create_acls([aw.acl(aw.TOPIC, "t", aw.READ, "User:x")])
+        self.assertEqual(error, UNKNOWN_SERVER_ERROR, message)
+        self.assertIn("not the ACL store's text", c.etcd.get_prefix(c.prefix + "/acls")[
+            c.prefix + "/acls"])
+        c.etcd.put(c.prefix + "/acls", "kaffa-acls 1\n0\n")
+        for b in c.brokers:
+            wait_until(lambda: self.acls_of(b) == [], "%r to take the repaired (empty) set" % b)
 
     def test_zz_a_restarted_broker_takes_both_from_the_store(self):
         c = self.cluster
