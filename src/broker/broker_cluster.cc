@@ -218,7 +218,7 @@ void Broker::start_cluster() {
 
 const BrokerConfig::SaslLogin* Broker::sasl_login_of(const std::string& listener) const {
   const std::string& mechanism = config_.sasl_mechanism_inter_broker_protocol;
-  const auto& enabled = config_.sasl_enabled_mechanisms;
+  const auto& enabled = config_.sasl_mechanisms_of(listener);
   if (std::find(enabled.begin(), enabled.end(), mechanism) == enabled.end()) {
     throw std::runtime_error("sasl.mechanism.inter.broker.protocol " + mechanism +
                              " is not in sasl.enabled.mechanisms: the inter-broker listener " +

@@ -55,11 +55,11 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
     }
     l.security_protocol = it->second;
     if (l.security_protocol == "SASL_PLAINTEXT" || l.security_protocol == "SASL_SSL") {
-      if (c.sasl_enabled_mechanisms.empty()) {
+      const auto& m = c.sasl_mechanisms_of(l.name);
+      if (m.empty()) {
         return ConfigError{"listener " + l.name +
                            " uses SASL but sasl.enabled.mechanisms is empty"};
       }
-      const auto& m = c.sasl_enabled_mechanisms;
       if (std::find(m.begin(), m.end(), "PLAIN") != m.end() && c.plain_users.count(l.name) == 0) {
         std::string lower = l.name;
         for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -72,6 +72,14 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
     return std::any_of(c.listeners.begin(), c.listeners.end(),
                        [&](const Listener& l) { return l.name == name; });
   };
+  for (const auto& [name, mechanisms] : c.listener_sasl_mechanisms) {
+    if (!named(name)) {
+      std::string lower = name;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return ConfigError{"setting 'listener.name." + lower +
+                         ".sasl.enabled.mechanisms' names no listener in listeners"};
+    }
+  }
   for (auto& a : c.advertised_listeners) {
     if (!named(a.name)) {
       return ConfigError{"advertised.listeners names " + a.name + ", which is not in listeners"};
@@ -82,6 +90,24 @@ std::optional<ConfigError> resolve_listeners(BrokerConfig& c) {
                        " is not in listeners"};
   }
   return std::nullopt;
+}
+
+// A comma-separated list of served SASL mechanisms (upper-cased).
+bool parse_mechanisms(const std::string& v, std::vector<std::string>& out, std::string& why) {
+  out.clear();
+  std::stringstream ss(v);
+  std::string m;
+  while (std::getline(ss, m, ',')) {
+    m = upper(trim(m));
+    if (m.empty()) continue;
+    const auto ok = security::supported_mechanisms();
+    if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
+      why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+      return false;
+    }
+    out.push_back(m);
+  }
+  return true;
 }
 
 const std::vector<Setting>& settings() {
@@ -117,22 +143,10 @@ const std::vector<Setting>& settings() {
          return true;
        }},
       {"sasl.enabled.mechanisms", "PLAIN",
-       "SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.",
+       "SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 "
+       "(listener.name.<listener>.sasl.enabled.mechanisms: one listener's own list).",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
-         c.sasl_enabled_mechanisms.clear();
-         std::stringstream ss(v);
-         std::string m;
-         while (std::getline(ss, m, ',')) {
-           m = upper(trim(m));
-           if (m.empty()) continue;
-           const auto ok = security::supported_mechanisms();
-           if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
-             why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
-             return false;
-           }
-           c.sasl_enabled_mechanisms.push_back(m);
-         }
-         return true;
+         return parse_mechanisms(v, c.sasl_enabled_mechanisms, why);
        }},
       {"sasl.mechanism.inter.broker.protocol", "PLAIN",
        "How a broker logs in to another broker's SASL inter-broker listener: PLAIN, "
@@ -608,6 +622,17 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
         out.sasl_logins[{name, mechanism}] = {(*options)["username"], (*options)["password"]};
       }
       continue;  // a secret: never echoed by DescribeConfigs or logs
+    }
+    if (s == nullptr && key.starts_with("listener.name.") &&
+        key.ends_with(".sasl.enabled.mechanisms") && key.size() > 14 + 24) {
+      // listener.name.<listener>.sasl.enabled.mechanisms: that listener's own list.
+      const std::string name = upper(key.substr(14, key.size() - 14 - 24));
+      std::string why;
+      if (name.find('.') != std::string::npos ||
+          !parse_mechanisms(value, out.listener_sasl_mechanisms[name], why)) {
+        return ConfigError{"invalid value '" + value + "' for " + key + ": " + why};
+      }
+      continue;
     }
     if (s == nullptr && tls_config::accepts(key)) {
       out.ssl_settings[key] = value;  // checked by tls_config::resolve

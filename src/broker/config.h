@@ -63,6 +63,14 @@ struct BrokerConfig {
   std::string inter_broker_listener_name;  // inter.broker.listener.name; "" = not set
   // sasl.enabled.mechanisms (Kafka's default is GSSAPI, which Kaffa does not serve).
   std::vector<std::string> sasl_enabled_mechanisms{"PLAIN"};
+  // listener.name.<listener>.sasl.enabled.mechanisms, by upper-cased listener name: that
+  // listener's own list, in place of the broker-wide one.
+  std::map<std::string, std::vector<std::string>> listener_sasl_mechanisms;
+  // The mechanisms a SASL listener offers.
+  const std::vector<std::string>& sasl_mechanisms_of(std::string_view listener) const {
+    const auto it = listener_sasl_mechanisms.find(std::string(listener));
+    return it != listener_sasl_mechanisms.end() ? it->second : sasl_enabled_mechanisms;
+  }
   // listener.name.<listener>.plain.sasl.jaas.config, by upper-cased listener name.
   std::map<std::string, std::shared_ptr<const security::PlainUsers>> plain_users;
   // sasl.mechanism.inter.broker.protocol: how this broker authenticates to another broker's SASL

@@ -25,7 +25,7 @@ bool Broker::sasl_listener(std::string_view listener) const {
 
 std::unique_ptr<security::SaslMechanism> Broker::sasl_mechanism(std::string_view listener,
                                                                 std::string_view name) const {
-  const auto& enabled = config_.sasl_enabled_mechanisms;
+  const auto& enabled = config_.sasl_mechanisms_of(listener);
   if (std::find(enabled.begin(), enabled.end(), name) == enabled.end()) return nullptr;
   if (name == security::kScramSha256 || name == security::kScramSha512) {
     return security::make_scram(

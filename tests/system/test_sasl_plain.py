@@ -17,6 +17,8 @@ Raw protocol (what each client path relies on):
 Clients: confluent_kafka (librdkafka), kafka-python, kafkajs and kcat produce and read back over
 the SASL listener with PLAIN, and fail cleanly with a wrong password; so does `kaffa user list`
 (its own client, for the KIP-554 requests librdkafka 2.0 lacks).
+Per listener: listener.name.<l>.sasl.enabled.mechanisms gives one listener its own list (PLAIN on
+one, SCRAM-SHA-512 on the other, each refusing the other's); naming no listener stops start-up.
 """
 
 import os
@@ -257,6 +259,42 @@ class SaslPlainTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=60)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("Authentication failed", bad.stderr + bad.stdout)
+
+
+class PerListenerMechanismsTest(unittest.TestCase):
+    def test_each_listener_offers_its_own_mechanisms(self):
+        broker = KaffaBroker(overrides={
+            "listeners": "PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+            "listener.security.protocol.map":
+                "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT,EXTERNAL:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.internal.plain.sasl.jaas.config": JAAS}).start()
+        try:
+            ends = {}
+            for name in ("INTERNAL", "EXTERNAL"):
+                m = broker.wait_for_log(r"kaffa ready listener=%s://([^\s]+):(\d+)" % name)
+                ends[name] = Endpoint(m.group(1), int(m.group(2)))
+            with kw.connect(ends["INTERNAL"]) as conn:
+                self.assertEqual(handshake(conn, 1, "PLAIN"), (0, ["PLAIN"]))
+            with kw.connect(ends["INTERNAL"]) as conn:
+                self.assertEqual(handshake(conn, 1, "SCRAM-SHA-512"), (33, ["PLAIN"]))
+            with kw.connect(ends["EXTERNAL"]) as conn:
+                self.assertEqual(handshake(conn, 1, "SCRAM-SHA-512"), (0, ["SCRAM-SHA-512"]))
+            with kw.connect(ends["EXTERNAL"]) as conn:
+                self.assertEqual(handshake(conn, 1, "PLAIN"), (33, ["SCRAM-SHA-512"]))
+        finally:
+            broker.stop_and_check()
+            broker.cleanup()
+        bad = KaffaBroker(overrides={"listener.name.nowhere.sasl.enabled.mechanisms": "PLAIN"})
+        try:
+            p = subprocess.run(bad.command(), stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("listener.name.nowhere.sasl.enabled.mechanisms' names no listener",
+                          p.stderr)
+        finally:
+            bad.cleanup()
 
 
 if __name__ == "__main__":

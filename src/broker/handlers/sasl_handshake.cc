@@ -23,7 +23,9 @@ void handle_sasl_handshake(RequestContext& ctx, Responder respond) {
     resp.error_code = protocol::code(protocol::ErrorCode::illegal_sasl_state);
     return respond.send(resp);
   }
-  for (const auto& m : broker.config().sasl_enabled_mechanisms) resp.mechanisms.push_back(m);
+  for (const auto& m : broker.config().sasl_mechanisms_of(ctx.conn.listener_name)) {
+    resp.mechanisms.push_back(m);
+  }
   if (s->state != SaslSession::State::initial) {
     resp.error_code = protocol::code(protocol::ErrorCode::illegal_sasl_state);
     return respond.send_and_close(resp);
