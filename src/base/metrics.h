@@ -101,6 +101,16 @@ class Timer {
     if (h_ != nullptr) std::exchange(h_, nullptr)->observe_since(start_);
   }
   void cancel() { h_ = nullptr; }
+  // Hands the measurement over to a copyable function object (16 bytes, so a std::function holds
+  // it without allocating) that observes it when called; this timer observes nothing then.
+  struct Pending {
+    Histogram* h = nullptr;
+    std::chrono::steady_clock::time_point start{};
+    void operator()() const {
+      if (h != nullptr) h->observe_since(start);
+    }
+  };
+  Pending release() { return Pending{std::exchange(h_, nullptr), start_}; }
 
  private:
   Histogram* h_ = nullptr;

@@ -260,7 +260,9 @@ BrokerMetrics::BrokerMetrics() {
                                      {"api", "version"});
   auto& latency = registry_.histogram(
       "kaffa_request_latency_seconds",
-      "Time from a request's dispatch to its response being handed to the connection.", {"api"});
+      "Time from a request's last byte read to its response's last byte written (Kafka's "
+      "TotalTimeMs).",
+      {"api"});
   for (const auto& h : handler_table()) {
     if (h.api_key < 0) continue;
     if (by_key_.size() <= static_cast<size_t>(h.api_key)) by_key_.resize(h.api_key + 1);

@@ -44,8 +44,8 @@ class Responder {
       frame.splices.push_back(
           {s.at, s.range.fd, s.range.offset, s.range.length, std::move(s.range.keepalive)});
     }
+    frame.written = timer_.release();  // the latency ends when the answer is written
     done_.send(std::move(frame));
-    timer_.finish();
   }
   // Sends `body`, then closes the connection once it is written (failed authentication).
   template <class M>
@@ -55,8 +55,8 @@ class Responder {
     protocol::append_response_frame(frame.bytes, splices, correlation_id_,
                                     protocol::response_header_version(api_key_, api_version_), body,
                                     api_version_);
+    frame.written = timer_.release();
     done_.send_and_close(std::move(frame));
-    timer_.finish();
   }
   void none() {
     done_.none();
@@ -66,7 +66,8 @@ class Responder {
     done_.close();
     timer_.finish();
   }
-  // The request's latency (metrics), observed when the answer is handed to the connection.
+  // The request's latency (metrics), observed once the answer's last byte is written (at once for
+  // none() and close(), which write nothing).
   void set_timer(metrics::Timer timer) { timer_ = std::move(timer); }
 
  private:

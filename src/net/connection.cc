@@ -367,6 +367,11 @@ asio::awaitable<bool> Connection::write_pending() {
   }
   if (ok) ok = co_await flush_gather();
   if (closed_) co_return false;
+  if (ok) {
+    for (ResponseFrame& frame : batch_) {
+      if (frame.written) frame.written();
+    }
+  }
   inflight_ -= batch_.size();
   batch_.clear();  // drops the splices' keepalives
   last_activity_ = Clock::now();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ struct FileSplice {
 struct ResponseFrame {
   std::string bytes;
   std::vector<FileSplice> splices;
+  // Called on the connection's loop once the frame's last byte has been written to the socket
+  // (with the other frames of the same write); not called when the connection closes first.
+  std::function<void()> written;
 };
 
 }  // namespace kaffa::net

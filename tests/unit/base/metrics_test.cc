@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -112,6 +113,20 @@ TEST(Metrics, TimerCountsFromTheStartItIsGiven) {
   t.finish();
   EXPECT_EQ(h.snapshot().count, 1u);
   EXPECT_GE(h.snapshot().sum, 10.0);  // the time before the timer existed counts
+}
+
+TEST(Metrics, AReleasedTimerObservesWhenItsPendingPartIsCalled) {
+  Histogram h;
+  Timer t(&h, std::chrono::steady_clock::now() - std::chrono::seconds(5));
+  const Timer::Pending pending = t.release();
+  t.finish();  // handed over: nothing
+  EXPECT_EQ(h.snapshot().count, 0u);
+  std::function<void()> later = pending;  // what a response frame keeps
+  later();
+  EXPECT_EQ(h.snapshot().count, 1u);
+  EXPECT_GE(h.snapshot().sum, 5.0);
+  Timer().release()();  // an empty timer's pending part observes nothing
+  EXPECT_EQ(h.snapshot().count, 1u);
 }
 
 TEST(Metrics, TimerObservesOnceAndNotAfterMove) {

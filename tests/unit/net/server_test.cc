@@ -189,6 +189,29 @@ TEST(ServerTest, ADeferredRequestKeepsTheTimeItWasRead) {
   for (const char* want : {"p0", "s1"}) EXPECT_EQ(client.read_frame(), want);
 }
 
+TEST(ServerTest, WrittenRunsOnceTheLastByteIsWrittenNotWhenTheAnswerIsHandedOver) {
+  // A 64 MiB answer cannot fit in the socket buffers of a client that does not read: until it
+  // reads, the answer is handed over but not written. (Request latency ends at `written`.)
+  constexpr size_t kSize = size_t{64} << 20;
+  std::atomic<uint64_t> written{0};
+  std::promise<void> handed;
+  FunctionHandler handler([&](const ConnectionInfo&, RequestFrame, Completion done) {
+    ResponseFrame frame = response(std::string(kSize, 'w'));
+    frame.written = [&written] { written.fetch_add(1); };
+    done.send(std::move(frame));
+    handed.set_value();
+  });
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.send_frame("big"));
+  handed.get_future().wait();
+  EXPECT_EQ(written.load(), 0u) << "written ran before the client read the answer";
+  const auto answer = client.read_frame();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->size(), kSize);
+  EXPECT_EQ(testing::counter_once(written, 1), 1u);
+}
+
 TEST(ServerTest, ADeferredRequestWithNothingUnansweredBeforeItIsHandledAtOnce) {
   HoldingHandler handler(true);
   RunningServer server(loopback_config(), handler);
