@@ -8,6 +8,9 @@ signed by the test CA; a principal mapping rule makes it User:broker<N>.
 - A topic with three replicas: records produced with acks=all are in every replica's log files,
   byte for byte, with the ISR full; each broker logged the other two brokers' certificates as
   TLS clients of its SSL listener (the followers came over TLS, authenticated by certificate).
+- With an ACL authorizer, followers authenticated by certificate (User:broker<N>, not super
+  users) are refused (CLUSTER_AUTHORIZATION_FAILED) until an ACL grants them CLUSTER_ACTION on
+  the cluster; then every replica catches up.
 - Hostname verification (ssl.endpoint.identification.algorithm=https, Kafka's default): in a
   second cluster the leader's certificate names only localhost while it is registered at
   127.0.0.1, so its follower refuses the handshake ("IP address mismatch"), logs it, and never
@@ -20,6 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import acl_wire as aw  # noqa: E402
 import client_io as cio  # noqa: E402
 import cluster_checks as cc  # noqa: E402
 from cluster_harness import KaffaCluster, free_port  # noqa: E402
@@ -28,7 +32,7 @@ from tls_certs import PkiTestCase  # noqa: E402
 RULES = "RULE:^O=Acme,OU=Test,CN=([^,]+)$/$1/,DEFAULT"
 
 
-def tls_cluster(pki, n, sans=None, identification=None):
+def tls_cluster(pki, n, sans=None, identification=None, extra=None):
     """n brokers: PLAINTEXT for clients and the harness, SSL for replication. `sans` and
     `identification` map node ids to their certificate's names and their
     ssl.endpoint.identification.algorithm."""
@@ -52,7 +56,7 @@ def tls_cluster(pki, n, sans=None, identification=None):
         "listener.name.ssl.ssl.truststore.location": pki.ca_cert,
         "listener.name.ssl.ssl.client.auth": "required",
         "listener.name.ssl.ssl.principal.mapping.rules": RULES,
-        "offsets.topic.replication.factor": str(n)}, per_broker=per_broker)
+        "offsets.topic.replication.factor": str(n), **(extra or {})}, per_broker=per_broker)
     for b in cluster.brokers:
         b.fixed_port = plain_ports[b.node_id]  # the cluster's bootstrap (PLAINTEXT)
     return cluster
@@ -75,6 +79,25 @@ class ClusterTlsTest(PkiTestCase):
                     b.wait_for_log(r"on listener SSL: TLS client certificate 'O=Acme,OU=Test,"
                                    r"CN=broker%d', principal User:broker%d" % (other.node_id,
                                                                            other.node_id))
+
+    def test_followers_may_be_granted_cluster_action_instead_of_being_super_users(self):
+        authorizer = {"authorizer.class.name":
+                      "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                      "super.users": "User:ANONYMOUS"}  # the PLAINTEXT listener: test and admin
+        with tls_cluster(self.pki, 3, extra=authorizer) as c:
+            c.create_topic("acl-t", 1, 3, assignment=[[1, 2, 3]])
+            cio.confluent_produce(c.bootstrap, "acl-t", [(0, None, b"v", [])] * 30)
+            c.wait_isr("acl-t", 0, lambda p: sorted(p["isr"]) == [1],
+                       "the ISR to shrink to the leader (its followers are not authorized)")
+            leader = c.broker(1)
+            with aw.connect(leader) as conn:
+                grants = [aw.acl(aw.CLUSTER, aw.CLUSTER_NAME, aw.CLUSTER_ACTION, "User:broker%d" % i)
+                          for i in (1, 2, 3)]
+                self.assertEqual(conn.create_acls(grants), [(0, None)] * 3)
+            c.wait_isr("acl-t", 0, lambda p: sorted(p["isr"]) == [1, 2, 3],
+                       "the followers to rejoin the ISR once granted CLUSTER_ACTION")
+            batches = cc.wait_replicas_identical(c, "acl-t", 0)
+            self.assertEqual(sum(len(b.records) for b in batches), 30)
 
     def test_a_leader_certificate_without_the_registered_host_is_refused(self):
         # Broker 2's certificate names localhost only; it is registered at 127.0.0.1. Broker 1
