@@ -37,13 +37,12 @@ std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesy
     if (error) *error = file.string() + " is damaged: " + why;
     return std::nullopt;
   };
-  if (!in || text.empty() || text.back() != '\n') return damaged("not a complete file");
-  const auto lines = security::split(std::string_view(text).substr(0, text.size() - 1), '\n');
-  if (lines.size() < 2 || lines[0] != kHeader || lines[1] != std::to_string(lines.size() - 2)) {
-    return damaged("bad header or count");
-  }
-  for (size_t i = 2; i < lines.size(); ++i) {
-    const auto f = security::split(lines[i], ' ');
+  if (!in) return damaged("unreadable");
+  std::string framing;
+  const auto lines = security::counted_lines(text, kHeader, &framing);
+  if (!lines) return damaged(framing);
+  for (size_t i = 2; i < lines->size(); ++i) {
+    const auto f = security::split((*lines)[i], ' ');
     std::optional<std::string> name, value;
     if (f.size() != 2 || !(name = base64::decode(f[0])) || !(value = base64::decode(f[1]))) {
       return damaged("line " + std::to_string(i + 1));
@@ -55,10 +54,11 @@ std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesy
 
 bool save_dynamic(const std::filesystem::path& file,
                   const std::map<std::string, std::string>& values, std::string* error) {
-  std::string text = std::string(kHeader) + "\n" + std::to_string(values.size()) + "\n";
+  std::string records;
   for (const auto& [name, value] : values) {
-    text += base64::encode(name) + " " + base64::encode(value) + "\n";
+    records += base64::encode(name) + " " + base64::encode(value) + "\n";
   }
+  const std::string text = security::counted_text(kHeader, values.size(), records);
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (!storage::write_file_atomically(file, text, error)) return false;

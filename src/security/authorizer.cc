@@ -44,15 +44,15 @@ bool small_number(std::string_view s, int8_t& out) {
 }  // namespace
 
 std::string encode_acls(const std::set<AclBinding>& bindings) {
-  std::string out = std::string(kHeader) + "\n" + std::to_string(bindings.size()) + "\n";
+  std::string records;
   for (const auto& b : bindings) {
-    out += std::to_string(static_cast<int>(b.resource.type)) + " " +
-           std::to_string(static_cast<int>(b.resource.pattern)) + " " +
-           base64::encode(b.resource.name) + " " + base64::encode(b.principal) + " " +
-           base64::encode(b.host) + " " + std::to_string(static_cast<int>(b.operation)) + " " +
-           std::to_string(static_cast<int>(b.permission)) + "\n";
+    records += std::to_string(static_cast<int>(b.resource.type)) + " " +
+               std::to_string(static_cast<int>(b.resource.pattern)) + " " +
+               base64::encode(b.resource.name) + " " + base64::encode(b.principal) + " " +
+               base64::encode(b.host) + " " + std::to_string(static_cast<int>(b.operation)) + " " +
+               std::to_string(static_cast<int>(b.permission)) + "\n";
   }
-  return out;
+  return counted_text(kHeader, bindings.size(), records);
 }
 
 std::optional<std::set<AclBinding>> decode_acls(std::string_view text, std::string* error) {
@@ -60,18 +60,12 @@ std::optional<std::set<AclBinding>> decode_acls(std::string_view text, std::stri
     if (error) *error = why;
     return std::nullopt;
   };
-  if (text.empty() || text.back() != '\n') return damaged("not a complete file");
-  const auto lines = split(text.substr(0, text.size() - 1), '\n');
-  size_t count = 0;
-  if (lines.size() < 2 || lines[0] != kHeader) return damaged("bad header");
-  const auto r = std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(), count);
-  if (r.ec != std::errc() || r.ptr != lines[1].data() + lines[1].size() ||
-      count != lines.size() - 2) {
-    return damaged("bad count");
-  }
+  std::string framing;
+  const auto lines = counted_lines(text, kHeader, &framing);
+  if (!lines) return damaged(framing);
   std::set<AclBinding> out;
-  for (size_t i = 2; i < lines.size(); ++i) {
-    const auto f = split(lines[i], ' ');
+  for (size_t i = 2; i < lines->size(); ++i) {
+    const auto f = split((*lines)[i], ' ');
     int8_t type = 0, pattern = 0, op = 0, perm = 0;
     std::optional<std::string> name, principal, host;
     if (f.size() != 7 || !small_number(f[0], type) || !small_number(f[1], pattern) ||

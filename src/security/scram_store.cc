@@ -30,16 +30,12 @@ std::optional<ScramUsers> decode_scram_users(std::string_view text, std::string*
     if (error) *error = why;
     return std::nullopt;
   };
-  if (text.empty() || text.back() != '\n') return damaged("not a complete file");
-  auto lines = split(text.substr(0, text.size() - 1), '\n');
-  size_t count = 0;
-  if (lines.size() < 2 || lines[0] != kHeader || !number(lines[1], count) ||
-      count != lines.size() - 2) {
-    return damaged("bad header or count");
-  }
+  std::string framing;
+  const auto lines = counted_lines(text, kHeader, &framing);
+  if (!lines) return damaged(framing);
   ScramUsers users;
-  for (size_t i = 2; i < lines.size(); ++i) {
-    const auto f = split(lines[i], ' ');
+  for (size_t i = 2; i < lines->size(); ++i) {
+    const auto f = split((*lines)[i], ' ');
     ScramCredential c;
     std::optional<std::string> user, salt, stored, server;
     if (f.size() != 6 || !(user = base64::decode(f[0])) || scram_mechanism_type(f[1]) == 0 ||
@@ -66,7 +62,7 @@ std::string encode_scram_users(const ScramUsers& users) {
       ++count;
     }
   }
-  return std::string(kHeader) + "\n" + std::to_string(count) + "\n" + lines;
+  return counted_text(kHeader, count, lines);
 }
 
 void apply_scram_changes(ScramUsers& users,

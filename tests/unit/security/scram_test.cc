@@ -234,18 +234,17 @@ TEST(ScramClient, AgainstTheServerAndAgainstImpostors) {
   ASSERT_EQ(fooled->step(f1.token).state, C::send);
   EXPECT_EQ(fooled->step("v=" + base64::encode(std::string(64, 'x'))).state, C::failed);
 
-  auto weak = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
-  weak->first();
-  EXPECT_EQ(weak->step("r=abcdef,s=c2FsdA==,i=1000").state, C::failed);
-  auto costly = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
-  costly->first();
-  EXPECT_EQ(costly->step("r=abcdef,s=c2FsdA==,i=2000000000").state, C::failed);
-  auto foreign = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
-  foreign->first();
-  EXPECT_EQ(foreign->step("r=xyzdef,s=c2FsdA==,i=4096").state, C::failed);
-  auto refused = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
-  refused->first();
-  ASSERT_EQ(refused->step("r=abcdef,s=c2FsdA==,i=4096").state, C::send);
+  // A SHA-256 client (nonce "abc") that has sent client-first, answered with `server_first`.
+  auto answer = [](std::string_view server_first) {
+    auto c = make_sasl_client(kScramSha256, "u", "p", [] { return "abc"; });
+    c->first();
+    return std::make_pair(c->step(server_first).state, std::move(c));
+  };
+  EXPECT_EQ(answer("r=abcdef,s=c2FsdA==,i=1000").first, C::failed);        // too few iterations
+  EXPECT_EQ(answer("r=abcdef,s=c2FsdA==,i=2000000000").first, C::failed);  // too many
+  EXPECT_EQ(answer("r=xyzdef,s=c2FsdA==,i=4096").first, C::failed);        // a foreign nonce
+  auto [state, refused] = answer("r=abcdef,s=c2FsdA==,i=4096");
+  ASSERT_EQ(state, C::send);
   const auto e = refused->step("e=invalid-proof");
   EXPECT_EQ(e.state, C::failed);
   EXPECT_NE(e.error.find("invalid-proof"), std::string::npos);
