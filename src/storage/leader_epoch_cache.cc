@@ -23,6 +23,9 @@ LeaderEpochCache LeaderEpochCache::load(const std::filesystem::path& file, std::
       if (problem != nullptr) *problem = file.string() + ": entries not increasing";
       return {};
     }
+    // Two epochs starting at one offset: the earlier had no records. As when Kafka loads the
+    // file through assign(), the later one replaces it.
+    if (!entries.empty() && start == entries.back().start_offset) entries.pop_back();
     entries.push_back({epoch, start});
   }
   return LeaderEpochCache(std::move(entries));
