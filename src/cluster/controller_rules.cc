@@ -85,7 +85,9 @@ std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unc
   std::vector<PartitionChange> out;
   for (const auto& [name, topic] : image.topics) {
     for (size_t i = 0; i < topic.partitions.size(); ++i) {
-      if (auto next = repair(image, topic.partitions[i], unclean)) {
+      auto next = repair(image, topic.partitions[i], unclean);
+      if (!next) next = complete_reassignment(image, topic.partitions[i]);
+      if (next) {
         out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});
       }
     }

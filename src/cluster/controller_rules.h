@@ -22,7 +22,8 @@ struct PartitionChange {
   PartitionState next;  // store_version = the version the CAS expects
 };
 
-// Leadership and ISR repair after brokers died, returned or began a controlled shutdown:
+// Leadership and ISR repair after brokers died, returned or began a controlled shutdown, and
+// (when no repair is due) the completion of reassignments (complete_reassignment below):
 // - leader dead or shutting down: first live ISR member (replica order) leads, the old leader
 //   leaves the ISR, leader_epoch + 1. None: a dead leader becomes -1 with the ISR unchanged (so
 //   the last in-sync broker leads again when it returns) unless `unclean` (then any live replica,
@@ -44,6 +45,31 @@ std::optional<PartitionState> unclean_election(const MetadataImage& image, const
                                                protocol::ErrorCode* error);
 // Every partition that a preferred election would change (auto leader rebalance).
 std::vector<PartitionChange> rebalance_changes(const MetadataImage& image);
+
+// Partition reassignment (KIP-455, KRaft's rules; controller_reassignment.cc). `message` gets
+// the reason of an error.
+//
+// Start, or replace the one in progress: removing = replicas - target, adding = target -
+// replicas (both ascending), replicas = target followed by removing; completed at once when the
+// ISR allows it (below), so a reordering or a shrink to in-sync replicas is one step.
+// INVALID_REPLICA_ASSIGNMENT for an empty target, a duplicate or a broker that is not registered.
+// nullopt with NONE: the partition is already so.
+std::optional<PartitionState> start_reassignment(const MetadataImage& image,
+                                                 const PartitionState& p,
+                                                 const std::vector<int32_t>& target,
+                                                 protocol::ErrorCode* error, std::string* message);
+// Cancel: the replicas and ISR without `adding`. NO_REASSIGNMENT_IN_PROGRESS when there is none;
+// INVALID_REPLICA_ASSIGNMENT when no ISR member would be left, unless `unclean` (then the first
+// remaining replica is the ISR).
+std::optional<PartitionState> cancel_reassignment(const MetadataImage& image,
+                                                  const PartitionState& p, bool unclean,
+                                                  protocol::ErrorCode* error, std::string* message);
+// Completion, once every target replica is in the ISR and an ISR member outside `removing`
+// exists: replicas = target, ISR without `removing`. A leader that leaves hands over to the first
+// live target replica in the ISR. The leader epoch rises whenever a replica leaves, so that a
+// removed follower's fetches are fenced. nullopt: nothing to complete yet.
+std::optional<PartitionState> complete_reassignment(const MetadataImage& image,
+                                                    const PartitionState& p);
 
 bool is_live(const MetadataImage& image, int32_t broker);
 

@@ -80,6 +80,13 @@ void EtcdMetadata::elect_leaders(bool unclean,
              [impl = impl_.get(), unclean, partitions = std::move(partitions),
               done = std::move(done)] { impl->elect_leaders(unclean, partitions, done); });
 }
+void EtcdMetadata::alter_reassignments(std::vector<Reassignment> list,
+                                       std::function<void(std::vector<PartitionResult>)> done) {
+  asio::post(impl_->io_,
+             [impl = impl_.get(), list = std::move(list), done = std::move(done)]() mutable {
+               impl->alter_reassignments(std::move(list), std::move(done));
+             });
+}
 void EtcdMetadata::controlled_shutdown(std::chrono::milliseconds timeout,
                                        std::function<void(bool)> done) {
   asio::post(impl_->io_, [impl = impl_.get(), timeout, done = std::move(done)] {

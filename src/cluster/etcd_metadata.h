@@ -111,6 +111,23 @@ class EtcdMetadata {
   };
   void elect_leaders(bool unclean, std::vector<std::pair<std::string, int32_t>> partitions,
                      std::function<void(std::vector<Election>)> done);  // empty list = all
+  // AlterPartitionReassignments (KIP-455): for each entry, start (or replace) a reassignment of
+  // the partition to `target`, or cancel the one in progress (`target` nullopt); the rules are
+  // controller_rules.h's, and the controller completes a reassignment once the target replicas
+  // are in sync. done() gets one result per entry, in order: NONE once the change is visible in
+  // image() (or when nothing had to change), else UNKNOWN_TOPIC_OR_PARTITION,
+  // INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS or REQUEST_TIMED_OUT, with a message.
+  struct Reassignment {
+    std::string topic;
+    int32_t partition = 0;
+    std::optional<std::vector<int32_t>> target;  // nullopt: cancel
+  };
+  struct PartitionResult {
+    protocol::ErrorCode error = protocol::ErrorCode::none;
+    std::string message;
+  };
+  void alter_reassignments(std::vector<Reassignment> list,
+                           std::function<void(std::vector<PartitionResult>)> done);
   // Controlled shutdown: marks this broker's registration shutting_down; the controller moves
   // leadership of its partitions to other ISR members and removes it from ISRs where others
   // remain. done(true) once the image shows it leading nothing that another live ISR member could

@@ -83,8 +83,14 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   void controlled_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done);
   void allocate_producer_ids(int32_t count, std::function<void(protocol::ErrorCode, int64_t)> done,
                              int attempts);
-  void elect_one(bool unclean, const std::string& topic, const protocol::Uuid& id, int32_t index,
-                 const PartitionState& state, int attempts, Done done);
+  void alter_reassignments(std::vector<Reassignment> list,
+                           std::function<void(std::vector<PartitionResult>)> done);
+  // One partition's change decided by `rule` from its state (ElectLeaders, reassignments): a CAS;
+  // a lost race runs the rule again on the state that won, up to `attempts` times in all.
+  using Rule = std::function<std::optional<PartitionState>(
+      const MetadataImage&, const PartitionState&, protocol::ErrorCode*, std::string*)>;
+  void change_partition(const std::string& topic, const protocol::Uuid& id, int32_t index,
+                        const PartitionState& state, Rule rule, int attempts, Done done);
   void mark_shutting_down(std::shared_ptr<asio::steady_timer> deadline);
   bool is_live_broker(int32_t id) const;
   // CAS of one partition record on change.next.store_version (plus `guard`); the outcome once

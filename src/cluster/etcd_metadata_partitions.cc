@@ -150,37 +150,81 @@ void EtcdMetadata::Impl::elect_leaders(bool unclean,
       finish();
       continue;
     }
-    elect_one(unclean, name, topic->info.id, index, *p, 3,
-              [results, finish, name, index](ErrorCode error, std::string message) {
-                results->push_back({name, index, error, std::move(message)});
-                finish();
-              });
+    Rule rule = [unclean](const MetadataImage& image, const PartitionState& state, ErrorCode* error,
+                          std::string*) {
+      return unclean ? unclean_election(image, state, error)
+                     : preferred_election(image, state, error);
+    };
+    change_partition(name, topic->info.id, index, *p, std::move(rule), 3,
+                     [results, finish, name, index](ErrorCode error, std::string message) {
+                       results->push_back({name, index, error, std::move(message)});
+                       finish();
+                     });
   }
   finish();
 }
 
-void EtcdMetadata::Impl::elect_one(bool unclean, const std::string& topic, const protocol::Uuid& id,
-                                   int32_t index, const PartitionState& state, int attempts,
-                                   Done done) {
+void EtcdMetadata::Impl::change_partition(const std::string& topic, const protocol::Uuid& id,
+                                          int32_t index, const PartitionState& state, Rule rule,
+                                          int attempts, Done done) {
   ImagePtr image;
   {
     std::lock_guard lock(mu_);
     image = image_;
   }
   ErrorCode error = ErrorCode::none;
-  auto next =
-      unclean ? unclean_election(*image, state, &error) : preferred_election(*image, state, &error);
-  if (!next) return done(error, "");
+  std::string message;
+  auto next = rule(*image, state, &error, &message);
+  if (!next) return done(error, std::move(message));
   PartitionChange change{topic, id, index, *next};
-  write_partition(
-      change, {},
-      [this, unclean, topic, id, index, attempts, done](Outcome o, const PartitionState& current) {
-        if (o == Outcome::applied) return done(ErrorCode::none, "");
-        if (o == Outcome::failed || attempts <= 1 || current.replicas.empty()) {
-          return done(ErrorCode::request_timed_out, "the election could not be written");
-        }
-        elect_one(unclean, topic, id, index, current, attempts - 1, done);
-      });
+  write_partition(change, {},
+                  [this, topic, id, index, rule = std::move(rule), attempts, done](
+                      Outcome o, const PartitionState& current) mutable {
+                    if (o == Outcome::applied) return done(ErrorCode::none, "");
+                    if (o == Outcome::failed || attempts <= 1 || current.replicas.empty()) {
+                      return done(ErrorCode::request_timed_out, "the change could not be written");
+                    }
+                    // Lost a race: the rule decides again from the state that won.
+                    change_partition(topic, id, index, current, std::move(rule), attempts - 1,
+                                     done);
+                  });
+}
+
+void EtcdMetadata::Impl::alter_reassignments(
+    std::vector<Reassignment> list, std::function<void(std::vector<PartitionResult>)> done) {
+  ImagePtr image;
+  {
+    std::lock_guard lock(mu_);
+    image = image_;
+  }
+  auto results = std::make_shared<std::vector<PartitionResult>>(list.size());
+  auto pending = std::make_shared<size_t>(list.size() + 1);
+  auto finish = [results, pending, done] {
+    if (--*pending == 0) done(std::move(*results));
+  };
+  const bool unclean = options_.unclean_leader_election;
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto& r = list[i];
+    const TopicImage* topic = image ? image->topic(r.topic) : nullptr;
+    const PartitionState* p = image ? image->partition(r.topic, r.partition) : nullptr;
+    if (p == nullptr) {
+      (*results)[i] = {ErrorCode::unknown_topic_or_partition, "The partition does not exist."};
+      finish();
+      continue;
+    }
+    Rule rule = [target = std::move(r.target), unclean](const MetadataImage& image,
+                                                        const PartitionState& state,
+                                                        ErrorCode* error, std::string* message) {
+      return target ? start_reassignment(image, state, *target, error, message)
+                    : cancel_reassignment(image, state, unclean, error, message);
+    };
+    change_partition(r.topic, topic->info.id, r.partition, *p, std::move(rule), 3,
+                     [results, finish, i](ErrorCode error, std::string message) {
+                       (*results)[i] = {error, std::move(message)};
+                       finish();
+                     });
+  }
+  finish();
 }
 
 void EtcdMetadata::Impl::controlled_shutdown(std::chrono::milliseconds timeout,

@@ -31,8 +31,14 @@ struct PartitionState {
   int32_t leader_epoch = 0;       // +1 at every leader change
   int32_t partition_epoch = 0;    // +1 at every change of leader or ISR
   int64_t store_version = 0;      // the etcd key's version (the CAS token); 0 on a single node
+  // A reassignment in progress (KIP-455): `replicas` is then the target followed by `removing`;
+  // `adding` (target brokers not in the old assignment) and `removing` (old brokers not in the
+  // target) are subsets of it, ascending. Both empty otherwise.
+  std::vector<int32_t> adding;
+  std::vector<int32_t> removing;
 
   bool operator==(const PartitionState&) const = default;
+  bool reassigning() const { return !adding.empty() || !removing.empty(); }
 };
 
 struct BrokerEndpoint {

@@ -1,5 +1,6 @@
 #include "cluster/metadata_records.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/base64.h"
@@ -141,6 +142,12 @@ std::string encode_partition(const PartitionState& p) {
   write_list(w, p.replicas);
   w.key("isr");
   write_list(w, p.isr);
+  if (p.reassigning()) {  // absent otherwise: the record of a settled partition is unchanged
+    w.key("adding");
+    write_list(w, p.adding);
+    w.key("removing");
+    write_list(w, p.removing);
+  }
   w.key("leader").value(p.leader);
   w.key("leader_epoch").value(p.leader_epoch);
   w.key("partition_epoch").value(p.partition_epoch);
@@ -158,6 +165,16 @@ std::optional<PartitionState> decode_partition(std::string_view text) {
   if (!int32_list((*v)["replicas"], p.replicas) || !int32_list((*v)["isr"], p.isr) || !leader ||
       !le || !pe) {
     return std::nullopt;
+  }
+  if (v->find("adding") != nullptr || v->find("removing") != nullptr) {
+    if (!int32_list((*v)["adding"], p.adding) || !int32_list((*v)["removing"], p.removing)) {
+      return std::nullopt;
+    }
+    auto among_replicas = [&p](const std::vector<int32_t>& ids) {
+      return std::ranges::all_of(
+          ids, [&p](int32_t id) { return std::ranges::find(p.replicas, id) != p.replicas.end(); });
+    };
+    if (!among_replicas(p.adding) || !among_replicas(p.removing)) return std::nullopt;
   }
   p.leader = *leader;
   p.leader_epoch = *le;

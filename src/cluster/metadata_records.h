@@ -12,6 +12,8 @@
 //                                    "configs":{"k":"v"},"internal":false}
 //   P/partitions/<topic id>/<index> {"replicas":[1,2,3],"isr":[1,2],"leader":1,
 //                                    "leader_epoch":4,"partition_epoch":9}
+//                                   while a reassignment is in progress also
+//                                   "adding":[4],"removing":[1] (subsets of replicas)
 //   P/producer_id_block             {"next":"<first free producer id>"}
 //   P/acls                          every ACL binding, in the ACL store's text (security/acl.h)
 //   P/scram_credentials             every SCRAM credential, in the credential store's text

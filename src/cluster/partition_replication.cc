@@ -70,6 +70,7 @@ void Partition::apply_leader_state(const PartitionState& s) {
     if (s.isr.size() < state_.isr.size()) counters->shrinks.fetch_add(1, std::memory_order_relaxed);
     if (s.isr.size() > state_.isr.size()) counters->expands.fetch_add(1, std::memory_order_relaxed);
   }
+  if (s.replicas != state_.replicas) tracker_->set_replicas(s.replicas);
   state_ = s;
   tracker_->set_isr(s.isr);
   set_high_watermark(tracker_->update_high_watermark(log_->log_end_offset()));

@@ -16,6 +16,15 @@ ReplicaTracker::ReplicaTracker(int32_t leader, const std::vector<int32_t>& repli
   }
 }
 
+void ReplicaTracker::set_replicas(const std::vector<int32_t>& replicas) {
+  std::erase_if(followers_, [&replicas](const auto& f) {
+    return std::find(replicas.begin(), replicas.end(), f.first) == replicas.end();
+  });
+  for (const int32_t r : replicas) {
+    if (r != leader_) followers_.try_emplace(r);
+  }
+}
+
 bool ReplicaTracker::in_isr(int32_t id) const {
   return std::find(isr_.begin(), isr_.end(), id) != isr_.end();
 }

@@ -56,6 +56,9 @@ class ReplicaTracker {
 
   // The controller accepted a new ISR (always containing the leader).
   void set_isr(const std::vector<int32_t>& isr) { isr_ = isr; }
+  // The assignment changed within this leadership (a reassignment adds replicas without a new
+  // leader epoch): new followers start unknown (not caught up), followers no longer assigned go.
+  void set_replicas(const std::vector<int32_t>& replicas);
   const std::vector<int32_t>& isr() const { return isr_; }
   const FollowerState* follower(int32_t id) const;
   int32_t leader() const { return leader_; }

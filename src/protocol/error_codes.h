@@ -69,6 +69,7 @@ enum class ErrorCode : int16_t {
   fenced_instance_id = 82,
   eligible_leaders_not_available = 83,
   election_not_needed = 84,
+  no_reassignment_in_progress = 85,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
   resource_not_found = 91,

@@ -205,11 +205,7 @@ int acl_list(Globals& g, const AclOptions& o) {
   req.permission_type = static_cast<int8_t>(permission_of(o, security::AclPermission::any));
   RawClient c(g);
   protocol::DescribeAclsResponse resp;
-  c.call(kDescribeAcls, 1, req, resp);
-  if (resp.error_code != 0) {
-    throw Failure(kExitKafka, "describe ACLs: " + resp.error_message.value_or(
-                                                      "error " + std::to_string(resp.error_code)));
-  }
+  c.call_checked("DescribeAcls", kDescribeAcls, 1, req, resp);
   std::vector<security::AclBinding> out;
   for (const auto& res : resp.resources) {
     for (const auto& a : res.acls) {

@@ -59,6 +59,7 @@ void add_group_commands(CLI::App& app, Globals& g);
 void add_cluster_commands(CLI::App& app, Globals& g);
 void add_user_commands(CLI::App& app, Globals& g);
 void add_acl_commands(CLI::App& app, Globals& g);
+void add_reassign_commands(CLI::App& app, Globals& g);
 
 // A librdkafka configuration with bootstrap servers, quiet logging (unless -v) and -X applied
 // after `defaults`. The caller may add callbacks before handing it to Client.

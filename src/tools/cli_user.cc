@@ -39,11 +39,7 @@ protocol::DescribeUserScramCredentialsResponse describe(RawClient& c,
     for (const auto& n : names) req.users->push_back({n, {}});
   }
   protocol::DescribeUserScramCredentialsResponse resp;
-  c.call(kDescribe, 0, req, resp);
-  if (resp.error_code != 0) {
-    throw Failure(kExitKafka, "DescribeUserScramCredentials failed: " +
-                                  resp.error_message.value_or(std::to_string(resp.error_code)));
-  }
+  c.call_checked("DescribeUserScramCredentials", kDescribe, 0, req, resp);
   return resp;
 }
 

@@ -42,6 +42,16 @@ class RawClient {
       throw Failure(kExitKafka, "malformed answer from " + where_ + ": " + r.error());
     }
   }
+  // call(), then a Failure (exit 1) naming `what` when the answer's top-level error_code is set.
+  template <class Req, class Resp>
+  void call_checked(const char* what, int16_t api_key, int16_t version, const Req& req,
+                    Resp& resp) {
+    call(api_key, version, req, resp);
+    if (resp.error_code != 0) {
+      throw Failure(kExitKafka, std::string(what) + " failed: " +
+                                    resp.error_message.value_or(std::to_string(resp.error_code)));
+    }
+  }
 
  private:
   protocol::RequestHeader header(int16_t api_key, int16_t version);

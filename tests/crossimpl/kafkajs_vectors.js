@@ -32,7 +32,8 @@ const kafkajsVersion = require(path.join(KAFKAJS, 'package.json')).version
 const REQUESTS_DIR = path.join(KAFKAJS, 'src', 'protocol', 'requests')
 const Encoder = require(path.join(KAFKAJS, 'src', 'protocol', 'encoder'))
 
-// {apiKey: [min, max]} from the `versions` line of each schema/api/NN_name.ks.
+// {apiKey: [min, max, firstFlexible]} from the `versions` and `flexible N+` lines of each
+// schema/api/NN_name.ks (firstFlexible Infinity: never flexible).
 function schemaVersions() {
   const out = new Map()
   for (const name of fs.readdirSync(SCHEMA_API_DIR).sort()) {
@@ -45,7 +46,9 @@ function schemaVersions() {
       .find(l => l.startsWith('versions'))
     const v = line && /^versions\s+(\d+)(?:-(\d+))?$/.exec(line)
     if (!v) die(`${name}: no versions line`)
-    out.set(Number(m[1]), [Number(v[1]), Number(v[2] === undefined ? v[1] : v[2])])
+    const flexible = /^flexible\s+(\d+)\+/m.exec(text)
+    out.set(Number(m[1]), [Number(v[1]), Number(v[2] === undefined ? v[1] : v[2]),
+                           flexible ? Number(flexible[1]) : Infinity])
   }
   return out
 }
@@ -306,6 +309,18 @@ const PARAMS = {
     })),
   }),
   deleteGroups: (v, n) => v.list(n, () => v.string(n !== 0)),
+  alterPartitionReassignments: (v, n) => ({
+    timeout: v.int32(),
+    topics: v.list(n, () => ({
+      topic: v.string(n !== 0),
+      partitionAssignment: v.list(n, () => ({ partition: v.int32(), replicas: v.list(n, () => v.int32()) })),
+    })),
+  }),
+  // Variant 2: null topics (every partition).
+  listPartitionReassignments: (v, n) => ({
+    timeout: v.int32(),
+    topics: n === 2 ? null : v.list(n, () => ({ topic: v.string(n !== 0), partitions: v.list(n, () => v.int32()) })),
+  }),
   // ACL filters: variant 2 uses null for every nullable name (null matches anything).
   describeAcls: (v, n) => aclFilter(v, n),
   createAcls: (v, n) => ({
@@ -354,9 +369,15 @@ async function main() {
           break
         }
         if (!factory) die(`${api} (key ${request.apiKey}) has a schema file but no parameters here`)
-        const encoder = await request.encode()
+        let body = (await request.encode()).buffer
+        if (version >= range[2]) {
+          // kafkajs writes a classic (v1) request header, so its flexible encoders begin the
+          // body with the v2 header's empty tagged fields: that byte belongs to the header.
+          if (body[0] !== 0) die(`${api}/v${version}: no empty header tag buffer first`)
+          body = body.subarray(1)
+        }
         const file = path.join(out, `${request.apiKey}_${version}_request_${n}.bin`)
-        fs.writeFileSync(file, encoder.buffer)
+        fs.writeFileSync(file, body)
         written++
       }
     }

@@ -246,6 +246,21 @@ def cases():
                   [G_(aw.TOPIC, T, aw.ALTER_CONFIGS)], 0))
     c.append(Case(44, "IncrementalAlterConfigs (broker)", incremental(4, "0", []), config_errors,
                   31, [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER_CONFIGS)], 0))
+    # 45 AlterPartitionReassignments v0 (flexible): ALTER on the cluster (top-level error; on a
+    # single node its own id 0 is a valid target).
+    target = kw.compact_string(T) + compact_array(
+        [0], lambda p: i32(p) + compact_array([0], i32) + kw.uvarint(0)) + kw.uvarint(0)
+    c.append(Case(45, "AlterPartitionReassignments",
+                  lambda corr: frame(header_v2(45, 0, corr) + i32(30000)
+                                     + compact_array([target], lambda t: t) + kw.uvarint(0)),
+                  lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER)], 0, flexible=True))
+    # 46 ListPartitionReassignments v0 (flexible): DESCRIBE on the cluster.
+    c.append(Case(46, "ListPartitionReassignments",
+                  lambda corr: frame(header_v2(46, 0, corr) + i32(30000) + kw.uvarint(0)
+                                     + kw.uvarint(0)),
+                  lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE)], 0, flexible=True))
     # 47 OffsetDelete v0: DELETE on the group (group-level error) and READ on the topic.
     c.append(Case(47, "OffsetDelete",
                   lambda corr: frame(header_v1(47, 0, corr) + string(G_OD) + array(

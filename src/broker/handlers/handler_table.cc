@@ -37,6 +37,8 @@ constexpr HandlerEntry kHandlers[] = {
     {42, 0, 2, handle_delete_groups},
     {43, 0, 2, handle_elect_leaders},
     {44, 0, 1, handle_incremental_alter_configs},
+    {45, 0, 0, handle_alter_partition_reassignments},
+    {46, 0, 0, handle_list_partition_reassignments},
     {47, 0, 0, handle_offset_delete},
     {50, 0, 0, handle_describe_user_scram_credentials},
     {51, 0, 0, handle_alter_user_scram_credentials},

@@ -39,6 +39,8 @@ void handle_describe_configs(RequestContext& ctx, Responder respond);
 void handle_alter_configs(RequestContext& ctx, Responder respond);
 void handle_create_partitions(RequestContext& ctx, Responder respond);
 void handle_elect_leaders(RequestContext& ctx, Responder respond);
+void handle_alter_partition_reassignments(RequestContext& ctx, Responder respond);
+void handle_list_partition_reassignments(RequestContext& ctx, Responder respond);
 void handle_incremental_alter_configs(RequestContext& ctx, Responder respond);
 void handle_delete_records(RequestContext& ctx, Responder respond);
 void handle_init_producer_id(RequestContext& ctx, Responder respond);

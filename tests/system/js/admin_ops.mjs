@@ -2,6 +2,10 @@
 //
 //   node admin_ops.mjs HOST:PORT        topic admin steps
 //   node admin_ops.mjs HOST:PORT acl    ACL steps (createAcls, describeAcls, deleteAcls)
+//   node admin_ops.mjs HOST:PORT reassign JSON
+//                                       alterPartitionReassignments with JSON's topics
+//                                       ([{topic, partitionAssignment: [{partition, replicas}]}]),
+//                                       then listPartitionReassignments of every partition
 //
 // kafkajs is loaded from tests/js/node_modules (installed by `npm ci` in tests/js), found relative
 // to this script, or from $KAFFA_JS_DIR when set. Every step's result (or error) is recorded, so
@@ -81,6 +85,10 @@ try {
   await step('connect', () => admin.connect().then(() => null))
   if (process.argv[3] === 'acl') {
     await aclSteps()
+  } else if (process.argv[3] === 'reassign') {
+    const topics = JSON.parse(process.argv[4])
+    await step('alter', () => admin.alterPartitionReassignments({ topics, timeout: 30000 }).then(() => null))
+    await step('list', () => admin.listPartitionReassignments({ timeout: 30000 }))
   } else {
     await step('create', () => admin.createTopics({
       waitForLeaders: true,

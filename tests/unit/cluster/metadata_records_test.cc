@@ -44,6 +44,9 @@ TEST(MetadataRecords, RecordsRoundTrip) {
 
   PartitionState p{{3, 1, 2}, {3, 1}, 3, 7, 19, 0};
   EXPECT_EQ(decode_partition(encode_partition(p)), p);
+  EXPECT_EQ(encode_partition(p).find("adding"), std::string::npos);  // settled: as before
+  PartitionState moving{{4, 2, 1}, {1, 2}, 1, 7, 20, 0, {4}, {1}};
+  EXPECT_EQ(decode_partition(encode_partition(moving)), moving);
 
   BrokerRegistration b;
   b.id = 2;
@@ -60,7 +63,10 @@ TEST(MetadataRecords, RecordsRoundTrip) {
 TEST(MetadataRecords, GarbageIsRefused) {
   for (const char* bad : {"", "{", "[]", "{\"replicas\":[1],\"isr\":[1]}",
                           "{\"replicas\":[\"x\"],\"isr\":[],\"leader\":1,\"leader_epoch\":0,"
-                          "\"partition_epoch\":0}"}) {
+                          "\"partition_epoch\":0}",
+                          // a reassignment naming a broker outside the replicas
+                          "{\"replicas\":[1],\"isr\":[1],\"adding\":[2],\"removing\":[],"
+                          "\"leader\":1,\"leader_epoch\":0,\"partition_epoch\":0}"}) {
     EXPECT_FALSE(decode_partition(bad).has_value()) << bad;
   }
   EXPECT_FALSE(decode_topic("t", "{\"id\":\"short\",\"partitions\":1,\"replication_factor\":1}"));

@@ -95,5 +95,22 @@ TEST(ReplicaTracker, FetchesFromNonReplicasAreRefused) {
   EXPECT_EQ(t.follower(2)->log_end_offset, -1);
 }
 
+TEST(ReplicaTracker, ReplicasAddedWithinALeadershipAreFollowedAndRemovedOnesForgotten) {
+  ReplicaTracker t(1, {1, 2}, {1, 2}, 0, 0);
+  ASSERT_TRUE(t.on_fetch(2, 40, 40, 5));
+  EXPECT_FALSE(t.on_fetch(3, 0, 40, 6));
+  t.set_replicas({3, 1, 2});  // a reassignment adds broker 3
+  ASSERT_NE(t.follower(3), nullptr);
+  EXPECT_EQ(t.follower(3)->log_end_offset, -1);
+  EXPECT_EQ(t.follower(2)->log_end_offset, 40) << "what is known of the others is kept";
+  EXPECT_EQ(t.update_high_watermark(40), 40);
+  EXPECT_EQ(t.caught_up(0), Ids{});
+  ASSERT_TRUE(t.on_fetch(3, 40, 40, 7));
+  EXPECT_EQ(t.caught_up(0), Ids{3});
+  t.set_replicas({1, 3});
+  EXPECT_EQ(t.follower(2), nullptr);
+  EXPECT_FALSE(t.on_fetch(2, 40, 40, 8));
+}
+
 }  // namespace
 }  // namespace kaffa::cluster
