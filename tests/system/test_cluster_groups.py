@@ -150,5 +150,37 @@ class GroupFailoverTest(unittest.TestCase):
                    describe=lambda: "errors: %s" % errors[-5:])
 
 
+class CoordinatorWithoutReplicaTest(unittest.TestCase):
+    def test_commit_for_a_partition_the_coordinator_does_not_host(self):
+        """OffsetCommit checks that the partition exists in the cluster, as Kafka's metadata
+        cache does, not that the coordinator holds a replica of it (it did before: any group
+        whose coordinator was not a replica of its topic got UNKNOWN_TOPIC_OR_PARTITION)."""
+        from confluent_kafka import Consumer, TopicPartition
+        with KaffaCluster(3) as c:
+            c.create_topic("solo", 1, assignment=[[1]])
+            group = None
+            for i in range(100):
+                name = "elsewhere-%d" % i
+                err, node, _h, _p = wait_until(
+                    lambda: (lambda a: a if a[0] == 0 else None)(find_coordinator(c.broker(1),
+                                                                                  name)),
+                    "a coordinator for %s" % name)
+                if node != 1:
+                    group = name
+                    break
+            self.assertIsNotNone(group)
+            consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": group,
+                                 "enable.auto.commit": False})
+            try:
+                result = consumer.commit(offsets=[TopicPartition("solo", 0, 5)],
+                                         asynchronous=False)
+                self.assertEqual([(tp.topic, tp.partition, tp.offset, tp.error)
+                                  for tp in result], [("solo", 0, 5, None)])
+                got = consumer.committed([TopicPartition("solo", 0)], timeout=30)
+                self.assertEqual(got[0].offset, 5)
+            finally:
+                consumer.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,8 @@
 // What OffsetCommit and OffsetDelete share before they ask the coordinator: the response skeleton
 // (each topic and partition of the request, in order) with TOPIC_AUTHORIZATION_FAILED for the
-// topics the principal may not READ and UNKNOWN_TOPIC_OR_PARTITION for the partitions this broker
-// does not host (authorization first, as Kafka).
+// topics the principal may not READ and UNKNOWN_TOPIC_OR_PARTITION for the partitions that do not
+// exist (authorization first, as Kafka). Existence is the cluster's, as Kafka's metadata cache
+// says: in a cluster the coordinator need not host a replica of the partitions it commits for.
 #pragma once
 
 #include <vector>
@@ -26,11 +27,12 @@ bool mark_known_partitions(const RequestContext& ctx, const InTopics& in_topics,
     out.name = topic.name;
     const bool allowed = group_error == protocol::ErrorCode::none &&
                          authorize(ctx, AclOperation::read, ResourceType::topic, topic.name);
+    const auto info = allowed ? ctx.broker.topics().find(topic.name) : std::nullopt;
     for (const auto& part : topic.partitions) {
       auto& p = out.partitions.emplace_back();
       p.partition_index = part.partition_index;
       const bool exists =
-          allowed && ctx.broker.partitions().get(topic.name, part.partition_index) != nullptr;
+          info && part.partition_index >= 0 && part.partition_index < info->partitions;
       if (group_error != protocol::ErrorCode::none) {
         p.error_code = protocol::code(group_error);
       } else if (!allowed) {
