@@ -97,6 +97,12 @@ class Broker : public net::RequestHandler {
   std::optional<AdvertisedBroker> node(const cluster::MetadataImage& image, int32_t id,
                                        std::string_view listener) const;
 
+  // The error for a partition this broker holds no replica of (leader-only requests): in a
+  // cluster NOT_LEADER_OR_FOLLOWER when the partition exists elsewhere (as Kafka's replica
+  // manager answers, so that clients refresh their metadata and go to its leader), else
+  // UNKNOWN_TOPIC_OR_PARTITION. In broker_topics.cc.
+  protocol::ErrorCode no_replica_error(std::string_view topic, int32_t partition) const;
+
   // --- Topic changes for the admin handlers (broker_topics.cc) ---
   // On a single node they happen at once (the calls above); in a cluster through the metadata
   // store, and done() runs on the store's thread once the change is visible in topics().

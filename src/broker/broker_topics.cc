@@ -20,6 +20,14 @@ Broker::TopicResult failed(ErrorCode e, std::string message) {
 
 }  // namespace
 
+ErrorCode Broker::no_replica_error(std::string_view topic, int32_t partition) const {
+  if (!clustered()) return ErrorCode::unknown_topic_or_partition;
+  const auto info = topics_.find(topic);
+  return info && partition >= 0 && partition < info->partitions
+             ? ErrorCode::not_leader_or_follower
+             : ErrorCode::unknown_topic_or_partition;
+}
+
 void Broker::create_topic_async(cluster::TopicInfo topic,
                                 std::vector<std::vector<int32_t>> assignment, TopicDone done) {
   const std::string name = topic.name;

@@ -18,6 +18,7 @@ cluster of four brokers, as kafka-reassign-partitions.sh drives it.
 - Draining a live broker (`kaffa reassign drain`): the plan moves exactly the replicas on broker 1
   to the least loaded other brokers, in Kafka's plan format; `start --plan` runs it, after which
   no partition is on broker 1, every ISR is full and the records produced before are all there.
+  Broker 1 then answers NOT_LEADER_OR_FOLLOWER for the partitions it gave up.
 - A single node: its own id is the only valid target, and there is nothing to cancel or list.
 """
 
@@ -32,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cluster_checks as cc  # noqa: E402
+import kafka_records as kr  # noqa: E402
 from cluster_harness import KaffaCluster, wait_until  # noqa: E402
 from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import kafka_wire as kw  # noqa: E402
@@ -41,6 +43,7 @@ SCRIPT = os.path.join(HERE, "js", "admin_ops.mjs")
 JS_DIR = os.path.abspath(os.environ.get("KAFFA_JS_DIR") or os.path.join(HERE, "..", "js"))
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
+NOT_LEADER_OR_FOLLOWER = 6
 INVALID_REPLICA_ASSIGNMENT = 39
 NO_REASSIGNMENT_IN_PROGRESS = 85
 
@@ -258,6 +261,16 @@ class ClusterReassignTest(unittest.TestCase):
                              {"version": 1, "partitions": []})
             wait_until(lambda: not any(os.path.exists(cc.partition_dir(c.broker(1), topic, i))
                                        for i in range(4)), "broker 1 to delete its replicas")
+            # Broker 1 holds none of them now: a client with stale metadata is told to go to the
+            # leader (NOT_LEADER_OR_FOLLOWER, as Kafka), not that the partition does not exist.
+            with kr.DataConnection(c.broker(1).host, c.broker(1).port) as conn:
+                corr = conn.next_corr()
+                got = kr.parse_list_offsets_v1_response(conn.round_trip(
+                    kr.list_offsets_v1_request(corr, [(topic, [(0, -1), (9, -1)])]), corr,
+                    "ListOffsets"))
+            self.assertEqual({k: v["error_code"] for k, v in got.items()},
+                             {(topic, 0): NOT_LEADER_OR_FOLLOWER,
+                              (topic, 9): UNKNOWN_TOPIC_OR_PARTITION})
             got = run_kaffa(cli + ["consume", topic, "--from", "beginning", "-e"])
             self.assertEqual(got.returncode, 0, got.stderr)
             self.assertEqual(sorted(got.stdout.splitlines()), sorted(lines.splitlines()))

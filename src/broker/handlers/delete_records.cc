@@ -66,7 +66,8 @@ void handle_delete_records(RequestContext& ctx, Responder respond) {
       }
       auto partition = ctx.broker.partitions().get(topic.name, want.partition_index);
       if (!info || !partition) {
-        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        out.error_code =
+            protocol::code(ctx.broker.no_replica_error(topic.name, want.partition_index));
         continue;
       }
       if (!partition->is_leader()) {

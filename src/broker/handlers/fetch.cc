@@ -152,7 +152,7 @@ void FetchOp::start() {
         out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
         any_error_ = true;
       } else if (!partition) {
-        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        out.error_code = protocol::code(broker_.no_replica_error(topic.topic, p.partition));
         any_error_ = true;
       } else if (p.current_leader_epoch > partition->leader_epoch()) {
         out.error_code = protocol::code(ErrorCode::unknown_leader_epoch);

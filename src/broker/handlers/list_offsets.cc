@@ -81,7 +81,8 @@ void handle_list_offsets(RequestContext& ctx, Responder respond) {
         continue;
       }
       if (!partition) {
-        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        out.error_code =
+            protocol::code(ctx.broker.no_replica_error(topic.name, want.partition_index));
         continue;
       }
       if (!partition->is_leader()) {

@@ -54,7 +54,7 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
       }
       auto partition = ctx.broker.partitions().get(t.topic, p.partition);
       if (!partition) {
-        out.error_code = protocol::code(protocol::ErrorCode::unknown_topic_or_partition);
+        out.error_code = protocol::code(ctx.broker.no_replica_error(t.topic, p.partition));
         continue;
       }
       if (!partition->is_leader()) {

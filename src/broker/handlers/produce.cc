@@ -126,7 +126,7 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         continue;
       }
       if (!partition) {
-        out.error_code = protocol::code(ErrorCode::unknown_topic_or_partition);
+        out.error_code = protocol::code(broker.no_replica_error(topic.name, part.index));
         continue;
       }
       if (!part.records.has_value() || part.records->bytes.empty()) {
