@@ -98,4 +98,26 @@ void write(Level l, std::string_view message) {
   logger().log(sl, "{}", message);
 }
 
+void RepeatedWarning::warn(std::string message, int64_t now_ms) {
+  if (message == last_ && now_ms < next_ms_) {
+    ++repeats_;
+    return;
+  }
+  if (message == last_ && repeats_ > 0) {
+    log::warn("{} (again {} times in the last {} s)", message, repeats_, interval_ms_ / 1000);
+  } else {
+    log::warn("{}", message);
+  }
+  last_ = std::move(message);
+  next_ms_ = now_ms + interval_ms_;
+  repeats_ = 0;
+}
+
+void RepeatedWarning::clear(std::string_view what) {
+  if (last_.empty()) return;
+  log::info("{}", what);
+  last_.clear();
+  repeats_ = 0;
+}
+
 }  // namespace kaffa::log

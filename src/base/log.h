@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -50,5 +52,22 @@ template <class... A>
 void error(fmt::format_string<A...> f, A&&... a) {
   if (enabled(Level::error)) write(Level::error, fmt::format(f, std::forward<A>(a)...));
 }
+
+// A warning that may repeat for as long as a condition lasts (a peer that keeps refusing a
+// connection): logged at once and whenever its text changes; the same text again at most once per
+// `interval_ms`, saying how often it recurred meanwhile. clear() ends the condition: if anything
+// was logged, one info line says so. Not thread-safe: one per owner (thread).
+class RepeatedWarning {
+ public:
+  explicit RepeatedWarning(int64_t interval_ms = 60000) : interval_ms_(interval_ms) {}
+  void warn(std::string message, int64_t now_ms);
+  void clear(std::string_view what);
+
+ private:
+  int64_t interval_ms_;
+  std::string last_;
+  int64_t next_ms_ = 0;  // the same text is logged again from then on
+  int64_t repeats_ = 0;  // since it was last logged
+};
 
 }  // namespace kaffa::log

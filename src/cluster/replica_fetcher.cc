@@ -122,6 +122,8 @@ class ReplicaFetcher::Worker {
     int64_t fetch_offset = 0;
     int64_t delayed_until = 0;  // steady ms
   };
+  // Connection failures repeat every backoff while they last: logged once a minute.
+  log::RepeatedWarning connect_warning_;
 
   void run();
   bool truncate(std::vector<Entry>& entries);
@@ -197,10 +199,11 @@ void ReplicaFetcher::Worker::run() {
       if (wants_tls && settings_.tls) tls = settings_.tls();
       if ((protocol != "PLAINTEXT" && !wants_tls && !wants_sasl) || (wants_tls && !tls) ||
           (wants_sasl && settings_.sasl_mechanism.empty())) {
-        log::warn(
-            "replica fetcher: leader {}: its listener {} is {}, for which this broker has "
-            "no settings (ssl.* and a SASL login of that listener)",
-            leader_, endpoint.listener, protocol);
+        connect_warning_.warn(
+            fmt::format("replica fetcher: leader {}: its listener {} is {}, for which this broker "
+                        "has no settings (ssl.* and a SASL login of that listener)",
+                        leader_, endpoint.listener, protocol),
+            clock::steady_ms());
         sleep_ms(settings_.backoff_ms);
         continue;
       }
@@ -208,10 +211,12 @@ void ReplicaFetcher::Worker::run() {
           (wants_sasl &&
            !conn_.login(settings_.sasl_mechanism, settings_.sasl_username, settings_.sasl_password,
                         settings_.request_timeout_ms, &error))) {
-        log::warn("replica fetcher: leader {}: {}", leader_, error);
+        connect_warning_.warn(fmt::format("replica fetcher: leader {}: {}", leader_, error),
+                              clock::steady_ms());
         sleep_ms(settings_.backoff_ms);
         continue;
       }
+      connect_warning_.clear(fmt::format("replica fetcher: connected to leader {}", leader_));
       connected_to_ = endpoint;
     }
     bool ok = truncate(work);
