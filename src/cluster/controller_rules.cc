@@ -81,11 +81,18 @@ bool is_live(const MetadataImage& image, int32_t broker) {
   return b != nullptr && !b->shutting_down;
 }
 
+bool unclean_election_enabled(const TopicInfo& topic, bool broker_default) {
+  auto it = topic.configs.find("unclean.leader.election.enable");
+  if (it == topic.configs.end()) return broker_default;
+  return it->second == "true";  // validated when set: "true" or "false"
+}
+
 std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unclean) {
   std::vector<PartitionChange> out;
   for (const auto& [name, topic] : image.topics) {
+    const bool topic_unclean = unclean_election_enabled(topic.info, unclean);
     for (size_t i = 0; i < topic.partitions.size(); ++i) {
-      auto next = repair(image, topic.partitions[i], unclean);
+      auto next = repair(image, topic.partitions[i], topic_unclean);
       if (!next) next = complete_reassignment(image, topic.partitions[i]);
       if (next) {
         out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});

@@ -31,7 +31,12 @@ struct PartitionChange {
 // - no leader, and a live ISR member: it leads (leader_epoch + 1).
 // - a dead or shutting-down follower in the ISR: removed (leader_epoch unchanged).
 // Dead / shutting-down followers also leave the ISR whenever a new leader is elected.
+// `unclean` is the broker default (unclean.leader.election.enable); a topic's own setting of it
+// wins (unclean_election_enabled).
 std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unclean);
+// A topic's unclean.leader.election.enable when it sets one, else `broker_default` (Kafka's
+// resolution of a topic config against its broker synonym).
+bool unclean_election_enabled(const TopicInfo& topic, bool broker_default);
 
 // Preferred leader election for one partition: replicas[0] leads if it is live, in the ISR and
 // not leading already. nullopt with *error set otherwise (ELECTION_NOT_NEEDED,

@@ -202,7 +202,6 @@ void EtcdMetadata::Impl::alter_reassignments(
   auto finish = [results, pending, done] {
     if (--*pending == 0) done(std::move(*results));
   };
-  const bool unclean = options_.unclean_leader_election;
   for (size_t i = 0; i < list.size(); ++i) {
     auto& r = list[i];
     const TopicImage* topic = image ? image->topic(r.topic) : nullptr;
@@ -212,6 +211,7 @@ void EtcdMetadata::Impl::alter_reassignments(
       finish();
       continue;
     }
+    const bool unclean = unclean_election_enabled(topic->info, options_.unclean_leader_election);
     Rule rule = [target = std::move(r.target), unclean](const MetadataImage& image,
                                                         const PartitionState& state,
                                                         ErrorCode* error, std::string* message) {

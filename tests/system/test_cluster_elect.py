@@ -9,6 +9,11 @@ automatic rebalancing off so that only the request moves leadership. Broker 1 is
 - the same request again answers ELECTION_NOT_NEEDED (84);
 - an unknown partition answers UNKNOWN_TOPIC_OR_PARTITION (3);
 - an unclean election (type 1) for a partition that has a leader answers ELECTION_NOT_NEEDED.
+
+A topic's own unclean.leader.election.enable (the brokers' is false): "dirty" (true) and "clean"
+(unset) on [1, 2]; broker 2 is frozen until the ISRs are [1], then broker 1 is killed and broker 2
+thawed. The controller makes broker 2 leader of dirty-0 (ISR [2]) and leaves clean-0 without a
+leader.
 """
 
 import os
@@ -67,6 +72,23 @@ class ElectLeadersTest(unittest.TestCase):
                                        ("pref", 7): UNKNOWN_TOPIC_OR_PARTITION})
             top, results = elect(c.broker(1), 1, [("pref", [0])])
             self.assertEqual(results, {("pref", 0): ELECTION_NOT_NEEDED})
+
+    def test_a_topics_own_unclean_election_setting(self):
+        with KaffaCluster(3) as c:
+            c.create_topic("dirty", 1, assignment=[[1, 2]],
+                           configs={"unclean.leader.election.enable": "true"})
+            c.create_topic("clean", 1, assignment=[[1, 2]])
+            c.wait_full_isr("dirty")
+            c.wait_full_isr("clean")
+            c.broker(2).freeze()
+            for t in ("dirty", "clean"):
+                c.wait_isr(t, 0, lambda p: p["isr"] == [1], "%s-0 in sync on broker 1 only" % t)
+            c.broker(1).kill9()
+            c.broker(2).thaw()
+            c.wait_isr("dirty", 0, lambda p: p["leader"] == 2 and p["isr"] == [2],
+                       "broker 2 leading dirty-0 after an unclean election")
+            c.wait_isr("clean", 0, lambda p: p["leader"] == -1 and p["isr"] == [1],
+                       "clean-0 without a leader, waiting for broker 1")
 
 
 if __name__ == "__main__":

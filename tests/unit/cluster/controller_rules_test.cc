@@ -67,6 +67,19 @@ TEST(ControllerRules, NoEligibleLeaderLeavesThePartitionOfflineWithItsIsr) {
   EXPECT_EQ(unclean[0].next.isr, (std::vector<int32_t>{2}));
 }
 
+TEST(ControllerRules, ATopicsOwnUncleanElectionSettingWins) {
+  const auto p = partition({1, 2}, {1}, 1);
+  auto with_config = [&p](const char* value) {
+    auto i = image({2}, {p});
+    if (value != nullptr) i.topics["t"].info.configs["unclean.leader.election.enable"] = value;
+    return i;
+  };
+  ASSERT_EQ(repair_changes(with_config("true"), false).size(), 1u);
+  EXPECT_EQ(repair_changes(with_config("true"), false)[0].next.leader, 2);
+  EXPECT_EQ(repair_changes(with_config("false"), true)[0].next.leader, -1);
+  EXPECT_EQ(repair_changes(with_config(nullptr), true)[0].next.leader, 2);
+}
+
 TEST(ControllerRules, DeadAndShuttingDownFollowersLeaveTheIsr) {
   auto changes = repair_changes(image({1, 3}, {partition({1, 2, 3}, {1, 2, 3}, 1)}, {3}), false);
   ASSERT_EQ(changes.size(), 1u);
