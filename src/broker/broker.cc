@@ -105,6 +105,7 @@ static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.timestamp_type = c.log_message_timestamp_type == "LogAppendTime"
                          ? record::TimestampType::log_append_time
                          : record::TimestampType::create_time;
+  d.compression = cluster::compression_of(c.compression_type);
   d.flush_messages = c.log_flush_interval_messages;
   d.flush_ms = c.log_flush_interval_ms;
   d.cached_read_files = c.log_cached_read_files;

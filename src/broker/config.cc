@@ -253,6 +253,17 @@ const std::vector<Setting>& settings() {
          c.log_message_timestamp_type = v;
          return true;
        }},
+      {"compression.type", "producer",
+       "Codec batches are stored with: producer (as sent), uncompressed, gzip, snappy, lz4 or "
+       "zstd (topic: compression.type).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (v != "producer" && !cluster::compression_of(v)) {
+           why = "expected producer, uncompressed, gzip, snappy, lz4 or zstd";
+           return false;
+         }
+         c.compression_type = v;
+         return true;
+       }},
       {"log.flush.interval.messages", "9223372036854775807",
        "Messages appended to a partition before it is flushed to disk.",
        long_setting(&BrokerConfig::log_flush_interval_messages, 1)},

@@ -107,6 +107,7 @@ struct BrokerConfig {
   int32_t log_index_size_max_bytes = 10485760;            // log.index.size.max.bytes
   int32_t message_max_bytes = 1048588;                    // message.max.bytes
   std::string log_message_timestamp_type = "CreateTime";  // log.message.timestamp.type
+  std::string compression_type = "producer";              // compression.type
   int64_t log_flush_interval_messages = INT64_MAX;        // log.flush.interval.messages
   int64_t log_flush_interval_ms = INT64_MAX;              // log.flush.interval.ms
   int64_t log_flush_offset_checkpoint_interval_ms =

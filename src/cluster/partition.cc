@@ -1,6 +1,8 @@
 #include "cluster/partition.h"
 
 #include "base/log.h"
+#include "record/recompress.h"
+#include "record/records.h"
 #include "record/validate.h"
 
 namespace kaffa::cluster {
@@ -98,6 +100,20 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     return out;
   }
   if (!check_producer(data, n, &out)) return out;
+  std::string recompressed;  // holds the batches when compression.type re-encodes them
+  if (config_.compression && record::needs_recompression(data, n, *config_.compression)) {
+    std::string why;
+    if (!record::recompress_batches(data, n, *config_.compression,
+                                    record::default_decompressed_limit(static_cast<size_t>(
+                                        std::max(config_.max_message_bytes, 0))),
+                                    recompressed, &why)) {
+      out.error = ErrorCode::corrupt_message;
+      out.message = why;
+      return out;
+    }
+    data = reinterpret_cast<uint8_t*>(recompressed.data());
+    n = recompressed.size();
+  }
   if (config_.timestamp_type == record::TimestampType::log_append_time) {
     // Every batch gets the append time (this changes CRC'd fields: record/batch.h).
     size_t pos = 0;

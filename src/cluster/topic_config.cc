@@ -134,6 +134,16 @@ std::optional<std::string> invalid_topic_config(std::string_view name,
   return "Unknown topic config name: " + std::string(name);
 }
 
+std::optional<record::Compression> compression_of(std::string_view type) {
+  using record::Compression;
+  if (type == "uncompressed") return Compression::none;
+  if (type == "gzip") return Compression::gzip;
+  if (type == "snappy") return Compression::snappy;
+  if (type == "lz4") return Compression::lz4;
+  if (type == "zstd") return Compression::zstd;
+  return std::nullopt;
+}
+
 PartitionConfig resolve_partition_config(const LogDefaults& d,
                                          const std::map<std::string, std::string>& configs) {
   PartitionConfig c;
@@ -152,6 +162,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.producer_id_expiration_ms = d.producer_id_expiration_ms;
   c.producer_id_expiration_check_interval_ms = d.producer_id_expiration_check_interval_ms;
   c.min_insync_replicas = d.min_insync_replicas;
+  c.compression = d.compression;
   auto number = [&](std::string_view name, auto& out) {
     auto it = configs.find(std::string(name));
     int64_t v = 0;
@@ -184,6 +195,9 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
     c.timestamp_type = it->second == "LogAppendTime" ? record::TimestampType::log_append_time
                                                      : record::TimestampType::create_time;
+  }
+  if (auto it = configs.find("compression.type"); it != configs.end()) {
+    c.compression = compression_of(it->second);
   }
   if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
     c.compact = it->second.find("compact") != std::string::npos;

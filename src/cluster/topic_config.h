@@ -42,6 +42,9 @@ struct LogDefaults {
   int64_t producer_id_expiration_ms = 86400000;               // producer.id.expiration.ms
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
   int32_t min_insync_replicas = 1;                            // min.insync.replicas
+  // compression.type: the codec every appended batch is stored with; nullopt = `producer`
+  // (batches are stored as they come).
+  std::optional<record::Compression> compression;
 };
 
 // The settings a partition works with, resolved from the defaults and its topic's configs.
@@ -66,7 +69,13 @@ struct PartitionConfig {
   int64_t producer_id_expiration_check_interval_ms = 600000;
   // min.insync.replicas: acks=all needs an ISR at least this large (replicated partitions only).
   int32_t min_insync_replicas = 1;
+  // compression.type (topic, else the broker's): nullopt = `producer`.
+  std::optional<record::Compression> compression;
 };
+
+// A valid compression.type value (producer, uncompressed, gzip, snappy, lz4, zstd) as a codec;
+// nullopt for `producer`.
+std::optional<record::Compression> compression_of(std::string_view compression_type);
 
 // Topic configs must have passed invalid_topic_config().
 PartitionConfig resolve_partition_config(const LogDefaults& defaults,

@@ -16,6 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase, KaffaBroker  # noqa: E402
+import kafka_records as kr  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa
 from confluent_kafka.admin import (AdminClient, ConfigResource, ConfigSource,  # noqa: E402
@@ -68,6 +69,15 @@ class ConfigsMixin:
         self.assertEqual(p.flush(TIMEOUT_S), 0)
         ((err, msg),) = reports
         return err, msg
+
+    def stored_codecs(self, topic, partition):
+        """The codec (attributes bits 0-2) of each batch in the partition's segment files."""
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.broker.log_dir, "%s-%d" % (
+                topic, partition), "*.log"))):
+            with open(path, "rb") as f:
+                out += [b.attributes & 7 for b in kr.decode_batches(f.read(), records=False)]
+        return out
 
     def consume_one(self, topic, partition):
         c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "cfg-" + topic,
@@ -139,6 +149,33 @@ class ConfluentConfigsTest(ConfigsMixin, BrokerTestCase):
         self.assertIsNotNone(err)
         self.assertEqual(err.code(), KafkaError.MSG_SIZE_TOO_LARGE)
 
+    def test_compression_type_takes_effect(self):
+        """compression.type other than producer re-encodes what is stored (as Kafka does); the
+        records read back are those sent."""
+        a = self.admin()
+        self.create(a, "cfg-codec", config={"compression.type": "gzip"})
+        self.assertIsNone(self.produce("cfg-codec", 0, b"g" * 1000)[0])  # sent uncompressed
+        self.assertIsNone(self.alter(a, "cfg-codec", {"compression.type": "uncompressed"}))
+        self.assertIsNone(self.produce("cfg-codec", 0, b"u" * 1000, **{
+            "compression.codec": "lz4"})[0])
+        self.assertIsNone(self.alter(a, "cfg-codec", {"compression.type": "producer"}))
+        self.assertIsNone(self.produce("cfg-codec", 0, b"p" * 1000, **{
+            "compression.codec": "lz4"})[0])
+        self.assertEqual(self.stored_codecs("cfg-codec", 0), [1, 0, 3])  # gzip, none, lz4
+        c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "cfg-codec",
+                      "enable.auto.commit": False})
+        try:
+            c.assign([TopicPartition("cfg-codec", 0, 0)])
+            got = []
+            while len(got) < 3:
+                msg = c.poll(TIMEOUT_S)
+                self.assertIsNotNone(msg)
+                self.assertIsNone(msg.error())
+                got.append(msg.value())
+        finally:
+            c.close()
+        self.assertEqual(got, [b"g" * 1000, b"u" * 1000, b"p" * 1000])
+
     def test_segment_bytes_takes_effect(self):
         a = self.admin()
         self.create(a, "cfg-roll")
@@ -206,6 +243,23 @@ class KafkaPythonConfigsTest(ConfigsMixin, BrokerTestCase):
         self.assertEqual(len(self.admin().list_topics(timeout=TIMEOUT_S)
                              .topics["kp-cfg"].partitions), 2)
         self.assertIsNone(self.produce("kp-cfg", 1, b"kp")[0])
+
+
+class BrokerCompressionTest(ConfigsMixin, BrokerTestCase):
+    BROKER_OVERRIDES = dict(OVERRIDES, **{"compression.type": "zstd"})
+
+    def test_the_brokers_compression_type_is_the_default(self):
+        a = self.admin()
+        self.create(a, "cfg-zstd")
+        self.create(a, "cfg-as-sent", config={"compression.type": "producer"})
+        for t in ("cfg-zstd", "cfg-as-sent"):
+            self.assertIsNone(self.produce(t, 0, b"z" * 1000)[0])
+            self.assertEqual(self.consume_one(t, 0).value(), b"z" * 1000)
+        self.assertEqual(self.stored_codecs("cfg-zstd", 0), [4])
+        self.assertEqual(self.stored_codecs("cfg-as-sent", 0), [0])
+        e = self.describe(a, ConfigResource.Type.TOPIC, "cfg-zstd")
+        self.assertEqual(e["compression.type"].value, "zstd")
+        self.assertEqual(e["compression.type"].source, ConfigSource.STATIC_BROKER_CONFIG.value)
 
 
 class RestartTest(ConfigsMixin, unittest.TestCase):
