@@ -140,6 +140,7 @@ void Broker::start() {
       cluster::ProducerIdManager::default_path(config_.log_dir));
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   load_security_stores();
+  load_client_quotas();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,

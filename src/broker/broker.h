@@ -19,6 +19,7 @@
 
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "broker/quota_manager.h"
 #include "cluster/cleaner_manager.h"
 #include "cluster/metadata_image.h"
 #include "cluster/partition_manager.h"
@@ -40,6 +41,7 @@ struct AdvertisedBroker {
 };
 
 class AdminApi;
+struct RequestContext;
 }  // namespace kaffa::broker
 
 namespace kaffa::cluster {
@@ -130,6 +132,18 @@ class Broker : public net::RequestHandler {
   using SecurityDone = std::function<void(std::string error)>;
   void update_acls(security::Authorizer::Change change, SecurityDone done);
   void update_scram_users(std::function<bool(security::ScramUsers&)> change, SecurityDone done);
+  // --- Client quotas for the admin handlers (broker_quotas.cc), the same way ---
+  void update_client_quotas(std::function<bool(quotas::QuotaSet&)> change, SecurityDone done);
+  QuotaManager& quotas() { return quotas_; }
+  // Who a request is measured as for quotas (its principal's name and client id); nullopt while
+  // no quota exists (the request path then does nothing more).
+  struct QuotaIdentity {
+    std::string user;
+    std::string client_id;
+  };
+  std::optional<QuotaIdentity> quota_identity(const RequestContext& ctx) const;
+  // Records `bytes` against quota `key` of `who`; the throttle time in ms.
+  int32_t throttle(const QuotaIdentity& who, std::string_view key, int64_t bytes);
 
   // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
   // brokers are alive; FindCoordinator calls it while the topic is missing.
@@ -186,6 +200,10 @@ class Broker : public net::RequestHandler {
   void load_security_stores();
   void apply_security_records(const cluster::MetadataImage* previous,
                               const cluster::MetadataImage& current);
+  // broker_quotas.cc: the single node's file, or (cluster) each new image's record.
+  void load_client_quotas();
+  void apply_quota_record(const cluster::MetadataImage* previous,
+                          const cluster::MetadataImage& current);
   void on_signal();
   void stop_cluster();
   void load_topics();
@@ -215,6 +233,8 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
+  QuotaManager quotas_;
+  std::mutex quota_file_mu_;  // a single node's changes of the quota file, one at a time
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

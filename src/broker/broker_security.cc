@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/shared_records.h"
 #include "cluster/etcd_metadata.h"
 
 namespace kaffa::broker {
@@ -15,50 +16,9 @@ namespace {
 using security::AclBinding;
 using security::ScramUsers;
 using Acls = std::set<AclBinding>;
-
-// A change of a set as a change of its stored text: "" (no record yet) is the empty set.
-template <class Set, class Decode, class Encode>
-cluster::EtcdMetadata::RecordChange as_text_change(
-    std::string what, std::function<std::optional<Set>(const Set&)> change, Decode decode,
-    Encode encode) {
-  return [what = std::move(what), change = std::move(change), decode, encode](
-             const std::string& text, std::string* error) -> std::optional<std::string> {
-    Set current;
-    if (!text.empty()) {
-      std::string why;
-      auto decoded = decode(text, &why);
-      if (!decoded) {
-        *error = "the " + what + " in the metadata store are damaged: " + why;
-        return std::nullopt;
-      }
-      current = std::move(*decoded);
-    }
-    auto next = change(current);
-    if (!next) return std::nullopt;
-    return encode(*next);
-  };
-}
-
-void finish(const Broker::SecurityDone& done, protocol::ErrorCode e, std::string why) {
-  if (e == protocol::ErrorCode::none) return done("");
-  done(why.empty() ? "metadata store error " + std::to_string(protocol::code(e)) : why);
-}
-
-// The set a shared record holds (absent: empty); nullopt (logged) when it does not parse.
-template <class Set, class Decode>
-std::optional<Set> decode_record(const cluster::SharedRecord& record, const char* what,
-                                 Decode decode) {
-  if (!record.value) return Set{};
-  std::string why;
-  auto decoded = decode(*record.value, &why);
-  if (!decoded) {
-    log::error(
-        "cluster: the {} in the metadata store (revision {}) are damaged: {}; keeping "
-        "the ones in use",
-        what, record.mod_revision, why);
-  }
-  return decoded;
-}
+using shared::as_text_change;
+using shared::decode_record;
+using shared::finish;
 
 }  // namespace
 

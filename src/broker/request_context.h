@@ -45,6 +45,7 @@ class Responder {
           {s.at, s.range.fd, s.range.offset, s.range.length, std::move(s.range.keepalive)});
     }
     frame.written = timer_.release();  // the latency ends when the answer is written
+    frame.mute_ms = mute_ms_;
     done_.send(std::move(frame));
   }
   // Sends `body`, then closes the connection once it is written (failed authentication).
@@ -69,6 +70,8 @@ class Responder {
   // The request's latency (metrics), observed once the answer's last byte is written (at once for
   // none() and close(), which write nothing).
   void set_timer(metrics::Timer timer) { timer_ = std::move(timer); }
+  // Reads no further request of this connection for `ms` once the answer is written (quotas).
+  void mute_after(int32_t ms) { mute_ms_ = ms; }
 
  private:
   net::Completion done_;
@@ -76,6 +79,7 @@ class Responder {
   int16_t api_key_;
   int16_t api_version_;
   metrics::Timer timer_;
+  int32_t mute_ms_ = 0;
 };
 
 struct RequestContext {

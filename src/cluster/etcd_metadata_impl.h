@@ -135,6 +135,7 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   std::map<std::string, std::map<int32_t, PartitionState>> partitions_;  // by topic id (base64)
   SharedRecord acls_;
   SharedRecord scram_credentials_;
+  SharedRecord client_quotas_;
 
   std::multimap<int64_t, std::function<void()>> revision_waiters_;
   std::vector<std::function<bool(const MetadataImage&)>> image_waiters_;

@@ -88,6 +88,7 @@ struct MetadataImage {
   std::map<std::string, TopicImage, std::less<>> topics;
   SharedRecord acls;               // <prefix>/acls
   SharedRecord scram_credentials;  // <prefix>/scram_credentials
+  SharedRecord client_quotas;      // <prefix>/client_quotas
 
   const TopicImage* topic(std::string_view name) const {
     auto it = topics.find(name);

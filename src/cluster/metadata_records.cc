@@ -61,6 +61,8 @@ KeyRef parse_key(const Keys& keys, std::string_view key) {
     r.kind = KeyRef::Kind::acls;
   } else if (rest == "scram_credentials") {
     r.kind = KeyRef::Kind::scram_credentials;
+  } else if (rest == "client_quotas") {
+    r.kind = KeyRef::Kind::client_quotas;
   } else if (auto b = after("brokers/")) {
     if (auto id = parse_int32(*b)) {
       r.kind = KeyRef::Kind::broker;

@@ -18,6 +18,7 @@
 //   P/acls                          every ACL binding, in the ACL store's text (security/acl.h)
 //   P/scram_credentials             every SCRAM credential, in the credential store's text
 //                                   (security/scram.h); both read and written whole
+//   P/client_quotas                 every client quota, in broker/client_quotas.h's text (whole)
 // A partition's store_version is its key's etcd version (not in the JSON). 64-bit numbers are
 // written as decimal strings (as etcd's gateway does), 32-bit ones as JSON numbers.
 #pragma once
@@ -40,6 +41,7 @@ struct Keys {
   std::string producer_id_block() const { return prefix + "/producer_id_block"; }
   std::string acls() const { return prefix + "/acls"; }
   std::string scram_credentials() const { return prefix + "/scram_credentials"; }
+  std::string client_quotas() const { return prefix + "/client_quotas"; }
   std::string brokers() const { return prefix + "/brokers/"; }
   std::string broker(int32_t id) const { return brokers() + std::to_string(id); }
   std::string topics() const { return prefix + "/topics/"; }
@@ -61,6 +63,7 @@ struct KeyRef {
     producer_id_block,
     acls,
     scram_credentials,
+    client_quotas,
     broker,
     topic,
     partition,

@@ -302,6 +302,12 @@ asio::awaitable<void> Connection::read_frames() {
         break;
       }
     }
+    // Throttled (a quota, ResponseFrame::mute_ms): a request that arrives meanwhile waits.
+    while (reading_allowed() && Clock::now() < muted_until_) {
+      reader_wake_.expires_at(muted_until_);
+      asio::error_code ec;
+      co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
     if (closed_ || close_requested_) break;
     admit(std::move(frame));
   }
@@ -370,6 +376,10 @@ asio::awaitable<bool> Connection::write_pending() {
   if (ok) {
     for (ResponseFrame& frame : batch_) {
       if (frame.written) frame.written();
+      if (frame.mute_ms > 0) {
+        muted_until_ =
+            std::max(muted_until_, Clock::now() + std::chrono::milliseconds(frame.mute_ms));
+      }
     }
   }
   inflight_ -= batch_.size();

@@ -152,6 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer writer_wake_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point muted_until_{};  // ResponseFrame::mute_ms
 
   // Read-ahead: bytes [read_pos_, read_end_) of read_buf_ are received but not yet consumed.
   // The buffer is returned to the pool whenever it is drained, so idle connections hold none.

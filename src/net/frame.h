@@ -50,6 +50,9 @@ struct ResponseFrame {
   // Called on the connection's loop once the frame's last byte has been written to the socket
   // (with the other frames of the same write); not called when the connection closes first.
   std::function<void()> written;
+  // Once the frame is written, the connection reads no further request for this long: a client
+  // over its quota is throttled (Kafka's channel muting, KIP-219). 0: no pause.
+  int32_t mute_ms = 0;
 };
 
 }  // namespace kaffa::net

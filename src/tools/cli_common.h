@@ -60,6 +60,7 @@ void add_cluster_commands(CLI::App& app, Globals& g);
 void add_user_commands(CLI::App& app, Globals& g);
 void add_acl_commands(CLI::App& app, Globals& g);
 void add_reassign_commands(CLI::App& app, Globals& g);
+void add_quota_commands(CLI::App& app, Globals& g);
 
 // A librdkafka configuration with bootstrap servers, quiet logging (unless -v) and -X applied
 // after `defaults`. The caller may add callbacks before handing it to Client.

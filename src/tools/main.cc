@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   cli::add_user_commands(app, g);
   cli::add_acl_commands(app, g);
   cli::add_reassign_commands(app, g);
+  cli::add_quota_commands(app, g);
 
   try {
     app.parse(argc, argv);

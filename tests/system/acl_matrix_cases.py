@@ -270,6 +270,19 @@ def cases():
                           lambda r: (r.i32(), r.i16())))) for _, e in ps]))(Reader(b)),
                   (30, 0, []), [G_(aw.GROUP, G_OD, aw.DELETE), G_(aw.TOPIC, T, aw.READ)],
                   (0, 0, [0])))
+    # 48 DescribeClientQuotas v0: DESCRIBE_CONFIGS on the cluster (top-level error).
+    c.append(Case(48, "DescribeClientQuotas",
+                  lambda corr: frame(header_v1(48, 0, corr) + i32(0) + i8(0)),
+                  lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE_CONFIGS)], 0))
+    # 49 AlterClientQuotas v0 (validate only): ALTER_CONFIGS on the cluster (per entry).
+    c.append(Case(49, "AlterClientQuotas",
+                  lambda corr: frame(header_v1(49, 0, corr) + array(
+                      [0], lambda _: array([0], lambda _: string("user") + string("carol"))
+                      + array([0], lambda _: string("producer_byte_rate")
+                              + struct.pack(">d", 1000.0) + i8(0))) + i8(1)),
+                  lambda b: (lambda r: (r.i32(), r.i32(), r.i16())[2])(Reader(b)), 31,
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER_CONFIGS)], 0))
     # 50 DescribeUserScramCredentials v0 (flexible): DESCRIBE on the cluster.
     c.append(Case(50, "DescribeUserScramCredentials",
                   lambda corr: frame(header_v2(50, 0, corr) + kw.uvarint(0) + kw.uvarint(0)),

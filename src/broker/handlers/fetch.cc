@@ -99,7 +99,8 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
 
   FetchRequest req;
   FetchResponse resp;
-  std::vector<bool> topic_allowed;  // per request topic
+  std::vector<bool> topic_allowed;                 // per request topic
+  std::optional<Broker::QuotaIdentity> quota_who;  // set while client quotas exist
 
   void start();
   void fire() override { wake(); }
@@ -231,6 +232,12 @@ void FetchOp::finished(int64_t total, bool read_error) {
     for (const auto& t : targets_) {
       if (t.bytes > 0) t.partition->count_bytes_out(t.bytes);
     }
+    // consumer_byte_rate: what this answer sends (followers are not throttled here).
+    if (quota_who && req.replica_id < 0) {
+      const int32_t ms = broker_.throttle(*quota_who, quotas::kConsumerByteRate, total);
+      resp.throttle_time_ms = ms;
+      respond_.mute_after(ms);
+    }
     respond_.send(resp);
     return;
   }
@@ -279,6 +286,7 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   req.min_bytes = std::min(req.min_bytes, req.max_bytes);
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond));
   op->req = std::move(req);
+  op->quota_who = ctx.broker.quota_identity(ctx);
   const bool from_replica = op->req.replica_id >= 0;
   const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
   for (const auto& topic : op->req.topics) {

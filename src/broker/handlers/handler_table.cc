@@ -40,6 +40,8 @@ constexpr HandlerEntry kHandlers[] = {
     {45, 0, 0, handle_alter_partition_reassignments},
     {46, 0, 0, handle_list_partition_reassignments},
     {47, 0, 0, handle_offset_delete},
+    {48, 0, 1, handle_describe_client_quotas},
+    {49, 0, 1, handle_alter_client_quotas},
     {50, 0, 0, handle_describe_user_scram_credentials},
     {51, 0, 0, handle_alter_user_scram_credentials},
     {60, 0, 1, handle_describe_cluster},

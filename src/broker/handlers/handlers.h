@@ -54,6 +54,8 @@ void handle_sasl_handshake(RequestContext& ctx, Responder respond);
 void handle_sasl_authenticate(RequestContext& ctx, Responder respond);
 void handle_describe_user_scram_credentials(RequestContext& ctx, Responder respond);
 void handle_alter_user_scram_credentials(RequestContext& ctx, Responder respond);
+void handle_describe_client_quotas(RequestContext& ctx, Responder respond);
+void handle_alter_client_quotas(RequestContext& ctx, Responder respond);
 
 // Sorted by API key. An API that is not implemented is not listed (and so not advertised).
 std::span<const HandlerEntry> handler_table();

@@ -103,6 +103,14 @@ void handle_produce(RequestContext& ctx, Responder respond) {
   }
   // acks=0: the client expects no response at all, errors included.
   if (acks != 0) op->respond.emplace(std::move(respond));
+  // producer_byte_rate: the request's size counts when it arrives, as in Kafka. (acks=0 has no
+  // answer to carry the throttle time: not throttled.)
+  if (auto who = ctx.broker.quota_identity(ctx); who && op->respond) {
+    const int32_t ms =
+        ctx.broker.throttle(*who, quotas::kProducerByteRate, static_cast<int64_t>(ctx.body.size()));
+    op->resp.throttle_time_ms = ms;
+    op->respond->mute_after(ms);
+  }
   if (request_error != ErrorCode::none) {
     if (acks == 0) respond.none();
     return op->finish_one();

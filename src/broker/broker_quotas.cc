@@ -1,0 +1,105 @@
+// Broker: where the client quotas live (client_quotas.h). A single node keeps them in
+// `__kaffa_metadata/client-quotas`; a cluster as one record of the metadata store
+// (`<prefix>/client_quotas`, the same text), which every broker's QuotaManager follows, so that a
+// quota set through any broker holds on every broker (each enforcing it on its own traffic).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "broker/request_context.h"
+#include "broker/shared_records.h"
+#include "cluster/etcd_metadata.h"
+#include "storage/checkpoint_file.h"
+
+namespace kaffa::broker {
+namespace {
+
+std::optional<quotas::QuotaSet> read_file(const std::filesystem::path& path, std::string* why) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return quotas::QuotaSet{};
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) {
+    *why = "unreadable";
+    return std::nullopt;
+  }
+  return quotas::decode(text.str(), why);
+}
+
+}  // namespace
+
+void Broker::load_client_quotas() {
+  const auto file = QuotaManager::default_path(config_.log_dir);
+  if (clustered()) {
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) {
+      log::warn("{} is not used: in a cluster, client quotas live in the metadata store",
+                file.string());
+    }
+    return;
+  }
+  std::string why;
+  auto set = read_file(file, &why);
+  if (!set) throw std::runtime_error(file.string() + ": " + why);
+  if (!set->empty()) log::info("client quotas: {} entities", set->size());
+  quotas_.replace(std::move(*set));
+}
+
+std::optional<Broker::QuotaIdentity> Broker::quota_identity(const RequestContext& ctx) const {
+  if (!quotas_.has_quotas()) return std::nullopt;
+  std::string principal = principal_of(ctx.conn);
+  // Kafka measures the principal's name ("User:alice" -> "alice").
+  if (const auto colon = principal.find(':'); colon != std::string::npos)
+    principal.erase(0, colon + 1);
+  return QuotaIdentity{std::move(principal), ctx.header.client_id.value_or("")};
+}
+
+int32_t Broker::throttle(const QuotaIdentity& who, std::string_view key, int64_t bytes) {
+  return quotas_.record(key, who.user, who.client_id, bytes, clock::steady_ms());
+}
+
+void Broker::apply_quota_record(const cluster::MetadataImage* previous,
+                                const cluster::MetadataImage& current) {
+  if (previous != nullptr && previous->client_quotas == current.client_quotas) return;
+  if (auto set = shared::decode_record<quotas::QuotaSet>(current.client_quotas, "client quotas",
+                                                         quotas::decode)) {
+    quotas_.replace(std::move(*set));
+  }
+}
+
+void Broker::update_client_quotas(std::function<bool(quotas::QuotaSet&)> change,
+                                  SecurityDone done) {
+  if (!metadata_) {
+    std::lock_guard lock(quota_file_mu_);
+    auto next = *quotas_.current();
+    if (!change(next)) return done("");
+    const auto file = QuotaManager::default_path(config_.log_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    std::string error;
+    if (!storage::write_file_atomically(file, quotas::encode(next), &error)) {
+      return done(error);
+    }
+    quotas_.replace(std::move(next));
+    return done("");
+  }
+  std::function<std::optional<quotas::QuotaSet>(const quotas::QuotaSet&)> on_copy =
+      [change =
+           std::move(change)](const quotas::QuotaSet& current) -> std::optional<quotas::QuotaSet> {
+    auto next = current;
+    if (!change(next)) return std::nullopt;
+    return next;
+  };
+  metadata_->update_shared(cluster::EtcdMetadata::Shared::client_quotas,
+                           shared::as_text_change<quotas::QuotaSet>(
+                               "client quotas", std::move(on_copy), quotas::decode, quotas::encode),
+                           [done = std::move(done)](protocol::ErrorCode e, std::string why) {
+                             shared::finish(done, e, std::move(why));
+                           });
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,60 @@
+// Helpers for the sets a cluster keeps as one metadata record each, read and written whole
+// (EtcdMetadata::update_shared): ACLs and SCRAM credentials (broker_security.cc), client quotas
+// (broker_quotas.cc). A single node keeps the same text in a file instead.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "cluster/etcd_metadata.h"
+
+namespace kaffa::broker::shared {
+
+// A change of a set as a change of its stored text: "" (no record yet) is the empty set.
+template <class Set, class Decode, class Encode>
+cluster::EtcdMetadata::RecordChange as_text_change(
+    std::string what, std::function<std::optional<Set>(const Set&)> change, Decode decode,
+    Encode encode) {
+  return [what = std::move(what), change = std::move(change), decode, encode](
+             const std::string& text, std::string* error) -> std::optional<std::string> {
+    Set current;
+    if (!text.empty()) {
+      std::string why;
+      auto decoded = decode(text, &why);
+      if (!decoded) {
+        *error = "the " + what + " in the metadata store are damaged: " + why;
+        return std::nullopt;
+      }
+      current = std::move(*decoded);
+    }
+    auto next = change(current);
+    if (!next) return std::nullopt;
+    return encode(*next);
+  };
+}
+
+inline void finish(const Broker::SecurityDone& done, protocol::ErrorCode e, std::string why) {
+  if (e == protocol::ErrorCode::none) return done("");
+  done(why.empty() ? "metadata store error " + std::to_string(protocol::code(e)) : why);
+}
+
+// The set a shared record holds (absent: empty); nullopt (logged) when it does not parse.
+template <class Set, class Decode>
+std::optional<Set> decode_record(const cluster::SharedRecord& record, const char* what,
+                                 Decode decode) {
+  if (!record.value) return Set{};
+  std::string why;
+  auto decoded = decode(*record.value, &why);
+  if (!decoded) {
+    log::error(
+        "cluster: the {} in the metadata store (revision {}) are damaged: {}; keeping "
+        "the ones in use",
+        what, record.mod_revision, why);
+  }
+  return decoded;
+}
+
+}  // namespace kaffa::broker::shared
