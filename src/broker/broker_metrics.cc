@@ -286,6 +286,20 @@ BrokerMetrics::BrokerMetrics() {
     denials_.push_back(
         &denials.with({std::string(security::to_string(security::resource_type_of(t)))}));
   }
+  auto& throttled = registry_.counter("kaffa_quota_throttled_responses_total",
+                                      "Answers over a client quota.", {"quota"});
+  auto& throttle_ms = registry_.counter("kaffa_quota_throttle_ms_total",
+                                        "Throttle time given by client quotas, in ms.", {"quota"});
+  for (const char* quota : {"producer_byte_rate", "consumer_byte_rate"}) {
+    const bool consumer = quota[0] == 'c';
+    throttled_[consumer] = &throttled.with({quota});
+    throttle_ms_[consumer] = &throttle_ms.with({quota});
+  }
+}
+
+void BrokerMetrics::on_throttled(bool consumer, int32_t ms) {
+  throttled_[consumer]->inc();
+  throttle_ms_[consumer]->inc(static_cast<uint64_t>(ms));
 }
 
 void BrokerMetrics::on_authorization_denied(security::ResourceType type) {

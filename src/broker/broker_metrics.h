@@ -4,8 +4,8 @@
 //
 // Names (Prometheus text, all under `kaffa_`):
 //   kaffa_requests_total{api,version}            counter   requests dispatched to a handler
-//   kaffa_request_latency_seconds{api}           histogram request read -> answer handed to the
-//                                                          connection (a request held behind
+//   kaffa_request_latency_seconds{api}           histogram request read -> answer's last byte
+//                                                          written (a request held behind
 //                                                          earlier ones counts its wait)
 //   kaffa_topic_bytes_in_total{topic}            counter   record bytes appended
 //   kaffa_topic_bytes_out_total{topic}           counter   record bytes returned to fetches
@@ -18,6 +18,9 @@
 //   kaffa_isr_shrinks_total, kaffa_isr_expands_total   counters: ISR changes applied as leader
 //   kaffa_replica_max_lag            gauge  followed partitions: leader's HW - log end, largest
 //   kaffa_authorization_denials_total{resource_type}  counter  checks refused by the authorizer
+//   kaffa_quota_throttled_responses_total{quota}, kaffa_quota_throttle_ms_total{quota}
+//     counters: answers over a client quota (producer_byte_rate, consumer_byte_rate), and the
+//     throttle time they carried
 //   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
 //   kaffa_log_cleaner_runs_total, _failures_total, _discarded_total   counters (cleanings
 //     installed, failed, discarded because the log changed meanwhile)
@@ -62,6 +65,8 @@ class BrokerMetrics {
   void on_sasl_failure() { sasl_failure_->inc(); }
   // A request (or one resource of it) refused by the authorizer.
   void on_authorization_denied(security::ResourceType type);
+  // An answer throttled for `ms` by a client quota (consumer: consumer_byte_rate, else producer).
+  void on_throttled(bool consumer, int32_t ms);
 
   metrics::Registry& registry() { return registry_; }
 
@@ -82,6 +87,8 @@ class BrokerMetrics {
   metrics::Counter* sasl_success_ = nullptr;
   metrics::Counter* sasl_failure_ = nullptr;
   std::vector<metrics::Counter*> denials_;  // index: Kafka's resource type code
+  metrics::Counter* throttled_[2] = {};     // producer, consumer
+  metrics::Counter* throttle_ms_[2] = {};
 };
 
 // The name of an API key ("Produce"), or the number as text when unknown.

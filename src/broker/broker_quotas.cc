@@ -59,7 +59,9 @@ std::optional<Broker::QuotaIdentity> Broker::quota_identity(const RequestContext
 }
 
 int32_t Broker::throttle(const QuotaIdentity& who, std::string_view key, int64_t bytes) {
-  return quotas_.record(key, who.user, who.client_id, bytes, clock::steady_ms());
+  const int32_t ms = quotas_.record(key, who.user, who.client_id, bytes, clock::steady_ms());
+  if (ms > 0) metrics_.on_throttled(key == quotas::kConsumerByteRate, ms);
+  return ms;
 }
 
 void Broker::apply_quota_record(const cluster::MetadataImage* previous,

@@ -303,7 +303,8 @@ asio::awaitable<void> Connection::read_frames() {
       }
     }
     // Throttled (a quota, ResponseFrame::mute_ms): a request that arrives meanwhile waits.
-    while (reading_allowed() && Clock::now() < muted_until_) {
+    while (muted_until_ != Clock::time_point{} && reading_allowed() &&
+           Clock::now() < muted_until_) {
       reader_wake_.expires_at(muted_until_);
       asio::error_code ec;
       co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));

@@ -187,6 +187,7 @@ class SingleNodeQuotaTest(unittest.TestCase):
             with kr.DataConnection(b.host, b.port) as conn:
                 self.assertEqual(produce(conn, "fast", "q", 115000)[:2], (0, 0))
                 error, throttle, _ = produce(conn, "slow", "q", 115000)
+                throttle_first = throttle
                 self.assertEqual(error, 0)
                 self.assertGreater(throttle, 0)
                 self.assertLessEqual(throttle, 11000)
@@ -208,6 +209,14 @@ class SingleNodeQuotaTest(unittest.TestCase):
                 self.assertGreater(len(got["records"]), 200000)
                 self.assertGreater(throttle, 0)
 
+            got = b.metrics(*['kaffa_quota_%s{quota="%s_byte_rate"}' % (m, q)
+                              for m in ("throttled_responses_total", "throttle_ms_total")
+                              for q in ("producer", "consumer")])
+            self.assertEqual(got['kaffa_quota_throttled_responses_total{quota="producer_byte_rate"}'], 2)
+            self.assertEqual(got['kaffa_quota_throttled_responses_total{quota="consumer_byte_rate"}'], 1)
+            self.assertGreaterEqual(got['kaffa_quota_throttle_ms_total{quota="producer_byte_rate"}'],
+                                    throttle_first)
+            self.assertGreater(got['kaffa_quota_throttle_ms_total{quota="consumer_byte_rate"}'], 0)
             self.assertEqual(alter(b, [([("client-id", "slow")], [
                 ("producer_byte_rate", None), ("consumer_byte_rate", None)])]), [(0, None)])
             with kr.DataConnection(b.host, b.port) as conn:
