@@ -113,6 +113,19 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     }
     data = reinterpret_cast<uint8_t*>(recompressed.data());
     n = recompressed.size();
+    // Kafka checks the size again once the codec changed the batches.
+    for (size_t pos = 0; pos < n;) {
+      record::BatchHeader h;
+      record::parse_header(data + pos, n - pos, h);
+      if (h.total_size() > static_cast<size_t>(std::max(config_.max_message_bytes, 0))) {
+        out.error = ErrorCode::message_too_large;
+        out.message = "The batch is " + std::to_string(h.total_size()) +
+                      " bytes once re-encoded by compression.type, more than max.message.bytes " +
+                      std::to_string(config_.max_message_bytes);
+        return out;
+      }
+      pos += h.total_size();
+    }
   }
   if (config_.timestamp_type == record::TimestampType::log_append_time) {
     // Every batch gets the append time (this changes CRC'd fields: record/batch.h).

@@ -54,6 +54,28 @@ TEST(Partition, CorruptBatchIsRejectedAndNothingStored) {
   EXPECT_EQ(f.p->log_end_offset(), 0);
 }
 
+TEST(Partition, CompressionTypeReencodesAndChecksTheSizeAgain) {
+  PartitionConfig cfg;
+  cfg.compression = record::Compression::none;
+  cfg.max_message_bytes = 2000;
+  Fixture f(cfg);
+  // 10 KB of zeros gzip to far less than the limit; uncompressed they are far above it.
+  std::string b = record::build_batch({{std::nullopt, std::string(10000, '\0'), {}, 1000}},
+                                      record::Compression::gzip);
+  ASSERT_LT(b.size(), 2000u);
+  auto a = f.p->append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000);
+  EXPECT_EQ(a.error, protocol::ErrorCode::message_too_large);
+  EXPECT_EQ(f.p->log_end_offset(), 0);
+  // A small one is stored uncompressed.
+  b = record::build_batch({{std::nullopt, std::string(100, 'v'), {}, 1000}},
+                          record::Compression::gzip);
+  a = f.p->append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000);
+  ASSERT_EQ(a.error, protocol::ErrorCode::none);
+  auto r = f.p->read(0, 1 << 20, true);
+  ASSERT_EQ(r.error, protocol::ErrorCode::none);
+  EXPECT_EQ(f.p->log_end_offset(), 1);
+}
+
 TEST(Partition, DurabilityWaitersShareFlushes) {
   Fixture f;
   int durable = 0;
