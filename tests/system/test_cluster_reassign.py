@@ -19,6 +19,9 @@ cluster of four brokers, as kafka-reassign-partitions.sh drives it.
   to the least loaded other brokers, in Kafka's plan format; `start --plan` runs it, after which
   no partition is on broker 1, every ISR is full and the records produced before are all there.
   Broker 1 then answers NOT_LEADER_OR_FOLLOWER for the partitions it gave up.
+- Moving the coordinator's offsets partition: the __consumer_offsets partition of a group with
+  committed offsets is moved so that its leader leaves; the new leader (a replica the move
+  created) becomes the coordinator and answers the committed offsets.
 - A single node: its own id is the only valid target, and there is nothing to cancel or list.
 """
 
@@ -34,7 +37,8 @@ sys.path.insert(0, HERE)
 
 import cluster_checks as cc  # noqa: E402
 import kafka_records as kr  # noqa: E402
-from cluster_harness import KaffaCluster, wait_until  # noqa: E402
+from cluster_harness import (KaffaCluster, find_coordinator, offsets_partition,  # noqa: E402
+                             wait_until)
 from kaffa_harness import KaffaBroker, run_kaffa  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from kafka_wire import i32, compact_string, uvarint, frame, header_v2, Reader  # noqa: E402
@@ -274,6 +278,42 @@ class ClusterReassignTest(unittest.TestCase):
             got = run_kaffa(cli + ["consume", topic, "--from", "beginning", "-e"])
             self.assertEqual(got.returncode, 0, got.stderr)
             self.assertEqual(sorted(got.stdout.splitlines()), sorted(lines.splitlines()))
+
+
+class OffsetsMoveTest(unittest.TestCase):
+    def test_moving_the_offsets_partition_moves_the_coordinator(self):
+        from confluent_kafka import Consumer, TopicPartition
+        group, topic = "mover-group", "offsets-data"
+        with KaffaCluster(4) as c:
+            c.create_topic(topic, 2, assignment=[[1, 2], [2, 3]])
+            consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": group,
+                                 "enable.auto.commit": False})
+            try:
+                committed = [TopicPartition(topic, 0, 11), TopicPartition(topic, 1, 22)]
+                consumer.commit(offsets=committed, asynchronous=False)
+            finally:
+                consumer.close()
+            p = offsets_partition(group, 3)
+            before = c.wait_isr("__consumer_offsets", p, lambda x: len(x["isr"]) == 3,
+                                "__consumer_offsets-%d in sync" % p)
+            old_leader = before["leader"]
+            spare = next(b for b in (1, 2, 3, 4) if b not in before["replicas"])
+            target = [spare] + [r for r in before["replicas"] if r != old_leader]
+            self.assertEqual(alter(c.broker(spare), {("__consumer_offsets", p): target}),
+                             (0, {("__consumer_offsets", p): 0}))
+            c.wait_isr("__consumer_offsets", p, lambda x: x["replicas"] == target
+                       and x["leader"] == spare and sorted(x["isr"]) == sorted(target),
+                       "__consumer_offsets-%d on %s, led by broker %d" % (p, target, spare))
+            wait_until(lambda: find_coordinator(c.broker(old_leader), group)[:2] == (0, spare),
+                       "broker %d to coordinate %s" % (spare, group))
+            consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": group,
+                                 "enable.auto.commit": False})
+            try:
+                got = consumer.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)],
+                                         timeout=30)
+            finally:
+                consumer.close()
+            self.assertEqual([(tp.partition, tp.offset) for tp in got], [(0, 11), (1, 22)])
 
 
 def kaffa(args):
