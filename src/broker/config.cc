@@ -205,6 +205,23 @@ const std::vector<Setting>& settings() {
        "out of a fresh mmap() per answer and in cache while it is parsed. Raise it for "
        "consumers far away (one answer per round trip).",
        int_setting(&BrokerConfig::fetch_max_bytes, 1024, std::numeric_limits<int32_t>::max())},
+      {"replica.selector.class", "",
+       "org.apache.kafka.common.replica.RackAwareReplicaSelector: a consumer that gives its "
+       "rack (client.rack) is sent to an in-sync replica in that rack (KIP-392). Empty or "
+       "org.apache.kafka.common.replica.LeaderSelector: consumers read from leaders.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         constexpr std::string_view kRackAware =
+             "org.apache.kafka.common.replica.RackAwareReplicaSelector";
+         if (!v.empty() && v != kRackAware &&
+             v != "org.apache.kafka.common.replica.LeaderSelector") {
+           why =
+               "expected org.apache.kafka.common.replica.RackAwareReplicaSelector, "
+               "org.apache.kafka.common.replica.LeaderSelector or empty";
+           return false;
+         }
+         c.rack_aware_replica_selector = v == kRackAware;
+         return true;
+       }},
       {"connections.max.idle.ms", "600000", "Idle connections are closed after this long.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          if (parse_int(v, c.connections_max_idle_ms, 1, std::numeric_limits<int64_t>::max())) {

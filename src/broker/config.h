@@ -90,6 +90,9 @@ struct BrokerConfig {
   int32_t socket_request_max_bytes = 104857600;
   // fetch.max.bytes: cap on any fetch answer's max_bytes (Kafka's default is 57671680).
   int32_t fetch_max_bytes = 8388608;
+  // replica.selector.class = org.apache.kafka.common.replica.RackAwareReplicaSelector: consumers
+  // giving a rack are sent to an in-sync replica in it (KIP-392).
+  bool rack_aware_replica_selector = false;
   int64_t connections_max_idle_ms = 600000;
   int32_t max_connections = 2147483647;
   int32_t num_network_threads = 0;  // 0: one per core

@@ -76,6 +76,19 @@ std::optional<PartitionState> repair(const MetadataImage& image, const Partition
 
 }  // namespace
 
+int32_t preferred_read_replica(const MetadataImage& image, const PartitionState& p,
+                               std::string_view rack, int32_t self) {
+  auto rack_of = [&image](int32_t id) -> std::string_view {
+    const BrokerRegistration* b = image.broker(id);
+    return b == nullptr ? std::string_view() : std::string_view(b->rack);
+  };
+  if (rack.empty() || rack_of(self) == rack) return -1;
+  for (int32_t r : p.replicas) {
+    if (r != self && contains(p.isr, r) && is_live(image, r) && rack_of(r) == rack) return r;
+  }
+  return -1;
+}
+
 bool is_live(const MetadataImage& image, int32_t broker) {
   const BrokerRegistration* b = image.broker(broker);
   return b != nullptr && !b->shutting_down;

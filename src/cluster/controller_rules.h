@@ -76,6 +76,12 @@ std::optional<PartitionState> cancel_reassignment(const MetadataImage& image,
 std::optional<PartitionState> complete_reassignment(const MetadataImage& image,
                                                     const PartitionState& p);
 
+// Fetching from the closest replica (KIP-392, Kafka's RackAwareReplicaSelector): for a consumer
+// in `rack`, the live in-sync replica in that rack the leader `self` should send it to (replica
+// order), or -1 to read from the leader (it is in that rack, or no replica is).
+int32_t preferred_read_replica(const MetadataImage& image, const PartitionState& p,
+                               std::string_view rack, int32_t self);
+
 bool is_live(const MetadataImage& image, int32_t broker);
 
 }  // namespace kaffa::cluster

@@ -233,8 +233,19 @@ void Partition::on_flushed(int64_t end_offset, bool ok) {
   if (!durability_waiters_.empty()) start_flush();
 }
 
-Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes,
-                                       bool min_one_batch) const {
+Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes, bool min_one_batch,
+                                       bool follower_ok) const {
+  if (follower_ok && replicated_ && !closed_ && !leader_.load(std::memory_order_relaxed)) {
+    ReadOutcome out;
+    out.high_watermark = high_watermark_;
+    out.log_start_offset = log_->log_start_offset();
+    if (offset < log_->log_start_offset() || offset > log_->log_end_offset()) {
+      out.error = ErrorCode::offset_out_of_range;
+    } else if (offset < high_watermark_) {
+      read_log(offset, max_bytes, high_watermark_, min_one_batch, out);
+    }
+    return out;
+  }
   return read_up_to(high_watermark_, offset, max_bytes, min_one_batch);
 }
 
@@ -279,8 +290,9 @@ void Partition::read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, 
   out.bytes = r.bytes;
 }
 
-void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter) {
-  if (offset < high_watermark_ || closed_ || !leader_.load(std::memory_order_relaxed)) {
+void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok) {
+  const bool serving = leader_.load(std::memory_order_relaxed) || (follower_ok && replicated_);
+  if (offset < high_watermark_ || closed_ || !serving) {
     if (auto w = waiter.lock()) w->fire();
     return;
   }

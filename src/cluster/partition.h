@@ -131,15 +131,18 @@ class Partition {
     int64_t bytes = 0;
   };
   // Reads committed data (below the high watermark) from `offset`. NOT_LEADER_OR_FOLLOWER on a
-  // follower.
-  ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
+  // follower, unless `follower_ok` (a consumer fetching from the closest replica, KIP-392): a
+  // follower then serves what its high watermark (the leader's, as of its last fetch) covers, and
+  // an offset between that and its log end reads nothing (not OFFSET_OUT_OF_RANGE).
+  ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch,
+                   bool follower_ok = false) const;
   // Reads up to the log end, committed or not (Kafka's FetchLogEnd isolation): what a new leader's
   // group coordinator replays — as leader its log is the truth the followers converge to.
   // NOT_LEADER_OR_FOLLOWER on a follower.
   ReadOutcome read_to_log_end(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
 
   // Parks a fetch until the high watermark passes `offset` (fires at once if it already has).
-  void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter);
+  void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok = false);
 
   // ---- Replication (partition_replication.cc); owner loop unless said otherwise. ----
   // ISR changes applied while this broker led the partition (Kafka's IsrShrinksPerSec and

@@ -273,7 +273,9 @@ void Partition::follow_leader(int64_t leader_high_watermark, int64_t leader_log_
       log_->advance_log_start_offset(leader_log_start_offset)) {
     producers_.evict_below(log_->log_start_offset());
   }
+  const int64_t before = high_watermark_;
   high_watermark_ = std::min(leader_high_watermark, log_->log_end_offset());
+  if (high_watermark_ > before) wake_fetch_waiters();  // consumers reading from this follower
   lag_.store(std::max<int64_t>(0, leader_high_watermark - log_->log_end_offset()),
              std::memory_order_relaxed);
   publish();

@@ -20,8 +20,11 @@
 // Replication: a fetch with replica_id >= 0 comes from a follower (Partition::read_for_follower):
 // it reads up to the log end (not the high watermark), records the follower's position, which
 // moves the high watermark and the ISR, and parks until the log end passes its offset. Consumers
-// read only from the leader (NOT_LEADER_OR_FOLLOWER on a follower). current_leader_epoch (v9+)
-// older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+// read from the leader, or (v11+, KIP-392) from a follower up to its high watermark; with
+// replica.selector.class set to the rack-aware selector, the leader answers a consumer that
+// gives its rack_id with preferred_read_replica (an in-sync replica in that rack) and no records.
+// current_leader_epoch (v9+) older than the partition's is FENCED_LEADER_EPOCH, newer
+// UNKNOWN_LEADER_EPOCH.
 //
 // Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
 // fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
@@ -41,6 +44,7 @@
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "cluster/controller_rules.h"
 #include "protocol/error_codes.h"
 #include "record/batch.h"
 #include "record/wire.h"
@@ -101,8 +105,12 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   FetchResponse resp;
   std::vector<bool> topic_allowed;                 // per request topic
   std::optional<Broker::QuotaIdentity> quota_who;  // set while client quotas exist
+  bool follower_ok = false;  // a consumer fetch v11+: followers may serve it (KIP-392)
 
   void start();
+  // KIP-392: the replica this consumer should read `topic`-`index` from instead of this leader,
+  // or -1.
+  int32_t preferred_replica(const std::string& topic, int32_t index, const cluster::Partition& p);
   void fire() override { wake(); }
 
  private:
@@ -129,6 +137,7 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   std::vector<Target> targets_;
   // Targets by owning loop, in request order: (shard, indexes into targets_).
   std::vector<std::pair<size_t, std::vector<size_t>>> by_shard_;
+  cluster::ImagePtr image_;  // taken once, for preferred_replica
   std::atomic<size_t> loops_reading_{0};
   bool any_error_ = false;  // a partition refused in start()
   bool timer_armed_ = false;
@@ -162,6 +171,12 @@ void FetchOp::start() {
                  p.current_leader_epoch < partition->leader_epoch()) {
         out.error_code = protocol::code(ErrorCode::fenced_leader_epoch);
         any_error_ = true;
+      } else if (const int32_t to = preferred_replica(topic.topic, p.partition, *partition);
+                 to >= 0) {
+        out.preferred_read_replica = to;  // no records: the consumer goes there
+        out.high_watermark = partition->high_watermark_snapshot();
+        out.last_stable_offset = out.high_watermark;
+        out.log_start_offset = partition->log_start_snapshot();
       } else {
         targets_.push_back({&out, std::move(partition), p.fetch_offset, p.partition_max_bytes});
       }
@@ -175,6 +190,18 @@ void FetchOp::start() {
     it->second.push_back(k);
   }
   read_all();
+}
+
+int32_t FetchOp::preferred_replica(const std::string& topic, int32_t index,
+                                   const cluster::Partition& p) {
+  if (!follower_ok || req.rack_id.empty() || !p.is_leader() ||
+      !broker_.config().rack_aware_replica_selector) {
+    return -1;
+  }
+  if (!image_) image_ = broker_.image();
+  const cluster::PartitionState* state = image_ ? image_->partition(topic, index) : nullptr;
+  if (state == nullptr) return -1;
+  return cluster::preferred_read_replica(*image_, *state, req.rack_id, broker_.config().node_id);
 }
 
 void FetchOp::read_all() {
@@ -200,7 +227,7 @@ void FetchOp::read_one(Target& t) {
   const int32_t replica = req.replica_id;
   auto r = replica >= 0
                ? t.partition->read_for_follower(replica, t.offset, limit, true, clock::wall_ms())
-               : t.partition->read(t.offset, limit, true);
+               : t.partition->read(t.offset, limit, true, follower_ok);
   t.out->error_code = protocol::code(r.error);
   t.out->high_watermark = r.high_watermark;
   t.out->last_stable_offset = r.high_watermark;
@@ -252,7 +279,7 @@ void FetchOp::park() {
       if (self->req.replica_id >= 0) {
         p->add_replica_waiter(offset, self);
       } else {
-        p->add_waiter(offset, self);
+        p->add_waiter(offset, self, self->follower_ok);
       }
     });
   }
@@ -287,6 +314,7 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond));
   op->req = std::move(req);
   op->quota_who = ctx.broker.quota_identity(ctx);
+  op->follower_ok = op->req.replica_id < 0 && ctx.version() >= 11;
   const bool from_replica = op->req.replica_id >= 0;
   const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
   for (const auto& topic : op->req.topics) {

@@ -80,6 +80,20 @@ TEST(ControllerRules, ATopicsOwnUncleanElectionSettingWins) {
   EXPECT_EQ(repair_changes(with_config(nullptr), true)[0].next.leader, 2);
 }
 
+TEST(ControllerRules, APreferredReadReplicaIsAnInSyncLiveReplicaInTheConsumersRack) {
+  auto i = image({1, 2, 3}, {});
+  i.brokers[1].rack = "a";
+  i.brokers[2].rack = "b";
+  i.brokers[3].rack = "b";
+  const auto p = partition({1, 2, 3}, {1, 3}, 1);
+  EXPECT_EQ(preferred_read_replica(i, p, "b", 1), 3) << "2 is out of sync";
+  EXPECT_EQ(preferred_read_replica(i, p, "a", 1), -1) << "the leader is in that rack";
+  EXPECT_EQ(preferred_read_replica(i, p, "c", 1), -1);
+  EXPECT_EQ(preferred_read_replica(i, p, "", 1), -1);
+  i.brokers.erase(3);
+  EXPECT_EQ(preferred_read_replica(i, p, "b", 1), -1) << "not live";
+}
+
 TEST(ControllerRules, DeadAndShuttingDownFollowersLeaveTheIsr) {
   auto changes = repair_changes(image({1, 3}, {partition({1, 2, 3}, {1, 2, 3}, 1)}, {3}), false);
   ASSERT_EQ(changes.size(), 1u);

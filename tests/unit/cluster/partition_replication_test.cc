@@ -303,6 +303,29 @@ std::string leader_batch(int64_t base, int32_t epoch, int n, int64_t pid = -1) {
   return b;
 }
 
+TEST(PartitionReplication, AFollowerServesConsumersUpToItsHighWatermarkWhenAllowed) {
+  Fixture f;
+  f.p->make_follower(state(2, 1, {1, 2}));
+  auto waiter = std::make_shared<CountingWaiter>();
+  f.p->add_waiter(0, waiter, true);  // parked: nothing committed yet
+  EXPECT_EQ(waiter->fired, 0);
+  std::string b = leader_batch(0, 0, 3) + leader_batch(3, 1, 2);
+  ASSERT_EQ(
+      f.p->append_replicated(reinterpret_cast<uint8_t*>(b.data()), b.size(), 4, 0, 1, 5000).error,
+      ErrorCode::none);
+  EXPECT_EQ(waiter->fired, 1) << "the high watermark passed it";
+  EXPECT_EQ(f.p->read(0, 1 << 20, true).error, ErrorCode::not_leader_or_follower)
+      << "only consumers that may read from followers (Fetch v11+)";
+  auto r = f.p->read(0, 1 << 20, true, true);
+  ASSERT_EQ(r.error, ErrorCode::none);
+  EXPECT_EQ(r.high_watermark, 4);
+  EXPECT_GT(r.bytes, 0);
+  r = f.p->read(4, 1 << 20, true, true);  // above the watermark, below the log end
+  EXPECT_EQ(r.error, ErrorCode::none);
+  EXPECT_EQ(r.bytes, 0);
+  EXPECT_EQ(f.p->read(6, 1 << 20, true, true).error, ErrorCode::offset_out_of_range);
+}
+
 TEST(PartitionReplication, FollowerAppendsAndTruncatesConsistently) {
   Fixture f;
   f.p->make_follower(state(2, 1, {1, 2}));
