@@ -89,19 +89,9 @@ void Broker::update_client_quotas(std::function<bool(quotas::QuotaSet&)> change,
     quotas_.replace(std::move(next));
     return done("");
   }
-  std::function<std::optional<quotas::QuotaSet>(const quotas::QuotaSet&)> on_copy =
-      [change =
-           std::move(change)](const quotas::QuotaSet& current) -> std::optional<quotas::QuotaSet> {
-    auto next = current;
-    if (!change(next)) return std::nullopt;
-    return next;
-  };
-  metadata_->update_shared(cluster::EtcdMetadata::Shared::client_quotas,
-                           shared::as_text_change<quotas::QuotaSet>(
-                               "client quotas", std::move(on_copy), quotas::decode, quotas::encode),
-                           [done = std::move(done)](protocol::ErrorCode e, std::string why) {
-                             shared::finish(done, e, std::move(why));
-                           });
+  shared::update_set<quotas::QuotaSet>(*metadata_, cluster::EtcdMetadata::Shared::client_quotas,
+                                       "client quotas", std::move(change), quotas::decode,
+                                       quotas::encode, std::move(done));
 }
 
 }  // namespace kaffa::broker

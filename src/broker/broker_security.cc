@@ -90,19 +90,10 @@ void Broker::update_scram_users(std::function<bool(ScramUsers&)> change, Securit
     if (!scram_->update(change, &error)) return done(error);
     return done("");
   }
-  std::function<std::optional<ScramUsers>(const ScramUsers&)> on_copy =
-      [change = std::move(change)](const ScramUsers& current) -> std::optional<ScramUsers> {
-    auto next = current;
-    if (!change(next)) return std::nullopt;
-    return next;
-  };
-  metadata_->update_shared(
-      cluster::EtcdMetadata::Shared::scram_credentials,
-      as_text_change<ScramUsers>("SCRAM credentials", std::move(on_copy),
-                                 security::decode_scram_users, security::encode_scram_users),
-      [done = std::move(done)](protocol::ErrorCode e, std::string why) {
-        finish(done, e, std::move(why));
-      });
+  shared::update_set<ScramUsers>(*metadata_, cluster::EtcdMetadata::Shared::scram_credentials,
+                                 "SCRAM credentials", std::move(change),
+                                 security::decode_scram_users, security::encode_scram_users,
+                                 std::move(done));
 }
 
 }  // namespace kaffa::broker

@@ -57,4 +57,23 @@ std::optional<Set> decode_record(const cluster::SharedRecord& record, const char
   return decoded;
 }
 
+// The set of record `which` changed in place by `change` on a copy (false: nothing to write),
+// through update_shared; done("") once this broker's image has it, else done(why).
+template <class Set, class Decode, class Encode>
+void update_set(cluster::EtcdMetadata& store, cluster::EtcdMetadata::Shared which, std::string what,
+                std::function<bool(Set&)> change, Decode decode, Encode encode,
+                Broker::SecurityDone done) {
+  std::function<std::optional<Set>(const Set&)> on_copy =
+      [change = std::move(change)](const Set& current) -> std::optional<Set> {
+    auto next = current;
+    if (!change(next)) return std::nullopt;
+    return next;
+  };
+  store.update_shared(which,
+                      as_text_change<Set>(std::move(what), std::move(on_copy), decode, encode),
+                      [done = std::move(done)](protocol::ErrorCode e, std::string why) {
+                        finish(done, e, std::move(why));
+                      });
+}
+
 }  // namespace kaffa::broker::shared

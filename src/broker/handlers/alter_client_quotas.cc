@@ -75,17 +75,14 @@ void handle_alter_client_quotas(RequestContext& ctx, Responder respond) {
   auto out = std::make_shared<Responder>(std::move(respond));
   ctx.broker.update_client_quotas(
       [req, valid](quotas::QuotaSet& set) {
-        bool changed = false;
+        const auto before = set;
         for (size_t i : valid) {
+          // Checked above; against a newer set (another broker's change) it may be refused now,
+          // and then leaves the set as it was.
           std::string ignored;
-          const auto before = set;
-          // Checked above; against a newer set (another broker's change) it may be refused now.
-          if (quotas::alter(set, entity_of(req->entries[i]), ops_of(req->entries[i]), &ignored) ==
-              ErrorCode::none) {
-            changed = changed || set != before;
-          }
+          quotas::alter(set, entity_of(req->entries[i]), ops_of(req->entries[i]), &ignored);
         }
-        return changed;
+        return set != before;
       },
       [out, resp, valid](std::string error) {
         if (!error.empty()) {
