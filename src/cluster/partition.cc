@@ -59,6 +59,7 @@ Partition::~Partition() {
 
 void Partition::publish() {
   hw_.store(high_watermark_, std::memory_order_release);
+  update_last_stable_offset();
   recovery_.store(log_->recovery_point(), std::memory_order_release);
   log_start_.store(log_->log_start_offset(), std::memory_order_release);
   size_.store(log_->size_bytes(), std::memory_order_relaxed);
@@ -69,13 +70,16 @@ void Partition::publish() {
   min_isr_.store(config_.min_insync_replicas, std::memory_order_relaxed);
 }
 
+bool Partition::writable(AppendOutcome* out) const {
+  if (!closed_ && !io_failed_ && leader_.load(std::memory_order_relaxed)) return true;
+  out->error =
+      io_failed_ && !closed_ ? ErrorCode::kafka_storage_error : ErrorCode::not_leader_or_follower;
+  return false;
+}
+
 Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all) {
   AppendOutcome out;
-  if (closed_ || io_failed_ || !leader_.load(std::memory_order_relaxed)) {
-    out.error =
-        io_failed_ && !closed_ ? ErrorCode::kafka_storage_error : ErrorCode::not_leader_or_follower;
-    return out;
-  }
+  if (!writable(&out)) return out;
   if (acks_all && replicated_ &&
       static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
     out.error = ErrorCode::not_enough_replicas;
@@ -138,6 +142,12 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     }
     out.log_append_time = now_ms;
   }
+  return write_checked(data, n, now_ms, nullptr, std::move(out));
+}
+
+Partition::AppendOutcome Partition::write_checked(uint8_t* data, size_t n, int64_t now_ms,
+                                                  const record::EndTxnMarker* marker,
+                                                  AppendOutcome out) {
   const int64_t active_before = log_->active_base_offset();
   auto r = log_->append(data, n, leader_epoch_.load(std::memory_order_relaxed), now_ms);
   if (!r.ok) {
@@ -149,7 +159,9 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
   bytes_in_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
   record::BatchHeader appended;
   record::parse_header(data, n, appended);
-  if (appended.producer_id >= 0) producers_.update(appended, r.base_offset, r.last_offset);
+  if (appended.producer_id >= 0) {
+    producers_.update(appended, r.base_offset, r.last_offset, marker);
+  }
   // Producer state snapshots go with segment rolls, so a replay reads at most the active segment.
   if (log_->active_base_offset() != active_before) snapshot_producers();
   out.base_offset = r.base_offset;
@@ -172,6 +184,12 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
 
 void Partition::wake_fetch_waiters() {
   wake_waiters(fetch_waiters_, high_watermark_);
+  if (!committed_waiters_.empty()) wake_waiters(committed_waiters_, last_stable_offset_);
+}
+
+void Partition::wake_all_fetch_waiters() {
+  wake_waiters(fetch_waiters_, std::numeric_limits<int64_t>::max());
+  wake_waiters(committed_waiters_, std::numeric_limits<int64_t>::max());
 }
 
 void Partition::wake_waiters(Waiters& waiters, int64_t below) {
@@ -234,19 +252,22 @@ void Partition::on_flushed(int64_t end_offset, bool ok) {
 }
 
 Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes, bool min_one_batch,
-                                       bool follower_ok) const {
+                                       bool follower_ok, Isolation isolation) const {
+  const int64_t end =
+      isolation == Isolation::read_committed ? last_stable_offset_ : high_watermark_;
   if (follower_ok && replicated_ && !closed_ && !leader_.load(std::memory_order_relaxed)) {
     ReadOutcome out;
     out.high_watermark = high_watermark_;
+    out.last_stable_offset = last_stable_offset_;
     out.log_start_offset = log_->log_start_offset();
     if (offset < log_->log_start_offset() || offset > log_->log_end_offset()) {
       out.error = ErrorCode::offset_out_of_range;
-    } else if (offset < high_watermark_) {
-      read_log(offset, max_bytes, high_watermark_, min_one_batch, out);
+    } else if (offset < end) {
+      read_log(offset, max_bytes, end, min_one_batch, out, isolation);
     }
     return out;
   }
-  return read_up_to(high_watermark_, offset, max_bytes, min_one_batch);
+  return read_up_to(end, offset, max_bytes, min_one_batch, isolation);
 }
 
 Partition::ReadOutcome Partition::read_to_log_end(int64_t offset, int64_t max_bytes,
@@ -255,24 +276,26 @@ Partition::ReadOutcome Partition::read_to_log_end(int64_t offset, int64_t max_by
 }
 
 Partition::ReadOutcome Partition::read_up_to(int64_t end, int64_t offset, int64_t max_bytes,
-                                             bool min_one_batch) const {
+                                             bool min_one_batch, Isolation isolation) const {
   ReadOutcome out;
   out.high_watermark = high_watermark_;
+  out.last_stable_offset = last_stable_offset_;
   out.log_start_offset = log_->log_start_offset();
   if (closed_ || !leader_.load(std::memory_order_relaxed)) {
     out.error = ErrorCode::not_leader_or_follower;
     return out;
   }
-  if (offset < log_->log_start_offset() || offset > end) {
+  // read_committed: an offset between the LSO and the high watermark reads nothing (Kafka).
+  if (offset < log_->log_start_offset() || offset > std::max(end, high_watermark_)) {
     out.error = ErrorCode::offset_out_of_range;
     return out;
   }
-  read_log(offset, max_bytes, end, min_one_batch, out);
+  read_log(offset, max_bytes, end, min_one_batch, out, isolation);
   return out;
 }
 
 void Partition::read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
-                         ReadOutcome& out) const {
+                         ReadOutcome& out, Isolation isolation) const {
   auto r = log_->read(offset, max_bytes, max_offset, min_one_batch);
   if (r.out_of_range) {
     out.error = ErrorCode::offset_out_of_range;
@@ -288,20 +311,30 @@ void Partition::read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, 
         {s.fd, s.position, static_cast<size_t>(s.length), std::move(s.file)});
   }
   out.bytes = r.bytes;
+  if (isolation == Isolation::read_committed && offset < max_offset) {
+    // Kafka's bound: the offset after the data returned, or the LSO when there is none.
+    const int64_t upper = r.slices.empty() ? last_stable_offset_ : r.next_offset;
+    out.aborted = producers_.aborted_index().collect(offset, upper);
+  }
 }
 
-void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok) {
+void Partition::add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok,
+                           Isolation isolation) {
   const bool serving = leader_.load(std::memory_order_relaxed) || (follower_ok && replicated_);
-  if (offset < high_watermark_ || closed_ || !serving) {
+  const bool committed = isolation == Isolation::read_committed;
+  if (offset < (committed ? last_stable_offset_ : high_watermark_) || closed_ || !serving) {
     if (auto w = waiter.lock()) w->fire();
     return;
   }
-  fetch_waiters_.emplace_back(offset, std::move(waiter));
+  (committed ? committed_waiters_ : fetch_waiters_).emplace_back(offset, std::move(waiter));
 }
 
-std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(int64_t ts) const {
+std::optional<std::pair<int64_t, int64_t>> Partition::offset_for_timestamp(
+    int64_t ts, Isolation isolation) const {
   auto r = log_->offset_for_timestamp(ts);
-  if (!r || r->first >= high_watermark_) return std::nullopt;
+  const int64_t end =
+      isolation == Isolation::read_committed ? last_stable_offset_ : high_watermark_;
+  if (!r || r->first >= end) return std::nullopt;
   return r;
 }
 
@@ -326,57 +359,6 @@ void Partition::on_tick(int64_t now_ms) {
   }
 }
 
-bool Partition::check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const {
-  record::BatchHeader first;
-  record::parse_header(data, n, first);
-  size_t batches = 0;
-  bool idempotent = false;
-  for (size_t pos = 0; pos < n;) {
-    record::BatchHeader h;
-    record::parse_header(data + pos, n - pos, h);
-    if (h.is_transactional()) {
-      out->error = ErrorCode::invalid_record;
-      out->message = "Transactional batches are not supported";
-      return false;
-    }
-    idempotent = idempotent || h.producer_id >= 0;
-    ++batches;
-    pos += h.total_size();
-  }
-  if (!idempotent) return true;
-  if (batches != 1) {  // Kafka accepts exactly one batch per partition from magic 2 on
-    out->error = ErrorCode::invalid_record;
-    out->message = "An idempotent produce request must carry one batch per partition";
-    return false;
-  }
-  const auto c = producers_.check(first);
-  using V = storage::ProducerStateManager::Verdict;
-  switch (c.verdict) {
-    case V::append:
-      return true;
-    case V::duplicate:
-      out->duplicate = true;
-      out->base_offset = c.duplicate.first_offset;
-      out->last_offset = c.duplicate.last_offset;
-      if (config_.timestamp_type == record::TimestampType::log_append_time) {
-        out->log_append_time = c.duplicate.max_timestamp;
-      }
-      out->log_start_offset = log_->log_start_offset();
-      log::debug("{}-{}: duplicate batch of producer {} (sequence {}) answered with offset {}",
-                 topic_, index_, first.producer_id, first.base_sequence, out->base_offset);
-      return false;
-    case V::out_of_order:
-      out->error = ErrorCode::out_of_order_sequence_number;
-      break;
-    case V::stale_epoch:
-      out->error = ErrorCode::invalid_producer_epoch;
-      break;
-  }
-  out->message = c.message;
-  log::debug("rejected produce to {}-{}: {}", topic_, index_, c.message);
-  return false;
-}
-
 void Partition::snapshot_producers() {
   std::string error;
   if (!producers_.take_snapshot(log_->log_end_offset(), false, &error)) {
@@ -387,10 +369,7 @@ void Partition::snapshot_producers() {
 bool Partition::close(std::string* error) {
   if (closed_) return true;
   closed_ = true;
-  for (auto& [offset, w] : fetch_waiters_) {
-    if (auto p = w.lock()) p->fire();
-  }
-  fetch_waiters_.clear();
+  wake_all_fetch_waiters();
   wake_replica_waiters(true);
   for (auto& [offset, done] : replication_waiters_) done(ErrorCode::not_leader_or_follower);
   replication_waiters_.clear();

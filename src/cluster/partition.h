@@ -30,6 +30,14 @@
 // when the Partition is constructed, snapshotted at every segment roll and at close, and expires
 // after producer.id.expiration.ms.
 //
+// Transactions: transactional batches from producers start or extend their transaction;
+// append_marker() writes the COMMIT/ABORT marker the transaction coordinator asks for (a follower
+// replicates it like any batch, and keeps the same state). Aborted transactions go to the
+// partition's storage::TxnIndex. The last stable offset (LSO) is min(high watermark, first offset
+// of the earliest transaction ongoing or whose marker is not yet below the high watermark); a
+// read_committed read stops there and lists the aborted transactions its data overlaps (Kafka's
+// rules), and its parked fetches wake when the LSO passes their offset.
+//
 // Durability: when_durable() queues a callback until a flush covers an offset. At most one
 // FlushTicket is with the Flusher at a time; waiters arriving meanwhile share the next one
 // (group commit). flush.messages and flush.ms trigger flushes without a waiter.
@@ -79,6 +87,7 @@ class Partition {
   bool is_leader() const { return leader_.load(std::memory_order_acquire); }  // any thread
   // Snapshots, any thread.
   int64_t high_watermark_snapshot() const { return hw_.load(std::memory_order_acquire); }
+  int64_t last_stable_offset_snapshot() const { return lso_.load(std::memory_order_acquire); }
   int64_t recovery_point_snapshot() const { return recovery_.load(std::memory_order_acquire); }
   int64_t log_start_snapshot() const { return log_start_.load(std::memory_order_acquire); }
   // For metrics, any thread: bytes of all segments (as of the last append, roll, flush or
@@ -112,6 +121,15 @@ class Partition {
   // smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS), before writing anything.
   AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all = false);
 
+  // The transaction coordinator's WriteTxnMarkers, for one partition: appends one control batch
+  // (transactional, base sequence -1, one COMMIT or ABORT record carrying coordinator_epoch,
+  // record/control.h) for the producer, after the producer state's checks: an older producer
+  // epoch is INVALID_PRODUCER_EPOCH, an older coordinator epoch TRANSACTION_COORDINATOR_FENCED.
+  // Leader only (NOT_LEADER_OR_FOLLOWER). base_offset = last_offset = the marker's offset; the
+  // caller waits for when_replicated(last_offset + 1, ...) before answering.
+  AppendOutcome append_marker(int64_t producer_id, int16_t producer_epoch,
+                              int32_t coordinator_epoch, bool commit, int64_t now_ms);
+
   // Calls done(ok) on the owner loop once every offset below end_offset is on disk.
   void when_durable(int64_t end_offset, std::function<void(bool ok)> done);
   // acks=all: done(NONE) on the owner loop once every offset below end_offset is replicated (the
@@ -126,23 +144,33 @@ class Partition {
   struct ReadOutcome {
     protocol::ErrorCode error = protocol::ErrorCode::none;
     int64_t high_watermark = -1;
+    int64_t last_stable_offset = -1;
     int64_t log_start_offset = -1;
     protocol::Records records;  // file ranges of whole batches
     int64_t bytes = 0;
+    // read_committed only: the aborted transactions whose records the data may hold (last offset
+    // >= the read offset, first offset below the offset after the last batch read, or below the
+    // LSO when nothing was read).
+    std::vector<storage::AbortedTxn> aborted;
   };
-  // Reads committed data (below the high watermark) from `offset`. NOT_LEADER_OR_FOLLOWER on a
+  // Kafka's isolation levels (Fetch, ListOffsets).
+  enum class Isolation { read_uncommitted, read_committed };
+  // Reads committed data (below the high watermark; with read_committed below the last stable
+  // offset, with the aborted transactions listed) from `offset`. NOT_LEADER_OR_FOLLOWER on a
   // follower, unless `follower_ok` (a consumer fetching from the closest replica, KIP-392): a
-  // follower then serves what its high watermark (the leader's, as of its last fetch) covers, and
-  // an offset between that and its log end reads nothing (not OFFSET_OUT_OF_RANGE).
-  ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch,
-                   bool follower_ok = false) const;
+  // follower then serves what its high watermark (the leader's, as of its last fetch) or LSO
+  // covers, and an offset between that and its log end reads nothing (not OFFSET_OUT_OF_RANGE).
+  ReadOutcome read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool follower_ok = false,
+                   Isolation isolation = Isolation::read_uncommitted) const;
   // Reads up to the log end, committed or not (Kafka's FetchLogEnd isolation): what a new leader's
   // group coordinator replays — as leader its log is the truth the followers converge to.
   // NOT_LEADER_OR_FOLLOWER on a follower.
   ReadOutcome read_to_log_end(int64_t offset, int64_t max_bytes, bool min_one_batch) const;
 
-  // Parks a fetch until the high watermark passes `offset` (fires at once if it already has).
-  void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok = false);
+  // Parks a fetch until the high watermark (read_committed: the last stable offset) passes
+  // `offset` (fires at once if it already has).
+  void add_waiter(int64_t offset, std::weak_ptr<FetchWaiter> waiter, bool follower_ok = false,
+                  Isolation isolation = Isolation::read_uncommitted);
 
   // ---- Replication (partition_replication.cc); owner loop unless said otherwise. ----
   // ISR changes applied while this broker led the partition (Kafka's IsrShrinksPerSec and
@@ -202,8 +230,12 @@ class Partition {
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }
   int64_t high_watermark() const { return high_watermark_; }
-  // ListOffsets by timestamp (offset, timestamp), among committed offsets.
-  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
+  // min(high watermark, first unstable offset of the producer state); see above.
+  int64_t last_stable_offset() const { return last_stable_offset_; }
+  // ListOffsets by timestamp (offset, timestamp), among committed offsets (read_committed: below
+  // the last stable offset).
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(
+      int64_t ts, Isolation isolation = Isolation::read_uncommitted) const;
   std::pair<int64_t, int64_t> max_timestamp() const;
   // OffsetForLeaderEpoch: (epoch, end offset) of `epoch` in this log (storage::LeaderEpochCache).
   std::pair<int32_t, int64_t> end_offset_for_epoch(int32_t epoch) const {
@@ -232,14 +264,15 @@ class Partition {
   // owner loop. Afterwards every call is an error answer.
   bool close(std::string* error);
   const std::filesystem::path& dir() const { return log_->dir(); }
-  // Owner loop: idempotent producers this partition tracks.
+  // Owner loop: idempotent and transactional producers this partition tracks (and its aborted
+  // transactions, producers().aborted_index()).
   const storage::ProducerStateManager& producers() const { return producers_; }
 
   // partition_cleaning.cc, owner loop: the log cleaner's hand-off (cluster/cleaner_manager.h).
   // nullopt when closed or not compacted (cleanup.policy without compact).
   struct CleaningSnapshot {
-    storage::CleaningView view;
-    int64_t high_watermark = 0;
+    storage::CleaningView view;  // with the partition's aborted transactions
+    int64_t high_watermark = 0;  // the cleaner's bound: the last stable offset (<= the HW)
     storage::CleanerTopicConfig config;
   };
   std::optional<CleaningSnapshot> cleaning_snapshot() const;
@@ -250,14 +283,26 @@ class Partition {
   void on_flushed(int64_t end_offset, bool ok);
   void publish();
   // A leader's read of [offset, end) (read, read_to_log_end).
-  ReadOutcome read_up_to(int64_t end, int64_t offset, int64_t max_bytes, bool min_one_batch) const;
-  // Reads whole batches below max_offset into out (file ranges), or sets out.error.
+  ReadOutcome read_up_to(int64_t end, int64_t offset, int64_t max_bytes, bool min_one_batch,
+                         Isolation isolation = Isolation::read_uncommitted) const;
+  // Reads whole batches below max_offset into out (file ranges), or sets out.error; with
+  // read_committed also the aborted transactions (Kafka's bounds, see ReadOutcome).
   void read_log(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch,
-                ReadOutcome& out) const;
+                ReadOutcome& out, Isolation isolation = Isolation::read_uncommitted) const;
+  // A leader able to write; else false with the error in *out.
+  bool writable(AppendOutcome* out) const;
+  // The write shared by append() and append_marker(): batches validated and checked.
+  AppendOutcome write_checked(uint8_t* data, size_t n, int64_t now_ms,
+                              const record::EndTxnMarker* marker, AppendOutcome out);
+  // Producer state of batches appended at [data, data + n) (leader or follower).
+  void update_producers(const uint8_t* data, size_t n, const record::EndTxnMarker* marker);
+  // Recomputes the last stable offset after a change of the high watermark or producer state.
+  void update_last_stable_offset();
   using Waiters = std::vector<std::pair<int64_t, std::weak_ptr<FetchWaiter>>>;
   static void wake_waiters(Waiters& waiters, int64_t below);
-  // Wakes parked consumer fetches below the high watermark.
+  // Wakes parked consumer fetches below the high watermark (read_committed: the LSO).
   void wake_fetch_waiters();
+  void wake_all_fetch_waiters();  // role change, close: they read again (and get the error)
   // partition_replication.cc
   void wake_replica_waiters(bool all);
   void set_high_watermark(int64_t hw);  // raises it; wakes fetches, completes acks=all waiters
@@ -270,9 +315,10 @@ class Partition {
   void maybe_shrink_isr(int64_t now_ms);
   void propose_isr(std::vector<int32_t> isr, bool expanding);
   void after_truncation();
-  // Checks an idempotent batch before its append; false with *out filled when it must not be
-  // written (a duplicate answered with its original offsets, or a refusal).
-  bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out) const;
+  // Checks an idempotent batch (or a marker) before its append; false with *out filled when it
+  // must not be written (a duplicate answered with its original offsets, or a refusal).
+  bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out,
+                      const record::EndTxnMarker* marker = nullptr) const;
   void snapshot_producers();  // at the log end, without fsync
 
   const std::string topic_;
@@ -286,6 +332,7 @@ class Partition {
   Post post_;
 
   int64_t high_watermark_ = 0;
+  int64_t last_stable_offset_ = 0;
   bool closed_ = false;
   bool flush_in_flight_ = false;
   bool io_failed_ = false;
@@ -294,6 +341,7 @@ class Partition {
   storage::ProducerStateManager producers_;
   std::multimap<int64_t, std::function<void(bool)>> durability_waiters_;  // by end offset
   Waiters fetch_waiters_;
+  Waiters committed_waiters_;  // read_committed fetches, woken by the LSO
 
   // Replication (partition_replication.cc).
   ReplicationSettings replication_;
@@ -309,6 +357,7 @@ class Partition {
   Waiters replica_waiters_;
 
   std::atomic<int64_t> hw_{0};
+  std::atomic<int64_t> lso_{0};
   std::atomic<int64_t> recovery_{0};
   std::atomic<int64_t> log_start_{0};
   std::atomic<int64_t> size_{0};

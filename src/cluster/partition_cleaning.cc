@@ -5,7 +5,11 @@ namespace kaffa::cluster {
 
 std::optional<Partition::CleaningSnapshot> Partition::cleaning_snapshot() const {
   if (closed_ || !config_.compact) return std::nullopt;
-  return CleaningSnapshot{log_->cleaning_view(), high_watermark_, config_.cleaner};
+  // Nothing at or above the LSO is cleaned (Kafka's first unstable offset bound): the fate of an
+  // undecided transaction's records is unknown.
+  CleaningSnapshot snap{log_->cleaning_view(), last_stable_offset_, config_.cleaner};
+  snap.view.aborted = producers_.aborted_index().entries();
+  return snap;
 }
 
 storage::SwapOutcome Partition::install_cleaned(const storage::CleanedSegments& cleaned,

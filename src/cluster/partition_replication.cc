@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cluster/partition.h"
 #include "record/batch.h"
+#include "record/control.h"
 
 namespace kaffa::cluster {
 
@@ -58,7 +59,7 @@ void Partition::make_follower(const PartitionState& s) {
   replication_waiters_.clear();
   // Parked consumer fetches read again and get NOT_LEADER_OR_FOLLOWER; parked follower fetches
   // answer (their fetcher learns the new leader from the next image).
-  wake_waiters(fetch_waiters_, std::numeric_limits<int64_t>::max());
+  wake_all_fetch_waiters();
   wake_replica_waiters(true);
   high_watermark_ = std::min(high_watermark_, log_->log_end_offset());
   publish();
@@ -84,6 +85,7 @@ void Partition::set_high_watermark(int64_t hw) {
   if (hw <= high_watermark_) return;
   high_watermark_ = hw;
   hw_.store(high_watermark_, std::memory_order_release);
+  update_last_stable_offset();
   wake_fetch_waiters();
   complete_replication_waiters();
 }
@@ -161,12 +163,14 @@ Partition::ReadOutcome Partition::read_for_follower(int32_t replica, int64_t off
   }
   if (out.error != ErrorCode::none) {
     out.high_watermark = high_watermark_;
+    out.last_stable_offset = last_stable_offset_;
     return out;
   }
   set_high_watermark(tracker_->update_high_watermark(leo));
   maybe_expand_isr(replica);
-  out.high_watermark = high_watermark_;
   publish();
+  out.high_watermark = high_watermark_;
+  out.last_stable_offset = last_stable_offset_;
   read_log(offset, max_bytes, leo, min_one_batch, out);
   return out;
 }
@@ -250,10 +254,17 @@ Partition::AppendOutcome Partition::append_replicated(uint8_t* data, size_t n,
     out.message = r.error;
     return out;
   }
+  // The leader's producer state, markers and aborted transactions included (not checked: the
+  // leader did).
   for (size_t pos = 0; pos < n;) {
     record::BatchHeader h;
     record::parse_header(data + pos, n - pos, h);
-    if (h.producer_id >= 0 && !h.is_control()) producers_.update(h, h.base_offset, h.last_offset());
+    if (h.producer_id >= 0 && !h.is_control()) {
+      producers_.update(h, h.base_offset, h.last_offset());
+    } else if (h.producer_id >= 0) {
+      const auto marker = record::parse_end_txn_marker(data + pos, h.total_size());
+      if (marker) producers_.update(h, h.base_offset, h.last_offset(), &*marker);
+    }
     pos += h.total_size();
   }
   if (log_->active_base_offset() != active_before) snapshot_producers();
@@ -275,10 +286,10 @@ void Partition::follow_leader(int64_t leader_high_watermark, int64_t leader_log_
   }
   const int64_t before = high_watermark_;
   high_watermark_ = std::min(leader_high_watermark, log_->log_end_offset());
-  if (high_watermark_ > before) wake_fetch_waiters();  // consumers reading from this follower
   lag_.store(std::max<int64_t>(0, leader_high_watermark - log_->log_end_offset()),
              std::memory_order_relaxed);
-  publish();
+  publish();                                           // the LSO too
+  if (high_watermark_ > before) wake_fetch_waiters();  // consumers reading from this follower
 }
 
 bool Partition::truncate_to(int64_t offset) {

@@ -53,6 +53,8 @@ enum class ErrorCode : int16_t {
   out_of_order_sequence_number = 45,
   duplicate_sequence_number = 46,
   invalid_producer_epoch = 47,
+  invalid_txn_state = 48,
+  transaction_coordinator_fenced = 52,
   transactional_id_authorization_failed = 53,
   security_disabled = 54,
   kafka_storage_error = 56,

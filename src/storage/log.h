@@ -132,6 +132,9 @@ class Log {
     bool out_of_range = false;
     std::vector<FileSlice> slices;
     int64_t bytes = 0;
+    // With slices: an offset above every offset returned and at or below the next batch's first
+    // (the bound of the aborted transactions a read_committed fetch is told about); else -1.
+    int64_t next_offset = -1;
     std::string error;  // I/O error while locating the data (then slices hold what was found)
   };
   ReadResult read(int64_t offset, int64_t max_bytes, int64_t max_offset, bool min_one_batch) const;
@@ -141,6 +144,11 @@ class Log {
   // them). False with *error on an I/O error or a malformed batch (fn has seen the ones before).
   bool scan_headers(int64_t from, const std::function<void(const record::BatchHeader&)>& fn,
                     std::string* error) const;
+  // The same walk handing fn each whole batch too (valid during the call; producer state replay,
+  // which reads the records of transaction markers).
+  bool scan_whole_batches(int64_t from,
+                          const std::function<void(const record::BatchHeader&, const uint8_t*)>& fn,
+                          std::string* error) const;
 
   // ListOffsets: (offset, timestamp) of the first record with timestamp >= ts; for compressed
   // batches the batch's base offset and max timestamp. nullopt when no such record.

@@ -27,9 +27,35 @@ void remove_cleaned(const std::filesystem::path& dir, int64_t base) {
   }
 }
 
+// The aborted transactions of the view, by producer: [first offset, marker offset] ranges in
+// marker order. A producer has one transaction at a time, so a transactional data batch is
+// aborted exactly when its base offset lies in one of its producer's ranges.
+class AbortedRanges {
+ public:
+  explicit AbortedRanges(const std::vector<AbortedTxn>& aborted) {
+    for (const auto& t : aborted)
+      by_producer_[t.producer_id].emplace_back(t.first_offset, t.last_offset);
+  }
+  bool contains(const record::BatchHeader& h) const {
+    if (by_producer_.empty() || !h.is_transactional() || h.is_control()) return false;
+    const auto it = by_producer_.find(h.producer_id);
+    if (it == by_producer_.end()) return false;
+    const auto& ranges = it->second;  // sorted by end, and disjoint
+    const auto r = std::lower_bound(
+        ranges.begin(), ranges.end(), h.base_offset,
+        [](const std::pair<int64_t, int64_t>& range, int64_t o) { return range.second < o; });
+    return r != ranges.end() && r->first <= h.base_offset;
+  }
+
+ private:
+  std::unordered_map<int64_t, std::vector<std::pair<int64_t, int64_t>>> by_producer_;
+};
+
 // What the first pass learns about the cleanable range.
 struct FirstPass {
-  int64_t map_end = 0;                              // the dirty range actually mapped
+  explicit FirstPass(const std::vector<AbortedTxn>& aborted) : aborted(aborted) {}
+  AbortedRanges aborted;  // records of aborted transactions: not mapped, removed
+  int64_t map_end = 0;    // the dirty range actually mapped
   std::unordered_map<int64_t, int64_t> last_batch;  // producer id -> base offset of its last batch
   int64_t final_batch_base = -1;  // last batch before the active segment, if it is cleanable
 };
@@ -126,6 +152,7 @@ bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& ma
       if (h.producer_id >= 0) out->last_batch[h.producer_id] = h.base_offset;
       if (s.next_offset == view.active_base) out->final_batch_base = h.base_offset;
       if (full || b.last_offset < range.first_dirty || h.is_control()) return true;
+      if (out->aborted.contains(h)) return true;  // never the latest value of a key
       if (static_cast<size_t>(std::max(h.records_count, 0)) > map.free_keys()) {
         full = true;
         out->map_end = std::max(h.base_offset, range.first_dirty);
@@ -192,7 +219,10 @@ struct BatchFilter {
     record::parse_header(p, n, h);
     *out_size = n;
     *removed = 0;
+    // Markers stay (Kafka removes them once their transaction's records are gone, keeping them
+    // costs a small batch each); the records of aborted transactions go.
     if (h.is_control()) return p;
+    const bool aborted = pass.aborted.contains(h);
     // Tombstones go once the horizon the first cleaning that kept them wrote has passed.
     const bool drop_tombstones = h.has_delete_horizon() && now_ms >= h.base_timestamp;
     // Decide first (no copies); encode only a batch that loses records or gets its horizon.
@@ -200,7 +230,7 @@ struct BatchFilter {
     int32_t kept = 0;
     int32_t tombstones = 0;
     const bool ok = record::for_each_record(p, n, scratch, [&](const record::Record& r) {
-      bool k = r.key.has_value();
+      bool k = !aborted && r.key.has_value();
       if (k && r.offset < map.get(*r.key)) k = false;
       if (k && !r.value && drop_tombstones) k = false;
       keep.push_back(k);
@@ -306,42 +336,6 @@ std::vector<std::vector<SegmentMeta>> group_segments(const CleaningView& view, i
 
 }  // namespace
 
-DirtyRange dirty_range(const CleaningView& view, int64_t checkpoint, int64_t high_watermark,
-                       int64_t now_ms, const CleanerTopicConfig& config) {
-  DirtyRange r;
-  int64_t first_dirty = checkpoint < view.log_start_offset ? view.log_start_offset : checkpoint;
-  if (first_dirty > view.active_base) first_dirty = view.log_start_offset;  // truncated log
-  int64_t uncleanable = view.active_base;
-  for (const auto& s : view.segments) {
-    if (s.base_offset >= uncleanable) break;
-    const bool too_new =
-        config.min_compaction_lag_ms > 0 &&
-        (s.max_timestamp < 0 || now_ms - s.max_timestamp < config.min_compaction_lag_ms);
-    if (s.next_offset > high_watermark || (s.next_offset > first_dirty && too_new)) {
-      uncleanable = s.base_offset;
-      break;
-    }
-  }
-  r.first_dirty = std::min(first_dirty, uncleanable);
-  r.first_uncleanable = uncleanable;
-  for (const auto& s : view.segments) {
-    if (s.next_offset <= r.first_dirty) {
-      r.clean_bytes += s.size;
-    } else if (s.base_offset < uncleanable) {
-      if (r.dirty_bytes == 0 && config.max_compaction_lag_ms < INT64_MAX && s.max_timestamp >= 0 &&
-          now_ms - s.max_timestamp > config.max_compaction_lag_ms) {
-        r.max_lag_due = true;
-      }
-      r.dirty_bytes += s.size;
-    }
-  }
-  if (r.dirty_bytes > 0) {
-    r.ratio =
-        static_cast<double>(r.dirty_bytes) / static_cast<double>(r.clean_bytes + r.dirty_bytes);
-  }
-  return r;
-}
-
 CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
                        const CleanerTopicConfig& config, int64_t now_ms, OffsetMap& map,
                        const std::atomic<bool>& stop) {
@@ -352,7 +346,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     out.status = CleanOutcome::Status::nothing_to_do;
     return out;
   }
-  FirstPass pass;
+  FirstPass pass(view.aborted);
   bool aborted = false;
   if (!first_pass(view, range, map, stop, &pass, &out.stats, &out.error, &aborted)) {
     out.status = aborted ? CleanOutcome::Status::aborted : CleanOutcome::Status::failed;

@@ -8,12 +8,17 @@
 //   [first dirty, first uncleanable)     dirty: its keys go into the map
 //   [first uncleanable, ...)             never cleaned: the active segment, segments newer than
 //                                        min.compaction.lag.ms, offsets at or above the high
-//                                        watermark (always segment bases)
+//                                        watermark (always segment bases); the owner passes the
+//                                        last stable offset as that bound, so that no undecided
+//                                        transaction is cleaned
 // When the map fills (log.cleaner.dedupe.buffer.size), the dirty range ends at the batch where
 // it filled, as Kafka's does, and the next round continues from there.
 //
 // Retention of a record at offset o with key k in a cleaned segment:
-//   - control batches are copied unchanged;
+//   - control batches (transaction markers) are copied unchanged and their records never enter
+//     the map (Kafka removes a marker once its transaction's records are gone; Kaffa keeps it);
+//   - records of aborted transactions (CleaningView::aborted) never enter the map and are
+//     dropped, so an aborted write cannot shadow a committed value of its key;
 //   - a record without a key is dropped (Kafka's rule; compacted topics refuse them on produce);
 //   - o < map[k] (a later record of k exists below the dirty end) drops it;
 //   - a tombstone (null value) is dropped once its batch's delete horizon has passed (KIP-534):
@@ -36,7 +41,8 @@
 // epoch / base sequence; its records keep their offsets (gaps are allowed in v2) and are
 // recompressed with the batch's codec. A batch whose records all stay is copied byte for byte.
 //
-// Threading: any thread (the cleaner's); reads only immutable segment files.
+// Threading: any thread (the cleaner's); reads only immutable segment files. The range choice
+// (dirty_range) is log_cleaner_range.cc.
 #pragma once
 
 #include <atomic>

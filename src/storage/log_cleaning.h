@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "storage/segment.h"
+#include "storage/txn_index.h"
 
 namespace kaffa::storage {
 
@@ -51,6 +52,9 @@ struct CleaningView {
   int32_t segment_bytes = 1073741824;  // bounds a group of segments merged into one
   int32_t segment_index_bytes = 10485760;
   std::vector<SegmentMeta> segments;  // every non-active segment, oldest first
+  // The partition's aborted transactions (its TxnIndex; the owner fills it in, a Log does not
+  // know them): their records never enter the key map and are removed by the cleaning.
+  std::vector<AbortedTxn> aborted;
 };
 
 // One output segment replacing a group of consecutive segments (usually one; several small

@@ -106,6 +106,7 @@ Log::ReadResult Log::read(int64_t offset, int64_t max_bytes, int64_t max_offset,
     }
     if (start < 0) continue;
     int64_t end = start;
+    int64_t next = s.next_offset;  // the offset after what [start, end) holds
     if (s.next_offset <= max_offset && s.size - start <= remaining) {
       end = s.size;  // the rest of the segment qualifies: no header reads at all
     } else {
@@ -132,20 +133,26 @@ Log::ReadResult Log::read(int64_t offset, int64_t max_bytes, int64_t max_offset,
           break;
         }
         const auto total = static_cast<int64_t>(h.total_size());
+        next = h.base_offset;
         if (h.last_offset() >= max_offset) {
           stop = true;
           break;
         }
         if (end - start + total > remaining) {
-          if (min_one_batch && r.slices.empty() && end == start) end += total;
+          if (min_one_batch && r.slices.empty() && end == start) {
+            end += total;
+            next = h.last_offset() + 1;
+          }
           stop = true;
           break;
         }
         end += total;
+        next = s.next_offset;
       }
     }
     if (end > start) {
       r.slices.push_back(FileSlice{log, log->fd(), start, end - start});
+      r.next_offset = next;
       r.bytes += end - start;
       remaining -= end - start;
     }
@@ -226,6 +233,13 @@ std::pair<int64_t, int64_t> Log::max_timestamp() const {
 
 bool Log::scan_headers(int64_t from, const std::function<void(const record::BatchHeader&)>& fn,
                        std::string* error) const {
+  return scan_whole_batches(
+      from, [&fn](const record::BatchHeader& h, const uint8_t*) { fn(h); }, error);
+}
+
+bool Log::scan_whole_batches(
+    int64_t from, const std::function<void(const record::BatchHeader&, const uint8_t*)>& fn,
+    std::string* error) const {
   auto it = segments_.upper_bound(from);
   if (it != segments_.begin()) --it;
   bool first = true;
@@ -245,8 +259,9 @@ bool Log::scan_headers(int64_t from, const std::function<void(const record::Batc
     }
     first = false;
     const auto scan =
-        scan_batches(*file, start, s.size, s.base_offset, false, [&](const BatchInfo& b) {
-          if (b.last_offset >= from) fn(b.header);
+        scan_batch_bytes(*file, start, s.size, [&](const BatchInfo& b, const uint8_t* p) {
+          if (b.last_offset >= from) fn(b.header, p);
+          return true;
         });
     if (!scan.complete) {
       if (error) *error = dir_.string() + ": " + scan.problem;

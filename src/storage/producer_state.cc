@@ -14,9 +14,12 @@
 namespace kaffa::storage {
 namespace {
 
-constexpr int16_t kSnapshotVersion = 1;
+constexpr int16_t kSnapshotVersion = 2;
+constexpr int16_t kSnapshotVersion1 = 1;
 constexpr size_t kPrefix = 2 + 4;  // version, crc
-constexpr size_t kProducerBytes = 8 + 2 + 8 + 1;
+constexpr size_t kProducerBytesV1 = 8 + 2 + 8 + 1;
+constexpr size_t kProducerBytesV2 = kProducerBytesV1 + 4 + 8 + 8;
+constexpr int32_t kNoSequence = -1;
 constexpr size_t kBatchBytes = 4 + 4 + 8 + 8 + 8;
 constexpr std::string_view kSnapshotSuffix = ".snapshot";
 
@@ -109,7 +112,8 @@ const ProducerEntry* ProducerStateManager::find(int64_t producer_id) const {
   return it == producers_.end() ? nullptr : &it->second;
 }
 
-ProducerStateManager::Check ProducerStateManager::check(const record::BatchHeader& h) const {
+ProducerStateManager::Check ProducerStateManager::check(const record::BatchHeader& h,
+                                                        const record::EndTxnMarker* marker) const {
   Check out;
   const ProducerEntry* e = find(h.producer_id);
   if (e == nullptr) return out;  // unknown producer: any sequence
@@ -122,56 +126,112 @@ ProducerStateManager::Check ProducerStateManager::check(const record::BatchHeade
                   std::to_string(e->epoch);
     return out;
   }
-  if (h.producer_epoch > e->epoch) {
-    if (first != 0 && e->epoch != -1) {
-      out.verdict = Verdict::out_of_order;
-      out.message = "Invalid sequence number " + std::to_string(first) + " for new epoch " +
-                    std::to_string(h.producer_epoch) + " of producer " +
-                    std::to_string(h.producer_id) + " (expected 0)";
+  if (h.is_control()) {
+    if (marker != nullptr && marker->coordinator_epoch < e->coordinator_epoch) {
+      out.verdict = Verdict::coordinator_fenced;
+      out.message = "Invalid coordinator epoch for producer " + std::to_string(h.producer_id) +
+                    ": " + std::to_string(marker->coordinator_epoch) + " (zombie), " +
+                    std::to_string(e->coordinator_epoch) + " (current)";
     }
     return out;
   }
-  for (const auto& b : e->batches) {
-    if (b.first_seq == first && b.last_seq == last) {
-      out.verdict = Verdict::duplicate;
-      out.duplicate = b;
-      return out;
+  if (first != kNoSequence) {
+    if (h.producer_epoch > e->epoch) {
+      if (first != 0 && e->epoch != -1) {
+        out.verdict = Verdict::out_of_order;
+        out.message = "Invalid sequence number " + std::to_string(first) + " for new epoch " +
+                      std::to_string(h.producer_epoch) + " of producer " +
+                      std::to_string(h.producer_id) + " (expected 0)";
+        return out;
+      }
+    } else {
+      for (const auto& b : e->batches) {
+        if (b.first_seq == first && b.last_seq == last) {
+          out.verdict = Verdict::duplicate;
+          out.duplicate = b;
+          return out;
+        }
+      }
+      if (!e->batches.empty() && !in_sequence(e->batches.back().last_seq, first)) {
+        out.verdict = Verdict::out_of_order;
+        out.message = "Out of order sequence number for producer " + std::to_string(h.producer_id) +
+                      ": " + std::to_string(first) + " (incoming seq. number), " +
+                      std::to_string(e->batches.back().last_seq) + " (current end sequence number)";
+        return out;
+      }
     }
   }
-  const int32_t last_seq = e->batches.empty() ? -1 : e->batches.back().last_seq;
-  if (!in_sequence(last_seq, first)) {
-    out.verdict = Verdict::out_of_order;
-    out.message = "Out of order sequence number for producer " + std::to_string(h.producer_id) +
-                  ": " + std::to_string(first) + " (incoming seq. number), " +
-                  std::to_string(last_seq) + " (current end sequence number)";
+  if (e->txn_first_offset >= 0 && !h.is_transactional()) {
+    out.verdict = Verdict::invalid_txn_state;
+    out.message = "Expected a transactional write from producer " + std::to_string(h.producer_id) +
+                  ": its transaction from offset " + std::to_string(e->txn_first_offset) +
+                  " is ongoing";
   }
   return out;
 }
 
-void ProducerStateManager::update(const record::BatchHeader& h, int64_t first_offset,
-                                  int64_t last_offset) {
-  if (h.producer_id < 0) return;
+std::optional<CompletedTxn> ProducerStateManager::update(const record::BatchHeader& h,
+                                                         int64_t first_offset, int64_t last_offset,
+                                                         const record::EndTxnMarker* marker) {
+  if (h.producer_id < 0 || (h.is_control() && marker == nullptr)) return std::nullopt;
   ProducerEntry& e = producers_[h.producer_id];
   if (h.producer_epoch != e.epoch) {
     e.epoch = h.producer_epoch;
     e.batches.clear();
   }
-  e.batches.push_back({h.base_sequence, last_sequence(h.base_sequence, h.last_offset_delta),
-                       first_offset, last_offset, h.max_timestamp});
-  if (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
   e.last_timestamp = std::max(e.last_timestamp, h.max_timestamp);
+  e.last_offset = std::max(e.last_offset, last_offset);
+  if (marker != nullptr) return end_txn(h.producer_id, e, first_offset, *marker);
+  if (h.base_sequence != kNoSequence) {
+    e.batches.push_back({h.base_sequence, last_sequence(h.base_sequence, h.last_offset_delta),
+                         first_offset, last_offset, h.max_timestamp});
+    if (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
+  }
+  if (h.is_transactional() && e.txn_first_offset < 0) {
+    e.txn_first_offset = first_offset;
+    ongoing_[first_offset] = h.producer_id;
+  }
+  return std::nullopt;
+}
+
+std::optional<CompletedTxn> ProducerStateManager::end_txn(int64_t producer_id, ProducerEntry& e,
+                                                          int64_t offset,
+                                                          const record::EndTxnMarker& marker) {
+  e.coordinator_epoch = marker.coordinator_epoch;
+  if (e.txn_first_offset < 0) return std::nullopt;  // an empty transaction: nothing to track
+  const CompletedTxn done{producer_id, e.txn_first_offset, offset, !marker.commit()};
+  ongoing_.erase(e.txn_first_offset);
+  e.txn_first_offset = -1;
+  unreplicated_[done.first_offset] = done;
+  if (done.aborted) {
+    const int64_t lso = ongoing_.empty() ? offset + 1 : ongoing_.begin()->first;
+    std::string error;
+    if (!txn_index_.append({producer_id, done.first_offset, offset, lso}, &error)) {
+      log::warn("{}: cannot write the aborted transaction index: {}", dir_.string(), error);
+    }
+  }
+  return done;
+}
+
+void ProducerStateManager::forget_replicated(int64_t high_watermark) {
+  std::erase_if(unreplicated_,
+                [&](const auto& kv) { return kv.second.last_offset < high_watermark; });
 }
 
 size_t ProducerStateManager::remove_expired(int64_t now_ms, int64_t expiration_ms) {
   return std::erase_if(producers_, [&](const auto& kv) {
-    return now_ms - kv.second.last_timestamp >= expiration_ms;
+    return kv.second.txn_first_offset < 0 && now_ms - kv.second.last_timestamp >= expiration_ms;
   });
 }
 
 void ProducerStateManager::evict_below(int64_t log_start) {
   std::erase_if(producers_, [&](const auto& kv) {
-    return kv.second.batches.empty() || kv.second.batches.back().last_offset < log_start;
+    return kv.second.txn_first_offset < 0 && kv.second.last_offset < log_start;
   });
+  std::string error;
+  if (!txn_index_.prune_below(log_start, &error)) {
+    log::warn("{}: cannot rewrite the aborted transaction index: {}", dir_.string(), error);
+  }
 }
 
 std::string ProducerStateManager::encode() const {
@@ -183,6 +243,9 @@ std::string ProducerStateManager::encode() const {
     o.i64(id);
     o.i16(e.epoch);
     o.i64(e.last_timestamp);
+    o.i32(e.coordinator_epoch);
+    o.i64(e.last_offset);
+    o.i64(e.txn_first_offset);
     o.i8(static_cast<int8_t>(e.batches.size()));
     for (const auto& b : e.batches) {
       o.i32(b.first_seq);
@@ -202,21 +265,31 @@ bool ProducerStateManager::decode(const std::string& bytes) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   if (bytes.size() < kPrefix + 4) return false;
   In in(p, bytes.size());
-  if (in.i16() != kSnapshotVersion) return false;
+  const int16_t version = in.i16();
+  if (version != kSnapshotVersion && version != kSnapshotVersion1) return false;
+  const bool v2 = version == kSnapshotVersion;
+  const size_t producer_bytes = v2 ? kProducerBytesV2 : kProducerBytesV1;
   const auto crc = static_cast<uint32_t>(in.i32());
   if (crc != record::crc32c(p + kPrefix, bytes.size() - kPrefix)) return false;
   const int32_t count = in.i32();
-  if (count < 0 || !in.has(static_cast<size_t>(count) * kProducerBytes)) return false;
+  if (count < 0 || !in.has(static_cast<size_t>(count) * producer_bytes)) return false;
   std::unordered_map<int64_t, ProducerEntry> producers;
+  std::map<int64_t, int64_t> ongoing;
   for (int32_t i = 0; i < count; ++i) {
-    if (!in.has(kProducerBytes)) return false;
+    if (!in.has(producer_bytes)) return false;
     const int64_t id = in.i64();
     ProducerEntry e;
     e.epoch = in.i16();
     e.last_timestamp = in.i64();
+    if (v2) {
+      e.coordinator_epoch = in.i32();
+      e.last_offset = in.i64();
+      e.txn_first_offset = in.i64();
+    }
     const int8_t n = in.i8();
-    if (id < 0 || n < 1 || static_cast<size_t>(n) > kMaxBatchesPerProducer ||
-        !in.has(static_cast<size_t>(n) * kBatchBytes)) {
+    if (id < 0 || n < (v2 ? 0 : 1) || static_cast<size_t>(n) > kMaxBatchesPerProducer ||
+        !in.has(static_cast<size_t>(n) * kBatchBytes) || e.txn_first_offset < -1 ||
+        (e.txn_first_offset >= 0 && !ongoing.emplace(e.txn_first_offset, id).second)) {
       return false;
     }
     for (int8_t j = 0; j < n; ++j) {
@@ -228,14 +301,18 @@ bool ProducerStateManager::decode(const std::string& bytes) {
       b.max_timestamp = in.i64();
       e.batches.push_back(b);
     }
+    if (!v2) e.last_offset = e.batches.back().last_offset;
     producers[id] = std::move(e);
   }
   if (!in.done()) return false;
   producers_ = std::move(producers);
+  ongoing_ = std::move(ongoing);
   return true;
 }
 
 bool ProducerStateManager::take_snapshot(int64_t offset, bool sync, std::string* error) {
+  // A snapshot ends the replay that would re-create the index entries below it.
+  if (!txn_index_.sync_if_dirty(error)) return false;
   if (!write_file_atomically(snapshot_path(dir_, offset), encode(), error, sync)) return false;
   delete_old_snapshots();
   return true;
@@ -251,12 +328,20 @@ void ProducerStateManager::delete_old_snapshots() {
 
 bool ProducerStateManager::load(const Log& log, std::string* error) {
   producers_.clear();
+  ongoing_.clear();
+  unreplicated_.clear();
   std::error_code ec;
-  // Leftover temporary files of an interrupted snapshot.
+  // Leftover temporary files of an interrupted snapshot or index rewrite.
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    if (entry.path().filename().string().ends_with(".snapshot.tmp")) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".snapshot.tmp") || name == std::string(TxnIndex::kFileName) + ".tmp") {
       std::filesystem::remove(entry.path(), ec);
     }
+  }
+  std::string index_error;
+  if (!txn_index_.load(&index_error)) {
+    log::warn("{}: aborted transaction index unreadable, rebuilt from the replay only: {}",
+              dir_.string(), index_error);
   }
   int64_t from = log.log_start_offset();
   for (const int64_t offset : list_snapshots(dir_)) {
@@ -280,10 +365,19 @@ bool ProducerStateManager::load(const Log& log, std::string* error) {
     std::filesystem::remove(path, ec);
   }
   replayed_from_ = from;
-  const bool ok = log.scan_headers(
+  // The replay re-creates the index entries of the aborts it meets.
+  if (!txn_index_.truncate_from(from, &index_error)) {
+    log::warn("{}: cannot rewrite the aborted transaction index: {}", dir_.string(), index_error);
+  }
+  const bool ok = log.scan_whole_batches(
       from,
-      [this](const record::BatchHeader& h) {
-        if (h.producer_id >= 0 && !h.is_control()) update(h, h.base_offset, h.last_offset());
+      [this](const record::BatchHeader& h, const uint8_t* batch) {
+        if (h.producer_id < 0) return;
+        if (!h.is_control()) {
+          update(h, h.base_offset, h.last_offset());
+        } else if (const auto marker = record::parse_end_txn_marker(batch, h.total_size())) {
+          update(h, h.base_offset, h.last_offset(), &*marker);
+        }
       },
       error);
   evict_below(log.log_start_offset());

@@ -26,6 +26,13 @@
 // current_leader_epoch (v9+) older than the partition's is FENCED_LEADER_EPOCH, newer
 // UNKNOWN_LEADER_EPOCH.
 //
+// Isolation (v4+): read_uncommitted reads up to the high watermark; read_committed up to the last
+// stable offset, with the aborted transactions (producer id, first offset) the returned data may
+// hold records of (cluster::Partition::read). last_stable_offset is sent at both levels, as Kafka
+// does; aborted_transactions is null for read_uncommitted. The list is computed before the budget
+// may cut a partition's data: it may name a transaction whose records were cut, which a consumer
+// ignores.
+//
 // Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
 // fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
 //
@@ -106,6 +113,7 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   std::vector<bool> topic_allowed;                 // per request topic
   std::optional<Broker::QuotaIdentity> quota_who;  // set while client quotas exist
   bool follower_ok = false;  // a consumer fetch v11+: followers may serve it (KIP-392)
+  cluster::Partition::Isolation isolation = cluster::Partition::Isolation::read_uncommitted;
 
   void start();
   // KIP-392: the replica this consumer should read `topic`-`index` from instead of this leader,
@@ -175,7 +183,7 @@ void FetchOp::start() {
                  to >= 0) {
         out.preferred_read_replica = to;  // no records: the consumer goes there
         out.high_watermark = partition->high_watermark_snapshot();
-        out.last_stable_offset = out.high_watermark;
+        out.last_stable_offset = partition->last_stable_offset_snapshot();
         out.log_start_offset = partition->log_start_snapshot();
       } else {
         targets_.push_back({&out, std::move(partition), p.fetch_offset, p.partition_max_bytes});
@@ -227,10 +235,18 @@ void FetchOp::read_one(Target& t) {
   const int32_t replica = req.replica_id;
   auto r = replica >= 0
                ? t.partition->read_for_follower(replica, t.offset, limit, true, clock::wall_ms())
-               : t.partition->read(t.offset, limit, true, follower_ok);
+               : t.partition->read(t.offset, limit, true, follower_ok, isolation);
   t.out->error_code = protocol::code(r.error);
   t.out->high_watermark = r.high_watermark;
-  t.out->last_stable_offset = r.high_watermark;
+  t.out->last_stable_offset = r.last_stable_offset;
+  if (t.out->aborted_transactions) {  // read_committed
+    t.out->aborted_transactions->clear();
+    for (const auto& a : r.aborted) {
+      auto& e = t.out->aborted_transactions->emplace_back();
+      e.producer_id = a.producer_id;
+      e.first_offset = a.first_offset;
+    }
+  }
   t.out->log_start_offset = r.log_start_offset;
   t.out->records = std::move(r.records);
   t.bytes = r.bytes;
@@ -279,7 +295,7 @@ void FetchOp::park() {
       if (self->req.replica_id >= 0) {
         p->add_replica_waiter(offset, self);
       } else {
-        p->add_waiter(offset, self, self->follower_ok);
+        p->add_waiter(offset, self, self->follower_ok, self->isolation);
       }
     });
   }
@@ -315,6 +331,9 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   op->req = std::move(req);
   op->quota_who = ctx.broker.quota_identity(ctx);
   op->follower_ok = op->req.replica_id < 0 && ctx.version() >= 11;
+  if (op->req.replica_id < 0 && op->req.isolation_level == 1) {
+    op->isolation = cluster::Partition::Isolation::read_committed;
+  }
   const bool from_replica = op->req.replica_id >= 0;
   const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
   for (const auto& topic : op->req.topics) {

@@ -1,8 +1,9 @@
 // ListOffsets (key 2), versions 0-9 (flexible from 6).
 // Per partition, on its owner loop: timestamp -2 = earliest (log start offset), -1 = latest (the
-// high watermark; the last stable offset for read_committed, equal here without transactions),
-// -3 = the record with the largest timestamp (v7+), otherwise the first offset whose timestamp is
-// at or after it (time index), or -1 when there is none. v0 answers in old_style_offsets.
+// high watermark; with isolation_level 1, v2+, read_committed: the last stable offset), -3 = the
+// record with the largest timestamp (v7+), otherwise the first offset whose timestamp is at or
+// after it (time index) below the high watermark (read_committed: the last stable offset, as
+// Kafka's fetchOffsetByTimestamp), or -1 when there is none. v0 answers in old_style_offsets.
 // Only the leader answers (NOT_LEADER_OR_FOLLOWER on a follower); current_leader_epoch (v4+)
 // older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
 // Authorization: DESCRIBE on each topic (else TOPIC_AUTHORIZATION_FAILED per partition).
@@ -27,12 +28,15 @@ constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
 
+using Isolation = cluster::Partition::Isolation;
+
 struct ListOffsetsOp : GatheredResponse<ListOffsetsResponse> {
   ListOffsetsRequest req;
   int16_t version = 0;
+  Isolation isolation = Isolation::read_uncommitted;
 };
 
-void lookup(const cluster::Partition& p, int64_t timestamp, int16_t version,
+void lookup(const cluster::Partition& p, int64_t timestamp, int16_t version, Isolation isolation,
             ListOffsetsResponse::ListOffsetsPartitionResponse& out) {
   out.leader_epoch = p.leader_epoch();
   int64_t offset = -1;
@@ -40,13 +44,13 @@ void lookup(const cluster::Partition& p, int64_t timestamp, int16_t version,
   if (timestamp == kEarliest) {
     offset = p.log_start_offset();
   } else if (timestamp == kLatest) {
-    offset = p.high_watermark();
+    offset = isolation == Isolation::read_committed ? p.last_stable_offset() : p.high_watermark();
   } else if (timestamp == kMaxTimestamp && version >= 7) {
     std::tie(ts, offset) = p.max_timestamp();
   } else if (timestamp < 0) {
     out.error_code = protocol::code(ErrorCode::unknown_server_error);
     return;
-  } else if (auto r = p.offset_for_timestamp(timestamp)) {
+  } else if (auto r = p.offset_for_timestamp(timestamp, isolation)) {
     std::tie(offset, ts) = *r;
   }
   out.offset = offset;
@@ -61,6 +65,7 @@ void handle_list_offsets(RequestContext& ctx, Responder respond) {
   if (!ctx.decode(op->req)) return respond.close();
   op->respond.emplace(std::move(respond));
   op->version = ctx.version();
+  if (op->version >= 2 && op->req.isolation_level == 1) op->isolation = Isolation::read_committed;
   for (const auto& topic : op->req.topics) {
     auto& t = op->resp.topics.emplace_back();
     t.name = topic.name;
@@ -99,7 +104,7 @@ void handle_list_offsets(RequestContext& ctx, Responder respond) {
       }
       op->pending.fetch_add(1, std::memory_order_relaxed);
       ctx.broker.post(partition->shard(), [op, partition, &out, ts = want.timestamp] {
-        lookup(*partition, ts, op->version, out);
+        lookup(*partition, ts, op->version, op->isolation, out);
         op->finish_one();
       });
     }

@@ -1,0 +1,84 @@
+// Partition: producers' checks, transaction markers and the last stable offset (rules in
+// partition.h and storage/producer_state.h).
+#include "base/log.h"
+#include "cluster/partition.h"
+#include "record/control.h"
+
+namespace kaffa::cluster {
+
+using protocol::ErrorCode;
+
+Partition::AppendOutcome Partition::append_marker(int64_t producer_id, int16_t producer_epoch,
+                                                  int32_t coordinator_epoch, bool commit,
+                                                  int64_t now_ms) {
+  AppendOutcome out;
+  if (!writable(&out)) return out;
+  const record::EndTxnMarker marker{
+      commit ? record::ControlType::commit : record::ControlType::abort, coordinator_epoch};
+  std::string batch = record::build_end_txn_marker(producer_id, producer_epoch, marker, now_ms);
+  auto* data = reinterpret_cast<uint8_t*>(batch.data());
+  if (!check_producer(data, batch.size(), &out, &marker)) return out;
+  return write_checked(data, batch.size(), now_ms, &marker, std::move(out));
+}
+
+void Partition::update_last_stable_offset() {
+  producers_.on_high_watermark(high_watermark_);
+  const auto unstable = producers_.first_unstable_offset();
+  last_stable_offset_ = unstable ? std::min(*unstable, high_watermark_) : high_watermark_;
+  lso_.store(last_stable_offset_, std::memory_order_release);
+}
+
+bool Partition::check_producer(const uint8_t* data, size_t n, AppendOutcome* out,
+                               const record::EndTxnMarker* marker) const {
+  record::BatchHeader first;
+  record::parse_header(data, n, first);
+  size_t batches = 0;
+  bool idempotent = false;
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    record::parse_header(data + pos, n - pos, h);
+    idempotent = idempotent || h.producer_id >= 0;
+    ++batches;
+    pos += h.total_size();
+  }
+  if (!idempotent) return true;
+  if (batches != 1) {  // Kafka accepts exactly one batch per partition from magic 2 on
+    out->error = ErrorCode::invalid_record;
+    out->message = "An idempotent produce request must carry one batch per partition";
+    return false;
+  }
+  const auto c = producers_.check(first, marker);
+  using V = storage::ProducerStateManager::Verdict;
+  switch (c.verdict) {
+    case V::append:
+      return true;
+    case V::duplicate:
+      out->duplicate = true;
+      out->base_offset = c.duplicate.first_offset;
+      out->last_offset = c.duplicate.last_offset;
+      if (config_.timestamp_type == record::TimestampType::log_append_time) {
+        out->log_append_time = c.duplicate.max_timestamp;
+      }
+      out->log_start_offset = log_->log_start_offset();
+      log::debug("{}-{}: duplicate batch of producer {} (sequence {}) answered with offset {}",
+                 topic_, index_, first.producer_id, first.base_sequence, out->base_offset);
+      return false;
+    case V::out_of_order:
+      out->error = ErrorCode::out_of_order_sequence_number;
+      break;
+    case V::stale_epoch:
+      out->error = ErrorCode::invalid_producer_epoch;
+      break;
+    case V::invalid_txn_state:
+      out->error = ErrorCode::invalid_txn_state;
+      break;
+    case V::coordinator_fenced:
+      out->error = ErrorCode::transaction_coordinator_fenced;
+      break;
+  }
+  out->message = c.message;
+  log::debug("rejected produce to {}-{}: {}", topic_, index_, c.message);
+  return false;
+}
+
+}  // namespace kaffa::cluster
