@@ -115,7 +115,7 @@ void AdminApi::ready(net::HttpReply reply) {
   if (offsets_loaded_.load(std::memory_order_acquire)) {
     return reply(json_response(200, health_body("ready", true, false)));
   }
-  if (!broker_.coordinator().all_loaded()) {
+  if (!broker_.coordinator().all_loaded() || !broker_.txn_coordinator().all_loaded()) {
     return reply(json_response(503, health_body("loading", false, false)));
   }
   offsets_loaded_.store(true, std::memory_order_release);

@@ -154,6 +154,7 @@ void Broker::start() {
     log::info("opened {} partitions of {} topics", partitions_->all().size(),
               loaded_topics_.size());
     start_group_coordinator();
+    start_txn_coordinator();
   }
   cleaner_ = std::make_unique<cluster::CleanerManager>(
       config_.log_dir,

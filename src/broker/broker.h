@@ -30,6 +30,8 @@
 #include "security/acl.h"
 #include "security/scram.h"
 #include "storage/flusher.h"
+#include "txn/marker_sender.h"
+#include "txn/txn_coordinator.h"
 
 namespace kaffa::broker {
 
@@ -68,6 +70,7 @@ class Broker : public net::RequestHandler {
   cluster::TopicRegistry& topics() { return topics_; }
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
+  txn::TxnCoordinator& txn_coordinator() { return *txn_coordinator_; }
   const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   security::ScramCredentialStore& scram_credentials() { return *scram_; }
@@ -148,6 +151,8 @@ class Broker : public net::RequestHandler {
   // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
   // brokers are alive; FindCoordinator calls it while the topic is missing.
   void create_offsets_topic();
+  // In a cluster: creates __transaction_state the same way (transaction.state.log.*).
+  void create_txn_topic();
   // What Metadata and DescribeCluster list: the live brokers as clients of `listener` reach
   // them, and the controller (this node on a single node).
   std::vector<AdvertisedBroker> live_nodes(std::string_view listener) const;
@@ -208,6 +213,12 @@ class Broker : public net::RequestHandler {
   void stop_cluster();
   void load_topics();
   void start_group_coordinator();
+  // broker_txn.cc: the transaction coordinator of a single node (the topic is made on first use)
+  // or of a cluster member (led partitions only).
+  void start_txn_coordinator();
+  void start_txn_coordinator_led();
+  void make_txn_coordinator();
+  cluster::TopicInfo txn_topic_info(int16_t replication_factor) const;
   // __consumer_offsets as it is created (offsets.topic.* settings).
   cluster::TopicInfo offsets_topic_info(int16_t replication_factor) const;
   // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.
@@ -230,6 +241,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::PartitionManager> partitions_;
   std::unique_ptr<cluster::CleanerManager> cleaner_;  // stopped before the logs close
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
+  std::unique_ptr<txn::TxnCoordinator> txn_coordinator_;
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
@@ -242,8 +254,10 @@ class Broker : public net::RequestHandler {
   // partitions; stopped before the logs close.
   std::unique_ptr<cluster::ReplicaManager> replica_manager_;
   std::unique_ptr<cluster::EtcdMetadata> metadata_;
+  std::unique_ptr<txn::MarkerSender> marker_sender_;  // transaction markers to other leaders
   std::atomic<bool> controlled_shutdown_{false};
   std::atomic<bool> creating_offsets_topic_{false};
+  std::atomic<bool> creating_txn_topic_{false};
   std::atomic<bool> fenced_{false};
   int64_t fenced_incarnation_ = 0;  // metadata thread: this broker's registration when fenced
 

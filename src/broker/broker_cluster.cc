@@ -135,6 +135,24 @@ void Broker::start_cluster() {
     rs.fetcher.sasl_password = inter_broker_login->password;
   }
   cluster::EtcdMetadata* store = metadata_.get();
+  // Transaction markers for partitions other brokers lead go over the same inter-broker
+  // connections' settings as the fetchers.
+  marker_sender_ = std::make_unique<txn::MarkerSender>(
+      rs.fetcher,
+      [store](const txn::TopicPartition& tp)
+          -> std::optional<std::pair<int32_t, cluster::BrokerEndpoint>> {
+        const auto img = store->image();
+        const auto* t = img ? img->topic(tp.first) : nullptr;
+        if (t == nullptr || tp.second < 0 ||
+            tp.second >= static_cast<int32_t>(t->partitions.size())) {
+          return std::nullopt;
+        }
+        const int32_t leader = t->partitions[static_cast<size_t>(tp.second)].leader;
+        const auto* b = leader >= 0 ? img->broker(leader) : nullptr;
+        const auto* e = b ? b->endpoint(b->inter_broker_listener) : nullptr;
+        if (e == nullptr) return std::nullopt;
+        return std::make_pair(leader, *e);
+      });
   replica_manager_ = std::make_unique<cluster::ReplicaManager>(
       config_.node_id, *partitions_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }, rs,
@@ -146,6 +164,8 @@ void Broker::start_cluster() {
       [this](const std::string& topic, int32_t index, bool leader, int32_t /*epoch*/) {
         if (topic == coordinator::kOffsetsTopic && coordinator_) {
           coordinator_->on_leadership(index, leader);
+        } else if (topic == txn::kTransactionTopic && txn_coordinator_) {
+          txn_coordinator_->on_leadership(index, leader);
         }
       });
   // The fetchers stop while the loops still run (their appends are posted to them).
@@ -210,6 +230,7 @@ void Broker::start_cluster() {
       }
     }
   }
+  start_txn_coordinator_led();
   const auto img = metadata_->image();
   log::info("cluster: broker {} joined cluster {}: {} live brokers, controller {}, {} topics",
             config_.node_id, cluster_id_, img->brokers.size(), img->controller_id,
@@ -320,6 +341,7 @@ void Broker::stop_cluster() {
   // Deregisters (other brokers take over at once), then stops replicating; the logs close after.
   if (metadata_) metadata_->stop();
   if (replica_manager_) replica_manager_->shutdown();
+  if (marker_sender_) marker_sender_->stop();
 }
 
 }  // namespace kaffa::broker

@@ -15,6 +15,7 @@
 
 #include "coordinator/group_config.h"
 #include "security/sasl.h"
+#include "txn/txn_config.h"
 
 namespace kaffa::broker {
 
@@ -139,6 +140,7 @@ struct BrokerConfig {
   int64_t producer_id_expiration_check_interval_ms = 600000;  // ...check.interval.ms
 
   coordinator::GroupConfig group;  // offsets.topic.*, group.*, offsets.retention.*
+  txn::TxnConfig txn;              // transaction.*, transactional.id.expiration.ms
   ClusterConfig cluster;           // metadata.store, replica.*, leader election
 
   // TLS listeners (tls_config.h): every ssl.* and listener.name.<l>.ssl.* setting as given

@@ -92,6 +92,16 @@ inline auto group_int(int32_t coordinator::GroupConfig::*m, int64_t lo, int64_t 
   };
 }
 
+// A transaction coordinator setting (txn::TxnConfig), integer in [lo, hi].
+template <class T>
+inline auto txn_int(T txn::TxnConfig::*m, int64_t lo, int64_t hi) {
+  return [m, lo, hi](const std::string& v, BrokerConfig& c, std::string& why) {
+    if (parse_int(v, c.txn.*m, lo, hi)) return true;
+    why = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return false;
+  };
+}
+
 inline auto bool_setting(bool BrokerConfig::*m) {
   return [m](const std::string& v, BrokerConfig& c, std::string& why) {
     if (parse_bool(v, c.*m)) return true;

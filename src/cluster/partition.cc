@@ -77,7 +77,8 @@ bool Partition::writable(AppendOutcome* out) const {
   return false;
 }
 
-Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all) {
+Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all,
+                                           AppendOrigin origin) {
   AppendOutcome out;
   if (!writable(&out)) return out;
   if (acks_all && replicated_ &&
@@ -95,6 +96,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
   opts.timestamp_after_max_ms = config_.timestamp_after_max_ms;
   opts.now_ms = now_ms;
   opts.require_keys = config_.compact;
+  opts.coordinator_origin = origin == AppendOrigin::coordinator;
   const auto v = record::validate_batches(data, n, opts);
   if (!v.ok()) {
     out.error = to_error(v.error);

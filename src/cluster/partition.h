@@ -115,11 +115,17 @@ class Partition {
     int64_t log_start_offset = -1;
     bool duplicate = false;  // an idempotent retry: nothing was written, offsets are the original's
   };
+  // Who writes (Kafka's AppendOrigin). A coordinator of this broker (the group coordinator's
+  // TxnOffsetCommit) writes transactional batches without a sequence (NO_SEQUENCE, -1): its
+  // batches skip the sequence and duplicate checks, but a stale producer epoch is still refused
+  // (INVALID_PRODUCER_EPOCH).
+  enum class AppendOrigin : uint8_t { client, coordinator };
   // Validates (record/validate.h) and appends `n` bytes of batches in place (base offsets are
   // patched into the caller's buffer, which must stay alive during the call). A follower refuses
   // (NOT_LEADER_OR_FOLLOWER); a replicated leader refuses an acks=all append while its ISR is
   // smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS), before writing anything.
-  AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all = false);
+  AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all = false,
+                       AppendOrigin origin = AppendOrigin::client);
 
   // The transaction coordinator's WriteTxnMarkers, for one partition: appends one control batch
   // (transactional, base sequence -1, one COMMIT or ABORT record carrying coordinator_epoch,

@@ -179,6 +179,26 @@ class ReplicaFetcher::Worker {
   std::thread thread_;
 };
 
+bool connect_inter_broker(BrokerConnection& conn, const BrokerEndpoint& endpoint,
+                          const ReplicaFetcherSettings& settings, std::string* error) {
+  const auto& protocol = endpoint.security_protocol;
+  const bool wants_tls = protocol == "SSL" || protocol == "SASL_SSL";
+  const bool wants_sasl = protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL";
+  std::shared_ptr<const net::TlsContext> tls;
+  if (wants_tls && settings.tls) tls = settings.tls();
+  if ((protocol != "PLAINTEXT" && !wants_tls && !wants_sasl) || (wants_tls && !tls) ||
+      (wants_sasl && settings.sasl_mechanism.empty())) {
+    *error = fmt::format(
+        "its listener {} is {}, for which this broker has no settings (ssl.* and a SASL login of "
+        "that listener)",
+        endpoint.listener, protocol);
+    return false;
+  }
+  return conn.connect(endpoint.host, endpoint.port, settings.request_timeout_ms, tls, error) &&
+         (!wants_sasl || conn.login(settings.sasl_mechanism, settings.sasl_username,
+                                    settings.sasl_password, settings.request_timeout_ms, error));
+}
+
 void ReplicaFetcher::Worker::run() {
   for (;;) {
     std::vector<Entry> work;
@@ -192,25 +212,7 @@ void ReplicaFetcher::Worker::run() {
     }
     if (!conn_.connected() || !(endpoint == connected_to_)) {
       std::string error;
-      const auto& protocol = endpoint.security_protocol;
-      const bool wants_tls = protocol == "SSL" || protocol == "SASL_SSL";
-      const bool wants_sasl = protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL";
-      std::shared_ptr<const net::TlsContext> tls;
-      if (wants_tls && settings_.tls) tls = settings_.tls();
-      if ((protocol != "PLAINTEXT" && !wants_tls && !wants_sasl) || (wants_tls && !tls) ||
-          (wants_sasl && settings_.sasl_mechanism.empty())) {
-        connect_warning_.warn(
-            fmt::format("replica fetcher: leader {}: its listener {} is {}, for which this broker "
-                        "has no settings (ssl.* and a SASL login of that listener)",
-                        leader_, endpoint.listener, protocol),
-            clock::steady_ms());
-        sleep_ms(settings_.backoff_ms);
-        continue;
-      }
-      if (!conn_.connect(endpoint.host, endpoint.port, settings_.request_timeout_ms, tls, &error) ||
-          (wants_sasl &&
-           !conn_.login(settings_.sasl_mechanism, settings_.sasl_username, settings_.sasl_password,
-                        settings_.request_timeout_ms, &error))) {
+      if (!connect_inter_broker(conn_, endpoint, settings_, &error)) {
         connect_warning_.warn(fmt::format("replica fetcher: leader {}: {}", leader_, error),
                               clock::steady_ms());
         sleep_ms(settings_.backoff_ms);

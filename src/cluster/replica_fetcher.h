@@ -58,6 +58,13 @@ struct ReplicaFetcherSettings {
   std::string sasl_password;
 };
 
+class BrokerConnection;
+// Connects `conn` to another broker's inter-broker endpoint with this broker's TLS client context
+// and SASL login as the endpoint's security protocol needs; false with *error (also when the
+// settings lack what the protocol needs). Used by the fetchers and the transaction markers.
+bool connect_inter_broker(BrokerConnection& conn, const BrokerEndpoint& endpoint,
+                          const ReplicaFetcherSettings& settings, std::string* error);
+
 // One step of KIP-279 truncation on the owner loop of a follower in `epoch`, for the leader's
 // answer (leader_epoch, leader_end) to OffsetForLeaderEpoch: truncates and says whether to ask
 // again (about ask_epoch) — when the leader answered an older epoch than ours, the log is cut to

@@ -1,13 +1,13 @@
 #include "coordinator/coordinator_shard.h"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
 
 #include "base/log.h"
 #include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
 #include "coordinator/records.h"
+#include "coordinator/replay.h"
 #include "record/batch.h"
 #include "record/builder.h"
 #include "record/records.h"
@@ -37,7 +37,13 @@ void CoordinatorShard::schedule(int64_t delay_ms, std::function<void()> fn) {
 
 void CoordinatorShard::write(std::vector<Record> records,
                              std::function<void(protocol::ErrorCode)> done) {
-  if (records.empty()) return done(protocol::ErrorCode::none);
+  write_batch(std::move(records), std::nullopt,
+              [done = std::move(done)](protocol::ErrorCode e, int64_t) { done(e); });
+}
+
+void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<TxnProducer> producer,
+                                   WriteDone done) {
+  if (records.empty()) return done(protocol::ErrorCode::none, -1);
   const int64_t now = now_ms();
   std::vector<record::BuildRecord> batch;
   batch.reserve(records.size());
@@ -48,29 +54,43 @@ void CoordinatorShard::write(std::vector<Record> records,
     b.timestamp = now;
     batch.push_back(std::move(b));
   }
-  std::string bytes = record::build_batch(batch, record::Compression::none);
+  record::BuildOptions opts;
+  if (producer) {
+    opts.producer_id = producer->producer_id;
+    opts.producer_epoch = producer->producer_epoch;
+    opts.transactional = true;
+  }
+  std::string bytes = record::build_batch(batch, opts);
   // As Kafka's coordinator: acks=all (every in-sync replica has it, and on local disk). Errors as
   // the client should see them: a lost leadership is NOT_COORDINATOR (it looks the coordinator up
-  // again), too few in-sync replicas or a storage failure COORDINATOR_NOT_AVAILABLE.
+  // again), a fenced producer epoch INVALID_PRODUCER_EPOCH, too few in-sync replicas or a storage
+  // failure COORDINATOR_NOT_AVAILABLE.
   auto coordinator_error = [](protocol::ErrorCode e) {
     using protocol::ErrorCode;
-    if (e == ErrorCode::none) return e;
+    if (e == ErrorCode::none || e == ErrorCode::invalid_producer_epoch) return e;
     if (e == ErrorCode::not_leader_or_follower) return ErrorCode::not_coordinator;
     if (e == ErrorCode::message_too_large) return ErrorCode::record_list_too_large;
     return ErrorCode::coordinator_not_available;
   };
   auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now,
-                                /*acks_all=*/true);
+                                /*acks_all=*/true, cluster::Partition::AppendOrigin::coordinator);
   if (out.error != protocol::ErrorCode::none) {
     log::warn("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
               partition_->index(), static_cast<int>(out.error), out.message);
-    return done(coordinator_error(out.error));
+    return done(coordinator_error(out.error), -1);
   }
   // Replicated and durable before the change becomes visible; completions come in order.
-  partition_->when_replicated(out.last_offset + 1,
-                              [done = std::move(done), coordinator_error](protocol::ErrorCode e) {
-                                done(coordinator_error(e));
-                              });
+  partition_->when_replicated(out.last_offset + 1, [done = std::move(done), coordinator_error,
+                                                    base = out.base_offset](protocol::ErrorCode e) {
+    const auto error = coordinator_error(e);
+    done(error, error == protocol::ErrorCode::none ? base : -1);
+  });
+}
+
+void CoordinatorShard::complete_transaction(int64_t producer_id, bool commit) {
+  log::debug("group coordinator: {} the transactional offsets of producer {} in {}-{}",
+             commit ? "committing" : "aborting", producer_id, partition_->topic(), index_);
+  offsets_->complete_transaction(producer_id, commit);
 }
 
 void CoordinatorShard::load() {
@@ -86,60 +106,19 @@ void CoordinatorShard::load_from(int64_t offset, int64_t end, int64_t records) {
   // a large offsets partition loads.
   constexpr int64_t kLoadSliceBytes = 4 << 20;
   std::string scratch;
-  std::string buf;
-  int64_t sliced = 0;
-  bool failed = false;
-  while (offset < end && sliced < kLoadSliceBytes) {
-    auto r = partition_->read_to_log_end(offset, 1 << 20, true);
-    if (r.error != protocol::ErrorCode::none) {
-      log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
-      failed = true;
-      break;
-    }
-    if (r.bytes == 0) {  // only offsets removed by compaction remain below the end
-      offset = end;
-      break;
-    }
-    sliced += r.bytes;
-    for (const auto& f : r.records.files) {
-      buf.resize(f.length);
-      size_t got = 0;
-      while (got < f.length) {
-        const ssize_t n = ::pread(f.fd, buf.data() + got, f.length - got,
-                                  static_cast<off_t>(f.offset + static_cast<int64_t>(got)));
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
-      }
-      buf.resize(got);
-      size_t pos = 0;
-      while (pos + record::kBatchHeaderSize <= buf.size()) {
-        record::BatchHeader h;
-        record::parse_header(reinterpret_cast<const uint8_t*>(buf.data() + pos), buf.size() - pos,
-                             h);
-        if (h.batch_length < record::kMinBatchLength || pos + h.total_size() > buf.size()) break;
-        record::for_each_record(reinterpret_cast<const uint8_t*>(buf.data() + pos), h.total_size(),
-                                scratch, [&](const record::Record& rec) {
-                                  ++records;
-                                  if (!rec.key) return;
-                                  records::Decoded d;
-                                  std::string error;
-                                  if (!records::decode(*rec.key, rec.value, d, &error)) {
-                                    log::warn(
-                                        "group coordinator: skipping record at {} of {}-{}: {}",
-                                        rec.offset, partition_->topic(), index_, error);
-                                    return;
-                                  }
-                                  if (d.kind == records::Decoded::Kind::offset_commit) {
-                                    offsets_->apply(d.group, d.topic, d.partition, d.offset);
-                                  } else {
-                                    groups_->replay(d.group, d.group_value);
-                                  }
-                                });
-        offset = h.last_offset() + 1;
-        pos += h.total_size();
-      }
-    }
+  const auto next = replay_batches(*partition_, offset, end, kLoadSliceBytes,
+                                   [&](const record::BatchHeader&, const uint8_t* batch, size_t n) {
+                                     replay_batch(batch, n, scratch, records);
+                                   });
+  const bool failed = !next;
+  if (failed) {
+    log::error("group coordinator: cannot read {}-{} at {}", partition_->topic(), index_, offset);
+  } else {
+    offset = *next;
   }
+  // Markers the transaction side appended while this shard loaded (on this loop, so none can
+  // come between the end of the last slice and loaded()) are replayed too.
+  if (offset >= end && !failed) end = std::max(end, partition_->log_end_offset());
   if (offset < end && !failed) {
     return schedule(0, [this, offset, end, records] { load_from(offset, end, records); });
   }
@@ -148,6 +127,46 @@ void CoordinatorShard::load_from(int64_t offset, int64_t end, int64_t records) {
   if (records > 0) {
     log::info("group coordinator: loaded {}-{} ({} records)", partition_->topic(), index_, records);
   }
+}
+
+void CoordinatorShard::replay_batch(const uint8_t* batch, size_t size, std::string& scratch,
+                                    int64_t& records) {
+  record::BatchHeader h;
+  record::parse_header(batch, size, h);
+  if (h.is_control()) {
+    // A transaction marker: key INT16 version, INT16 type (0 abort, 1 commit); other control
+    // records do not concern offsets.
+    record::for_each_record(batch, size, scratch, [&](const record::Record& rec) {
+      ++records;
+      if (!rec.key || rec.key->size() < 4) return;
+      const auto* k = reinterpret_cast<const uint8_t*>(rec.key->data());
+      const int type = (k[2] << 8) | k[3];
+      if (type == 0 || type == 1) offsets_->complete_transaction(h.producer_id, type == 1);
+    });
+    return;
+  }
+  const bool transactional = h.is_transactional() && h.producer_id >= 0;
+  record::for_each_record(batch, size, scratch, [&](const record::Record& rec) {
+    ++records;
+    if (!rec.key) return;
+    records::Decoded d;
+    std::string error;
+    if (!records::decode(*rec.key, rec.value, d, &error)) {
+      log::warn("group coordinator: skipping record at {} of {}-{}: {}", rec.offset,
+                partition_->topic(), index_, error);
+      return;
+    }
+    if (d.kind == records::Decoded::Kind::group_metadata) {
+      groups_->replay(d.group, d.group_value);
+      return;
+    }
+    if (d.offset) d.offset->record_offset = rec.offset;
+    if (transactional && d.offset) {
+      offsets_->apply_pending(h.producer_id, d.group, d.topic, d.partition, std::move(*d.offset));
+    } else {
+      offsets_->apply(d.group, d.topic, d.partition, std::move(d.offset));
+    }
+  });
 }
 
 void CoordinatorShard::expire_offsets() {

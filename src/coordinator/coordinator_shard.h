@@ -11,6 +11,12 @@
 // replica: Kafka's acks=all). At start-up load() replays the partition
 // (offset commits and group metadata, tombstones deleting) before the shard serves: until then
 // loaded() is false and handlers answer COORDINATOR_LOAD_IN_PROGRESS.
+//
+// Transactions: TxnOffsetCommit writes its offsets as one transactional batch of the producer
+// (write_batch() with a TxnProducer); once durable they are pending for that producer id in the
+// OffsetStore. The transaction side calls complete_transaction() once the producer's commit or
+// abort marker is in this partition and replicated. At replay a transactional batch's offsets are
+// pending for its producer id and a control batch (the marker) commits or aborts them.
 #pragma once
 
 #include <atomic>
@@ -62,6 +68,24 @@ class CoordinatorShard {
   // Writes complete in the order they were issued. An empty list completes at once.
   void write(std::vector<Record> records, std::function<void(protocol::ErrorCode)> done);
 
+  // The producer of a transactional write (TxnOffsetCommit).
+  struct TxnProducer {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+  };
+  // As write(), and done also gets the offset of the batch's first record (record i of `records`
+  // is at base_offset + i; -1 on error). With a producer the batch is transactional: it carries
+  // the producer's id and epoch and no sequence (base sequence -1, Kafka's NO_SEQUENCE for
+  // coordinator writes); an epoch older than the producer's last in this partition is refused
+  // with INVALID_PRODUCER_EPOCH.
+  using WriteDone = std::function<void(protocol::ErrorCode, int64_t base_offset)>;
+  void write_batch(std::vector<Record> records, std::optional<TxnProducer> producer,
+                   WriteDone done);
+
+  // On this loop: the commit (commit = true) or abort marker of producer_id is in this partition
+  // and replicated (GroupCoordinator::complete_transaction).
+  void complete_transaction(int64_t producer_id, bool commit);
+
   GroupManager& groups() { return *groups_; }
   OffsetStore& offsets() { return *offsets_; }
 
@@ -72,6 +96,8 @@ class CoordinatorShard {
 
  private:
   void load_from(int64_t offset, int64_t end, int64_t records);
+  // One batch of the partition at replay (`batch` holds the whole batch).
+  void replay_batch(const uint8_t* batch, size_t size, std::string& scratch, int64_t& records);
 
   const int32_t index_;
   std::shared_ptr<cluster::Partition> partition_;

@@ -11,21 +11,22 @@
 // retires it when it stops leading — requests then answer NOT_COORDINATOR and clients look the
 // coordinator up again. A retired shard is kept (its timers may still fire) but never used.
 //
+// Shards are made, routed to and retired by coordinator::ShardRouter (shard_router.h), which the
+// transaction coordinator shares.
+//
 // Threading: the router is safe from any thread (each partition's current shard is an atomic
 // pointer); all group and offset state lives in the shards (coordinator_shard.h), and a
 // partition's shards are made and retired on its owner loop.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <vector>
 
 #include "cluster/partition_manager.h"
 #include "coordinator/coordinator_shard.h"
 #include "coordinator/group_config.h"
+#include "coordinator/shard_router.h"
 
 namespace kaffa::coordinator {
 
@@ -74,23 +75,23 @@ class GroupCoordinator {
   // Any thread: every current shard has replayed its offsets partition (readiness).
   bool all_loaded() const;
 
+  // Any thread, for the transaction coordinator: the commit (commit = true) or abort marker of
+  // producer_id has been appended to offsets partition `offsets_partition` and replicated. On the
+  // shard's loop the producer's pending transactional offsets there become committed (each
+  // unless a later record set its partition's offset) or are dropped; then done() runs on that
+  // loop. When no loaded shard of this broker leads the partition, done() runs at once (a shard
+  // that loads later replays the marker from the log). The caller must wait for done() before
+  // the producer may start its next transaction (Kafka's marker write completes the same way),
+  // so that a late completion cannot touch the offsets of a later transaction.
+  void complete_transaction(int32_t offsets_partition, int64_t producer_id, bool commit,
+                            std::function<void()> done);
+
  private:
-  struct Slot {
-    std::atomic<CoordinatorShard*> current{nullptr};     // published: loading or loaded
-    std::vector<std::unique_ptr<CoordinatorShard>> all;  // every shard made (owner loop)
-  };
-  void lead_all();  // a shard for every partition of the offsets topic, loads posted
-  CoordinatorShard* make_shard(int32_t partition, std::shared_ptr<cluster::Partition> p);
-  void arm_expiry(Slot& slot, CoordinatorShard* s);
+  void arm_expiry(CoordinatorShard* s);
 
   const GroupConfig config_;
-  cluster::PartitionManager& partitions_;
-  Post post_;
   Schedule schedule_;
-  std::vector<std::unique_ptr<Slot>> slots_;  // index = offsets partition; fixed after start
-  std::function<bool()> create_;              // start_lazily(); set before serving
-  std::mutex lazy_mu_;
-  std::atomic<bool> started_{false};
+  ShardRouter<CoordinatorShard> router_;
 };
 
 }  // namespace kaffa::coordinator

@@ -139,6 +139,13 @@ class GroupManager {
   protocol::ErrorCode validate_offset_commit(std::string_view group_id, std::string_view member_id,
                                              const std::optional<std::string>& group_instance_id,
                                              int32_t generation_id, int16_t api_version = 0) const;
+  // Kafka's check of a TxnOffsetCommit (validateOffsetCommit for transactional commits): as
+  // above, except that an absent group is an Empty one (generation < 0 accepted, else
+  // UNKNOWN_MEMBER_ID), a commit without member id and generation is accepted whatever the
+  // state (older producers send neither), and CompletingRebalance is no obstacle.
+  protocol::ErrorCode validate_txn_offset_commit(
+      std::string_view group_id, std::string_view member_id,
+      const std::optional<std::string>& group_instance_id, int32_t generation_id) const;
   // After a valid member commit: like a heartbeat, it renews the member's session in Stable and
   // PreparingRebalance (Kafka's completeAndScheduleNextHeartbeatExpiration on commit).
   void on_member_commit(std::string_view group_id, std::string_view member_id,

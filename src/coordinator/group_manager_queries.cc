@@ -111,6 +111,19 @@ ErrorCode GroupManager::validate_offset_commit(std::string_view group_id,
   return ErrorCode::none;
 }
 
+ErrorCode GroupManager::validate_txn_offset_commit(
+    std::string_view group_id, std::string_view member_id,
+    const std::optional<std::string>& group_instance_id, int32_t generation_id) const {
+  const bool member_commit = generation_id >= 0 || !member_id.empty() || group_instance_id;
+  const Group* g = group(group_id);
+  if (!g) return member_commit ? ErrorCode::unknown_member_id : ErrorCode::none;
+  if (g->is(GroupState::dead)) return ErrorCode::coordinator_not_available;
+  if (generation_id < 0 && g->is(GroupState::empty)) return ErrorCode::none;
+  if (!member_commit) return ErrorCode::none;
+  if (auto e = g->validate_member(member_id, group_instance_id); e != ErrorCode::none) return e;
+  return generation_id == g->generation() ? ErrorCode::none : ErrorCode::illegal_generation;
+}
+
 bool GroupManager::is_subscribed(std::string_view group_id, std::string_view topic) const {
   const Group* g = group(group_id);
   if (!g) return false;

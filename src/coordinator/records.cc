@@ -6,48 +6,18 @@
 #include "protocol/messages/group_metadata_key.h"
 #include "protocol/messages/offset_commit_key.h"
 #include "protocol/messages/offset_commit_value.h"
+#include "protocol/versioned_record.h"
 
 namespace kaffa::coordinator::records {
 namespace {
 
-// INT16 version followed by the message at that version.
+using protocol::versioned::decode_exact;
+using protocol::versioned::fail;
+using protocol::versioned::read_version;
+
 template <class M>
 std::string version_prefixed(const M& msg, int16_t version) {
-  std::string out;
-  out.reserve(2 + msg.size(version));
-  protocol::Writer w(out);
-  w.int16(version);
-  msg.encode(w, version);
-  return out;
-}
-
-bool fail(std::string* error, std::string why) {
-  if (error) *error = std::move(why);
-  return false;
-}
-
-// Decodes `bytes` entirely as M at `version`; trailing bytes are an error.
-template <class M>
-bool decode_exact(std::string_view bytes, int16_t version, M& msg, const char* what,
-                  std::string* error) {
-  protocol::Reader r(bytes);
-  if (!msg.decode(r, version)) {
-    return fail(error, std::string(what) + " v" + std::to_string(version) + ": " + r.error());
-  }
-  if (r.remaining() != 0) {
-    return fail(error, std::string(what) + " v" + std::to_string(version) + ": " +
-                           std::to_string(r.remaining()) + " trailing bytes");
-  }
-  return true;
-}
-
-// Splits off the INT16 version.
-bool read_version(std::string_view& bytes, int16_t& version, const char* what, std::string* error) {
-  if (bytes.size() < 2) return fail(error, std::string(what) + ": no version");
-  protocol::Reader r(bytes.substr(0, 2));
-  version = r.int16();
-  bytes.remove_prefix(2);
-  return true;
+  return protocol::versioned::encode(msg, version);
 }
 
 bool decode_offset_commit_value(std::string_view bytes, CommittedOffset& out, std::string* error) {

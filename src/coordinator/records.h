@@ -37,13 +37,16 @@ namespace kaffa::coordinator {
 
 // One committed offset as the coordinator keeps it. -1 means "not set" for leader_epoch,
 // commit_timestamp and expire_timestamp (expire_timestamp is set only by OffsetCommit v2-4 with a
-// retention time, Kafka's old per-commit expiry).
+// retention time, Kafka's old per-commit expiry). record_offset is not stored in the value: it is
+// where in __consumer_offsets the record that set the offset lies (-1: unknown), which decides
+// between a transactional and a plain commit of the same partition (the later record wins).
 struct CommittedOffset {
   int64_t offset = -1;
   int32_t leader_epoch = -1;
   std::string metadata;
   int64_t commit_timestamp = -1;
   int64_t expire_timestamp = -1;
+  int64_t record_offset = -1;
   bool operator==(const CommittedOffset&) const = default;
 };
 

@@ -105,7 +105,7 @@ bool BatchValidator::check_header(const BatchHeader& h) {
     return fail(ValidationError::invalid_record,
                 "Clients are not allowed to write control records");
   }
-  if (h.producer_id >= 0 && h.base_sequence < 0) {
+  if (h.producer_id >= 0 && h.base_sequence < 0 && !opts_.coordinator_origin) {
     return fail(ValidationError::invalid_record,
                 "Invalid sequence number " + to_string(h.base_sequence) +
                     " in record batch with producerId " + to_string(h.producer_id));

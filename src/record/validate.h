@@ -5,8 +5,8 @@
 //   corrupt_message    CORRUPT_MESSAGE (2): truncated batch, bad batchLength, bad CRC,
 //                      unknown magic or codec, a compressed section that does not decompress
 //   invalid_record     INVALID_RECORD (87): no batch, recordsCount <= 0 or != lastOffsetDelta + 1,
-//                      control batch, producer id without a sequence, malformed records, offset
-//                      deltas not 0..n-1, a null key on a compacted topic
+//                      control batch, producer id without a sequence (clients only), malformed
+//                      records, offset deltas not 0..n-1, a null key on a compacted topic
 //   message_too_large  MESSAGE_TOO_LARGE (10): a batch larger than max.message.bytes
 //   invalid_timestamp  INVALID_TIMESTAMP (32): a record timestamp outside the allowed window, or
 //                      a producer that set LogAppendTime itself
@@ -34,6 +34,9 @@ struct ValidationOptions {
   int64_t timestamp_after_max_ms = INT64_MAX;                 // message.timestamp.after.max.ms
   int64_t now_ms = 0;
   bool require_keys = false;  // compacted topics: every record needs a key
+  // Batches a coordinator of this broker writes (Kafka's AppendOrigin.COORDINATOR): a producer id
+  // without a sequence (NO_SEQUENCE) is allowed. Control batches are refused all the same.
+  bool coordinator_origin = false;
   // Largest decompressed records section accepted; 0 means max(64 MiB, 8 x max_message_bytes).
   size_t max_decompressed_bytes = 0;
 };

@@ -273,6 +273,38 @@ const PARAMS = {
     transactionalId: n === 2 ? null : v.string(n !== 0),
     transactionTimeout: v.int32(),
   }),
+  addPartitionsToTxn: (v, n) => ({
+    transactionalId: v.string(n !== 0),
+    producerId: v.int64(),
+    producerEpoch: v.int16(),
+    topics: v.list(n, () => ({ topic: v.string(n !== 0), partitions: v.list(n, () => v.int32()) })),
+  }),
+  addOffsetsToTxn: (v, n) => ({
+    transactionalId: v.string(n !== 0),
+    producerId: v.int64(),
+    producerEpoch: v.int16(),
+    groupId: v.string(n !== 0),
+  }),
+  endTxn: (v, n) => ({
+    transactionalId: v.string(n !== 0),
+    producerId: v.int64(),
+    producerEpoch: v.int16(),
+    transactionResult: v.bool(),
+  }),
+  txnOffsetCommit: (v, n) => ({
+    transactionalId: v.string(n !== 0),
+    groupId: v.string(n !== 0),
+    producerId: v.int64(),
+    producerEpoch: v.int16(),
+    topics: v.list(n, () => ({
+      topic: v.string(n !== 0),
+      partitions: v.list(n, i => ({
+        partition: v.int32(),
+        offset: v.int64(),
+        metadata: i === 1 || n === 1 ? null : v.string(n !== 0),
+      })),
+    })),
+  }),
   // An empty configNames list is encoded as null (all configs); nullable in Kafka.
   describeConfigs: (v, n) => ({
     includeSynonyms: v.bool(),

@@ -13,6 +13,7 @@ import acl_wire as aw  # noqa: E402
 import group_wire as gw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
+import txn_wire as tw  # noqa: E402
 from kafka_wire import i8, i32, i64, string, array, frame, header_v1, header_v2, Reader  # noqa: E402,E501
 
 ALICE = "User:alice"
@@ -23,6 +24,7 @@ T_AUTO = "mx-auto"      # auto-created by alice's Metadata once allowed
 G = "mx-group"          # has a committed offset on T
 G_DEL = "mx-group-del"  # deleted by alice once allowed
 G_OD = "mx-group-od"    # its offset deleted by alice once allowed
+TXN = "mx-txn"          # made by alice's InitProducerId once allowed
 
 # ---- small encoders for what other wire modules do not have (lowest simple versions) ----
 
@@ -171,6 +173,11 @@ def cases():
                   [G_(aw.TOPIC, T, aw.WRITE)], 0))
     c.append(Case(22, "InitProducerId (IDEMPOTENT_WRITE)", *init_pid, 31,
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.IDEMPOTENT_WRITE)], 0))
+    # 22 InitProducerId v0 with a transactional id: WRITE on the transactional id.
+    c.append(Case(22, "InitProducerId (transactional)",
+                  lambda corr: frame(header_v1(22, 0, corr) + string(TXN) + i32(60000)),
+                  lambda b: struct.unpack(">h", b[4:6])[0], 53,
+                  [G_(aw.TRANSACTIONAL_ID, TXN, aw.WRITE)], 0))
     # 23 OffsetForLeaderEpoch v0: DESCRIBE on the topic.
     c.append(Case(23, "OffsetForLeaderEpoch",
                   lambda corr: frame(header_v1(23, 0, corr) + array(
@@ -178,6 +185,43 @@ def cases():
                   lambda b: first_topic_partition_errors(
                       b, False, lambda r: (r.i16(), r.i32(), r.i64())[0]),
                   [29], [G_(aw.TOPIC, T, aw.DESCRIBE)], [0]))
+    # 24 AddPartitionsToTxn v0: WRITE on the transactional id, then WRITE on each topic. The
+    # producer id is not the id's (INVALID_PRODUCER_ID_MAPPING 49): the checks passed.
+    c.append(Case(24, "AddPartitionsToTxn",
+                  lambda corr: frame(header_v1(24, 0, corr) + string(TXN) + i64(424242)
+                                     + kw.i16(0) + array([T], lambda t: string(t)
+                                                         + array([0], i32))),
+                  lambda b: first_topic_partition_errors(b, True, lambda r: (r.i32(), r.i16())[1]),
+                  [53], [G_(aw.TRANSACTIONAL_ID, TXN, aw.WRITE), G_(aw.TOPIC, T, aw.WRITE)],
+                  [49]))
+    # 25 AddOffsetsToTxn v0: WRITE on the transactional id, READ on the group.
+    c.append(Case(25, "AddOffsetsToTxn",
+                  lambda corr: frame(header_v1(25, 0, corr) + string(TXN) + i64(424242)
+                                     + kw.i16(0) + string(G)),
+                  lambda b: struct.unpack(">h", b[4:6])[0], 53,
+                  [G_(aw.TRANSACTIONAL_ID, TXN, aw.WRITE), G_(aw.GROUP, G, aw.READ)], 49))
+    # 26 EndTxn v0: WRITE on the transactional id.
+    c.append(Case(26, "EndTxn",
+                  lambda corr: frame(header_v1(26, 0, corr) + string(TXN) + i64(424242)
+                                     + kw.i16(0) + i8(0)),
+                  lambda b: struct.unpack(">h", b[4:6])[0], 53,
+                  [G_(aw.TRANSACTIONAL_ID, TXN, aw.WRITE)], 49))
+    # 27 WriteTxnMarkers v0 (between brokers): CLUSTER_ACTION on the cluster. The partition does
+    # not exist (UNKNOWN_TOPIC_OR_PARTITION 3): the check passed, nothing is written.
+    c.append(Case(27, "WriteTxnMarkers",
+                  lambda corr: frame(header_v1(27, 0, corr) + array(
+                      [0], lambda _: i64(424242) + kw.i16(0) + i8(1) + array(
+                          ["mx-no-such-topic"], lambda t: string(t) + array([0], i32)) + i32(0))),
+                  lambda b: (lambda r: [(r.i32(), r.i64(), r.i32(), r.string(), r.i32(), r.i32(),
+                                         r.i16())[6]])(Reader(b)),
+                  [31], [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.CLUSTER_ACTION)], [3]))
+    # 28 TxnOffsetCommit v0: WRITE on the transactional id, READ on the group and the topic.
+    c.append(Case(28, "TxnOffsetCommit",
+                  lambda corr: tw.txn_offset_commit(corr, 0, "mx-txn", G, 77, 0,
+                                                    {T: [(0, 1, "")]}),
+                  lambda b: list(tw.parse_txn_offset_commit(b, 0).values()), [53],
+                  [G_(aw.TRANSACTIONAL_ID, "mx-txn", aw.WRITE), G_(aw.GROUP, G, aw.READ),
+                   G_(aw.TOPIC, T, aw.READ)], [0]))
     # 29 DescribeAcls v1: DESCRIBE on the cluster.
     c.append(Case(29, "DescribeAcls", lambda corr: aw.describe_acls_v1(corr, aw.acl_filter()),
                   lambda b: aw.parse_describe_acls_v1(b)[0], 31,
@@ -302,4 +346,34 @@ def cases():
                   lambda corr: frame(header_v2(60, 0, corr) + i8(1) + kw.uvarint(0)),
                   lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE)], 0, flexible=True))
+    # 65 DescribeTransactions v0 (flexible): DESCRIBE on the transactional id.
+    def txn_state_error(b):
+        r = Reader(b)
+        r.i32()
+        r.uvarint()  # one state
+        return r.i16()
+    c.append(Case(65, "DescribeTransactions",
+                  lambda corr: frame(header_v2(65, 0, corr) + compact_array(
+                      [TXN], kw.compact_string) + kw.uvarint(0)),
+                  txn_state_error, 53, [G_(aw.TRANSACTIONAL_ID, TXN, aw.DESCRIBE)], 0,
+                  flexible=True))
+    # 66 ListTransactions v0 (flexible): lists the ids the principal may DESCRIBE (never an error).
+    def listed_ids(b):
+        r = Reader(b)
+        r.i32()
+        assert r.i16() == 0
+        for _ in range(r.uvarint() - 1):
+            r.compact_string()
+        ids = []
+        for _ in range(r.uvarint() - 1):
+            ids.append(r.compact_string())
+            r.i64()
+            r.compact_string()
+            r.uvarint()
+        return ids
+    c.append(Case(66, "ListTransactions",
+                  lambda corr: frame(header_v2(66, 0, corr) + kw.uvarint(1) + kw.uvarint(1)
+                                     + kw.uvarint(0)),
+                  listed_ids, [], [G_(aw.TRANSACTIONAL_ID, TXN, aw.DESCRIBE)], [TXN],
+                  flexible=True))
     return c

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster_checks as cc  # noqa: E402
 import group_util as gu  # noqa: E402
+import txn_wire as tw  # noqa: E402
 from cluster_harness import (KaffaCluster, find_coordinator, offsets_partition,  # noqa: E402
                              wait_until, WAIT_S)
 
@@ -180,6 +181,12 @@ class CoordinatorWithoutReplicaTest(unittest.TestCase):
                 self.assertEqual(got[0].offset, 5)
             finally:
                 consumer.close()
+            # A broker that is not the group's coordinator answers NOT_COORDINATOR per partition
+            # (here TxnOffsetCommit, as OffsetCommit does).
+            b = c.broker(1)
+            with tw.TxnConnection(b.host, b.port) as conn:
+                self.assertEqual(conn.txn_commit(3, "txn-x", group, 7, 0, {"solo": [(0, 6, "")]}),
+                                 {("solo", 0): 16})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 
 (a) InitProducerId v1 and v4 hand out distinct, increasing producer ids with epoch 0; after a
     kill -9 and after a clean restart every new id is above every id handed out before (ids are
-    reserved durably); a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+    reserved durably); a transactional id gets one from the same blocks, then a new epoch of it.
 (b) Raw Produce with producer ids: a retried batch is answered with its original base offset and
     not stored again; a sequence gap gets OUT_OF_ORDER_SEQUENCE_NUMBER (45); a new epoch must
     start at sequence 0; an older epoch gets INVALID_PRODUCER_EPOCH (47). After a kill -9 (state
@@ -104,9 +104,12 @@ class InitProducerIdAndSequences(unittest.TestCase):
         self.broker.restart()
         after_stop = self.ids(3, 1)
         self.assertGreater(min(after_stop), max(after_crash))
+        # A transactional id gets its id from the same blocks, then keeps it with a new epoch.
         with kw.connect(self.broker) as conn:
-            err, pid, _ = init_producer_id(conn, 1, 99, transactional_id="txn-1")
-        self.assertEqual((err, pid), (53, -1))
+            err, pid, epoch = init_producer_id(conn, 1, 99, transactional_id="txn-1")
+            self.assertEqual((err, epoch), (0, 0))
+            self.assertGreater(pid, max(after_stop))
+            self.assertEqual(init_producer_id(conn, 4, 100, transactional_id="txn-1"), (0, pid, 1))
 
     def produce(self, conn, pid, epoch, seq, values):
         batch = kr.encode_batch([(None, str(v).encode(), []) for v in values], producer_id=pid,

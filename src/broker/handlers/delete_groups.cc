@@ -45,14 +45,10 @@ void delete_group(coordinator::CoordinatorShard& shard, const std::string& id,
     out.error_code = protocol::code(e);
     return op->finish_one();
   }
-  // What the tombstones delete: the offsets committed so far (later commits follow them in the
-  // log and must survive).
-  std::vector<std::pair<std::string, int32_t>> deleted;
-  if (const auto* topics = offsets.group_offsets(id)) {
-    for (const auto& [topic, partitions] : *topics) {
-      for (const auto& [partition, offset] : partitions) deleted.emplace_back(topic, partition);
-    }
-  }
+  // What the tombstones delete: the offsets committed so far and the transactional ones pending
+  // (later commits follow them in the log and must survive). As Kafka, open transactions do not
+  // keep an Empty group from being deleted.
+  auto deleted = offsets.partitions_of(id);
   auto records = offsets.delete_group_records(id);
   records.push_back(coordinator::GroupManager::tombstone(id));
   std::optional<protocol::GroupMetadataValue> saved;

@@ -1,11 +1,13 @@
 // FindCoordinator (key 10), versions 0-6 (flexible from 3; v4+ carries several keys).
 // On a single node every group and transactional id is coordinated by this broker, so the answer
-// is always this node; the first group lookup creates __consumer_offsets (as Kafka does). In a
-// cluster a group's coordinator is the leader of its __consumer_offsets partition; while that topic
-// does not exist yet (it is created on the first lookup, once offsets.topic.replication.factor
-// brokers are alive) or the partition has no leader the answer is COORDINATOR_NOT_AVAILABLE, and
-// the client asks again. Transactional ids (not served yet) are answered with the broker asked. Key
-// types: 0 group, 1 transaction; others are INVALID_REQUEST. An empty key is INVALID_REQUEST too
+// is always this node; the first lookup creates __consumer_offsets or __transaction_state (as
+// Kafka does). In a cluster a group's coordinator is the leader of its __consumer_offsets
+// partition; while that topic does not exist yet (it is created on the first lookup, once
+// offsets.topic.replication.factor brokers are alive) or the partition has no leader the answer is
+// COORDINATOR_NOT_AVAILABLE, and the client asks again. A transactional id's coordinator is the
+// leader of its
+// __transaction_state partition, found and created the same way. Key types: 0 group,
+// 1 transaction; others are INVALID_REQUEST. An empty key is INVALID_REQUEST too
 // (Kafka: a group id must not be empty here).
 //
 // librdkafka also reads the presence of FindCoordinator v0 as "broker >= 0.8.2" and only then
@@ -48,23 +50,32 @@ std::pair<protocol::ErrorCode, AdvertisedBroker> locate(const RequestContext& ct
   const auto self = broker.advertised(ctx.conn.listener_name);
   const auto image = broker.image();
   if (!image) {
-    // A single node: __consumer_offsets is created on the first group lookup (as Kafka).
+    // A single node: __consumer_offsets and __transaction_state are created on the first lookup
+    // (as Kafka).
     if (key_type == 0 && !broker.coordinator().ensure_started()) {
+      return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
+    }
+    if (key_type == 1 && !broker.txn_coordinator().ensure_started()) {
       return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
     }
     return {protocol::ErrorCode::none, self};
   }
-  if (key_type != 0) return {protocol::ErrorCode::none, self};
-  const auto* offsets = image->topic(coordinator::kOffsetsTopic);
-  if (offsets == nullptr) {
-    broker.create_offsets_topic();
+  const bool group = key_type == 0;
+  const auto* topic = image->topic(group ? coordinator::kOffsetsTopic : txn::kTransactionTopic);
+  if (topic == nullptr) {
+    if (group) {
+      broker.create_offsets_topic();
+    } else {
+      broker.create_txn_topic();
+    }
     return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
   }
-  const int32_t p = broker.coordinator().partition_for(key);
-  if (p >= static_cast<int32_t>(offsets->partitions.size())) {
+  const int32_t p =
+      group ? broker.coordinator().partition_for(key) : broker.txn_coordinator().partition_for(key);
+  if (p >= static_cast<int32_t>(topic->partitions.size())) {
     return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
   }
-  const int32_t leader = offsets->partitions[static_cast<size_t>(p)].leader;
+  const int32_t leader = topic->partitions[static_cast<size_t>(p)].leader;
   auto node = leader >= 0 ? broker.node(*image, leader, ctx.conn.listener_name) : std::nullopt;
   if (!node) return {protocol::ErrorCode::coordinator_not_available, {-1, "", -1}};
   return {protocol::ErrorCode::none, *node};

@@ -26,6 +26,11 @@ constexpr HandlerEntry kHandlers[] = {
     {21, 0, 2, handle_delete_records},
     {22, 0, 5, handle_init_producer_id},
     {23, 0, 4, handle_offset_for_leader_epoch},
+    {24, 0, 3, handle_add_partitions_to_txn},
+    {25, 0, 3, handle_add_offsets_to_txn},
+    {26, 0, 3, handle_end_txn},
+    {27, 0, 1, handle_write_txn_markers},
+    {28, 0, 3, handle_txn_offset_commit},
     {29, 0, 3, handle_describe_acls},
     {30, 0, 3, handle_create_acls},
     {31, 0, 3, handle_delete_acls},
@@ -45,6 +50,8 @@ constexpr HandlerEntry kHandlers[] = {
     {50, 0, 0, handle_describe_user_scram_credentials},
     {51, 0, 0, handle_alter_user_scram_credentials},
     {60, 0, 1, handle_describe_cluster},
+    {65, 0, 0, handle_describe_transactions},
+    {66, 0, 1, handle_list_transactions},
 };
 
 }  // namespace

@@ -44,7 +44,14 @@ void handle_list_partition_reassignments(RequestContext& ctx, Responder respond)
 void handle_incremental_alter_configs(RequestContext& ctx, Responder respond);
 void handle_delete_records(RequestContext& ctx, Responder respond);
 void handle_init_producer_id(RequestContext& ctx, Responder respond);
+void handle_add_partitions_to_txn(RequestContext& ctx, Responder respond);
+void handle_add_offsets_to_txn(RequestContext& ctx, Responder respond);
+void handle_end_txn(RequestContext& ctx, Responder respond);
+void handle_write_txn_markers(RequestContext& ctx, Responder respond);
+void handle_describe_transactions(RequestContext& ctx, Responder respond);
+void handle_list_transactions(RequestContext& ctx, Responder respond);
 void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond);
+void handle_txn_offset_commit(RequestContext& ctx, Responder respond);
 void handle_describe_acls(RequestContext& ctx, Responder respond);
 void handle_create_acls(RequestContext& ctx, Responder respond);
 void handle_delete_acls(RequestContext& ctx, Responder respond);

@@ -19,6 +19,7 @@
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/known_partitions.h"
+#include "broker/handlers/offset_commit_common.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
@@ -35,19 +36,6 @@ using protocol::ErrorCode;
 using protocol::OffsetCommitRequest;
 using protocol::OffsetCommitResponse;
 
-// Not (yet) named in protocol/error_codes.h.
-constexpr int16_t kOffsetMetadataTooLarge =
-    protocol::code(protocol::ErrorCode::offset_metadata_too_large);
-constexpr int16_t kInvalidCommitOffsetSize =
-    protocol::code(protocol::ErrorCode::invalid_commit_offset_size);
-
-// One partition to commit: where its answer goes and what is stored.
-struct Commit {
-  size_t topic = 0;
-  size_t partition = 0;
-  CommittedOffset value;
-};
-
 struct OffsetCommitOp {
   OffsetCommitRequest req;
   OffsetCommitResponse resp;
@@ -62,23 +50,6 @@ struct OffsetCommitOp {
     }
   }
 };
-
-// Java's String.length() (UTF-16 code units) of UTF-8 text: Kafka's measure of metadata size.
-size_t utf16_length(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) n += c >= 0xF0 ? 2 : 1;  // lead bytes; 4-byte sequences: a pair
-  }
-  return n;
-}
-
-// The write path's errors as Kafka's classic coordinator reports them for a commit.
-int16_t commit_error(ErrorCode e) {
-  if (e == ErrorCode::message_too_large || e == ErrorCode::record_list_too_large) {
-    return kInvalidCommitOffsetSize;
-  }
-  return protocol::code(e);
-}
 
 // On the group's shard loop.
 void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard* shard,
@@ -102,44 +73,34 @@ void commit_on_shard(const std::shared_ptr<OffsetCommitOp>& op, CoordinatorShard
   const int64_t expire =
       req.retention_time_ms == -1 ? -1 : record::wire::saturating_add(now, req.retention_time_ms);
   const auto max_metadata = static_cast<size_t>(shard->config().offset_metadata_max_bytes);
-  auto commits = std::make_shared<std::vector<Commit>>();
-  std::vector<CoordinatorShard::Record> records;
-  for (size_t t = 0; t < req.topics.size(); ++t) {
-    const auto& topic = req.topics[t];
-    for (size_t p = 0; p < topic.partitions.size(); ++p) {
-      if (!op->known[t][p]) continue;
-      const auto& part = topic.partitions[p];
-      const std::string metadata = part.committed_metadata.value_or("");
-      if (utf16_length(metadata) > max_metadata) {
-        op->error_of(t, p) = kOffsetMetadataTooLarge;
-        continue;
-      }
-      Commit c{t, p, {}};
-      c.value.offset = part.committed_offset;
-      c.value.leader_epoch = part.committed_leader_epoch;
-      c.value.metadata = metadata;
-      c.value.commit_timestamp = part.commit_timestamp == -1 ? now : part.commit_timestamp;
-      c.value.expire_timestamp = expire;
-      records.push_back(
-          {coordinator::records::offset_commit_key(req.group_id, topic.name, part.partition_index),
-           coordinator::records::offset_commit_value(c.value)});
-      commits->push_back(std::move(c));
-    }
-  }
+  auto commits = std::make_shared<std::vector<PartitionCommit>>();
+  auto records = commit_records(
+      req.group_id, req.topics, op->known, max_metadata,
+      [&](const auto& part) {
+        CommittedOffset v;
+        v.offset = part.committed_offset;
+        v.leader_epoch = part.committed_leader_epoch;
+        v.commit_timestamp = part.commit_timestamp == -1 ? now : part.commit_timestamp;
+        v.expire_timestamp = expire;
+        return v;
+      },
+      [&](size_t t, size_t p) -> int16_t& { return op->error_of(t, p); }, *commits);
   if (records.empty()) return op->respond->send(op->resp);
 
-  shard->write(std::move(records), [op, shard, commits](ErrorCode e) {
-    if (e != ErrorCode::none) {
-      for (const auto& c : *commits) op->error_of(c.topic, c.partition) = commit_error(e);
-      return op->respond->send(op->resp);
-    }
-    for (auto& c : *commits) {
-      const auto& topic = op->req.topics[c.topic];
-      shard->offsets().apply(op->req.group_id, topic.name,
-                             topic.partitions[c.partition].partition_index, std::move(c.value));
-    }
-    op->respond->send(op->resp);
-  });
+  shard->write_batch(
+      std::move(records), std::nullopt, [op, shard, commits](ErrorCode e, int64_t base_offset) {
+        if (e != ErrorCode::none) {
+          for (const auto& c : *commits) op->error_of(c.topic, c.partition) = commit_error(e);
+          return op->respond->send(op->resp);
+        }
+        for (auto& c : *commits) {
+          c.value.record_offset = base_offset++;  // record i of the batch is at its base offset + i
+          const auto& topic = op->req.topics[c.topic];
+          shard->offsets().apply(op->req.group_id, topic.name,
+                                 topic.partitions[c.partition].partition_index, std::move(c.value));
+        }
+        op->respond->send(op->resp);
+      });
 }
 
 }  // namespace

@@ -6,10 +6,10 @@
 // a group with members of a protocol type other than "consumer" (as Kafka), a write failure. Per
 // partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
 // GROUP_SUBSCRIBED_TO_TOPIC when a member of the group is subscribed to the topic; otherwise a
-// tombstone is written for each committed offset and the offsets disappear (and the client is
-// answered) once the tombstones are durable. Authorization (first, as Kafka): DELETE on the group
-// (else the group-level GROUP_AUTHORIZATION_FAILED), READ on each topic (else
-// TOPIC_AUTHORIZATION_FAILED for its partitions).
+// tombstone is written for each committed or pending transactional offset (as Kafka) and the
+// offsets disappear (and the client is answered) once the tombstones are durable. Authorization
+// (first, as Kafka): DELETE on the group (else the group-level GROUP_AUTHORIZATION_FAILED), READ on
+// each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions).
 #include "protocol/messages/offset_delete.h"
 
 #include <memory>
@@ -84,7 +84,8 @@ void delete_on_shard(const std::shared_ptr<OffsetDeleteOp>& op, CoordinatorShard
       const int32_t partition = topic.partitions[p].partition_index;
       if (subscribed) {
         op->resp.topics[t].partitions[p].error_code = kGroupSubscribedToTopic;
-      } else if (offsets.get(group, topic.name, partition)) {
+      } else if (offsets.get(group, topic.name, partition) ||
+                 offsets.has_pending(group, topic.name, partition)) {
         records.push_back(
             {coordinator::records::offset_commit_key(group, topic.name, partition), std::nullopt});
         deleted->push_back({topic.name, partition});

@@ -2,13 +2,15 @@
 // v0-7 ask for one group; v8+ for several (each on its own shard; answered once all are done).
 // Null topics (v2+) means every committed partition of the group. A partition without a committed
 // offset (unknown topics included) answers offset -1, leader epoch -1 and metadata "" with no
-// error, as Kafka. require_stable (v7+) waits for pending transactional offsets: Kaffa has none,
-// so it always holds. Group errors (COORDINATOR_LOAD_IN_PROGRESS while the shard loads) are the
-// group-level error_code from v2 on, and each requested partition's error in v0-1.
-// The member id / epoch of v9 concern KIP-848 groups; classic groups ignore them (as Kafka).
-// Authorization: DESCRIBE on each group (else that group's error GROUP_AUTHORIZATION_FAILED) and
-// on each topic: a named topic's partitions answer TOPIC_AUTHORIZATION_FAILED, and "all
-// partitions" leaves such topics out, as Kafka.
+// error, as Kafka. require_stable (v7+): a partition with transactional offsets awaiting their
+// transaction's marker (TxnOffsetCommit) answers UNSTABLE_OFFSET_COMMIT with offset -1 (the
+// client retries), as Kafka; without it the committed offset is answered (pending ones are never
+// shown). A plain commit is visible once durable, so it is never unstable. Group errors
+// (COORDINATOR_LOAD_IN_PROGRESS while the shard loads) are the group-level error_code from v2 on,
+// and each requested partition's error in v0-1. The member id / epoch of v9 concern KIP-848 groups;
+// classic groups ignore them (as Kafka). Authorization: DESCRIBE on each group (else that group's
+// error GROUP_AUTHORIZATION_FAILED) and on each topic: a named topic's partitions answer
+// TOPIC_AUTHORIZATION_FAILED, and "all partitions" leaves such topics out, as Kafka.
 #include "protocol/messages/offset_fetch.h"
 
 #include <atomic>
@@ -63,6 +65,7 @@ struct OffsetFetchOp {
   std::function<bool(const std::string&)> may_describe_topic;  // any thread
   std::optional<Responder> respond;
   int16_t version = 0;
+  bool require_stable = false;
   std::atomic<size_t> pending{0};
 };
 
@@ -78,13 +81,22 @@ PartitionResult result_of(int32_t partition, const CommittedOffset* v) {
 }
 
 // On the group's shard loop.
-void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why,
+void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why, bool require_stable,
                     const std::function<bool(const std::string&)>& may_describe_topic) {
   if (!shard) {
     g.error = protocol::code(why);
     return;
   }
   const auto& store = shard->offsets();
+  const bool check_pending = require_stable && store.has_pending(g.group_id);
+  auto stable_result = [&](const std::string& topic, int32_t p, const CommittedOffset* v) {
+    if (check_pending && store.has_pending(g.group_id, topic, p)) {
+      PartitionResult r = result_of(p, nullptr);
+      r.error = protocol::code(ErrorCode::unstable_offset_commit);
+      return r;
+    }
+    return result_of(p, v);
+  };
   if (!g.topics) {
     const auto* all = store.group_offsets(g.group_id);
     if (!all) return;
@@ -93,7 +105,7 @@ void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why,
       auto& t = g.result.emplace_back();
       t.name = topic;
       for (const auto& [partition, value] : partitions) {
-        t.partitions.push_back(result_of(partition, &value));
+        t.partitions.push_back(stable_result(topic, partition, &value));
       }
     }
     return;
@@ -103,9 +115,12 @@ void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why,
     t.name = want.name;
     const bool allowed = may_describe_topic(want.name);
     for (int32_t p : want.partitions) {
-      t.partitions.push_back(result_of(p, allowed ? store.get(g.group_id, want.name, p) : nullptr));
-      if (!allowed)
+      if (!allowed) {
+        t.partitions.push_back(result_of(p, nullptr));
         t.partitions.back().error = protocol::code(ErrorCode::topic_authorization_failed);
+        continue;
+      }
+      t.partitions.push_back(stable_result(want.name, p, store.get(g.group_id, want.name, p)));
     }
   }
 }
@@ -172,6 +187,7 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
   auto op = std::make_shared<OffsetFetchOp>();
   op->respond.emplace(std::move(respond));
   op->version = ctx.version();
+  op->require_stable = req.require_stable;
   if (op->version >= 8) {
     for (auto& g : req.groups)
       op->groups.push_back({std::move(g.group_id), wanted(g.topics), {}, 0});
@@ -209,7 +225,7 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
       continue;
     }
     coordinator.with_shard(op->groups[i].group_id, [op, i](CoordinatorShard* shard, ErrorCode why) {
-      fetch_on_shard(op->groups[i], shard, why, op->may_describe_topic);
+      fetch_on_shard(op->groups[i], shard, why, op->require_stable, op->may_describe_topic);
       if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer(*op);
     });
   }

@@ -16,7 +16,10 @@
 // Partitions of one request are independent: an error in one does not affect the others.
 // Authorization: WRITE on each topic, checked before the topic's existence (TOPIC_AUTHORIZATION_
 // FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
-// IDEMPOTENT_WRITE (or WRITE on any topic) at InitProducerId instead.
+// IDEMPOTENT_WRITE (or WRITE on any topic) at InitProducerId instead. A request carrying a
+// transactional id also needs WRITE on that id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every
+// partition); its transactional batches go to the partitions like any others (the producer added
+// them to its transaction first; the partition tracks the open transaction, cluster/partition.h).
 #include "protocol/messages/produce.h"
 
 #include <algorithm>
@@ -86,7 +89,9 @@ void handle_produce(RequestContext& ctx, Responder respond) {
     request_error = ErrorCode::unsupported_version;
   } else if (acks != 0 && acks != 1 && acks != -1) {
     request_error = ErrorCode::invalid_required_acks;
-  } else if (op->req.transactional_id.has_value()) {
+  } else if (op->req.transactional_id.has_value() &&
+             !authorize(ctx, AclOperation::write, ResourceType::transactional_id,
+                        *op->req.transactional_id)) {
     request_error = ErrorCode::transactional_id_authorization_failed;
   }
 

@@ -157,5 +157,67 @@ TEST(OffsetStore, AnEmptyGroupsOffsetsCountFromWhenItBecameEmpty) {
   EXPECT_FALSE(OffsetStore::is_expired(committed(1, 0), 9000 + kRetention - 1, kRetention, 9000));
 }
 
+// ---- Transactional offsets (TxnOffsetCommit) ----
+
+CommittedOffset at(int64_t offset, int64_t record_offset) {
+  CommittedOffset v = committed(offset, 0);
+  v.record_offset = record_offset;
+  return v;
+}
+
+TEST(OffsetStore, PendingOffsetsAreInvisibleUntilCommitted) {
+  OffsetStore store;
+  store.apply_pending(7, "g", "t", 0, at(5, 10));
+  EXPECT_EQ(store.get("g", "t", 0), nullptr);
+  EXPECT_EQ(store.group_offsets("g"), nullptr);
+  // What OffsetFetch's require_stable asks: this partition is unstable, others are not.
+  EXPECT_TRUE(store.has_pending("g"));
+  EXPECT_TRUE(store.has_pending("g", "t", 0));
+  EXPECT_FALSE(store.has_pending("g", "t", 1));
+  EXPECT_FALSE(store.has_pending("other", "t", 0));
+  store.complete_transaction(8, true);  // another producer: nothing
+  EXPECT_TRUE(store.has_pending("g", "t", 0));
+  store.complete_transaction(7, true);
+  ASSERT_NE(store.get("g", "t", 0), nullptr);
+  EXPECT_EQ(store.get("g", "t", 0)->offset, 5);
+  EXPECT_FALSE(store.has_pending("g"));
+}
+
+TEST(OffsetStore, GroupsWithOnlyPendingOffsetsExistAndAreDeletedWhole) {
+  OffsetStore store;
+  store.apply("b", "t", 0, at(1, 1));
+  store.apply("d", "t", 0, at(1, 2));
+  store.apply_pending(7, "a", "t", 0, at(1, 3));
+  store.apply_pending(7, "c", "t", 0, at(1, 4));
+  store.apply_pending(7, "d", "t", 1, at(1, 5));
+  store.apply_pending(8, "d", "t", 0, at(1, 6));
+  EXPECT_EQ(store.groups(), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_TRUE(store.has_offsets("a"));
+  const auto recs = store.delete_group_records("d");
+  EXPECT_EQ(deleted_by(recs), (std::set<std::tuple<std::string, std::string, int32_t>>{
+                                  {"d", "t", 0}, {"d", "t", 1}}));
+  for (const auto& [group, topic, partition] : deleted_by(recs)) {
+    store.apply(group, topic, partition, std::nullopt);
+  }
+  EXPECT_FALSE(store.has_offsets("d"));
+  EXPECT_TRUE(store.has_pending("a"));
+  store.complete_transaction(7, true);
+  store.complete_transaction(8, true);
+  EXPECT_EQ(store.get("d", "t", 0), nullptr);  // the tombstones came after both
+  EXPECT_EQ(store.groups(), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(OffsetStore, OffsetWithPendingTransactionalOffsetDoesNotExpire) {
+  OffsetStore store;
+  store.apply("g", "t", 0, committed(1, 0));
+  store.apply("g", "t", 1, committed(1, 0));
+  store.apply_pending(7, "g", "t", 0, at(2, 5));
+  const auto recs = store.expired_records(1'000'000, kRetention, [](const std::string&) {
+    return OffsetStore::ExpiryBase{true, std::nullopt};
+  });
+  EXPECT_EQ(deleted_by(recs),
+            (std::set<std::tuple<std::string, std::string, int32_t>>{{"g", "t", 1}}));
+}
+
 }  // namespace
 }  // namespace kaffa::coordinator

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Transactions in a cluster of three brokers (librdkafka's transactional producer).
+
+Topic "ctx" has three partitions led by brokers 1, 2 and 3, so every transaction's markers go
+to the other brokers with WriteTxnMarkers; __transaction_state has three partitions (RF 3).
+- Commit, abort, commit over all three partitions plus sent offsets: a read_committed consumer
+  reads exactly the committed records; the group's committed offset is the one sent with the
+  committed transaction, not the aborted one (the offsets partition may be led by any broker).
+- Coordinator failover: with a transaction open, the broker leading the transactional id's
+  __transaction_state partition is killed (kill -9). A new producer with the same id, answered by
+  the new coordinator (which loaded the partition), fences the old producer: the open
+  transaction is aborted (never visible to read_committed) and the new one commits.
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cluster_harness import KaffaCluster  # noqa: E402
+from test_transactions import consume_all, produce, txn_producer  # noqa: E402
+
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+
+TXN_PARTITIONS = 3
+
+
+def java_hash(s):
+    h = 0
+    for unit in s.encode("utf-16-be").decode("utf-16-be"):
+        h = (31 * h + ord(unit)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def txn_partition(txn_id):
+    h = java_hash(txn_id)
+    return (0 if h == -(1 << 31) else abs(h)) % TXN_PARTITIONS
+
+
+class ClusterTransactionsTest(unittest.TestCase):
+    def cluster(self):
+        return KaffaCluster(3, overrides={
+            "transaction.state.log.num.partitions": str(TXN_PARTITIONS),
+            "offsets.topic.num.partitions": "3",
+            "group.initial.rebalance.delay.ms": "0"})
+
+    def test_markers_reach_partitions_on_other_brokers(self):
+        with self.cluster() as c:
+            c.create_topic("ctx", 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
+            c.wait_full_isr("ctx")
+            consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": "ceos",
+                                 "enable.auto.commit": False})
+            p = txn_producer(c.bootstrap, "t-cluster")
+            for i, commit in enumerate((True, False, True)):
+                p.begin_transaction()
+                for part in range(3):
+                    produce(p, "ctx", ["%s%d-%d" % ("c" if commit else "a", i, part)], part)
+                p.send_offsets_to_transaction([TopicPartition("ctx", 0, 10 + i)],
+                                              consumer.consumer_group_metadata(), 30)
+                if commit:
+                    p.commit_transaction(30)
+                else:
+                    p.abort_transaction(30)
+            got = consume_all(c.bootstrap, "ctx", 3, True)
+            self.assertEqual(got, {part: ["c0-%d" % part, "c2-%d" % part] for part in range(3)})
+            committed = consumer.committed([TopicPartition("ctx", 0)], timeout=10)[0].offset
+            self.assertEqual(committed, 12)
+            consumer.close()
+
+    def test_coordinator_failover_fences_the_open_transaction(self):
+        with self.cluster() as c:
+            c.create_topic("ha", 1, assignment=[[1, 2, 3]])
+            c.wait_full_isr("ha")
+            old = txn_producer(c.bootstrap, "t-ha")
+            c.wait_full_isr("__transaction_state")
+            old.begin_transaction()
+            produce(old, "ha", ["zombie"], 0)
+            coordinator = c.leader("__transaction_state", txn_partition("t-ha"))
+            coordinator.kill9()
+            c.wait_leaders("__transaction_state", exclude=(coordinator.node_id,))
+            c.wait_leaders("ha", exclude=(coordinator.node_id,))
+            new = txn_producer(c.bootstrap, "t-ha")
+            new.begin_transaction()
+            produce(new, "ha", ["live"], 0)
+            new.commit_transaction(30)
+            self.assertEqual(consume_all(c.bootstrap, "ha", 1, True), {0: ["live"]})
+            self.assertEqual(consume_all(c.bootstrap, "ha", 1, False), {0: ["zombie", "live"]})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,138 @@
+"""Raw wire encoders/decoders for the consumer-group side of transactions (system tests only):
+TxnOffsetCommit v0-v3 (flexible from v3) and OffsetFetch v7 (flexible, with require_stable).
+Layouts follow Kafka's message schemas (clients/src/main/resources/common/message/*.json).
+Extend here for AddOffsetsToTxn / EndTxn when the transaction coordinator lands.
+"""
+
+import kafka_wire as kw
+from kafka_wire import i8, i16, i32, i64, string, array, frame, header_v1, header_v2, Reader
+
+OFFSET_FETCH = 9
+TXN_OFFSET_COMMIT = 28
+
+# Kafka error codes the transactional group tests use (besides group_wire's).
+INVALID_PRODUCER_EPOCH = 47
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
+FENCED_INSTANCE_ID = 82
+UNSTABLE_OFFSET_COMMIT = 88
+
+TAGS = kw.uvarint(0)  # an empty tagged-field section
+
+
+def compact_array(items, enc):
+    return kw.uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+def txn_offset_commit(corr, version, transactional_id, group, producer_id, producer_epoch,
+                      topics, generation=-1, member_id="", group_instance_id=None):
+    """TxnOffsetCommit v0-v3. topics: {topic: [(partition, offset, metadata)]}."""
+    assert 0 <= version <= 3
+    flexible = version >= 3
+    s = kw.compact_string if flexible else string
+    arr = compact_array if flexible else array
+    tags = TAGS if flexible else b""
+    body = s(transactional_id) + s(group) + i64(producer_id) + i16(producer_epoch)
+    if version >= 3:
+        body += i32(generation) + s(member_id) + s(group_instance_id)
+
+    def part(p):
+        partition, offset, metadata = p
+        b = i32(partition) + i64(offset)
+        if version >= 2:
+            b += i32(-1)  # committed_leader_epoch
+        return b + s(metadata) + tags
+    body += arr(sorted(topics.items()), lambda t: s(t[0]) + arr(t[1], part) + tags) + tags
+    header = header_v2 if flexible else header_v1
+    return frame(header(TXN_OFFSET_COMMIT, version, corr) + body)
+
+
+def parse_txn_offset_commit(body, version):
+    """-> {(topic, partition): error_code}."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    out = {}
+    if version >= 3:
+        def part(r):
+            p, err = r.i32(), r.i16()
+            r.skip_tags()
+            return p, err
+
+        def topic(r):
+            name, parts = r.compact_string(), r.compact_array(part)
+            r.skip_tags()
+            return name, parts
+        topics = r.compact_array(topic)
+        r.skip_tags()
+    else:
+        topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
+    for name, parts in topics:
+        for p, err in parts:
+            out[(name, p)] = err
+    if not r.done():
+        raise ValueError("trailing bytes after a TxnOffsetCommit v%d response" % version)
+    return out
+
+
+def offset_fetch_v7(corr, group, topics, require_stable):
+    """OffsetFetch v7; topics: {topic: [partitions]} or None (all committed partitions)."""
+    body = kw.compact_string(group)
+    if topics is None:
+        body += kw.uvarint(0)
+    else:
+        body += compact_array(sorted(topics.items()), lambda t: kw.compact_string(t[0])
+                              + compact_array(t[1], i32) + TAGS)
+    body += i8(1 if require_stable else 0) + TAGS
+    return frame(header_v2(OFFSET_FETCH, 7, corr) + body)
+
+
+def parse_offset_fetch_v7(body):
+    """-> (group error, {(topic, partition): (offset, metadata, error)})."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+
+    def part(r):
+        p, off = r.i32(), r.i64()
+        r.i32()  # committed_leader_epoch
+        md, err = r.compact_string(), r.i16()
+        r.skip_tags()
+        return p, off, md, err
+
+    def topic(r):
+        name, parts = r.compact_string(), r.compact_array(part)
+        r.skip_tags()
+        return name, parts
+    out = {}
+    for name, parts in r.compact_array(topic):
+        for p, off, md, err in parts:
+            out[(name, p)] = (off, md, err)
+    gerr = r.i16()
+    r.skip_tags()
+    if not r.done():
+        raise ValueError("trailing bytes after an OffsetFetch v7 response")
+    return gerr, out
+
+
+class TxnConnection(kw.Connection):
+    def txn_commit(self, version, transactional_id, group, producer_id, producer_epoch, topics,
+                   **kw_):
+        c = self.next_corr()
+        self.send(txn_offset_commit(c, version, transactional_id, group, producer_id,
+                                    producer_epoch, topics, **kw_))
+        resp = self.read_response(flexible_header=version >= 3)
+        if resp is None:
+            raise AssertionError("connection closed instead of answering TxnOffsetCommit")
+        assert resp[0] == c, "TxnOffsetCommit: correlation id %d, want %d" % (resp[0], c)
+        return parse_txn_offset_commit(resp[1], version)
+
+    def fetch_v7(self, group, topics, require_stable):
+        c = self.next_corr()
+        self.send(offset_fetch_v7(c, group, topics, require_stable))
+        resp = self.read_response(flexible_header=True)
+        if resp is None:
+            raise AssertionError("connection closed instead of answering OffsetFetch v7")
+        assert resp[0] == c, "OffsetFetch: correlation id %d, want %d" % (resp[0], c)
+        return parse_offset_fetch_v7(resp[1])
+
+
+def connect(broker):
+    return TxnConnection(broker.host, broker.port)
