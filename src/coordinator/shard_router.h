@@ -33,15 +33,17 @@ class ShardRouter {
  public:
   using Post = std::function<void(size_t loop, std::function<void()> fn)>;
   using Make = std::function<std::unique_ptr<Shard>(int32_t, std::shared_ptr<cluster::Partition>)>;
-  using Start = std::function<void(Shard*)>;  // on the shard's loop: load it, arm its timers
+  using Start = std::function<void(Shard*)>;   // on the shard's loop: load it, arm its timers
+  using Retire = std::function<void(Shard*)>;  // on the shard's loop: it no longer leads
 
   ShardRouter(std::string topic, cluster::PartitionManager& partitions, Post post, Make make,
-              Start start)
+              Start start, Retire retire = {})
       : topic_(std::move(topic)),
         partitions_(partitions),
         post_(std::move(post)),
         make_(std::move(make)),
-        start_(std::move(start)) {}
+        start_(std::move(start)),
+        retire_(std::move(retire)) {}
 
   // Before serving: a slot per partition of the topic, no shard yet (a cluster's start).
   void start_led(int32_t partitions) {
@@ -82,6 +84,7 @@ class ShardRouter {
       if (current != nullptr) {
         log::info("{} coordinator: resigned {}-{}", what(), topic_, partition);
         slot.current.store(nullptr, std::memory_order_release);
+        if (retire_) retire_(current);
       }
       return;
     }
@@ -168,6 +171,7 @@ class ShardRouter {
   Post post_;
   Make make_;
   Start start_;
+  Retire retire_;
   std::vector<std::unique_ptr<Slot>> slots_;  // index = partition; fixed after start
   std::function<bool()> create_;
   std::mutex lazy_mu_;

@@ -17,7 +17,8 @@ TxnCoordinator::TxnCoordinator(TxnConfig config, cluster::PartitionManager& part
           [this](TxnShard* s) {
             s->load();
             arm_timers(s);
-          }) {
+          },
+          [](TxnShard* s) { s->retire(); }) {
   services_.markers = &markers_;
 }
 
@@ -44,7 +45,7 @@ void TxnCoordinator::arm_timers(TxnShard* s) {
 
 void TxnCoordinator::arm(TxnShard* s, int64_t interval_ms, void (TxnShard::*pass)()) {
   services_.schedule(s->loop(), interval_ms, [this, s, interval_ms, pass] {
-    if (!router_.current(s->index(), s)) return s->retire();
+    if (!router_.current(s->index(), s)) return;  // retired
     (s->*pass)();
     arm(s, interval_ms, pass);
   });

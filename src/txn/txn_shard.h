@@ -76,6 +76,8 @@ class TxnShard {
   void load();             // once, before serving
   void abort_timed_out();  // periodic
   void expire_ids();       // periodic
+  // The broker stopped leading the partition: in-flight writes answer NOT_COORDINATOR and the
+  // markers of this shard's transactions stop (the next leader's shard resumes them).
   void retire() { *retired_ = true; }
 
  private:
