@@ -202,28 +202,37 @@ void Broker::start_group_coordinator() {
     return;
   }
   make_group_coordinator(group_config);
-  coordinator_->start_lazily([this] {
-    std::string error;
-    const auto r = create_topic(offsets_topic_info(1), nullptr, &error);
-    if (r == cluster::TopicRegistry::CreateResult::created) {
-      log::info("created {}", coordinator::kOffsetsTopic);
-      return true;
-    }
-    log::error("cannot create {}: {}", coordinator::kOffsetsTopic, error);
-    return false;
-  });
+  coordinator_->start_lazily([this] { return create_internal_topic(offsets_topic_info(1)); });
+}
+
+cluster::TopicInfo Broker::internal_topic_info(std::string name, int32_t partitions,
+                                               int16_t replication_factor, int32_t segment_bytes) {
+  cluster::TopicInfo t;
+  t.name = std::move(name);
+  t.partitions = partitions;
+  t.replication_factor = replication_factor;
+  t.internal = true;
+  t.configs["cleanup.policy"] = "compact";
+  t.configs["segment.bytes"] = std::to_string(segment_bytes);
+  return t;
+}
+
+bool Broker::create_internal_topic(cluster::TopicInfo topic) {
+  std::string error;
+  const std::string name = topic.name;
+  if (create_topic(std::move(topic), nullptr, &error) ==
+      cluster::TopicRegistry::CreateResult::created) {
+    log::info("created {}", name);
+    return true;
+  }
+  log::error("cannot create {}: {}", name, error);
+  return false;
 }
 
 cluster::TopicInfo Broker::offsets_topic_info(int16_t replication_factor) const {
   const auto& g = config_.group;
-  cluster::TopicInfo t;
-  t.name = coordinator::kOffsetsTopic;
-  t.partitions = g.offsets_topic_num_partitions;
-  t.replication_factor = replication_factor;
-  t.internal = true;
-  t.configs["cleanup.policy"] = "compact";
-  t.configs["segment.bytes"] = std::to_string(g.offsets_topic_segment_bytes);
-  return t;
+  return internal_topic_info(coordinator::kOffsetsTopic, g.offsets_topic_num_partitions,
+                             replication_factor, g.offsets_topic_segment_bytes);
 }
 
 void Broker::make_group_coordinator(const coordinator::GroupConfig& group_config) {

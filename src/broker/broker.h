@@ -219,6 +219,15 @@ class Broker : public net::RequestHandler {
   void start_txn_coordinator_led();
   void make_txn_coordinator();
   cluster::TopicInfo txn_topic_info(int16_t replication_factor) const;
+  // The internal compacted topics (__consumer_offsets, __transaction_state) as created.
+  static cluster::TopicInfo internal_topic_info(std::string name, int32_t partitions,
+                                                int16_t replication_factor, int32_t segment_bytes);
+  // A single node: creates an internal topic now (the coordinators' first use); false on failure.
+  bool create_internal_topic(cluster::TopicInfo topic);
+  // In a cluster: creates it once `rf_setting`'s replication factor of brokers is alive, one
+  // creation at a time (`creating`).
+  void create_internal_topic_async(cluster::TopicInfo topic, const char* rf_setting,
+                                   std::atomic<bool>& creating);
   // __consumer_offsets as it is created (offsets.topic.* settings).
   cluster::TopicInfo offsets_topic_info(int16_t replication_factor) const;
   // principal.cc: the mapped certificate principal of a TLS connection ("User:<name>"), if any.

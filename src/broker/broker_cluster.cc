@@ -298,22 +298,28 @@ void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::Image
 }
 
 void Broker::create_offsets_topic() {
-  const auto& g = config_.group;
-  if (live_brokers() < g.offsets_topic_replication_factor) {
-    log::warn("cluster: {} needs offsets.topic.replication.factor={} live brokers, {} are",
-              coordinator::kOffsetsTopic, g.offsets_topic_replication_factor, live_brokers());
+  auto t = offsets_topic_info(config_.group.offsets_topic_replication_factor);
+  t.partitions = coordinator_->config().offsets_topic_num_partitions;
+  create_internal_topic_async(std::move(t), "offsets.topic.replication.factor",
+                              creating_offsets_topic_);
+}
+
+void Broker::create_internal_topic_async(cluster::TopicInfo t, const char* rf_setting,
+                                         std::atomic<bool>& creating) {
+  if (live_brokers() < t.replication_factor) {
+    log::warn("cluster: {} needs {}={} live brokers, {} are", t.name, rf_setting,
+              t.replication_factor, live_brokers());
     return;
   }
-  if (creating_offsets_topic_.exchange(true)) return;
-  auto t = offsets_topic_info(g.offsets_topic_replication_factor);
-  t.partitions = coordinator_->config().offsets_topic_num_partitions;
-  create_topic_async(std::move(t), {}, [this](TopicResult r) {
+  if (creating.exchange(true)) return;
+  const std::string name = t.name;
+  create_topic_async(std::move(t), {}, [name, &creating](TopicResult r) {
     if (r.error == protocol::ErrorCode::none) {
-      log::info("cluster: created {}", coordinator::kOffsetsTopic);
+      log::info("cluster: created {}", name);
     } else if (r.error != protocol::ErrorCode::topic_already_exists) {
-      log::warn("cluster: cannot create {}: {}", coordinator::kOffsetsTopic, r.message);
+      log::warn("cluster: cannot create {}: {}", name, r.message);
     }
-    creating_offsets_topic_ = false;
+    creating = false;
   });
 }
 

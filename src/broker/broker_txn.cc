@@ -8,13 +8,8 @@ namespace kaffa::broker {
 
 cluster::TopicInfo Broker::txn_topic_info(int16_t replication_factor) const {
   const auto& c = config_.txn;
-  cluster::TopicInfo t;
-  t.name = txn::kTransactionTopic;
-  t.partitions = c.num_partitions;
-  t.replication_factor = replication_factor;
-  t.internal = true;
-  t.configs["cleanup.policy"] = "compact";
-  t.configs["segment.bytes"] = std::to_string(c.segment_bytes);
+  auto t = internal_topic_info(txn::kTransactionTopic, c.num_partitions, replication_factor,
+                               c.segment_bytes);
   // Never more than the replicas it has: a single node's one replica must be able to write.
   t.configs["min.insync.replicas"] =
       std::to_string(std::min<int32_t>(c.min_isr, replication_factor));
@@ -49,16 +44,8 @@ void Broker::start_txn_coordinator() {
     txn_coordinator_->start(existing->partitions);
     return;
   }
-  txn_coordinator_->start_lazily(config_.txn.num_partitions, [this] {
-    std::string error;
-    const auto r = create_topic(txn_topic_info(1), nullptr, &error);
-    if (r == cluster::TopicRegistry::CreateResult::created) {
-      log::info("created {}", txn::kTransactionTopic);
-      return true;
-    }
-    log::error("cannot create {}: {}", txn::kTransactionTopic, error);
-    return false;
-  });
+  txn_coordinator_->start_lazily(config_.txn.num_partitions,
+                                 [this] { return create_internal_topic(txn_topic_info(1)); });
 }
 
 void Broker::start_txn_coordinator_led() {
@@ -83,23 +70,10 @@ void Broker::start_txn_coordinator_led() {
 }
 
 void Broker::create_txn_topic() {
-  const auto& c = config_.txn;
-  if (live_brokers() < c.replication_factor) {
-    log::warn("cluster: {} needs transaction.state.log.replication.factor={} live brokers, {} are",
-              txn::kTransactionTopic, c.replication_factor, live_brokers());
-    return;
-  }
-  if (creating_txn_topic_.exchange(true)) return;
-  auto t = txn_topic_info(c.replication_factor);
+  auto t = txn_topic_info(config_.txn.replication_factor);
   t.partitions = txn_coordinator_->partitions();
-  create_topic_async(std::move(t), {}, [this](TopicResult r) {
-    if (r.error == protocol::ErrorCode::none) {
-      log::info("cluster: created {}", txn::kTransactionTopic);
-    } else if (r.error != protocol::ErrorCode::topic_already_exists) {
-      log::warn("cluster: cannot create {}: {}", txn::kTransactionTopic, r.message);
-    }
-    creating_txn_topic_ = false;
-  });
+  create_internal_topic_async(std::move(t), "transaction.state.log.replication.factor",
+                              creating_txn_topic_);
 }
 
 }  // namespace kaffa::broker
