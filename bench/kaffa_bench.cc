@@ -5,6 +5,7 @@
 // as a reference. See bench/README.md.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -381,5 +382,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kaffa_bench: give --records > 0 or --duration\n");
     return 2;
   }
+  // Keep freed memory for reuse instead of handing it back to the kernel: at a gigabyte per
+  // second the records and request buffers would otherwise be faulted in afresh, and first
+  // touches are expensive on these VMs (docs/PERFORMANCE.md). 32 MiB is glibc's largest mmap
+  // threshold on 64-bit.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   return kaffa_bench::run_bench(o);
 }
