@@ -16,7 +16,11 @@ storage::SwapOutcome Partition::install_cleaned(const storage::CleanedSegments& 
                                                 std::string* error) {
   // A closed log answers stale (and removes the files).
   const auto outcome = log_->install_cleaned(cleaned, error);
-  if (outcome == storage::SwapOutcome::swapped) publish();
+  if (outcome == storage::SwapOutcome::swapped) {
+    if (!cleaned.removed_abort_markers.empty())
+      producers_.forget_aborted_markers(cleaned.removed_abort_markers);
+    publish();
+  }
   return outcome;
 }
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/log.h"
 #include "record/builder.h"
 #include "record/codec.h"
+#include "record/control.h"
 #include "record/records.h"
 #include "record/wire.h"
 #include "storage/segment_scan.h"
@@ -49,6 +51,20 @@ class AbortedRanges {
 
  private:
   std::unordered_map<int64_t, std::vector<std::pair<int64_t, int64_t>>> by_producer_;
+};
+
+// Kafka's rule for transaction markers (its CleanedTransactionMetadata): a marker may go once no
+// data batch of the transaction it ends is left before it. The second pass reads the batches in
+// offset order from the log start; this holds the producers whose transactional data batches it
+// passed since their last marker (a producer has one transaction at a time).
+class OpenTransactions {
+ public:
+  void saw_data(int64_t producer_id) { open_.insert(producer_id); }
+  // A marker of producer_id: true when a data batch of the transaction it ends was passed.
+  bool close(int64_t producer_id) { return open_.erase(producer_id) != 0; }
+
+ private:
+  std::unordered_set<int64_t> open_;
 };
 
 // What the first pass learns about the cleanable range.
@@ -191,6 +207,8 @@ bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& ma
 struct BatchFilter {
   const OffsetMap& map;
   const FirstPass& pass;
+  OpenTransactions& txns;                       // across the groups of one cleaning
+  std::vector<int64_t>& removed_abort_markers;  // offsets, ascending
   int64_t now_ms;
   int64_t delete_retention_ms;
   int64_t group_end;  // next offset after the group being cleaned
@@ -219,24 +237,37 @@ struct BatchFilter {
     record::parse_header(p, n, h);
     *out_size = n;
     *removed = 0;
-    // Markers stay (Kafka removes them once their transaction's records are gone, keeping them
-    // costs a small batch each); the records of aborted transactions go.
-    if (h.is_control()) return p;
-    const bool aborted = pass.aborted.contains(h);
-    // Tombstones go once the horizon the first cleaning that kept them wrote has passed.
-    const bool drop_tombstones = h.has_delete_horizon() && now_ms >= h.base_timestamp;
+    // Tombstones, and markers no transaction data is left behind, go once the horizon the first
+    // cleaning that kept them wrote has passed.
+    const bool horizon_passed = h.has_delete_horizon() && now_ms >= h.base_timestamp;
     // Decide first (no copies); encode only a batch that loses records or gets its horizon.
     keep.clear();
     int32_t kept = 0;
-    int32_t tombstones = 0;
-    const bool ok = record::for_each_record(p, n, scratch, [&](const record::Record& r) {
-      bool k = !aborted && r.key.has_value();
-      if (k && r.offset < map.get(*r.key)) k = false;
-      if (k && !r.value && drop_tombstones) k = false;
-      keep.push_back(k);
-      kept += k ? 1 : 0;
-      tombstones += k && !r.value ? 1 : 0;
-    });
+    bool stamp = false;
+    bool ok = true;
+    if (h.is_control()) {
+      // A marker stays while a batch of its transaction is left before it (the records of an
+      // aborted one go in the cleaning that passes them, so its marker outlives them by one).
+      const bool settled = !txns.close(h.producer_id);
+      stamp = settled && !h.has_delete_horizon();
+      ok = record::for_each_record(p, n, scratch, [&](const record::Record&) {
+        keep.push_back(!(settled && horizon_passed));
+        kept += keep.back() ? 1 : 0;
+      });
+    } else {
+      if (h.is_transactional()) txns.saw_data(h.producer_id);
+      const bool aborted = pass.aborted.contains(h);  // the records of aborted transactions go
+      int32_t tombstones = 0;
+      ok = record::for_each_record(p, n, scratch, [&](const record::Record& r) {
+        bool k = !aborted && r.key.has_value();
+        if (k && r.offset < map.get(*r.key)) k = false;
+        if (k && !r.value && horizon_passed) k = false;
+        keep.push_back(k);
+        kept += k ? 1 : 0;
+        tombstones += k && !r.value ? 1 : 0;
+      });
+      stamp = tombstones > 0 && !h.has_delete_horizon();
+    }
     if (!ok) {
       *error = "malformed batch at offset " + std::to_string(h.base_offset);
       return nullptr;
@@ -246,12 +277,15 @@ struct BatchFilter {
     if (seen == 0) {  // emptied by an earlier cleaning
       return keeps_when_empty(h) || h.base_offset == pass.final_batch_base ? p : nullptr;
     }
-    const bool stamp = tombstones > 0 && !h.has_delete_horizon();
     if (kept == seen && !stamp) return p;
     if (kept == 0 && h.base_offset == pass.final_batch_base && seen > 0) {
       keep.back() = true;  // never remove the last record before the active segment
       kept = 1;
       *removed = seen - 1;
+    }
+    if (kept == 0 && h.is_control()) {
+      const auto marker = record::parse_end_txn_marker(p, n);
+      if (marker && !marker->commit()) removed_abort_markers.push_back(h.base_offset);
     }
     // KIP-534: a batch keeping tombstones gets its delete horizon in place of its base timestamp
     // the first time it is cleaned; the records' deltas are rewritten against it.
@@ -347,6 +381,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     return out;
   }
   FirstPass pass(view.aborted);
+  OpenTransactions txns;
   bool aborted = false;
   if (!first_pass(view, range, map, stop, &pass, &out.stats, &out.error, &aborted)) {
     out.status = aborted ? CleanOutcome::Status::aborted : CleanOutcome::Status::failed;
@@ -358,6 +393,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
       remove_cleaned(view.dir, first.base_offset);
       remove_cleaned_files(view.dir, out.cleaned);
       out.cleaned.segments.clear();
+      out.cleaned.removed_abort_markers.clear();
       out.status = status;
       return out;
     };
@@ -368,6 +404,8 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
     bool changed = false;  // a batch went or was rewritten
     BatchFilter f{.map = map,
                   .pass = pass,
+                  .txns = txns,
+                  .removed_abort_markers = out.cleaned.removed_abort_markers,
                   .now_ms = now_ms,
                   .delete_retention_ms = config.delete_retention_ms,
                   .group_end = group.back().next_offset};

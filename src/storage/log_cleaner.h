@@ -15,8 +15,13 @@
 // it filled, as Kafka's does, and the next round continues from there.
 //
 // Retention of a record at offset o with key k in a cleaned segment:
-//   - control batches (transaction markers) are copied unchanged and their records never enter
-//     the map (Kafka removes a marker once its transaction's records are gone; Kaffa keeps it);
+//   - control batches (transaction markers) never enter the map. A marker stays while a batch of
+//     its transaction is left before it (in offset order from the log start, a transactional
+//     data batch of its producer since that producer's previous marker; an aborted one's
+//     records go in the cleaning that passes them). The first cleaning that finds none stamps
+//     the marker's delete horizon as for tombstones (below), and a cleaning after the horizon
+//     drops its record (Kafka's CleanedTransactionMetadata rule); removed abort markers are
+//     reported (CleanedSegments::removed_abort_markers) for the aborted index;
 //   - records of aborted transactions (CleaningView::aborted) never enter the map and are
 //     dropped, so an aborted write cannot shadow a committed value of its key;
 //   - a record without a key is dropped (Kafka's rule; compacted topics refuse them on produce);

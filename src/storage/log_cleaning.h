@@ -67,6 +67,9 @@ struct CleanedSegment {
 struct CleanedSegments {
   uint64_t generation = 0;
   std::vector<CleanedSegment> segments;  // oldest first
+  // Offsets of the abort markers the cleaning removed, ascending: once swapped in, the owner
+  // drops their entries from the partition's aborted transaction index.
+  std::vector<int64_t> removed_abort_markers;
 };
 
 enum class SwapOutcome { swapped, stale, failed };

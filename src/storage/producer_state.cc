@@ -234,6 +234,13 @@ void ProducerStateManager::evict_below(int64_t log_start) {
   }
 }
 
+void ProducerStateManager::forget_aborted_markers(const std::vector<int64_t>& marker_offsets) {
+  std::string error;
+  if (!txn_index_.erase_markers(marker_offsets, &error)) {
+    log::warn("{}: cannot rewrite the aborted transaction index: {}", dir_.string(), error);
+  }
+}
+
 std::string ProducerStateManager::encode() const {
   Out o;
   o.i16(kSnapshotVersion);

@@ -152,6 +152,9 @@ class ProducerStateManager {
   }
   size_t ongoing_transactions() const { return ongoing_.size(); }
   const TxnIndex& aborted_index() const { return txn_index_; }
+  // The log cleaner removed these abort markers (offsets, sorted): their entries go from the
+  // aborted index.
+  void forget_aborted_markers(const std::vector<int64_t>& marker_offsets);
 
   // Writes `<offset>.snapshot` (the state must cover exactly the offsets below `offset`), through a
   // temporary file and a rename; with sync the file and directory are fdatasync'ed. The TxnIndex

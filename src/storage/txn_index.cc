@@ -113,6 +113,15 @@ bool TxnIndex::prune_below(int64_t log_start, std::string* error) {
   return rewrite(error);
 }
 
+bool TxnIndex::erase_markers(const std::vector<int64_t>& marker_offsets, std::string* error) {
+  const auto before = entries_.size();
+  std::erase_if(entries_, [&](const AbortedTxn& t) {
+    return std::binary_search(marker_offsets.begin(), marker_offsets.end(), t.last_offset);
+  });
+  if (entries_.size() == before && !stale_) return true;
+  return rewrite(error);
+}
+
 bool TxnIndex::sync_if_dirty(std::string* error) {
   if (stale_ && !rewrite(error)) return false;
   if (!dirty_) return true;

@@ -56,6 +56,9 @@ class TxnIndex {
   bool truncate_from(int64_t offset, std::string* error);
   // Drops entries with last_offset < log_start (their records are gone).
   bool prune_below(int64_t log_start, std::string* error);
+  // Drops the entries whose marker (last_offset) is one of `marker_offsets` (sorted): the log
+  // cleaner removed those markers, and their transactions' records went before them.
+  bool erase_markers(const std::vector<int64_t>& marker_offsets, std::string* error);
   // fdatasync of the file when entries were written since the last sync.
   bool sync_if_dirty(std::string* error);
 

@@ -276,37 +276,73 @@ TEST(PartitionTxn, FollowerReplicatesMarkersLikeTheLeader) {
   EXPECT_EQ(aborted(r), (std::vector<std::pair<int64_t, int64_t>>{{7, 0}}));
 }
 
-// Without the aborted ranges the cleaner would map the aborted record (the later one) and drop
-// the committed value.
-TEST(PartitionTxn, CleanerKeepsTheCommittedValueOverALaterAbortedWrite) {
+// A compacted topic with small segments.
+PartitionConfig compacted() {
   PartitionConfig cfg;
   cfg.compact = true;
   cfg.cleanup_delete = false;
   cfg.log.segment_bytes = 400;
-  Fixture f(cfg);
+  return cfg;
+}
+
+// One log cleaner round over the whole log at now_ms, installed (as CleanerManager does).
+void clean(Fixture& f, int64_t now_ms, int64_t delete_retention_ms = 86400000) {
+  auto snap = f.p->cleaning_snapshot();
+  ASSERT_TRUE(snap);
+  storage::CleanerTopicConfig eager;
+  eager.min_cleanable_dirty_ratio = 0;
+  eager.delete_retention_ms = delete_retention_ms;
+  const auto range = storage::dirty_range(snap->view, -1, snap->high_watermark, now_ms, eager);
+  storage::OffsetMap map(1 << 20, 1000);
+  std::atomic<bool> stop{false};
+  const auto out = storage::clean_log(snap->view, range, eager, now_ms, map, stop);
+  ASSERT_EQ(out.status, storage::CleanOutcome::Status::cleaned) << out.error;
+  std::string error;
+  ASSERT_EQ(f.p->install_cleaned(out.cleaned, &error), storage::SwapOutcome::swapped) << error;
+}
+
+// Non-transactional records of other keys, enough to roll the segments of these tests.
+void fill(Fixture& f, const std::string& prefix, int n = 12) {
+  for (int i = 0; i < n; ++i) {
+    std::vector<record::BuildRecord> recs{{prefix + std::to_string(i), std::string("v"), {}, 1000}};
+    ASSERT_EQ(f.put(record::build_batch(recs, record::Compression::none)).error, ErrorCode::none);
+  }
+}
+
+struct MarkerSeen {
+  int64_t offset;
+  int32_t records;  // 0: the marker record went, the batch stays for its producer
+  int64_t horizon;  // the delete horizon a cleaning stamped, -1 when none
+  bool operator==(const MarkerSeen&) const = default;
+  friend std::ostream& operator<<(std::ostream& os, const MarkerSeen& m) {
+    return os << "{offset " << m.offset << ", records " << m.records << ", horizon " << m.horizon
+              << "}";
+  }
+};
+
+std::vector<MarkerSeen> markers(Fixture& f) {
+  std::vector<MarkerSeen> out;
+  for (const auto& h : headers(f.p->read(0, 1 << 20, true))) {
+    if (!h.is_control()) continue;
+    out.push_back({h.base_offset, h.records_count, h.has_delete_horizon() ? h.base_timestamp : -1});
+  }
+  return out;
+}
+
+// Without the aborted ranges the cleaner would map the aborted record (the later one) and drop
+// the committed value.
+TEST(PartitionTxn, CleanerKeepsTheCommittedValueOverALaterAbortedWrite) {
+  Fixture f(compacted());
   f.txn(7, 0, 1, "x", "committed");  // 0
   f.marker(7, true);                 // 1
   f.txn(8, 0, 1, "x", "aborted");    // 2
   f.marker(8, false);                // 3
-  for (int i = 0; i < 12; ++i) {     // other keys, rolling segments
-    std::vector<record::BuildRecord> recs{{"y" + std::to_string(i), std::string("v"), {}, 1000}};
-    ASSERT_EQ(f.put(record::build_batch(recs, record::Compression::none)).error, ErrorCode::none);
-  }
-  auto snap = f.p->cleaning_snapshot();
-  ASSERT_TRUE(snap);
-  ASSERT_EQ(snap->view.aborted.size(), 1u);
-  storage::CleanerTopicConfig eager;
-  eager.min_cleanable_dirty_ratio = 0;
-  const auto range = storage::dirty_range(snap->view, -1, snap->high_watermark, 1'000'000, eager);
-  storage::OffsetMap map(1 << 20, 1000);
-  std::atomic<bool> stop{false};
-  const auto out = storage::clean_log(snap->view, range, eager, 1'000'000, map, stop);
-  ASSERT_EQ(out.status, storage::CleanOutcome::Status::cleaned) << out.error;
-  std::string error;
-  ASSERT_EQ(f.p->install_cleaned(out.cleaned, &error), storage::SwapOutcome::swapped) << error;
+  fill(f, "y");
+  ASSERT_EQ(f.p->cleaning_snapshot()->view.aborted.size(), 1u);
+  clean(f, 1'000'000);
 
   std::vector<std::string> values;  // of key "x", in offset order
-  int markers = 0;
+  int control_batches = 0;
   const auto r = f.p->read(0, 1 << 20, true);
   for (const auto& range_ : r.records.files) {
     std::string bytes(range_.length, '\0');
@@ -318,7 +354,7 @@ TEST(PartitionTxn, CleanerKeepsTheCommittedValueOverALaterAbortedWrite) {
       record::BatchHeader h;
       record::parse_header(p, bytes.size() - pos, h);
       if (h.is_control()) {
-        ++markers;
+        ++control_batches;
       } else {
         record::for_each_record(p, h.total_size(), scratch, [&](const record::Record& rec) {
           if (rec.key == "x") values.emplace_back(*rec.value);
@@ -328,7 +364,64 @@ TEST(PartitionTxn, CleanerKeepsTheCommittedValueOverALaterAbortedWrite) {
     }
   }
   EXPECT_EQ(values, std::vector<std::string>{"committed"});
-  EXPECT_EQ(markers, 2);  // markers are kept
+  EXPECT_EQ(control_batches,
+            2);  // both stay: this cleaning passed the records of both transactions
+}
+
+// Kafka's rule: a marker goes once no record batch of its transaction is left before it. The
+// first cleaning that finds it so stamps a delete horizon (now + delete.retention.ms), and a
+// cleaning after the horizon removes its record; the batch stays, empty, while it is its
+// producer's last. An aborted transaction's entry leaves the aborted index with its marker.
+TEST(PartitionTxn, CleanerRemovesMarkersOnceTheirTransactionsAreGone) {
+  Fixture f(compacted());
+  f.txn(8, 0, 1, "x", "aborted");  // 0
+  f.marker(8, false);              // 1
+  f.txn(7, 0, 1, "y", "old");      // 2: overwritten below, so the cleaning removes its batch
+  f.marker(7, true);               // 3
+  f.txn(9, 0, 1, "z", "kept");     // 4: the latest value of z
+  f.marker(9, true);               // 5
+  fill(f, "w");
+  std::vector<record::BuildRecord> y{{"y", std::string("new"), {}, 1000}};
+  ASSERT_EQ(f.put(record::build_batch(y, record::Compression::none)).error, ErrorCode::none);
+  fill(f, "v");
+  ASSERT_EQ(f.p->producers().aborted_index().entries().size(), 1u);
+
+  // This cleaning removes the aborted record and y's old one, and passes both transactions'
+  // batches on its way: every marker stays as it was.
+  clean(f, 1'000'000, 5000);
+  EXPECT_EQ(markers(f), (std::vector<MarkerSeen>{{1, 1, -1}, {3, 1, -1}, {5, 1, -1}}));
+  // The next one finds the first two transactions empty and stamps their markers.
+  clean(f, 1'000'000, 5000);
+  EXPECT_EQ(markers(f),
+            (std::vector<MarkerSeen>{{1, 1, 1'005'000}, {3, 1, 1'005'000}, {5, 1, -1}}));
+  // Before the horizon nothing changes; at it the two markers' records go.
+  clean(f, 1'004'999, 5000);
+  EXPECT_EQ(markers(f),
+            (std::vector<MarkerSeen>{{1, 1, 1'005'000}, {3, 1, 1'005'000}, {5, 1, -1}}));
+  EXPECT_EQ(f.p->producers().aborted_index().entries().size(), 1u);
+  clean(f, 1'005'000, 5000);
+  EXPECT_EQ(markers(f),
+            (std::vector<MarkerSeen>{{1, 0, 1'005'000}, {3, 0, 1'005'000}, {5, 1, -1}}));
+  EXPECT_TRUE(f.p->producers().aborted_index().entries().empty());
+  EXPECT_TRUE(f.p->read(0, 1 << 20, true, false, kCommitted).aborted.empty());
+
+  // The producers' batches stay for their state; after a restart no transaction is open.
+  std::string error;
+  ASSERT_TRUE(f.p->close(&error)) << error;
+  f.p.reset();
+  f.open();
+  EXPECT_EQ(f.p->producers().ongoing_transactions(), 0u);
+  EXPECT_EQ(f.p->last_stable_offset(), f.p->log_end_offset());
+  EXPECT_TRUE(f.p->producers().aborted_index().entries().empty());
+  ASSERT_NE(f.p->producers().find(8), nullptr);
+  // A batch left empty goes once it is no longer its producer's last.
+  f.txn(8, 1, 1, "u", "again");
+  f.marker(8, true);
+  fill(f, "t");
+  clean(f, 1'005'000, 5000);
+  const auto left = markers(f);
+  ASSERT_FALSE(left.empty());
+  EXPECT_NE(left.front().offset, 1);
 }
 
 }  // namespace
