@@ -31,6 +31,15 @@ bool allowed(const RequestContext& ctx, AclOperation op, ResourceType type, std:
          authorizer->authorize(ctx.principal(), client_host(ctx.conn), op, type, name);
 }
 
+RequestIdentity::RequestIdentity(const RequestContext& ctx)
+    : authorizer_(ctx.broker.authorizer()),
+      principal_(authorizer_ == nullptr ? std::string() : ctx.principal()),
+      host_(authorizer_ == nullptr ? std::string() : client_host(ctx.conn)) {}
+
+bool RequestIdentity::allowed(AclOperation op, ResourceType type, std::string_view name) const {
+  return authorizer_ == nullptr || authorizer_->authorize(principal_, host_, op, type, name);
+}
+
 bool authorize(const RequestContext& ctx, AclOperation op, ResourceType type,
                std::string_view name) {
   return allowed(ctx, op, type, name) || denied(ctx, op, type, name);

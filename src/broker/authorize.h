@@ -25,6 +25,18 @@ bool authorize(const RequestContext& ctx, AclOperation op, ResourceType type,
 // The same without logging or counting a refusal: for filtering (a Metadata list of all topics,
 // ListGroups) where leaving an item out is not a denial.
 bool allowed(const RequestContext& ctx, AclOperation op, ResourceType type, std::string_view name);
+// The request's identity, copied for checks made after its handler returned (in a callback on
+// another loop, where the RequestContext is gone). For filtering, as allowed(): nothing logged.
+class RequestIdentity {
+ public:
+  explicit RequestIdentity(const RequestContext& ctx);
+  bool allowed(AclOperation op, ResourceType type, std::string_view name) const;
+
+ private:
+  const security::Authorizer* authorizer_;  // the broker's, which outlives its requests
+  std::string principal_;
+  std::string host_;
+};
 // `op` on the cluster or on the topic (CreateTopics, auto-creation: CREATE); one refusal at most.
 bool authorize_cluster_or_topic(const RequestContext& ctx, AclOperation op, std::string_view topic);
 inline bool authorize_cluster(const RequestContext& ctx, AclOperation op) {

@@ -21,6 +21,9 @@
 (f) kill -9 during an open transaction and after a committed one: after the restart the committed
     records are visible, the open transaction still holds read_committed back, and a new producer
     with the same transactional.id aborts it.
+(h) With an authorizer (SASL PLAIN, ACLs): DescribeTransactions needs DESCRIBE on the
+    transactional id and, as in Kafka, lists only the partitions of topics the principal may
+    DESCRIBE; ListTransactions lists only the ids it may DESCRIBE.
 """
 
 import json
@@ -35,7 +38,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kaffa_harness import KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_records as kr  # noqa: E402
+import acl_wire as aw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
+from test_txn_offset_commit import JAAS  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -109,12 +114,19 @@ def wait_for(what, predicate):
         time.sleep(0.1)
 
 
-def describe_transaction(broker, txn_id):
+def round_trip(broker, conn, body):
+    """Sends one request on conn (a new plain connection when None); the response body."""
+    if conn is None:
+        with kw.connect(broker) as c:
+            return round_trip(broker, c, body)
+    conn.send(kw.frame(body))
+    return conn.read_response(flexible_header=True)[1]
+
+
+def describe_transaction(broker, txn_id, conn=None):
     """DescribeTransactions v0 (raw): (error, state, producer id, [(topic, [partitions])])."""
-    with kw.connect(broker) as conn:
-        body = kw.header_v2(65, 0, 7) + kw.uvarint(2) + kw.compact_string(txn_id) + kw.uvarint(0)
-        conn.send(kw.frame(body))
-        _corr, data = conn.read_response(flexible_header=True)
+    body = kw.header_v2(65, 0, 7) + kw.uvarint(2) + kw.compact_string(txn_id) + kw.uvarint(0)
+    data = round_trip(broker, conn, body)
     r = kw.Reader(data)
     r.i32()
     assert r.uvarint() == 2
@@ -133,12 +145,10 @@ def describe_transaction(broker, txn_id):
     return error, state, pid, topics
 
 
-def list_transactions(broker):
+def list_transactions(broker, conn=None):
     """ListTransactions v0 (raw): {transactional id: state}."""
-    with kw.connect(broker) as conn:
-        body = kw.header_v2(66, 0, 8) + kw.uvarint(1) + kw.uvarint(1) + kw.uvarint(0)
-        conn.send(kw.frame(body))
-        _corr, data = conn.read_response(flexible_header=True)
+    body = kw.header_v2(66, 0, 8) + kw.uvarint(1) + kw.uvarint(1) + kw.uvarint(0)
+    data = round_trip(broker, conn, body)
     r = kw.Reader(data)
     r.i32()
     assert r.i16() == 0
@@ -322,6 +332,50 @@ class TransactionsTest(unittest.TestCase):
         result = json.loads(out.stdout.strip().splitlines()[-1])
         self.assertEqual(result["values"], ["c%d" % i for i in range(10)])
         self.assertEqual(result["committed"], "3")
+
+
+class TransactionAuthorizationTest(unittest.TestCase):
+    def test_describe_leaves_out_topics_the_principal_may_not_describe(self):
+        broker = KaffaBroker(overrides={
+            "listeners": "SASL_PLAINTEXT://127.0.0.1:0",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+            "super.users": "User:admin",
+            "transaction.state.log.num.partitions": "1"}).start()
+        self.addCleanup(broker.cleanup)
+        self.addCleanup(broker.stop_and_check)
+        admin_conf = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
+                      "sasl.username": "admin", "sasl.password": "admin-secret"}
+        admin = AdminClient(dict(admin_conf, **{"bootstrap.servers": broker.bootstrap}))
+        for f in admin.create_topics([NewTopic("seen", 1, 1), NewTopic("hidden", 2, 1)]).values():
+            f.result(timeout=30)
+        p = txn_producer(broker.bootstrap, "t-acl", **admin_conf)
+        p.begin_transaction()
+        produce(p, "seen", ["a"], partition=0)
+        produce(p, "hidden", ["b"], partition=1)
+
+        def as_alice():
+            with aw.connect(broker, "alice", "alice-secret") as alice:
+                return describe_transaction(broker, "t-acl", alice), list_transactions(broker, alice)
+
+        def grant(resource_type, name):
+            with aw.connect(broker, "admin", "admin-secret") as a:
+                acl = aw.acl(resource_type, name, aw.DESCRIBE, "User:alice")
+                self.assertEqual([e for e, _ in a.create_acls([acl])], [0])
+
+        described, listed = as_alice()
+        self.assertEqual(described[0], aw.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        self.assertEqual(listed, {})
+        grant(aw.TRANSACTIONAL_ID, "t-acl")
+        (error, state, _pid, topics), listed = as_alice()
+        self.assertEqual((error, state, topics), (0, "Ongoing", []))
+        self.assertEqual(listed, {"t-acl": "Ongoing"})
+        grant(aw.TOPIC, "seen")
+        self.assertEqual(as_alice()[0][3], [("seen", [0])])
+        with aw.connect(broker, "admin", "admin-secret") as a:
+            self.assertEqual(describe_transaction(broker, "t-acl", a)[3],
+                             [("hidden", [1]), ("seen", [0])])
+        p.commit_transaction(30)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ and the v3 member checks (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE
 Authorization (a second broker with SASL and ACLs): TRANSACTIONAL_ID WRITE, then GROUP READ, then
 TOPIC READ, each with its error code. NOT_COORDINATOR needs a cluster: test_cluster_groups.py.
 
-Completion (commit/abort markers) needs the transaction coordinator; the unit tests
-(coordinator_shard_txn_test.cc) cover it. When it lands, extend here: AddOffsetsToTxn + EndTxn,
-then the offsets become visible (commit) or vanish (abort).
+Completion (the commit or abort marker making the offsets visible or dropping them) runs through
+the transaction coordinator with a real client in test_transactions.py (offsets sent with a
+transaction) and test_cluster_transactions.py; the replay rules in coordinator_shard_txn_test.cc.
 """
 
 import os

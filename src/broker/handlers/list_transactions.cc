@@ -58,14 +58,9 @@ void handle_list_transactions(RequestContext& ctx, Responder respond) {
           gathered->emplace_back(id, m);
         }
       },
-      [op, gathered, authorizer = ctx.broker.authorizer(), principal = ctx.principal(),
-       host = client_host(ctx.conn)] {
+      [op, gathered, who = RequestIdentity(ctx)] {
         for (const auto& [id, m] : *gathered) {
-          if (authorizer != nullptr &&
-              !authorizer->authorize(principal, host, AclOperation::describe,
-                                     ResourceType::transactional_id, id)) {
-            continue;
-          }
+          if (!who.allowed(AclOperation::describe, ResourceType::transactional_id, id)) continue;
           auto& s = op->resp.transaction_states.emplace_back();
           s.transactional_id = id;
           s.producer_id = m.producer_id;
