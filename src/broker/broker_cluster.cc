@@ -123,6 +123,7 @@ void Broker::start_cluster() {
   rs.fetcher.fetch_max_bytes = cc.replica_fetch_max_bytes;
   rs.fetcher.response_max_bytes = cc.replica_fetch_response_max_bytes;
   rs.fetcher.wait_max_ms = cc.replica_fetch_wait_max_ms;
+  rs.fetcher.request_timeout_ms = cc.replica_socket_timeout_ms;
   rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
   rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
   rs.fetcher.num_fetchers = cc.num_replica_fetchers;

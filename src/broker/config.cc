@@ -708,6 +708,11 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
   }
   if (auto e = resolve_listeners(out)) return e;
   if (auto e = tls_config::resolve(out)) return e;
+  if (out.cluster.replica_socket_timeout_ms < out.cluster.replica_fetch_wait_max_ms) {
+    return ConfigError{
+        "replica.socket.timeout.ms should always be at least "
+        "replica.fetch.wait.max.ms to prevent unnecessary socket timeouts"};
+  }
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }

@@ -42,6 +42,7 @@ struct ClusterConfig {
   int32_t replica_fetch_max_bytes = 1048576;     // replica.fetch.max.bytes (per partition)
   int32_t replica_fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
   int32_t replica_fetch_wait_max_ms = 500;              // replica.fetch.wait.max.ms
+  int32_t replica_socket_timeout_ms = 30000;            // replica.socket.timeout.ms
   int32_t replica_fetch_min_bytes = 1;                  // replica.fetch.min.bytes
   int64_t replica_fetch_backoff_ms = 1000;              // replica.fetch.backoff.ms
   int32_t num_replica_fetchers = 1;                     // num.replica.fetchers

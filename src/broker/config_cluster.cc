@@ -75,6 +75,10 @@ const std::vector<Setting>& cluster_settings() {
       {"replica.fetch.wait.max.ms", "500",
        "Longest wait of a follower's fetch for replica.fetch.min.bytes of new data.",
        cluster_int(&ClusterConfig::replica_fetch_wait_max_ms, 0, kMaxInt)},
+      {"replica.socket.timeout.ms", "30000",
+       "Timeout of an inter-broker request (a follower's fetch, beyond its wait; transaction "
+       "markers) and of connecting for one; at least replica.fetch.wait.max.ms.",
+       cluster_int(&ClusterConfig::replica_socket_timeout_ms, 1, kMaxInt)},
       {"replica.fetch.min.bytes", "1", "Bytes a follower's fetch waits for.",
        cluster_int(&ClusterConfig::replica_fetch_min_bytes, 0, kMaxInt)},
       {"replica.fetch.backoff.ms", "1000", "Pause of a follower's fetcher after an error.",

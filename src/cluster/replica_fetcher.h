@@ -46,7 +46,7 @@ struct ReplicaFetcherSettings {
   int32_t min_bytes = 1;                  // replica.fetch.min.bytes
   int64_t backoff_ms = 1000;              // replica.fetch.backoff.ms
   int32_t num_fetchers = 1;               // num.replica.fetchers
-  int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms (Kafka's default)
+  int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms
   // The client TLS context for a leader whose inter-broker listener is SSL, asked at each
   // connection (it follows certificate reloads); unset or null: such a leader is not reached.
   std::function<std::shared_ptr<const net::TlsContext>()> tls;

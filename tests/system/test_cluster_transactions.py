@@ -10,6 +10,12 @@ to the other brokers with WriteTxnMarkers; __transaction_state has three partiti
   __transaction_state partition is killed (kill -9). A new producer with the same id, answered by
   the new coordinator (which loaded the partition), fences the old producer: the open
   transaction is aborted (never visible to read_committed) and the new one commits.
+- A broker that stops answering (SIGSTOP: its connections stay open, requests go unanswered)
+  holds back only the markers bound for it: with two transactions of one coordinator committed,
+  one on a partition of the silent broker and one on another broker's, the second becomes
+  stable while the first waits (PrepareCommit) until the silent broker answers again. The
+  inter-broker request timeout is 5 minutes, so markers queued behind the silent broker's
+  request would wait longer than the test does.
 """
 
 import os
@@ -19,7 +25,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster_harness import KaffaCluster  # noqa: E402
-from test_transactions import consume_all, produce, txn_producer  # noqa: E402
+from test_transactions import (consume_all, describe_transaction, produce,  # noqa: E402
+                               txn_producer, wait_for)
+import kafka_records as kr  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
@@ -86,6 +94,43 @@ class ClusterTransactionsTest(unittest.TestCase):
             new.commit_transaction(30)
             self.assertEqual(consume_all(c.bootstrap, "ha", 1, True), {0: ["live"]})
             self.assertEqual(consume_all(c.bootstrap, "ha", 1, False), {0: ["zombie", "live"]})
+
+    def test_a_silent_broker_holds_back_only_its_own_markers(self):
+        with KaffaCluster(3, overrides={
+                "transaction.state.log.num.partitions": "1",
+                "transaction.state.log.replication.factor": "1",
+                "broker.session.timeout.ms": "120000",
+                "replica.socket.timeout.ms": "300000"}) as c:
+            held = txn_producer(c.bootstrap, "t-held")  # makes __transaction_state
+            coordinator = c.leader("__transaction_state", 0)
+            silent, other = [b for b in c.brokers if b is not coordinator]
+            c.create_topic("quiet", 2, replication_factor=1,
+                           assignment=[[silent.node_id], [other.node_id]])
+            c.wait_leaders("quiet")
+            free = txn_producer(",".join("%s:%d" % (b.host, b.port) for b in (coordinator, other)),
+                                "t-free")
+            held.begin_transaction()
+            produce(held, "quiet", ["held"], 0)
+            free.begin_transaction()
+            produce(free, "quiet", ["free"], 1)
+
+            def stable_end(broker, partition):
+                with kr.connect(broker) as conn:
+                    return conn.fetch([("quiet", [(partition, 0, 1 << 20)])])[
+                        ("quiet", partition)]["last_stable_offset"]
+
+            silent.freeze()
+            try:
+                held.commit_transaction(30)  # answered once PrepareCommit is written
+                free.commit_transaction(30)
+                wait_for("the free transaction's marker",
+                         lambda: stable_end(other, 1) == 2)  # its record, then the marker
+                self.assertEqual(describe_transaction(coordinator, "t-held")[1], "PrepareCommit")
+            finally:
+                silent.thaw()
+            wait_for("the held transaction to complete",
+                     lambda: describe_transaction(coordinator, "t-held")[1] == "CompleteCommit")
+            self.assertEqual(stable_end(silent, 0), 2)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,17 @@ TEST(Config, MalformedValuesAreErrors) {
   }
 }
 
+// Kafka's rule: an inter-broker request may not time out before a follower's fetch could answer.
+TEST(Config, ReplicaSocketTimeoutCoversTheFetchWait) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({{"replica.socket.timeout.ms", "600000"}}, {}, c));
+  EXPECT_EQ(c.cluster.replica_socket_timeout_ms, 600000);
+  const auto err = load_config(
+      {{"replica.socket.timeout.ms", "400"}, {"replica.fetch.wait.max.ms", "500"}}, {}, c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("replica.socket.timeout.ms"), std::string::npos);
+}
+
 TEST(Config, FetchMaxBytesIsKafkasBrokerSetting) {
   BrokerConfig c;
   ASSERT_FALSE(load_config({{"fetch.max.bytes", "57671680"}}, {}, c));
