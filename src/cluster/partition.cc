@@ -133,18 +133,21 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
       pos += h.total_size();
     }
   }
-  if (config_.timestamp_type == record::TimestampType::log_append_time) {
-    // Every batch gets the append time (this changes CRC'd fields: record/batch.h).
-    size_t pos = 0;
-    while (pos < n) {
-      record::BatchHeader h;
-      record::parse_header(data + pos, n - pos, h);
-      record::set_log_append_time(data + pos, h.total_size(), now_ms);
-      pos += h.total_size();
-    }
-    out.log_append_time = now_ms;
-  }
+  stamp_log_append_time(data, n, now_ms, &out);
   return write_checked(data, n, now_ms, nullptr, std::move(out));
+}
+
+void Partition::stamp_log_append_time(uint8_t* data, size_t n, int64_t now_ms,
+                                      AppendOutcome* out) const {
+  if (config_.timestamp_type != record::TimestampType::log_append_time) return;
+  // Every batch gets the append time (this changes CRC'd fields: record/batch.h).
+  for (size_t pos = 0; pos < n;) {
+    record::BatchHeader h;
+    record::parse_header(data + pos, n - pos, h);
+    record::set_log_append_time(data + pos, h.total_size(), now_ms);
+    pos += h.total_size();
+  }
+  out->log_append_time = now_ms;
 }
 
 Partition::AppendOutcome Partition::write_checked(uint8_t* data, size_t n, int64_t now_ms,

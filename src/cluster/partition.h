@@ -298,6 +298,9 @@ class Partition {
   // A leader able to write; else false with the error in *out.
   bool writable(AppendOutcome* out) const;
   // The write shared by append() and append_marker(): batches validated and checked.
+  // With message.timestamp.type=LogAppendTime, gives every batch of data the append time (markers
+  // too, as Kafka's validator does).
+  void stamp_log_append_time(uint8_t* data, size_t n, int64_t now_ms, AppendOutcome* out) const;
   AppendOutcome write_checked(uint8_t* data, size_t n, int64_t now_ms,
                               const record::EndTxnMarker* marker, AppendOutcome out);
   // Producer state of batches appended at [data, data + n) (leader or follower).

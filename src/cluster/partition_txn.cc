@@ -18,6 +18,7 @@ Partition::AppendOutcome Partition::append_marker(int64_t producer_id, int16_t p
   std::string batch = record::build_end_txn_marker(producer_id, producer_epoch, marker, now_ms);
   auto* data = reinterpret_cast<uint8_t*>(batch.data());
   if (!check_producer(data, batch.size(), &out, &marker)) return out;
+  stamp_log_append_time(data, batch.size(), now_ms, &out);
   return write_checked(data, batch.size(), now_ms, &marker, std::move(out));
 }
 

@@ -276,6 +276,23 @@ TEST(PartitionTxn, FollowerReplicatesMarkersLikeTheLeader) {
   EXPECT_EQ(aborted(r), (std::vector<std::pair<int64_t, int64_t>>{{7, 0}}));
 }
 
+// On a LogAppendTime topic a marker gets the append time too, as Kafka's validator gives it every
+// batch.
+TEST(PartitionTxn, MarkersGetTheLogAppendTime) {
+  PartitionConfig cfg;
+  cfg.timestamp_type = record::TimestampType::log_append_time;
+  Fixture f(cfg);
+  f.txn(7, 0);
+  const auto a = f.p->append_marker(7, 0, 1, true, 7777);
+  ASSERT_EQ(a.error, ErrorCode::none) << a.message;
+  EXPECT_EQ(a.log_append_time, 7777);
+  const auto hs = headers(f.p->read(0, 1 << 20, true));
+  ASSERT_EQ(hs.size(), 2u);
+  EXPECT_TRUE(hs[1].is_control());
+  EXPECT_EQ(hs[1].timestamp_type(), record::TimestampType::log_append_time);
+  EXPECT_EQ(hs[1].max_timestamp, 7777);
+}
+
 // A compacted topic with small segments.
 PartitionConfig compacted() {
   PartitionConfig cfg;
