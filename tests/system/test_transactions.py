@@ -21,6 +21,11 @@
 (f) kill -9 during an open transaction and after a committed one: after the restart the committed
     records are visible, the open transaction still holds read_committed back, and a new producer
     with the same transactional.id aborts it.
+(i) The log cleaner on __consumer_offsets (small segments, delete.retention.ms 0): in an
+    exactly-once loop (one record out, offsets sent, commit), the markers of the first ten
+    transactions lose their records once later commits superseded those transactions' offsets;
+    the group's committed offset is the last one sent, also after a restart (the coordinator
+    replays the cleaned partition).
 (h) With an authorizer (SASL PLAIN, ACLs): DescribeTransactions needs DESCRIBE on the
     transactional id and, as in Kafka, lists only the partitions of topics the principal may
     DESCRIBE; ListTransactions lists only the ids it may DESCRIBE.
@@ -28,6 +33,7 @@
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -332,6 +338,61 @@ class TransactionsTest(unittest.TestCase):
         result = json.loads(out.stdout.strip().splitlines()[-1])
         self.assertEqual(result["values"], ["c%d" % i for i in range(10)])
         self.assertEqual(result["committed"], "3")
+
+
+class CleanedMarkersTest(unittest.TestCase):
+    def test_the_cleaner_removes_markers_of_finished_transactions(self):
+        broker = KaffaBroker(overrides={
+            "offsets.topic.num.partitions": "1",
+            "offsets.topic.segment.bytes": "1024",
+            "transaction.state.log.num.partitions": "1",
+            "log.cleaner.backoff.ms": "50",
+            "log.cleaner.min.cleanable.ratio": "0",
+            "log.cleaner.delete.retention.ms": "0",
+            "group.initial.rebalance.delay.ms": "0"}).start()
+        self.addCleanup(broker.cleanup)
+        self.addCleanup(broker.stop_and_check)
+        create_topic(broker.bootstrap, "eos-in")
+        create_topic(broker.bootstrap, "eos-out")
+        group = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "eos",
+                          "enable.auto.commit": False})
+        p = txn_producer(broker.bootstrap, "t-eos")
+        sent = [0]
+
+        def one_transaction():
+            sent[0] += 1
+            p.begin_transaction()
+            produce(p, "eos-out", ["r%d" % sent[0]], 0)
+            p.send_offsets_to_transaction([TopicPartition("eos-in", 0, sent[0])],
+                                          group.consumer_group_metadata(), 30)
+            p.commit_transaction(30)
+
+        def markers():
+            """{offset of each control batch of __consumer_offsets-0: its record count}"""
+            with kr.connect(broker) as conn:
+                batches, _hw = conn.read_all_batches("__consumer_offsets", 0, records=False)
+            return {b.base_offset: struct.unpack_from(">i", b.raw, 57)[0]  # records count
+                    for b in batches if b.attributes & 0x20}
+
+        for _ in range(10):
+            one_transaction()
+        first = sorted(markers())
+        self.assertEqual(len(first), 10)
+        deadline = time.monotonic() + DEADLINE_S
+        while any(markers().get(o, 0) for o in first):
+            self.assertLess(time.monotonic(), deadline, "markers left: %s" % markers())
+            one_transaction()
+        self.assertEqual(group.committed([TopicPartition("eos-in", 0)], timeout=10)[0].offset,
+                         sent[0])
+        group.close()
+        p.flush(10)
+        broker.stop()
+        broker.restart()
+        after = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "eos",
+                          "enable.auto.commit": False})
+        self.addCleanup(after.close)
+        self.assertEqual(after.committed([TopicPartition("eos-in", 0)], timeout=30)[0].offset,
+                         sent[0])
 
 
 class TransactionAuthorizationTest(unittest.TestCase):
