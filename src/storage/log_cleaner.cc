@@ -237,8 +237,8 @@ struct BatchFilter {
     record::parse_header(p, n, h);
     *out_size = n;
     *removed = 0;
-    // Tombstones, and markers no transaction data is left behind, go once the horizon the first
-    // cleaning that kept them wrote has passed.
+    // Tombstones, and markers with no data of their transaction left before them, go once the
+    // horizon that the first cleaning keeping them wrote has passed.
     const bool horizon_passed = h.has_delete_horizon() && now_ms >= h.base_timestamp;
     // Decide first (no copies); encode only a batch that loses records or gets its horizon.
     keep.clear();
