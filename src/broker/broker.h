@@ -31,6 +31,7 @@
 #include "security/scram.h"
 #include "storage/flusher.h"
 #include "txn/marker_sender.h"
+#include "txn/partition_verifier.h"
 #include "txn/txn_coordinator.h"
 
 namespace kaffa::broker {
@@ -71,6 +72,7 @@ class Broker : public net::RequestHandler {
   cluster::PartitionManager& partitions() { return *partitions_; }
   coordinator::GroupCoordinator& coordinator() { return *coordinator_; }
   txn::TxnCoordinator& txn_coordinator() { return *txn_coordinator_; }
+  txn::PartitionVerifier& txn_verifier() { return *txn_verifier_; }
   const cluster::CleanerManager& cleaner() const { return *cleaner_; }
   cluster::ProducerIdManager& producer_ids() { return *producer_ids_; }
   security::ScramCredentialStore& scram_credentials() { return *scram_; }
@@ -251,6 +253,7 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<cluster::CleanerManager> cleaner_;  // stopped before the logs close
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::unique_ptr<txn::TxnCoordinator> txn_coordinator_;
+  std::unique_ptr<txn::PartitionVerifier> txn_verifier_;  // KIP-890, for Produce
   std::unique_ptr<cluster::ProducerIdManager> producer_ids_;
   std::shared_ptr<security::ScramCredentialStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization

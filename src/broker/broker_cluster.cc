@@ -349,6 +349,7 @@ void Broker::stop_cluster() {
   if (metadata_) metadata_->stop();
   if (replica_manager_) replica_manager_->shutdown();
   if (marker_sender_) marker_sender_->stop();
+  if (txn_verifier_) txn_verifier_->stop();
 }
 
 }  // namespace kaffa::broker

@@ -30,6 +30,7 @@ void Broker::make_txn_coordinator() {
       [this](int32_t partition, int64_t producer_id, bool commit, std::function<void()> done) {
         coordinator_->complete_transaction(partition, producer_id, commit, std::move(done));
       });
+  txn_verifier_ = std::make_unique<txn::PartitionVerifier>(*txn_coordinator_);
 }
 
 void Broker::start_txn_coordinator() {
@@ -55,6 +56,7 @@ void Broker::start_txn_coordinator_led() {
                                       std::function<void(bool)> done) {
         sender->send(m, tp, std::move(done));
       });
+  txn_verifier_->set_remote(marker_sender_->settings(), marker_sender_->leader_of());
   const auto* t = metadata_->image()->topic(txn::kTransactionTopic);
   txn_coordinator_->start_led(t ? t->info.partitions : config_.txn.num_partitions);
   if (!t) return;

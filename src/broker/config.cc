@@ -388,6 +388,15 @@ const std::vector<Setting>& settings() {
       {"transaction.remove.expired.transaction.cleanup.interval.ms", "3600000",
        "How often expired transactional ids are removed.",
        txn_int(&txn::TxnConfig::expiry_interval_ms, 1, std::numeric_limits<int32_t>::max())},
+      {"transaction.partition.verification.enable", "true",
+       "Before a producer's first transactional batch on a partition is appended, ask its "
+       "transaction coordinator whether the partition is in its transaction (KIP-890: no "
+       "hanging transactions).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (parse_bool(v, c.txn.verify_partitions)) return true;
+         why = "expected true or false";
+         return false;
+       }},
       {"group.initial.rebalance.delay.ms", "3000",
        "Wait for more members before the first rebalance of an empty group.",
        group_int(&coordinator::GroupConfig::group_initial_rebalance_delay_ms, 0,

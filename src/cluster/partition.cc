@@ -78,7 +78,7 @@ bool Partition::writable(AppendOutcome* out) const {
 }
 
 Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all,
-                                           AppendOrigin origin) {
+                                           AppendOrigin origin, std::optional<uint64_t> txn_guard) {
   AppendOutcome out;
   if (!writable(&out)) return out;
   if (acks_all && replicated_ &&
@@ -106,6 +106,7 @@ Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_
     return out;
   }
   if (!check_producer(data, n, &out)) return out;
+  if (txn_guard && !txn_verified(data, n, *txn_guard, &out)) return out;
   std::string recompressed;  // holds the batches when compression.type re-encodes them
   if (config_.compression && record::needs_recompression(data, n, *config_.compression)) {
     std::string why;

@@ -36,7 +36,9 @@
 // partition's storage::TxnIndex. The last stable offset (LSO) is min(high watermark, first offset
 // of the earliest transaction ongoing or whose marker is not yet below the high watermark); a
 // read_committed read stops there and lists the aborted transactions its data overlaps (Kafka's
-// rules), and its parked fetches wake when the LSO passes their offset.
+// rules), and its parked fetches wake when the LSO passes their offset. With KIP-890
+// verification a client's transactional batch only starts a transaction with the guard of a
+// verification the coordinator answered (begin_txn_verification, append's txn_guard).
 //
 // Durability: when_durable() queues a callback until a flush covers an offset. At most one
 // FlushTicket is with the Flusher at a time; waiters arriving meanwhile share the next one
@@ -124,8 +126,23 @@ class Partition {
   // patched into the caller's buffer, which must stay alive during the call). A follower refuses
   // (NOT_LEADER_OR_FOLLOWER); a replicated leader refuses an acks=all append while its ISR is
   // smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS), before writing anything.
+  // With `txn_guard` (transaction.partition.verification.enable, KIP-890) a transactional data
+  // batch of a producer with no transaction ongoing here must present the guard of a verification
+  // the transaction coordinator answered (begin_txn_verification), else INVALID_TXN_STATE and
+  // nothing is written.
   AppendOutcome append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all = false,
-                       AppendOrigin origin = AppendOrigin::client);
+                       AppendOrigin origin = AppendOrigin::client,
+                       std::optional<uint64_t> txn_guard = std::nullopt);
+
+  // KIP-890 verification (storage/producer_state.h): what a client's batches at [data, data + n)
+  // need checked by the transaction coordinator before append(). guard 0: nothing (not
+  // transactional, its producer's transaction is ongoing here, or not the leader).
+  struct TxnVerification {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    uint64_t guard = 0;
+  };
+  TxnVerification begin_txn_verification(const uint8_t* data, size_t n, int64_t now_ms);
 
   // The transaction coordinator's WriteTxnMarkers, for one partition: appends one control batch
   // (transactional, base sequence -1, one COMMIT or ABORT record carrying coordinator_epoch,
@@ -328,6 +345,9 @@ class Partition {
   // must not be written (a duplicate answered with its original offsets, or a refusal).
   bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out,
                       const record::EndTxnMarker* marker = nullptr) const;
+  // The KIP-890 check of append(): false with *out filled when the batch needs a verification
+  // it does not present.
+  bool txn_verified(const uint8_t* data, size_t n, uint64_t guard, AppendOutcome* out) const;
   void snapshot_producers();  // at the log end, without fsync
 
   const std::string topic_;

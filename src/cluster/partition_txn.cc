@@ -22,6 +22,32 @@ Partition::AppendOutcome Partition::append_marker(int64_t producer_id, int16_t p
   return write_checked(data, batch.size(), now_ms, &marker, std::move(out));
 }
 
+Partition::TxnVerification Partition::begin_txn_verification(const uint8_t* data, size_t n,
+                                                             int64_t now_ms) {
+  record::BatchHeader h;
+  AppendOutcome unused;
+  if (!writable(&unused) || !record::parse_header(data, n, h) || h.producer_id < 0 ||
+      !h.is_transactional() || h.is_control() || producers_.in_transaction(h.producer_id)) {
+    return {};
+  }
+  return {h.producer_id, h.producer_epoch, producers_.begin_verification(h.producer_id, now_ms)};
+}
+
+bool Partition::txn_verified(const uint8_t* data, size_t n, uint64_t guard,
+                             AppendOutcome* out) const {
+  record::BatchHeader h;  // validated: one batch when it has a producer id (check_producer)
+  record::parse_header(data, n, h);
+  if (h.producer_id < 0 || !h.is_transactional() || producers_.in_transaction(h.producer_id) ||
+      producers_.verified(h.producer_id, guard)) {
+    return true;
+  }
+  out->error = ErrorCode::invalid_txn_state;
+  out->message = "Record was not part of an ongoing transaction";
+  log::debug("rejected produce to {}-{}: transactional batch of producer {} not verified", topic_,
+             index_, h.producer_id);
+  return false;
+}
+
 void Partition::update_last_stable_offset() {
   producers_.on_high_watermark(high_watermark_);
   const auto unstable = producers_.first_unstable_offset();

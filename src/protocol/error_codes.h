@@ -18,6 +18,7 @@ enum class ErrorCode : int16_t {
   broker_not_available = 8,
   replica_not_available = 9,
   offset_metadata_too_large = 12,
+  network_exception = 13,
   message_too_large = 10,
   coordinator_load_in_progress = 14,
   coordinator_not_available = 15,
@@ -88,6 +89,7 @@ enum class ErrorCode : int16_t {
   transactional_id_not_found = 105,
   mismatched_endpoint_type = 114,
   unsupported_endpoint_type = 115,
+  transaction_abortable = 120,
 };
 
 constexpr int16_t code(ErrorCode e) {

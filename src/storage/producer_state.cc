@@ -174,6 +174,7 @@ std::optional<CompletedTxn> ProducerStateManager::update(const record::BatchHead
                                                          int64_t first_offset, int64_t last_offset,
                                                          const record::EndTxnMarker* marker) {
   if (h.producer_id < 0 || (h.is_control() && marker == nullptr)) return std::nullopt;
+  if (!verifying_.empty() && h.is_transactional()) verifying_.erase(h.producer_id);
   ProducerEntry& e = producers_[h.producer_id];
   if (h.producer_epoch != e.epoch) {
     e.epoch = h.producer_epoch;
@@ -218,7 +219,15 @@ void ProducerStateManager::forget_replicated(int64_t high_watermark) {
                 [&](const auto& kv) { return kv.second.last_offset < high_watermark; });
 }
 
+uint64_t ProducerStateManager::begin_verification(int64_t producer_id, int64_t now_ms) {
+  auto [it, added] = verifying_.try_emplace(producer_id);
+  if (added) it->second = {next_guard_++, now_ms};
+  return it->second.guard;
+}
+
 size_t ProducerStateManager::remove_expired(int64_t now_ms, int64_t expiration_ms) {
+  std::erase_if(verifying_,
+                [&](const auto& kv) { return now_ms - kv.second.since_ms >= expiration_ms; });
   return std::erase_if(producers_, [&](const auto& kv) {
     return kv.second.txn_first_offset < 0 && now_ms - kv.second.last_timestamp >= expiration_ms;
   });

@@ -31,6 +31,15 @@
 // first_unstable_offset() is the earliest first offset of the transactions ongoing or completed
 // above the high watermark, and the last stable offset is min(high watermark, that).
 //
+// Verification (KIP-890 part 1, Kafka's VerificationStateEntry; leader only, in memory): before a
+// client's transactional batch is appended for a producer with no transaction ongoing here, the
+// leader asks the transaction coordinator whether this partition is in that producer's
+// transaction. begin_verification() gives the producer a guard (or the one a verification in
+// flight holds), and the append presents it (verified()). update() drops the guard when the
+// producer's transactional data or marker is written, so a verification answered after a marker
+// ended the transaction presents a guard that is gone: the append is refused and the client's
+// retry verifies again. Guards unused for producer.id.expiration.ms go in remove_expired().
+//
 // Durability: the state is derived from the log. Snapshots `<20-digit offset>.snapshot` in the
 // partition directory hold the state of every batch below that offset; load() takes the newest
 // valid snapshot not beyond the log end (deleting the ones beyond it and damaged ones), drops the
@@ -170,6 +179,16 @@ class ProducerStateManager {
   void evict_below(int64_t log_start);
 
   const ProducerEntry* find(int64_t producer_id) const;
+  bool in_transaction(int64_t producer_id) const {
+    const ProducerEntry* e = find(producer_id);
+    return e != nullptr && e->txn_first_offset >= 0;
+  }
+  // Verification (above). Guards are never 0.
+  uint64_t begin_verification(int64_t producer_id, int64_t now_ms);
+  bool verified(int64_t producer_id, uint64_t guard) const {
+    const auto it = verifying_.find(producer_id);
+    return it != verifying_.end() && it->second.guard == guard;
+  }
   size_t producer_count() const { return producers_.size(); }
   // The offset the last load() started replaying from (-1 before load), for tests and logs.
   int64_t replayed_from() const { return replayed_from_; }
@@ -189,6 +208,12 @@ class ProducerStateManager {
   std::unordered_map<int64_t, ProducerEntry> producers_;
   std::map<int64_t, int64_t> ongoing_;            // first offset -> producer id
   std::map<int64_t, CompletedTxn> unreplicated_;  // by first offset: marker not below the HW
+  struct Verifying {
+    uint64_t guard = 0;
+    int64_t since_ms = 0;
+  };
+  std::unordered_map<int64_t, Verifying> verifying_;  // by producer id
+  uint64_t next_guard_ = 1;
   TxnIndex txn_index_;
   int64_t replayed_from_ = -1;
 };

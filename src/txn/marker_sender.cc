@@ -6,69 +6,22 @@
 namespace kaffa::txn {
 
 MarkerSender::MarkerSender(cluster::ReplicaFetcherSettings settings, LeaderOf leader_of)
-    : settings_(std::move(settings)), leader_of_(std::move(leader_of)) {}
-
-MarkerSender::~MarkerSender() {
-  stop();
-}
-
-void MarkerSender::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    for (auto& [id, d] : destinations_) d->cv.notify_all();
-  }
-  // No destination is added once stopping, so the map is read without the lock from here on.
-  for (auto& [id, d] : destinations_) d->conn.interrupt();
-  for (auto& [id, d] : destinations_) {
-    if (d->thread.joinable()) d->thread.join();
-  }
-}
+    : leader_of_(std::move(leader_of)),
+      channels_("transaction markers", std::move(settings), kMaxBatch,
+                [this](int32_t broker, cluster::BrokerConnection* conn, std::vector<Job>& jobs) {
+                  deliver(broker, conn, jobs);
+                }) {}
 
 void MarkerSender::send(const Marker& m, const TopicPartition& tp, std::function<void(bool)> done) {
   const auto leader = leader_of_(tp);
   if (!leader) return done(false);
-  std::lock_guard lock(mu_);
-  if (stop_) return;  // shutting down: the marker is written again after the next start
-  auto& d = destinations_[leader->first];
-  if (!d) {
-    d = std::make_unique<Destination>();
-    d->broker_id = leader->first;
-    d->thread = std::thread([this, dest = d.get()] { run(*dest); });
-  }
-  d->endpoint = leader->second;
-  d->jobs.push_back({m, tp, std::move(done)});
-  d->cv.notify_one();
+  // Once stopping the marker is dropped: it is written again after the next start.
+  channels_.enqueue(leader->first, leader->second, {m, tp, std::move(done)});
 }
 
-void MarkerSender::run(Destination& d) {
-  std::vector<Job> jobs;
-  for (;;) {
-    cluster::BrokerEndpoint endpoint;
-    {
-      std::unique_lock lock(mu_);
-      d.cv.wait(lock, [&] { return stop_ || !d.jobs.empty(); });
-      if (stop_) return;
-      while (!d.jobs.empty() && jobs.size() < kMaxBatch) {
-        jobs.push_back(std::move(d.jobs.front()));
-        d.jobs.pop_front();
-      }
-      endpoint = d.endpoint;
-    }
-    const auto written = deliver(d, endpoint, jobs);
-    for (size_t i = 0; i < jobs.size(); ++i) jobs[i].done(written[i]);
-    jobs.clear();
-  }
-}
-
-std::vector<bool> MarkerSender::deliver(Destination& d, const cluster::BrokerEndpoint& endpoint,
-                                        const std::vector<Job>& jobs) {
+void MarkerSender::deliver(int32_t broker_id, cluster::BrokerConnection* conn,
+                           std::vector<Job>& jobs) {
   std::vector<bool> written(jobs.size(), false);
-  std::string error;
-  if (!d.conn.connected() && !cluster::connect_inter_broker(d.conn, endpoint, settings_, &error)) {
-    log::warn("transaction markers: cannot reach broker {}: {}", d.broker_id, error);
-    return written;
-  }
   protocol::WriteTxnMarkersRequest req;
   for (const auto& job : jobs) {
     auto& m = req.markers.emplace_back();
@@ -82,25 +35,29 @@ std::vector<bool> MarkerSender::deliver(Destination& d, const cluster::BrokerEnd
   }
   protocol::WriteTxnMarkersResponse resp;
   std::shared_ptr<std::string> answer;
-  if (!d.conn.call(27, 1, req, resp, settings_.request_timeout_ms, answer, &error)) {
-    log::warn("transaction markers: WriteTxnMarkers to broker {} failed: {}", d.broker_id, error);
-    return written;
-  }
-  // The answer mirrors the request: one entry per marker, in order.
-  for (size_t i = 0; i < jobs.size() && i < resp.markers.size(); ++i) {
-    const auto& r = resp.markers[i];
-    if (r.producer_id != jobs[i].marker.producer_id || r.topics.size() != 1 ||
-        r.topics[0].partitions.size() != 1) {
-      continue;
+  std::string error;
+  if (conn == nullptr) {
+    // Unreachable (logged by the channel): none written.
+  } else if (!conn->call(27, 1, req, resp, channels_.settings().request_timeout_ms, answer,
+                         &error)) {
+    log::warn("transaction markers: WriteTxnMarkers to broker {} failed: {}", broker_id, error);
+  } else {
+    // The answer mirrors the request: one entry per marker, in order.
+    for (size_t i = 0; i < jobs.size() && i < resp.markers.size(); ++i) {
+      const auto& r = resp.markers[i];
+      if (r.producer_id != jobs[i].marker.producer_id || r.topics.size() != 1 ||
+          r.topics[0].partitions.size() != 1) {
+        continue;
+      }
+      const auto& rp = r.topics[0].partitions[0];
+      written[i] = rp.error_code == 0;
+      if (!written[i]) {
+        log::debug("transaction markers: broker {} answered {} for {}-{}", broker_id, rp.error_code,
+                   jobs[i].tp.first, jobs[i].tp.second);
+      }
     }
-    const auto& rp = r.topics[0].partitions[0];
-    written[i] = rp.error_code == 0;
-    if (!written[i]) {
-      log::debug("transaction markers: broker {} answered {} for {}-{}", d.broker_id, rp.error_code,
-                 jobs[i].tp.first, jobs[i].tp.second);
-    }
   }
-  return written;
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i].done(written[i]);
 }
 
 }  // namespace kaffa::txn

@@ -16,7 +16,8 @@ struct TxnConfig {
   int64_t id_expiration_ms = 604800000;  // transactional.id.expiration.ms
   int64_t abort_interval_ms = 10000;  // transaction.abort.timed.out.transaction.cleanup.interval.ms
   int64_t expiry_interval_ms =
-      3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
+      3600000;                    // transaction.remove.expired.transaction.cleanup.interval.ms
+  bool verify_partitions = true;  // transaction.partition.verification.enable (KIP-890)
 };
 
 }  // namespace kaffa::txn

@@ -104,6 +104,20 @@ Decision add_partitions(const TxnMetadata* current, int64_t producer_id, int16_t
   return d;
 }
 
+std::vector<ErrorCode> verify_partitions(const TxnMetadata* current, int64_t producer_id,
+                                         int16_t producer_epoch,
+                                         const std::vector<TopicPartition>& partitions) {
+  ErrorCode e = check_producer(current, producer_id, producer_epoch);
+  if (e == ErrorCode::none && current->preparing()) e = ErrorCode::concurrent_transactions;
+  std::vector<ErrorCode> out(partitions.size(), e);
+  if (e != ErrorCode::none) return out;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const bool in = current->state == TxnState::ongoing && current->partitions.count(partitions[i]);
+    out[i] = in ? ErrorCode::none : ErrorCode::transaction_abortable;
+  }
+  return out;
+}
+
 Decision end_txn(const TxnMetadata* current, int64_t producer_id, int16_t producer_epoch,
                  bool commit, int64_t now_ms) {
   if (const auto e = check_producer(current, producer_id, producer_epoch); e != ErrorCode::none) {

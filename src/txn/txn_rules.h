@@ -15,6 +15,10 @@
 //   EndTxn          as AddPartitions for the ids; Ongoing → PrepareCommit/PrepareAbort (the markers
 //                   follow); a retry of a completed or preparing end with the same result →
 //                   NONE / CONCURRENT_TRANSACTIONS; any other state → INVALID_TXN_STATE.
+//   Verify          (KIP-890, a partition leader asking before a transactional batch of a producer
+//                   with no transaction open there is appended) ids and Prepare* as AddPartitions;
+//                   then each partition: NONE if it is in the Ongoing transaction, else
+//                   TRANSACTION_ABORTABLE. Writes nothing.
 //   Timeout         Ongoing past start + timeout → aborted with epoch + 1 (the producer is fenced).
 //
 // Pure, any thread.
@@ -51,6 +55,10 @@ TxnMetadata new_producer(const TxnMetadata* current, int64_t producer_id, int32_
                          int64_t now_ms);
 Decision add_partitions(const TxnMetadata* current, int64_t producer_id, int16_t producer_epoch,
                         const std::vector<TopicPartition>& partitions, int64_t now_ms);
+// One error per partition, in order (Verify above).
+std::vector<protocol::ErrorCode> verify_partitions(const TxnMetadata* current, int64_t producer_id,
+                                                   int16_t producer_epoch,
+                                                   const std::vector<TopicPartition>& partitions);
 Decision end_txn(const TxnMetadata* current, int64_t producer_id, int16_t producer_epoch,
                  bool commit, int64_t now_ms);
 // Prepare* → Complete*: the markers are written.

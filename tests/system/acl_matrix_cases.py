@@ -194,6 +194,15 @@ def cases():
                   lambda b: first_topic_partition_errors(b, True, lambda r: (r.i32(), r.i16())[1]),
                   [53], [G_(aw.TRANSACTIONAL_ID, TXN, aw.WRITE), G_(aw.TOPIC, T, aw.WRITE)],
                   [49]))
+    # 24 AddPartitionsToTxn v4 (between brokers, KIP-890 verification): CLUSTER_ACTION on the
+    # cluster, else the top-level CLUSTER_AUTHORIZATION_FAILED (31) and no results. The producer
+    # id is not the id's (INVALID_PRODUCER_ID_MAPPING 49).
+    c.append(Case(24, "AddPartitionsToTxn v4",
+                  lambda corr: tw.add_partitions_batched(corr, 4,
+                                                         [(TXN, 424242, 0, True, {T: [0]})]),
+                  tw.parse_add_partitions_batched, (31, {}),
+                  [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.CLUSTER_ACTION)], (0, {(TXN, T, 0): 49}),
+                  flexible=True))
     # 25 AddOffsetsToTxn v0: WRITE on the transactional id, READ on the group.
     c.append(Case(25, "AddOffsetsToTxn",
                   lambda corr: frame(header_v1(25, 0, corr) + string(TXN) + i64(424242)

@@ -86,7 +86,8 @@ def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
 
 
 def encode_batch(records, base_offset=0, base_timestamp=None, codec=CODEC_NONE,
-                 producer_id=-1, producer_epoch=-1, base_sequence=-1, partition_leader_epoch=-1):
+                 producer_id=-1, producer_epoch=-1, base_sequence=-1, partition_leader_epoch=-1,
+                 transactional=False):
     """records: list of (key, value, headers) or (key, value, headers, timestamp_ms).
     Returns the batch bytes with a correct length and CRC32C."""
     if base_timestamp is None:
@@ -103,7 +104,8 @@ def encode_batch(records, base_offset=0, base_timestamp=None, codec=CODEC_NONE,
         payload = gzip.compress(payload)
     elif codec != CODEC_NONE:
         raise ValueError("only none and gzip are encoded here")
-    after_crc = (i16(codec) + i32(len(records) - 1) + i64(base_timestamp) + i64(max_ts)
+    attributes = codec | (0x10 if transactional else 0)
+    after_crc = (i16(attributes) + i32(len(records) - 1) + i64(base_timestamp) + i64(max_ts)
                  + i64(producer_id) + i16(producer_epoch) + i32(base_sequence)
                  + i32(len(records)) + payload)
     crc = crc32c(after_crc)

@@ -16,6 +16,11 @@ to the other brokers with WriteTxnMarkers; __transaction_state has three partiti
   stable while the first waits (PrepareCommit) until the silent broker answers again. The
   inter-broker request timeout is 5 minutes, so markers queued behind the silent broker's
   request would wait longer than the test does.
+- KIP-890 verification across brokers (raw requests): a partition leader asks the transactional
+  id's coordinator on another broker (AddPartitionsToTxn v5, verify_only) before a producer's
+  first transactional batch there. Before the partition is added and after the transaction
+  committed, the batch is refused with INVALID_TXN_STATE and the last stable offset does not
+  hang; once added, it is appended.
 """
 
 import os
@@ -28,6 +33,10 @@ from cluster_harness import KaffaCluster  # noqa: E402
 from test_transactions import (consume_all, describe_transaction, produce,  # noqa: E402
                                txn_producer, wait_for)
 import kafka_records as kr  # noqa: E402
+import txn_wire as tw  # noqa: E402
+from test_idempotent_producer import init_producer_id  # noqa: E402
+from test_txn_verification import INVALID_TXN_STATE, offsets, txn_batch  # noqa: E402
+from test_txn_verification import produce as produce_raw  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
@@ -131,6 +140,35 @@ class ClusterTransactionsTest(unittest.TestCase):
             wait_for("the held transaction to complete",
                      lambda: describe_transaction(coordinator, "t-held")[1] == "CompleteCommit")
             self.assertEqual(stable_end(silent, 0), 2)
+
+    def test_leaders_verify_with_the_coordinator_on_another_broker(self):
+        with self.cluster() as c:
+            c.create_topic("vfy", 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
+            c.wait_full_isr("vfy")
+            txn_producer(c.bootstrap, "t-verify")  # makes __transaction_state, loads the id
+            coordinator = c.leader("__transaction_state", txn_partition("t-verify"))
+            part = next(i for i in range(3) if i + 1 != coordinator.node_id)
+            leader = c.leader("vfy", part)
+            self.assertNotEqual(leader.node_id, coordinator.node_id)
+            with tw.connect(coordinator) as coord, kr.connect(leader) as data:
+                err, pid, epoch = init_producer_id(coord, 1, coord.next_corr(), "t-verify")
+                self.assertEqual(err, 0)
+                r = produce_raw(data, txn_batch(pid, epoch, 0, b"early"), "t-verify", "vfy", part)
+                self.assertEqual(r["error_code"], INVALID_TXN_STATE, r)
+                self.assertEqual(offsets(data, "vfy", part), (0, 0))
+
+                self.assertEqual(coord.add_partitions("t-verify", pid, epoch, {"vfy": [part]}),
+                                 {("vfy", part): 0})
+                r = produce_raw(data, txn_batch(pid, epoch, 0, b"in"), "t-verify", "vfy", part)
+                self.assertEqual((r["error_code"], r["base_offset"]), (0, 0))
+                self.assertEqual(coord.end_txn("t-verify", pid, epoch, True), 0)
+                wait_for("the commit marker", lambda: offsets(data, "vfy", part) == (2, 2))
+                wait_for("CompleteCommit", lambda: describe_transaction(
+                    coordinator, "t-verify")[1] == "CompleteCommit")
+
+                r = produce_raw(data, txn_batch(pid, epoch, 1, b"late"), "t-verify", "vfy", part)
+                self.assertEqual(r["error_code"], INVALID_TXN_STATE, r)
+                self.assertEqual(offsets(data, "vfy", part), (2, 2))
 
 
 if __name__ == "__main__":

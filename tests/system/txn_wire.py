@@ -1,13 +1,15 @@
-"""Raw wire encoders/decoders for the consumer-group side of transactions (system tests only):
-TxnOffsetCommit v0-v3 (flexible from v3) and OffsetFetch v7 (flexible, with require_stable).
+"""Raw wire encoders/decoders for transactions (system tests only): TxnOffsetCommit v0-v3
+(flexible from v3), OffsetFetch v7 (flexible, with require_stable), AddPartitionsToTxn v0 (a
+client's) and v4-v5 (a broker's, batched, with verify_only), EndTxn v0.
 Layouts follow Kafka's message schemas (clients/src/main/resources/common/message/*.json).
-Extend here for AddOffsetsToTxn / EndTxn when the transaction coordinator lands.
 """
 
 import kafka_wire as kw
 from kafka_wire import i8, i16, i32, i64, string, array, frame, header_v1, header_v2, Reader
 
 OFFSET_FETCH = 9
+ADD_PARTITIONS_TO_TXN = 24
+END_TXN = 26
 TXN_OFFSET_COMMIT = 28
 
 # Kafka error codes the transactional group tests use (besides group_wire's).
@@ -46,22 +48,28 @@ def txn_offset_commit(corr, version, transactional_id, group, producer_id, produ
     return frame(header(TXN_OFFSET_COMMIT, version, corr) + body)
 
 
+def flexible_topic_errors(r):
+    """A compact array of topics [name, partitions[index, error_code]] with tagged fields ->
+    [(name, [(partition, error_code)])]."""
+    def part(r):
+        p, err = r.i32(), r.i16()
+        r.skip_tags()
+        return p, err
+
+    def topic(r):
+        name, parts = r.compact_string(), r.compact_array(part)
+        r.skip_tags()
+        return name, parts
+    return r.compact_array(topic)
+
+
 def parse_txn_offset_commit(body, version):
     """-> {(topic, partition): error_code}."""
     r = Reader(body)
     r.i32()  # throttle_time_ms
     out = {}
     if version >= 3:
-        def part(r):
-            p, err = r.i32(), r.i16()
-            r.skip_tags()
-            return p, err
-
-        def topic(r):
-            name, parts = r.compact_string(), r.compact_array(part)
-            r.skip_tags()
-            return name, parts
-        topics = r.compact_array(topic)
+        topics = flexible_topic_errors(r)
         r.skip_tags()
     else:
         topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
@@ -112,7 +120,89 @@ def parse_offset_fetch_v7(body):
     return gerr, out
 
 
+def add_partitions_v0(corr, transactional_id, producer_id, producer_epoch, topics):
+    """AddPartitionsToTxn v0 (a client's). topics: {topic: [partitions]}."""
+    body = (string(transactional_id) + i64(producer_id) + i16(producer_epoch)
+            + array(sorted(topics.items()), lambda t: string(t[0]) + array(t[1], i32)))
+    return frame(header_v1(ADD_PARTITIONS_TO_TXN, 0, corr) + body)
+
+
+def parse_add_partitions_v0(body):
+    """-> {(topic, partition): error_code}."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    out = {}
+    for name, parts in r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16())))):
+        for p, err in parts:
+            out[(name, p)] = err
+    if not r.done():
+        raise ValueError("trailing bytes after an AddPartitionsToTxn v0 response")
+    return out
+
+
+def add_partitions_batched(corr, version, transactions):
+    """AddPartitionsToTxn v4/v5 (a broker's). transactions: [(transactional_id, producer_id,
+    producer_epoch, verify_only, {topic: [partitions]})]."""
+    assert version in (4, 5)
+
+    def txn(t):
+        tid, pid, epoch, verify_only, topics = t
+        return (kw.compact_string(tid) + i64(pid) + i16(epoch) + i8(1 if verify_only else 0)
+                + compact_array(sorted(topics.items()), lambda x: kw.compact_string(x[0])
+                                + compact_array(x[1], i32) + TAGS) + TAGS)
+    body = compact_array(transactions, txn) + TAGS
+    return frame(header_v2(ADD_PARTITIONS_TO_TXN, version, corr) + body)
+
+
+def parse_add_partitions_batched(body):
+    """-> (top-level error, {(transactional_id, topic, partition): error_code})."""
+    r = Reader(body)
+    r.i32()  # throttle_time_ms
+    top = r.i16()
+    out = {}
+
+    def txn(r):
+        tid, topics = r.compact_string(), flexible_topic_errors(r)
+        r.skip_tags()
+        for name, parts in topics:
+            for p, err in parts:
+                out[(tid, name, p)] = err
+    r.compact_array(txn)
+    r.skip_tags()
+    if not r.done():
+        raise ValueError("trailing bytes after an AddPartitionsToTxn v4+ response")
+    return top, out
+
+
+def end_txn_v0(corr, transactional_id, producer_id, producer_epoch, commit):
+    body = string(transactional_id) + i64(producer_id) + i16(producer_epoch) + i8(int(commit))
+    return frame(header_v1(END_TXN, 0, corr) + body)
+
+
 class TxnConnection(kw.Connection):
+    def add_partitions(self, transactional_id, producer_id, producer_epoch, topics):
+        c = self.next_corr()
+        body = self.round_trip(add_partitions_v0(c, transactional_id, producer_id, producer_epoch,
+                                                 topics), c, "AddPartitionsToTxn v0")
+        return parse_add_partitions_v0(body)
+
+    def add_partitions_batched(self, version, transactions):
+        c = self.next_corr()
+        self.send(add_partitions_batched(c, version, transactions))
+        resp = self.read_response(flexible_header=True)
+        if resp is None:
+            raise AssertionError("connection closed instead of answering AddPartitionsToTxn")
+        assert resp[0] == c, "AddPartitionsToTxn: correlation id %d, want %d" % (resp[0], c)
+        return parse_add_partitions_batched(resp[1])
+
+    def end_txn(self, transactional_id, producer_id, producer_epoch, commit):
+        c = self.next_corr()
+        body = self.round_trip(end_txn_v0(c, transactional_id, producer_id, producer_epoch,
+                                          commit), c, "EndTxn v0")
+        r = Reader(body)
+        r.i32()  # throttle_time_ms
+        return r.i16()
+
     def txn_commit(self, version, transactional_id, group, producer_id, producer_epoch, topics,
                    **kw_):
         c = self.next_corr()

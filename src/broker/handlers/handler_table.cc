@@ -26,7 +26,7 @@ constexpr HandlerEntry kHandlers[] = {
     {21, 0, 2, handle_delete_records},
     {22, 0, 5, handle_init_producer_id},
     {23, 0, 4, handle_offset_for_leader_epoch},
-    {24, 0, 3, handle_add_partitions_to_txn},
+    {24, 0, 5, handle_add_partitions_to_txn},
     {25, 0, 3, handle_add_offsets_to_txn},
     {26, 0, 3, handle_end_txn},
     {27, 0, 1, handle_write_txn_markers},

@@ -18,14 +18,21 @@
 // FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
 // IDEMPOTENT_WRITE (or WRITE on any topic) at InitProducerId instead. A request carrying a
 // transactional id also needs WRITE on that id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every
-// partition); its transactional batches go to the partitions like any others (the producer added
-// them to its transaction first; the partition tracks the open transaction, cluster/partition.h).
+// partition). Transactions (KIP-890 part 1, transaction.partition.verification.enable, on by
+// default): a transactional batch of a producer with no transaction ongoing on the partition is
+// appended only once the transactional id's coordinator confirmed that the partition is in the
+// producer's transaction (txn/partition_verifier.h, with a guard from the partition so that a
+// marker written meanwhile voids the answer), else refused with the verifier's error
+// (INVALID_TXN_STATE for a partition outside the transaction, NOT_ENOUGH_REPLICAS for what to
+// retry); without a transactional id such a batch is refused. The partition then tracks the
+// open transaction (cluster/partition.h).
 #include "protocol/messages/produce.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "base/clock.h"
@@ -75,6 +82,81 @@ bool is_internal(const std::string& topic) {
   return topic == coordinator::kOffsetsTopic || topic == "__transaction_state";
 }
 
+// On the partition's owner loop: appends partition j of topic i and answers it (or registers the
+// acks=all waiters). `txn_guard` as Partition::append.
+void append_partition(const std::shared_ptr<ProduceOp>& op,
+                      const std::shared_ptr<cluster::Partition>& partition, size_t i, size_t j,
+                      int16_t acks, Broker& broker, std::optional<uint64_t> txn_guard) {
+  auto& out = op->resp.responses[i].partition_responses[j];
+  const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
+  // The frame buffer is ours (moved into the op): the bytes may be patched in place.
+  auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
+  const auto r = partition->append(data, bytes.size(), clock::wall_ms(), acks == -1,
+                                   cluster::Partition::AppendOrigin::client, txn_guard);
+  fill(out, r);
+  if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
+  if (!partition->replicated()) {  // a single node: acks=all means on disk
+    return partition->when_durable(r.last_offset + 1, [op, &out](bool ok) {
+      if (!ok) {
+        out.error_code = protocol::code(ErrorCode::kafka_storage_error);
+        out.base_offset = -1;
+      }
+      op->finish_one();
+    });
+  }
+  // Replicated: answered when the ISR has the batch, or REQUEST_TIMED_OUT after the
+  // request's timeout_ms (Kafka's DelayedProduce); both run on this owner loop.
+  auto settled = std::make_shared<bool>(false);
+  partition->when_replicated(r.last_offset + 1, [op, &out, settled](ErrorCode e) {
+    if (std::exchange(*settled, true)) return;
+    if (e != ErrorCode::none) {
+      out.error_code = protocol::code(e);
+      out.base_offset = -1;
+    }
+    op->finish_one();
+  });
+  if (*settled) return;
+  broker.post_after(partition->shard(), std::chrono::milliseconds(std::max(op->req.timeout_ms, 0)),
+                    [op, &out, settled] {
+                      if (std::exchange(*settled, true)) return;
+                      out.error_code = protocol::code(ErrorCode::request_timed_out);
+                      out.base_offset = -1;
+                      op->finish_one();
+                    });
+}
+
+// On the partition's owner loop. With KIP-890 verification (`verify`): a transactional batch of a
+// producer with no transaction ongoing here is appended once its coordinator confirmed that the
+// partition is in the transaction (txn/partition_verifier.h), or answered the coordinator's error.
+void dispatch_partition(const std::shared_ptr<ProduceOp>& op,
+                        const std::shared_ptr<cluster::Partition>& partition, size_t i, size_t j,
+                        int16_t acks, bool verify, Broker& broker) {
+  if (!verify) return append_partition(op, partition, i, j, acks, broker, std::nullopt);
+  // Without a transactional id there is nothing to ask: append() refuses its transactional
+  // batches unless their transaction is ongoing here.
+  if (!op->req.transactional_id) return append_partition(op, partition, i, j, acks, broker, 0);
+  const auto& part = op->req.topic_data[i].partition_data[j];
+  const auto* data = reinterpret_cast<const uint8_t*>(part.records->bytes.data());
+  const auto v =
+      partition->begin_txn_verification(data, part.records->bytes.size(), clock::wall_ms());
+  if (v.guard == 0) return append_partition(op, partition, i, j, acks, broker, 0);
+  broker.txn_verifier().verify(
+      *op->req.transactional_id, v.producer_id, v.producer_epoch,
+      {op->req.topic_data[i].name, part.index},
+      [op, partition, i, j, acks, &broker, guard = v.guard](ErrorCode e, std::string message) {
+        broker.post(partition->shard(),
+                    [op, partition, i, j, acks, &broker, guard, e, message = std::move(message)] {
+                      if (e == ErrorCode::none)
+                        return append_partition(op, partition, i, j, acks, broker, guard);
+                      auto& out = op->resp.responses[i].partition_responses[j];
+                      out.error_code = protocol::code(e);
+                      out.base_offset = -1;
+                      if (!message.empty()) out.error_message = message;
+                      op->finish_one();
+                    });
+      });
+}
+
 }  // namespace
 
 void handle_produce(RequestContext& ctx, Responder respond) {
@@ -122,6 +204,7 @@ void handle_produce(RequestContext& ctx, Responder respond) {
   }
 
   Broker& broker = ctx.broker;
+  const bool verify = broker.config().txn.verify_partitions;
   for (size_t i = 0; i < op->req.topic_data.size(); ++i) {
     auto& topic = op->req.topic_data[i];
     const bool allowed = authorize(ctx, AclOperation::write, ResourceType::topic, topic.name);
@@ -148,43 +231,8 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         continue;
       }
       op->pending.fetch_add(1, std::memory_order_relaxed);
-      broker.post(partition->shard(), [op, partition, i, j, acks, &broker] {
-        auto& out = op->resp.responses[i].partition_responses[j];
-        const std::string_view bytes = op->req.topic_data[i].partition_data[j].records->bytes;
-        // The frame buffer is ours (moved into the op): the bytes may be patched in place.
-        auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
-        const auto r = partition->append(data, bytes.size(), clock::wall_ms(), acks == -1);
-        fill(out, r);
-        if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
-        if (!partition->replicated()) {  // a single node: acks=all means on disk
-          return partition->when_durable(r.last_offset + 1, [op, &out](bool ok) {
-            if (!ok) {
-              out.error_code = protocol::code(ErrorCode::kafka_storage_error);
-              out.base_offset = -1;
-            }
-            op->finish_one();
-          });
-        }
-        // Replicated: answered when the ISR has the batch, or REQUEST_TIMED_OUT after the
-        // request's timeout_ms (Kafka's DelayedProduce); both run on this owner loop.
-        auto settled = std::make_shared<bool>(false);
-        partition->when_replicated(r.last_offset + 1, [op, &out, settled](ErrorCode e) {
-          if (std::exchange(*settled, true)) return;
-          if (e != ErrorCode::none) {
-            out.error_code = protocol::code(e);
-            out.base_offset = -1;
-          }
-          op->finish_one();
-        });
-        if (*settled) return;
-        broker.post_after(partition->shard(),
-                          std::chrono::milliseconds(std::max(op->req.timeout_ms, 0)),
-                          [op, &out, settled] {
-                            if (std::exchange(*settled, true)) return;
-                            out.error_code = protocol::code(ErrorCode::request_timed_out);
-                            out.base_offset = -1;
-                            op->finish_one();
-                          });
+      broker.post(partition->shard(), [op, partition, i, j, acks, verify, &broker] {
+        dispatch_partition(op, partition, i, j, acks, verify, broker);
       });
     }
   }

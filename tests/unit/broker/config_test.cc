@@ -65,6 +65,15 @@ TEST(Config, ReplicaSocketTimeoutCoversTheFetchWait) {
   EXPECT_NE(err->message.find("replica.socket.timeout.ms"), std::string::npos);
 }
 
+TEST(Config, TransactionVerificationIsOnByDefault) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({}, {}, c));
+  EXPECT_TRUE(c.txn.verify_partitions);
+  ASSERT_FALSE(load_config({{"transaction.partition.verification.enable", "false"}}, {}, c));
+  EXPECT_FALSE(c.txn.verify_partitions);
+  EXPECT_TRUE(load_config({{"transaction.partition.verification.enable", "maybe"}}, {}, c));
+}
+
 TEST(Config, FetchMaxBytesIsKafkasBrokerSetting) {
   BrokerConfig c;
   ASSERT_FALSE(load_config({{"fetch.max.bytes", "57671680"}}, {}, c));

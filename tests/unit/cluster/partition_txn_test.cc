@@ -136,6 +136,55 @@ TEST(PartitionTxn, MarkersAreCheckedAgainstTheProducerState) {
   EXPECT_EQ(f.p->log_end_offset(), 3);
 }
 
+// KIP-890: with a guard required, a transactional batch of a producer with no transaction ongoing
+// is appended only with the guard of its verification; the guard dies with the next marker (a
+// verification answered after an abort cannot open a transaction) and the first append.
+TEST(PartitionTxn, UnverifiedTransactionalBatchesAreRefused) {
+  Fixture f;
+  auto put = [&](std::string b, std::optional<uint64_t> guard) {
+    return f.p->append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000, false,
+                       Partition::AppendOrigin::client, guard);
+  };
+  auto begin = [&](int32_t seq) {
+    const std::string b = txn_batch(9, 0, seq, {"v"});
+    return f.p->begin_txn_verification(reinterpret_cast<const uint8_t*>(b.data()), b.size(), 1);
+  };
+  // Not transactional: nothing to verify, and appended with no guard.
+  const std::string plain_batch = batch(1);
+  EXPECT_EQ(f.p->begin_txn_verification(reinterpret_cast<const uint8_t*>(plain_batch.data()),
+                                        plain_batch.size(), 1)
+                .guard,
+            0u);
+  EXPECT_EQ(put(plain_batch, uint64_t{0}).error, ErrorCode::none);
+
+  EXPECT_EQ(put(txn_batch(9, 0, 0, {"v"}), uint64_t{0}).error, ErrorCode::invalid_txn_state);
+  const auto v = begin(0);
+  EXPECT_EQ(v.producer_id, 9);
+  EXPECT_EQ(v.producer_epoch, 0);
+  ASSERT_NE(v.guard, 0u);
+  EXPECT_EQ(begin(0).guard, v.guard);  // a second request shares the verification in flight
+  EXPECT_EQ(put(txn_batch(9, 0, 0, {"v"}), v.guard + 1).error, ErrorCode::invalid_txn_state);
+  EXPECT_EQ(f.p->log_end_offset(), 1);
+  EXPECT_EQ(put(txn_batch(9, 0, 0, {"v"}), v.guard).error, ErrorCode::none);
+  // Ongoing now: no verification, and no guard needed.
+  EXPECT_EQ(begin(1).guard, 0u);
+  EXPECT_EQ(put(txn_batch(9, 0, 1, {"v"}), uint64_t{0}).error, ErrorCode::none);
+  f.marker(9, false);
+
+  // A verification started, then the transaction ended by a marker before its answer came back:
+  // the stale guard opens nothing.
+  const auto stale = begin(2);
+  ASSERT_NE(stale.guard, 0u);
+  EXPECT_NE(stale.guard, v.guard);
+  f.p->append_marker(9, 0, 1, false, 5000);
+  EXPECT_EQ(put(txn_batch(9, 0, 2, {"late"}), stale.guard).error, ErrorCode::invalid_txn_state);
+  EXPECT_EQ(f.p->log_end_offset(), 5);
+  EXPECT_EQ(f.p->last_stable_offset(), 5);
+  // Without a guard required (verification off) the same batch opens a transaction.
+  EXPECT_EQ(put(txn_batch(9, 0, 2, {"late"}), std::nullopt).error, ErrorCode::none);
+  EXPECT_EQ(f.p->last_stable_offset(), 5);
+}
+
 TEST(PartitionTxn, ReadCommittedStopsAtTheLastStableOffsetAndListsAborts) {
   Fixture f;
   f.txn(7, 0, 2);      // 0-1, aborted below

@@ -119,6 +119,27 @@ TEST(TxnRules, AddPartitionsRefusals) {
             ErrorCode::concurrent_transactions);
 }
 
+TEST(TxnRules, VerifyAnswersPerPartitionAndWritesNothing) {
+  using V = std::vector<ErrorCode>;
+  const std::vector<TopicPartition> asked = {{"a", 0}, {"b", 0}};
+  const auto current = ongoing();
+  EXPECT_EQ(rules::verify_partitions(&current, 7, 3, asked),
+            (V{ErrorCode::none, ErrorCode::transaction_abortable}));
+  EXPECT_EQ(rules::verify_partitions(nullptr, 7, 3, asked),
+            V(2, ErrorCode::invalid_producer_id_mapping));
+  EXPECT_EQ(rules::verify_partitions(&current, 8, 3, asked),
+            V(2, ErrorCode::invalid_producer_id_mapping));
+  EXPECT_EQ(rules::verify_partitions(&current, 7, 2, asked), V(2, ErrorCode::producer_fenced));
+  auto preparing = current;
+  preparing.state = TxnState::prepare_abort;
+  EXPECT_EQ(rules::verify_partitions(&preparing, 7, 3, asked),
+            V(2, ErrorCode::concurrent_transactions));
+  // A finished transaction holds no partition any more, even if its set were still filled.
+  auto done = current;
+  done.state = TxnState::complete_abort;
+  EXPECT_EQ(rules::verify_partitions(&done, 7, 3, asked), V(2, ErrorCode::transaction_abortable));
+}
+
 TEST(TxnRules, EndTxnPreparesThenCompletes) {
   auto current = ongoing({{"a", 0}, {"b", 1}});
   auto d = rules::end_txn(&current, 7, 3, true, 600);

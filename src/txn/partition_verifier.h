@@ -1,0 +1,75 @@
+// PartitionVerifier: KIP-890's check, for a partition leader, that a partition is in a producer's
+// ongoing transaction before that producer's first transactional batch there is appended (Kafka's
+// AddPartitionsToTxnManager). Without it a batch that arrives after its transaction ended (a
+// producer's late retry, or a producer that never added the partition) opens a transaction no
+// coordinator knows of, and the partition's last stable offset stays behind it for good: a
+// "hanging transaction" that read_committed consumers wait on.
+//
+// Who answers: the transactional id's coordinator. This broker's own TxnCoordinator when it leads
+// the id's __transaction_state partition (always on a single node); otherwise the leading broker,
+// through AddPartitionsToTxn v5 with verify_only, over BrokerChannels (one thread per broker; the
+// verifications queued meanwhile go in one request, those of one transaction merged).
+//
+// The answer is mapped for Produce as Kafka maps it for clients up to Produce v11:
+//   NONE                          the partition is in the ongoing transaction
+//   INVALID_TXN_STATE             it is not (TRANSACTION_ABORTABLE from the coordinator), or the
+//                                 coordinator refused this broker (CLUSTER_AUTHORIZATION_FAILED)
+//   INVALID_PRODUCER_EPOCH        PRODUCER_FENCED
+//   INVALID_PRODUCER_ID_MAPPING   the id has another producer, or none
+//   NOT_ENOUGH_REPLICAS           what the client should retry: CONCURRENT_TRANSACTIONS,
+//                                 NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
+//                                 COORDINATOR_NOT_AVAILABLE, NETWORK_EXCEPTION (Kafka picks it
+//                                 because it makes no client refresh its metadata)
+//
+// Threading: verify() from any thread; `done` runs on a shard's loop, a channel's thread or the
+// caller's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/error_codes.h"
+#include "txn/broker_channels.h"
+#include "txn/marker_sender.h"
+#include "txn/txn_coordinator.h"
+
+namespace kaffa::txn {
+
+class PartitionVerifier {
+ public:
+  static constexpr size_t kMaxBatch = 1000;
+  using Done = std::function<void(protocol::ErrorCode, std::string message)>;
+
+  explicit PartitionVerifier(TxnCoordinator& coordinator) : coordinator_(coordinator) {}
+  // A cluster member: how to reach the coordinators on other brokers. Once, before verify().
+  void set_remote(cluster::ReplicaFetcherSettings settings, LeaderOf leader_of);
+  void stop();
+
+  void verify(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
+              TopicPartition tp, Done done);
+
+  // The Produce error for a coordinator's answer (above).
+  static protocol::ErrorCode for_produce(protocol::ErrorCode e);
+
+ private:
+  struct Job {
+    std::string transactional_id;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    TopicPartition tp;
+    Done done;
+  };
+  static void finish(const Job& job, protocol::ErrorCode coordinator_error);
+  void verify_remote(Job job);
+  // One AddPartitionsToTxn v5 request for `jobs`; finishes each.
+  void deliver(int32_t broker_id, cluster::BrokerConnection* conn, std::vector<Job>& jobs);
+
+  TxnCoordinator& coordinator_;
+  LeaderOf leader_of_;
+  std::unique_ptr<BrokerChannels<Job>> channels_;
+};
+
+}  // namespace kaffa::txn
