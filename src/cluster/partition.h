@@ -143,6 +143,10 @@ class Partition {
     uint64_t guard = 0;
   };
   TxnVerification begin_txn_verification(const uint8_t* data, size_t n, int64_t now_ms);
+  // The same for a transactional batch the broker writes itself for the producer (the group
+  // coordinator's TxnOffsetCommit).
+  TxnVerification begin_txn_verification(int64_t producer_id, int16_t producer_epoch,
+                                         int64_t now_ms);
 
   // The transaction coordinator's WriteTxnMarkers, for one partition: appends one control batch
   // (transactional, base sequence -1, one COMMIT or ABORT record carrying coordinator_epoch,

@@ -25,12 +25,16 @@ Partition::AppendOutcome Partition::append_marker(int64_t producer_id, int16_t p
 Partition::TxnVerification Partition::begin_txn_verification(const uint8_t* data, size_t n,
                                                              int64_t now_ms) {
   record::BatchHeader h;
+  if (!record::parse_header(data, n, h) || !h.is_transactional() || h.is_control()) return {};
+  return begin_txn_verification(h.producer_id, h.producer_epoch, now_ms);
+}
+
+Partition::TxnVerification Partition::begin_txn_verification(int64_t producer_id,
+                                                             int16_t producer_epoch,
+                                                             int64_t now_ms) {
   AppendOutcome unused;
-  if (!writable(&unused) || !record::parse_header(data, n, h) || h.producer_id < 0 ||
-      !h.is_transactional() || h.is_control() || producers_.in_transaction(h.producer_id)) {
-    return {};
-  }
-  return {h.producer_id, h.producer_epoch, producers_.begin_verification(h.producer_id, now_ms)};
+  if (!writable(&unused) || producer_id < 0 || producers_.in_transaction(producer_id)) return {};
+  return {producer_id, producer_epoch, producers_.begin_verification(producer_id, now_ms)};
 }
 
 bool Partition::txn_verified(const uint8_t* data, size_t n, uint64_t guard,

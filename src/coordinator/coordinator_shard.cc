@@ -73,7 +73,8 @@ void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<Tx
     return ErrorCode::coordinator_not_available;
   };
   auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now,
-                                /*acks_all=*/true, cluster::Partition::AppendOrigin::coordinator);
+                                /*acks_all=*/true, cluster::Partition::AppendOrigin::coordinator,
+                                producer ? producer->guard : std::nullopt);
   if (out.error != protocol::ErrorCode::none) {
     log::warn("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
               partition_->index(), static_cast<int>(out.error), out.message);

@@ -72,7 +72,18 @@ class CoordinatorShard {
   struct TxnProducer {
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;
+    // With KIP-890 verification: the guard of begin_txn_verification(), which the append presents
+    // (cluster::Partition::append's txn_guard); nullopt: not checked.
+    std::optional<uint64_t> guard;
   };
+  // KIP-890: the guard a transactional write of `producer` must present once the transaction
+  // coordinator confirmed that this partition is in its transaction; 0 when nothing needs asking
+  // (its transaction is ongoing here).
+  uint64_t begin_txn_verification(const TxnProducer& producer) {
+    return partition_
+        ->begin_txn_verification(producer.producer_id, producer.producer_epoch, now_ms())
+        .guard;
+  }
   // As write(), and done also gets the offset of the batch's first record (record i of `records`
   // is at base_offset + i; -1 on error). With a producer the batch is transactional: it carries
   // the producer's id and epoch and no sequence (base sequence -1, Kafka's NO_SEQUENCE for

@@ -25,38 +25,35 @@ void PartitionVerifier::stop() {
   if (channels_) channels_->stop();
 }
 
-ErrorCode PartitionVerifier::for_produce(ErrorCode e) {
+std::pair<ErrorCode, std::string> PartitionVerifier::for_produce(ErrorCode e) {
   switch (e) {
-    case ErrorCode::transaction_abortable:
-    case ErrorCode::cluster_authorization_failed:
-      return ErrorCode::invalid_txn_state;
-    case ErrorCode::producer_fenced:
-      return ErrorCode::invalid_producer_epoch;
+    case ErrorCode::invalid_txn_state:
+      return {e, "Partition was not added to the transaction"};
     case ErrorCode::concurrent_transactions:
     case ErrorCode::network_exception:
     case ErrorCode::coordinator_load_in_progress:
     case ErrorCode::coordinator_not_available:
     case ErrorCode::not_coordinator:
-      return ErrorCode::not_enough_replicas;
+      return {ErrorCode::not_enough_replicas,
+              "Unable to verify the partition has been added to the transaction (error " +
+                  std::to_string(protocol::code(e)) + " from the coordinator)"};
     default:
-      return e;
+      return {e, {}};
   }
 }
 
 void PartitionVerifier::finish(const Job& job, ErrorCode coordinator_error) {
-  const ErrorCode e = for_produce(coordinator_error);
+  ErrorCode e = coordinator_error;
+  if (e == ErrorCode::transaction_abortable || e == ErrorCode::cluster_authorization_failed) {
+    e = ErrorCode::invalid_txn_state;
+  } else if (e == ErrorCode::producer_fenced) {
+    e = ErrorCode::invalid_producer_epoch;
+  }
   if (e != ErrorCode::none) {
     log::debug("transaction verification of {}-{} for {}: coordinator answered {}", job.tp.first,
                job.tp.second, job.transactional_id, protocol::code(coordinator_error));
   }
-  std::string message;
-  if (e == ErrorCode::invalid_txn_state) {
-    message = "Partition was not added to the transaction";
-  } else if (e == ErrorCode::not_enough_replicas) {
-    message = "Unable to verify the partition has been added to the transaction (error " +
-              std::to_string(protocol::code(coordinator_error)) + " from the coordinator)";
-  }
-  job.done(e, std::move(message));
+  job.done(e);
 }
 
 void PartitionVerifier::verify(const std::string& transactional_id, int64_t producer_id,

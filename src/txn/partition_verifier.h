@@ -10,16 +10,18 @@
 // through AddPartitionsToTxn v5 with verify_only, over BrokerChannels (one thread per broker; the
 // verifications queued meanwhile go in one request, those of one transaction merged).
 //
-// The answer is mapped for Produce as Kafka maps it for clients up to Produce v11:
+// The answer (as Kafka's manager passes it on):
 //   NONE                          the partition is in the ongoing transaction
 //   INVALID_TXN_STATE             it is not (TRANSACTION_ABORTABLE from the coordinator), or the
 //                                 coordinator refused this broker (CLUSTER_AUTHORIZATION_FAILED)
 //   INVALID_PRODUCER_EPOCH        PRODUCER_FENCED
 //   INVALID_PRODUCER_ID_MAPPING   the id has another producer, or none
-//   NOT_ENOUGH_REPLICAS           what the client should retry: CONCURRENT_TRANSACTIONS,
-//                                 NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
-//                                 COORDINATOR_NOT_AVAILABLE, NETWORK_EXCEPTION (Kafka picks it
-//                                 because it makes no client refresh its metadata)
+//   what to retry                 CONCURRENT_TRANSACTIONS, NOT_COORDINATOR,
+//                                 COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE,
+//                                 NETWORK_EXCEPTION (no answer)
+// for_produce() maps the retriable ones to NOT_ENOUGH_REPLICAS for Produce up to v11 (Kafka picks
+// it because it makes no client refresh its metadata); TxnOffsetCommit maps NETWORK_EXCEPTION to
+// COORDINATOR_LOAD_IN_PROGRESS (coordinator/ handler).
 //
 // Threading: verify() from any thread; `done` runs on a shard's loop, a channel's thread or the
 // caller's.
@@ -29,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/error_codes.h"
@@ -41,7 +44,7 @@ namespace kaffa::txn {
 class PartitionVerifier {
  public:
   static constexpr size_t kMaxBatch = 1000;
-  using Done = std::function<void(protocol::ErrorCode, std::string message)>;
+  using Done = std::function<void(protocol::ErrorCode)>;
 
   explicit PartitionVerifier(TxnCoordinator& coordinator) : coordinator_(coordinator) {}
   // A cluster member: how to reach the coordinators on other brokers. Once, before verify().
@@ -51,8 +54,8 @@ class PartitionVerifier {
   void verify(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
               TopicPartition tp, Done done);
 
-  // The Produce error for a coordinator's answer (above).
-  static protocol::ErrorCode for_produce(protocol::ErrorCode e);
+  // The Produce error and message for an answer (above).
+  static std::pair<protocol::ErrorCode, std::string> for_produce(protocol::ErrorCode e);
 
  private:
   struct Job {

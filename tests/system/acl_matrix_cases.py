@@ -225,12 +225,14 @@ def cases():
                                          r.i16())[6]])(Reader(b)),
                   [31], [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.CLUSTER_ACTION)], [3]))
     # 28 TxnOffsetCommit v0: WRITE on the transactional id, READ on the group and the topic.
+    # Then KIP-890 verification asks the transaction coordinator, for whom the producer id is not
+    # the id's (INVALID_PRODUCER_ID_MAPPING 49): the checks passed.
     c.append(Case(28, "TxnOffsetCommit",
                   lambda corr: tw.txn_offset_commit(corr, 0, "mx-txn", G, 77, 0,
                                                     {T: [(0, 1, "")]}),
                   lambda b: list(tw.parse_txn_offset_commit(b, 0).values()), [53],
                   [G_(aw.TRANSACTIONAL_ID, "mx-txn", aw.WRITE), G_(aw.GROUP, G, aw.READ),
-                   G_(aw.TOPIC, T, aw.READ)], [0]))
+                   G_(aw.TOPIC, T, aw.READ)], [49]))
     # 29 DescribeAcls v1: DESCRIBE on the cluster.
     c.append(Case(29, "DescribeAcls", lambda corr: aw.describe_acls_v1(corr, aw.acl_filter()),
                   lambda b: aw.parse_describe_acls_v1(b)[0], 31,

@@ -11,6 +11,10 @@ and the v3 member checks (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE
 Authorization (a second broker with SASL and ACLs): TRANSACTIONAL_ID WRITE, then GROUP READ, then
 TOPIC READ, each with its error code. NOT_COORDINATOR needs a cluster: test_cluster_groups.py.
 
+These raw requests name producer ids no transaction coordinator handed out, so the brokers run
+without KIP-890 verification (transaction.partition.verification.enable=false), which would
+refuse them: test_txn_verification.py covers that check for TxnOffsetCommit.
+
 Completion (the commit or abort marker making the offsets visible or dropping them) runs through
 the transaction coordinator with a real client in test_transactions.py (offsets sent with a
 transaction) and test_cluster_transactions.py; the replay rules in coordinator_shard_txn_test.cc.
@@ -35,7 +39,8 @@ PID = 4242
 
 class TxnOffsetCommitTest(BrokerTestCase):
     BROKER_OVERRIDES = {"group.initial.rebalance.delay.ms": "0",
-                        "offset.metadata.max.bytes": "16"}
+                        "offset.metadata.max.bytes": "16",
+                        "transaction.partition.verification.enable": "false"}
 
     @classmethod
     def setUpClass(cls):
@@ -163,7 +168,8 @@ class TxnOffsetCommitAuthorizationTest(unittest.TestCase):
             "listeners": "SASL_PLAINTEXT://127.0.0.1:0",
             "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
             "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
-            "super.users": "User:admin"}).start()
+            "super.users": "User:admin",
+            "transaction.partition.verification.enable": "false"}).start()
         self.addCleanup(broker.cleanup)
         self.addCleanup(broker.stop_and_check)
         with aw.connect(broker, "admin", "admin-secret") as admin:

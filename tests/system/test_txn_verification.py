@@ -9,6 +9,10 @@ transactional batch outside its transaction; a late retry or a buggy one does).
 (b) A Produce without a transactional id carrying a transactional batch is refused the same way.
 (c) With transaction.partition.verification.enable=false the late batch is appended, and the
     partition's last stable offset stays behind it: the hanging transaction the check prevents.
+(e) TxnOffsetCommit: before AddOffsetsToTxn put the group's __consumer_offsets partition in the
+    transaction, and after the transaction ended, the offsets are refused with INVALID_TXN_STATE
+    and nothing is left pending (OffsetFetch with require_stable answers them as stable); after
+    AddOffsetsToTxn they are accepted and pending until the commit makes them the group's.
 (d) AddPartitionsToTxn v4-v5 (a broker's request): verify_only answers per partition and per
     transaction (NONE in the transaction; TRANSACTION_ABORTABLE outside it, INVALID_TXN_STATE in
     v4; PRODUCER_FENCED for another epoch; INVALID_PRODUCER_ID_MAPPING for an unknown id) and
@@ -127,6 +131,29 @@ class VerificationTest(unittest.TestCase):
         self.assertEqual((late["error_code"], late["base_offset"]), (0, 3))
         # No coordinator knows of this transaction: read_committed readers stop before it.
         self.assertEqual(offsets(self.conn), (4, 3))
+
+    def test_offsets_outside_the_transaction_are_refused(self):
+        self.start()
+        group = "vgroup"
+
+        def commit_offsets(offset):
+            return self.conn.txn_commit(0, "vt", group, self.pid, self.epoch,
+                                        {TOPIC: [(0, offset, "")]})
+
+        def fetch(require_stable):
+            return self.conn.fetch_v7(group, {TOPIC: [0]}, require_stable)[1][(TOPIC, 0)]
+
+        self.assertEqual(commit_offsets(5), {(TOPIC, 0): INVALID_TXN_STATE})
+        self.assertEqual(fetch(True), (-1, "", 0))  # nothing pending
+        self.assertEqual(self.conn.add_offsets("vt", self.pid, self.epoch, group), 0)
+        self.assertEqual(commit_offsets(6), {(TOPIC, 0): 0})
+        self.assertEqual(fetch(True), (-1, "", tw.UNSTABLE_OFFSET_COMMIT))
+        self.assertEqual(self.conn.end_txn("vt", self.pid, self.epoch, True), 0)
+        wait_for("the committed offset", lambda: fetch(True) == (6, "", 0))
+        wait_for("CompleteCommit",
+                 lambda: describe_transaction(self.broker, "vt")[1] == "CompleteCommit")
+        self.assertEqual(commit_offsets(7), {(TOPIC, 0): INVALID_TXN_STATE})  # late
+        self.assertEqual(fetch(True), (6, "", 0))
 
     def test_brokers_verify_and_add_partitions(self):
         self.start()

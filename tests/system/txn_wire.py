@@ -1,6 +1,6 @@
 """Raw wire encoders/decoders for transactions (system tests only): TxnOffsetCommit v0-v3
 (flexible from v3), OffsetFetch v7 (flexible, with require_stable), AddPartitionsToTxn v0 (a
-client's) and v4-v5 (a broker's, batched, with verify_only), EndTxn v0.
+client's) and v4-v5 (a broker's, batched, with verify_only), AddOffsetsToTxn v0, EndTxn v0.
 Layouts follow Kafka's message schemas (clients/src/main/resources/common/message/*.json).
 """
 
@@ -9,6 +9,7 @@ from kafka_wire import i8, i16, i32, i64, string, array, frame, header_v1, heade
 
 OFFSET_FETCH = 9
 ADD_PARTITIONS_TO_TXN = 24
+ADD_OFFSETS_TO_TXN = 25
 END_TXN = 26
 TXN_OFFSET_COMMIT = 28
 
@@ -174,6 +175,11 @@ def parse_add_partitions_batched(body):
     return top, out
 
 
+def add_offsets_v0(corr, transactional_id, producer_id, producer_epoch, group):
+    body = string(transactional_id) + i64(producer_id) + i16(producer_epoch) + string(group)
+    return frame(header_v1(ADD_OFFSETS_TO_TXN, 0, corr) + body)
+
+
 def end_txn_v0(corr, transactional_id, producer_id, producer_epoch, commit):
     body = string(transactional_id) + i64(producer_id) + i16(producer_epoch) + i8(int(commit))
     return frame(header_v1(END_TXN, 0, corr) + body)
@@ -195,13 +201,15 @@ class TxnConnection(kw.Connection):
         assert resp[0] == c, "AddPartitionsToTxn: correlation id %d, want %d" % (resp[0], c)
         return parse_add_partitions_batched(resp[1])
 
+    def add_offsets(self, transactional_id, producer_id, producer_epoch, group):
+        c = self.next_corr()
+        return self.error_of(add_offsets_v0(c, transactional_id, producer_id, producer_epoch,
+                                            group), c, "AddOffsetsToTxn v0")
+
     def end_txn(self, transactional_id, producer_id, producer_epoch, commit):
         c = self.next_corr()
-        body = self.round_trip(end_txn_v0(c, transactional_id, producer_id, producer_epoch,
-                                          commit), c, "EndTxn v0")
-        r = Reader(body)
-        r.i32()  # throttle_time_ms
-        return r.i16()
+        return self.error_of(end_txn_v0(c, transactional_id, producer_id, producer_epoch,
+                                        commit), c, "EndTxn v0")
 
     def txn_commit(self, version, transactional_id, group, producer_id, producer_epoch, topics,
                    **kw_):
@@ -222,6 +230,12 @@ class TxnConnection(kw.Connection):
             raise AssertionError("connection closed instead of answering OffsetFetch v7")
         assert resp[0] == c, "OffsetFetch: correlation id %d, want %d" % (resp[0], c)
         return parse_offset_fetch_v7(resp[1])
+
+    def error_of(self, data, corr, what):
+        """The error code of a response shaped [throttle_time_ms, error_code]."""
+        r = Reader(self.round_trip(data, corr, what))
+        r.i32()  # throttle_time_ms
+        return r.i16()
 
 
 def connect(broker):

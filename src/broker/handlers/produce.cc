@@ -143,17 +143,18 @@ void dispatch_partition(const std::shared_ptr<ProduceOp>& op,
   broker.txn_verifier().verify(
       *op->req.transactional_id, v.producer_id, v.producer_epoch,
       {op->req.topic_data[i].name, part.index},
-      [op, partition, i, j, acks, &broker, guard = v.guard](ErrorCode e, std::string message) {
-        broker.post(partition->shard(),
-                    [op, partition, i, j, acks, &broker, guard, e, message = std::move(message)] {
-                      if (e == ErrorCode::none)
-                        return append_partition(op, partition, i, j, acks, broker, guard);
-                      auto& out = op->resp.responses[i].partition_responses[j];
-                      out.error_code = protocol::code(e);
-                      out.base_offset = -1;
-                      if (!message.empty()) out.error_message = message;
-                      op->finish_one();
-                    });
+      [op, partition, i, j, acks, &broker, guard = v.guard](ErrorCode verified) {
+        broker.post(partition->shard(), [op, partition, i, j, acks, &broker, guard, verified] {
+          if (verified == ErrorCode::none) {
+            return append_partition(op, partition, i, j, acks, broker, guard);
+          }
+          auto [e, message] = txn::PartitionVerifier::for_produce(verified);
+          auto& out = op->resp.responses[i].partition_responses[j];
+          out.error_code = protocol::code(e);
+          out.base_offset = -1;
+          if (!message.empty()) out.error_message = std::move(message);
+          op->finish_one();
+        });
       });
 }
 

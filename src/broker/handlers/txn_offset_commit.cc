@@ -20,8 +20,13 @@
 // epoch older than one this partition saw answers INVALID_PRODUCER_EPOCH. As Kafka's classic
 // coordinator, a producer id of -1 makes an ordinary (visible at once) commit.
 //
-// Not done (needs the transaction coordinator): Kafka's check that AddOffsetsToTxn added the
-// group's partition to the producer's ongoing transaction (KIP-890 verification).
+// KIP-890 (transaction.partition.verification.enable): when the producer has no transaction
+// ongoing on the group's partition, the transaction coordinator is asked first whether
+// AddOffsetsToTxn put that partition in the producer's transaction (txn/partition_verifier.h),
+// and the write presents the partition's verification guard; its errors go to every remaining
+// partition (INVALID_TXN_STATE when the partition is not in the transaction; NETWORK_EXCEPTION,
+// no answer, as COORDINATOR_LOAD_IN_PROGRESS, as Kafka's maybeConvertOffsetCommitError). So a
+// late TxnOffsetCommit cannot leave offsets pending for a transaction that already ended.
 #include "protocol/messages/txn_offset_commit.h"
 
 #include <memory>
@@ -76,9 +81,9 @@ struct TxnOffsetCommitOp {
   }
 };
 
-// On the group's shard loop.
+// On the group's shard loop. `guard`: as CoordinatorShard::TxnProducer.
 void commit_on_shard(const std::shared_ptr<TxnOffsetCommitOp>& op, CoordinatorShard* shard,
-                     ErrorCode why) {
+                     ErrorCode why, std::optional<uint64_t> guard) {
   const auto& req = op->req;
   if (!shard) {
     op->fail_known(why);
@@ -108,7 +113,7 @@ void commit_on_shard(const std::shared_ptr<TxnOffsetCommitOp>& op, CoordinatorSh
 
   std::optional<CoordinatorShard::TxnProducer> producer;
   if (req.producer_id >= 0)
-    producer = CoordinatorShard::TxnProducer{req.producer_id, req.producer_epoch};
+    producer = CoordinatorShard::TxnProducer{req.producer_id, req.producer_epoch, guard};
   shard->write_batch(
       std::move(records), producer,
       [op, shard, commits, producer](ErrorCode e, int64_t base_offset) {
@@ -129,6 +134,34 @@ void commit_on_shard(const std::shared_ptr<TxnOffsetCommitOp>& op, CoordinatorSh
           }
         }
         op->send();
+      });
+}
+
+// On the group's shard loop: KIP-890 verification of the group's partition first, when on and
+// needed, then commit_on_shard.
+void verify_then_commit(const std::shared_ptr<TxnOffsetCommitOp>& op, Broker& broker,
+                        CoordinatorShard* shard, ErrorCode why) {
+  const auto& req = op->req;
+  if (shard == nullptr || req.producer_id < 0 || !broker.config().txn.verify_partitions) {
+    return commit_on_shard(op, shard, why, std::nullopt);
+  }
+  const CoordinatorShard::TxnProducer producer{req.producer_id, req.producer_epoch, {}};
+  const uint64_t guard = shard->begin_txn_verification(producer);
+  if (guard == 0) return commit_on_shard(op, shard, why, guard);
+  broker.txn_verifier().verify(
+      req.transactional_id, req.producer_id, req.producer_epoch,
+      {coordinator::kOffsetsTopic, shard->index()}, [op, &broker, guard](ErrorCode verified) {
+        // Back on the group's loop (the shard may have moved meanwhile).
+        broker.coordinator().with_shard(
+            op->req.group_id, [op, guard, verified](CoordinatorShard* shard, ErrorCode why) {
+              if (shard != nullptr && verified != ErrorCode::none) {
+                op->fail_known(verified == ErrorCode::network_exception
+                                   ? ErrorCode::coordinator_load_in_progress
+                                   : verified);
+                return op->send();
+              }
+              commit_on_shard(op, shard, why, guard);
+            });
       });
 }
 
@@ -154,9 +187,11 @@ void handle_txn_offset_commit(RequestContext& ctx, Responder respond) {
     op->fail_known(ErrorCode::invalid_group_id);
     return op->send();
   }
-  ctx.broker.coordinator().with_shard(
-      op->req.group_id,
-      [op](CoordinatorShard* shard, ErrorCode why) { commit_on_shard(op, shard, why); });
+  Broker& broker = ctx.broker;
+  broker.coordinator().with_shard(op->req.group_id,
+                                  [op, &broker](CoordinatorShard* shard, ErrorCode why) {
+                                    verify_then_commit(op, broker, shard, why);
+                                  });
 }
 
 }  // namespace kaffa::broker
