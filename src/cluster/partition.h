@@ -146,7 +146,7 @@ class Partition {
   // The same for a transactional batch the broker writes itself for the producer (the group
   // coordinator's TxnOffsetCommit).
   TxnVerification begin_txn_verification(int64_t producer_id, int16_t producer_epoch,
-                                         int64_t now_ms);
+                                         int64_t now_ms, int32_t sequence = -1);
 
   // The transaction coordinator's WriteTxnMarkers, for one partition: appends one control batch
   // (transactional, base sequence -1, one COMMIT or ABORT record carrying coordinator_epoch,
@@ -350,7 +350,8 @@ class Partition {
   bool check_producer(const uint8_t* data, size_t n, AppendOutcome* out,
                       const record::EndTxnMarker* marker = nullptr) const;
   // The KIP-890 check of append(): false with *out filled when the batch needs a verification
-  // it does not present.
+  // it does not present (INVALID_TXN_STATE), or has a higher sequence than one still being
+  // verified (OUT_OF_ORDER_SEQUENCE_NUMBER).
   bool txn_verified(const uint8_t* data, size_t n, uint64_t guard, AppendOutcome* out) const;
   void snapshot_producers();  // at the log end, without fsync
 

@@ -26,29 +26,37 @@ Partition::TxnVerification Partition::begin_txn_verification(const uint8_t* data
                                                              int64_t now_ms) {
   record::BatchHeader h;
   if (!record::parse_header(data, n, h) || !h.is_transactional() || h.is_control()) return {};
-  return begin_txn_verification(h.producer_id, h.producer_epoch, now_ms);
+  return begin_txn_verification(h.producer_id, h.producer_epoch, now_ms, h.base_sequence);
 }
 
 Partition::TxnVerification Partition::begin_txn_verification(int64_t producer_id,
-                                                             int16_t producer_epoch,
-                                                             int64_t now_ms) {
+                                                             int16_t producer_epoch, int64_t now_ms,
+                                                             int32_t sequence) {
   AppendOutcome unused;
   if (!writable(&unused) || producer_id < 0 || producers_.in_transaction(producer_id)) return {};
-  return {producer_id, producer_epoch, producers_.begin_verification(producer_id, now_ms)};
+  return {producer_id, producer_epoch,
+          producers_.begin_verification(producer_id, producer_epoch, sequence, now_ms)};
 }
 
 bool Partition::txn_verified(const uint8_t* data, size_t n, uint64_t guard,
                              AppendOutcome* out) const {
   record::BatchHeader h;  // validated: one batch when it has a producer id (check_producer)
   record::parse_header(data, n, h);
-  if (h.producer_id < 0 || !h.is_transactional() || producers_.in_transaction(h.producer_id) ||
-      producers_.verified(h.producer_id, guard)) {
+  if (h.producer_id < 0 || !h.is_transactional() || producers_.in_transaction(h.producer_id)) {
     return true;
   }
-  out->error = ErrorCode::invalid_txn_state;
-  out->message = "Record was not part of an ongoing transaction";
-  log::debug("rejected produce to {}-{}: transactional batch of producer {} not verified", topic_,
-             index_, h.producer_id);
+  if (!producers_.verified(h.producer_id, guard)) {
+    out->error = ErrorCode::invalid_txn_state;
+    out->message = "Record was not part of an ongoing transaction";
+  } else if (const auto lowest = producers_.verifying_sequence(h.producer_id);
+             h.base_sequence >= 0 && lowest && h.base_sequence > *lowest) {
+    out->error = ErrorCode::out_of_order_sequence_number;
+    out->message = "Sequence " + std::to_string(h.base_sequence) + " while sequence " +
+                   std::to_string(*lowest) + " is being verified";
+  } else {
+    return true;
+  }
+  log::debug("rejected produce to {}-{}: {}", topic_, index_, out->message);
   return false;
 }
 

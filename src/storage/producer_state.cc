@@ -219,10 +219,17 @@ void ProducerStateManager::forget_replicated(int64_t high_watermark) {
                 [&](const auto& kv) { return kv.second.last_offset < high_watermark; });
 }
 
-uint64_t ProducerStateManager::begin_verification(int64_t producer_id, int64_t now_ms) {
+uint64_t ProducerStateManager::begin_verification(int64_t producer_id, int16_t epoch,
+                                                  int32_t sequence, int64_t now_ms) {
   auto [it, added] = verifying_.try_emplace(producer_id);
-  if (added) it->second = {next_guard_++, now_ms};
-  return it->second.guard;
+  Verifying& v = it->second;
+  if (added) {
+    v = {next_guard_++, now_ms, epoch, sequence};
+  } else if (epoch > v.epoch || (epoch == v.epoch && sequence < v.lowest_sequence)) {
+    v.epoch = epoch;  // a new epoch starts the sequences again
+    v.lowest_sequence = sequence;
+  }
+  return v.guard;
 }
 
 size_t ProducerStateManager::remove_expired(int64_t now_ms, int64_t expiration_ms) {

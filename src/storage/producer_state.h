@@ -38,7 +38,10 @@
 // flight holds), and the append presents it (verified()). update() drops the guard when the
 // producer's transactional data or marker is written, so a verification answered after a marker
 // ended the transaction presents a guard that is gone: the append is refused and the client's
-// retry verifies again. Guards unused for producer.id.expiration.ms go in remove_expired().
+// retry verifies again. While a guard is held it also remembers the lowest sequence a verification
+// began with (at the highest epoch seen): a batch with a higher sequence is refused as out of order
+// until that one is written, so that a later batch verified first cannot leave a gap behind it.
+// Guards unused for producer.id.expiration.ms go in remove_expired().
 //
 // Durability: the state is derived from the log. Snapshots `<20-digit offset>.snapshot` in the
 // partition directory hold the state of every batch below that offset; load() takes the newest
@@ -183,11 +186,18 @@ class ProducerStateManager {
     const ProducerEntry* e = find(producer_id);
     return e != nullptr && e->txn_first_offset >= 0;
   }
-  // Verification (above). Guards are never 0.
-  uint64_t begin_verification(int64_t producer_id, int64_t now_ms);
+  // Verification (above). Guards are never 0. `sequence`: the batch's base sequence (-1 for the
+  // group coordinator's batches, which have none).
+  uint64_t begin_verification(int64_t producer_id, int16_t epoch, int32_t sequence, int64_t now_ms);
   bool verified(int64_t producer_id, uint64_t guard) const {
     const auto it = verifying_.find(producer_id);
     return it != verifying_.end() && it->second.guard == guard;
+  }
+  // The lowest sequence a verification of the producer holding a guard began with.
+  std::optional<int32_t> verifying_sequence(int64_t producer_id) const {
+    const auto it = verifying_.find(producer_id);
+    if (it == verifying_.end()) return std::nullopt;
+    return it->second.lowest_sequence;
   }
   size_t producer_count() const { return producers_.size(); }
   // The offset the last load() started replaying from (-1 before load), for tests and logs.
@@ -211,6 +221,8 @@ class ProducerStateManager {
   struct Verifying {
     uint64_t guard = 0;
     int64_t since_ms = 0;
+    int16_t epoch = -1;
+    int32_t lowest_sequence = -1;
   };
   std::unordered_map<int64_t, Verifying> verifying_;  // by producer id
   uint64_t next_guard_ = 1;

@@ -185,6 +185,29 @@ TEST(PartitionTxn, UnverifiedTransactionalBatchesAreRefused) {
   EXPECT_EQ(f.p->last_stable_offset(), 5);
 }
 
+// Kafka's lowest-sequence rule: while sequence 0 is being verified, a batch with sequence 1 that
+// happens to be answered first is refused as out of order (the client retries it), so that it
+// cannot be written ahead of 0.
+TEST(PartitionTxn, AHigherSequenceWaitsForTheOneBeingVerified) {
+  Fixture f;
+  auto begin = [&](int32_t seq) {
+    const std::string b = txn_batch(9, 0, seq, {"v"});
+    return f.p->begin_txn_verification(reinterpret_cast<const uint8_t*>(b.data()), b.size(), 1)
+        .guard;
+  };
+  auto put = [&](int32_t seq, uint64_t guard) {
+    std::string b = txn_batch(9, 0, seq, {"v"});
+    return f.p->append(reinterpret_cast<uint8_t*>(b.data()), b.size(), 5000, false,
+                       Partition::AppendOrigin::client, guard);
+  };
+  const uint64_t guard = begin(1);
+  EXPECT_EQ(begin(0), guard);  // the lower sequence becomes the one to wait for
+  EXPECT_EQ(put(1, guard).error, ErrorCode::out_of_order_sequence_number);
+  EXPECT_EQ(f.p->log_end_offset(), 0);
+  EXPECT_EQ(put(0, guard).error, ErrorCode::none);
+  EXPECT_EQ(put(1, 0).error, ErrorCode::none);  // in the transaction now
+}
+
 TEST(PartitionTxn, ReadCommittedStopsAtTheLastStableOffsetAndListsAborts) {
   Fixture f;
   f.txn(7, 0, 2);      // 0-1, aborted below
