@@ -336,6 +336,16 @@ void BrokerMetrics::scrape(Broker& broker, bool groups, std::function<void(std::
     out.begin("kaffa_fsync_latency_seconds", "Time of each fdatasync of a partition's log.",
               Type::histogram);
     out.histogram("kaffa_fsync_latency_seconds", {}, broker.flusher().sync_latency().snapshot());
+    // The verifier exists before the admin API starts (Broker::start).
+    const auto& verifier = broker.txn_verifier();
+    out.begin("kaffa_txn_verification_seconds",
+              "Time of each KIP-890 check that a partition is in a producer's transaction.",
+              Type::histogram);
+    out.histogram("kaffa_txn_verification_seconds", {}, verifier.latency().snapshot());
+    out.begin("kaffa_txn_verification_failures_total",
+              "KIP-890 checks the transaction coordinator did not answer with NONE.",
+              Type::counter);
+    out.sample("kaffa_txn_verification_failures_total", {}, verifier.failures());
     if (scan != nullptr) render_groups(out, *scan);
     return out.take();
   };

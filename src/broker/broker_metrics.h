@@ -22,6 +22,8 @@
 //     counters: answers over a client quota (producer_byte_rate, consumer_byte_rate), and the
 //     throttle time they carried
 //   kaffa_fsync_latency_seconds                  histogram (storage::Flusher)
+//   kaffa_txn_verification_seconds, kaffa_txn_verification_failures_total   histogram, counter
+//     (txn::PartitionVerifier: KIP-890 checks, and those not answered NONE)
 //   kaffa_log_cleaner_runs_total, _failures_total, _discarded_total   counters (cleanings
 //     installed, failed, discarded because the log changed meanwhile)
 //   kaffa_log_cleaner_cleaned_bytes_total, _written_bytes_total, _removed_records_total

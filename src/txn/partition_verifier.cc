@@ -49,7 +49,9 @@ void PartitionVerifier::finish(const Job& job, ErrorCode coordinator_error) {
   } else if (e == ErrorCode::producer_fenced) {
     e = ErrorCode::invalid_producer_epoch;
   }
+  latency_.observe_since(job.start);
   if (e != ErrorCode::none) {
+    failures_.fetch_add(1, std::memory_order_relaxed);
     log::debug("transaction verification of {}-{} for {}: coordinator answered {}", job.tp.first,
                job.tp.second, job.transactional_id, protocol::code(coordinator_error));
   }
@@ -58,7 +60,8 @@ void PartitionVerifier::finish(const Job& job, ErrorCode coordinator_error) {
 
 void PartitionVerifier::verify(const std::string& transactional_id, int64_t producer_id,
                                int16_t producer_epoch, TopicPartition tp, Done done) {
-  Job job{transactional_id, producer_id, producer_epoch, std::move(tp), std::move(done)};
+  Job job{transactional_id, producer_id,     producer_epoch,
+          std::move(tp),    std::move(done), std::chrono::steady_clock::now()};
   coordinator_.with_shard(
       transactional_id, [this, job = std::move(job)](TxnShard* shard, ErrorCode e) mutable {
         if (shard != nullptr) {

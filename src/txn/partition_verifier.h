@@ -23,10 +23,15 @@
 // it because it makes no client refresh its metadata); TxnOffsetCommit maps NETWORK_EXCEPTION to
 // COORDINATOR_LOAD_IN_PROGRESS (coordinator/ handler).
 //
+// Metrics (Kafka's VerificationTimeMs and VerificationFailureRate): the time of each verification
+// and the count of those not answered NONE, rendered by broker/broker_metrics.h.
+//
 // Threading: verify() from any thread; `done` runs on a shard's loop, a channel's thread or the
-// caller's.
+// caller's. The metrics are atomic.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/metrics.h"
 #include "protocol/error_codes.h"
 #include "txn/broker_channels.h"
 #include "txn/marker_sender.h"
@@ -54,6 +60,9 @@ class PartitionVerifier {
   void verify(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
               TopicPartition tp, Done done);
 
+  const metrics::Histogram& latency() const { return latency_; }
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
   // The Produce error and message for an answer (above).
   static std::pair<protocol::ErrorCode, std::string> for_produce(protocol::ErrorCode e);
 
@@ -64,8 +73,9 @@ class PartitionVerifier {
     int16_t producer_epoch = -1;
     TopicPartition tp;
     Done done;
+    std::chrono::steady_clock::time_point start;
   };
-  static void finish(const Job& job, protocol::ErrorCode coordinator_error);
+  void finish(const Job& job, protocol::ErrorCode coordinator_error);
   void verify_remote(Job job);
   // One AddPartitionsToTxn v5 request for `jobs`; finishes each.
   void deliver(int32_t broker_id, cluster::BrokerConnection* conn, std::vector<Job>& jobs);
@@ -73,6 +83,8 @@ class PartitionVerifier {
   TxnCoordinator& coordinator_;
   LeaderOf leader_of_;
   std::unique_ptr<BrokerChannels<Job>> channels_;
+  metrics::Histogram latency_;
+  std::atomic<uint64_t> failures_{0};
 };
 
 }  // namespace kaffa::txn

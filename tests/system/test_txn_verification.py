@@ -22,6 +22,7 @@ transactional batch outside its transaction; a late retry or a buggy one does).
 import os
 import sys
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,6 +51,16 @@ def produce(conn, batch, transactional_id, topic=TOPIC, partition=0):
                                               transactional_id=transactional_id),
                            corr, "Produce v7")
     return kr.parse_produce_response(body, 7)[(topic, partition)]
+
+
+def verification_metrics(broker):
+    """(checks made, checks not answered NONE) from the broker's /metrics."""
+    text = urllib.request.urlopen(broker.admin_url + "/metrics", timeout=10).read().decode()
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                  if line.startswith(("kaffa_txn_verification_seconds_count",
+                                      "kaffa_txn_verification_failures_total")))
+    return (int(float(values["kaffa_txn_verification_seconds_count"])),
+            int(float(values["kaffa_txn_verification_failures_total"])))
 
 
 def offsets(conn, topic=TOPIC, partition=0):
@@ -98,10 +109,12 @@ class VerificationTest(unittest.TestCase):
 
     def test_a_batch_outside_its_transaction_is_refused(self):
         self.start()
+        self.assertEqual(verification_metrics(self.broker), (0, 0))
         early = produce(self.conn, txn_batch(self.pid, self.epoch, 0, b"early"), "vt")
         self.assertEqual(early["error_code"], INVALID_TXN_STATE, early)
         self.assertEqual(early["base_offset"], -1)
         self.assertEqual(offsets(self.conn), (0, 0))
+        self.assertEqual(verification_metrics(self.broker), (1, 1))
 
         self.add_and_write_then_abort()
         late = produce(self.conn, txn_batch(self.pid, self.epoch, 2, b"late"), "vt")
@@ -115,6 +128,8 @@ class VerificationTest(unittest.TestCase):
         self.assertEqual((r["error_code"], r["base_offset"]), (0, 3))
         self.assertEqual(self.conn.end_txn("vt", self.pid, self.epoch, True), 0)
         wait_for("the commit marker", lambda: offsets(self.conn) == (5, 5))
+        # Checked: early (refused), in-0 (its transaction's first batch), late (refused), next.
+        self.assertEqual(verification_metrics(self.broker), (4, 2))
 
     def test_a_transactional_batch_needs_the_transactional_id(self):
         self.start()
