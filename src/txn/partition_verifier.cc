@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "protocol/messages/add_partitions_to_txn.h"
+#include "protocol/messages/api_versions.h"
 #include "txn/txn_config.h"
 #include "txn/txn_rules.h"
 
@@ -85,8 +86,43 @@ void PartitionVerifier::verify_remote(Job job) {
   }
 }
 
+int16_t PartitionVerifier::version_of(int32_t broker_id, cluster::BrokerConnection& conn) {
+  {
+    std::lock_guard lock(versions_mu_);
+    if (const auto it = versions_.find(broker_id); it != versions_.end()) return it->second;
+  }
+  protocol::ApiVersionsRequest req;
+  protocol::ApiVersionsResponse resp;
+  std::shared_ptr<std::string> answer;
+  std::string error;
+  if (!conn.call(18, 0, req, resp, channels_->settings().request_timeout_ms, answer, &error)) {
+    log::warn("transaction verification: ApiVersions to broker {} failed: {}", broker_id, error);
+    return -1;
+  }
+  int16_t version = 0;
+  for (const auto& k : resp.api_keys) {
+    if (k.api_key == 24) version = k.max_version;
+  }
+  std::lock_guard lock(versions_mu_);
+  if (version >= 4) {
+    versions_[broker_id] = version;
+    warned_.erase(broker_id);
+  } else if (warned_.insert(broker_id).second) {
+    log::warn(
+        "transaction verification: broker {} speaks AddPartitionsToTxn up to v{}: the "
+        "partitions of the transactions it coordinates are not verified",
+        broker_id, version);
+  }
+  return version;
+}
+
 void PartitionVerifier::deliver(int32_t broker_id, cluster::BrokerConnection* conn,
                                 std::vector<Job>& jobs) {
+  const int16_t version = conn == nullptr ? int16_t{-1} : version_of(broker_id, *conn);
+  if (version >= 0 && version < 4) {
+    for (const auto& job : jobs) finish(job, ErrorCode::none);  // not verified (above)
+    return;
+  }
   std::vector<ErrorCode> errors(jobs.size(), ErrorCode::network_exception);
   // One transaction per id; a second producer (or epoch) for an id already in the request waits
   // for a retry (Kafka answers it NETWORK_EXCEPTION too).
@@ -117,12 +153,14 @@ void PartitionVerifier::deliver(int32_t broker_id, cluster::BrokerConnection* co
   protocol::AddPartitionsToTxnResponse resp;
   std::shared_ptr<std::string> answer;
   std::string error;
-  if (conn == nullptr) {
-    // Unreachable (logged by the channel): NETWORK_EXCEPTION, retried by the client.
-  } else if (!conn->call(24, 5, req, resp, channels_->settings().request_timeout_ms, answer,
-                         &error)) {
+  if (version < 0) {
+    // Unreachable (logged): NETWORK_EXCEPTION, retried by the client.
+  } else if (!conn->call(24, std::min<int16_t>(version, 5), req, resp,
+                         channels_->settings().request_timeout_ms, answer, &error)) {
     log::warn("transaction verification: AddPartitionsToTxn to broker {} failed: {}", broker_id,
               error);
+    std::lock_guard lock(versions_mu_);
+    versions_.erase(broker_id);  // the connection is closed: ask the next one again
   } else if (resp.error_code != 0) {
     log::warn("transaction verification: broker {} answered error {}", broker_id, resp.error_code);
     std::fill(errors.begin(), errors.end(), static_cast<ErrorCode>(resp.error_code));

@@ -8,7 +8,10 @@
 // Who answers: the transactional id's coordinator. This broker's own TxnCoordinator when it leads
 // the id's __transaction_state partition (always on a single node); otherwise the leading broker,
 // through AddPartitionsToTxn v5 with verify_only, over BrokerChannels (one thread per broker; the
-// verifications queued meanwhile go in one request, those of one transaction merged).
+// verifications queued meanwhile go in one request, those of one transaction merged). Which
+// version a broker speaks is asked with ApiVersions on a new connection; a broker that does not
+// speak v4+ (a Kaffa from before this check, during a rolling upgrade) is not asked, and its
+// transactions' partitions pass unverified, as Kafka does on UNSUPPORTED_VERSION.
 //
 // The answer (as Kafka's manager passes it on):
 //   NONE                          the partition is in the ongoing transaction
@@ -34,7 +37,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,12 +83,18 @@ class PartitionVerifier {
   };
   void finish(const Job& job, protocol::ErrorCode coordinator_error);
   void verify_remote(Job job);
-  // One AddPartitionsToTxn v5 request for `jobs`; finishes each.
+  // One AddPartitionsToTxn v4+ request for `jobs`; finishes each.
   void deliver(int32_t broker_id, cluster::BrokerConnection* conn, std::vector<Job>& jobs);
+  // The highest AddPartitionsToTxn version broker_id speaks (ApiVersions; remembered while it is
+  // 4 or more, until a request to it fails), or -1 when it could not be asked.
+  int16_t version_of(int32_t broker_id, cluster::BrokerConnection& conn);
 
   TxnCoordinator& coordinator_;
   LeaderOf leader_of_;
   std::unique_ptr<BrokerChannels<Job>> channels_;
+  std::mutex versions_mu_;
+  std::map<int32_t, int16_t> versions_;  // by broker id
+  std::set<int32_t> warned_;             // brokers logged as too old
   metrics::Histogram latency_;
   std::atomic<uint64_t> failures_{0};
 };
