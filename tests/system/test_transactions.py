@@ -46,7 +46,7 @@ import client_io as cio  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import acl_wire as aw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
-from test_txn_offset_commit import JAAS  # noqa: E402
+from test_txn_offset_commit import start_acl_broker  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -397,14 +397,7 @@ class CleanedMarkersTest(unittest.TestCase):
 
 class TransactionAuthorizationTest(unittest.TestCase):
     def test_describe_leaves_out_topics_the_principal_may_not_describe(self):
-        broker = KaffaBroker(overrides={
-            "listeners": "SASL_PLAINTEXT://127.0.0.1:0",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
-            "super.users": "User:admin",
-            "transaction.state.log.num.partitions": "1"}).start()
-        self.addCleanup(broker.cleanup)
-        self.addCleanup(broker.stop_and_check)
+        broker = start_acl_broker(self, **{"transaction.state.log.num.partitions": "1"})
         admin_conf = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
                       "sasl.username": "admin", "sasl.password": "admin-secret"}
         admin = AdminClient(dict(admin_conf, **{"bootstrap.servers": broker.bootstrap}))

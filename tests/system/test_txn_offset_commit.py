@@ -160,18 +160,24 @@ JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
         'user_alice="alice-secret";')
 
 
+def start_acl_broker(test, **overrides):
+    """A started broker with SASL PLAIN (admin, alice), the ACL authorizer and admin as super
+    user, stopped and removed when `test` ends."""
+    broker = KaffaBroker(overrides=dict({
+        "listeners": "SASL_PLAINTEXT://127.0.0.1:0",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+        "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+        "super.users": "User:admin"}, **overrides)).start()
+    test.addCleanup(broker.cleanup)
+    test.addCleanup(broker.stop_and_check)
+    return broker
+
+
 class TxnOffsetCommitAuthorizationTest(unittest.TestCase):
     """Kafka's order: TRANSACTIONAL_ID WRITE, GROUP READ, then TOPIC READ per topic."""
 
     def test_each_refusal_in_kafkas_order(self):
-        broker = KaffaBroker(overrides={
-            "listeners": "SASL_PLAINTEXT://127.0.0.1:0",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
-            "super.users": "User:admin",
-            "transaction.partition.verification.enable": "false"}).start()
-        self.addCleanup(broker.cleanup)
-        self.addCleanup(broker.stop_and_check)
+        broker = start_acl_broker(self, **{"transaction.partition.verification.enable": "false"})
         with aw.connect(broker, "admin", "admin-secret") as admin:
             corr = admin.next_corr()
             body = admin.round_trip(kw.create_topics_v0(corr, [(T, 1, 1)]), corr, "CreateTopics")
