@@ -37,6 +37,7 @@ void TopicRegistry::load(std::vector<TopicInfo> topics) {
     std::string name = t.name;
     topics_.emplace(std::move(name), std::move(t));
   }
+  reindex_locked();
 }
 
 void TopicRegistry::replace_all(std::vector<TopicInfo> topics) {
@@ -47,6 +48,12 @@ void TopicRegistry::replace_all(std::vector<TopicInfo> topics) {
   }
   std::unique_lock lock(mu_);
   topics_.swap(fresh);
+  reindex_locked();
+}
+
+void TopicRegistry::reindex_locked() {
+  names_by_id_.clear();
+  for (const auto& [name, t] : topics_) names_by_id_.emplace(t.id.bytes, name);
 }
 
 void TopicRegistry::set_persistence(Persist persist) {
@@ -68,8 +75,7 @@ TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* cr
   if (collision_locked(topic.name)) return CreateResult::collides;
   do {
     topic.id = protocol::Uuid::random();
-  } while (std::any_of(topics_.begin(), topics_.end(),
-                       [&](const auto& kv) { return kv.second.id == topic.id; }));
+  } while (names_by_id_.count(topic.id.bytes) != 0);
   if (created != nullptr) *created = topic;
   std::string name = topic.name;
   auto it = topics_.emplace(std::move(name), std::move(topic)).first;
@@ -79,6 +85,7 @@ TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* cr
     topics_.erase(it);
     return CreateResult::storage_error;
   }
+  names_by_id_.emplace(it->second.id.bytes, it->first);
   return CreateResult::created;
 }
 
@@ -96,6 +103,7 @@ bool TopicRegistry::remove(std::string_view name, std::string* error) {
     if (error) *error = why;
     return false;
   }
+  names_by_id_.erase(saved.id.bytes);
   return true;
 }
 
@@ -108,10 +116,18 @@ std::optional<TopicInfo> TopicRegistry::find(std::string_view name) const {
 
 std::optional<TopicInfo> TopicRegistry::find(const protocol::Uuid& id) const {
   std::shared_lock lock(mu_);
-  for (const auto& [name, t] : topics_) {
-    if (t.id == id) return t;
-  }
-  return std::nullopt;
+  auto named = names_by_id_.find(id.bytes);
+  if (named == names_by_id_.end()) return std::nullopt;
+  auto it = topics_.find(named->second);
+  if (it == topics_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> TopicRegistry::name_of(const protocol::Uuid& id) const {
+  std::shared_lock lock(mu_);
+  auto it = names_by_id_.find(id.bytes);
+  if (it == names_by_id_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<TopicInfo> TopicRegistry::list() const {

@@ -7,6 +7,7 @@
 // snapshot (TopicInfo copies), so no lock is held while a response is built.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +58,8 @@ class TopicRegistry {
   bool add_partitions(std::string_view name, int32_t new_count, std::string* error = nullptr);
   std::optional<TopicInfo> find(std::string_view name) const;
   std::optional<TopicInfo> find(const protocol::Uuid& id) const;
+  // The name of the topic with this id (an index lookup, no copy of the configs: Fetch v13+).
+  std::optional<std::string> name_of(const protocol::Uuid& id) const;
   std::vector<TopicInfo> list() const;  // sorted by name
   // Would `name` collide with an existing topic ('.' vs '_')? Returns the existing name.
   std::optional<std::string> collision(std::string_view name) const;
@@ -64,11 +67,13 @@ class TopicRegistry {
  private:
   std::optional<std::string> collision_locked(std::string_view name) const;
   bool persist_locked(std::string* error) const;
+  void reindex_locked();  // rebuilds names_by_id_ from topics_
 
   Persist persist_;
 
   mutable std::shared_mutex mu_;
   std::map<std::string, TopicInfo, std::less<>> topics_;
+  std::map<std::array<uint8_t, 16>, std::string> names_by_id_;  // follows topics_
 };
 
 }  // namespace kaffa::cluster

@@ -24,6 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 JS_DIR = os.path.abspath(os.environ.get("KAFFA_JS_DIR") or os.path.join(HERE, "..", "js"))
 DATA_OPS = os.path.join(HERE, "js", "data_ops.mjs")
+PLATFORMATIC_OPS = os.path.join(HERE, "js", "platformatic_ops.mjs")
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 
 DEADLINE_S = 60.0
@@ -167,27 +168,36 @@ def node_path():
     return node
 
 
-def run_data_ops(request):
+def run_node_ops(script, client, request, timeout=180):
+    """Runs one op of a node script (data_ops.mjs, platformatic_ops.mjs) and returns its JSON
+    answer; raises when the script failed or answered ok=false."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(request, f)
         path = f.name
+    name = os.path.basename(script)
     try:
         env = dict(os.environ, KAFFA_JS_DIR=JS_DIR)
-        r = subprocess.run([node_path(), DATA_OPS, path], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=180, env=env)
+        r = subprocess.run([shutil.which("node") or "node", script, path],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout, env=env)
     finally:
         os.unlink(path)
     if os.environ.get("KAFFA_TEST_DEBUG"):
         sys.stderr.write(r.stderr)
     if r.returncode != 0:
-        raise AssertionError("data_ops.mjs exited %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
+        raise AssertionError("%s exited %d:\n%s\n%s" % (name, r.returncode, r.stdout, r.stderr))
     try:
         res = json.loads(r.stdout)
     except ValueError:
-        raise AssertionError("data_ops.mjs printed no JSON:\n%s\n%s" % (r.stdout, r.stderr))
+        raise AssertionError("%s printed no JSON:\n%s\n%s" % (name, r.stdout, r.stderr))
     if not res.get("ok"):
-        raise AssertionError("kafkajs %s failed: %s" % (request["op"], json.dumps(res["error"])))
+        raise AssertionError("%s %s failed: %s" % (client, request["op"], json.dumps(res["error"])))
     return res
+
+
+def run_data_ops(request):
+    node_path()
+    return run_node_ops(DATA_OPS, "kafkajs", request)
 
 
 def _b64(b):
@@ -243,6 +253,112 @@ def kafkajs_fetch(bootstrap, partitions, options=None):
 def kafkajs_offsets(bootstrap, topic, timestamp):
     return run_data_ops({"op": "offsets", "broker": bootstrap, "topic": topic,
                          "timestamp": timestamp})
+
+
+# ---- @platformatic/kafka (node script) ----
+
+PLATFORMATIC_MIN_NODE = (20, 19, 4)  # the package's "engines"
+
+
+def platformatic_missing():
+    """Why @platformatic/kafka cannot run here (None when it can): it needs Node.js 20.19.4 or
+    later, which Debian 12's own nodejs package (18) is not."""
+    node = shutil.which("node")
+    if node is None:
+        return "node is not installed"
+    out = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    version = tuple(int(x) for x in re.findall(r"\d+", out)[:3])
+    if version < PLATFORMATIC_MIN_NODE:
+        return "@platformatic/kafka needs Node.js >= %s, this is %s" % (
+            ".".join(map(str, PLATFORMATIC_MIN_NODE)), out)
+    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "@platformatic", "kafka")):
+        raise AssertionError("@platformatic/kafka is not installed in %s: run `npm ci` there"
+                             % JS_DIR)
+    return None
+
+
+def platformatic_codecs():
+    """The codecs @platformatic/kafka has on this Node.js: zstd comes from node:zlib (22.15+)."""
+    node = shutil.which("node")
+    zstd = node is not None and subprocess.run(
+        [node, "-e", "process.exit(require('zlib').zstdCompressSync ? 0 : 1)"]).returncode == 0
+    return ["none", "gzip", "snappy", "lz4"] + (["zstd"] if zstd else [])
+
+
+def platformatic(request, timeout=180):
+    return run_node_ops(PLATFORMATIC_OPS, "@platformatic/kafka", request, timeout)
+
+
+def platformatic_records(records):
+    return [{"partition": p, "key": _b64(k), "value": _b64(v),
+             "headers": [[hk, _b64(hv)] for hk, hv in h]} for p, k, v, h in records]
+
+
+def platformatic_produce(bootstrap, topic, records, codec="none", idempotent=False):
+    """One producer.send() with acks=-1; returns [(partition, base offset)] as the client
+    reports them (one batch per partition)."""
+    res = platformatic({"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec,
+                        "idempotent": idempotent, "records": platformatic_records(records)})
+    return sorted((o["partition"], int(o["offset"])) for o in res["offsets"])
+
+
+def platformatic_consume(bootstrap, group, topics, count, isolation="read_uncommitted"):
+    """One member of `group` reads `count` records of `topics` from the earliest offsets and
+    commits each; returns ({(topic, partition): [Rec]}, the committed offsets it lists)."""
+    res = platformatic({"op": "consume", "broker": bootstrap, "group": group, "topics": topics,
+                        "count": count, "isolation": isolation})
+    out = {}
+    for r in res["records"]:
+        out.setdefault((r["topic"], r["partition"]), []).append(
+            Rec(r["offset"], _unb64(r["key"]), _unb64(r["value"]),
+                tuple((k, _unb64(v)) for k, v in r["headers"])))
+    return out, res["committed"]
+
+
+# ---- sarama (Go, tests/go/sarama_ops) ----
+
+def sarama_ops_path():
+    path = os.environ.get("KAFFA_SARAMA_OPS")
+    if not path or not os.path.isfile(path):
+        raise AssertionError(
+            "the sarama_ops binary is missing (KAFFA_SARAMA_OPS=%r): it is built with the project"
+            " when golang-go and golang-github-shopify-sarama-dev are installed" % path)
+    return path
+
+
+def sarama(request, timeout=180):
+    """Runs one op of sarama_ops (its request on stdin) and returns its JSON answer."""
+    r = subprocess.run([sarama_ops_path()], input=json.dumps(request), capture_output=True,
+                       text=True, timeout=timeout)
+    if os.environ.get("KAFFA_TEST_DEBUG"):
+        sys.stderr.write(r.stderr)
+    if r.returncode != 0:
+        raise AssertionError("sarama_ops exited %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
+    try:
+        res = json.loads(r.stdout)
+    except ValueError:
+        raise AssertionError("sarama_ops printed no JSON:\n%s\n%s" % (r.stdout, r.stderr))
+    if not res.get("ok"):
+        raise AssertionError("sarama %s failed: %s" % (request["op"], res.get("error")))
+    return res
+
+
+def sarama_produce(bootstrap, topic, records, codec="none", idempotent=False):
+    """One SyncProducer.SendMessages (acks=all); returns [(partition, offset)] per record."""
+    res = sarama({"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec,
+                  "idempotent": idempotent, "records": platformatic_records(records)})
+    return [tuple(o) for o in res["offsets"]]
+
+
+def sarama_consume(bootstrap, partitions):
+    """A partition consumer per partition, from the oldest offset to the high watermark."""
+    res = sarama({"op": "consume", "broker": bootstrap, "partitions": [list(tp) for tp in partitions]})
+    out = {tuple(tp): [] for tp in partitions}
+    for r in res["records"]:
+        out[(r["topic"], r["partition"])].append(
+            Rec(r["offset"], _unb64(r["key"]), _unb64(r["value"]),
+                tuple((k, _unb64(v)) for k, v in r["headers"])))
+    return out
 
 
 # ---- kcat ----

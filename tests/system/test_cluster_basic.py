@@ -11,6 +11,9 @@
 - Records produced through a bootstrap of one broker (acks=all) are consumed through another
   broker's bootstrap, and every replica's log files hold the same batches byte for byte.
 - A follower refuses Produce and a consumer's Fetch with NOT_LEADER_OR_FOLLOWER (6).
+- Leader hints (KIP-951): a broker without the partition answers Produce v10+ and Fetch v16+
+  NOT_LEADER_OR_FOLLOWER with the leader's id and epoch and its address (node_endpoints);
+  Produce v9 and Fetch v15 carry none.
 - A second broker with a node.id already registered does not join: after waiting out its
   start-up timeout for the registration to expire (it could be a crashed predecessor's) it exits
   with an error naming the id, never ready; the cluster keeps its three brokers.
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import client_io as cio  # noqa: E402
 import cluster_checks as cc  # noqa: E402
+import fetch_wire as fw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 from cluster_harness import ClusterBroker, KaffaCluster, metadata, wait_until  # noqa: E402
 
@@ -137,6 +141,41 @@ class ClusterBasicTest(unittest.TestCase):
         leader = c.broker(parts[0]["leader"])
         with kr.connect(leader) as conn:
             self.assertEqual(conn.produce_one("leaders-only", 0, batch)["error_code"], 0)
+
+    def test_leader_hints_from_a_broker_without_the_partition(self):
+        c = self.cluster
+        c.create_topic("hinted", 1, assignment=[[2]])
+        c.wait_full_isr("hinted")
+        leader = c.broker(2)
+        with kr.connect(leader) as conn:
+            meta = fw.parse_metadata_topics(conn.round_trip(
+                fw.metadata_request(7, ["hinted"]), 7, "Metadata v12"))["hinted"]
+        self.assertEqual(meta["leaders"][0][0], 2)
+        want_leader = meta["leaders"][0]
+        want_endpoints = {2: (leader.host, leader.port, None)}
+        batch = kr.encode_batch([(None, b"to-the-wrong-broker", ())])
+        for other in (c.broker(1), c.broker(3)):
+            with kr.connect(other) as conn:
+                for version, hinted in ((9, False), (10, True), (11, True)):
+                    corr = conn.next_corr()
+                    r = fw.parse_produce_response(conn.round_trip(
+                        fw.produce_request(corr, version, [("hinted", [(0, batch)])]), corr,
+                        "Produce v%d" % version))
+                    p = r["partitions"][("hinted", 0)]
+                    self.assertEqual(p["error_code"], NOT_LEADER_OR_FOLLOWER)
+                    self.assertEqual((p["current_leader"], r["node_endpoints"]),
+                                     (want_leader, want_endpoints) if hinted else (None, {}),
+                                     "Produce v%d to broker %d" % (version, other.node_id))
+                for version, hinted in ((15, False), (16, True), (17, True)):
+                    corr = conn.next_corr()
+                    r = fw.parse_fetch_response(conn.round_trip(
+                        fw.fetch_request(corr, version, [(meta["topic_id"], [(0, 0, 1 << 20)])]),
+                        corr, "Fetch v%d" % version))
+                    p = r["partitions"][(meta["topic_id"], 0)]
+                    self.assertEqual(p["error_code"], NOT_LEADER_OR_FOLLOWER)
+                    self.assertEqual((p["current_leader"], r["node_endpoints"]),
+                                     (want_leader, want_endpoints) if hinted else (None, {}),
+                                     "Fetch v%d to broker %d" % (version, other.node_id))
 
     def test_duplicate_node_id_is_refused(self):
         # The newcomer waits for the registration of node 1 to expire (it might be a crashed

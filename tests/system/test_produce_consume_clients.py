@@ -2,7 +2,8 @@
 """Every producing client x every codec, read back by every consuming client.
 
 Producers: confluent_kafka (librdkafka 2.0.2), kafka-python 2.0.2, kafkajs 2.2.4 (node script
-js/data_ops.mjs), kcat -P. Codecs: none, gzip, snappy, lz4, zstd. Each (producer, codec) pair
+js/data_ops.mjs), @platformatic/kafka 1.35 (js/platformatic_ops.mjs), sarama 1.22 (Go,
+tests/go/sarama_ops, a SyncProducer set to Kafka 2.1), kcat -P. Codecs: none, gzip, snappy, lz4, zstd. Each (producer, codec) pair
 writes 20 records to its own 3-partition topic `pc-<producer>-<codec>` with explicit partitions,
 keys (binary), null keys, null values, empty values, and headers (none, one, an empty value,
 several with a repeated name); confluent/kafka-python/kafkajs use acks=all, kcat -X acks=all.
@@ -10,7 +11,8 @@ several with a repeated name); confluent/kafka-python/kafkajs use acks=all, kcat
 Consumers: confluent_kafka Consumer (assign() from the beginning), kafka-python KafkaConsumer
 (assign + seek_to_beginning), kafkajs (its own Fetch request through data_ops.mjs: the kafkajs
 consumer needs consumer-group APIs, which the broker does not have yet), kcat -C -e with a format
-string. Every consumer must read every topic byte-identically (keys, values, headers), in order,
+string, sarama (a partition consumer per partition), @platformatic/kafka (a consumer-group member reading every topic from the earliest
+offsets; it fetches with Fetch v17, topics by id). Every consumer must read every topic byte-identically (keys, values, headers), in order,
 at offsets 0..n-1 per partition — so each client reads what the others wrote.
 
 Raw check: every stored batch of a topic carries the codec its producer was asked for (a broker
@@ -26,6 +28,12 @@ Client limits, not broker behaviour:
 - kcat: -Z turns empty keys/values into NULL, so kcat records have no empty non-null value; its
   -H headers apply to a whole invocation, so kcat runs once per partition with that partition's
   header set; header values stay printable for its %h output.
+- @platformatic/kafka needs Node.js 20.19.4 or later (Debian 12's nodejs is 18: then its
+  producer and consumer are skipped, named in the skip message) and has zstd only from Node.js
+  22.15 (node:zlib): on older Node.js it produces and reads the other codecs. Its snappy
+  decoder takes raw snappy blocks only (as librdkafka, kcat and itself write them), not the
+  xerial framing kafka-python writes (the same bytes confluent_kafka, kafka-python and kcat read
+  back here): it does not read the kafka-python snappy topic.
 - kafkajs returns headers as an object: a repeated name becomes a list, so only the order among
   values of one name is observable through kafkajs.
 """
@@ -43,7 +51,9 @@ import client_io as cio  # noqa: E402
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
-PRODUCERS = ["confluent", "kafkapy", "kafkajs", "kcat"]
+PRODUCERS = ["confluent", "kafkapy", "kafkajs", "platformatic", "sarama", "kcat"]
+PLATFORMATIC_MISSING = cio.platformatic_missing()  # why it cannot run here, or None
+PLATFORMATIC_CODECS = [] if PLATFORMATIC_MISSING else cio.platformatic_codecs()
 PARTITIONS = 3
 N = 20
 
@@ -64,6 +74,8 @@ def producer_supports(producer, codec):
         return codec in ("none", "gzip")
     if producer == "kafkapy":
         return cio.kafka_python_available_codecs()[codec]
+    if producer == "platformatic":
+        return codec in PLATFORMATIC_CODECS
     return True
 
 
@@ -134,6 +146,10 @@ class ProduceConsumeClientsTest(unittest.TestCase):
             return cio.kafka_python_produce(b, topic, records, codec)
         if producer == "kafkajs":
             return cio.kafkajs_produce(b, topic, records, codec)
+        if producer == "platformatic":
+            return cio.platformatic_produce(b, topic, records, codec)
+        if producer == "sarama":
+            return cio.sarama_produce(b, topic, records, codec)
         for p in range(PARTITIONS):
             mine = [(k, v) for part, k, v, h in records if part == p]
             headers = [h for part, k, v, h in records if part == p][0]
@@ -190,6 +206,9 @@ class ProduceConsumeClientsTest(unittest.TestCase):
                 self.assertEqual(sorted((m["partition"], m["errorCode"], m["baseOffset"])
                                         for m in reported),
                                  [(p, 0, "0") for p in range(PARTITIONS)], topic)
+            elif topic.startswith("pc-platformatic-"):
+                # one batch per partition; the client reports each batch's base offset
+                self.assertEqual(reported, [(p, 0) for p in range(PARTITIONS)], topic)
             elif reported is not None:
                 # per record: the offset the broker assigned is its index in the partition
                 want = []
@@ -254,6 +273,32 @@ class ProduceConsumeClientsTest(unittest.TestCase):
     def test_kafkajs_reads_everything_it_can_decompress(self):
         got = cio.kafkajs_fetch(self.broker.bootstrap, self.all_partitions(("none", "gzip")))
         self.check_read("kafkajs", got, view=cio.kafkajs_headers_view)
+
+    def test_platformatic_consumer_reads_everything_it_can_decompress(self):
+        if PLATFORMATIC_MISSING:
+            self.skipTest(PLATFORMATIC_MISSING)
+        partitions = [(t, p) for t, p in self.all_partitions(PLATFORMATIC_CODECS)
+                      if t != topic_name("kafkapy", "snappy")]  # xerial framing: see above
+        topics = sorted({t for t, _ in partitions})
+        count = sum(len(self.produced[t]) for t in topics)
+        got, committed = cio.platformatic_consume(self.broker.bootstrap, "pc-platformatic-reader",
+                                                  topics, count)
+        for t, p in partitions:
+            got.setdefault((t, p), [])
+        self.check_read("@platformatic/kafka", got)
+        # each partition's committed offset is its log end: the member committed what it read
+        ends = {t: [len(expected_by_partition(t, self.produced[t])[(t, p)])
+                    for p in range(PARTITIONS)] for t in topics}
+        self.assertEqual({t: [int(o) for o in committed[t]] for t in topics}, ends)
+
+    def test_sarama_consumer_reads_everything(self):
+        got = cio.sarama_consume(self.broker.bootstrap, self.all_partitions())
+        self.check_read("sarama", got)
+
+    def test_platformatic_producer(self):
+        if PLATFORMATIC_MISSING:
+            self.skipTest(PLATFORMATIC_MISSING)
+        self.assertIn(topic_name("platformatic", "lz4"), self.produced)
 
     def test_kcat_consumer_reads_everything(self):
         got = {}

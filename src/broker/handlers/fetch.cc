@@ -1,4 +1,10 @@
-// Fetch (key 1), versions 4-12 (flexible from 12; 13+ use topic ids).
+// Fetch (key 1), versions 4-17 (flexible from 12).
+//
+// Topics are named up to v12 and given by id from v13 (KIP-516): an id this broker does not know
+// answers UNKNOWN_TOPIC_ID for each of its partitions. v15 moves the replica id into the tagged
+// replica_state (KIP-903); v16 adds leader hints (KIP-951, leader_hints.h) to partitions answered
+// NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH; v17 the follower's directory id (ignored: one
+// log directory per broker is all Kaffa reports). Kaffa's own followers fetch with v12.
 //
 // The request's budget: max_bytes overall (v3+, capped by the broker's fetch.max.bytes) and
 // partition_max_bytes each, spent on the partitions in request order; the first non-empty
@@ -51,6 +57,7 @@
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/leader_hints.h"
 #include "cluster/controller_rules.h"
 #include "protocol/error_codes.h"
 #include "record/batch.h"
@@ -105,12 +112,16 @@ int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_o
 
 class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this<FetchOp> {
  public:
-  FetchOp(Broker& broker, size_t home, Responder respond)
-      : broker_(broker), home_(home), respond_(std::move(respond)) {}
+  FetchOp(Broker& broker, size_t home, Responder respond, int16_t version, std::string listener)
+      : broker_(broker),
+        home_(home),
+        respond_(std::move(respond)),
+        version_(version),
+        listener_(std::move(listener)) {}
 
-  FetchRequest req;
+  FetchRequest req;  // v13+: each topic's name resolved from its id ("" when unknown)
   FetchResponse resp;
-  std::vector<bool> topic_allowed;                 // per request topic
+  std::vector<ErrorCode> topic_error;              // per request topic: refused or unknown
   std::optional<Broker::QuotaIdentity> quota_who;  // set while client quotas exist
   bool follower_ok = false;  // a consumer fetch v11+: followers may serve it (KIP-392)
   cluster::Partition::Isolation isolation = cluster::Partition::Isolation::read_uncommitted;
@@ -138,10 +149,13 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
   void finished(int64_t total, bool read_error);
   void park();
   void wake();
+  void add_leader_hints();  // v16+
 
   Broker& broker_;
   const size_t home_;
   Responder respond_;
+  const int16_t version_;
+  const std::string listener_;
   std::vector<Target> targets_;
   // Targets by owning loop, in request order: (shard, indexes into targets_).
   std::vector<std::pair<size_t, std::vector<size_t>>> by_shard_;
@@ -158,6 +172,7 @@ void FetchOp::start() {
     const auto& topic = req.topics[i];
     auto& t = resp.responses.emplace_back();
     t.topic = topic.topic;
+    t.topic_id = topic.topic_id;
     t.partitions.reserve(topic.partitions.size());
     for (const auto& p : topic.partitions) {
       auto& out = t.partitions.emplace_back();
@@ -165,11 +180,13 @@ void FetchOp::start() {
       out.high_watermark = -1;
       out.records = protocol::Records{};
       if (req.isolation_level == 1) out.aborted_transactions.emplace();
-      auto partition = broker_.partitions().get(topic.topic, p.partition);
-      if (!topic_allowed[i]) {
-        out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+      if (topic_error[i] != ErrorCode::none) {
+        out.error_code = protocol::code(topic_error[i]);
         any_error_ = true;
-      } else if (!partition) {
+        continue;
+      }
+      auto partition = broker_.partitions().get(topic.topic, p.partition);
+      if (!partition) {
         out.error_code = protocol::code(broker_.no_replica_error(topic.topic, p.partition));
         any_error_ = true;
       } else if (p.current_leader_epoch > partition->leader_epoch()) {
@@ -281,10 +298,26 @@ void FetchOp::finished(int64_t total, bool read_error) {
       resp.throttle_time_ms = ms;
       respond_.mute_after(ms);
     }
+    if (version_ >= 16 && (any_error_ || read_error)) add_leader_hints();
     respond_.send(resp);
     return;
   }
   park();
+}
+
+void FetchOp::add_leader_hints() {
+  const cluster::ImagePtr image = broker_.image();
+  for (size_t i = 0; i < resp.responses.size(); ++i) {
+    for (auto& out : resp.responses[i].partitions) {
+      if (out.error_code != protocol::code(ErrorCode::not_leader_or_follower) &&
+          out.error_code != protocol::code(ErrorCode::fenced_leader_epoch)) {
+        continue;
+      }
+      apply_leader_hint(
+          leader_hint(broker_, image.get(), listener_, req.topics[i].topic, out.partition_index),
+          out, resp.node_endpoints);
+    }
+  }
 }
 
 void FetchOp::park() {
@@ -327,19 +360,31 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   // fetch.max.bytes caps what any fetch asks for, as in Kafka (min_bytes never above it).
   req.max_bytes = std::min(req.max_bytes, ctx.broker.config().fetch_max_bytes);
   req.min_bytes = std::min(req.min_bytes, req.max_bytes);
-  auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond));
+  const int16_t v = ctx.version();
+  if (v >= 15) req.replica_id = req.replica_state.replica_id;
+  auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond), v,
+                                      ctx.conn.listener_name);
   op->req = std::move(req);
   op->quota_who = ctx.broker.quota_identity(ctx);
-  op->follower_ok = op->req.replica_id < 0 && ctx.version() >= 11;
+  op->follower_ok = op->req.replica_id < 0 && v >= 11;
   if (op->req.replica_id < 0 && op->req.isolation_level == 1) {
     op->isolation = cluster::Partition::Isolation::read_committed;
   }
   const bool from_replica = op->req.replica_id >= 0;
   const bool replica_allowed = from_replica && authorize_cluster(ctx, AclOperation::cluster_action);
-  for (const auto& topic : op->req.topics) {
-    op->topic_allowed.push_back(
-        from_replica ? replica_allowed
-                     : authorize(ctx, AclOperation::read, ResourceType::topic, topic.topic));
+  for (auto& topic : op->req.topics) {
+    if (v >= 13) {
+      auto name = ctx.broker.topics().name_of(topic.topic_id);
+      if (!name) {
+        op->topic_error.push_back(ErrorCode::unknown_topic_id);
+        continue;
+      }
+      topic.topic = std::move(*name);
+    }
+    const bool allowed = from_replica
+                             ? replica_allowed
+                             : authorize(ctx, AclOperation::read, ResourceType::topic, topic.topic);
+    op->topic_error.push_back(allowed ? ErrorCode::none : ErrorCode::topic_authorization_failed);
   }
   op->start();
 }

@@ -7,7 +7,7 @@ namespace {
 // error; Fetch starts at 4 (record batch v2).
 constexpr HandlerEntry kHandlers[] = {
     {0, 0, 11, handle_produce},
-    {1, 4, 12, handle_fetch},
+    {1, 4, 17, handle_fetch},
     {2, 0, 9, handle_list_offsets},
     {3, 0, 12, handle_metadata},
     {8, 0, 9, handle_offset_commit},

@@ -9,10 +9,10 @@
 // replicated partition, once the high watermark passed them (every in-sync replica has them;
 // on disk too when the leader is alone in its ISR: Partition::when_replicated), acks=0 gets no
 // response. A follower answers
-// NOT_LEADER_OR_FOLLOWER; acks=all to a leader whose ISR is below min.insync.replicas
-// NOT_ENOUGH_REPLICAS (nothing written), or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank
-// below it while the batch was being replicated, REQUEST_TIMED_OUT when the ISR did not get it
-// within the request's timeout_ms.
+// NOT_LEADER_OR_FOLLOWER, from v10 with the leader hints of KIP-951 (leader_hints.h); acks=all to a
+// leader whose ISR is below min.insync.replicas NOT_ENOUGH_REPLICAS (nothing written), or
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below it while the batch was being
+// replicated, REQUEST_TIMED_OUT when the ISR did not get it within the request's timeout_ms.
 // Partitions of one request are independent: an error in one does not affect the others.
 // Authorization: WRITE on each topic, checked before the topic's existence (TOPIC_AUTHORIZATION_
 // FAILED per partition, as Kafka); idempotent batches need nothing more, since Kafka 3.0 checks
@@ -39,6 +39,7 @@
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/leader_hints.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
@@ -52,6 +53,11 @@ using protocol::ProduceResponse;
 // being filled in. Each partition slot is written by exactly one owner loop; the last partition
 // to finish sends the response.
 struct ProduceOp {
+  ProduceOp(Broker& b, int16_t v, std::string l) : broker(b), version(v), listener(std::move(l)) {}
+
+  Broker& broker;
+  const int16_t version;
+  const std::string listener;  // the client's, for the leader hints' addresses
   net::RequestFrame frame;
   ProduceRequest req;
   ProduceResponse resp;
@@ -59,7 +65,23 @@ struct ProduceOp {
   std::atomic<size_t> pending{1};    // partitions + 1 for the dispatching thread
 
   void finish_one() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1 && respond) respond->send(resp);
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1 || !respond) return;
+    if (version >= 10) add_leader_hints();
+    respond->send(resp);
+  }
+
+  // KIP-951 (v10+): where the partitions answered NOT_LEADER_OR_FOLLOWER are led now.
+  void add_leader_hints() {
+    cluster::ImagePtr image;
+    for (size_t i = 0; i < resp.responses.size(); ++i) {
+      for (auto& out : resp.responses[i].partition_responses) {
+        if (out.error_code != protocol::code(ErrorCode::not_leader_or_follower)) continue;
+        if (!image) image = broker.image();
+        apply_leader_hint(
+            leader_hint(broker, image.get(), listener, req.topic_data[i].name, out.index), out,
+            resp.node_endpoints);
+      }
+    }
   }
 };
 
@@ -161,7 +183,7 @@ void dispatch_partition(const std::shared_ptr<ProduceOp>& op,
 }  // namespace
 
 void handle_produce(RequestContext& ctx, Responder respond) {
-  auto op = std::make_shared<ProduceOp>();
+  auto op = std::make_shared<ProduceOp>(ctx.broker, ctx.version(), ctx.conn.listener_name);
   if (!ctx.decode(op->req)) return respond.close();
   op->frame = std::move(*ctx.frame);  // the records views point into this buffer
   const int16_t v = ctx.version();

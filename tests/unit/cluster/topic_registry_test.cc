@@ -35,6 +35,49 @@ TEST(TopicRegistry, CreateFindRemove) {
   EXPECT_FALSE(r.remove("a"));
 }
 
+// Fetch v13+ resolves ids through name_of: its index follows every change of the topics,
+// including a failed persistence that is rolled back.
+TEST(TopicRegistry, NameOfFollowsEveryChange) {
+  TopicRegistry r;
+  TopicInfo loaded;
+  loaded.name = "loaded";
+  loaded.id.bytes[0] = 7;
+  r.load({loaded});
+  EXPECT_EQ(r.name_of(loaded.id), "loaded");
+
+  TopicInfo t;
+  t.name = "made";
+  TopicInfo made;
+  ASSERT_EQ(r.create(t, &made), TopicRegistry::CreateResult::created);
+  EXPECT_EQ(r.name_of(made.id), "made");
+  EXPECT_FALSE(r.name_of(protocol::Uuid{}));
+
+  bool fail = true;
+  r.set_persistence([&](const std::vector<TopicInfo>&, std::string* error) {
+    if (fail) *error = "disk full";
+    return !fail;
+  });
+  EXPECT_FALSE(r.remove("made"));  // not persisted: undone, still named
+  EXPECT_EQ(r.name_of(made.id), "made");
+  TopicInfo refused;
+  refused.name = "refused";
+  TopicInfo refused_out;
+  EXPECT_EQ(r.create(refused, &refused_out), TopicRegistry::CreateResult::storage_error);
+  EXPECT_FALSE(r.name_of(refused_out.id));
+  fail = false;
+  EXPECT_TRUE(r.remove("made"));
+  EXPECT_FALSE(r.name_of(made.id));
+  EXPECT_FALSE(r.find(made.id));
+
+  TopicInfo replaced;
+  replaced.name = "replaced";
+  replaced.id.bytes[0] = 9;
+  r.replace_all({replaced});
+  EXPECT_EQ(r.name_of(replaced.id), "replaced");
+  EXPECT_EQ(r.find(replaced.id)->name, "replaced");
+  EXPECT_FALSE(r.name_of(loaded.id));
+}
+
 TEST(TopicRegistry, DotAndUnderscoreCollide) {
   TopicRegistry r;
   TopicInfo t;
