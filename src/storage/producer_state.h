@@ -200,6 +200,8 @@ class ProducerStateManager {
     return it->second.lowest_sequence;
   }
   size_t producer_count() const { return producers_.size(); }
+  // Every producer tracked, by id (DescribeProducers).
+  const std::unordered_map<int64_t, ProducerEntry>& entries() const { return producers_; }
   // The offset the last load() started replaying from (-1 before load), for tests and logs.
   int64_t replayed_from() const { return replayed_from_; }
 

@@ -357,6 +357,17 @@ def cases():
                   lambda corr: frame(header_v2(60, 0, corr) + i8(1) + kw.uvarint(0)),
                   lambda b: (lambda r: (r.i32(), r.i16())[1])(Reader(b)), 31,
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE)], 0, flexible=True))
+    # 61 DescribeProducers v0 (flexible): READ on the topic.
+    def producers_error(b):
+        r = Reader(b)
+        r.i32()
+        r.uvarint()  # one topic
+        r.compact_string()
+        r.uvarint()  # one partition
+        r.i32()
+        return r.i16()
+    c.append(Case(61, "DescribeProducers", lambda corr: tw.describe_producers(corr, {T: [0]}),
+                  producers_error, 29, [G_(aw.TOPIC, T, aw.READ)], 0, flexible=True))
     # 65 DescribeTransactions v0 (flexible): DESCRIBE on the transactional id.
     def txn_state_error(b):
         r = Reader(b)

@@ -26,6 +26,10 @@
     transactions lose their records once later commits superseded those transactions' offsets;
     the group's committed offset is the last one sent, also after a restart (the coordinator
     replays the cleaned partition).
+(j) DescribeProducers (what kafka-transactions.sh describe-producers and find-hanging ask) lists
+    an idempotent producer with its last sequence, and a transactional one with the first offset
+    of its open transaction until the commit, then its marker's coordinator epoch; an invalid
+    topic name, an unknown topic and an unknown partition answer Kafka's errors.
 (h) With an authorizer (SASL PLAIN, ACLs): DescribeTransactions needs DESCRIBE on the
     transactional id and, as in Kafka, lists only the partitions of topics the principal may
     DESCRIBE; ListTransactions lists only the ids it may DESCRIBE.
@@ -46,6 +50,7 @@ import client_io as cio  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import acl_wire as aw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
+import txn_wire as tw  # noqa: E402
 from test_txn_offset_commit import start_acl_broker  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
@@ -242,6 +247,37 @@ class TransactionsTest(unittest.TestCase):
         self.assertEqual(describe_transaction(self.broker, "nobody")[0], 105)
         self.assertEqual(consume_all(self.bootstrap, "lso", 1, True), {0: ["before", "open"]})
         self.assertEqual(stable_end(self.bootstrap, "lso"), (3, 3))  # the marker is offset 2
+
+    def test_describe_producers_shows_the_open_transaction(self):
+        create_topic(self.bootstrap, "dp", 2)
+        idem = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+        produce(idem, "dp", ["i0", "i1", "i2"], 0)
+        p = txn_producer(self.bootstrap, "t-dp")
+        p.begin_transaction()
+        produce(p, "dp", ["t0", "t1"], 1)
+
+        def describe():
+            with tw.connect(self.broker) as conn:
+                return conn.describe_producers({"dp": [0, 1, 7], "no-such": [0],
+                                                "bad name!": [0]})
+        got = describe()
+        self.assertEqual({k: v[0] for k, v in got.items()},
+                         {("dp", 0): 0, ("dp", 1): 0, ("dp", 7): 3, ("no-such", 0): 3,
+                          ("bad name!", 0): 17})
+        self.assertIn("character", got[("bad name!", 0)][1])
+        [i] = got[("dp", 0)][2]
+        self.assertEqual((i["producer_epoch"], i["last_sequence"], i["coordinator_epoch"],
+                          i["current_txn_start_offset"]), (0, 2, -1, -1))
+        self.assertGreater(i["last_timestamp"], 0)
+        [t] = got[("dp", 1)][2]
+        self.assertNotEqual(t["producer_id"], i["producer_id"])
+        self.assertEqual((t["last_sequence"], t["current_txn_start_offset"]), (1, 0))
+        p.commit_transaction(30)
+        wait_for("the marker", lambda: describe()[("dp", 1)][2][0]["current_txn_start_offset"]
+                 == -1)
+        [t] = describe()[("dp", 1)][2]
+        self.assertGreaterEqual(t["coordinator_epoch"], 0)
+        self.assertEqual(t["last_sequence"], 1)
 
     def test_offsets_commit_with_the_transaction(self):
         create_topic(self.bootstrap, "in")

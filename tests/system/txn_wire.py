@@ -1,6 +1,7 @@
 """Raw wire encoders/decoders for transactions (system tests only): TxnOffsetCommit v0-v3
 (flexible from v3), OffsetFetch v7 (flexible, with require_stable), AddPartitionsToTxn v0 (a
-client's) and v4-v5 (a broker's, batched, with verify_only), AddOffsetsToTxn v0, EndTxn v0.
+client's) and v4-v5 (a broker's, batched, with verify_only), AddOffsetsToTxn v0, EndTxn v0,
+DescribeProducers v0 (flexible).
 Layouts follow Kafka's message schemas (clients/src/main/resources/common/message/*.json).
 """
 
@@ -12,6 +13,7 @@ ADD_PARTITIONS_TO_TXN = 24
 ADD_OFFSETS_TO_TXN = 25
 END_TXN = 26
 TXN_OFFSET_COMMIT = 28
+DESCRIBE_PRODUCERS = 61
 
 # Kafka error codes the transactional group tests use (besides group_wire's).
 INVALID_PRODUCER_EPOCH = 47
@@ -185,6 +187,45 @@ def end_txn_v0(corr, transactional_id, producer_id, producer_epoch, commit):
     return frame(header_v1(END_TXN, 0, corr) + body)
 
 
+def describe_producers(corr, topics):
+    """DescribeProducers v0. topics: {topic: [partition, ...]}."""
+    body = compact_array(sorted(topics.items()),
+                         lambda t: kw.compact_string(t[0])
+                         + compact_array(t[1], i32) + TAGS) + TAGS
+    return frame(header_v2(DESCRIBE_PRODUCERS, 0, corr) + body)
+
+
+def parse_describe_producers(body):
+    """-> {(topic, partition): (error_code, error_message, [dict(producer_id, producer_epoch,
+    last_sequence, last_timestamp, coordinator_epoch, current_txn_start_offset)])}."""
+    r = Reader(body)
+    r.skip_tags()  # response header v1
+    r.i32()  # throttle
+    out = {}
+
+    def producer(r):
+        p = {"producer_id": r.i64(), "producer_epoch": r.i32(), "last_sequence": r.i32(),
+             "last_timestamp": r.i64(), "coordinator_epoch": r.i32(),
+             "current_txn_start_offset": r.i64()}
+        r.skip_tags()
+        return p
+
+    def topic(r):
+        name = r.compact_string()
+
+        def part(r):
+            index, error, message = r.i32(), r.i16(), r.compact_string()
+            out[(name, index)] = (error, message, r.compact_array(producer))
+            r.skip_tags()
+        r.compact_array(part)
+        r.skip_tags()
+    r.compact_array(topic)
+    r.skip_tags()
+    if not r.done():
+        raise ValueError("%d trailing bytes after a DescribeProducers response" % (len(body) - r.pos))
+    return out
+
+
 class TxnConnection(kw.Connection):
     def add_partitions(self, transactional_id, producer_id, producer_epoch, topics):
         c = self.next_corr()
@@ -230,6 +271,11 @@ class TxnConnection(kw.Connection):
             raise AssertionError("connection closed instead of answering OffsetFetch v7")
         assert resp[0] == c, "OffsetFetch: correlation id %d, want %d" % (resp[0], c)
         return parse_offset_fetch_v7(resp[1])
+
+    def describe_producers(self, topics):
+        corr = self.next_corr()
+        return parse_describe_producers(
+            self.round_trip(describe_producers(corr, topics), corr, "DescribeProducers"))
 
     def error_of(self, data, corr, what):
         """The error code of a response shaped [throttle_time_ms, error_code]."""

@@ -50,6 +50,7 @@ constexpr HandlerEntry kHandlers[] = {
     {50, 0, 0, handle_describe_user_scram_credentials},
     {51, 0, 0, handle_alter_user_scram_credentials},
     {60, 0, 1, handle_describe_cluster},
+    {61, 0, 0, handle_describe_producers},
     {65, 0, 0, handle_describe_transactions},
     {66, 0, 1, handle_list_transactions},
 };
