@@ -2,7 +2,8 @@
 """@platformatic/kafka 1.35 (a pure-JavaScript client for Kafka 3.5-4.1) against a real broker,
 through tests/system/js/platformatic_ops.mjs: its admin client, a consumer group of two, its
 idempotent and transactional producers, and consume-transform-produce with offsets committed in
-the transaction. What it writes is read back with confluent_kafka (librdkafka) or raw requests.
+the transaction; SASL PLAIN and SCRAM-SHA-256/512 logins, and its ACL calls against the ACL
+authorizer (a user without ACLs refused, then allowed once the admin client granted them). What it writes is read back with confluent_kafka (librdkafka) or raw requests.
 Its plain produce and consume paths are in test_produce_consume_clients.py.
 
 The client comes from tests/js/node_modules (npm ci there). It needs Node.js 20.19.4 or later;
@@ -17,7 +18,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kaffa_harness import BrokerTestCase  # noqa: E402
+from kaffa_harness import BrokerTestCase, KaffaBroker, run_kaffa  # noqa: E402
+import acl_wire as aw  # noqa: E402
+from test_txn_offset_commit import JAAS  # noqa: E402  (PLAIN users admin and alice)
 import client_io as cio  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
@@ -143,6 +146,106 @@ class PlatformaticTest(BrokerTestCase):
         finally:
             c.close()
         self.assertEqual([(o.partition, o.offset) for o in offsets], [(0, 3), (1, 3)])
+
+
+@unittest.skipIf(MISSING, MISSING)
+class PlatformaticSecurityTest(unittest.TestCase):
+    """SASL_PLAINTEXT with PLAIN (admin, alice) and SCRAM (carol: SHA-256, dave: SHA-512, set
+    with `kaffa user set` on the PLAINTEXT listener), the ACL authorizer, super user admin."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = KaffaBroker(overrides={
+            "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+            "super.users": "User:admin;User:ANONYMOUS"}).start()
+        m = cls.broker.wait_for_log(r"kaffa ready listener=SASL_PLAINTEXT://([^\s]+):(\d+)")
+        cls.sasl = "%s:%s" % (m.group(1), m.group(2))
+        plain = ["-b", cls.broker.bootstrap]
+        for user, mechanism in (("carol", "SCRAM-SHA-256"), ("dave", "SCRAM-SHA-512")):
+            r = run_kaffa(["user", "set", user, "--mechanism", mechanism, "--password-stdin"]
+                          + plain, input="%s-secret\n" % user)
+            assert r.returncode == 0, r.stderr
+        create(cls.broker, [("plt-sec", 1, 1)])
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.broker.stop_and_check()
+        finally:
+            cls.broker.cleanup()
+
+    def login(self, user, mechanism):
+        return {"mechanism": mechanism, "username": user, "password": "%s-secret" % user}
+
+    def grant(self, user, topic, group):
+        acls = [{"resourceType": aw.TOPIC, "resourceName": topic, "resourcePatternType": aw.LITERAL,
+                 "principal": "User:" + user, "host": "*", "operation": op,
+                 "permissionType": aw.ALLOW} for op in (aw.READ, aw.WRITE, aw.DESCRIBE)]
+        acls.append({"resourceType": aw.GROUP, "resourceName": group,
+                     "resourcePatternType": aw.LITERAL, "principal": "User:" + user, "host": "*",
+                     "operation": aw.READ, "permissionType": aw.ALLOW})
+        return acls
+
+    def produce_and_read(self, sasl, topic, group, value):
+        cio.platformatic({"op": "produce", "broker": self.sasl, "sasl": sasl, "topic": topic,
+                          "records": cio.platformatic_records([(0, None, value, ())])})
+        res = cio.platformatic({"op": "consume", "broker": self.sasl, "sasl": sasl,
+                                "group": group, "topics": [topic], "count": 1})
+        return [cio._unb64(r["value"]) for r in res["records"]]
+
+    def test_each_mechanism_logs_in(self):
+        for user, mechanism in (("admin", "PLAIN"), ("carol", "SCRAM-SHA-256"),
+                                ("dave", "SCRAM-SHA-512")):
+            with self.subTest(mechanism=mechanism):
+                topic = "plt-login-%s" % user
+                create(self.broker, [(topic, 1, 1)])
+                admin = self.login("admin", "PLAIN")
+                if user != "admin":
+                    cio.platformatic({"op": "acls", "broker": self.sasl, "sasl": admin,
+                                      "create": self.grant(user, topic, "g-" + user),
+                                      "filter": {"resourceType": aw.GROUP, "resourceName": "none",
+                                                 "resourcePatternType": aw.LITERAL,
+                                                 "principal": None, "host": None,
+                                                 "operation": aw.ANY_OP,
+                                                 "permissionType": aw.ANY_PERMISSION}})
+                self.assertEqual(self.produce_and_read(self.login(user, mechanism), topic,
+                                                       "g-" + user, b"from-" + user.encode()),
+                                 [b"from-" + user.encode()])
+        with self.assertRaisesRegex(AssertionError, "SASL_AUTHENTICATION_FAILED"):
+            cio.platformatic({"op": "produce", "broker": self.sasl, "topic": "plt-sec",
+                              "sasl": {"mechanism": "SCRAM-SHA-256", "username": "carol",
+                                       "password": "wrong"},
+                              "records": cio.platformatic_records([(0, None, b"x", ())])})
+
+    def test_acls_through_the_admin_client(self):
+        alice = self.login("alice", "PLAIN")
+        with self.assertRaisesRegex(AssertionError, "TOPIC_AUTHORIZATION_FAILED"):
+            self.produce_and_read(alice, "plt-sec", "plt-sec-group", b"refused")
+        grants = self.grant("alice", "plt-sec", "plt-sec-group")
+        topic_filter = {"resourceType": aw.TOPIC, "resourceName": "plt-sec",
+                        "resourcePatternType": aw.LITERAL, "principal": "User:alice",
+                        "host": None, "operation": aw.ANY_OP,
+                        "permissionType": aw.ANY_PERMISSION}
+        # create, describe and delete through the client; the group's grant stays
+        res = cio.platformatic({"op": "acls", "broker": self.sasl,
+                                "sasl": self.login("admin", "PLAIN"), "create": grants,
+                                "filter": topic_filter})
+        want = sorted((a["resourceType"], a["resourceName"], a["operation"]) for a in grants[:3])
+        self.assertEqual(sorted((a["resourceType"], a["resourceName"], a["operation"])
+                                for a in res["described"]), want)
+        self.assertEqual(len(res["deleted"]), 3)
+        self.assertEqual(res["after"], [])
+        with self.assertRaisesRegex(AssertionError, "TOPIC_AUTHORIZATION_FAILED"):
+            self.produce_and_read(alice, "plt-sec", "plt-sec-group", b"refused")
+        # granted again (and kept): alice produces and reads in her group
+        cio.platformatic({"op": "acls", "broker": self.sasl, "sasl": self.login("admin", "PLAIN"),
+                          "create": grants,
+                          "filter": dict(topic_filter, resourceName="nothing-here")})
+        self.assertEqual(self.produce_and_read(alice, "plt-sec", "plt-sec-group", b"allowed"),
+                         [b"allowed"])
 
 
 if __name__ == "__main__":

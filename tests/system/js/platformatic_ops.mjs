@@ -21,7 +21,14 @@
 //     -> {"ok": true, "copied": N}  Reads N records of T1 in the group and, in one transaction,
 //     writes them to T2 and commits the group's offsets with them (TxnOffsetCommit).
 //   {"op": "admin", "broker", "topic", "group"} -> {"ok": true, "steps": {NAME: RESULT | {"error"}}}
-//     The admin client's calls on a topic and a group (see adminSteps below).
+//     The admin client's calls on a topic and a group (see admin() below).
+//   {"op": "acls", "broker", "create": [ACL], "filter": ACL_FILTER}
+//     -> {"ok": true, "described": [ACL], "deleted": [ACL], "after": [ACL]}
+//     createAcls, describeAcls with the filter, deleteAcls with it, describeAcls again (ACLs as
+//     the client's objects: resourceType, resourceName, resourcePatternType, principal, host,
+//     operation, permissionType, numbers as in Kafka's protocol).
+// Every request may carry "sasl": {"mechanism": "PLAIN"|"SCRAM-SHA-256"|"SCRAM-SHA-512",
+// "username", "password"} and "tls": {"ca": PEM path} for a SASL or TLS listener.
 // On failure: {"ok": false, "error": {...}} and exit code 0 (the Python side asserts).
 import { createRequire } from 'node:module'
 import { existsSync, readFileSync } from 'node:fs'
@@ -40,7 +47,13 @@ const kafka = await import(require.resolve('@platformatic/kafka'))
 const { Admin, Consumer, Producer } = kafka
 
 const req = JSON.parse(readFileSync(process.argv[2], 'utf8'))
-const common = { clientId: 'kaffa-systest-platformatic', bootstrapBrokers: [req.broker], retries: 3 }
+const common = {
+  clientId: 'kaffa-systest-platformatic',
+  bootstrapBrokers: [req.broker],
+  retries: 3,
+  ...(req.sasl ? { sasl: req.sasl } : {}),
+  ...(req.tls ? { tls: { ca: [readFileSync(req.tls.ca)], rejectUnauthorized: true } } : {})
+}
 
 const b64 = (buf) => (buf === null || buf === undefined ? null : Buffer.from(buf).toString('base64'))
 const unb64 = (s) => (s === null || s === undefined ? null : Buffer.from(s, 'base64'))
@@ -286,19 +299,36 @@ async function admin () {
   return { ok: true, steps }
 }
 
-// The client's errors nest (MultipleErrors > ResponseError > ProtocolError): all of it, flattened
-// to what the tests look at.
+// The client's errors nest (MultipleErrors > ResponseError > ProtocolError, and causes): all of
+// it, down to what the tests look at.
+async function acls () {
+  const a = new Admin(common)
+  try {
+    await a.createAcls({ creations: req.create })
+    const flat = (resources) => resources.flatMap((r) => r.acls.map((x) => ({
+      resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.resourcePatternType, ...x
+    })))
+    const described = flat(await a.describeAcls({ filter: req.filter }))
+    const deleted = await a.deleteAcls({ filters: [req.filter] })
+    const after = flat(await a.describeAcls({ filter: req.filter }))
+    return { ok: true, described, deleted: plain(deleted), after }
+  } finally {
+    await a.close()
+  }
+}
+
 function errorOf (e) {
   return {
     message: e.message,
     code: e.code,
     apiId: e.apiId,
     serverMessage: e.serverErrorMessage,
-    errors: (e.errors ?? []).map(errorOf)
+    errors: (e.errors ?? []).map(errorOf),
+    ...(e.cause ? { cause: errorOf(e.cause) } : {})
   }
 }
 
-const ops = { produce, consume, pair, txn, eos, admin }
+const ops = { produce, consume, pair, txn, eos, admin, acls }
 let out
 try {
   out = await ops[req.op]()
