@@ -205,6 +205,11 @@ const std::vector<Setting>& settings() {
        "out of a fresh mmap() per answer and in cache while it is parsed. Raise it for "
        "consumers far away (one answer per round trip).",
        int_setting(&BrokerConfig::fetch_max_bytes, 1024, std::numeric_limits<int32_t>::max())},
+      {"max.request.partition.size.limit", "2000",
+       "Most partitions one DescribeTopicPartitions answer lists (a client asking for more gets "
+       "a cursor to ask again from).",
+       int_setting(&BrokerConfig::max_request_partition_size_limit, 1,
+                   std::numeric_limits<int32_t>::max())},
       {"replica.selector.class", "",
        "org.apache.kafka.common.replica.RackAwareReplicaSelector: a consumer that gives its "
        "rack (client.rack) is sent to an in-sync replica in that rack (KIP-392). Empty or "

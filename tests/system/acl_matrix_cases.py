@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import acl_wire as aw  # noqa: E402
+import fetch_wire as fw  # noqa: E402
 import group_wire as gw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
@@ -368,6 +369,15 @@ def cases():
         return r.i16()
     c.append(Case(61, "DescribeProducers", lambda corr: tw.describe_producers(corr, {T: [0]}),
                   producers_error, 29, [G_(aw.TOPIC, T, aw.READ)], 0, flexible=True))
+    # 75 DescribeTopicPartitions v0 (flexible): DESCRIBE on the topic.
+    def first_topic_error(b):
+        r = Reader(b)
+        r.i32()
+        r.uvarint()  # one topic
+        return r.i16()
+    c.append(Case(75, "DescribeTopicPartitions",
+                  lambda corr: fw.describe_topic_partitions_request(corr, [T]),
+                  first_topic_error, 29, [G_(aw.TOPIC, T, aw.DESCRIBE)], 0, flexible=True))
     # 65 DescribeTransactions v0 (flexible): DESCRIBE on the transactional id.
     def txn_state_error(b):
         r = Reader(b)

@@ -8,6 +8,7 @@ KIP-951 leader hints of their responses, for raw-request system tests.
     parse_produce_response(body) -> dict(node_endpoints, partitions={(name, partition): dict})
 
     topic_ids(conn, [name, ...]) -> {name: topic id bytes}   (Metadata v12)
+    describe_topic_partitions_request(corr, names, limit, cursor) / parse_describe_topic_partitions
 
 node_endpoints: {node_id: (host, port, rack)}; a partition's current_leader: (leader_id,
 leader_epoch), or None when the tag is absent.
@@ -208,3 +209,53 @@ def topic_ids(conn, names):
     topics = parse_metadata_topics(conn.round_trip(metadata_request(corr, names), corr,
                                                    "Metadata v12"))
     return {n: t["topic_id"] for n, t in topics.items()}
+
+
+def describe_topic_partitions_request(corr, names, limit=2000, cursor=None):
+    """DescribeTopicPartitions v0; cursor: (topic, partition) or None."""
+    body = compact_array(names, lambda n: compact_string(n) + tags()) + i32(limit)
+    if cursor is None:
+        body += i8(-1)
+    else:
+        body += i8(1) + compact_string(cursor[0]) + i32(cursor[1]) + tags()
+    return frame(header_v2(75, 0, corr) + body + tags())
+
+
+def parse_describe_topic_partitions(body):
+    """-> (topics [dict(error_code, name, topic_id, is_internal, operations, partitions=[dict(
+    index, error_code, leader, epoch, replicas, isr, elr, last_known_elr, offline)])],
+    next_cursor (topic, partition) or None)."""
+    r = Reader(body)
+    read_tags(r, {})  # response header v1
+    r.i32()  # throttle
+    ints = (lambda r: r.compact_array(lambda r: r.i32()))
+
+    def partition(r):
+        p = {"error_code": r.i16(), "index": r.i32(), "leader": r.i32(), "epoch": r.i32(),
+             "replicas": ints(r), "isr": ints(r), "elr": ints(r), "last_known_elr": ints(r),
+             "offline": ints(r)}
+        read_tags(r, {})
+        return p
+
+    def topic(r):
+        t = {"error_code": r.i16(), "name": r.compact_string(), "topic_id": r.take(16),
+             "is_internal": r.i8() != 0, "partitions": r.compact_array(partition)}
+        t["operations"] = r.i32()
+        read_tags(r, {})
+        return t
+    topics = r.compact_array(topic)
+    cursor = None
+    if r.i8() >= 0:
+        cursor = (r.compact_string(), r.i32())
+        read_tags(r, {})
+    read_tags(r, {})
+    if not r.done():
+        raise ValueError("%d trailing bytes after DescribeTopicPartitions" % (len(body) - r.pos))
+    return topics, cursor
+
+
+def describe_topic_partitions(conn, names, limit=2000, cursor=None):
+    corr = conn.next_corr()
+    return parse_describe_topic_partitions(conn.round_trip(
+        describe_topic_partitions_request(corr, names, limit, cursor), corr,
+        "DescribeTopicPartitions"))

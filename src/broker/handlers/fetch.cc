@@ -362,8 +362,9 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   req.min_bytes = std::min(req.min_bytes, req.max_bytes);
   const int16_t v = ctx.version();
   if (v >= 15) req.replica_id = req.replica_state.replica_id;
+  // The listener is kept only for the versions that carry leader hints.
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond), v,
-                                      ctx.conn.listener_name);
+                                      v >= 16 ? ctx.conn.listener_name : std::string());
   op->req = std::move(req);
   op->quota_who = ctx.broker.quota_identity(ctx);
   op->follower_ok = op->req.replica_id < 0 && v >= 11;

@@ -53,6 +53,7 @@ constexpr HandlerEntry kHandlers[] = {
     {61, 0, 0, handle_describe_producers},
     {65, 0, 0, handle_describe_transactions},
     {66, 0, 1, handle_list_transactions},
+    {75, 0, 0, handle_describe_topic_partitions},
 };
 
 }  // namespace

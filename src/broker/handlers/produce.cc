@@ -183,7 +183,9 @@ void dispatch_partition(const std::shared_ptr<ProduceOp>& op,
 }  // namespace
 
 void handle_produce(RequestContext& ctx, Responder respond) {
-  auto op = std::make_shared<ProduceOp>(ctx.broker, ctx.version(), ctx.conn.listener_name);
+  // The listener is kept only for the versions that carry leader hints.
+  auto op = std::make_shared<ProduceOp>(
+      ctx.broker, ctx.version(), ctx.version() >= 10 ? ctx.conn.listener_name : std::string());
   if (!ctx.decode(op->req)) return respond.close();
   op->frame = std::move(*ctx.frame);  // the records views point into this buffer
   const int16_t v = ctx.version();
