@@ -300,10 +300,14 @@ class Gen:
         elif f.struct is not None:
             if is_nullable(f):
                 self.w(f"if ({ncond}) {{", ind)
-                self.w(f"if ({rd}.int8() < 0) {{ {f.name}.reset(); }} else {{ {f.name}.emplace(); "
+                # emplace(T{}), not emplace(): clang judges a nested struct with default member
+                # initializers not default-constructible inside its enclosing class, and
+                # std::optional keeps that verdict.
+                make = f"{f.name}.emplace({base_type(f)}{{}});"
+                self.w(f"if ({rd}.int8() < 0) {{ {f.name}.reset(); }} else {{ {make} "
                        f"if (!{f.name}->decode({rd}, version)) return false; }}", ind + 1)
                 self.w("} else {", ind)
-                self.w(f"{f.name}.emplace();", ind + 1)
+                self.w(make, ind + 1)
                 self.w(f"if (!{f.name}->decode({rd}, version)) return false;", ind + 1)
                 self.w("}", ind)
             else:
