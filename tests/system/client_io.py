@@ -294,19 +294,22 @@ def platformatic_records(records):
              "headers": [[hk, _b64(hv)] for hk, hv in h]} for p, k, v, h in records]
 
 
-def platformatic_produce(bootstrap, topic, records, codec="none", idempotent=False):
+def platformatic_produce(bootstrap, topic, records, codec="none", idempotent=False,
+                         options=None):
     """One producer.send() with acks=-1; returns [(partition, base offset)] as the client
-    reports them (one batch per partition)."""
+    reports them (one batch per partition). `options`: "sasl", "tls" (platformatic_ops.mjs)."""
     res = platformatic({"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec,
-                        "idempotent": idempotent, "records": platformatic_records(records)})
+                        "idempotent": idempotent, "records": platformatic_records(records),
+                        **(options or {})})
     return sorted((o["partition"], int(o["offset"])) for o in res["offsets"])
 
 
-def platformatic_consume(bootstrap, group, topics, count, isolation="read_uncommitted"):
+def platformatic_consume(bootstrap, group, topics, count, isolation="read_uncommitted",
+                         options=None):
     """One member of `group` reads `count` records of `topics` from the earliest offsets and
     commits each; returns ({(topic, partition): [Rec]}, the committed offsets it lists)."""
     res = platformatic({"op": "consume", "broker": bootstrap, "group": group, "topics": topics,
-                        "count": count, "isolation": isolation})
+                        "count": count, "isolation": isolation, **(options or {})})
     out = {}
     for r in res["records"]:
         out.setdefault((r["topic"], r["partition"]), []).append(
@@ -343,16 +346,19 @@ def sarama(request, timeout=180):
     return res
 
 
-def sarama_produce(bootstrap, topic, records, codec="none", idempotent=False):
-    """One SyncProducer.SendMessages (acks=all); returns [(partition, offset)] per record."""
+def sarama_produce(bootstrap, topic, records, codec="none", idempotent=False, options=None):
+    """One SyncProducer.SendMessages (acks=all); returns [(partition, offset)] per record.
+    `options`: "sasl" (PLAIN), "tls" (sarama_ops)."""
     res = sarama({"op": "produce", "broker": bootstrap, "topic": topic, "codec": codec,
-                  "idempotent": idempotent, "records": platformatic_records(records)})
+                  "idempotent": idempotent, "records": platformatic_records(records),
+                  **(options or {})})
     return [tuple(o) for o in res["offsets"]]
 
 
-def sarama_consume(bootstrap, partitions):
+def sarama_consume(bootstrap, partitions, options=None):
     """A partition consumer per partition, from the oldest offset to the high watermark."""
-    res = sarama({"op": "consume", "broker": bootstrap, "partitions": [list(tp) for tp in partitions]})
+    res = sarama({"op": "consume", "broker": bootstrap, "partitions": [list(tp) for tp in partitions],
+                  **(options or {})})
     out = {tuple(tp): [] for tp in partitions}
     for r in res["records"]:
         out[(r["topic"], r["partition"])].append(

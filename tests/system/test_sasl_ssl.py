@@ -2,8 +2,9 @@
 """SASL over TLS: a SASL_SSL listener with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, next to a
 PLAINTEXT one (where the SCRAM users are created, as in test_sasl_scram).
 
-- confluent_kafka, kafka-python, kafkajs and kcat authenticate with each mechanism over TLS
-  (verifying the broker's certificate), produce and read back;
+- confluent_kafka, kafka-python, kafkajs, @platformatic/kafka and kcat authenticate with each
+  mechanism over TLS (verifying the broker's certificate), produce and read back; sarama with
+  PLAIN (its SCRAM needs a SCRAM library of the application's);
 - a wrong password and an unknown user fail cleanly (the broker logs the SASL failure);
 - a client that does not trust the broker's certificate fails in the TLS handshake, before SASL;
 - the SASL gate applies over TLS: a Metadata request before authentication closes the
@@ -98,6 +99,33 @@ class SaslSslTest(unittest.TestCase):
             self.rdkafka_conf("alice", ca=self.pki.untrusted_ca_cert)))
         self.broker.wait_for_log(r"TLS handshake failed", since=mark)
         self.assertTrue(self.broker.alive())
+
+    def test_platformatic_every_mechanism(self):
+        missing = cio.platformatic_missing()
+        if missing:
+            self.skipTest(missing)
+        for user, (mech, pw) in USERS.items():
+            topic = "plt-ssl-" + user
+            with kw.connect(Endpoint(self.broker.host, self.broker.port)) as conn:
+                self.assertEqual(conn.create_topics([(topic, 1, 1)]), {topic: 0})
+            options = {"tls": {"ca": self.pki.ca_cert},
+                       "sasl": {"mechanism": mech, "username": user, "password": pw}}
+            value = b"plt-ssl-" + user.encode()
+            cio.platformatic_produce(self.bootstrap, topic, [(0, None, value, ())],
+                                     options=options)
+            got, _ = cio.platformatic_consume(self.bootstrap, topic, [topic], 1, options=options)
+            self.assertEqual([r.value for r in got[(topic, 0)]], [value], mech)
+
+    def test_sarama_plain(self):
+        options = {"tls": {"ca": self.pki.ca_cert},
+                   "sasl": {"username": "carol", "password": "carol-secret"}}
+        offsets = cio.sarama_produce(self.bootstrap, TOPIC, [(0, None, b"sarama-ssl", ())],
+                                     options=options)
+        got = cio.sarama_consume(self.bootstrap, [(TOPIC, 0)], options=options)
+        self.assertEqual(got[(TOPIC, 0)][offsets[0][1]].value, b"sarama-ssl")
+        with self.assertRaisesRegex(AssertionError, "(?i)SASL|auth"):
+            cio.sarama_produce(self.bootstrap, TOPIC, [(0, None, b"x", ())], options=dict(
+                options, sasl={"username": "carol", "password": "wrong"}))
 
     def test_kafka_python(self):
         from kafka import KafkaProducer

@@ -16,7 +16,8 @@
 //	  committed offsets.
 //	{"op": "admin", "broker", "topic", "group"} -> {"ok": true, "steps": {NAME: RESULT | {"error"}}}
 //
-// Keys, values and header values are base64 or null. Every client is set to Kafka 2.1
+// Every request may carry "sasl": {"username", "password"} (SASL PLAIN) and "tls": {"ca": PEM
+// path} for a SASL or TLS listener. Keys, values and header values are base64 or null. Every client is set to Kafka 2.1
 // (sarama.V2_1_0_0): with sarama's default (0.8.2) it would produce with the legacy message
 // format, which Kaffa answers with UNSUPPORTED_VERSION, as Kafka 4 does. On failure: {"ok":
 // false, "error": "..."} and exit code 0 (the Python side asserts).
@@ -24,6 +25,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -56,7 +59,17 @@ type request struct {
 	Partitions [][2]any `json:"partitions"`
 	Count      int      `json:"count"`
 	Members    int      `json:"members"`
+	SASL       *struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	} `json:"sasl"`
+	TLS *struct {
+		CA string `json:"ca"`
+	} `json:"tls"`
 }
+
+// The connection settings of the request being run (main sets them once).
+var security request
 
 func b64(b []byte) *string {
 	if b == nil {
@@ -83,6 +96,23 @@ func config() *sarama.Config {
 	c.ClientID = "kaffa-systest-sarama"
 	c.Metadata.Retry.Max = 5
 	c.Metadata.Retry.Backoff = 200 * time.Millisecond
+	if security.SASL != nil {
+		c.Net.SASL.Enable = true
+		c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+		c.Net.SASL.Handshake = true
+		c.Net.SASL.User = security.SASL.Username
+		c.Net.SASL.Password = security.SASL.Password
+	}
+	if security.TLS != nil {
+		pem, err := os.ReadFile(security.TLS.CA)
+		if err != nil {
+			panic(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		c.Net.TLS.Enable = true
+		c.Net.TLS.Config = &tls.Config{RootCAs: roots}
+	}
 	return c
 }
 
@@ -363,6 +393,7 @@ func main() {
 	out := map[string]any{}
 	var result any
 	err := json.NewDecoder(os.Stdin).Decode(&req)
+	security = req
 	if err == nil {
 		switch req.Op {
 		case "produce":
