@@ -52,6 +52,13 @@ void BrokerConnection::close() {
   if (fd >= 0) ::close(fd);
 }
 
+bool BrokerConnection::peer_closed() const {
+  const int fd = fd_.load();
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void BrokerConnection::interrupt() {
   const int fd = fd_.load();
   if (fd >= 0) ::shutdown(fd, SHUT_RDWR);

@@ -39,6 +39,11 @@ class BrokerConnection {
   bool login(const std::string& mechanism, const std::string& user, const std::string& password,
              int64_t timeout_ms, std::string* error);
   bool connected() const { return fd_.load() >= 0; }
+  // Between calls: whether the peer has closed or reset the connection (for instance after its
+  // connections.max.idle.ms), so that the caller reconnects instead of failing its next call.
+  // Looks only at the socket's hang-up and error flags: bytes waiting (a TLS 1.3 session ticket)
+  // do not count.
+  bool peer_closed() const;
   void close();
   void interrupt();  // any thread
 

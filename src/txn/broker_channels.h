@@ -103,6 +103,9 @@ class BrokerChannels {
         endpoint = d.endpoint;
       }
       std::string error;
+      // A connection the peer closed while it was idle (its connections.max.idle.ms) is
+      // replaced now, rather than failing this batch and the next one reconnecting.
+      if (d.conn.connected() && d.conn.peer_closed()) d.conn.close();
       const bool up =
           d.conn.connected() || cluster::connect_inter_broker(d.conn, endpoint, settings_, &error);
       if (!up) log::warn("{}: cannot reach broker {}: {}", what_, d.broker_id, error);

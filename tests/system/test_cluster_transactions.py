@@ -170,6 +170,43 @@ class ClusterTransactionsTest(unittest.TestCase):
                 self.assertEqual(r["error_code"], INVALID_TXN_STATE, r)
                 self.assertEqual(offsets(data, "vfy", part), (2, 2))
 
+    def test_verification_survives_an_idle_close(self):
+        """The coordinator closes the leader's verification connection once it has been idle for
+        connections.max.idle.ms; the next transaction's first batch is verified on a new
+        connection at once (no NETWORK_EXCEPTION, so no NOT_ENOUGH_REPLICAS to retry)."""
+        with KaffaCluster(3, overrides={
+                "transaction.state.log.num.partitions": str(TXN_PARTITIONS),
+                "connections.max.idle.ms": "1500"}) as c:
+            c.create_topic("idle", 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
+            c.wait_full_isr("idle")
+            txn_producer(c.bootstrap, "t-idle")  # makes __transaction_state, loads the id
+            coordinator = c.leader("__transaction_state", txn_partition("t-idle"))
+            part = next(i for i in range(3) if i + 1 != coordinator.node_id)
+            leader = c.leader("idle", part)
+
+            def one_transaction(sequence, value):
+                with tw.connect(coordinator) as coord, kr.connect(leader) as data:
+                    self.assertEqual(coord.add_partitions("t-idle", pid, epoch, {"idle": [part]}),
+                                     {("idle", part): 0})
+                    r = produce_raw(data, txn_batch(pid, epoch, sequence, value), "t-idle",
+                                    "idle", part)
+                    self.assertEqual(r["error_code"], 0, r)
+                    self.assertEqual(coord.end_txn("t-idle", pid, epoch, True), 0)
+                wait_for("CompleteCommit", lambda: describe_transaction(
+                    coordinator, "t-idle")[1] == "CompleteCommit")
+
+            with tw.connect(coordinator) as coord:
+                err, pid, epoch = init_producer_id(coord, 1, coord.next_corr(), "t-idle")
+            self.assertEqual(err, 0)
+            one_transaction(0, b"first")
+            # Only the brokers' own connections are left to go idle; the coordinator closes the
+            # leader's verification connection after 1.5 s.
+            mark = coordinator.log_mark()
+            coordinator.wait_for_log(r"closing connection .* idle for", since=mark)
+            one_transaction(1, b"after-idle")
+            failures = leader.metric("kaffa_txn_verification_failures_total") or 0
+            self.assertEqual(failures, 0)
+
 
 if __name__ == "__main__":
     unittest.main()
