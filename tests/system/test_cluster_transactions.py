@@ -55,6 +55,20 @@ def txn_partition(txn_id):
     return (0 if h == -(1 << 31) else abs(h)) % TXN_PARTITIONS
 
 
+def coordinator_and_other_leader(c, topic, txn_id):
+    """Creates `topic` (3 partitions, each broker leading one) and the transactional id's
+    coordinator; returns (coordinator, leader, partition) for a partition the coordinator does
+    not lead."""
+    c.create_topic(topic, 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
+    c.wait_full_isr(topic)
+    txn_producer(c.bootstrap, txn_id)  # makes __transaction_state, loads the id
+    coordinator = c.leader("__transaction_state", txn_partition(txn_id))
+    part = next(i for i in range(3) if i + 1 != coordinator.node_id)
+    leader = c.leader(topic, part)
+    assert leader.node_id != coordinator.node_id
+    return coordinator, leader, part
+
+
 class ClusterTransactionsTest(unittest.TestCase):
     def cluster(self):
         return KaffaCluster(3, overrides={
@@ -143,13 +157,7 @@ class ClusterTransactionsTest(unittest.TestCase):
 
     def test_leaders_verify_with_the_coordinator_on_another_broker(self):
         with self.cluster() as c:
-            c.create_topic("vfy", 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
-            c.wait_full_isr("vfy")
-            txn_producer(c.bootstrap, "t-verify")  # makes __transaction_state, loads the id
-            coordinator = c.leader("__transaction_state", txn_partition("t-verify"))
-            part = next(i for i in range(3) if i + 1 != coordinator.node_id)
-            leader = c.leader("vfy", part)
-            self.assertNotEqual(leader.node_id, coordinator.node_id)
+            coordinator, leader, part = coordinator_and_other_leader(c, "vfy", "t-verify")
             with tw.connect(coordinator) as coord, kr.connect(leader) as data:
                 err, pid, epoch = init_producer_id(coord, 1, coord.next_corr(), "t-verify")
                 self.assertEqual(err, 0)
@@ -177,12 +185,7 @@ class ClusterTransactionsTest(unittest.TestCase):
         with KaffaCluster(3, overrides={
                 "transaction.state.log.num.partitions": str(TXN_PARTITIONS),
                 "connections.max.idle.ms": "1500"}) as c:
-            c.create_topic("idle", 3, assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]])
-            c.wait_full_isr("idle")
-            txn_producer(c.bootstrap, "t-idle")  # makes __transaction_state, loads the id
-            coordinator = c.leader("__transaction_state", txn_partition("t-idle"))
-            part = next(i for i in range(3) if i + 1 != coordinator.node_id)
-            leader = c.leader("idle", part)
+            coordinator, leader, part = coordinator_and_other_leader(c, "idle", "t-idle")
 
             def one_transaction(sequence, value):
                 with tw.connect(coordinator) as coord, kr.connect(leader) as data:
