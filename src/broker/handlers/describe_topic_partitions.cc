@@ -20,7 +20,8 @@
 #include "protocol/messages/describe_topic_partitions.h"
 
 #include <algorithm>
-#include <set>
+#include <map>
+#include <optional>
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
@@ -83,14 +84,16 @@ void handle_describe_topic_partitions(RequestContext& ctx, Responder respond) {
   if (!ctx.decode(req)) return respond.close();
   const bool all = req.topics.empty();
   const std::string from_topic = req.cursor ? req.cursor->topic_name : "";
-  std::set<std::string> names;  // in name order, from the cursor's topic on
+  // In name order, from the cursor's topic on; listed topics come with their info, named ones
+  // are looked up once they are reached.
+  std::map<std::string, std::optional<cluster::TopicInfo>> names;
   if (all) {
-    for (const auto& t : ctx.broker.topics().list()) {
-      if (t.name >= from_topic) names.insert(t.name);
+    for (auto& t : ctx.broker.topics().list()) {
+      if (t.name >= from_topic) names.emplace(t.name, std::move(t));
     }
   } else {
     for (const auto& t : req.topics) {
-      if (t.name >= from_topic) names.insert(t.name);
+      if (t.name >= from_topic) names.emplace(t.name, std::nullopt);
     }
     if (req.cursor && names.count(req.cursor->topic_name) == 0) {
       return respond.send(invalid_request(req));
@@ -104,7 +107,7 @@ void handle_describe_topic_partitions(RequestContext& ctx, Responder respond) {
   int32_t remaining = std::max(
       std::min(ctx.broker.config().max_request_partition_size_limit, req.response_partition_limit),
       1);
-  for (const auto& name : names) {
+  for (auto& [name, t] : names) {
     if (all ? !allowed(ctx, AclOperation::describe, ResourceType::topic, name)
             : !authorize(ctx, AclOperation::describe, ResourceType::topic, name)) {
       if (!all) {
@@ -119,9 +122,8 @@ void handle_describe_topic_partitions(RequestContext& ctx, Responder respond) {
       resp.next_cursor->partition_index = 0;
       break;
     }
-    auto t = ctx.broker.topics().find(name);
-    if (!t) {
-      if (all) continue;  // deleted meanwhile
+    if (!all) t = ctx.broker.topics().find(name);
+    if (!t) {  // a named topic that does not exist (listed ones always do)
       auto& out = resp.topics.emplace_back();
       out.name = name;
       out.error_code =
