@@ -305,3 +305,22 @@ def committed(bootstrap, group, topic, partitions):
         return out
     finally:
         c.close()
+
+
+def check_shared_by_two(test, topic, members, partitions, per_partition):
+    """Two members of one group, each {"generation", "owned": ["T/P"], "records": ["T/P/offset"]},
+    read a topic of `partitions` x `per_partition` records: one generation, disjoint halves that
+    cover the topic, every record read, and each member read all of its own partitions' records
+    (a fetch sent before the rebalance may also hand a member records of a partition it then
+    lost: clients deliver them, so those are not refused)."""
+    a, b = members
+    test.assertEqual(a["generation"], b["generation"])
+    test.assertEqual(sorted(a["owned"] + b["owned"]),
+                     sorted("%s/%d" % (topic, p) for p in range(partitions)))
+    test.assertEqual(len(a["owned"]), partitions // 2)
+    everything = {"%s/%d/%d" % (topic, p, o) for p in range(partitions)
+                  for o in range(per_partition)}
+    test.assertEqual(set(a["records"]) | set(b["records"]), everything)
+    for m in (a, b):
+        own = {r for r in everything if r.rsplit("/", 1)[0] in m["owned"]}
+        test.assertLessEqual(own, set(m["records"]), m)

@@ -22,6 +22,7 @@ from kaffa_harness import BrokerTestCase, KaffaBroker, run_kaffa  # noqa: E402
 import acl_wire as aw  # noqa: E402
 from test_txn_offset_commit import JAAS  # noqa: E402  (PLAIN users admin and alice)
 import client_io as cio  # noqa: E402
+import group_util as gu  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from test_transactions import consume_all  # noqa: E402
@@ -76,20 +77,9 @@ class PlatformaticTest(BrokerTestCase):
         res = cio.platformatic({"op": "pair", "broker": self.broker.bootstrap,
                                 "group": "plt-pair-group", "topic": "plt-pair", "partitions": 4,
                                 "count": 16})
-        a, b = res["members"]
-        self.assertEqual(a["generationId"], b["generationId"])
-        # one generation: the members' assignments are disjoint and cover the topic
-        self.assertEqual(sorted(a["assigned"] + b["assigned"]),
-                         ["plt-pair/%d" % p for p in range(4)])
-        self.assertEqual(len(a["assigned"]), 2)
-        # every record was read, each member read all of its own partitions' records (a fetch
-        # sent before the rebalance may also hand a member records of a partition it then lost:
-        # the client delivers them)
-        everything = {"plt-pair/%d/%d" % (p, o) for p in range(4) for o in range(4)}
-        self.assertEqual(set(a["records"]) | set(b["records"]), everything)
-        for m in (a, b):
-            own = {r for r in everything if r.rsplit("/", 1)[0] in m["assigned"]}
-            self.assertLessEqual(own, set(m["records"]), m)
+        gu.check_shared_by_two(self, "plt-pair", [
+            {"generation": m["generationId"], "owned": m["assigned"], "records": m["records"]}
+            for m in res["members"]], 4, 4)
 
     def test_idempotent_producer(self):
         create(self.broker, [("plt-idem", 2, 1)])

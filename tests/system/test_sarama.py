@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase  # noqa: E402
 import client_io as cio  # noqa: E402
+import group_util as gu  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
@@ -58,15 +59,9 @@ class SaramaTest(BrokerTestCase):
         res = cio.sarama({"op": "group", "broker": self.broker.bootstrap, "group": "srm-pair-group",
                           "topics": ["srm-pair"], "count": 16, "members": 2,
                           "records": cio.platformatic_records(records)})
-        a, b = res["members"]
-        self.assertEqual(a["generation"], b["generation"])
-        self.assertEqual(sorted(a["claims"] + b["claims"]), ["srm-pair/%d" % p for p in range(4)])
-        self.assertEqual(len(a["claims"]), 2)
-        everything = {"srm-pair/%d/%d" % (p, o) for p in range(4) for o in range(4)}
-        self.assertEqual(set(a["records"]) | set(b["records"]), everything)
-        for m in (a, b):
-            own = {r for r in everything if r.rsplit("/", 1)[0] in m["claims"]}
-            self.assertLessEqual(own, set(m["records"]), m)
+        gu.check_shared_by_two(self, "srm-pair", [
+            {"generation": m["generation"], "owned": m["claims"], "records": m["records"]}
+            for m in res["members"]], 4, 4)
         self.assertEqual(res["committed"], {"srm-pair/%d" % p: 4 for p in range(4)})
 
     def test_idempotent_producer(self):
