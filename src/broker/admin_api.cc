@@ -199,9 +199,8 @@ void AdminApi::groups(net::HttpReply reply) {
         if (shard != nullptr) {
           auto& gm = shard->groups();
           for (auto& l : gm.list()) {
-            const auto* g = gm.group(l.group_id);
-            found.push_back({l.group_id, std::string(coordinator::state_name(l.state)),
-                             l.protocol_type, g ? static_cast<int64_t>(g->size()) : 0});
+            found.push_back(
+                {l.group_id, l.state, l.protocol_type, static_cast<int64_t>(l.members)});
           }
           for (auto& id : shard->offsets().groups()) {
             if (!gm.has_group(id)) {

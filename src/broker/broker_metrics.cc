@@ -50,9 +50,8 @@ void scan_shard(coordinator::CoordinatorShard* shard, cluster::PartitionManager&
   bool truncated = false;
   auto& groups = shard->groups();
   for (const auto& l : groups.list()) {
-    ++states[std::string(coordinator::state_name(l.state))];
-    const auto* g = groups.group(l.group_id);
-    members.emplace_back(l.group_id, g != nullptr ? static_cast<int64_t>(g->size()) : 0);
+    ++states[l.state];
+    members.emplace_back(l.group_id, static_cast<int64_t>(l.members));
   }
   auto& offsets = shard->offsets();
   for (const auto& id : offsets.groups()) {
@@ -89,11 +88,12 @@ void render_groups(Exposition& out, GroupScan& scan) {
   out.begin("kaffa_groups",
             "Consumer groups by state (groups with committed offsets only are Empty).",
             Type::gauge);
-  for (const char* s : {"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"}) {
+  for (const char* s : {"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead",
+                        "Assigning", "Reconciling"}) {
     auto it = scan.states.find(s);
     out.sample("kaffa_groups", {{"state", s}}, it == scan.states.end() ? int64_t{0} : it->second);
   }
-  out.begin("kaffa_group_members", "Members of each classic group.", Type::gauge);
+  out.begin("kaffa_group_members", "Members of each group.", Type::gauge);
   for (const auto& [g, n] : scan.members) out.sample("kaffa_group_members", {{"group", g}}, n);
   out.begin("kaffa_consumer_group_lag",
             "High watermark minus the committed offset, per group and partition.", Type::gauge);

@@ -11,6 +11,7 @@
 #include "broker/config_settings.h"
 #include "broker/tls_config.h"
 #include "cluster/topic_config.h"
+#include "coordinator/assignor.h"
 
 namespace kaffa::broker {
 namespace {
@@ -108,6 +109,19 @@ bool parse_mechanisms(const std::string& v, std::vector<std::string>& out, std::
     out.push_back(m);
   }
   return true;
+}
+
+// A comma-separated list of lower-case names, blanks trimmed and empty items dropped.
+std::vector<std::string> parse_names(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string n;
+  while (std::getline(ss, n, ',')) {
+    n = trim(n);
+    for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!n.empty()) out.push_back(n);
+  }
+  return out;
 }
 
 const std::vector<Setting>& settings() {
@@ -415,6 +429,57 @@ const std::vector<Setting>& settings() {
       {"group.max.size", "2147483647", "Most members a classic group may have.",
        group_int(&coordinator::GroupConfig::group_max_size, 1,
                  std::numeric_limits<int32_t>::max())},
+      {"group.coordinator.rebalance.protocols", "classic,consumer",
+       "Group protocols served: classic (JoinGroup/SyncGroup) and consumer (KIP-848, "
+       "ConsumerGroupHeartbeat). classic must be named.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         const std::vector<std::string> names = parse_names(v);
+         bool classic = false, consumer = false;
+         for (const auto& n : names) {
+           if (n == "classic") {
+             classic = true;
+           } else if (n == "consumer") {
+             consumer = true;
+           } else {
+             why = "unknown group protocol " + n + " (classic, consumer)";
+             return false;
+           }
+         }
+         if (!classic) {
+           why = "classic must be among the group protocols";
+           return false;
+         }
+         c.group.consumer_protocol_enabled = consumer;
+         return true;
+       }},
+      {"group.consumer.session.timeout.ms", "45000",
+       "A member of a consumer-protocol group is removed after this long without a heartbeat.",
+       group_int(&coordinator::GroupConfig::consumer_session_timeout_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.heartbeat.interval.ms", "5000",
+       "How often members of consumer-protocol groups are told to heartbeat.",
+       group_int(&coordinator::GroupConfig::consumer_heartbeat_interval_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.max.size", "2147483647", "Most members a consumer-protocol group may have.",
+       group_int(&coordinator::GroupConfig::consumer_max_size, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.assignors", "uniform,range",
+       "Server assignors of consumer-protocol groups (uniform, range); the first is the default.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         std::vector<std::string> names = parse_names(v);
+         if (names.empty()) {
+           why = "expected a non-empty list of uniform and range";
+           return false;
+         }
+         for (const auto& n : names) {
+           if (!coordinator::is_known_assignor(n)) {
+             why = "unknown assignor " + n + " (uniform, range)";
+             return false;
+           }
+         }
+         c.group.consumer_assignors = std::move(names);
+         return true;
+       }},
       {"offsets.retention.minutes", "10080",
        "Committed offsets of an empty group are kept this long after their last commit.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
@@ -729,6 +794,11 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
   }
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
+  }
+  if (out.group.consumer_heartbeat_interval_ms >= out.group.consumer_session_timeout_ms) {
+    return ConfigError{
+        "group.consumer.heartbeat.interval.ms must be less than "
+        "group.consumer.session.timeout.ms"};
   }
   return std::nullopt;
 }

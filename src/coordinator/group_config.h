@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace kaffa::coordinator {
 
@@ -16,6 +18,13 @@ struct GroupConfig {
   int64_t offsets_retention_minutes = 10080;             // offsets.retention.minutes
   int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
   int32_t offset_metadata_max_bytes = 4096;              // offset.metadata.max.bytes
+  // The consumer group protocol (KIP-848).
+  bool consumer_protocol_enabled = true;          // group.coordinator.rebalance.protocols
+  int32_t consumer_session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
+  int32_t consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
+  int32_t consumer_max_size = 2147483647;         // group.consumer.max.size
+  // group.consumer.assignors: the server assignors offered; the first is the default.
+  std::vector<std::string> consumer_assignors{"uniform", "range"};
 };
 
 }  // namespace kaffa::coordinator

@@ -31,9 +31,9 @@ class GroupManager::ShardEnv final : public GroupEnv {
 };
 
 GroupManager::GroupManager(CoordinatorShard& shard)
-    : owned_env_(std::make_unique<ShardEnv>(shard)), env_(*owned_env_) {}
+    : owned_env_(std::make_unique<ShardEnv>(shard)), env_(*owned_env_), consumer_(env_) {}
 
-GroupManager::GroupManager(GroupEnv& env) : env_(env) {}
+GroupManager::GroupManager(GroupEnv& env) : env_(env), consumer_(env_) {}
 
 GroupManager::~GroupManager() = default;
 

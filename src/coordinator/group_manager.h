@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coordinator/consumer_group_manager.h"
 #include "coordinator/coordinator_shard.h"
 #include "coordinator/group.h"
 #include "coordinator/group_config.h"
@@ -114,19 +115,38 @@ class GroupManager {
   // --- For DescribeGroups, ListGroups, DeleteGroups ---
   // Kafka's description; an unknown group is "Dead" with no members and no error.
   protocol::DescribeGroupsResponse::DescribedGroup describe(std::string_view group_id) const;
+  // Classic and consumer groups alike.
   struct Listed {
     std::string group_id;
     std::string protocol_type;  // "" when none
-    GroupState state;
+    std::string state;          // Kafka's name of the state
+    std::string type;           // "classic" or "consumer"
+    size_t members = 0;
   };
   std::vector<Listed> list() const;
+  // A classic or a consumer group of that id exists.
   bool has_group(std::string_view group_id) const;
-  // GROUP_ID_NOT_FOUND (unknown or Dead), NON_EMPTY_GROUP (has members) or none.
+  // GROUP_ID_NOT_FOUND (unknown or Dead), NON_EMPTY_GROUP (has members) or none; for classic and
+  // consumer groups.
   protocol::ErrorCode validate_delete(std::string_view group_id) const;
   // The tombstone deleting the group's metadata record.
   static CoordinatorShard::Record tombstone(const std::string& group_id);
   // Drops the group (DeleteGroups drops it when it writes the tombstone): Dead, then forgotten.
+  // A consumer group of that id goes too.
   void remove_group(std::string_view group_id);
+
+  // --- The consumer group protocol (KIP-848) ---
+  ConsumerGroupManager& consumer() { return consumer_; }
+  const ConsumerGroupManager& consumer() const { return consumer_; }
+  // ConsumerGroupHeartbeat: refused with GROUP_ID_NOT_FOUND when a classic group of that id has
+  // members; an empty classic group of that id is deleted (tombstoned) when a member joins, as
+  // Kafka does. The request has passed consumer().check().
+  protocol::ConsumerGroupHeartbeatResponse consumer_heartbeat(
+      ConsumerGroupManager::HeartbeatRequest req, const ConsumerGroupManager::TopicLookup& lookup);
+  // OffsetFetch v9's member check (consumer groups only; classic groups accept any).
+  protocol::ErrorCode validate_offset_fetch(std::string_view group_id,
+                                            const std::optional<std::string>& member_id,
+                                            int32_t member_epoch) const;
 
   // --- For OffsetCommit / OffsetDelete and offset expiry ---
   // Kafka's ClassicGroup.validateOffsetCommit plus the absent-group rule: an absent group
@@ -210,6 +230,7 @@ class GroupManager {
 
   std::unique_ptr<GroupEnv> owned_env_;  // the shard adapter, when built from a shard
   GroupEnv& env_;
+  ConsumerGroupManager consumer_;
   Groups groups_;
   uint64_t tokens_ = 0;
 };

@@ -38,6 +38,14 @@ JoinGroupResponse join_error(std::string member_id, ErrorCode e) {
 }  // namespace
 
 void GroupManager::join(JoinRequest req, JoinCallback done) {
+  if (const ConsumerGroup* cg = consumer_.group(req.group_id)) {
+    // A group of the consumer protocol: members of the classic protocol cannot join it while it
+    // has members (Kafka converts such groups; Kaffa does not); an empty one makes way.
+    if (!cg->empty()) {
+      return done(join_error(req.member_id, ErrorCode::inconsistent_group_protocol));
+    }
+    consumer_.remove_group(req.group_id);
+  }
   const bool unknown_member = req.member_id.empty();
   Group* g = find(req.group_id);
   const bool new_group = g == nullptr;

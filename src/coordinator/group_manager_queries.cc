@@ -63,16 +63,24 @@ std::vector<GroupManager::Listed> GroupManager::list() const {
   std::vector<Listed> out;
   out.reserve(groups_.size());
   for (const auto& [id, g] : groups_) {
-    out.push_back({id, g->protocol_type().value_or(""), g->state()});
+    out.push_back({id, g->protocol_type().value_or(""), std::string(state_name(g->state())),
+                   "classic", g->size()});
+  }
+  for (const ConsumerGroup* g : consumer_.groups()) {
+    out.push_back(
+        {g->id(), "consumer", std::string(state_name(g->state())), "consumer", g->size()});
   }
   return out;
 }
 
 bool GroupManager::has_group(std::string_view group_id) const {
-  return group(group_id) != nullptr;
+  return group(group_id) != nullptr || consumer_.group(group_id) != nullptr;
 }
 
 ErrorCode GroupManager::validate_delete(std::string_view group_id) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) {
+    return cg->empty() ? ErrorCode::none : ErrorCode::non_empty_group;
+  }
   const Group* g = group(group_id);
   if (!g || g->is(GroupState::dead)) return ErrorCode::group_id_not_found;
   if (!g->is(GroupState::empty)) return ErrorCode::non_empty_group;
@@ -84,6 +92,7 @@ CoordinatorShard::Record GroupManager::tombstone(const std::string& group_id) {
 }
 
 void GroupManager::remove_group(std::string_view group_id) {
+  consumer_.remove_group(group_id);
   auto it = groups_.find(group_id);
   if (it == groups_.end()) return;
   it->second->transition_to(GroupState::dead, now());
@@ -94,6 +103,9 @@ ErrorCode GroupManager::validate_offset_commit(std::string_view group_id,
                                                std::string_view member_id,
                                                const std::optional<std::string>& group_instance_id,
                                                int32_t generation_id, int16_t api_version) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) {
+    return consumer_.validate_offset_commit(*cg, member_id, generation_id, false, api_version);
+  }
   const Group* g = group(group_id);
   if (!g) {
     if (generation_id < 0) return ErrorCode::none;  // a simple (non-member) commit
@@ -114,6 +126,9 @@ ErrorCode GroupManager::validate_offset_commit(std::string_view group_id,
 ErrorCode GroupManager::validate_txn_offset_commit(
     std::string_view group_id, std::string_view member_id,
     const std::optional<std::string>& group_instance_id, int32_t generation_id) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) {
+    return consumer_.validate_offset_commit(*cg, member_id, generation_id, true, 0);
+  }
   const bool member_commit = generation_id >= 0 || !member_id.empty() || group_instance_id;
   const Group* g = group(group_id);
   if (!g) return member_commit ? ErrorCode::unknown_member_id : ErrorCode::none;
@@ -125,6 +140,10 @@ ErrorCode GroupManager::validate_txn_offset_commit(
 }
 
 bool GroupManager::is_subscribed(std::string_view group_id, std::string_view topic) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) {
+    const auto names = cg->subscribed_names();
+    return names.find(topic) != names.end();
+  }
   const Group* g = group(group_id);
   if (!g) return false;
   if (const auto& topics = g->subscribed_topics()) return topics->find(topic) != topics->end();
@@ -132,16 +151,47 @@ bool GroupManager::is_subscribed(std::string_view group_id, std::string_view top
 }
 
 bool GroupManager::has_members(std::string_view group_id) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) return !cg->empty();
   const Group* g = group(group_id);
   return g && g->size() > 0;
 }
 
 OffsetStore::ExpiryBase GroupManager::offset_expiry(std::string_view group_id) const {
+  if (const ConsumerGroup* cg = consumer_.group(group_id)) return {cg->empty(), std::nullopt};
   const Group* g = group(group_id);
   if (!g) return {true, std::nullopt};
   if (!g->is(GroupState::empty)) return {false, std::nullopt};
   if (!g->protocol_type()) return {true, std::nullopt};
   return {true, g->state_timestamp_ms()};
+}
+
+protocol::ConsumerGroupHeartbeatResponse GroupManager::consumer_heartbeat(
+    ConsumerGroupManager::HeartbeatRequest req, const ConsumerGroupManager::TopicLookup& lookup) {
+  if (const Group* g = group(req.group_id)) {
+    if (g->size() > 0 || req.member_epoch != 0) {
+      protocol::ConsumerGroupHeartbeatResponse r;
+      r.error_code = protocol::code(ErrorCode::group_id_not_found);
+      r.error_message = "Group " + req.group_id + " is not a consumer group.";
+      return r;
+    }
+    // An empty classic group gives way to the consumer group (its offsets stay).
+    std::vector<CoordinatorShard::Record> recs{tombstone(req.group_id)};
+    env_.write(std::move(recs), [id = req.group_id](ErrorCode e) {
+      if (e != ErrorCode::none) {
+        log::warn("group coordinator: failed to delete empty classic group {}: error {}", id,
+                  protocol::code(e));
+      }
+    });
+    remove_group(req.group_id);
+  }
+  return consumer_.heartbeat(std::move(req), lookup);
+}
+
+ErrorCode GroupManager::validate_offset_fetch(std::string_view group_id,
+                                              const std::optional<std::string>& member_id,
+                                              int32_t member_epoch) const {
+  const ConsumerGroup* cg = consumer_.group(group_id);
+  return cg ? consumer_.validate_offset_fetch(*cg, member_id, member_epoch) : ErrorCode::none;
 }
 
 ErrorCode GroupManager::check_join(const GroupConfig& config, std::string_view group_id,

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -27,6 +28,7 @@ struct Uuid {
   std::array<uint8_t, 16> bytes{};
   bool is_zero() const { return bytes == std::array<uint8_t, 16>{}; }
   bool operator==(const Uuid&) const = default;
+  auto operator<=>(const Uuid&) const = default;
   static Uuid random();
   std::string to_base64() const;  // Kafka's URL-safe base64 without padding (22 chars)
 };

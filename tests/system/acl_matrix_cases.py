@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import acl_wire as aw  # noqa: E402
 import fetch_wire as fw  # noqa: E402
 import group_wire as gw  # noqa: E402
+import kip848_wire as cgw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 import txn_wire as tw  # noqa: E402
@@ -25,6 +26,7 @@ T_AUTO = "mx-auto"      # auto-created by alice's Metadata once allowed
 G = "mx-group"          # has a committed offset on T
 G_DEL = "mx-group-del"  # deleted by alice once allowed
 G_OD = "mx-group-od"    # its offset deleted by alice once allowed
+G_CONSUMER = "mx-cgroup"  # a consumer group (KIP-848) alice joins once allowed
 TXN = "mx-txn"          # made by alice's InitProducerId once allowed
 
 # ---- small encoders for what other wire modules do not have (lowest simple versions) ----
@@ -378,6 +380,18 @@ def cases():
     c.append(Case(75, "DescribeTopicPartitions",
                   lambda corr: fw.describe_topic_partitions_request(corr, [T]),
                   first_topic_error, 29, [G_(aw.TOPIC, T, aw.DESCRIBE)], 0, flexible=True))
+    # 68 ConsumerGroupHeartbeat v0 (flexible): READ on the group; once allowed, a member joins
+    # a consumer group of its own (G keeps its committed offset for the other cases).
+    c.append(Case(68, "ConsumerGroupHeartbeat",
+                  lambda corr: cgw.heartbeat(corr, G_CONSUMER, "", 0, topics=[T], owned={},
+                                             rebalance_timeout_ms=30000),
+                  lambda b: cgw.parse_heartbeat(b)["error_code"], 30,
+                  [G_(aw.GROUP, G_CONSUMER, aw.READ)], 0, flexible=True))
+    # 69 ConsumerGroupDescribe v0 (flexible): DESCRIBE on the group; once allowed, G (a group of
+    # committed offsets, not a consumer group) answers GROUP_ID_NOT_FOUND.
+    c.append(Case(69, "ConsumerGroupDescribe", lambda corr: cgw.describe(corr, [G]),
+                  lambda b: cgw.parse_describe(b)[0]["error_code"], 30,
+                  [G_(aw.GROUP, G, aw.DESCRIBE)], 69, flexible=True))
     # 65 DescribeTransactions v0 (flexible): DESCRIBE on the transactional id.
     def txn_state_error(b):
         r = Reader(b)

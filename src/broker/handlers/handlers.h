@@ -50,6 +50,8 @@ void handle_end_txn(RequestContext& ctx, Responder respond);
 void handle_write_txn_markers(RequestContext& ctx, Responder respond);
 void handle_describe_producers(RequestContext& ctx, Responder respond);
 void handle_describe_topic_partitions(RequestContext& ctx, Responder respond);
+void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond);
+void handle_consumer_group_describe(RequestContext& ctx, Responder respond);
 void handle_describe_transactions(RequestContext& ctx, Responder respond);
 void handle_list_transactions(RequestContext& ctx, Responder respond);
 void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond);

@@ -23,17 +23,6 @@ namespace {
 using protocol::ErrorCode;
 using protocol::JoinGroupResponse;
 
-// Kafka shows a member's host as InetAddress.toString() of the client: "/<address>".
-std::string client_host(const std::string& peer) {
-  std::string host = peer;
-  const size_t colon = host.rfind(':');
-  if (colon != std::string::npos) host.resize(colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return "/" + host;
-}
-
 }  // namespace
 
 void handle_join_group(RequestContext& ctx, Responder respond) {
@@ -73,7 +62,8 @@ void handle_join_group(RequestContext& ctx, Responder respond) {
   join.session_timeout_ms = req->session_timeout_ms;
   join.rebalance_timeout_ms = req->rebalance_timeout_ms;
   join.client_id = ctx.header.client_id.value_or("");
-  join.client_host = client_host(ctx.conn.peer);
+  // Kafka shows a member's host as InetAddress.toString() of the client: "/<address>".
+  join.client_host = "/" + client_host(ctx.conn);
   join.api_version = v;
   auto shared = std::make_shared<coordinator::GroupManager::JoinRequest>(std::move(join));
   coordinator.with_shard(req->group_id,

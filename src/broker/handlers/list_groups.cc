@@ -1,9 +1,9 @@
 // ListGroups (key 16), versions 0-5 (flexible from 3).
 // Gathers the groups of every coordinator shard (each on its own loop). v4+ filter by state
 // (case-insensitive; an empty filter keeps all) and return the state; v5+ filter by type and
-// return it ("classic": the only kind Kaffa has). Groups that only have committed offsets are
-// listed as Empty with no protocol type, as Kafka lists simple consumers' groups. If any shard is
-// still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with no groups. Authorization: with
+// return it ("classic" or "consumer", the KIP-848 kind). Groups that only have committed offsets
+// are listed as Empty with no protocol type, as Kafka lists simple consumers' groups. If any shard
+// is still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with no groups. Authorization: with
 // DESCRIBE on the cluster every group is listed, otherwise only those the principal may DESCRIBE
 // (never an error), as Kafka.
 #include "protocol/messages/list_groups.h"
@@ -53,10 +53,9 @@ void handle_list_groups(RequestContext& ctx, Responder respond) {
   if (v >= 4) {
     for (const auto& s : req.states_filter) states.insert(lower(s));
   }
-  bool classic_wanted = true;
-  if (v >= 5 && !req.types_filter.empty()) {
-    classic_wanted = std::any_of(req.types_filter.begin(), req.types_filter.end(),
-                                 [](const std::string& t) { return lower(t) == "classic"; });
+  std::set<std::string> types;
+  if (v >= 5) {
+    for (const auto& t : req.types_filter) types.insert(lower(t));
   }
   auto op = std::make_shared<ListOp>();
   auto out = std::make_shared<Responder>(std::move(respond));
@@ -64,26 +63,32 @@ void handle_list_groups(RequestContext& ctx, Responder respond) {
       allowed(ctx, AclOperation::describe, ResourceType::cluster, security::kClusterResourceName)
           ? nullptr
           : ctx.broker.authorizer();
-  auto keep = [states](coordinator::GroupState s) {
-    return states.empty() || states.count(lower(coordinator::state_name(s))) > 0;
+  auto keep = [states, types](std::string_view state, std::string_view type) {
+    return (states.empty() || states.count(lower(state)) > 0) &&
+           (types.empty() || types.count(std::string(type)) > 0);
   };
   ctx.broker.coordinator().for_each_shard(
-      [op, keep, classic_wanted](coordinator::CoordinatorShard* shard) {
+      [op, keep](coordinator::CoordinatorShard* shard) {
         std::vector<ListGroupsResponse::ListedGroup> found;
-        if (shard && classic_wanted) {
-          auto add = [&](std::string id, std::string type, coordinator::GroupState s) {
-            if (!keep(s)) return;
+        if (shard) {
+          auto add = [&](std::string id, std::string protocol_type, std::string state,
+                         std::string type) {
+            if (!keep(state, type)) return;
             auto& g = found.emplace_back();
             g.group_id = std::move(id);
-            g.protocol_type = std::move(type);
-            g.group_state = std::string(coordinator::state_name(s));
-            g.group_type = "classic";
+            g.protocol_type = std::move(protocol_type);
+            g.group_state = std::move(state);
+            g.group_type = std::move(type);
           };
           for (auto& l : shard->groups().list()) {
-            add(std::move(l.group_id), std::move(l.protocol_type), l.state);
+            add(std::move(l.group_id), std::move(l.protocol_type), std::move(l.state),
+                std::move(l.type));
           }
           for (auto& id : shard->offsets().groups()) {
-            if (!shard->groups().has_group(id)) add(id, "", coordinator::GroupState::empty);
+            if (!shard->groups().has_group(id)) {
+              add(id, "", std::string(coordinator::state_name(coordinator::GroupState::empty)),
+                  "classic");
+            }
           }
         }
         std::lock_guard lock(op->mu);

@@ -7,8 +7,10 @@
 // client retries), as Kafka; without it the committed offset is answered (pending ones are never
 // shown). A plain commit is visible once durable, so it is never unstable. Group errors
 // (COORDINATOR_LOAD_IN_PROGRESS while the shard loads) are the group-level error_code from v2 on,
-// and each requested partition's error in v0-1. The member id / epoch of v9 concern KIP-848 groups;
-// classic groups ignore them (as Kafka). Authorization: DESCRIBE on each group (else that group's
+// and each requested partition's error in v0-1. The member id / epoch of v9 concern KIP-848 groups:
+// a member of a consumer group must give its current epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH
+// as the group error), while no member id and an epoch < 0 is an admin's read; classic groups
+// ignore them (as Kafka). Authorization: DESCRIBE on each group (else that group's
 // error GROUP_AUTHORIZATION_FAILED) and on each topic: a named topic's partitions answer
 // TOPIC_AUTHORIZATION_FAILED, and "all partitions" leaves such topics out, as Kafka.
 #include "protocol/messages/offset_fetch.h"
@@ -22,6 +24,7 @@
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_coordinator.h"
+#include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
 #include "protocol/error_codes.h"
 
@@ -56,6 +59,8 @@ struct WantedTopic {
 struct GroupFetch {
   std::string group_id;
   std::optional<std::vector<WantedTopic>> topics;  // nullopt: all committed partitions
+  std::optional<std::string> member_id;            // v9
+  int32_t member_epoch = -1;
   std::vector<TopicResult> result;
   int16_t error = 0;
 };
@@ -85,6 +90,11 @@ void fetch_on_shard(GroupFetch& g, CoordinatorShard* shard, ErrorCode why, bool 
                     const std::function<bool(const std::string&)>& may_describe_topic) {
   if (!shard) {
     g.error = protocol::code(why);
+    return;
+  }
+  if (auto e = shard->groups().validate_offset_fetch(g.group_id, g.member_id, g.member_epoch);
+      e != ErrorCode::none) {
+    g.error = protocol::code(e);
     return;
   }
   const auto& store = shard->offsets();
@@ -189,10 +199,12 @@ void handle_offset_fetch(RequestContext& ctx, Responder respond) {
   op->version = ctx.version();
   op->require_stable = req.require_stable;
   if (op->version >= 8) {
-    for (auto& g : req.groups)
-      op->groups.push_back({std::move(g.group_id), wanted(g.topics), {}, 0});
+    for (auto& g : req.groups) {
+      op->groups.push_back(
+          {std::move(g.group_id), wanted(g.topics), std::move(g.member_id), g.member_epoch, {}, 0});
+    }
   } else {
-    op->groups.push_back({std::move(req.group_id), wanted(req.topics), {}, 0});
+    op->groups.push_back({std::move(req.group_id), wanted(req.topics), std::nullopt, -1, {}, 0});
   }
   if (op->groups.empty()) return answer(*op);
 

@@ -15,6 +15,15 @@
 //     -> {"ok": true, "members": [{generationId, "assigned": ["T/P", ...], "records": ["T/P/offset", ...]}, ...]}
 //     Two members join one group; once both are in one generation, N records are produced round
 //     robin over the P partitions and the members read them between them.
+//   {"op": "kip848", "broker", "group", "topic", "partitions": P, "count": N, "assignor": NAME|null}
+//     -> {"ok": true, "alone": [...], "shared": [[...], [...]], "reads": [["T/P/offset", ...], [...]],
+//         (what each read while the two shared the topic)
+//         "after": [...], "tail": ["T/P/offset", ...], "errors": [...]}
+//     The consumer group protocol (KIP-848, groupProtocol 'consumer'): member A joins and gets
+//     every partition ("alone"); member B joins and the two end up with disjoint halves
+//     ("shared", as each member's assignment, "T/P" sorted); N records are produced round robin
+//     and read between them (autocommit on); B leaves and A gets everything back ("after"); N more
+//     records are produced and A reads them ("tail"). "errors" collects the members' errors.
 //   {"op": "txn", "broker", "topic", "transactionalId", "commit": [RECORD...], "abort": [RECORD...]}
 //     -> {"ok": true, "producerId"}  Two transactions: the first committed, the second aborted.
 //   {"op": "eos", "broker", "group", "from": T1, "to": T2, "transactionalId", "count": N}
@@ -177,6 +186,89 @@ async function pair () {
   }
 }
 
+// Resolves once cond() holds, checked after every heartbeat answer of `members`.
+function whenAssigned (members, cond) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (cond()) {
+        for (const c of members) c.off('consumer:heartbeat:end', check)
+        resolve()
+      }
+    }
+    for (const c of members) c.on('consumer:heartbeat:end', check)
+    check()
+  })
+}
+
+async function kip848 () {
+  const options = {
+    ...common,
+    groupId: req.group,
+    groupProtocol: 'consumer',
+    ...(req.assignor ? { groupRemoteAssignor: req.assignor } : {})
+  }
+  const members = [new Consumer(options), new Consumer(options)]
+  const owned = (c) => (c.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}/${p}`)).sort()
+  const errors = []
+  const reads = [[], []]
+  const streams = []
+  let want = 0
+  let wake = () => {}
+  const consume = async (i) => {
+    members[i].on('error', (e) => errors.push(String(e)))
+    const s = await members[i].consume({ topics: [req.topic], mode: 'earliest', autocommit: true, maxWaitTime: 200 })
+    s.on('error', (e) => errors.push(String(e)))
+    s.on('data', (m) => {
+      reads[i].push(`${m.topic}/${m.partition}/${m.offset}`)
+      wake()
+    })
+    streams[i] = s
+  }
+  const readAll = (i) => new Promise((resolve) => {
+    wake = () => { if (reads[0].length + reads[1].length >= want) resolve() }
+    wake()
+  })
+  const produce = async (from) => {
+    const producer = new Producer(common)
+    try {
+      const messages = []
+      for (let k = from; k < from + req.count; k++) messages.push({ topic: req.topic, partition: k % req.partitions, value: Buffer.from(`p${k}`) })
+      await producer.send({ acks: -1, messages })
+    } finally {
+      await producer.close()
+    }
+  }
+  try {
+    await consume(0)
+    await whenAssigned(members, () => owned(members[0]).length === req.partitions)
+    const alone = owned(members[0])
+    await consume(1)
+    await whenAssigned(members, () => {
+      const a = owned(members[0])
+      const b = owned(members[1])
+      return a.length > 0 && b.length > 0 && a.length + b.length === req.partitions && !a.some((x) => b.includes(x))
+    })
+    const shared = [owned(members[0]), owned(members[1])]
+    want = req.count
+    await produce(0)
+    await readAll()
+    const shareReads = [reads[0].slice(), reads[1].slice()]
+    await streams[1].close()
+    await members[1].close(true)
+    await whenAssigned([members[0]], () => owned(members[0]).length === req.partitions)
+    const after = owned(members[0])
+    const before = reads[0].length
+    want = reads[0].length + reads[1].length + req.count
+    await produce(req.count)
+    await readAll()
+    const tail = reads[0].slice(before)
+    await streams[0].close()
+    return { ok: true, alone, shared, reads: shareReads, after, tail, errors }
+  } finally {
+    for (const c of members) await c.close(true)
+  }
+}
+
 async function txn () {
   const producer = new Producer({ ...common, idempotent: true, transactionalId: req.transactionalId })
   try {
@@ -328,7 +420,7 @@ function errorOf (e) {
   }
 }
 
-const ops = { produce, consume, pair, txn, eos, admin, acls }
+const ops = { produce, consume, pair, kip848, txn, eos, admin, acls }
 let out
 try {
   out = await ops[req.op]()

@@ -506,7 +506,8 @@ TEST_F(GroupTest, DescribeListAndDelete) {
   EXPECT_EQ(gm->validate_delete("g"), ErrorCode::non_empty_group);
   auto listed = gm->list();
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].state, GroupState::stable);
+  EXPECT_EQ(listed[0].state, "Stable");
+  EXPECT_EQ(listed[0].type, "classic");
   gm->leave("g", {{leader, std::nullopt}, {other, std::nullopt}});
   EXPECT_EQ(state(), GroupState::empty);
   EXPECT_EQ(gm->describe("g").group_state, "Empty");

@@ -1,0 +1,72 @@
+// ConsumerGroupDescribe (key 69), version 0 (flexible): groups of the consumer group protocol
+// (KIP-848) with their state, epochs, assignor and members (current and target assignment, topic
+// ids with names). Each group on its own shard, answers in the request's order. A group that is
+// absent, or a classic group, answers GROUP_ID_NOT_FOUND; a shard that cannot serve answers
+// COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each
+// group, else GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
+#include "protocol/messages/consumer_group_describe.h"
+
+#include <memory>
+
+#include "broker/authorize.h"
+#include "broker/broker.h"
+#include "broker/handlers/gathered_response.h"
+#include "broker/handlers/handlers.h"
+#include "coordinator/group_manager.h"
+#include "protocol/error_codes.h"
+
+namespace kaffa::broker {
+
+using protocol::ConsumerGroupDescribeResponse;
+using protocol::ErrorCode;
+
+void handle_consumer_group_describe(RequestContext& ctx, Responder respond) {
+  protocol::ConsumerGroupDescribeRequest req;
+  if (!ctx.decode(req)) return respond.close();
+  auto& coordinator = ctx.broker.coordinator();
+  if (!coordinator.config().consumer_protocol_enabled) {
+    ConsumerGroupDescribeResponse r;
+    for (const auto& id : req.group_ids) {
+      auto& g = r.groups.emplace_back();
+      g.group_id = id;
+      g.error_code = protocol::code(ErrorCode::unsupported_version);
+    }
+    return respond.send(r);
+  }
+  auto op = std::make_shared<GatheredResponse<ConsumerGroupDescribeResponse>>();
+  op->respond.emplace(std::move(respond));
+  op->resp.groups.resize(req.group_ids.size());
+  op->pending.fetch_add(req.group_ids.size(), std::memory_order_relaxed);
+  for (size_t i = 0; i < req.group_ids.size(); ++i) {
+    const std::string& id = req.group_ids[i];
+    auto& slot = op->resp.groups[i];
+    if (!authorize(ctx, AclOperation::describe, ResourceType::group, id)) {
+      slot.group_id = id;
+      slot.error_code = protocol::code(ErrorCode::group_authorization_failed);
+      op->finish_one();
+      continue;
+    }
+    const std::optional<int32_t> operations =
+        req.include_authorized_operations
+            ? std::optional<int32_t>(authorized_operations(ctx, ResourceType::group, id))
+            : std::nullopt;
+    coordinator.with_shard(
+        id, [op, i, id, operations](coordinator::CoordinatorShard* shard, ErrorCode why) {
+          auto& out = op->resp.groups[i];
+          if (!shard) {
+            out.group_id = id;
+            out.error_code = protocol::code(why);
+          } else {
+            out = shard->groups().consumer().describe(id);
+            if (shard->groups().group(id)) {
+              out.error_message = "Group " + id + " is not a consumer group.";
+            }
+            if (operations && out.error_code == 0) out.authorized_operations = *operations;
+          }
+          op->finish_one();
+        });
+  }
+  op->finish_one();
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,404 @@
+// ConsumerGroupManager: ConsumerGroupHeartbeat, timers and the consumer groups' views.
+#include "coordinator/consumer_group_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/log.h"
+#include "coordinator/assignor.h"
+#include "coordinator/group_manager.h"
+
+namespace kaffa::coordinator {
+
+using protocol::ErrorCode;
+using protocol::Uuid;
+using Response = protocol::ConsumerGroupHeartbeatResponse;
+
+namespace {
+
+Response error_response(ErrorCode e, std::string message = {}) {
+  Response r;
+  r.error_code = protocol::code(e);
+  if (!message.empty()) r.error_message = std::move(message);
+  return r;
+}
+
+template <typename Partitions>
+std::vector<Partitions> to_wire(const TopicAssignment& a) {
+  std::vector<Partitions> out;
+  for (const auto& [topic, ps] : a) {
+    Partitions t;
+    t.topic_id = topic;
+    t.partitions.assign(ps.begin(), ps.end());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// Whether every partition the member reports owning is in `assigned` (a lost answer's retry).
+bool owned_subset(const OwnedPartitions& owned, const TopicAssignment& assigned) {
+  if (!owned) return false;
+  for (const auto& [topic, ps] : *owned) {
+    auto it = assigned.find(topic);
+    for (int32_t p : ps) {
+      if (it == assigned.end() || !it->second.count(p)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ConsumerGroupManager::ConsumerGroupManager(GroupEnv& env) : env_(env) {}
+ConsumerGroupManager::~ConsumerGroupManager() = default;
+
+ConsumerGroup* ConsumerGroupManager::find(std::string_view id) {
+  auto it = groups_.find(id);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+const ConsumerGroup* ConsumerGroupManager::group(std::string_view id) const {
+  auto it = groups_.find(id);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+void ConsumerGroupManager::remove_group(std::string_view id) {
+  auto it = groups_.find(id);
+  if (it != groups_.end()) groups_.erase(it);
+}
+
+std::vector<const ConsumerGroup*> ConsumerGroupManager::groups() const {
+  std::vector<const ConsumerGroup*> out;
+  for (const auto& [_, g] : groups_) out.push_back(g.get());
+  return out;
+}
+
+ErrorCode ConsumerGroupManager::check(const HeartbeatRequest& req, std::string& message) const {
+  auto invalid = [&](std::string why) {
+    message = std::move(why);
+    return ErrorCode::invalid_request;
+  };
+  if (req.group_id.empty()) return invalid("GroupId can't be empty.");
+  if (req.instance_id && req.instance_id->empty()) return invalid("InstanceId can't be empty.");
+  if (req.rack_id && req.rack_id->empty()) return invalid("RackId can't be empty.");
+  if (req.member_epoch > 0 || req.member_epoch == kLeaveEpoch) {
+    if (req.member_id.empty()) return invalid("MemberId can't be empty.");
+  } else if (req.member_epoch == 0) {
+    if (req.rebalance_timeout_ms == -1) {
+      return invalid("RebalanceTimeoutMs must be provided in first request.");
+    }
+    if (!req.owned || !req.owned->empty()) {
+      return invalid("TopicPartitions must be empty when (re-)joining.");
+    }
+    if (!req.subscribed_topic_names || req.subscribed_topic_names->empty()) {
+      return invalid("SubscribedTopicNames must be set in first request.");
+    }
+  } else if (req.member_epoch == kStaticLeaveEpoch) {
+    if (req.member_id.empty()) return invalid("MemberId can't be empty.");
+    if (!req.instance_id) return invalid("InstanceId can't be null.");
+  } else {
+    return invalid("MemberEpoch is invalid.");
+  }
+  const auto& offered = env_.config().consumer_assignors;
+  if (req.server_assignor &&
+      std::find(offered.begin(), offered.end(), *req.server_assignor) == offered.end()) {
+    std::string names;
+    for (const auto& n : offered) names += (names.empty() ? "" : ", ") + n;
+    message = "ServerAssignor " + *req.server_assignor +
+              " is not supported. Supported assignors: " + names + ".";
+    return ErrorCode::unsupported_assignor;
+  }
+  return ErrorCode::none;
+}
+
+ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& req,
+                                           ConsumerMember& out, std::string& message) {
+  const bool joining = req.member_epoch == 0;
+  if (joining && req.instance_id) {
+    // A static member (re)joining: it takes over the place its instance id holds, which must have
+    // been left with epoch -2.
+    if (const std::string* old_id = g.static_member(*req.instance_id)) {
+      const ConsumerMember& old = *g.member(*old_id);
+      if (old.member_epoch != kStaticLeaveEpoch) {
+        message = "Static member " + *req.instance_id + " with epoch " +
+                  std::to_string(old.member_epoch) + " is still in the group.";
+        return ErrorCode::unreleased_instance_id;
+      }
+      out = old;
+      out.member_id = req.member_id.empty() ? Uuid::random().to_base64() : req.member_id;
+      out.member_epoch = g.assignment_epoch();  // it keeps the assignment of its instance
+      out.previous_member_epoch = kStaticLeaveEpoch;
+      out.session_token = out.rebalance_token = 0;
+      const std::string old_key = *old_id;
+      const auto target = g.target(old_key);
+      g.remove_member(old_key);
+      auto targets = g.targets();
+      targets[out.member_id] = target;
+      g.set_targets(g.assignment_epoch(), std::move(targets));
+      return ErrorCode::none;
+    }
+  }
+  if (req.member_id.empty()) req.member_id = Uuid::random().to_base64();
+  const ConsumerMember* m = g.member(req.member_id);
+  if (!m) {
+    if (!joining) {
+      message = "Member " + req.member_id + " is not a member of group " + g.id() + ".";
+      return ErrorCode::unknown_member_id;
+    }
+    if (g.size() >= static_cast<size_t>(env_.config().consumer_max_size)) {
+      message = "The consumer group has reached its maximum capacity of " +
+                std::to_string(env_.config().consumer_max_size) + " members.";
+      return ErrorCode::group_max_size_reached;
+    }
+    out = ConsumerMember{};
+    out.member_id = req.member_id;
+    return ErrorCode::none;
+  }
+  if (req.instance_id && m->instance_id && *m->instance_id != *req.instance_id) {
+    message = "Member " + req.member_id + " has another instance id.";
+    return ErrorCode::fenced_instance_id;
+  }
+  out = *m;
+  if (joining) {
+    // Rejoining under its old id after losing its place: it owns nothing now.
+    out.member_epoch = 0;
+    out.previous_member_epoch = -1;
+    out.state = MemberState::stable;
+    out.assigned.clear();
+    out.pending_revocation.clear();
+    return ErrorCode::none;
+  }
+  if (req.member_epoch > m->member_epoch ||
+      (req.member_epoch < m->member_epoch &&
+       (req.member_epoch != m->previous_member_epoch || !owned_subset(req.owned, m->assigned)))) {
+    message = "The consumer group member has epoch " + std::to_string(req.member_epoch) +
+              " where the group coordinator knows " + std::to_string(m->member_epoch) +
+              ". The member must abandon all its partitions and rejoin.";
+    return ErrorCode::fenced_member_epoch;
+  }
+  return ErrorCode::none;
+}
+
+bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup& lookup) {
+  std::map<std::string, TopicMeta, std::less<>> now;
+  for (const auto& [name, _] : g.subscribed_names()) {
+    if (auto t = lookup(name)) now.emplace(name, std::move(*t));
+  }
+  if (now == g.subscription_metadata()) return false;
+  g.set_subscription_metadata(std::move(now));
+  return true;
+}
+
+void ConsumerGroupManager::update_target(ConsumerGroup& g) {
+  AssignmentInput in;
+  for (const auto& [id, m] : g.members()) in.subscriptions[id] = m.subscribed_topic_names;
+  in.topics = &g.subscription_metadata();
+  in.previous = &g.targets();
+  const std::string name = g.preferred_assignor(env_.config().consumer_assignors.front());
+  auto out = assign(name, in);
+  if (!out) out = assign("uniform", in);
+  g.set_targets(g.group_epoch(), std::move(*out));
+  log::info("group coordinator: consumer group {} has a new target assignment at epoch {} ({})",
+            g.id(), g.group_epoch(), name);
+}
+
+Response ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup& lookup) {
+  ConsumerGroup* g = find(req.group_id);
+  if (!g) {
+    if (req.member_epoch != 0) {
+      return error_response(ErrorCode::group_id_not_found,
+                            "Consumer group " + req.group_id + " not found.");
+    }
+    g = groups_.emplace(req.group_id, std::make_unique<ConsumerGroup>(req.group_id))
+            .first->second.get();
+  }
+  if (req.member_epoch == kLeaveEpoch || req.member_epoch == kStaticLeaveEpoch) {
+    return leave(*g, req);
+  }
+  ConsumerMember before;
+  std::string message;
+  if (ErrorCode e = member_for(*g, req, before, message); e != ErrorCode::none) {
+    return error_response(e, std::move(message));
+  }
+  const bool is_new = g->member(before.member_id) == nullptr;
+  ConsumerMember m = before;
+  if (req.instance_id) m.instance_id = req.instance_id;
+  if (req.rack_id) m.rack_id = req.rack_id;
+  if (req.rebalance_timeout_ms != -1) m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  if (req.server_assignor) m.server_assignor = req.server_assignor;
+  if (req.subscribed_topic_names) {
+    auto names = *req.subscribed_topic_names;
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    m.subscribed_topic_names = std::move(names);
+  }
+  m.client_id = req.client_id;
+  m.client_host = req.client_host;
+  bool bump = is_new || m.subscribed_topic_names != before.subscribed_topic_names ||
+              m.server_assignor != before.server_assignor;
+  g->put_member(m);
+  if (refresh_metadata(*g, lookup)) bump = true;
+  if (bump) {
+    g->set_group_epoch(g->group_epoch() + 1);
+    log::info("group coordinator: consumer group {} bumped its epoch to {}", g->id(),
+              g->group_epoch());
+  }
+  if (g->group_epoch() > g->assignment_epoch()) update_target(*g);
+
+  ConsumerMember after = reconcile(
+      m, g->assignment_epoch(), g->target(m.member_id),
+      [g](const Uuid& t, int32_t p) { return g->partition_epoch(t, p); }, req.owned);
+  if (after.state == MemberState::unrevoked_partitions) {
+    if (before.state != MemberState::unrevoked_partitions ||
+        after.member_epoch != before.member_epoch || after.rebalance_token == 0) {
+      arm_revocation(*g, after);
+    }
+  } else {
+    after.rebalance_token = 0;
+  }
+  arm_session(*g, after);
+  g->put_member(after);
+
+  Response r;
+  r.member_id = after.member_id;
+  r.member_epoch = after.member_epoch;
+  r.heartbeat_interval_ms = env_.config().consumer_heartbeat_interval_ms;
+  const bool full = req.member_epoch == 0 ||
+                    (req.rebalance_timeout_ms != -1 && req.subscribed_topic_names && req.owned);
+  if (full || after.assigned != before.assigned) {
+    r.assignment.emplace(Response::Assignment{});
+    r.assignment->topic_partitions = to_wire<Response::TopicPartitions>(after.assigned);
+  }
+  return r;
+}
+
+Response ConsumerGroupManager::leave(ConsumerGroup& g, const HeartbeatRequest& req) {
+  const ConsumerMember* m = g.member(req.member_id);
+  if (!m && req.instance_id) {
+    if (const std::string* id = g.static_member(*req.instance_id)) m = g.member(*id);
+  }
+  if (!m) {
+    return error_response(ErrorCode::unknown_member_id,
+                          "Member " + req.member_id + " is not a member of group " + g.id() + ".");
+  }
+  if (req.instance_id && m->instance_id && m->member_id != req.member_id) {
+    return error_response(ErrorCode::fenced_instance_id,
+                          "Static member " + *req.instance_id + " has another member id.");
+  }
+  Response r;
+  r.member_id = m->member_id;
+  r.member_epoch = req.member_epoch;
+  if (req.member_epoch == kStaticLeaveEpoch) {
+    // The static member keeps its place and partitions until its session ends.
+    ConsumerMember kept = *m;
+    kept.member_epoch = kStaticLeaveEpoch;
+    kept.rebalance_token = 0;
+    g.put_member(std::move(kept));
+    return r;
+  }
+  log::info("group coordinator: member {} left consumer group {}", m->member_id, g.id());
+  g.remove_member(std::string(m->member_id));
+  g.set_group_epoch(g.group_epoch() + 1);
+  return r;
+}
+
+void ConsumerGroupManager::fence(ConsumerGroup& g, const std::string& member_id,
+                                 std::string_view why) {
+  log::info("group coordinator: member {} of consumer group {} is removed: {}", member_id, g.id(),
+            why);
+  g.remove_member(member_id);
+  g.set_group_epoch(g.group_epoch() + 1);
+}
+
+void ConsumerGroupManager::arm_session(ConsumerGroup& g, ConsumerMember& m) {
+  m.session_token = next_token();
+  env_.schedule(env_.config().consumer_session_timeout_ms,
+                [this, id = g.id(), member = m.member_id, token = m.session_token] {
+                  ConsumerGroup* cg = find(id);
+                  const ConsumerMember* cm = cg ? cg->member(member) : nullptr;
+                  if (!cm || cm->session_token != token) return;
+                  fence(*cg, member, "its session timed out");
+                });
+}
+
+void ConsumerGroupManager::arm_revocation(ConsumerGroup& g, ConsumerMember& m) {
+  m.rebalance_token = next_token();
+  env_.schedule(std::max(m.rebalance_timeout_ms, 0), [this, id = g.id(), member = m.member_id,
+                                                      token = m.rebalance_token] {
+    ConsumerGroup* cg = find(id);
+    const ConsumerMember* cm = cg ? cg->member(member) : nullptr;
+    if (!cm || cm->rebalance_token != token || cm->state != MemberState::unrevoked_partitions) {
+      return;
+    }
+    fence(*cg, member, "it did not revoke its partitions within its rebalance timeout");
+  });
+}
+
+protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::describe(
+    std::string_view id) const {
+  using Described = protocol::ConsumerGroupDescribeResponse::DescribedGroup;
+  Described d;
+  d.group_id = std::string(id);
+  const ConsumerGroup* g = group(id);
+  if (!g) {
+    d.error_code = protocol::code(ErrorCode::group_id_not_found);
+    d.error_message = "Group " + d.group_id + " not found.";
+    return d;
+  }
+  d.group_state = std::string(state_name(g->state()));
+  d.group_epoch = g->group_epoch();
+  d.assignment_epoch = g->assignment_epoch();
+  d.assignor_name = g->preferred_assignor(env_.config().consumer_assignors.front());
+  std::map<Uuid, std::string> names;
+  for (const auto& [name, t] : g->subscription_metadata()) names[t.id] = name;
+  auto wire = [&](const TopicAssignment& a) {
+    std::vector<protocol::ConsumerGroupDescribeResponse::TopicPartitions> out;
+    for (const auto& [topic, ps] : a) {
+      protocol::ConsumerGroupDescribeResponse::TopicPartitions t;
+      t.topic_id = topic;
+      auto n = names.find(topic);
+      if (n != names.end()) t.topic_name = n->second;
+      t.partitions.assign(ps.begin(), ps.end());
+      out.push_back(std::move(t));
+    }
+    return out;
+  };
+  for (const auto& [member_id, m] : g->members()) {
+    protocol::ConsumerGroupDescribeResponse::Member dm;
+    dm.member_id = member_id;
+    dm.instance_id = m.instance_id;
+    dm.rack_id = m.rack_id;
+    dm.member_epoch = m.member_epoch;
+    dm.client_id = m.client_id;
+    dm.client_host = m.client_host;
+    dm.subscribed_topic_names = m.subscribed_topic_names;
+    dm.assignment.topic_partitions = wire(m.assigned);
+    dm.target_assignment.topic_partitions = wire(g->target(member_id));
+    d.members.push_back(std::move(dm));
+  }
+  return d;
+}
+
+ErrorCode ConsumerGroupManager::validate_offset_commit(const ConsumerGroup& g,
+                                                       std::string_view member_id,
+                                                       int32_t member_epoch, bool transactional,
+                                                       int16_t api_version) const {
+  if (member_epoch < 0 && g.empty()) return ErrorCode::none;
+  const ConsumerMember* m = g.member(member_id);
+  if (!m) return ErrorCode::unknown_member_id;
+  if (!transactional && api_version < 9) return ErrorCode::unsupported_version;
+  if (member_epoch != m->member_epoch) return ErrorCode::stale_member_epoch;
+  return ErrorCode::none;
+}
+
+ErrorCode ConsumerGroupManager::validate_offset_fetch(const ConsumerGroup& g,
+                                                      const std::optional<std::string>& member_id,
+                                                      int32_t member_epoch) const {
+  if (!member_id && member_epoch < 0) return ErrorCode::none;
+  const ConsumerMember* m = member_id ? g.member(*member_id) : nullptr;
+  if (!m) return ErrorCode::unknown_member_id;
+  if (member_epoch != m->member_epoch) return ErrorCode::stale_member_epoch;
+  return ErrorCode::none;
+}
+
+}  // namespace kaffa::coordinator

@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""The consumer group protocol of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe) against
+a real broker: raw requests for the protocol's rules — the coordinator's assignment, revocation
+before reassignment, member epochs, Kafka's errors, OffsetCommit/OffsetFetch v9 member epochs,
+ListGroups v5 types, DeleteGroups, the session timeout, new partitions, the range assignor and
+the switch that turns the protocol off — and @platformatic/kafka's consumer with
+groupProtocol 'consumer' (two members sharing a topic, one leaving).
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from kaffa_harness import BrokerTestCase, KaffaBroker  # noqa: E402
+import client_io as cio  # noqa: E402
+import fetch_wire as fw  # noqa: E402
+import group_wire as gw  # noqa: E402
+import kafka_wire as kw  # noqa: E402
+import kip848_wire as k  # noqa: E402
+
+TIMEOUT = 30000
+
+
+def create(conn, topics):
+    res = conn.create_topics(topics)
+    if any(res.values()):
+        raise AssertionError("CreateTopics failed: %r" % res)
+
+
+class ConsumerGroupProtocolTest(BrokerTestCase):
+    BROKER_OVERRIDES = {"group.consumer.heartbeat.interval.ms": "250",
+                        "group.consumer.session.timeout.ms": "3000",
+                        "group.initial.rebalance.delay.ms": "0"}
+
+    def hb(self, conn, group, member_id, epoch, **kw_):
+        return k.round_trip(conn, k.heartbeat, k.parse_heartbeat, group, member_id, epoch, **kw_)
+
+    def join(self, conn, group, topics, **kw_):
+        r = self.hb(conn, group, "", 0, topics=topics, owned={}, rebalance_timeout_ms=TIMEOUT,
+                    **kw_)
+        self.assertEqual(r["error_code"], 0, r)
+        return r
+
+    def describe(self, conn, group):
+        (d,) = k.round_trip(conn, k.describe, k.parse_describe, [group])
+        return d
+
+    def test_assignment_revocation_and_epochs(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-t", 4, 1)])
+            tid = fw.topic_ids(conn, ["cgp-t"])["cgp-t"]
+            a = self.join(conn, "cgp-g1", ["cgp-t"])
+            self.assertTrue(a["member_id"])
+            self.assertEqual(a["member_epoch"], 1)
+            self.assertEqual(a["interval_ms"], 250)
+            self.assertEqual(a["assignment"], {tid: [0, 1, 2, 3]})
+            aid = a["member_id"]
+            # A steady heartbeat: same epoch, no assignment sent.
+            r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: [0, 1, 2, 3]})
+            self.assertEqual((r["error_code"], r["member_epoch"], r["assignment"]), (0, 1, None))
+
+            # B joins: epoch 2, but its partitions are still A's, so it gets none yet.
+            b = self.join(conn, "cgp-g1", ["cgp-t"])
+            bid = b["member_id"]
+            self.assertEqual((b["member_epoch"], b["assignment"]), (2, {}))
+            d = self.describe(conn, "cgp-g1")
+            self.assertEqual((d["state"], d["group_epoch"], d["assignment_epoch"]),
+                             ("Reconciling", 2, 2))
+            # A is asked to revoke half: it stays at epoch 1 with the half it keeps.
+            r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: [0, 1, 2, 3]})
+            self.assertEqual(r["member_epoch"], 1)
+            kept = r["assignment"][tid]
+            self.assertEqual(len(kept), 2)
+            given = sorted(set(range(4)) - set(kept))
+            # Until A stops owning them, B still gets nothing and A is not moved on.
+            r = self.hb(conn, "cgp-g1", bid, 2, owned={})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (2, None))
+            r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: [0, 1, 2, 3]})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (1, None))
+            # A has revoked them: it moves to epoch 2; then B gets the released partitions.
+            r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: kept})
+            self.assertEqual((r["error_code"], r["member_epoch"], r["assignment"]), (0, 2, None))
+            r = self.hb(conn, "cgp-g1", bid, 2, owned={})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (2, {tid: given}))
+            r = self.hb(conn, "cgp-g1", bid, 2, owned={tid: given})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (2, None))
+
+            d = self.describe(conn, "cgp-g1")
+            self.assertEqual(d["error_code"], 0)
+            self.assertEqual((d["state"], d["group_epoch"], d["assignment_epoch"], d["assignor"]),
+                             ("Stable", 2, 2, "uniform"))
+            members = {m["member_id"]: m for m in d["members"]}
+            self.assertEqual(set(members), {aid, bid})
+            self.assertEqual(members[aid]["assignment"], {("cgp-t", tid): kept})
+            self.assertEqual(members[bid]["assignment"], {("cgp-t", tid): given})
+            self.assertEqual(members[bid]["target"], {("cgp-t", tid): given})
+            self.assertEqual(members[aid]["topics"], ["cgp-t"])
+            self.assertEqual(members[aid]["epoch"], 2)
+            self.assertEqual(members[aid]["client_host"], "/127.0.0.1")
+
+            # A lost answer: a member one epoch behind owning a subset is accepted...
+            r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: kept})
+            self.assertEqual((r["error_code"], r["member_epoch"]), (0, 2))
+            # ...an epoch from the future, or the previous one owning more, is fenced.
+            for epoch, owns in ((3, kept), (1, [0, 1, 2, 3])):
+                r = self.hb(conn, "cgp-g1", aid, epoch, owned={tid: owns})
+                self.assertEqual(r["error_code"], k.FENCED_MEMBER_EPOCH, r)
+
+            # B leaves: the group epoch moves on and A is given everything.
+            r = self.hb(conn, "cgp-g1", bid, -1)
+            self.assertEqual((r["error_code"], r["member_id"], r["member_epoch"]), (0, bid, -1))
+            r = self.hb(conn, "cgp-g1", aid, 2, owned={tid: kept})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (3, {tid: [0, 1, 2, 3]}))
+            r = self.hb(conn, "cgp-g1", bid, 2, owned={})
+            self.assertEqual(r["error_code"], k.UNKNOWN_MEMBER_ID)
+
+    def test_request_errors(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-e", 1, 1)])
+            bad = [
+                (dict(group="", member_id="", epoch=0, topics=["cgp-e"], owned={},
+                      rebalance_timeout_ms=TIMEOUT), k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="", epoch=0, topics=None, owned={},
+                      rebalance_timeout_ms=TIMEOUT), k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="", epoch=0, topics=["cgp-e"], owned={}),
+                 k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="", epoch=0, topics=["cgp-e"], owned=None,
+                      rebalance_timeout_ms=TIMEOUT), k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="", epoch=3), k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="m", epoch=-3), k.INVALID_REQUEST),
+                (dict(group="cgp-e", member_id="", epoch=0, topics=["cgp-e"], owned={},
+                      rebalance_timeout_ms=TIMEOUT, assignor="sticky"), k.UNSUPPORTED_ASSIGNOR),
+                (dict(group="cgp-none", member_id="m", epoch=4), k.GROUP_ID_NOT_FOUND),
+            ]
+            for req, want in bad:
+                r = self.hb(conn, req.pop("group"), req.pop("member_id"), req.pop("epoch"), **req)
+                self.assertEqual(r["error_code"], want, (req, r))
+                self.assertTrue(r["error_message"], r)
+            self.join(conn, "cgp-e", ["cgp-e"])
+            r = self.hb(conn, "cgp-e", "nobody", 1, owned={})
+            self.assertEqual(r["error_code"], k.UNKNOWN_MEMBER_ID)
+            r = self.hb(conn, "cgp-e", "nobody", -1)
+            self.assertEqual(r["error_code"], k.UNKNOWN_MEMBER_ID)
+
+            # A classic JoinGroup cannot join a consumer group with members...
+            corr = conn.next_corr()
+            j = gw.parse_join_group(conn.round_trip(gw.join_group(corr, 0, "cgp-e"), corr,
+                                                    "JoinGroup"), 0)
+            self.assertEqual(j["error"], k.INCONSISTENT_GROUP_PROTOCOL)
+            # ...and a consumer member cannot join a classic group with members.
+            corr = conn.next_corr()
+            j = gw.parse_join_group(conn.round_trip(gw.join_group(corr, 0, "cgp-classic"), corr,
+                                                    "JoinGroup"), 0)
+            self.assertEqual(j["error"], 0)
+            r = self.hb(conn, "cgp-classic", "", 0, topics=["cgp-e"], owned={},
+                        rebalance_timeout_ms=TIMEOUT)
+            self.assertEqual(r["error_code"], k.GROUP_ID_NOT_FOUND)
+            d = self.describe(conn, "cgp-classic")
+            self.assertEqual(d["error_code"], k.GROUP_ID_NOT_FOUND)
+
+    def test_offsets_carry_member_epochs(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-o", 2, 1)])
+            a = self.join(conn, "cgp-go", ["cgp-o"])
+            aid, epoch = a["member_id"], a["member_epoch"]
+            commit = [("cgp-o", [(0, 5), (1, 7)])]
+
+            def committed(member_id, member_epoch):
+                return k.round_trip(conn, k.offset_fetch_v9, k.parse_offset_fetch_v9, "cgp-go",
+                                    member_id, member_epoch, [("cgp-o", [0, 1])])
+
+            r = k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-go", epoch,
+                             aid, commit)
+            self.assertEqual(r, {("cgp-o", 0): 0, ("cgp-o", 1): 0})
+            for member, e, want in [(aid, epoch + 1, k.STALE_MEMBER_EPOCH),
+                                    ("nobody", epoch, k.UNKNOWN_MEMBER_ID),
+                                    ("", -1, k.UNKNOWN_MEMBER_ID)]:
+                r = k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-go", e,
+                                 member, commit)
+                self.assertEqual(set(r.values()), {want}, (member, e))
+            r = k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-go", epoch,
+                             aid, commit, version=8)
+            self.assertEqual(set(r.values()), {k.UNSUPPORTED_VERSION})
+
+            self.assertEqual(committed(aid, epoch),
+                             (0, {("cgp-o", 0): (5, 0), ("cgp-o", 1): (7, 0)}))
+            self.assertEqual(committed(None, -1)[1][("cgp-o", 1)], (7, 0))
+            self.assertEqual(committed(aid, epoch + 1)[0], k.STALE_MEMBER_EPOCH)
+            self.assertEqual(committed("nobody", 1)[0], k.UNKNOWN_MEMBER_ID)
+
+            # Once the group is empty, a commit without a member is an admin's.
+            self.hb(conn, "cgp-go", aid, -1)
+            r = k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-go", -1, "",
+                             [("cgp-o", [(0, 9)])])
+            self.assertEqual(r, {("cgp-o", 0): 0})
+            self.assertEqual(committed(None, -1)[1][("cgp-o", 0)], (9, 0))
+
+    def test_list_describe_and_delete(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-l", 1, 1)])
+            a = self.join(conn, "cgp-gl", ["cgp-l"])
+            err, groups = k.round_trip(conn, k.list_groups_v5, k.parse_list_groups_v5,
+                                       types=["consumer"])
+            self.assertEqual(err, 0)
+            self.assertEqual(groups.get("cgp-gl"), ("Stable", "consumer", "consumer"))
+            self.assertTrue(all(t == "consumer" for _, t, _ in groups.values()), groups)
+            _, classic = k.round_trip(conn, k.list_groups_v5, k.parse_list_groups_v5,
+                                      types=["Classic"])
+            self.assertNotIn("cgp-gl", classic)
+            _, stable = k.round_trip(conn, k.list_groups_v5, k.parse_list_groups_v5,
+                                     states=["stable"])
+            self.assertIn("cgp-gl", stable)
+
+            corr = conn.next_corr()
+            dg = gw.parse_describe_groups(conn.round_trip(gw.describe_groups(corr, 0, ["cgp-gl"]),
+                                                          corr, "DescribeGroups"), 0)
+            self.assertEqual(dg["cgp-gl"]["state"], "Dead")
+
+            def delete():
+                corr = conn.next_corr()
+                return gw.parse_delete_groups(conn.round_trip(
+                    gw.delete_groups(corr, 0, ["cgp-gl"]), corr, "DeleteGroups"), 0)["cgp-gl"]
+            self.assertEqual(delete(), k.NON_EMPTY_GROUP)
+            self.hb(conn, "cgp-gl", a["member_id"], -1)
+            self.assertEqual(self.describe(conn, "cgp-gl")["state"], "Empty")
+            self.assertEqual(delete(), 0)
+            self.assertEqual(self.describe(conn, "cgp-gl")["error_code"], k.GROUP_ID_NOT_FOUND)
+
+    def test_session_timeout_and_new_partitions(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-s", 2, 1)])
+            tid = fw.topic_ids(conn, ["cgp-s"])["cgp-s"]
+            a = self.join(conn, "cgp-gs", ["cgp-s"])
+            aid = a["member_id"]
+            self.assertEqual(a["assignment"], {tid: [0, 1]})
+            mark = self.broker.log_mark()
+            b = self.join(conn, "cgp-gs", ["cgp-s"])
+            # B falls silent: its session (3 s) ends and it is removed, while A heartbeats as a
+            # member does (giving up what it is asked to) and keeps its place.
+            owned, epoch = [0, 1], 1
+            gone = r"member %s of consumer group cgp-gs is removed: its session" % b["member_id"]
+            while True:
+                r = self.hb(conn, "cgp-gs", aid, epoch, owned={tid: owned})
+                self.assertEqual(r["error_code"], 0, r)
+                epoch = r["member_epoch"]
+                if r["assignment"] is not None:
+                    owned = r["assignment"][tid]
+                if self.broker.count_log(gone, since=mark):
+                    break
+                try:
+                    self.broker.wait_for_log(gone, since=mark, timeout=0.25)
+                except AssertionError:
+                    pass
+            r = self.hb(conn, "cgp-gs", aid, epoch, owned={tid: owned})
+            if r["assignment"] is not None:
+                owned = r["assignment"][tid]
+            self.assertEqual((r["member_epoch"], owned), (3, [0, 1]))
+            self.assertEqual(self.describe(conn, "cgp-gs")["state"], "Stable")
+            # More partitions: the next heartbeat sees them and they are assigned.
+            res = k.round_trip(conn, k.create_partitions_v0, k.parse_create_partitions_v0,
+                               "cgp-s", 4, flexible=False)
+            self.assertEqual(res, {"cgp-s": 0})
+            r = self.hb(conn, "cgp-gs", aid, 3, owned={tid: [0, 1]})
+            self.assertEqual((r["member_epoch"], r["assignment"]), (4, {tid: [0, 1, 2, 3]}))
+            self.hb(conn, "cgp-gs", aid, -1)
+
+    def test_range_assignor(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-r1", 3, 1), ("cgp-r2", 3, 1)])
+            ids = fw.topic_ids(conn, ["cgp-r1", "cgp-r2"])
+            topics = ["cgp-r1", "cgp-r2"]
+            a = self.join(conn, "cgp-gr", topics, assignor="range")
+            b = self.join(conn, "cgp-gr", topics, assignor="range")
+            owned = {a["member_id"]: a["assignment"], b["member_id"]: b["assignment"]}
+            # Heartbeat until both are reconciled (A revokes, B picks up).
+            for _ in range(4):
+                for mid in sorted(owned):
+                    epoch = self.describe(conn, "cgp-gr")
+                    epoch = {m["member_id"]: m["epoch"] for m in epoch["members"]}[mid]
+                    r = self.hb(conn, "cgp-gr", mid, epoch, owned=owned[mid])
+                    if r["assignment"] is not None:
+                        owned[mid] = r["assignment"]
+            d = self.describe(conn, "cgp-gr")
+            self.assertEqual((d["state"], d["assignor"]), ("Stable", "range"))
+            first, second = sorted(owned)
+            # Range: per topic, the first member (by id) takes partitions 0-1, the second 2.
+            self.assertEqual(owned[first], {ids["cgp-r1"]: [0, 1], ids["cgp-r2"]: [0, 1]})
+            self.assertEqual(owned[second], {ids["cgp-r1"]: [2], ids["cgp-r2"]: [2]})
+
+    def test_static_member_rejoins_its_place(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-st", 2, 1)])
+            tid = fw.topic_ids(conn, ["cgp-st"])["cgp-st"]
+            a = self.join(conn, "cgp-gst", ["cgp-st"], instance_id="inst-a")
+            self.assertEqual(a["assignment"], {tid: [0, 1]})
+            # A second member with the same instance id while the first is in: refused.
+            r = self.hb(conn, "cgp-gst", "", 0, topics=["cgp-st"], owned={},
+                        rebalance_timeout_ms=TIMEOUT, instance_id="inst-a")
+            self.assertEqual(r["error_code"], k.UNRELEASED_INSTANCE_ID)
+            # A temporary leave (-2) keeps the place; the new incarnation takes its partitions.
+            r = self.hb(conn, "cgp-gst", a["member_id"], -2, instance_id="inst-a")
+            self.assertEqual((r["error_code"], r["member_epoch"]), (0, -2))
+            r = self.hb(conn, "cgp-gst", "", 0, topics=["cgp-st"], owned={},
+                        rebalance_timeout_ms=TIMEOUT, instance_id="inst-a")
+            self.assertEqual(r["error_code"], 0, r)
+            self.assertNotEqual(r["member_id"], a["member_id"])
+            self.assertEqual(r["assignment"], {tid: [0, 1]})
+            d = self.describe(conn, "cgp-gst")
+            self.assertEqual([(m["member_id"], m["instance_id"]) for m in d["members"]],
+                             [(r["member_id"], "inst-a")])
+            self.hb(conn, "cgp-gst", r["member_id"], -1, instance_id="inst-a")
+
+    @unittest.skipIf(cio.platformatic_missing(), cio.platformatic_missing())
+    def test_platformatic_consumer_protocol(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-plt", 4, 1)])
+        res = cio.platformatic({"op": "kip848", "broker": self.broker.bootstrap,
+                                "group": "cgp-plt-g", "topic": "cgp-plt", "partitions": 4,
+                                "count": 16})
+        everything = ["cgp-plt/%d" % p for p in range(4)]
+        self.assertEqual(res["errors"], [])
+        self.assertEqual(res["alone"], everything)
+        a, b = res["shared"]
+        self.assertEqual(sorted(a + b), everything)
+        self.assertEqual((len(a), len(b)), (2, 2))
+        records = {"cgp-plt/%d/%d" % (p, o) for p in range(4) for o in range(4)}
+        self.assertEqual(set(res["reads"][0]) | set(res["reads"][1]), records)
+        for owned, reads in zip(res["shared"], res["reads"]):
+            self.assertLessEqual({r for r in records if r.rsplit("/", 1)[0] in owned}, set(reads))
+        self.assertEqual(res["after"], everything)
+        # B's records since its last commit may come again to A: at least once.
+        self.assertLessEqual({"cgp-plt/%d/%d" % (p, o) for p in range(4) for o in range(4, 8)},
+                             set(res["tail"]))
+        with kw.connect(self.broker) as conn:
+            err, offsets = k.round_trip(conn, k.offset_fetch_v9, k.parse_offset_fetch_v9,
+                                        "cgp-plt-g", None, -1, [("cgp-plt", [0, 1, 2, 3])])
+        self.assertEqual(err, 0)
+        self.assertEqual({tp: o for tp, (o, _) in offsets.items()},
+                         {("cgp-plt", p): 8 for p in range(4)})
+
+
+class ConsumerProtocolOffTest(unittest.TestCase):
+    def test_not_offered_when_turned_off(self):
+        with KaffaBroker(overrides={"group.coordinator.rebalance.protocols": "classic"}) as b:
+            with kw.connect(b) as conn:
+                _, apis = conn.api_versions()
+                self.assertNotIn(k.CONSUMER_GROUP_HEARTBEAT, apis)
+                self.assertNotIn(k.CONSUMER_GROUP_DESCRIBE, apis)
+                r = k.round_trip(conn, k.heartbeat, k.parse_heartbeat, "g", "", 0, topics=["t"],
+                                 owned={}, rebalance_timeout_ms=TIMEOUT)
+                self.assertEqual(r["error_code"], k.UNSUPPORTED_VERSION)
+        with KaffaBroker() as b:
+            with kw.connect(b) as conn:
+                _, apis = conn.api_versions()
+                self.assertEqual(apis[k.CONSUMER_GROUP_HEARTBEAT], (0, 0))
+                self.assertEqual(apis[k.CONSUMER_GROUP_DESCRIBE], (0, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
