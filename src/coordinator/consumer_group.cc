@@ -157,8 +157,7 @@ void ConsumerGroup::remove_member(std::string_view member_id) {
   if (it == members_.end()) return;
   own(it->second, false);
   members_.erase(it);
-  auto t = targets_.find(member_id);
-  if (t != targets_.end()) targets_.erase(t);
+  erase_target(member_id);
 }
 
 int32_t ConsumerGroup::partition_epoch(const Uuid& topic, int32_t partition) const {
@@ -172,6 +171,11 @@ std::map<std::string, int, std::less<>> ConsumerGroup::subscribed_names() const 
     for (const auto& n : m.subscribed_topic_names) ++out[n];
   }
   return out;
+}
+
+void ConsumerGroup::erase_target(std::string_view member_id) {
+  auto it = targets_.find(member_id);
+  if (it != targets_.end()) targets_.erase(it);
 }
 
 const TopicAssignment& ConsumerGroup::target(std::string_view member_id) const {

@@ -68,6 +68,20 @@ struct ConsumerMember {
   uint64_t rebalance_token = 0;  // the armed revocation deadline (0: none)
 };
 
+// An assignment as a protocol message's list of {topic_id, partitions}, in topic-id order.
+template <class Wire>
+std::vector<Wire> assignment_to_wire(const TopicAssignment& a) {
+  std::vector<Wire> out;
+  out.reserve(a.size());
+  for (const auto& [topic, ps] : a) {
+    Wire t;
+    t.topic_id = topic;
+    t.partitions.assign(ps.begin(), ps.end());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 // The partitions a member reports owning: nullopt when the heartbeat did not say.
 using OwnedPartitions = std::optional<std::vector<std::pair<protocol::Uuid, std::vector<int32_t>>>>;
 
@@ -117,6 +131,12 @@ class ConsumerGroup {
     assignment_epoch_ = epoch;
     targets_ = std::move(t);
   }
+  // Replay: one member's target, and the epoch it belongs to.
+  void set_target(const std::string& member_id, TopicAssignment t) {
+    targets_[member_id] = std::move(t);
+  }
+  void erase_target(std::string_view member_id);
+  void set_assignment_epoch(int32_t e) { assignment_epoch_ = e; }
   // The assignor the group uses: the one most members name, else `fallback`.
   std::string preferred_assignor(const std::string& fallback) const;
 

@@ -23,18 +23,6 @@ Response error_response(ErrorCode e, std::string message = {}) {
   return r;
 }
 
-template <typename Partitions>
-std::vector<Partitions> to_wire(const TopicAssignment& a) {
-  std::vector<Partitions> out;
-  for (const auto& [topic, ps] : a) {
-    Partitions t;
-    t.topic_id = topic;
-    t.partitions.assign(ps.begin(), ps.end());
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 // Whether every partition the member reports owning is in `assigned` (a lost answer's retry).
 bool owned_subset(const OwnedPartitions& owned, const TopicAssignment& assigned) {
   if (!owned) return false;
@@ -65,6 +53,49 @@ const ConsumerGroup* ConsumerGroupManager::group(std::string_view id) const {
 void ConsumerGroupManager::remove_group(std::string_view id) {
   auto it = groups_.find(id);
   if (it != groups_.end()) groups_.erase(it);
+}
+
+ConsumerGroup& ConsumerGroupManager::find_or_create(const std::string& id) {
+  auto& slot = groups_[id];
+  if (!slot) slot = std::make_unique<ConsumerGroup>(id);
+  return *slot;
+}
+
+std::vector<CoordinatorShard::Record> ConsumerGroupManager::tombstones(std::string_view id) const {
+  Records out;
+  const ConsumerGroup* g = group(id);
+  if (!g) return out;
+  // Kafka's order: current assignments, targets, members, then the group's own records.
+  for (const auto& [member, _] : g->members()) {
+    out.push_back(consumer_records::current_assignment_tombstone(id, member));
+  }
+  for (const auto& [member, _] : g->members()) {
+    out.push_back(consumer_records::target_member_tombstone(id, member));
+  }
+  for (const auto& [member, _] : g->members()) {
+    out.push_back(consumer_records::member_metadata_tombstone(id, member));
+  }
+  out.push_back(consumer_records::target_epoch_tombstone(id));
+  out.push_back(consumer_records::group_epoch_tombstone(id));
+  return out;
+}
+
+void ConsumerGroupManager::write(Records records, std::function<void(ErrorCode)> done) {
+  const uint64_t seq = ++writes_issued_;
+  env_.write(std::move(records), [this, seq, done = std::move(done)](ErrorCode e) {
+    writes_done_ = seq;
+    done(e);
+    while (!waiting_.empty() && waiting_.front().first <= writes_done_) {
+      auto fn = std::move(waiting_.front().second);
+      waiting_.pop_front();
+      fn();
+    }
+  });
+}
+
+void ConsumerGroupManager::after_writes(std::function<void()> fn) {
+  if (writes_done_ == writes_issued_) return fn();
+  waiting_.emplace_back(writes_issued_, std::move(fn));
 }
 
 std::vector<const ConsumerGroup*> ConsumerGroupManager::groups() const {
@@ -112,7 +143,8 @@ ErrorCode ConsumerGroupManager::check(const HeartbeatRequest& req, std::string& 
 }
 
 ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& req,
-                                           ConsumerMember& out, std::string& message) {
+                                           ConsumerMember& out, std::string& message,
+                                           Records& records) {
   const bool joining = req.member_epoch == 0;
   if (joining && req.instance_id) {
     // A static member (re)joining: it takes over the place its instance id holds, which must have
@@ -132,9 +164,11 @@ ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& r
       const std::string old_key = *old_id;
       const auto target = g.target(old_key);
       g.remove_member(old_key);
-      auto targets = g.targets();
-      targets[out.member_id] = target;
-      g.set_targets(g.assignment_epoch(), std::move(targets));
+      g.set_target(out.member_id, target);
+      records.push_back(consumer_records::current_assignment_tombstone(g.id(), old_key));
+      records.push_back(consumer_records::target_member_tombstone(g.id(), old_key));
+      records.push_back(consumer_records::member_metadata_tombstone(g.id(), old_key));
+      records.push_back(consumer_records::target_member(g.id(), out.member_id, target));
       return ErrorCode::none;
     }
   }
@@ -189,7 +223,7 @@ bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup&
   return true;
 }
 
-void ConsumerGroupManager::update_target(ConsumerGroup& g) {
+void ConsumerGroupManager::update_target(ConsumerGroup& g, Records& records) {
   AssignmentInput in;
   for (const auto& [id, m] : g.members()) in.subscriptions[id] = m.subscribed_topic_names;
   in.topics = &g.subscription_metadata();
@@ -197,30 +231,53 @@ void ConsumerGroupManager::update_target(ConsumerGroup& g) {
   const std::string name = g.preferred_assignor(env_.config().consumer_assignors.front());
   auto out = assign(name, in);
   if (!out) out = assign("uniform", in);
+  for (const auto& [member, a] : *out) {
+    auto before = g.targets().find(member);
+    if (before == g.targets().end() || before->second != a) {
+      records.push_back(consumer_records::target_member(g.id(), member, a));
+    }
+  }
+  records.push_back(consumer_records::target_epoch(g.id(), g.group_epoch()));
   g.set_targets(g.group_epoch(), std::move(*out));
   log::info("group coordinator: consumer group {} has a new target assignment at epoch {} ({})",
             g.id(), g.group_epoch(), name);
 }
 
-Response ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup& lookup) {
+void ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup& lookup, Done done) {
+  Records records;
+  Response r = apply(req, lookup, records);
+  if (records.empty()) {
+    return after_writes(
+        [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+  }
+  write(std::move(records), [r = std::move(r), done = std::move(done)](ErrorCode e) mutable {
+    if (e != ErrorCode::none) return done(error_response(group_write_error(e)));
+    done(std::move(r));
+  });
+}
+
+Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& lookup,
+                                     Records& records) {
   ConsumerGroup* g = find(req.group_id);
+  const bool new_group = g == nullptr;
   if (!g) {
     if (req.member_epoch != 0) {
       return error_response(ErrorCode::group_id_not_found,
                             "Consumer group " + req.group_id + " not found.");
     }
-    g = groups_.emplace(req.group_id, std::make_unique<ConsumerGroup>(req.group_id))
-            .first->second.get();
+    g = &find_or_create(req.group_id);
   }
   if (req.member_epoch == kLeaveEpoch || req.member_epoch == kStaticLeaveEpoch) {
-    return leave(*g, req);
+    return leave(*g, req, records);
   }
   ConsumerMember before;
   std::string message;
-  if (ErrorCode e = member_for(*g, req, before, message); e != ErrorCode::none) {
+  if (ErrorCode e = member_for(*g, req, before, message, records); e != ErrorCode::none) {
+    if (new_group) remove_group(req.group_id);
     return error_response(e, std::move(message));
   }
-  const bool is_new = g->member(before.member_id) == nullptr;
+  const ConsumerMember* known = g->member(before.member_id);
+  const bool is_new = known == nullptr;
   ConsumerMember m = before;
   if (req.instance_id) m.instance_id = req.instance_id;
   if (req.rack_id) m.rack_id = req.rack_id;
@@ -234,20 +291,33 @@ Response ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup
   }
   m.client_id = req.client_id;
   m.client_host = req.client_host;
+  if (is_new || m.instance_id != before.instance_id || m.rack_id != before.rack_id ||
+      m.rebalance_timeout_ms != before.rebalance_timeout_ms ||
+      m.server_assignor != before.server_assignor || m.client_id != before.client_id ||
+      m.client_host != before.client_host ||
+      m.subscribed_topic_names != before.subscribed_topic_names) {
+    records.push_back(consumer_records::member_metadata(g->id(), m));
+  }
   bool bump = is_new || m.subscribed_topic_names != before.subscribed_topic_names ||
               m.server_assignor != before.server_assignor;
   g->put_member(m);
   if (refresh_metadata(*g, lookup)) bump = true;
   if (bump) {
     g->set_group_epoch(g->group_epoch() + 1);
+    records.push_back(consumer_records::group_epoch(g->id(), g->group_epoch()));
     log::info("group coordinator: consumer group {} bumped its epoch to {}", g->id(),
               g->group_epoch());
   }
-  if (g->group_epoch() > g->assignment_epoch()) update_target(*g);
+  if (g->group_epoch() > g->assignment_epoch()) update_target(*g, records);
 
   ConsumerMember after = reconcile(
       m, g->assignment_epoch(), g->target(m.member_id),
       [g](const Uuid& t, int32_t p) { return g->partition_epoch(t, p); }, req.owned);
+  if (is_new || after.member_epoch != before.member_epoch ||
+      after.previous_member_epoch != before.previous_member_epoch || after.state != before.state ||
+      after.assigned != before.assigned || after.pending_revocation != before.pending_revocation) {
+    records.push_back(consumer_records::current_assignment(g->id(), after));
+  }
   if (after.state == MemberState::unrevoked_partitions) {
     if (before.state != MemberState::unrevoked_partitions ||
         after.member_epoch != before.member_epoch || after.rebalance_token == 0) {
@@ -267,12 +337,13 @@ Response ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup
                     (req.rebalance_timeout_ms != -1 && req.subscribed_topic_names && req.owned);
   if (full || after.assigned != before.assigned) {
     r.assignment.emplace(Response::Assignment{});
-    r.assignment->topic_partitions = to_wire<Response::TopicPartitions>(after.assigned);
+    r.assignment->topic_partitions = assignment_to_wire<Response::TopicPartitions>(after.assigned);
   }
   return r;
 }
 
-Response ConsumerGroupManager::leave(ConsumerGroup& g, const HeartbeatRequest& req) {
+Response ConsumerGroupManager::leave(ConsumerGroup& g, const HeartbeatRequest& req,
+                                     Records& records) {
   const ConsumerMember* m = g.member(req.member_id);
   if (!m && req.instance_id) {
     if (const std::string* id = g.static_member(*req.instance_id)) m = g.member(*id);
@@ -291,23 +362,40 @@ Response ConsumerGroupManager::leave(ConsumerGroup& g, const HeartbeatRequest& r
   if (req.member_epoch == kStaticLeaveEpoch) {
     // The static member keeps its place and partitions until its session ends.
     ConsumerMember kept = *m;
+    kept.previous_member_epoch = kept.member_epoch;
     kept.member_epoch = kStaticLeaveEpoch;
     kept.rebalance_token = 0;
+    records.push_back(consumer_records::current_assignment(g.id(), kept));
     g.put_member(std::move(kept));
     return r;
   }
   log::info("group coordinator: member {} left consumer group {}", m->member_id, g.id());
-  g.remove_member(std::string(m->member_id));
-  g.set_group_epoch(g.group_epoch() + 1);
+  remove_member(g, std::string(m->member_id), records);
   return r;
+}
+
+void ConsumerGroupManager::remove_member(ConsumerGroup& g, const std::string& member_id,
+                                         Records& records) {
+  records.push_back(consumer_records::current_assignment_tombstone(g.id(), member_id));
+  records.push_back(consumer_records::target_member_tombstone(g.id(), member_id));
+  records.push_back(consumer_records::member_metadata_tombstone(g.id(), member_id));
+  g.remove_member(member_id);
+  g.set_group_epoch(g.group_epoch() + 1);
+  records.push_back(consumer_records::group_epoch(g.id(), g.group_epoch()));
 }
 
 void ConsumerGroupManager::fence(ConsumerGroup& g, const std::string& member_id,
                                  std::string_view why) {
   log::info("group coordinator: member {} of consumer group {} is removed: {}", member_id, g.id(),
             why);
-  g.remove_member(member_id);
-  g.set_group_epoch(g.group_epoch() + 1);
+  Records records;
+  remove_member(g, member_id, records);
+  write(std::move(records), [group = g.id(), member_id](ErrorCode e) {
+    if (e != ErrorCode::none) {
+      log::warn("group coordinator: failed to record the removal of member {} of {}: error {}",
+                member_id, group, protocol::code(e));
+    }
+  });
 }
 
 void ConsumerGroupManager::arm_session(ConsumerGroup& g, ConsumerMember& m) {
@@ -332,6 +420,90 @@ void ConsumerGroupManager::arm_revocation(ConsumerGroup& g, ConsumerMember& m) {
     }
     fence(*cg, member, "it did not revoke its partitions within its rebalance timeout");
   });
+}
+
+void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {
+  using Kind = consumer_records::Decoded::Kind;
+  ConsumerGroup* g = find(d.group_id);
+  if (d.tombstone) {
+    if (!g) return;
+    switch (d.kind) {
+      case Kind::group_epoch:
+        remove_group(d.group_id);
+        break;
+      case Kind::member_metadata:
+        g->remove_member(d.member_id);
+        break;
+      case Kind::target_member:
+        g->erase_target(d.member_id);
+        break;
+      case Kind::current_assignment:
+        if (const ConsumerMember* m = g->member(d.member_id)) {
+          ConsumerMember cleared = *m;
+          cleared.member_epoch = cleared.previous_member_epoch = kLeaveEpoch;
+          cleared.state = MemberState::stable;
+          cleared.assigned.clear();
+          cleared.pending_revocation.clear();
+          g->put_member(std::move(cleared));
+        }
+        break;
+      case Kind::target_epoch:
+        break;
+    }
+    return;
+  }
+  ConsumerGroup& group = g ? *g : find_or_create(d.group_id);
+  auto member = [&]() {
+    const ConsumerMember* m = group.member(d.member_id);
+    ConsumerMember out = m ? *m : ConsumerMember{};
+    out.member_id = d.member_id;
+    return out;
+  };
+  switch (d.kind) {
+    case Kind::group_epoch:
+      group.set_group_epoch(d.epoch);
+      break;
+    case Kind::target_epoch:
+      group.set_assignment_epoch(d.epoch);
+      break;
+    case Kind::target_member:
+      group.set_target(d.member_id, d.target);
+      break;
+    case Kind::member_metadata: {
+      ConsumerMember m = member();
+      m.instance_id = d.member.instance_id;
+      m.rack_id = d.member.rack_id;
+      m.client_id = d.member.client_id;
+      m.client_host = d.member.client_host;
+      m.subscribed_topic_names = d.member.subscribed_topic_names;
+      m.rebalance_timeout_ms = d.member.rebalance_timeout_ms;
+      m.server_assignor = d.member.server_assignor;
+      group.put_member(std::move(m));
+      break;
+    }
+    case Kind::current_assignment: {
+      ConsumerMember m = member();
+      m.member_epoch = d.member.member_epoch;
+      m.previous_member_epoch = d.member.previous_member_epoch;
+      m.state = d.member.state;
+      m.assigned = d.member.assigned;
+      m.pending_revocation = d.member.pending_revocation;
+      group.put_member(std::move(m));
+      break;
+    }
+  }
+}
+
+void ConsumerGroupManager::on_loaded() {
+  for (auto& [id, g] : groups_) {
+    std::vector<ConsumerMember> members;
+    for (const auto& [_, m] : g->members()) members.push_back(m);
+    for (auto& m : members) {
+      arm_session(*g, m);
+      if (m.state == MemberState::unrevoked_partitions) arm_revocation(*g, m);
+      g->put_member(std::move(m));
+    }
+  }
 }
 
 protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::describe(

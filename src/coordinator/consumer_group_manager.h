@@ -12,16 +12,24 @@
 // step towards its target; the answer carries its epoch and, when it changed or the request was
 // full, its assignment.
 //
-// Durability: membership lives in memory. Committed offsets are durable as for classic groups
-// (the offset store), but a coordinator that restarts or moves forgets the members: their next
-// heartbeat answers GROUP_ID_NOT_FOUND / UNKNOWN_MEMBER_ID and the clients join again with epoch
-// 0 (Kafka keeps membership in __consumer_offsets records; Kaffa does not yet).
+// Durability (Kafka's records, consumer_group_records.h): every change is applied in memory and
+// written as records to the offsets partition — member metadata when a member joins or changes,
+// the group epoch when it moves, the target assignment (epoch and each changed member's part)
+// when it is recomputed, a member's current assignment when it reconciles, tombstones when a
+// member goes. A heartbeat is answered once its records, and every record written before it, are
+// durable; a heartbeat that writes nothing waits for the writes before it too. replay() rebuilds
+// the groups at start-up (or when this broker becomes coordinator); on_loaded() then restarts
+// the members' session timers. The subscribed topics' metadata is not written: it is looked up
+// again on the first heartbeat after a load (which moves the group epoch once).
+// A write that fails leaves memory ahead of the log: the client gets the write's error
+// (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR) and retries.
 //
 // Threading: lives on its shard's loop, like GroupManager; timers carry tokens (0: none) and do
 // nothing once their token no longer matches.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +39,8 @@
 #include <vector>
 
 #include "coordinator/consumer_group.h"
+#include "coordinator/consumer_group_records.h"
+#include "coordinator/coordinator_shard.h"
 #include "protocol/error_codes.h"
 #include "protocol/messages/consumer_group_describe.h"
 #include "protocol/messages/consumer_group_heartbeat.h"
@@ -67,12 +77,22 @@ class ConsumerGroupManager {
   // none, or the error with its message.
   protocol::ErrorCode check(const HeartbeatRequest& req, std::string& message) const;
   // The heartbeat on an existing or (epoch 0) new group; the request has passed check(). The
-  // caller has made sure no classic group of that id has members.
-  protocol::ConsumerGroupHeartbeatResponse heartbeat(HeartbeatRequest req,
-                                                     const TopicLookup& lookup);
+  // caller has made sure no classic group of that id has members. `done` gets the answer once
+  // what it says is durable.
+  using Done = std::function<void(protocol::ConsumerGroupHeartbeatResponse)>;
+  void heartbeat(HeartbeatRequest req, const TopicLookup& lookup, Done done);
 
   const ConsumerGroup* group(std::string_view id) const;
   void remove_group(std::string_view id);
+  // The tombstones deleting the group's records (DeleteGroups writes them with its own).
+  std::vector<CoordinatorShard::Record> tombstones(std::string_view id) const;
+
+  // --- Start-up ---
+  // One record read back from the offsets partition.
+  void replay(const consumer_records::Decoded& d);
+  // After the replay: every member's session timer, and the revocation deadline of those asked
+  // to revoke, start now.
+  void on_loaded();
   std::vector<const ConsumerGroup*> groups() const;
   protocol::ConsumerGroupDescribeResponse::DescribedGroup describe(std::string_view id) const;
 
@@ -89,22 +109,38 @@ class ConsumerGroupManager {
                                             int32_t member_epoch) const;
 
  private:
+  using Records = std::vector<CoordinatorShard::Record>;
+
   ConsumerGroup* find(std::string_view id);
+  ConsumerGroup& find_or_create(const std::string& id);
   uint64_t next_token() { return ++tokens_; }
+  // The heartbeat's effect on memory, and the records that make it durable.
+  protocol::ConsumerGroupHeartbeatResponse apply(HeartbeatRequest& req, const TopicLookup& lookup,
+                                                 Records& records);
   // Fetches or creates the member the request speaks for, or an error.
   protocol::ErrorCode member_for(ConsumerGroup& g, HeartbeatRequest& req, ConsumerMember& out,
-                                 std::string& message);
-  protocol::ConsumerGroupHeartbeatResponse leave(ConsumerGroup& g, const HeartbeatRequest& req);
+                                 std::string& message, Records& records);
+  protocol::ConsumerGroupHeartbeatResponse leave(ConsumerGroup& g, const HeartbeatRequest& req,
+                                                 Records& records);
   // Refreshes the subscribed topics from the broker's metadata; true when they changed.
   bool refresh_metadata(ConsumerGroup& g, const TopicLookup& lookup);
-  void update_target(ConsumerGroup& g);
+  void update_target(ConsumerGroup& g, Records& records);
+  // Removes a member and moves the group epoch on.
+  void remove_member(ConsumerGroup& g, const std::string& member_id, Records& records);
   void fence(ConsumerGroup& g, const std::string& member_id, std::string_view why);
   void arm_session(ConsumerGroup& g, ConsumerMember& m);
   void arm_revocation(ConsumerGroup& g, ConsumerMember& m);
+  // Writes records; done(error) on the loop once durable. Writes complete in order.
+  void write(Records records, std::function<void(protocol::ErrorCode)> done);
+  // Runs fn once every write issued so far is complete.
+  void after_writes(std::function<void()> fn);
 
   GroupEnv& env_;
   std::map<std::string, std::unique_ptr<ConsumerGroup>, std::less<>> groups_;
   uint64_t tokens_ = 0;
+  uint64_t writes_issued_ = 0;
+  uint64_t writes_done_ = 0;
+  std::deque<std::pair<uint64_t, std::function<void()>>> waiting_;  // (writes needed, answer)
 };
 
 }  // namespace kaffa::coordinator

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "coordinator/consumer_group_records.h"
 #include "coordinator/group_manager.h"
 #include "coordinator/offset_store.h"
 #include "coordinator/records.h"
@@ -150,8 +151,18 @@ void CoordinatorShard::replay_batch(const uint8_t* batch, size_t size, std::stri
   record::for_each_record(batch, size, scratch, [&](const record::Record& rec) {
     ++records;
     if (!rec.key) return;
-    records::Decoded d;
     std::string error;
+    if (consumer_records::is_consumer_group_key(*rec.key)) {
+      consumer_records::Decoded c;
+      if (!consumer_records::decode(*rec.key, rec.value, c, &error)) {
+        log::warn("group coordinator: skipping record at {} of {}-{}: {}", rec.offset,
+                  partition_->topic(), index_, error);
+        return;
+      }
+      groups_->consumer().replay(c);
+      return;
+    }
+    records::Decoded d;
     if (!records::decode(*rec.key, rec.value, d, &error)) {
       log::warn("group coordinator: skipping record at {} of {}-{}: {}", rec.offset,
                 partition_->topic(), index_, error);
@@ -172,6 +183,16 @@ void CoordinatorShard::replay_batch(const uint8_t* batch, size_t size, std::stri
 
 void CoordinatorShard::expire_offsets() {
   if (!loaded_) return;
+  // As Kafka's cleanup: an empty consumer group without committed offsets is deleted.
+  std::vector<Record> forgotten;
+  for (const ConsumerGroup* g : groups_->consumer().groups()) {
+    if (!g->empty() || offsets_->has_offsets(g->id())) continue;
+    const std::string id = g->id();
+    for (auto& t : groups_->consumer().tombstones(id)) forgotten.push_back(std::move(t));
+    log::info("group coordinator: deleting empty consumer group {}", id);
+    groups_->consumer().remove_group(id);
+  }
+  if (!forgotten.empty()) write(std::move(forgotten), [](protocol::ErrorCode) {});
   const int64_t retention_ms = config_.offsets_retention_minutes * 60 * 1000;
   auto tombstones = offsets_->expired_records(
       now_ms(), retention_ms,

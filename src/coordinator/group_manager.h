@@ -129,8 +129,10 @@ class GroupManager {
   // GROUP_ID_NOT_FOUND (unknown or Dead), NON_EMPTY_GROUP (has members) or none; for classic and
   // consumer groups.
   protocol::ErrorCode validate_delete(std::string_view group_id) const;
-  // The tombstone deleting the group's metadata record.
+  // The tombstone deleting a classic group's metadata record.
   static CoordinatorShard::Record tombstone(const std::string& group_id);
+  // Every tombstone deleting the group's records: the classic one, and a consumer group's.
+  std::vector<CoordinatorShard::Record> tombstones(const std::string& group_id) const;
   // Drops the group (DeleteGroups drops it when it writes the tombstone): Dead, then forgotten.
   // A consumer group of that id goes too.
   void remove_group(std::string_view group_id);
@@ -141,8 +143,9 @@ class GroupManager {
   // ConsumerGroupHeartbeat: refused with GROUP_ID_NOT_FOUND when a classic group of that id has
   // members; an empty classic group of that id is deleted (tombstoned) when a member joins, as
   // Kafka does. The request has passed consumer().check().
-  protocol::ConsumerGroupHeartbeatResponse consumer_heartbeat(
-      ConsumerGroupManager::HeartbeatRequest req, const ConsumerGroupManager::TopicLookup& lookup);
+  void consumer_heartbeat(ConsumerGroupManager::HeartbeatRequest req,
+                          const ConsumerGroupManager::TopicLookup& lookup,
+                          ConsumerGroupManager::Done done);
   // OffsetFetch v9's member check (consumer groups only; classic groups accept any).
   protocol::ErrorCode validate_offset_fetch(std::string_view group_id,
                                             const std::optional<std::string>& member_id,

@@ -20,6 +20,7 @@ void GroupManager::replay(const std::string& group_id,
 }
 
 void GroupManager::on_loaded() {
+  consumer_.on_loaded();
   for (auto& [id, g] : groups_) {
     for (auto& [mid, m] : g->members()) reschedule_heartbeat(*g, m);
     if (static_cast<int64_t>(g->size()) > config().group_max_size) {
@@ -89,6 +90,12 @@ ErrorCode GroupManager::validate_delete(std::string_view group_id) const {
 
 CoordinatorShard::Record GroupManager::tombstone(const std::string& group_id) {
   return {records::group_metadata_key(group_id), std::nullopt};
+}
+
+std::vector<CoordinatorShard::Record> GroupManager::tombstones(const std::string& group_id) const {
+  std::vector<CoordinatorShard::Record> out = consumer_.tombstones(group_id);
+  out.push_back(tombstone(group_id));
+  return out;
 }
 
 void GroupManager::remove_group(std::string_view group_id) {
@@ -165,14 +172,15 @@ OffsetStore::ExpiryBase GroupManager::offset_expiry(std::string_view group_id) c
   return {true, g->state_timestamp_ms()};
 }
 
-protocol::ConsumerGroupHeartbeatResponse GroupManager::consumer_heartbeat(
-    ConsumerGroupManager::HeartbeatRequest req, const ConsumerGroupManager::TopicLookup& lookup) {
+void GroupManager::consumer_heartbeat(ConsumerGroupManager::HeartbeatRequest req,
+                                      const ConsumerGroupManager::TopicLookup& lookup,
+                                      ConsumerGroupManager::Done done) {
   if (const Group* g = group(req.group_id)) {
     if (g->size() > 0 || req.member_epoch != 0) {
       protocol::ConsumerGroupHeartbeatResponse r;
       r.error_code = protocol::code(ErrorCode::group_id_not_found);
       r.error_message = "Group " + req.group_id + " is not a consumer group.";
-      return r;
+      return done(std::move(r));
     }
     // An empty classic group gives way to the consumer group (its offsets stay).
     std::vector<CoordinatorShard::Record> recs{tombstone(req.group_id)};
@@ -184,7 +192,7 @@ protocol::ConsumerGroupHeartbeatResponse GroupManager::consumer_heartbeat(
     });
     remove_group(req.group_id);
   }
-  return consumer_.heartbeat(std::move(req), lookup);
+  consumer_.heartbeat(std::move(req), lookup, std::move(done));
 }
 
 ErrorCode GroupManager::validate_offset_fetch(std::string_view group_id,

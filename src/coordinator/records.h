@@ -19,9 +19,10 @@
 // Kaffa writes what Kafka writes: offset commit keys at version 1, offset commit values at v1 when
 // the commit carries an explicit expiry (OffsetCommit v2-4 retention_time_ms; v1 has no leader
 // epoch) and v3 otherwise, group metadata keys at version 2 and group metadata values at v3.
-// Decoding accepts every version Kafka defines; newer record types (Kafka's consumer-protocol and
-// share groups, key versions 3+) and unknown value versions are reported as errors, which the
-// loader logs and skips.
+// Decoding accepts every version Kafka defines. The consumer-protocol groups' records (key
+// versions 3 and 5-8) are consumer_group_records.h's; other record types (Kafka 3.7-3.9's
+// subscription metadata, key version 4; share groups, 9+) and unknown value versions are reported
+// as errors, which the loader logs and skips.
 //
 // Pure functions, any thread.
 #pragma once

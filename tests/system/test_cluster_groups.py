@@ -14,6 +14,10 @@ FindCoordinator asked of any broker must name exactly that broker.
 3. The killed broker restarts and rejoins the ISR of __consumer_offsets; then the coordinator of
    that moment gets SIGKILL too. The committed offsets are still the ends; a new member of the
    group starts exactly there: it reads only records produced afterwards.
+
+A consumer group of KIP-848's protocol keeps its members, epochs and assignments across the
+failover: its records are on every in-sync replica of the offsets partition, and the new
+coordinator replays them (ConsumerProtocolFailoverTest, raw heartbeats).
 """
 
 import os
@@ -24,8 +28,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster_checks as cc  # noqa: E402
+import fetch_wire as fw  # noqa: E402
 import group_util as gu  # noqa: E402
+import kafka_wire as kw  # noqa: E402
 import txn_wire as tw  # noqa: E402
+from test_consumer_group_protocol import Heartbeats  # noqa: E402
 from cluster_harness import (KaffaCluster, find_coordinator, offsets_partition,  # noqa: E402
                              wait_until, WAIT_S)
 
@@ -35,26 +42,30 @@ PARTITIONS = 3
 PER_PARTITION = 100
 
 
+def agreed_coordinator(c, exclude=(), group=GROUP):
+    """The coordinator every live broker names for the group, which must be the leader of the
+    group's __consumer_offsets partition (and live, not in `exclude`)."""
+    op = offsets_partition(group, 3)
+    state = {}
+
+    def agreed():
+        leader = c.wait_leaders("__consumer_offsets", exclude=exclude)[op]["leader"]
+        answers = {b.node_id: find_coordinator(b, group) for b in c.live()}
+        state["answers"], state["leader"] = answers, leader
+        want = (0, leader, c.broker(leader).bind_host, c.broker(leader).port)
+        return leader if all(a == want for a in answers.values()) else None
+    node = wait_until(agreed, "every broker to name the leader of __consumer_offsets-%d as "
+                      "coordinator of %s" % (op, group), describe=lambda: state)
+    return c.broker(node)
+
+
 class GroupFailoverTest(unittest.TestCase):
     def test_committed_offsets_survive_coordinator_failover(self):
         with KaffaCluster(3) as cluster:
             self.scenario(cluster)
 
-    def coordinator(self, c, exclude=()):
-        """The coordinator every live broker names for GROUP, which must be the leader of the
-        group's __consumer_offsets partition (and live, not in `exclude`)."""
-        op = offsets_partition(GROUP, 3)
-        state = {}
-
-        def agreed():
-            leader = c.wait_leaders("__consumer_offsets", exclude=exclude)[op]["leader"]
-            answers = {b.node_id: find_coordinator(b, GROUP) for b in c.live()}
-            state["answers"], state["leader"] = answers, leader
-            want = (0, leader, c.broker(leader).bind_host, c.broker(leader).port)
-            return leader if all(a == want for a in answers.values()) else None
-        node = wait_until(agreed, "every broker to name the leader of __consumer_offsets-%d as "
-                          "coordinator of %s" % (op, GROUP), describe=lambda: state)
-        return c.broker(node)
+    def coordinator(self, c, exclude=(), group=GROUP):
+        return agreed_coordinator(c, exclude, group)
 
     def scenario(self, c):
         from confluent_kafka import Consumer
@@ -149,6 +160,41 @@ class GroupFailoverTest(unittest.TestCase):
             return not bad
         wait_until(attempt, "a synchronous commit of %s" % offsets,
                    describe=lambda: "errors: %s" % errors[-5:])
+
+
+class ConsumerProtocolFailoverTest(Heartbeats, unittest.TestCase):
+    def test_members_survive_coordinator_failover(self):
+        group, topic = "kip848-failover", "kip848-data"
+        with KaffaCluster(3) as c:
+            c.create_topic(topic, 4, 3)
+            c.wait_full_isr(topic)
+            find_coordinator(c.broker(1), group)  # makes __consumer_offsets, as a client would
+            first = agreed_coordinator(c, group=group)
+            c.wait_full_isr("__consumer_offsets")
+            with kw.connect(first) as conn:
+                tid = fw.topic_ids(conn, [topic])[topic]
+                m1 = self.join(conn, group, [topic])
+                m2 = self.join(conn, group, [topic])
+                members = {m1["member_id"]: [m1["member_epoch"], m1["assignment"]],
+                           m2["member_id"]: [m2["member_epoch"], m2["assignment"]]}
+                self.settle(conn, group, members)
+                before = self.describe(conn, group)
+            first.kill9()
+            second = agreed_coordinator(c, exclude=[first.node_id], group=group)
+            self.assertNotEqual(second.node_id, first.node_id)
+            with kw.connect(second) as conn:
+                after = self.describe(conn, group)
+                self.assertEqual(after["error_code"], 0, after)
+                self.assertEqual(
+                    {m["member_id"]: (m["epoch"], sorted(m["assignment"].values()))
+                     for m in after["members"]},
+                    {m["member_id"]: (m["epoch"], sorted(m["assignment"].values()))
+                     for m in before["members"]})
+                # The members heartbeat on with their ids and epochs, and still share the topic.
+                self.settle(conn, group, members)
+                self.assertEqual(sorted(p for _, a in members.values() for p in a[tid]),
+                                 [0, 1, 2, 3])
+            c.restart(first)
 
 
 class CoordinatorWithoutReplicaTest(unittest.TestCase):

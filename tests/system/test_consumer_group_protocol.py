@@ -29,10 +29,8 @@ def create(conn, topics):
         raise AssertionError("CreateTopics failed: %r" % res)
 
 
-class ConsumerGroupProtocolTest(BrokerTestCase):
-    BROKER_OVERRIDES = {"group.consumer.heartbeat.interval.ms": "250",
-                        "group.consumer.session.timeout.ms": "3000",
-                        "group.initial.rebalance.delay.ms": "0"}
+class Heartbeats:
+    """Raw ConsumerGroupHeartbeat and ConsumerGroupDescribe for the test classes."""
 
     def hb(self, conn, group, member_id, epoch, **kw_):
         return k.round_trip(conn, k.heartbeat, k.parse_heartbeat, group, member_id, epoch, **kw_)
@@ -46,6 +44,26 @@ class ConsumerGroupProtocolTest(BrokerTestCase):
     def describe(self, conn, group):
         (d,) = k.round_trip(conn, k.describe, k.parse_describe, [group])
         return d
+
+    def settle(self, conn, group, members):
+        """Heartbeats members ({member_id: [epoch, {topic_id: [p]}]}, updated in place), each
+        giving up what it is asked to, until the group is Stable."""
+        for _ in range(10):
+            for mid, state in members.items():
+                r = self.hb(conn, group, mid, state[0], owned=state[1])
+                self.assertEqual(r["error_code"], 0, r)
+                state[0] = r["member_epoch"]
+                if r["assignment"] is not None:
+                    state[1] = r["assignment"]
+            if self.describe(conn, group)["state"] == "Stable":
+                return
+        self.fail("group %s did not settle: %r" % (group, self.describe(conn, group)))
+
+
+class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
+    BROKER_OVERRIDES = {"group.consumer.heartbeat.interval.ms": "250",
+                        "group.consumer.session.timeout.ms": "3000",
+                        "group.initial.rebalance.delay.ms": "0"}
 
     def test_assignment_revocation_and_epochs(self):
         with kw.connect(self.broker) as conn:
@@ -273,15 +291,10 @@ class ConsumerGroupProtocolTest(BrokerTestCase):
             topics = ["cgp-r1", "cgp-r2"]
             a = self.join(conn, "cgp-gr", topics, assignor="range")
             b = self.join(conn, "cgp-gr", topics, assignor="range")
-            owned = {a["member_id"]: a["assignment"], b["member_id"]: b["assignment"]}
-            # Heartbeat until both are reconciled (A revokes, B picks up).
-            for _ in range(4):
-                for mid in sorted(owned):
-                    epoch = self.describe(conn, "cgp-gr")
-                    epoch = {m["member_id"]: m["epoch"] for m in epoch["members"]}[mid]
-                    r = self.hb(conn, "cgp-gr", mid, epoch, owned=owned[mid])
-                    if r["assignment"] is not None:
-                        owned[mid] = r["assignment"]
+            members = {a["member_id"]: [a["member_epoch"], a["assignment"]],
+                       b["member_id"]: [b["member_epoch"], b["assignment"]]}
+            self.settle(conn, "cgp-gr", members)
+            owned = {mid: state[1] for mid, state in members.items()}
             d = self.describe(conn, "cgp-gr")
             self.assertEqual((d["state"], d["assignor"]), ("Stable", "range"))
             first, second = sorted(owned)
@@ -339,6 +352,99 @@ class ConsumerGroupProtocolTest(BrokerTestCase):
         self.assertEqual(err, 0)
         self.assertEqual({tp: o for tp, (o, _) in offsets.items()},
                          {("cgp-plt", p): 8 for p in range(4)})
+
+
+class ConsumerGroupRestartTest(Heartbeats, unittest.TestCase):
+    """Membership, epochs and assignments are in __consumer_offsets: they survive a crash."""
+
+    def test_members_survive_kill9_and_leaves_stay_done(self):
+        with KaffaBroker(overrides={"group.consumer.heartbeat.interval.ms": "250",
+                                    "group.consumer.session.timeout.ms": "30000"}) as b:
+            self.broker = b
+            with kw.connect(b) as conn:
+                create(conn, [("cgp-dur", 4, 1)])
+                tid = fw.topic_ids(conn, ["cgp-dur"])["cgp-dur"]
+                m1 = self.join(conn, "cgp-gdur", ["cgp-dur"])
+                m2 = self.join(conn, "cgp-gdur", ["cgp-dur"], instance_id="static-2")
+                members = {m1["member_id"]: [m1["member_epoch"], m1["assignment"]],
+                           m2["member_id"]: [m2["member_epoch"], m2["assignment"]]}
+                self.settle(conn, "cgp-gdur", members)
+                before = self.describe(conn, "cgp-gdur")
+                k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-gdur",
+                             members[m1["member_id"]][0], m1["member_id"], [("cgp-dur", [(0, 3)])])
+            b.kill9()
+            b.restart()
+            with kw.connect(b) as conn:
+                after = self.describe(conn, "cgp-gdur")
+                self.assertEqual(after["error_code"], 0, after)
+                self.assertEqual(after["group_epoch"], before["group_epoch"])
+                self.assertEqual(after["assignment_epoch"], before["assignment_epoch"])
+                key = lambda d: {m["member_id"]: (m["epoch"], m["instance_id"], m["assignment"],
+                                                  m["target"], m["topics"]) for m in d["members"]}
+                # Topic names come from the subscribed topics' metadata, which is looked up
+                # again on the next heartbeat: compare ids and partitions.
+                strip = lambda d: {mid: (e, i, {t: p for (_, t), p in a.items()},
+                                         {t: p for (_, t), p in tg.items()}, ts)
+                                   for mid, (e, i, a, tg, ts) in key(d).items()}
+                self.assertEqual(strip(after), strip(before))
+                # The members go on where they were: same ids, their epochs accepted.
+                self.settle(conn, "cgp-gdur", members)
+                self.assertEqual(sorted(p for _, ps in members.values() for p in ps[tid]),
+                                 [0, 1, 2, 3])
+                err, offsets = k.round_trip(conn, k.offset_fetch_v9, k.parse_offset_fetch_v9,
+                                            "cgp-gdur", m1["member_id"],
+                                            members[m1["member_id"]][0], [("cgp-dur", [0])])
+                self.assertEqual((err, offsets[("cgp-dur", 0)]), (0, (3, 0)))
+                # m1 leaves for good, the static member leaves its place open.
+                self.hb(conn, "cgp-gdur", m1["member_id"], -1)
+                r = self.hb(conn, "cgp-gdur", m2["member_id"], -2, instance_id="static-2")
+                self.assertEqual(r["member_epoch"], -2)
+            b.kill9()
+            b.restart()
+            with kw.connect(b) as conn:
+                d = self.describe(conn, "cgp-gdur")
+                self.assertEqual([(m["member_id"], m["epoch"]) for m in d["members"]],
+                                 [(m2["member_id"], -2)])
+                # The static member's next incarnation takes its place and partitions.
+                r = self.hb(conn, "cgp-gdur", "", 0, topics=["cgp-dur"], owned={},
+                            rebalance_timeout_ms=TIMEOUT, instance_id="static-2")
+                self.assertEqual(r["error_code"], 0, r)
+                self.hb(conn, "cgp-gdur", r["member_id"], -1, instance_id="static-2")
+                corr = conn.next_corr()
+                res = gw.parse_delete_groups(conn.round_trip(
+                    gw.delete_groups(corr, 0, ["cgp-gdur"]), corr, "DeleteGroups"), 0)
+                self.assertEqual(res["cgp-gdur"], 0)
+            b.kill9()
+            b.restart()
+            with kw.connect(b) as conn:
+                self.assertEqual(self.describe(conn, "cgp-gdur")["error_code"],
+                                 k.GROUP_ID_NOT_FOUND)
+
+
+class EmptyGroupCleanupTest(Heartbeats, unittest.TestCase):
+    def test_empty_group_without_offsets_is_deleted(self):
+        with KaffaBroker(overrides={"offsets.retention.check.interval.ms": "300"}) as b:
+            self.broker = b
+            with kw.connect(b) as conn:
+                create(conn, [("cgp-c", 1, 1)])
+                kept = self.join(conn, "cgp-kept", ["cgp-c"])
+                k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "cgp-kept",
+                             kept["member_epoch"], kept["member_id"], [("cgp-c", [(0, 1)])])
+                gone = self.join(conn, "cgp-gone", ["cgp-c"])
+                mark = b.log_mark()
+                self.hb(conn, "cgp-kept", kept["member_id"], -1)
+                self.hb(conn, "cgp-gone", gone["member_id"], -1)
+                b.wait_for_log(r"deleting empty consumer group cgp-gone", since=mark, timeout=20)
+                self.assertEqual(self.describe(conn, "cgp-gone")["error_code"],
+                                 k.GROUP_ID_NOT_FOUND)
+                # One with committed offsets stays (until they expire).
+                self.assertEqual(self.describe(conn, "cgp-kept")["state"], "Empty")
+            b.stop_and_check()
+            b.restart()
+            with kw.connect(b) as conn:
+                self.assertEqual(self.describe(conn, "cgp-gone")["error_code"],
+                                 k.GROUP_ID_NOT_FOUND)
+                self.assertEqual(self.describe(conn, "cgp-kept")["state"], "Empty")
 
 
 class ConsumerProtocolOffTest(unittest.TestCase):

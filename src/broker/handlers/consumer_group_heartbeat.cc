@@ -74,7 +74,8 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
           if (!t) return std::nullopt;
           return coordinator::TopicMeta{t->id, t->name, t->partitions};
         };
-        out->send(shard->groups().consumer_heartbeat(std::move(*shared), lookup));
+        shard->groups().consumer_heartbeat(
+            std::move(*shared), lookup, [out](ConsumerGroupHeartbeatResponse r) { out->send(r); });
       });
 }
 

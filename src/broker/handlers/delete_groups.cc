@@ -50,7 +50,7 @@ void delete_group(coordinator::CoordinatorShard& shard, const std::string& id,
   // keep an Empty group from being deleted.
   auto deleted = offsets.partitions_of(id);
   auto records = offsets.delete_group_records(id);
-  records.push_back(coordinator::GroupManager::tombstone(id));
+  for (auto& t : groups.tombstones(id)) records.push_back(std::move(t));
   std::optional<protocol::GroupMetadataValue> saved;
   if (const auto* g = groups.group(id)) saved = g->to_record();
   groups.remove_group(id);

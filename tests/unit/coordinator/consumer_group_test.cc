@@ -1,10 +1,16 @@
-// The consumer group protocol's pure parts: the uniform and range assignors and one
-// reconciliation step (coordinator/assignor.h, coordinator/consumer_group.h).
+// The consumer group protocol: the uniform and range assignors, one reconciliation step, the
+// records of consumer groups, and ConsumerGroupManager's writes and replay (a fake shard).
 #include "coordinator/consumer_group.h"
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <tuple>
+
 #include "coordinator/assignor.h"
+#include "coordinator/consumer_group_manager.h"
+#include "coordinator/consumer_group_records.h"
+#include "coordinator/fake_group_env.h"
 
 namespace kaffa::coordinator {
 namespace {
@@ -150,6 +156,191 @@ TEST(ConsumerGroup, TracksPartitionOwnersAndState) {
   EXPECT_EQ(g.partition_epoch(id(1), 0), -1);
   EXPECT_TRUE(g.targets().empty());
   EXPECT_EQ(g.state(), ConsumerGroupState::empty);
+}
+
+}  // namespace
+}  // namespace kaffa::coordinator
+
+namespace kaffa::coordinator {
+namespace {
+
+using protocol::ConsumerGroupHeartbeatResponse;
+
+struct Harness {
+  FakeEnv env;
+  ConsumerGroupManager mgr{env};
+  std::map<std::string, TopicMeta, std::less<>> topics = {{"a", {id(1), "a", 4}}};
+
+  // Sends a heartbeat; the answer, once given.
+  std::shared_ptr<std::optional<ConsumerGroupHeartbeatResponse>> beat(
+      std::string member, int32_t epoch, OwnedPartitions owned,
+      std::optional<std::string> instance = std::nullopt) {
+    ConsumerGroupManager::HeartbeatRequest req;
+    req.group_id = "g";
+    req.member_id = std::move(member);
+    req.member_epoch = epoch;
+    req.instance_id = std::move(instance);
+    if (epoch == 0) {
+      req.rebalance_timeout_ms = 30000;
+      req.subscribed_topic_names = std::vector<std::string>{"a"};
+    }
+    req.owned = std::move(owned);
+    auto out = std::make_shared<std::optional<ConsumerGroupHeartbeatResponse>>();
+    mgr.heartbeat(
+        std::move(req),
+        [this](const std::string& n) -> std::optional<TopicMeta> {
+          auto it = topics.find(n);
+          if (it == topics.end()) return std::nullopt;
+          return it->second;
+        },
+        [out](ConsumerGroupHeartbeatResponse r) { *out = std::move(r); });
+    return out;
+  }
+};
+
+// A member that says it owns nothing.
+const OwnedPartitions kNothing = OwnedPartitions(std::in_place);
+
+OwnedPartitions owned(const std::optional<ConsumerGroupHeartbeatResponse>& r) {
+  OwnedPartitions o;
+  o.emplace();
+  for (const auto& t : r->assignment->topic_partitions) o->emplace_back(t.topic_id, t.partitions);
+  return o;
+}
+
+TEST(ConsumerGroupRecords, EveryRecordRoundTrips) {
+  ConsumerMember m;
+  m.member_id = "m";
+  m.instance_id = "i";
+  m.client_id = "c";
+  m.client_host = "/h";
+  m.subscribed_topic_names = {"a", "b"};
+  m.rebalance_timeout_ms = 123;
+  m.server_assignor = "range";
+  m.member_epoch = 7;
+  m.previous_member_epoch = 6;
+  m.state = MemberState::unrevoked_partitions;
+  m.assigned = {{id(1), {0, 2}}};
+  m.pending_revocation = {{id(2), {1}}};
+  auto roundtrip = [](const consumer_records::Record& r) {
+    consumer_records::Decoded d;
+    std::string error;
+    EXPECT_TRUE(consumer_records::is_consumer_group_key(r.key));
+    EXPECT_TRUE(consumer_records::decode(
+        r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, d, &error))
+        << error;
+    return d;
+  };
+  auto meta = roundtrip(consumer_records::member_metadata("g", m));
+  EXPECT_EQ(meta.kind, consumer_records::Decoded::Kind::member_metadata);
+  EXPECT_EQ((std::tuple(meta.group_id, meta.member_id, meta.member.instance_id,
+                        meta.member.subscribed_topic_names, meta.member.rebalance_timeout_ms,
+                        meta.member.server_assignor, meta.member.client_host)),
+            (std::tuple(std::string("g"), std::string("m"), m.instance_id, m.subscribed_topic_names,
+                        123, m.server_assignor, m.client_host)));
+  auto cur = roundtrip(consumer_records::current_assignment("g", m));
+  EXPECT_EQ(
+      (std::tuple(cur.member.member_epoch, cur.member.previous_member_epoch, cur.member.state,
+                  cur.member.assigned, cur.member.pending_revocation)),
+      (std::tuple(7, 6, MemberState::unrevoked_partitions, m.assigned, m.pending_revocation)));
+  EXPECT_EQ(roundtrip(consumer_records::group_epoch("g", 9)).epoch, 9);
+  EXPECT_EQ(roundtrip(consumer_records::target_epoch("g", 8)).epoch, 8);
+  EXPECT_EQ(roundtrip(consumer_records::target_member("g", "m", m.assigned)).target, m.assigned);
+  auto gone = roundtrip(consumer_records::member_metadata_tombstone("g", "m"));
+  EXPECT_TRUE(gone.tombstone);
+  EXPECT_EQ(gone.member_id, "m");
+  // The classic group's and offsets' keys are not these records.
+  EXPECT_FALSE(consumer_records::is_consumer_group_key(records::group_metadata_key("g")));
+  EXPECT_FALSE(consumer_records::is_consumer_group_key(records::offset_commit_key("g", "t", 0)));
+}
+
+TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
+  Harness h;
+  auto a = h.beat("", 0, kNothing);
+  auto b = h.beat("", 0, kNothing);
+  const std::string aid = *(*a)->member_id;
+  const std::string bid = *(*b)->member_id;
+  auto a2 = h.beat(aid, 1, owned(*a));  // asked to revoke half
+  h.beat(aid, 1, owned(*a2));           // revoked
+  h.beat(bid, 2, kNothing);             // takes the released half
+  auto c = h.beat("", 0, kNothing, "inst");
+  h.beat(*(*c)->member_id, -2, std::nullopt, "inst");  // a static member's temporary leave
+
+  Harness fresh;
+  for (const auto& w : h.env.writes) {
+    for (const auto& r : w) {
+      consumer_records::Decoded d;
+      ASSERT_TRUE(consumer_records::decode(
+          r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, d, nullptr));
+      fresh.mgr.replay(d);
+    }
+  }
+  const ConsumerGroup* want = h.mgr.group("g");
+  const ConsumerGroup* got = fresh.mgr.group("g");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->group_epoch(), want->group_epoch());
+  EXPECT_EQ(got->assignment_epoch(), want->assignment_epoch());
+  EXPECT_EQ(got->targets(), want->targets());
+  ASSERT_EQ(got->members().size(), 3u);
+  for (const auto& [mid, m] : want->members()) {
+    const ConsumerMember* r = got->member(mid);
+    ASSERT_TRUE(r) << mid;
+    EXPECT_EQ((std::tuple(r->member_epoch, r->previous_member_epoch, r->state, r->assigned,
+                          r->pending_revocation, r->subscribed_topic_names, r->instance_id,
+                          r->rebalance_timeout_ms)),
+              (std::tuple(m.member_epoch, m.previous_member_epoch, m.state, m.assigned,
+                          m.pending_revocation, m.subscribed_topic_names, m.instance_id,
+                          m.rebalance_timeout_ms)))
+        << mid;
+  }
+  EXPECT_EQ(got->member(*(*c)->member_id)->member_epoch, ConsumerGroupManager::kStaticLeaveEpoch);
+  for (int32_t p = 0; p < 4; ++p) {
+    EXPECT_EQ(got->partition_epoch(id(1), p), want->partition_epoch(id(1), p)) << p;
+  }
+
+  // A leave tombstones the member: replayed, it is gone and the epoch has moved.
+  const size_t seen = h.env.writes.size();
+  h.beat(bid, -1, std::nullopt);
+  for (size_t i = seen; i < h.env.writes.size(); ++i) {
+    for (const auto& r : h.env.writes[i]) {
+      consumer_records::Decoded d;
+      ASSERT_TRUE(consumer_records::decode(
+          r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, d, nullptr));
+      fresh.mgr.replay(d);
+    }
+  }
+  EXPECT_FALSE(fresh.mgr.group("g")->member(bid));
+  EXPECT_EQ(fresh.mgr.group("g")->group_epoch(), h.mgr.group("g")->group_epoch());
+}
+
+TEST(ConsumerGroupManager, AnswersWaitForEveryEarlierWrite) {
+  Harness h;
+  h.env.hold_writes = true;
+  auto a = h.beat("", 0, kNothing);
+  EXPECT_FALSE(*a);  // its records are not durable yet
+  h.env.release_writes();
+  ASSERT_TRUE(*a);
+  const std::string aid = *(*a)->member_id;
+  auto b = h.beat("", 0, kNothing);         // writes: the group epoch moves
+  auto steady = h.beat(aid, 1, owned(*a));  // writes its revocation
+  EXPECT_FALSE(*b);
+  EXPECT_FALSE(*steady);
+  h.env.release_writes();
+  EXPECT_TRUE(*b);
+  EXPECT_TRUE(*steady);
+  // A heartbeat that changes nothing still waits for a write issued before it.
+  auto join = h.beat("", 0, kNothing);
+  auto nothing = h.beat(aid, (*steady)->member_epoch, owned(*steady));
+  EXPECT_FALSE(*nothing);
+  h.env.release_writes();
+  EXPECT_TRUE(*join);
+  EXPECT_TRUE(*nothing);
+  // A failed write answers its error.
+  h.env.write_result = protocol::ErrorCode::not_leader_or_follower;
+  auto failed = h.beat("", 0, kNothing);
+  h.env.release_writes();
+  ASSERT_TRUE(*failed);
+  EXPECT_EQ((*failed)->error_code, protocol::code(protocol::ErrorCode::not_coordinator));
 }
 
 }  // namespace
