@@ -17,6 +17,8 @@ that go with it (system tests only):
     list_groups_v5(corr, states=(), types=()) / parse_list_groups_v5 -> (error, {id: (state, type,
                                                                           protocol_type)})
     create_partitions_v0(corr, topic, count) / parse_create_partitions_v0 -> {topic: error}
+    offset_delete_v0(corr, group, [(topic, [partition])]) / parse_offset_delete_v0
+        -> (group error, {(topic, partition): error})
 
 Owned partitions and assignments name topics by id (16 bytes), as the protocol does.
 """
@@ -39,6 +41,7 @@ UNRELEASED_INSTANCE_ID = 111
 UNSUPPORTED_ASSIGNOR = 112
 STALE_MEMBER_EPOCH = 113
 GROUP_AUTHORIZATION_FAILED = 30
+GROUP_SUBSCRIBED_TO_TOPIC = 86
 
 
 def _compact_nullable_array(items, enc):
@@ -227,6 +230,25 @@ def parse_create_partitions_v0(body):
     r = Reader(body)
     r.i32()
     return dict(r.array(lambda x: (x.string(), x.i16(), x.string())[:2]))
+
+
+def offset_delete_v0(corr, group, topics):
+    body = string(group) + array(topics, lambda t: string(t[0]) + array(t[1], i32))
+    return frame(header_v1(47, 0, corr) + body)
+
+
+def parse_offset_delete_v0(body):
+    r = Reader(body)
+    error = r.i16()
+    r.i32()
+    out = {}
+
+    def topic(x):
+        name = x.string()
+        for p, e in x.array(lambda y: (y.i32(), y.i16())):
+            out[(name, p)] = e
+    r.array(topic)
+    return error, out
 
 
 def round_trip(conn, make, parse, *args, flexible=True, **kw):

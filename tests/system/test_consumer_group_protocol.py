@@ -241,6 +241,10 @@ class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
                 return gw.parse_delete_groups(conn.round_trip(
                     gw.delete_groups(corr, 0, ["cgp-gl"]), corr, "DeleteGroups"), 0)["cgp-gl"]
             self.assertEqual(delete(), k.NON_EMPTY_GROUP)
+            # OffsetDelete: a consumer group without offsets exists; its topic is subscribed.
+            err, parts = k.round_trip(conn, k.offset_delete_v0, k.parse_offset_delete_v0,
+                                      "cgp-gl", [("cgp-l", [0])], flexible=False)
+            self.assertEqual((err, parts), (0, {("cgp-l", 0): k.GROUP_SUBSCRIBED_TO_TOPIC}))
             self.hb(conn, "cgp-gl", a["member_id"], -1)
             self.assertEqual(self.describe(conn, "cgp-gl")["state"], "Empty")
             self.assertEqual(delete(), 0)
@@ -419,6 +423,27 @@ class ConsumerGroupRestartTest(Heartbeats, unittest.TestCase):
             with kw.connect(b) as conn:
                 self.assertEqual(self.describe(conn, "cgp-gdur")["error_code"],
                                  k.GROUP_ID_NOT_FOUND)
+
+
+class KindChangeRestartTest(Heartbeats, unittest.TestCase):
+    def test_classic_group_replaces_an_empty_consumer_group_for_good(self):
+        with KaffaBroker(overrides={"group.initial.rebalance.delay.ms": "0"}) as b:
+            self.broker = b
+            with kw.connect(b) as conn:
+                create(conn, [("cgp-kind", 1, 1)])
+                m = self.join(conn, "cgp-kind-g", ["cgp-kind"])
+                self.hb(conn, "cgp-kind-g", m["member_id"], -1)
+                corr = conn.next_corr()
+                j = gw.parse_join_group(conn.round_trip(gw.join_group(corr, 0, "cgp-kind-g"),
+                                                        corr, "JoinGroup"), 0)
+                self.assertEqual(j["error"], 0)
+            b.kill9()
+            b.restart()
+            with kw.connect(b) as conn:
+                self.assertEqual(self.describe(conn, "cgp-kind-g")["error_code"],
+                                 k.GROUP_ID_NOT_FOUND)
+                _, groups = k.round_trip(conn, k.list_groups_v5, k.parse_list_groups_v5)
+                self.assertEqual(groups["cgp-kind-g"][1], "classic")
 
 
 class EmptyGroupCleanupTest(Heartbeats, unittest.TestCase):

@@ -66,8 +66,8 @@ void delete_on_shard(const std::shared_ptr<OffsetDeleteOp>& op, CoordinatorShard
     if (!g->is(coordinator::GroupState::empty) && g->protocol_type() != "consumer") {
       return op->fail(kNonEmptyGroup);  // members whose subscriptions Kaffa cannot read
     }
-  } else if (!offsets.has_offsets(group)) {
-    return op->fail(protocol::code(ErrorCode::group_id_not_found));
+  } else if (!offsets.has_offsets(group) && !shard->groups().has_group(group)) {
+    return op->fail(protocol::code(ErrorCode::group_id_not_found));  // neither kind, no offsets
   }
 
   struct Deleted {
