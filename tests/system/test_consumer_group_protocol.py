@@ -288,6 +288,25 @@ class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
             self.assertEqual((r["member_epoch"], r["assignment"]), (4, {tid: [0, 1, 2, 3]}))
             self.hb(conn, "cgp-gs", aid, -1)
 
+    def test_member_that_does_not_revoke_is_removed(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-rv", 2, 1)])
+            tid = fw.topic_ids(conn, ["cgp-rv"])["cgp-rv"]
+            a = self.hb(conn, "cgp-grv", "", 0, topics=["cgp-rv"], owned={},
+                        rebalance_timeout_ms=1000)
+            aid = a["member_id"]
+            mark = self.broker.log_mark()
+            b = self.join(conn, "cgp-grv", ["cgp-rv"])
+            r = self.hb(conn, "cgp-grv", aid, 1, owned={tid: [0, 1]})
+            self.assertEqual(len(r["assignment"][tid]), 1)  # asked to give one up
+            # A keeps heartbeating but never gives it up: its rebalance timeout (1 s) removes it.
+            self.broker.wait_for_log(r"member %s of consumer group cgp-grv is removed: it did not "
+                                     r"revoke" % aid, since=mark, timeout=20)
+            r = self.hb(conn, "cgp-grv", aid, 1, owned={tid: [0, 1]})
+            self.assertEqual(r["error_code"], k.UNKNOWN_MEMBER_ID)
+            r = self.hb(conn, "cgp-grv", b["member_id"], b["member_epoch"], owned={})
+            self.assertEqual(r["assignment"], {tid: [0, 1]})
+
     def test_range_assignor(self):
         with kw.connect(self.broker) as conn:
             create(conn, [("cgp-r1", 3, 1), ("cgp-r2", 3, 1)])
