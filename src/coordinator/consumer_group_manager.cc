@@ -507,7 +507,7 @@ void ConsumerGroupManager::on_loaded() {
 }
 
 protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::describe(
-    std::string_view id) const {
+    std::string_view id, const TopicName& name_of) const {
   using Described = protocol::ConsumerGroupDescribeResponse::DescribedGroup;
   Described d;
   d.group_id = std::string(id);
@@ -521,15 +521,18 @@ protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::de
   d.group_epoch = g->group_epoch();
   d.assignment_epoch = g->assignment_epoch();
   d.assignor_name = g->preferred_assignor(env_.config().consumer_assignors.front());
-  std::map<Uuid, std::string> names;
-  for (const auto& [name, t] : g->subscription_metadata()) names[t.id] = name;
+  std::map<Uuid, std::string> names;  // each topic looked up once
+  auto name = [&](const Uuid& topic) -> const std::string& {
+    auto it = names.find(topic);
+    if (it == names.end()) it = names.emplace(topic, name_of(topic).value_or("")).first;
+    return it->second;
+  };
   auto wire = [&](const TopicAssignment& a) {
     std::vector<protocol::ConsumerGroupDescribeResponse::TopicPartitions> out;
     for (const auto& [topic, ps] : a) {
       protocol::ConsumerGroupDescribeResponse::TopicPartitions t;
       t.topic_id = topic;
-      auto n = names.find(topic);
-      if (n != names.end()) t.topic_name = n->second;
+      t.topic_name = name(topic);
       t.partitions.assign(ps.begin(), ps.end());
       out.push_back(std::move(t));
     }

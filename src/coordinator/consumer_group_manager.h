@@ -94,7 +94,10 @@ class ConsumerGroupManager {
   // to revoke, start now.
   void on_loaded();
   std::vector<const ConsumerGroup*> groups() const;
-  protocol::ConsumerGroupDescribeResponse::DescribedGroup describe(std::string_view id) const;
+  // `name_of` names a topic id (nullopt: no such topic now, shown with an empty name).
+  using TopicName = std::function<std::optional<std::string>(const protocol::Uuid&)>;
+  protocol::ConsumerGroupDescribeResponse::DescribedGroup describe(std::string_view id,
+                                                                   const TopicName& name_of) const;
 
   // Kafka's ConsumerGroup.validateOffsetCommit: an epoch < 0 commits only to an Empty group;
   // otherwise the member must exist (UNKNOWN_MEMBER_ID), commit with OffsetCommit v9+ unless

@@ -1,9 +1,10 @@
 // ConsumerGroupDescribe (key 69), version 0 (flexible): groups of the consumer group protocol
 // (KIP-848) with their state, epochs, assignor and members (current and target assignment, topic
-// ids with names). Each group on its own shard, answers in the request's order. A group that is
-// absent, or a classic group, answers GROUP_ID_NOT_FOUND; a shard that cannot serve answers
-// COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each
-// group, else GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
+// ids with the names the broker's topic registry gives them now). Each group on its own shard,
+// answers in the request's order. A group that is absent, or a classic group, answers
+// GROUP_ID_NOT_FOUND; a shard that cannot serve answers COORDINATOR_LOAD_IN_PROGRESS /
+// NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each group, else
+// GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
 #include "protocol/messages/consumer_group_describe.h"
 
 #include <memory>
@@ -50,21 +51,22 @@ void handle_consumer_group_describe(RequestContext& ctx, Responder respond) {
         req.include_authorized_operations
             ? std::optional<int32_t>(authorized_operations(ctx, ResourceType::group, id))
             : std::nullopt;
-    coordinator.with_shard(
-        id, [op, i, id, operations](coordinator::CoordinatorShard* shard, ErrorCode why) {
-          auto& out = op->resp.groups[i];
-          if (!shard) {
-            out.group_id = id;
-            out.error_code = protocol::code(why);
-          } else {
-            out = shard->groups().consumer().describe(id);
-            if (shard->groups().group(id)) {
-              out.error_message = "Group " + id + " is not a consumer group.";
-            }
-            if (operations && out.error_code == 0) out.authorized_operations = *operations;
-          }
-          op->finish_one();
-        });
+    coordinator.with_shard(id, [op, i, id, operations, &topics = ctx.broker.topics()](
+                                   coordinator::CoordinatorShard* shard, ErrorCode why) {
+      auto& out = op->resp.groups[i];
+      if (!shard) {
+        out.group_id = id;
+        out.error_code = protocol::code(why);
+      } else {
+        out = shard->groups().consumer().describe(
+            id, [&topics](const protocol::Uuid& t) { return topics.name_of(t); });
+        if (shard->groups().group(id)) {
+          out.error_message = "Group " + id + " is not a consumer group.";
+        }
+        if (operations && out.error_code == 0) out.authorized_operations = *operations;
+      }
+      op->finish_one();
+    });
   }
   op->finish_one();
 }
