@@ -471,7 +471,10 @@ const std::vector<Setting>& settings() {
            why = "expected a non-empty list of uniform and range";
            return false;
          }
-         for (const auto& n : names) {
+         for (auto& n : names) {
+           // Kafka's class names of the same assignors are accepted too.
+           if (n.ends_with(".uniformassignor")) n = "uniform";
+           if (n.ends_with(".rangeassignor")) n = "range";
            if (!coordinator::is_known_assignor(n)) {
              why = "unknown assignor " + n + " (uniform, range)";
              return false;

@@ -74,6 +74,28 @@ TEST(Config, TransactionVerificationIsOnByDefault) {
   EXPECT_TRUE(load_config({{"transaction.partition.verification.enable", "maybe"}}, {}, c));
 }
 
+TEST(Config, ConsumerGroupProtocolSettings) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({}, {}, c));
+  EXPECT_TRUE(c.group.consumer_protocol_enabled);
+  EXPECT_EQ(c.group.consumer_session_timeout_ms, 45000);
+  EXPECT_EQ(c.group.consumer_heartbeat_interval_ms, 5000);
+  EXPECT_EQ(c.group.consumer_assignors, (std::vector<std::string>{"uniform", "range"}));
+  ASSERT_FALSE(load_config({{"group.consumer.assignors",
+                             "org.apache.kafka.coordinator.group.assignor.RangeAssignor, uniform"},
+                            {"group.coordinator.rebalance.protocols", "classic"}},
+                           {}, c));
+  EXPECT_EQ(c.group.consumer_assignors, (std::vector<std::string>{"range", "uniform"}));
+  EXPECT_FALSE(c.group.consumer_protocol_enabled);
+  EXPECT_TRUE(load_config({{"group.consumer.assignors", "sticky"}}, {}, c));
+  EXPECT_TRUE(load_config({{"group.consumer.assignors", ""}}, {}, c));
+  EXPECT_TRUE(load_config({{"group.coordinator.rebalance.protocols", "consumer"}}, {}, c));
+  EXPECT_TRUE(load_config({{"group.coordinator.rebalance.protocols", "classic,share"}}, {}, c));
+  const auto err = load_config({{"group.consumer.heartbeat.interval.ms", "45000"}}, {}, c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("group.consumer.heartbeat.interval.ms"), std::string::npos);
+}
+
 TEST(Config, FetchMaxBytesIsKafkasBrokerSetting) {
   BrokerConfig c;
   ASSERT_FALSE(load_config({{"fetch.max.bytes", "57671680"}}, {}, c));
