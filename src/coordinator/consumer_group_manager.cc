@@ -549,6 +549,7 @@ protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::de
     dm.subscribed_topic_names = m.subscribed_topic_names;
     dm.assignment.topic_partitions = wire(m.assigned);
     dm.target_assignment.topic_partitions = wire(g->target(member_id));
+    dm.member_type = 1;  // KIP-1099: every member here speaks the consumer protocol
     d.members.push_back(std::move(dm));
   }
   return d;

@@ -5,11 +5,12 @@ that go with it (system tests only):
               assignor=None, instance_id=None)                     ConsumerGroupHeartbeat v0
     parse_heartbeat(body) -> dict(error_code, error_message, member_id, member_epoch,
                                   interval_ms, assignment: None | {topic_id: [partition, ...]})
-    describe(corr, groups, include_operations=False)               ConsumerGroupDescribe v0
-    parse_describe(body) -> [dict(error_code, error_message, group_id, state, group_epoch,
+    describe(corr, groups, include_operations=False, version=0)    ConsumerGroupDescribe v0-1
+    parse_describe(body, version=0) -> [dict(error_code, error_message, group_id, state, group_epoch,
                                   assignment_epoch, assignor, operations, members=[dict(member_id,
                                   instance_id, epoch, client_id, client_host, topics,
-                                  assignment={(topic_name, topic_id): [p]}, target=...)])]
+                                  assignment={(topic_name, topic_id): [p]}, target=...,
+                                  type (v1+))])]
     offset_commit_v9(corr, group, epoch, member_id, [(topic, [(partition, offset)])], version=9)
     parse_offset_commit_v9(body) -> {(topic, partition): error_code}
     offset_fetch_v9(corr, group, member_id, epoch, [(topic, [partition])] | None)
@@ -88,9 +89,9 @@ def parse_heartbeat(body):
     return out
 
 
-def describe(corr, groups, include_operations=False):
+def describe(corr, groups, include_operations=False, version=0):
     body = compact_array(groups, compact_string) + i8(1 if include_operations else 0) + tags()
-    return frame(header_v2(CONSUMER_GROUP_DESCRIBE, 0, corr) + body)
+    return frame(header_v2(CONSUMER_GROUP_DESCRIBE, version, corr) + body)
 
 
 def _named_assignment(r):
@@ -104,7 +105,7 @@ def _named_assignment(r):
     return out
 
 
-def parse_describe(body):
+def parse_describe(body, version=0):
     r = Reader(body)
     r.i32()
 
@@ -115,6 +116,8 @@ def parse_describe(body):
              "topics": x.compact_array(lambda y: y.compact_string()),
              "regex": x.compact_string(), "assignment": _named_assignment(x),
              "target": _named_assignment(x)}
+        if version >= 1:
+            m["type"] = x.i8()
         x.skip_tags()
         return m
 

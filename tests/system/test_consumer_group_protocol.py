@@ -118,6 +118,12 @@ class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
             self.assertEqual(members[aid]["topics"], ["cgp-t"])
             self.assertEqual(members[aid]["epoch"], 2)
             self.assertEqual(members[aid]["client_host"], "/127.0.0.1")
+            # v1 adds the member type (KIP-1099): 1, the consumer protocol.
+            (d1,) = k.round_trip(conn, k.describe, lambda b: k.parse_describe(b, 1), ["cgp-g1"],
+                                 version=1)
+            self.assertEqual(sorted(m["type"] for m in d1["members"]), [1, 1])
+            self.assertEqual({m["member_id"]: m["assignment"] for m in d1["members"]},
+                             {mid: m["assignment"] for mid, m in members.items()})
 
             # A lost answer: a member one epoch behind owning a subset is accepted...
             r = self.hb(conn, "cgp-g1", aid, 1, owned={tid: kept})
@@ -503,7 +509,7 @@ class ConsumerProtocolOffTest(unittest.TestCase):
             with kw.connect(b) as conn:
                 _, apis = conn.api_versions()
                 self.assertEqual(apis[k.CONSUMER_GROUP_HEARTBEAT], (0, 0))
-                self.assertEqual(apis[k.CONSUMER_GROUP_DESCRIBE], (0, 0))
+                self.assertEqual(apis[k.CONSUMER_GROUP_DESCRIBE], (0, 1))
 
 
 if __name__ == "__main__":

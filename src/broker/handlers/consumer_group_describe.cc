@@ -1,9 +1,10 @@
-// ConsumerGroupDescribe (key 69), version 0 (flexible): groups of the consumer group protocol
-// (KIP-848) with their state, epochs, assignor and members (current and target assignment, topic
-// ids with the names the broker's topic registry gives them now). Each group on its own shard,
-// answers in the request's order. A group that is absent, or a classic group, answers
-// GROUP_ID_NOT_FOUND; a shard that cannot serve answers COORDINATOR_LOAD_IN_PROGRESS /
-// NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each group, else
+// ConsumerGroupDescribe (key 69), versions 0-1 (flexible; v1 adds each member's type, KIP-1099,
+// always 1, "consumer", since Kaffa has no classic members in consumer groups): groups of the
+// consumer group protocol (KIP-848) with their state, epochs, assignor and members (current and
+// target assignment, topic ids with the names the broker's topic registry gives them now). Each
+// group on its own shard, answers in the request's order. A group that is absent, or a classic
+// group, answers GROUP_ID_NOT_FOUND; a shard that cannot serve answers COORDINATOR_LOAD_IN_PROGRESS
+// / NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each group, else
 // GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
 #include "protocol/messages/consumer_group_describe.h"
 
