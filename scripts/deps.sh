@@ -5,7 +5,8 @@ set -euo pipefail
 mode=${1:-test}
 
 build_pkgs=(cmake ninja-build g++ ccache pkg-config python3 libasio-dev libfmt-dev libspdlog-dev
-  libcli11-dev libisal-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev librdkafka-dev)
+  libcli11-dev libisal-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev librdkafka-dev
+  libre2-dev)
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev kcat
   python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard
   python3-prometheus-client etcd-server golang-go golang-github-shopify-sarama-dev)

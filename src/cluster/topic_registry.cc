@@ -138,6 +138,16 @@ std::vector<TopicInfo> TopicRegistry::list() const {
   return out;
 }
 
+std::vector<std::string> TopicRegistry::user_topic_names() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(topics_.size());
+  for (const auto& [name, t] : topics_) {
+    if (!t.internal) out.push_back(name);
+  }
+  return out;
+}
+
 std::optional<std::string> TopicRegistry::collision(std::string_view name) const {
   std::shared_lock lock(mu_);
   return collision_locked(name);

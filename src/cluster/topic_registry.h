@@ -61,6 +61,8 @@ class TopicRegistry {
   // The name of the topic with this id (an index lookup, no copy of the configs: Fetch v13+).
   std::optional<std::string> name_of(const protocol::Uuid& id) const;
   std::vector<TopicInfo> list() const;  // sorted by name
+  // The names of the topics that are not internal, sorted (no configs copied).
+  std::vector<std::string> user_topic_names() const;
   // Would `name` collide with an existing topic ('.' vs '_')? Returns the existing name.
   std::optional<std::string> collision(std::string_view name) const;
 

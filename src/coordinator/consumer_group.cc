@@ -2,6 +2,7 @@
 #include "coordinator/consumer_group.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace kaffa::coordinator {
 
@@ -102,6 +103,14 @@ ConsumerMember reconcile(const ConsumerMember& m, int32_t target_epoch,
   return m;
 }
 
+std::vector<std::string> ConsumerMember::subscriptions() const {
+  if (regex_topics.empty()) return subscribed_topic_names;
+  std::vector<std::string> out;
+  std::set_union(subscribed_topic_names.begin(), subscribed_topic_names.end(), regex_topics.begin(),
+                 regex_topics.end(), std::back_inserter(out));
+  return out;
+}
+
 ConsumerGroupState ConsumerGroup::state() const {
   if (members_.empty()) return ConsumerGroupState::empty;
   if (group_epoch_ > assignment_epoch_) return ConsumerGroupState::assigning;
@@ -168,7 +177,7 @@ int32_t ConsumerGroup::partition_epoch(const Uuid& topic, int32_t partition) con
 std::map<std::string, int, std::less<>> ConsumerGroup::subscribed_names() const {
   std::map<std::string, int, std::less<>> out;
   for (const auto& [_, m] : members_) {
-    for (const auto& n : m.subscribed_topic_names) ++out[n];
+    for (const auto& n : m.subscriptions()) ++out[n];
   }
   return out;
 }

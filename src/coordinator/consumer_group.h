@@ -57,13 +57,17 @@ struct ConsumerMember {
   std::string client_id;
   std::string client_host;
   int32_t rebalance_timeout_ms = 0;
-  std::vector<std::string> subscribed_topic_names;  // sorted, unique
+  std::vector<std::string> subscribed_topic_names;    // sorted, unique
+  std::optional<std::string> subscribed_topic_regex;  // RE2 syntax, whole-name matches (v1)
+  std::vector<std::string> regex_topics;  // what the regex matched when last resolved, sorted
   std::optional<std::string> server_assignor;
   int32_t member_epoch = 0;
   int32_t previous_member_epoch = -1;
   MemberState state = MemberState::stable;
   TopicAssignment assigned;
   TopicAssignment pending_revocation;
+  // The topics it subscribes to: its names and what its regex matched, sorted and unique.
+  std::vector<std::string> subscriptions() const;
   uint64_t session_token = 0;    // the armed session timer (0: none)
   uint64_t rebalance_token = 0;  // the armed revocation deadline (0: none)
 };

@@ -1,6 +1,8 @@
 // ConsumerGroupManager: ConsumerGroupHeartbeat, timers and the consumer groups' views.
 #include "coordinator/consumer_group_manager.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -112,6 +114,8 @@ ErrorCode ConsumerGroupManager::check(const HeartbeatRequest& req, std::string& 
   if (req.group_id.empty()) return invalid("GroupId can't be empty.");
   if (req.instance_id && req.instance_id->empty()) return invalid("InstanceId can't be empty.");
   if (req.rack_id && req.rack_id->empty()) return invalid("RackId can't be empty.");
+  // From v1 the client names itself (KIP-1082), also when it joins.
+  if (req.api_version >= 1 && req.member_id.empty()) return invalid("MemberId can't be empty.");
   if (req.member_epoch > 0 || req.member_epoch == kLeaveEpoch) {
     if (req.member_id.empty()) return invalid("MemberId can't be empty.");
   } else if (req.member_epoch == 0) {
@@ -121,14 +125,27 @@ ErrorCode ConsumerGroupManager::check(const HeartbeatRequest& req, std::string& 
     if (!req.owned || !req.owned->empty()) {
       return invalid("TopicPartitions must be empty when (re-)joining.");
     }
-    if (!req.subscribed_topic_names || req.subscribed_topic_names->empty()) {
-      return invalid("SubscribedTopicNames must be set in first request.");
+    const bool names = req.subscribed_topic_names && !req.subscribed_topic_names->empty();
+    const bool regex = req.subscribed_topic_regex && !req.subscribed_topic_regex->empty();
+    if (!names && !regex) {
+      return invalid(req.api_version >= 1
+                         ? "Either SubscribedTopicNames or SubscribedTopicRegex must be non-empty "
+                           "in first request."
+                         : "SubscribedTopicNames must be set in first request.");
     }
   } else if (req.member_epoch == kStaticLeaveEpoch) {
     if (req.member_id.empty()) return invalid("MemberId can't be empty.");
     if (!req.instance_id) return invalid("InstanceId can't be null.");
   } else {
     return invalid("MemberEpoch is invalid.");
+  }
+  if (req.subscribed_topic_regex && !req.subscribed_topic_regex->empty()) {
+    const re2::RE2 re(*req.subscribed_topic_regex, re2::RE2::Quiet);
+    if (!re.ok()) {
+      message = "SubscribedTopicRegex `" + *req.subscribed_topic_regex +
+                "` is not a valid regular expression: " + re.error() + ".";
+      return ErrorCode::invalid_regular_expression;
+    }
   }
   const auto& offered = env_.config().consumer_assignors;
   if (req.server_assignor &&
@@ -214,9 +231,27 @@ ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& r
 }
 
 bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup& lookup) {
+  // What the members' regexes match now (the topic list is read once, and only if needed).
+  std::optional<std::vector<std::string>> all;
+  std::vector<ConsumerMember> changed;
+  for (const auto& [_, m] : g.members()) {
+    std::vector<std::string> matched;
+    if (m.subscribed_topic_regex && !m.subscribed_topic_regex->empty()) {
+      if (!all) all = lookup.names();
+      const re2::RE2 re(*m.subscribed_topic_regex, re2::RE2::Quiet);
+      for (const auto& name : *all) {
+        if (re.ok() && re2::RE2::FullMatch(name, re)) matched.push_back(name);
+      }
+    }
+    if (matched != m.regex_topics) {
+      changed.push_back(m);
+      changed.back().regex_topics = std::move(matched);
+    }
+  }
+  for (auto& m : changed) g.put_member(std::move(m));
   std::map<std::string, TopicMeta, std::less<>> now;
   for (const auto& [name, _] : g.subscribed_names()) {
-    if (auto t = lookup(name)) now.emplace(name, std::move(*t));
+    if (auto t = lookup.find(name)) now.emplace(name, std::move(*t));
   }
   if (now == g.subscription_metadata()) return false;
   g.set_subscription_metadata(std::move(now));
@@ -225,7 +260,7 @@ bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup&
 
 void ConsumerGroupManager::update_target(ConsumerGroup& g, Records& records) {
   AssignmentInput in;
-  for (const auto& [id, m] : g.members()) in.subscriptions[id] = m.subscribed_topic_names;
+  for (const auto& [id, m] : g.members()) in.subscriptions[id] = m.subscriptions();
   in.topics = &g.subscription_metadata();
   in.previous = &g.targets();
   const std::string name = g.preferred_assignor(env_.config().consumer_assignors.front());
@@ -289,16 +324,23 @@ Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& l
     names.erase(std::unique(names.begin(), names.end()), names.end());
     m.subscribed_topic_names = std::move(names);
   }
+  if (req.subscribed_topic_regex) {
+    m.subscribed_topic_regex = req.subscribed_topic_regex->empty()
+                                   ? std::nullopt
+                                   : std::optional<std::string>(*req.subscribed_topic_regex);
+  }
   m.client_id = req.client_id;
   m.client_host = req.client_host;
   if (is_new || m.instance_id != before.instance_id || m.rack_id != before.rack_id ||
       m.rebalance_timeout_ms != before.rebalance_timeout_ms ||
       m.server_assignor != before.server_assignor || m.client_id != before.client_id ||
       m.client_host != before.client_host ||
-      m.subscribed_topic_names != before.subscribed_topic_names) {
+      m.subscribed_topic_names != before.subscribed_topic_names ||
+      m.subscribed_topic_regex != before.subscribed_topic_regex) {
     records.push_back(consumer_records::member_metadata(g->id(), m));
   }
   bool bump = is_new || m.subscribed_topic_names != before.subscribed_topic_names ||
+              m.subscribed_topic_regex != before.subscribed_topic_regex ||
               m.server_assignor != before.server_assignor;
   g->put_member(m);
   if (refresh_metadata(*g, lookup)) bump = true;
@@ -334,7 +376,8 @@ Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& l
   r.member_epoch = after.member_epoch;
   r.heartbeat_interval_ms = env_.config().consumer_heartbeat_interval_ms;
   const bool full = req.member_epoch == 0 ||
-                    (req.rebalance_timeout_ms != -1 && req.subscribed_topic_names && req.owned);
+                    (req.rebalance_timeout_ms != -1 &&
+                     (req.subscribed_topic_names || req.subscribed_topic_regex) && req.owned);
   if (full || after.assigned != before.assigned) {
     r.assignment.emplace(Response::Assignment{});
     r.assignment->topic_partitions = assignment_to_wire<Response::TopicPartitions>(after.assigned);
@@ -476,6 +519,7 @@ void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {
       m.client_id = d.member.client_id;
       m.client_host = d.member.client_host;
       m.subscribed_topic_names = d.member.subscribed_topic_names;
+      m.subscribed_topic_regex = d.member.subscribed_topic_regex;
       m.rebalance_timeout_ms = d.member.rebalance_timeout_ms;
       m.server_assignor = d.member.server_assignor;
       group.put_member(std::move(m));
@@ -547,6 +591,7 @@ protocol::ConsumerGroupDescribeResponse::DescribedGroup ConsumerGroupManager::de
     dm.client_id = m.client_id;
     dm.client_host = m.client_host;
     dm.subscribed_topic_names = m.subscribed_topic_names;
+    dm.subscribed_topic_regex = m.subscribed_topic_regex;
     dm.assignment.topic_partitions = wire(m.assigned);
     dm.target_assignment.topic_partitions = wire(g->target(member_id));
     dm.member_type = 1;  // KIP-1099: every member here speaks the consumer protocol

@@ -65,15 +65,22 @@ class ConsumerGroupManager {
     std::optional<std::string> rack_id;
     int32_t rebalance_timeout_ms = -1;
     std::optional<std::vector<std::string>> subscribed_topic_names;
+    std::optional<std::string> subscribed_topic_regex;  // v1; "" clears it
     std::optional<std::string> server_assignor;
     OwnedPartitions owned;
     std::string client_id;
     std::string client_host;
+    int16_t api_version = 0;
   };
-  // A topic by name as the broker knows it now; nullopt when it does not exist.
-  using TopicLookup = std::function<std::optional<TopicMeta>(const std::string&)>;
+  // The broker's topics as they are now: one by name (nullopt when it does not exist), and the
+  // names of all but the internal ones, sorted (what topic regexes are matched against).
+  struct TopicLookup {
+    std::function<std::optional<TopicMeta>(const std::string&)> find;
+    std::function<std::vector<std::string>()> names;
+  };
 
-  // Kafka's request checks (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR) before any group is touched;
+  // Kafka's request checks (INVALID_REQUEST, INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR)
+  // before any group is touched;
   // none, or the error with its message.
   protocol::ErrorCode check(const HeartbeatRequest& req, std::string& message) const;
   // The heartbeat on an existing or (epoch 0) new group; the request has passed check(). The

@@ -65,6 +65,7 @@ Record member_metadata(std::string_view group, const ConsumerMember& m) {
   v.client_id = m.client_id;
   v.client_host = m.client_host;
   v.subscribed_topic_names = m.subscribed_topic_names;
+  v.subscribed_topic_regex = m.subscribed_topic_regex;
   v.rebalance_timeout_ms = m.rebalance_timeout_ms;
   v.server_assignor = m.server_assignor;
   return {
@@ -175,6 +176,7 @@ bool decode(std::string_view key, std::optional<std::string_view> value, Decoded
       out.member.client_id = std::move(v.client_id);
       out.member.client_host = std::move(v.client_host);
       out.member.subscribed_topic_names = std::move(v.subscribed_topic_names);
+      out.member.subscribed_topic_regex = std::move(v.subscribed_topic_regex);
       out.member.rebalance_timeout_ms = v.rebalance_timeout_ms;
       out.member.server_assignor = std::move(v.server_assignor);
       return true;

@@ -91,6 +91,7 @@ enum class ErrorCode : int16_t {
   unreleased_instance_id = 111,
   unsupported_assignor = 112,
   stale_member_epoch = 113,
+  invalid_regular_expression = 128,
   mismatched_endpoint_type = 114,
   unsupported_endpoint_type = 115,
   transaction_abortable = 120,

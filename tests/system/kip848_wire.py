@@ -2,7 +2,8 @@
 that go with it (system tests only):
 
     heartbeat(corr, group, member_id, epoch, topics=None, owned=None, rebalance_timeout_ms=-1,
-              assignor=None, instance_id=None)                     ConsumerGroupHeartbeat v0
+              assignor=None, instance_id=None, regex=None, version=0)
+                                                                   ConsumerGroupHeartbeat v0-1
     parse_heartbeat(body) -> dict(error_code, error_message, member_id, member_epoch,
                                   interval_ms, assignment: None | {topic_id: [partition, ...]})
     describe(corr, groups, include_operations=False, version=0)    ConsumerGroupDescribe v0-1
@@ -41,6 +42,7 @@ FENCED_MEMBER_EPOCH = 110
 UNRELEASED_INSTANCE_ID = 111
 UNSUPPORTED_ASSIGNOR = 112
 STALE_MEMBER_EPOCH = 113
+INVALID_REGULAR_EXPRESSION = 128
 GROUP_AUTHORIZATION_FAILED = 30
 GROUP_SUBSCRIBED_TO_TOPIC = 86
 
@@ -56,15 +58,18 @@ def _topic_partitions(tp):
 
 
 def heartbeat(corr, group, member_id, epoch, topics=None, owned=None, rebalance_timeout_ms=-1,
-              assignor=None, instance_id=None, rack_id=None):
-    """owned: None (not said) or {topic_id: [partitions]}."""
+              assignor=None, instance_id=None, rack_id=None, regex=None, version=0):
+    """owned: None (not said) or {topic_id: [partitions]}; regex: v1 only."""
     body = (compact_string(group) + compact_string(member_id) + i32(epoch)
             + compact_string(instance_id) + compact_string(rack_id) + i32(rebalance_timeout_ms)
-            + _compact_nullable_array(topics, compact_string) + compact_string(assignor)
+            + _compact_nullable_array(topics, compact_string))
+    if version >= 1:
+        body += compact_string(regex)
+    body += (compact_string(assignor)
             + _compact_nullable_array(None if owned is None else sorted(owned.items()),
                                       _topic_partitions)
             + tags())
-    return frame(header_v2(CONSUMER_GROUP_HEARTBEAT, 0, corr) + body)
+    return frame(header_v2(CONSUMER_GROUP_HEARTBEAT, version, corr) + body)
 
 
 def _assignment(r):

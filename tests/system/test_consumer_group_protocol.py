@@ -316,6 +316,42 @@ class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
             r = self.hb(conn, "cgp-grv", b["member_id"], b["member_epoch"], owned={})
             self.assertEqual(r["assignment"], {tid: [0, 1]})
 
+    def test_v1_topic_regex_and_client_member_ids(self):
+        with kw.connect(self.broker) as conn:
+            create(conn, [("cgp-rx-a", 2, 1), ("cgp-other", 1, 1)])
+            v1 = dict(version=1, rebalance_timeout_ms=TIMEOUT, owned={})
+            # v1: the client names itself (KIP-1082); a regex must compile.
+            r = self.hb(conn, "cgp-grx", "", 0, regex="cgp-rx-.*", **v1)
+            self.assertEqual(r["error_code"], k.INVALID_REQUEST, r)
+            r = self.hb(conn, "cgp-grx", "m-rx", 0, regex="cgp-rx-(", **v1)
+            self.assertEqual(r["error_code"], k.INVALID_REGULAR_EXPRESSION, r)
+            self.assertIn("cgp-rx-(", r["error_message"])
+            r = self.hb(conn, "cgp-grx", "m-rx", 0, **v1)
+            self.assertEqual(r["error_code"], k.INVALID_REQUEST, r)  # neither names nor regex
+            # A regex alone subscribes to the topics whose whole name matches it.
+            r = self.hb(conn, "cgp-grx", "m-rx", 0, regex="cgp-rx-.*", **v1)
+            self.assertEqual((r["error_code"], r["member_id"]), (0, "m-rx"))
+            ids = fw.topic_ids(conn, ["cgp-rx-a", "cgp-other"])
+            self.assertEqual(r["assignment"], {ids["cgp-rx-a"]: [0, 1]})
+            epoch, owned = r["member_epoch"], r["assignment"]
+            # A topic created later that matches joins the subscription at the next heartbeat.
+            create(conn, [("cgp-rx-b", 1, 1)])
+            ids.update(fw.topic_ids(conn, ["cgp-rx-b"]))
+            r = self.hb(conn, "cgp-grx", "m-rx", epoch, owned=owned, version=1)
+            self.assertEqual(r["member_epoch"], epoch + 1)
+            self.assertEqual(r["assignment"], {ids["cgp-rx-a"]: [0, 1], ids["cgp-rx-b"]: [0]})
+            d = self.describe(conn, "cgp-grx")
+            (m,) = d["members"]
+            self.assertEqual((m["regex"], m["topics"]), ("cgp-rx-.*", []))
+            # ".*" matches every topic but the internal ones (__consumer_offsets exists now).
+            r = self.hb(conn, "cgp-grx-all", "m-all", 0, regex=".*", **v1)
+            names = {name for name, _ in self.describe(conn, "cgp-grx-all")["members"][0]
+                     ["assignment"]}
+            self.assertIn("cgp-other", names)
+            self.assertFalse(any(n.startswith("__") for n in names), names)
+            self.hb(conn, "cgp-grx-all", "m-all", -1, version=1)
+            self.hb(conn, "cgp-grx", "m-rx", -1, version=1)
+
     def test_range_assignor(self):
         with kw.connect(self.broker) as conn:
             create(conn, [("cgp-r1", 3, 1), ("cgp-r2", 3, 1)])
@@ -508,7 +544,7 @@ class ConsumerProtocolOffTest(unittest.TestCase):
         with KaffaBroker() as b:
             with kw.connect(b) as conn:
                 _, apis = conn.api_versions()
-                self.assertEqual(apis[k.CONSUMER_GROUP_HEARTBEAT], (0, 0))
+                self.assertEqual(apis[k.CONSUMER_GROUP_HEARTBEAT], (0, 1))
                 self.assertEqual(apis[k.CONSUMER_GROUP_DESCRIBE], (0, 1))
 
 

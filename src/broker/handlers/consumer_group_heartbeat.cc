@@ -1,6 +1,8 @@
-// ConsumerGroupHeartbeat (key 68), version 0 (flexible): the consumer group protocol (KIP-848).
-// Checks in Kafka's order: READ on the group (GROUP_AUTHORIZATION_FAILED), then the request's
-// fields (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR, with Kafka's messages), then on the group's
+// ConsumerGroupHeartbeat (key 68), versions 0-1 (flexible): the consumer group protocol (KIP-848).
+// v1 adds a topic regex (RE2 syntax, matched against whole names of the non-internal topics) and
+// requires the client to name itself (KIP-1082). Checks in Kafka's order: READ on the group
+// (GROUP_AUTHORIZATION_FAILED), then the request's fields (INVALID_REQUEST,
+// INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, with Kafka's messages), then on the group's
 // shard (COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR while it cannot serve) the heartbeat
 // itself (coordinator/consumer_group_manager.h). The subscribed topics are looked up in the
 // broker's topic registry by the shard, so the assignment follows topics created, deleted or
@@ -43,6 +45,8 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
   hb.rack_id = std::move(req.rack_id);
   hb.rebalance_timeout_ms = req.rebalance_timeout_ms;
   hb.subscribed_topic_names = std::move(req.subscribed_topic_names);
+  hb.subscribed_topic_regex = std::move(req.subscribed_topic_regex);
+  hb.api_version = ctx.version();
   hb.server_assignor = std::move(req.server_assignor);
   if (req.topic_partitions) {
     hb.owned.emplace();
@@ -69,11 +73,13 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
           r.error_message = std::move(message);
           return out->send(r);
         }
-        auto lookup = [&topics](const std::string& name) -> std::optional<coordinator::TopicMeta> {
-          auto t = topics.find(name);
-          if (!t) return std::nullopt;
-          return coordinator::TopicMeta{t->id, t->name, t->partitions};
-        };
+        coordinator::ConsumerGroupManager::TopicLookup lookup{
+            [&topics](const std::string& name) -> std::optional<coordinator::TopicMeta> {
+              auto t = topics.find(name);
+              if (!t) return std::nullopt;
+              return coordinator::TopicMeta{t->id, t->name, t->partitions};
+            },
+            [&topics] { return topics.user_topic_names(); }};
         shard->groups().consumer_heartbeat(
             std::move(*shared), lookup, [out](ConsumerGroupHeartbeatResponse r) { out->send(r); });
       });

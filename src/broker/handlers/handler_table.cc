@@ -53,7 +53,7 @@ constexpr HandlerEntry kHandlers[] = {
     {61, 0, 0, handle_describe_producers},
     {65, 0, 0, handle_describe_transactions},
     {66, 0, 1, handle_list_transactions},
-    {68, 0, 0, handle_consumer_group_heartbeat},
+    {68, 0, 1, handle_consumer_group_heartbeat},
     {69, 0, 1, handle_consumer_group_describe},
     {75, 0, 0, handle_describe_topic_partitions},
 };

@@ -186,14 +186,19 @@ struct Harness {
     }
     req.owned = std::move(owned);
     auto out = std::make_shared<std::optional<ConsumerGroupHeartbeatResponse>>();
-    mgr.heartbeat(
-        std::move(req),
+    ConsumerGroupManager::TopicLookup lookup{
         [this](const std::string& n) -> std::optional<TopicMeta> {
           auto it = topics.find(n);
           if (it == topics.end()) return std::nullopt;
           return it->second;
         },
-        [out](ConsumerGroupHeartbeatResponse r) { *out = std::move(r); });
+        [this] {
+          std::vector<std::string> names;
+          for (const auto& [n, _] : topics) names.push_back(n);
+          return names;
+        }};
+    mgr.heartbeat(std::move(req), lookup,
+                  [out](ConsumerGroupHeartbeatResponse r) { *out = std::move(r); });
     return out;
   }
 };
@@ -215,6 +220,7 @@ TEST(ConsumerGroupRecords, EveryRecordRoundTrips) {
   m.client_id = "c";
   m.client_host = "/h";
   m.subscribed_topic_names = {"a", "b"};
+  m.subscribed_topic_regex = "t-.*";
   m.rebalance_timeout_ms = 123;
   m.server_assignor = "range";
   m.member_epoch = 7;
@@ -235,9 +241,10 @@ TEST(ConsumerGroupRecords, EveryRecordRoundTrips) {
   EXPECT_EQ(meta.kind, consumer_records::Decoded::Kind::member_metadata);
   EXPECT_EQ((std::tuple(meta.group_id, meta.member_id, meta.member.instance_id,
                         meta.member.subscribed_topic_names, meta.member.rebalance_timeout_ms,
-                        meta.member.server_assignor, meta.member.client_host)),
+                        meta.member.server_assignor, meta.member.client_host,
+                        meta.member.subscribed_topic_regex)),
             (std::tuple(std::string("g"), std::string("m"), m.instance_id, m.subscribed_topic_names,
-                        123, m.server_assignor, m.client_host)));
+                        123, m.server_assignor, m.client_host, m.subscribed_topic_regex)));
   auto cur = roundtrip(consumer_records::current_assignment("g", m));
   EXPECT_EQ(
       (std::tuple(cur.member.member_epoch, cur.member.previous_member_epoch, cur.member.state,
