@@ -59,7 +59,8 @@ struct ConsumerMember {
   int32_t rebalance_timeout_ms = 0;
   std::vector<std::string> subscribed_topic_names;    // sorted, unique
   std::optional<std::string> subscribed_topic_regex;  // RE2 syntax, whole-name matches (v1)
-  std::vector<std::string> regex_topics;  // what the regex matched when last resolved, sorted
+  std::vector<std::string> regex_topics;      // what the regex matched when last resolved, sorted
+  std::optional<std::string> resolved_regex;  // the regex regex_topics were matched with
   std::optional<std::string> server_assignor;
   int32_t member_epoch = 0;
   int32_t previous_member_epoch = -1;
@@ -141,6 +142,9 @@ class ConsumerGroup {
   }
   void erase_target(std::string_view member_id);
   void set_assignment_epoch(int32_t e) { assignment_epoch_ = e; }
+  // The topic names the members' regexes were last matched against (sorted).
+  const std::vector<std::string>& regex_names() const { return regex_names_; }
+  void set_regex_names(std::vector<std::string> names) { regex_names_ = std::move(names); }
   // The assignor the group uses: the one most members name, else `fallback`.
   std::string preferred_assignor(const std::string& fallback) const;
 
@@ -153,6 +157,7 @@ class ConsumerGroup {
   std::map<std::string, ConsumerMember, std::less<>> members_;
   std::map<std::string, TopicMeta, std::less<>> metadata_;
   std::map<std::string, TopicAssignment, std::less<>> targets_;
+  std::vector<std::string> regex_names_;
   std::map<std::pair<protocol::Uuid, int32_t>, int32_t> owners_;  // partition -> owner's epoch
 };
 

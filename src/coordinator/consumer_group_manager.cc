@@ -231,23 +231,36 @@ ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& r
 }
 
 bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup& lookup) {
-  // What the members' regexes match now (the topic list is read once, and only if needed).
+  // What the members' regexes match now. The topic names are read once per heartbeat, only when
+  // some member has a regex; a member's regex is compiled and matched again only when it or the
+  // names changed since its matches were computed.
   std::optional<std::vector<std::string>> all;
+  bool names_changed = false;
   std::vector<ConsumerMember> changed;
   for (const auto& [_, m] : g.members()) {
-    std::vector<std::string> matched;
-    if (m.subscribed_topic_regex && !m.subscribed_topic_regex->empty()) {
-      if (!all) all = lookup.names();
-      const re2::RE2 re(*m.subscribed_topic_regex, re2::RE2::Quiet);
-      for (const auto& name : *all) {
-        if (re.ok() && re2::RE2::FullMatch(name, re)) matched.push_back(name);
+    if (!m.subscribed_topic_regex || m.subscribed_topic_regex->empty()) {
+      if (!m.regex_topics.empty() || m.resolved_regex) {
+        changed.push_back(m);
+        changed.back().regex_topics.clear();
+        changed.back().resolved_regex.reset();
       }
+      continue;
     }
-    if (matched != m.regex_topics) {
-      changed.push_back(m);
-      changed.back().regex_topics = std::move(matched);
+    if (!all) {
+      all = lookup.names();
+      names_changed = *all != g.regex_names();
     }
+    if (!names_changed && m.resolved_regex == m.subscribed_topic_regex) continue;
+    const re2::RE2 re(*m.subscribed_topic_regex, re2::RE2::Quiet);
+    ConsumerMember c = m;
+    c.regex_topics.clear();
+    for (const auto& name : *all) {
+      if (re.ok() && re2::RE2::FullMatch(name, re)) c.regex_topics.push_back(name);
+    }
+    c.resolved_regex = m.subscribed_topic_regex;
+    changed.push_back(std::move(c));
   }
+  if (all && names_changed) g.set_regex_names(std::move(*all));
   for (auto& m : changed) g.put_member(std::move(m));
   std::map<std::string, TopicMeta, std::less<>> now;
   for (const auto& [name, _] : g.subscribed_names()) {

@@ -174,8 +174,10 @@ struct Harness {
   // Sends a heartbeat; the answer, once given.
   std::shared_ptr<std::optional<ConsumerGroupHeartbeatResponse>> beat(
       std::string member, int32_t epoch, OwnedPartitions owned,
-      std::optional<std::string> instance = std::nullopt) {
+      std::optional<std::string> instance = std::nullopt,
+      std::optional<std::string> regex = std::nullopt) {
     ConsumerGroupManager::HeartbeatRequest req;
+    req.subscribed_topic_regex = std::move(regex);
     req.group_id = "g";
     req.member_id = std::move(member);
     req.member_epoch = epoch;
@@ -318,6 +320,28 @@ TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
   }
   EXPECT_FALSE(fresh.mgr.group("g")->member(bid));
   EXPECT_EQ(fresh.mgr.group("g")->group_epoch(), h.mgr.group("g")->group_epoch());
+}
+
+TEST(ConsumerGroupManager, RegexSubscriptionFollowsTheTopicsAndCanBeCleared) {
+  Harness h;
+  h.topics.emplace("t-1", TopicMeta{id(3), "t-1", 1});
+  auto r = h.beat("m", 0, kNothing, std::nullopt, "t-.*");
+  ASSERT_EQ((*r)->error_code, 0);
+  EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}}}));
+  // Nothing changed: the same epoch.
+  r = h.beat("m", 1, owned(*r));
+  EXPECT_EQ((*r)->member_epoch, 1);
+  // A matching topic appears: the next heartbeat subscribes to it.
+  h.topics.emplace("t-2", TopicMeta{id(4), "t-2", 1});
+  r = h.beat("m", 1, OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}}});
+  EXPECT_EQ((*r)->member_epoch, 2);
+  EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}, {id(4), {0}}}}));
+  // An empty regex clears it: only the named topic stays.
+  r = h.beat("m", 2, owned(*r), std::nullopt, "");
+  EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}}}));
+  const ConsumerMember* m = h.mgr.group("g")->member("m");
+  EXPECT_FALSE(m->subscribed_topic_regex);
+  EXPECT_EQ(m->subscriptions(), std::vector<std::string>{"a"});
 }
 
 TEST(ConsumerGroupManager, AnswersWaitForEveryEarlierWrite) {
