@@ -1,5 +1,6 @@
 // Internal to the broker's configuration: the declared-setting table's element and the parsers
-// its entries share (config.cc holds the table; config_cluster.cc the cluster settings).
+// its entries share (config.cc holds the table; config_group.cc the group coordinator's and
+// config_cluster.cc the cluster settings).
 #pragma once
 
 #include <cctype>
@@ -109,6 +110,10 @@ inline auto bool_setting(bool BrokerConfig::*m) {
     return false;
   };
 }
+
+// config_group.cc: the group coordinator's settings (__consumer_offsets, classic and consumer
+// groups, committed offsets), appended to the table.
+const std::vector<Setting>& group_settings();
 
 // config_cluster.cc: the settings of a broker in a cluster (metadata.store, replication, leader
 // election, controlled shutdown), appended to the table.
