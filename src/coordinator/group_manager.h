@@ -136,6 +136,9 @@ class GroupManager {
   // Drops the group (DeleteGroups drops it when it writes the tombstone): Dead, then forgotten.
   // A consumer group of that id goes too.
   void remove_group(std::string_view group_id);
+  // An empty group of one kind gives way to a new group of the other, as in Kafka: its records
+  // are tombstoned (not waited for) and it is forgotten. Committed offsets stay.
+  void make_way(const std::string& group_id);
 
   // --- The consumer group protocol (KIP-848) ---
   ConsumerGroupManager& consumer() { return consumer_; }

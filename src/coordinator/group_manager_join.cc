@@ -44,13 +44,7 @@ void GroupManager::join(JoinRequest req, JoinCallback done) {
     if (!cg->empty()) {
       return done(join_error(req.member_id, ErrorCode::inconsistent_group_protocol));
     }
-    env_.write(consumer_.tombstones(req.group_id), [id = req.group_id](ErrorCode e) {
-      if (e != ErrorCode::none) {
-        log::warn("group coordinator: failed to delete empty consumer group {}: error {}", id,
-                  protocol::code(e));
-      }
-    });
-    consumer_.remove_group(req.group_id);
+    make_way(req.group_id);
   }
   const bool unknown_member = req.member_id.empty();
   Group* g = find(req.group_id);

@@ -98,6 +98,16 @@ std::vector<CoordinatorShard::Record> GroupManager::tombstones(const std::string
   return out;
 }
 
+void GroupManager::make_way(const std::string& group_id) {
+  env_.write(tombstones(group_id), [group_id](ErrorCode e) {
+    if (e != ErrorCode::none) {
+      log::warn("group coordinator: failed to delete empty group {}: error {}", group_id,
+                protocol::code(e));
+    }
+  });
+  remove_group(group_id);
+}
+
 void GroupManager::remove_group(std::string_view group_id) {
   consumer_.remove_group(group_id);
   auto it = groups_.find(group_id);
@@ -182,15 +192,7 @@ void GroupManager::consumer_heartbeat(ConsumerGroupManager::HeartbeatRequest req
       r.error_message = "Group " + req.group_id + " is not a consumer group.";
       return done(std::move(r));
     }
-    // An empty classic group gives way to the consumer group (its offsets stay).
-    std::vector<CoordinatorShard::Record> recs{tombstone(req.group_id)};
-    env_.write(std::move(recs), [id = req.group_id](ErrorCode e) {
-      if (e != ErrorCode::none) {
-        log::warn("group coordinator: failed to delete empty classic group {}: error {}", id,
-                  protocol::code(e));
-      }
-    });
-    remove_group(req.group_id);
+    make_way(req.group_id);  // its offsets stay
   }
   consumer_.heartbeat(std::move(req), lookup, std::move(done));
 }
