@@ -52,6 +52,7 @@ void TopicRegistry::replace_all(std::vector<TopicInfo> topics) {
 }
 
 void TopicRegistry::reindex_locked() {
+  names_version_.fetch_add(1, std::memory_order_release);
   names_by_id_.clear();
   for (const auto& [name, t] : topics_) names_by_id_.emplace(t.id.bytes, name);
 }
@@ -86,6 +87,7 @@ TopicRegistry::CreateResult TopicRegistry::create(TopicInfo topic, TopicInfo* cr
     return CreateResult::storage_error;
   }
   names_by_id_.emplace(it->second.id.bytes, it->first);
+  names_version_.fetch_add(1, std::memory_order_release);
   return CreateResult::created;
 }
 
@@ -104,6 +106,7 @@ bool TopicRegistry::remove(std::string_view name, std::string* error) {
     return false;
   }
   names_by_id_.erase(saved.id.bytes);
+  names_version_.fetch_add(1, std::memory_order_release);
   return true;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -63,6 +64,9 @@ class TopicRegistry {
   std::vector<TopicInfo> list() const;  // sorted by name
   // The names of the topics that are not internal, sorted (no configs copied).
   std::vector<std::string> user_topic_names() const;
+  // Moves on (from 1) whenever a topic is created or deleted, or the set is replaced: equal values
+  // mean the same names, so a reader can keep what it derived from them (topic regexes).
+  uint64_t names_version() const { return names_version_.load(std::memory_order_acquire); }
   // Would `name` collide with an existing topic ('.' vs '_')? Returns the existing name.
   std::optional<std::string> collision(std::string_view name) const;
 
@@ -76,6 +80,7 @@ class TopicRegistry {
   mutable std::shared_mutex mu_;
   std::map<std::string, TopicInfo, std::less<>> topics_;
   std::map<std::array<uint8_t, 16>, std::string> names_by_id_;  // follows topics_
+  std::atomic<uint64_t> names_version_{1};                      // moved on under mu_
 };
 
 }  // namespace kaffa::cluster

@@ -142,9 +142,9 @@ class ConsumerGroup {
   }
   void erase_target(std::string_view member_id);
   void set_assignment_epoch(int32_t e) { assignment_epoch_ = e; }
-  // The topic names the members' regexes were last matched against (sorted).
-  const std::vector<std::string>& regex_names() const { return regex_names_; }
-  void set_regex_names(std::vector<std::string> names) { regex_names_ = std::move(names); }
+  // The TopicLookup::names_version the members' regexes were last matched at (0: never).
+  uint64_t regex_version() const { return regex_version_; }
+  void set_regex_version(uint64_t v) { regex_version_ = v; }
   // The assignor the group uses: the one most members name, else `fallback`.
   std::string preferred_assignor(const std::string& fallback) const;
 
@@ -157,7 +157,7 @@ class ConsumerGroup {
   std::map<std::string, ConsumerMember, std::less<>> members_;
   std::map<std::string, TopicMeta, std::less<>> metadata_;
   std::map<std::string, TopicAssignment, std::less<>> targets_;
-  std::vector<std::string> regex_names_;
+  uint64_t regex_version_ = 0;
   std::map<std::pair<protocol::Uuid, int32_t>, int32_t> owners_;  // partition -> owner's epoch
 };
 

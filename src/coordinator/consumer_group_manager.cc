@@ -231,11 +231,11 @@ ErrorCode ConsumerGroupManager::member_for(ConsumerGroup& g, HeartbeatRequest& r
 }
 
 bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup& lookup) {
-  // What the members' regexes match now. The topic names are read once per heartbeat, only when
-  // some member has a regex; a member's regex is compiled and matched again only when it or the
-  // names changed since its matches were computed.
+  // What the members' regexes match now. The names version is read once per heartbeat, only when
+  // some member has a regex; the names are read, and a member's regex compiled and matched again,
+  // only when the version moved or the regex changed since its matches were computed.
+  std::optional<uint64_t> version;
   std::optional<std::vector<std::string>> all;
-  bool names_changed = false;
   std::vector<ConsumerMember> changed;
   for (const auto& [_, m] : g.members()) {
     if (!m.subscribed_topic_regex || m.subscribed_topic_regex->empty()) {
@@ -246,11 +246,9 @@ bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup&
       }
       continue;
     }
-    if (!all) {
-      all = lookup.names();
-      names_changed = *all != g.regex_names();
-    }
-    if (!names_changed && m.resolved_regex == m.subscribed_topic_regex) continue;
+    if (!version) version = lookup.names_version();
+    if (*version == g.regex_version() && m.resolved_regex == m.subscribed_topic_regex) continue;
+    if (!all) all = lookup.names();
     const re2::RE2 re(*m.subscribed_topic_regex, re2::RE2::Quiet);
     ConsumerMember c = m;
     c.regex_topics.clear();
@@ -260,7 +258,7 @@ bool ConsumerGroupManager::refresh_metadata(ConsumerGroup& g, const TopicLookup&
     c.resolved_regex = m.subscribed_topic_regex;
     changed.push_back(std::move(c));
   }
-  if (all && names_changed) g.set_regex_names(std::move(*all));
+  if (version) g.set_regex_version(*version);
   for (auto& m : changed) g.put_member(std::move(m));
   std::map<std::string, TopicMeta, std::less<>> now;
   for (const auto& [name, _] : g.subscribed_names()) {
@@ -357,6 +355,7 @@ Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& l
               m.server_assignor != before.server_assignor;
   g->put_member(m);
   if (refresh_metadata(*g, lookup)) bump = true;
+  m = *g->member(m.member_id);  // with what its regex matches now
   if (bump) {
     g->set_group_epoch(g->group_epoch() + 1);
     records.push_back(consumer_records::group_epoch(g->id(), g->group_epoch()));

@@ -72,11 +72,15 @@ class ConsumerGroupManager {
     std::string client_host;
     int16_t api_version = 0;
   };
-  // The broker's topics as they are now: one by name (nullopt when it does not exist), and the
-  // names of all but the internal ones, sorted (what topic regexes are matched against).
+  // The broker's topics as they are now: one by name (nullopt when it does not exist); the names
+  // topic regexes are matched against, sorted: all but the internal topics, less those the
+  // heartbeat's principal may not DESCRIBE (Kafka's TopicRegexResolver); and a version that moves
+  // on whenever `names` could answer otherwise (topics created or deleted, ACLs changed), so that
+  // regexes are matched again only then.
   struct TopicLookup {
     std::function<std::optional<TopicMeta>(const std::string&)> find;
     std::function<std::vector<std::string>()> names;
+    std::function<uint64_t()> names_version;
   };
 
   // Kafka's request checks (INVALID_REQUEST, INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR)

@@ -204,15 +204,22 @@ class Authorizer {
               std::vector<std::vector<AclBinding>>* matched, std::string* error);
 
   std::shared_ptr<const AclSnapshot> snapshot() const { return snapshot_.load(); }
+  // Moves on (from 1) each time a set is loaded, given or changed: what was derived from the
+  // decisions of one generation (topic regex matches) holds until the next.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   bool publish_locked(std::set<AclBinding> next, std::string* error);
+  // Makes `bindings` the set checks read (`loaded`: and ends wait_for_first_set), then moves the
+  // generation on (write_mu_ held).
+  void store_locked(std::set<AclBinding> bindings, bool loaded);
 
   const std::filesystem::path file_;
   const AuthorizerOptions options_;
   std::mutex write_mu_;  // serialises create/remove (and the file they write)
   std::atomic<std::shared_ptr<const AclSnapshot>> snapshot_;
   std::atomic<bool> loaded_;  // a set was loaded or given (see wait_for_first_set)
+  std::atomic<uint64_t> generation_{1};
 };
 
 // The set with `bindings` added; nullopt when all of them are there already.

@@ -100,8 +100,7 @@ bool Authorizer::load(std::string* error) {
   std::lock_guard lock(write_mu_);
   std::error_code ec;
   if (!std::filesystem::exists(file_, ec)) {
-    snapshot_.store(std::make_shared<const AclSnapshot>(std::set<AclBinding>{}));
-    loaded_.store(true, std::memory_order_release);
+    store_locked({}, true);
     return true;
   }
   std::ifstream in(file_);
@@ -113,15 +112,19 @@ bool Authorizer::load(std::string* error) {
     if (error) *error = file_.string() + " is damaged: " + (why.empty() ? "unreadable" : why);
     return false;
   }
-  snapshot_.store(std::make_shared<const AclSnapshot>(std::move(*bindings)));
-  loaded_.store(true, std::memory_order_release);
+  store_locked(std::move(*bindings), true);
   return true;
 }
 
 void Authorizer::replace(std::set<AclBinding> bindings) {
   std::lock_guard lock(write_mu_);
+  store_locked(std::move(bindings), true);
+}
+
+void Authorizer::store_locked(std::set<AclBinding> bindings, bool loaded) {
   snapshot_.store(std::make_shared<const AclSnapshot>(std::move(bindings)));
-  loaded_.store(true, std::memory_order_release);
+  if (loaded) loaded_.store(true, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 bool Authorizer::authorize(std::string_view principal, std::string_view host, AclOperation op,
@@ -200,7 +203,7 @@ bool Authorizer::publish_locked(std::set<AclBinding> next, std::string* error) {
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
   if (!storage::write_file_atomically(file_, encode_acls(next), error)) return false;
-  snapshot_.store(std::make_shared<const AclSnapshot>(std::move(next)));
+  store_locked(std::move(next), false);
   return true;
 }
 

@@ -380,13 +380,15 @@ def cases():
     c.append(Case(75, "DescribeTopicPartitions",
                   lambda corr: fw.describe_topic_partitions_request(corr, [T]),
                   first_topic_error, 29, [G_(aw.TOPIC, T, aw.DESCRIBE)], 0, flexible=True))
-    # 68 ConsumerGroupHeartbeat v0 (flexible): READ on the group; once allowed, a member joins
-    # a consumer group of its own (G keeps its committed offset for the other cases).
+    # 68 ConsumerGroupHeartbeat v0 (flexible): READ on the group, DESCRIBE on each subscribed
+    # topic; once allowed, a member joins a consumer group of its own (G keeps its committed
+    # offset for the other cases).
     c.append(Case(68, "ConsumerGroupHeartbeat",
                   lambda corr: cgw.heartbeat(corr, G_CONSUMER, "", 0, topics=[T], owned={},
                                              rebalance_timeout_ms=30000),
                   lambda b: cgw.parse_heartbeat(b)["error_code"], 30,
-                  [G_(aw.GROUP, G_CONSUMER, aw.READ)], 0, flexible=True))
+                  [G_(aw.GROUP, G_CONSUMER, aw.READ), G_(aw.TOPIC, T, aw.DESCRIBE)], 0,
+                  flexible=True))
     # 69 ConsumerGroupDescribe v0 (flexible): DESCRIBE on the group; once allowed, G (a group of
     # committed offsets, not a consumer group) answers GROUP_ID_NOT_FOUND.
     c.append(Case(69, "ConsumerGroupDescribe", lambda corr: cgw.describe(corr, [G]),

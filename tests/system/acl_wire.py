@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kafka_wire as kw  # noqa: E402
-from kafka_wire import i8, i32, string, array, frame, header_v1, Reader  # noqa: E402
+from kafka_wire import i8, string, array, frame, header_v1, Reader  # noqa: E402
 from test_sasl_plain import handshake, authenticate, plain_token  # noqa: E402
 
 DESCRIBE_ACLS, CREATE_ACLS, DELETE_ACLS = 29, 30, 31
@@ -129,6 +129,26 @@ class AclConnection(kw.Connection):
         if res is None or res[0] != 0:
             raise AssertionError("login of %s failed: %r" % (user, res))
         return self
+
+
+class Endpoint:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+
+
+def plain_jaas(**passwords):
+    """A PLAIN listener's JAAS config with admin/admin-secret and the users given
+    (user=password)."""
+    users = {"admin": "admin-secret", **passwords}
+    return ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+            'username="admin" password="admin-secret" '
+            + " ".join('user_%s="%s"' % (u, p) for u, p in users.items()) + ";")
+
+
+def sasl_endpoint(broker):
+    """The SASL_PLAINTEXT listener a started broker logged as ready."""
+    m = broker.wait_for_log(r"kaffa ready listener=SASL_PLAINTEXT://([^\s]+):(\d+)")
+    return Endpoint(m.group(1), int(m.group(2)))
 
 
 def connect(endpoint, user=None, password=None):

@@ -29,15 +29,8 @@ import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from acl_matrix_cases import ALICE, T, T_DEL, G, G_DEL, G_OD, cases  # noqa: E402
 
-JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
-        'username="admin" password="admin-secret" user_admin="admin-secret" '
-        'user_alice="alice-secret" user_bob="bob-secret";')
+JAAS = aw.plain_jaas(alice="alice-secret", bob="bob-secret")
 EXEMPT = {17: "SaslHandshake", 18: "ApiVersions", 36: "SaslAuthenticate"}
-
-
-class Endpoint:
-    def __init__(self, host, port):
-        self.host, self.port = host, port
 
 
 class AclMatrixTest(unittest.TestCase):
@@ -50,7 +43,7 @@ class AclMatrixTest(unittest.TestCase):
             "super.users": "User:admin",
             "group.initial.rebalance.delay.ms": "0",
             "log.level": "debug"}).start()
-        cls.ep = Endpoint(cls.broker.host, cls.broker.port)
+        cls.ep = aw.Endpoint(cls.broker.host, cls.broker.port)
         with cls.admin() as conn:
             for t in (T, T_DEL):
                 corr = conn.next_corr()

@@ -26,15 +26,8 @@ import acl_wire as aw  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
-JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
-        'username="admin" password="admin-secret" user_admin="admin-secret" '
-        'user_alice="alice-secret";')
+JAAS = aw.plain_jaas(alice="alice-secret")
 DEADLINE_S = 30
-
-
-class Endpoint:
-    def __init__(self, host, port):
-        self.host, self.port = host, port
 
 
 class SecurityDisabledTest(unittest.TestCase):
@@ -66,9 +59,8 @@ class AclTest(unittest.TestCase):
 
     @classmethod
     def find_endpoints(cls):
-        sasl = cls.broker.wait_for_log(r"kaffa ready listener=SASL_PLAINTEXT://([^\s]+):(\d+)")
-        cls.sasl = Endpoint(sasl.group(1), int(sasl.group(2)))
-        cls.plain = Endpoint(cls.broker.host, cls.broker.port)
+        cls.sasl = aw.sasl_endpoint(cls.broker)
+        cls.plain = aw.Endpoint(cls.broker.host, cls.broker.port)
 
     @classmethod
     def tearDownClass(cls):

@@ -5,7 +5,9 @@
 // group on its own shard, answers in the request's order. A group that is absent, or a classic
 // group, answers GROUP_ID_NOT_FOUND; a shard that cannot serve answers COORDINATOR_LOAD_IN_PROGRESS
 // / NOT_COORDINATOR for its groups. Authorization: DESCRIBE on each group, else
-// GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
+// GROUP_AUTHORIZATION_FAILED for it; then DESCRIBE on every topic of its members' current and
+// target assignments, else TOPIC_AUTHORIZATION_FAILED for the group with Kafka's message and
+// nothing else; the authorized operations when asked.
 #include "protocol/messages/consumer_group_describe.h"
 
 #include <memory>
@@ -21,6 +23,26 @@ namespace kaffa::broker {
 
 using protocol::ConsumerGroupDescribeResponse;
 using protocol::ErrorCode;
+
+namespace {
+
+// Whether the principal may DESCRIBE every topic the group's members have or are to get.
+bool topics_describable(const ConsumerGroupDescribeResponse::DescribedGroup& g,
+                        const RequestIdentity& who) {
+  auto allowed = [&who](const auto& assignment) {
+    for (const auto& t : assignment.topic_partitions) {
+      if (t.topic_name.empty()) continue;  // a deleted topic (shown without a name)
+      if (!who.allowed(AclOperation::describe, ResourceType::topic, t.topic_name)) return false;
+    }
+    return true;
+  };
+  for (const auto& m : g.members) {
+    if (!allowed(m.assignment) || !allowed(m.target_assignment)) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void handle_consumer_group_describe(RequestContext& ctx, Responder respond) {
   protocol::ConsumerGroupDescribeRequest req;
@@ -52,22 +74,30 @@ void handle_consumer_group_describe(RequestContext& ctx, Responder respond) {
         req.include_authorized_operations
             ? std::optional<int32_t>(authorized_operations(ctx, ResourceType::group, id))
             : std::nullopt;
-    coordinator.with_shard(id, [op, i, id, operations, &topics = ctx.broker.topics()](
-                                   coordinator::CoordinatorShard* shard, ErrorCode why) {
-      auto& out = op->resp.groups[i];
-      if (!shard) {
-        out.group_id = id;
-        out.error_code = protocol::code(why);
-      } else {
-        out = shard->groups().consumer().describe(
-            id, [&topics](const protocol::Uuid& t) { return topics.name_of(t); });
-        if (shard->groups().group(id)) {
-          out.error_message = "Group " + id + " is not a consumer group.";
-        }
-        if (operations && out.error_code == 0) out.authorized_operations = *operations;
-      }
-      op->finish_one();
-    });
+    coordinator.with_shard(
+        id, [op, i, id, operations, &topics = ctx.broker.topics(), who = RequestIdentity(ctx)](
+                coordinator::CoordinatorShard* shard, ErrorCode why) {
+          auto& out = op->resp.groups[i];
+          if (!shard) {
+            out.group_id = id;
+            out.error_code = protocol::code(why);
+          } else {
+            out = shard->groups().consumer().describe(
+                id, [&topics](const protocol::Uuid& t) { return topics.name_of(t); });
+            if (shard->groups().group(id)) {
+              out.error_message = "Group " + id + " is not a consumer group.";
+            }
+            if (out.error_code == 0 && !topics_describable(out, who)) {
+              out = {};
+              out.group_id = id;
+              out.error_code = protocol::code(ErrorCode::topic_authorization_failed);
+              out.error_message =
+                  "The group has described topic(s) that the client is not authorized to describe.";
+            }
+            if (operations && out.error_code == 0) out.authorized_operations = *operations;
+          }
+          op->finish_one();
+        });
   }
   op->finish_one();
 }

@@ -1,22 +1,26 @@
 // ConsumerGroupHeartbeat (key 68), versions 0-1 (flexible): the consumer group protocol (KIP-848).
-// v1 adds a topic regex (RE2 syntax, matched against whole names of the non-internal topics) and
-// requires the client to name itself (KIP-1082). Checks in Kafka's order: READ on the group
-// (GROUP_AUTHORIZATION_FAILED), then the request's fields (INVALID_REQUEST,
-// INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, with Kafka's messages), then on the group's
-// shard (COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR while it cannot serve) the heartbeat
-// itself (coordinator/consumer_group_manager.h). The subscribed topics are looked up in the
-// broker's topic registry by the shard, so the assignment follows topics created, deleted or
+// v1 adds a topic regex (RE2 syntax, matched against whole names of the non-internal topics the
+// principal may DESCRIBE, as Kafka's TopicRegexResolver) and requires the client to name itself
+// (KIP-1082). Checks in Kafka's order: READ on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on
+// every subscribed topic name (TOPIC_AUTHORIZATION_FAILED), then the request's fields
+// (INVALID_REQUEST, INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, with Kafka's messages), then
+// on the group's shard (COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR while it cannot serve) the
+// heartbeat itself (coordinator/consumer_group_manager.h). The subscribed topics are looked up in
+// the broker's topic registry by the shard, so the assignment follows topics created, deleted or
 // given more partitions. With `group.coordinator.rebalance.protocols` lacking "consumer" the API
 // is not advertised and answers UNSUPPORTED_VERSION, as Kafka.
 #include "protocol/messages/consumer_group_heartbeat.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
 #include "protocol/error_codes.h"
+#include "security/acl.h"
 
 namespace kaffa::broker {
 
@@ -36,6 +40,13 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
   if (!coordinator.config().consumer_protocol_enabled) return fail(ErrorCode::unsupported_version);
   if (!authorize(ctx, AclOperation::read, ResourceType::group, req.group_id)) {
     return fail(ErrorCode::group_authorization_failed);
+  }
+  if (req.subscribed_topic_names) {
+    for (const auto& name : *req.subscribed_topic_names) {
+      if (!authorize(ctx, AclOperation::describe, ResourceType::topic, name)) {
+        return fail(ErrorCode::topic_authorization_failed);
+      }
+    }
   }
   coordinator::ConsumerGroupManager::HeartbeatRequest hb;
   hb.group_id = std::move(req.group_id);
@@ -59,8 +70,9 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
       std::make_shared<coordinator::ConsumerGroupManager::HeartbeatRequest>(std::move(hb));
   auto out = std::make_shared<Responder>(std::move(respond));
   coordinator.with_shard(
-      shared->group_id, [shared, out, &topics = ctx.broker.topics()](
-                            coordinator::CoordinatorShard* shard, ErrorCode why) {
+      shared->group_id,
+      [shared, out, &topics = ctx.broker.topics(), who = RequestIdentity(ctx),
+       authorizer = ctx.broker.authorizer()](coordinator::CoordinatorShard* shard, ErrorCode why) {
         if (!shard) {
           ConsumerGroupHeartbeatResponse r;
           r.error_code = protocol::code(why);
@@ -79,7 +91,17 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
               if (!t) return std::nullopt;
               return coordinator::TopicMeta{t->id, t->name, t->partitions};
             },
-            [&topics] { return topics.user_topic_names(); }};
+            [&topics, &who] {
+              auto names = topics.user_topic_names();
+              std::erase_if(names, [&who](const std::string& n) {
+                return !who.allowed(AclOperation::describe, ResourceType::topic, n);
+              });
+              return names;
+            },
+            // Both only move on, so their sum moves whenever either does.
+            [&topics, authorizer] {
+              return topics.names_version() + (authorizer ? authorizer->generation() : 0);
+            }};
         shard->groups().consumer_heartbeat(
             std::move(*shared), lookup, [out](ConsumerGroupHeartbeatResponse r) { out->send(r); });
       });

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "coordinator/assignor.h"
 #include "coordinator/consumer_group_manager.h"
@@ -170,6 +173,9 @@ struct Harness {
   FakeEnv env;
   ConsumerGroupManager mgr{env};
   std::map<std::string, TopicMeta, std::less<>> topics = {{"a", {id(1), "a", 4}}};
+  std::set<std::string> hidden;  // topics the principal may not DESCRIBE
+  uint64_t names_version = 1;    // to be moved on by a test that changes topics or hidden
+  int names_read = 0;
 
   // Sends a heartbeat; the answer, once given.
   std::shared_ptr<std::optional<ConsumerGroupHeartbeatResponse>> beat(
@@ -195,10 +201,14 @@ struct Harness {
           return it->second;
         },
         [this] {
+          ++names_read;
           std::vector<std::string> names;
-          for (const auto& [n, _] : topics) names.push_back(n);
+          for (const auto& [n, _] : topics) {
+            if (!hidden.contains(n)) names.push_back(n);
+          }
           return names;
-        }};
+        },
+        [this] { return names_version; }};
     mgr.heartbeat(std::move(req), lookup,
                   [out](ConsumerGroupHeartbeatResponse r) { *out = std::move(r); });
     return out;
@@ -333,6 +343,7 @@ TEST(ConsumerGroupManager, RegexSubscriptionFollowsTheTopicsAndCanBeCleared) {
   EXPECT_EQ((*r)->member_epoch, 1);
   // A matching topic appears: the next heartbeat subscribes to it.
   h.topics.emplace("t-2", TopicMeta{id(4), "t-2", 1});
+  ++h.names_version;
   r = h.beat("m", 1, OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}}});
   EXPECT_EQ((*r)->member_epoch, 2);
   EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}, {id(4), {0}}}}));
@@ -342,6 +353,29 @@ TEST(ConsumerGroupManager, RegexSubscriptionFollowsTheTopicsAndCanBeCleared) {
   const ConsumerMember* m = h.mgr.group("g")->member("m");
   EXPECT_FALSE(m->subscribed_topic_regex);
   EXPECT_EQ(m->subscriptions(), std::vector<std::string>{"a"});
+}
+
+TEST(ConsumerGroupManager, RegexMatchesOnlyTopicsThePrincipalMayDescribeAndOnlyWhenNamesMove) {
+  Harness h;
+  h.topics.emplace("t-1", TopicMeta{id(3), "t-1", 1});
+  h.topics.emplace("t-2", TopicMeta{id(4), "t-2", 1});
+  h.hidden = {"t-2"};
+  auto r = h.beat("m", 0, kNothing, std::nullopt, "t-.*");
+  ASSERT_EQ((*r)->error_code, 0);
+  EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}}}));
+  EXPECT_EQ(h.names_read, 1);
+  // The version did not move: the names are not read again, even if they would differ.
+  h.hidden.clear();
+  r = h.beat("m", 1, owned(*r));
+  EXPECT_EQ((*r)->member_epoch, 1);
+  EXPECT_EQ(h.names_read, 1);
+  // It moves (a grant): t-2 is matched now.
+  ++h.names_version;
+  r = h.beat("m", 1, OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}}});
+  EXPECT_EQ(h.names_read, 2);
+  EXPECT_EQ((*r)->member_epoch, 2);
+  EXPECT_EQ(owned(*r), (OwnedPartitions{{{id(1), {0, 1, 2, 3}}, {id(3), {0}}, {id(4), {0}}}}));
+  EXPECT_EQ(h.mgr.group("g")->member("m")->regex_topics, (std::vector<std::string>{"t-1", "t-2"}));
 }
 
 TEST(ConsumerGroupManager, AnswersWaitForEveryEarlierWrite) {
