@@ -54,7 +54,9 @@ void answer_unsupported_api_versions(Responder& respond) {
 
 }  // namespace
 
-Broker::Broker(BrokerConfig config) : config_(std::move(config)) {}
+Broker::Broker(BrokerConfig config)
+    : config_(std::move(config)),
+      fetch_sessions_(static_cast<size_t>(config_.max_incremental_fetch_session_cache_slots)) {}
 Broker::~Broker() = default;
 
 void Broker::load_or_create_meta() {

@@ -19,6 +19,7 @@
 
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "broker/fetch_sessions.h"
 #include "broker/quota_manager.h"
 #include "cluster/cleaner_manager.h"
 #include "cluster/metadata_image.h"
@@ -140,6 +141,8 @@ class Broker : public net::RequestHandler {
   // --- Client quotas for the admin handlers (broker_quotas.cc), the same way ---
   void update_client_quotas(std::function<bool(quotas::QuotaSet&)> change, SecurityDone done);
   QuotaManager& quotas() { return quotas_; }
+  // Incremental fetch sessions (KIP-227), for the Fetch handler.
+  FetchSessions& fetch_sessions() { return fetch_sessions_; }
   // Who a request is measured as for quotas (its principal's name and client id); nullopt while
   // no quota exists (the request path then does nothing more).
   struct QuotaIdentity {
@@ -258,6 +261,7 @@ class Broker : public net::RequestHandler {
   std::shared_ptr<security::ScramCredentialStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
   QuotaManager quotas_;
+  FetchSessions fetch_sessions_;
   std::mutex quota_file_mu_;  // a single node's changes of the quota file, one at a time
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;

@@ -173,6 +173,14 @@ void render_replication(Exposition& out, Broker& broker,
          Type::counter, changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);
   metric("kaffa_isr_expands_total", "ISR expansions applied while this broker led the partition.",
          Type::counter, changes ? changes->expands.load(std::memory_order_relaxed) : 0);
+  const auto& sessions = broker.fetch_sessions();
+  gauge("kaffa_fetch_sessions", "Incremental fetch sessions kept (KIP-227).",
+        static_cast<int64_t>(sessions.size()));
+  gauge("kaffa_fetch_session_partitions", "Partitions held by the incremental fetch sessions.",
+        static_cast<int64_t>(sessions.partitions()));
+  metric("kaffa_fetch_session_evictions_total",
+         "Fetch sessions evicted to make room for a new one.", Type::counter,
+         static_cast<int64_t>(sessions.evictions()));
 }
 
 void render_partitions(Exposition& out, Broker& broker) {

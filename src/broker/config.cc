@@ -205,6 +205,12 @@ const std::vector<Setting>& settings() {
        "out of a fresh mmap() per answer and in cache while it is parsed. Raise it for "
        "consumers far away (one answer per round trip).",
        int_setting(&BrokerConfig::fetch_max_bytes, 1024, std::numeric_limits<int32_t>::max())},
+      {"max.incremental.fetch.session.cache.slots", "1000",
+       "Most incremental fetch sessions (KIP-227) the broker keeps; with the cache full, a new "
+       "session replaces one idle for 2 minutes or a smaller one, else the client fetches "
+       "without a session.",
+       int_setting(&BrokerConfig::max_incremental_fetch_session_cache_slots, 0,
+                   std::numeric_limits<int32_t>::max())},
       {"max.request.partition.size.limit", "2000",
        "Most partitions one DescribeTopicPartitions answer lists (a client asking for more gets "
        "a cursor to ask again from).",

@@ -92,6 +92,8 @@ struct BrokerConfig {
   int32_t socket_request_max_bytes = 104857600;
   // fetch.max.bytes: cap on any fetch answer's max_bytes (Kafka's default is 57671680).
   int32_t fetch_max_bytes = 8388608;
+  // max.incremental.fetch.session.cache.slots: most fetch sessions kept (KIP-227).
+  int32_t max_incremental_fetch_session_cache_slots = 1000;
   // max.request.partition.size.limit: most partitions one DescribeTopicPartitions answer lists.
   int32_t max_request_partition_size_limit = 2000;
   // replica.selector.class = org.apache.kafka.common.replica.RackAwareReplicaSelector: consumers

@@ -3,7 +3,8 @@ KIP-951 leader hints of their responses, for raw-request system tests.
 
     fetch_request(corr, version, [(topic_id bytes, [(partition, offset, max_bytes)])], ...)
     parse_fetch_response(body) -> dict(error_code, session_id, node_endpoints,
-                                       partitions={(topic_id, partition): dict(...)})
+                                       partitions={(topic_id, partition): dict(...)},
+                                       order=[(topic_id, partition)] as answered)
     produce_request(corr, version, [(name, [(partition, records)])], acks)
     parse_produce_response(body) -> dict(node_endpoints, partitions={(name, partition): dict})
 
@@ -34,8 +35,9 @@ def compact_bytes(b):
 
 
 def fetch_request(corr, version, topics, max_wait_ms=0, min_bytes=0, max_bytes=64 << 20,
-                  isolation_level=0, replica_id=-1, session_id=0, session_epoch=-1):
-    """Fetch v13-17. topics: [(topic_id 16 bytes, [(partition, fetch_offset, max_bytes)])].
+                  isolation_level=0, replica_id=-1, session_id=0, session_epoch=-1, forgotten=()):
+    """Fetch v13-17. topics: [(topic_id 16 bytes, [(partition, fetch_offset, max_bytes)])];
+    forgotten: [(topic_id, [partition])] (a fetch session's partitions to drop, KIP-227).
     replica_id is the field up to v14 and the tagged replica_state from v15."""
     assert 13 <= version <= 17
 
@@ -50,7 +52,9 @@ def fetch_request(corr, version, topics, max_wait_ms=0, min_bytes=0, max_bytes=6
         body += i32(replica_id)
     body += (i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(isolation_level)
              + i32(session_id) + i32(session_epoch) + compact_array(topics, topic)
-             + compact_array([], None) + compact_string(""))
+             + compact_array(list(forgotten),
+                             lambda f: f[0] + compact_array(f[1], i32) + tags())
+             + compact_string(""))
     if version >= 15 and replica_id != -1:
         body += tags([(1, i32(replica_id) + i64(-1) + tags())])
     else:
@@ -87,7 +91,7 @@ def parse_fetch_response(body):
     r = Reader(body)
     read_tags(r, {})  # response header v1
     out = {"throttle_time_ms": r.i32(), "error_code": r.i16(), "session_id": r.i32(),
-           "partitions": {}, "node_endpoints": {}}
+           "partitions": {}, "order": [], "node_endpoints": {}}
 
     def partition(r, tid):
         p = {"index": r.i32(), "error_code": r.i16(), "high_watermark": r.i64(),
@@ -103,6 +107,7 @@ def parse_fetch_response(body):
         p["records"] = None if n == 0 else r.take(n - 1)
         read_tags(r, {1: current_leader(p)})
         out["partitions"][(tid, p["index"])] = p
+        out["order"].append((tid, p["index"]))
 
     def topic(r):
         tid = r.take(16)

@@ -39,8 +39,8 @@
 // may cut a partition's data: it may name a transaction whose records were cut, which a consumer
 // ignores.
 //
-// Fetch sessions (KIP-227): the answer is always session id 0, which makes clients send full
-// fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
+// Fetch sessions (KIP-227, broker/fetch_sessions.h): a full fetch with epoch 0 gets a session; an
+// incremental one reads the session's partitions and answers those with something new.
 //
 // Authorization: READ on each topic (a consumer), or CLUSTER_ACTION on the cluster for a request
 // from a replica (replica_id >= 0); refused partitions answer TOPIC_AUTHORIZATION_FAILED, checked
@@ -56,6 +56,7 @@
 #include "base/clock.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/fetch_sessions.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/leader_hints.h"
 #include "cluster/controller_rules.h"
@@ -70,7 +71,6 @@ using protocol::ErrorCode;
 using protocol::FetchRequest;
 using protocol::FetchResponse;
 
-constexpr int16_t kFetchSessionIdNotFound = 70;
 // Partitions of one Fetch a loop reads before its other connections get a turn (a read costs
 // a few microseconds: 256 of them hold the loop about a millisecond).
 constexpr size_t kReadsPerTurn = 256;
@@ -121,7 +121,8 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
 
   FetchRequest req;  // v13+: each topic's name resolved from its id ("" when unknown)
   FetchResponse resp;
-  std::vector<ErrorCode> topic_error;              // per request topic: refused or unknown
+  FetchSessions::Context session;      // req.topics are the session's for an incremental one
+  std::vector<ErrorCode> topic_error;  // per request topic: refused or unknown
   std::optional<Broker::QuotaIdentity> quota_who;  // set while client quotas exist
   bool follower_ok = false;  // a consumer fetch v11+: followers may serve it (KIP-392)
   cluster::Partition::Isolation isolation = cluster::Partition::Isolation::read_uncommitted;
@@ -299,6 +300,7 @@ void FetchOp::finished(int64_t total, bool read_error) {
       respond_.mute_after(ms);
     }
     if (version_ >= 16 && (any_error_ || read_error)) add_leader_hints();
+    broker_.fetch_sessions().close(session, req, resp, clock::wall_ms());
     respond_.send(resp);
     return;
   }
@@ -352,20 +354,23 @@ void FetchOp::wake() {
 void handle_fetch(RequestContext& ctx, Responder respond) {
   FetchRequest req;
   if (!ctx.decode(req)) return respond.close();
-  if (ctx.version() >= 7 && req.session_id != 0) {
+  const int16_t v = ctx.version();
+  if (v >= 15) req.replica_id = req.replica_state.replica_id;
+  auto& sessions = ctx.broker.fetch_sessions();
+  FetchSessions::Context session = sessions.open(req, v, clock::wall_ms());
+  if (session.kind == FetchSessions::Context::Kind::error) {
     FetchResponse resp;
-    resp.error_code = kFetchSessionIdNotFound;
+    sessions.close(session, req, resp, 0);
     return respond.send(resp);
   }
   // fetch.max.bytes caps what any fetch asks for, as in Kafka (min_bytes never above it).
   req.max_bytes = std::min(req.max_bytes, ctx.broker.config().fetch_max_bytes);
   req.min_bytes = std::min(req.min_bytes, req.max_bytes);
-  const int16_t v = ctx.version();
-  if (v >= 15) req.replica_id = req.replica_state.replica_id;
   // The listener is kept only for the versions that carry leader hints.
   auto op = std::make_shared<FetchOp>(ctx.broker, ctx.conn.thread_index, std::move(respond), v,
                                       v >= 16 ? ctx.conn.listener_name : std::string());
   op->req = std::move(req);
+  op->session = session;
   op->quota_who = ctx.broker.quota_identity(ctx);
   op->follower_ok = op->req.replica_id < 0 && v >= 11;
   if (op->req.replica_id < 0 && op->req.isolation_level == 1) {
