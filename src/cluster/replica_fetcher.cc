@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "cluster/fetch_session_client.h"
 #include "cluster/replica_fetcher_connection.h"
 #include "protocol/error_codes.h"
 #include "protocol/messages/fetch.h"
@@ -176,6 +177,7 @@ class ReplicaFetcher::Worker {
   uint64_t next_id_ = 0;
   BrokerConnection conn_;  // fetcher thread only (interrupt() from stop())
   BrokerEndpoint connected_to_;
+  FetchSessionClient session_;  // fetcher thread only; its leader's fetch session (KIP-227)
   std::thread thread_;
 };
 
@@ -220,6 +222,7 @@ void ReplicaFetcher::Worker::run() {
       }
       connect_warning_.clear(fmt::format("replica fetcher: connected to leader {}", leader_));
       connected_to_ = endpoint;
+      session_.reset();  // maybe another process: start with a full fetch
     }
     bool ok = truncate(work);
     if (ok) ok = fetch(work);
@@ -346,13 +349,20 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
     sleep_ms(next_ready - now);
     return true;
   }
+  session_.prepare(req);  // incremental once the leader gave a session
   protocol::FetchResponse resp;
   std::shared_ptr<std::string> answer;
   std::string error;
   if (!conn_.call(kFetchKey, kFetchVersion, req, resp,
                   settings_.wait_max_ms + settings_.request_timeout_ms, answer, &error)) {
     if (!stopping()) log::warn("replica fetcher: Fetch from leader {}: {}", leader_, error);
+    session_.reset();
     return false;
+  }
+  if (!session_.handle(resp)) {
+    log::info("replica fetcher: leader {} refused fetch session (error {}); starting a new one",
+              leader_, resp.error_code);
+    return true;
   }
   if (resp.error_code != 0) {
     for (auto& [key, e] : asked)

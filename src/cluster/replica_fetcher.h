@@ -13,7 +13,10 @@
 //      high watermark. An empty log skips this.
 //   2. Fetch v12 (replica_id = self, current_leader_epoch, replica.fetch.* limits) in a loop
 //      from the local log end; the data goes to Partition::append_replicated on the owner loop
-//      (the fetcher thread waits for it: one round at a time, as Kafka's fetcher).
+//      (the fetcher thread waits for it: one round at a time, as Kafka's fetcher). Each thread
+//      keeps an incremental fetch session with its leader (KIP-227, fetch_session_client.h):
+//      after the first full fetch, a request lists only partitions whose fetch offset or epoch
+//      moved, and the answer only partitions with something new.
 // Errors: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
 // UNKNOWN_TOPIC_OR_PARTITION back the partition off replica.fetch.backoff.ms and re-truncate
 // (the next image normally brings the new leader); OFFSET_OUT_OF_RANGE restarts the log at the

@@ -18,6 +18,7 @@
   start-up timeout for the registration to expire (it could be a crashed predecessor's) it exits
   with an error naming the id, never ready; the cluster keeps its three brokers.
 - A deleted topic disappears from every broker's Metadata and from every broker's disk.
+- Followers fetch in incremental fetch sessions: every leader holds one per follower.
 - Admin through the store: CreatePartitions adds replicated partitions (3 replicas each, led,
   their logs on every replica's disk); a topic config altered through one broker is described by
   the others; DescribeCluster (kafka-python) names the three brokers and the controller.
@@ -109,6 +110,14 @@ class ClusterBasicTest(unittest.TestCase):
             self.assertEqual((stored[off].key, stored[off].value), (key, value))
         acked = [(part, res[i][1], value) for i, (part, _k, value, _h) in enumerate(records)]
         cc.check_acked(c, "basic", 3, acked)
+        # The followers fetch in incremental sessions (KIP-227): each leader holds one per
+        # follower fetching from it, with the partitions it follows there.
+        for b in c.brokers:
+            wait_until(lambda: (b.metric("kaffa_fetch_sessions") or 0) >= 2
+                       and (b.metric("kaffa_fetch_session_partitions") or 0) >= 2,
+                       "broker %d to hold its followers' fetch sessions" % b.node_id,
+                       describe=lambda: b.metrics("kaffa_fetch_sessions",
+                                                  "kaffa_fetch_session_partitions"))
 
     def test_explicit_assignment_and_bad_replication_factor(self):
         c = self.cluster

@@ -4,7 +4,8 @@
 // answers UNKNOWN_TOPIC_ID for each of its partitions. v15 moves the replica id into the tagged
 // replica_state (KIP-903); v16 adds leader hints (KIP-951, leader_hints.h) to partitions answered
 // NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH; v17 the follower's directory id (ignored: one
-// log directory per broker is all Kaffa reports). Kaffa's own followers fetch with v12.
+// log directory per broker is all Kaffa reports). Kaffa's own followers fetch with v12, in
+// sessions.
 //
 // The request's budget: max_bytes overall (v3+, capped by the broker's fetch.max.bytes) and
 // partition_max_bytes each, spent on the partitions in request order; the first non-empty
