@@ -123,12 +123,10 @@ class ConsumerGroup {
   void set_group_epoch(int32_t e) { group_epoch_ = e; }
   // Topics the members subscribe to (name -> number of subscribers).
   std::map<std::string, int, std::less<>> subscribed_names() const;
-  const std::map<std::string, TopicMeta, std::less<>>& subscription_metadata() const {
-    return metadata_;
-  }
-  void set_subscription_metadata(std::map<std::string, TopicMeta, std::less<>> m) {
-    metadata_ = std::move(m);
-  }
+  // The subscribed topics as the target assignment saw them, by name.
+  using Metadata = std::map<std::string, TopicMeta, std::less<>>;
+  const Metadata& subscription_metadata() const { return metadata_; }
+  void set_subscription_metadata(Metadata m) { metadata_ = std::move(m); }
 
   const TopicAssignment& target(std::string_view member_id) const;
   const std::map<std::string, TopicAssignment, std::less<>>& targets() const { return targets_; }
@@ -155,7 +153,7 @@ class ConsumerGroup {
   int32_t group_epoch_ = 0;
   int32_t assignment_epoch_ = 0;
   std::map<std::string, ConsumerMember, std::less<>> members_;
-  std::map<std::string, TopicMeta, std::less<>> metadata_;
+  Metadata metadata_;
   std::map<std::string, TopicAssignment, std::less<>> targets_;
   uint64_t regex_version_ = 0;
   std::map<std::pair<protocol::Uuid, int32_t>, int32_t> owners_;  // partition -> owner's epoch

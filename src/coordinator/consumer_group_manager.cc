@@ -78,6 +78,7 @@ std::vector<CoordinatorShard::Record> ConsumerGroupManager::tombstones(std::stri
     out.push_back(consumer_records::member_metadata_tombstone(id, member));
   }
   out.push_back(consumer_records::target_epoch_tombstone(id));
+  out.push_back(consumer_records::subscription_metadata_tombstone(id));
   out.push_back(consumer_records::group_epoch_tombstone(id));
   return out;
 }
@@ -354,7 +355,10 @@ Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& l
               m.subscribed_topic_regex != before.subscribed_topic_regex ||
               m.server_assignor != before.server_assignor;
   g->put_member(m);
-  if (refresh_metadata(*g, lookup)) bump = true;
+  if (refresh_metadata(*g, lookup)) {
+    bump = true;
+    records.push_back(consumer_records::subscription_metadata(g->id(), g->subscription_metadata()));
+  }
   m = *g->member(m.member_id);  // with what its regex matches now
   if (bump) {
     g->set_group_epoch(g->group_epoch() + 1);
@@ -502,6 +506,9 @@ void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {
           g->put_member(std::move(cleared));
         }
         break;
+      case Kind::subscription_metadata:
+        g->set_subscription_metadata({});
+        break;
       case Kind::target_epoch:
         break;
     }
@@ -523,6 +530,9 @@ void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {
       break;
     case Kind::target_member:
       group.set_target(d.member_id, d.target);
+      break;
+    case Kind::subscription_metadata:
+      group.set_subscription_metadata(d.topics);
       break;
     case Kind::member_metadata: {
       ConsumerMember m = member();

@@ -8,6 +8,8 @@
 #include "protocol/messages/consumer_group_member_metadata_value.h"
 #include "protocol/messages/consumer_group_metadata_key.h"
 #include "protocol/messages/consumer_group_metadata_value.h"
+#include "protocol/messages/consumer_group_partition_metadata_key.h"
+#include "protocol/messages/consumer_group_partition_metadata_value.h"
 #include "protocol/messages/consumer_group_target_assignment_member_key.h"
 #include "protocol/messages/consumer_group_target_assignment_member_value.h"
 #include "protocol/messages/consumer_group_target_assignment_metadata_key.h"
@@ -23,6 +25,7 @@ using protocol::versioned::fail;
 using protocol::versioned::read_version;
 
 constexpr int16_t kGroupEpochKey = 3;
+constexpr int16_t kSubscriptionMetadataKey = 4;
 constexpr int16_t kMemberMetadataKey = 5;
 constexpr int16_t kTargetEpochKey = 6;
 constexpr int16_t kTargetMemberKey = 7;
@@ -102,6 +105,23 @@ Record current_assignment(std::string_view group, const ConsumerMember& m) {
           encode(v, 0)};
 }
 
+Record subscription_metadata(std::string_view group, const ConsumerGroup::Metadata& topics) {
+  protocol::ConsumerGroupPartitionMetadataValue v;
+  for (const auto& [name, t] : topics) {
+    auto& out = v.topics.emplace_back();
+    out.topic_id = t.id;
+    out.topic_name = name;
+    out.num_partitions = t.partitions;
+  }
+  return {group_key<protocol::ConsumerGroupPartitionMetadataKey>(group, kSubscriptionMetadataKey),
+          encode(v, 0)};
+}
+
+Record subscription_metadata_tombstone(std::string_view group) {
+  return {group_key<protocol::ConsumerGroupPartitionMetadataKey>(group, kSubscriptionMetadataKey),
+          std::nullopt};
+}
+
 Record group_epoch_tombstone(std::string_view group) {
   return {group_key<protocol::ConsumerGroupMetadataKey>(group, kGroupEpochKey), std::nullopt};
 }
@@ -131,8 +151,7 @@ Record current_assignment_tombstone(std::string_view group, std::string_view mem
 bool is_consumer_group_key(std::string_view key) {
   int16_t version = 0;
   if (!read_version(key, version, "key", nullptr)) return false;
-  return version == kGroupEpochKey ||
-         (version >= kMemberMetadataKey && version <= kCurrentAssignmentKey);
+  return version >= kGroupEpochKey && version <= kCurrentAssignmentKey;
 }
 
 bool decode(std::string_view key, std::optional<std::string_view> value, Decoded& out,
@@ -161,6 +180,21 @@ bool decode(std::string_view key, std::optional<std::string_view> value, Decoded
       protocol::ConsumerGroupMetadataValue v;
       if (!protocol::versioned::decode(*value, v, "consumer group value", error)) return false;
       out.epoch = v.epoch;
+      return true;
+    }
+    case kSubscriptionMetadataKey: {
+      out.kind = Decoded::Kind::subscription_metadata;
+      if (!group_only(protocol::ConsumerGroupPartitionMetadataKey{}, "partition metadata key")) {
+        return false;
+      }
+      if (!value) return true;
+      protocol::ConsumerGroupPartitionMetadataValue v;
+      if (!protocol::versioned::decode(*value, v, "partition metadata value", error)) {
+        return false;
+      }
+      for (auto& t : v.topics) {
+        out.topics[t.topic_name] = TopicMeta{t.topic_id, t.topic_name, t.num_partitions};
+      }
       return true;
     }
     case kMemberMetadataKey: {

@@ -8,10 +8,11 @@
 //               7  ConsumerGroupTargetAssignmentMember (group, m.)  value: the member's target
 //               8  ConsumerGroupCurrentMemberAssignment (group, m.) value: epochs, state,
 //               partitions
+//               4  ConsumerGroupPartitionMetadata (group)          value: the subscribed topics
+//               (Kafka 3.7-3.9's subscription metadata: after a load, topics that did not change
+//               do not move the group epoch)
 //
-// A null value (tombstone) deletes what the key names. Key version 4 (Kafka 3.7-3.9's
-// subscription metadata, which Kaffa recomputes from the topics) is not decoded: the loader logs
-// and skips it.
+// A null value (tombstone) deletes what the key names.
 //
 // Pure functions, any thread.
 #pragma once
@@ -32,15 +33,24 @@ Record member_metadata(std::string_view group, const ConsumerMember& m);
 Record target_epoch(std::string_view group, int32_t epoch);
 Record target_member(std::string_view group, std::string_view member, const TopicAssignment& a);
 Record current_assignment(std::string_view group, const ConsumerMember& m);
+Record subscription_metadata(std::string_view group, const ConsumerGroup::Metadata& topics);
 
 Record group_epoch_tombstone(std::string_view group);
 Record member_metadata_tombstone(std::string_view group, std::string_view member);
 Record target_epoch_tombstone(std::string_view group);
 Record target_member_tombstone(std::string_view group, std::string_view member);
 Record current_assignment_tombstone(std::string_view group, std::string_view member);
+Record subscription_metadata_tombstone(std::string_view group);
 
 struct Decoded {
-  enum class Kind { group_epoch, member_metadata, target_epoch, target_member, current_assignment };
+  enum class Kind {
+    group_epoch,
+    member_metadata,
+    target_epoch,
+    target_member,
+    current_assignment,
+    subscription_metadata
+  };
   Kind kind = Kind::group_epoch;
   std::string group_id;
   std::string member_id;  // the member records only
@@ -49,6 +59,7 @@ struct Decoded {
   ConsumerMember member;   // member_metadata: its metadata; current_assignment: epochs, state and
                            // partitions
   TopicAssignment target;  // target_member
+  ConsumerGroup::Metadata topics;  // subscription_metadata
 };
 
 // Whether the key is one of the record types above.

@@ -450,8 +450,11 @@ class ConsumerGroupRestartTest(Heartbeats, unittest.TestCase):
                 key = lambda d: {m["member_id"]: (m["epoch"], m["instance_id"], m["assignment"],
                                                   m["target"], m["topics"]) for m in d["members"]}
                 self.assertEqual(key(after), key(before))
-                # The members go on where they were: same ids, their epochs accepted.
+                # The members go on where they were: same ids, their epochs accepted; the
+                # subscription metadata was kept too, so the group epoch does not move.
                 self.settle(conn, "cgp-gdur", members)
+                self.assertEqual(self.describe(conn, "cgp-gdur")["group_epoch"],
+                                 before["group_epoch"])
                 self.assertEqual(sorted(p for _, ps in members.values() for p in ps[tid]),
                                  [0, 1, 2, 3])
                 err, offsets = k.round_trip(conn, k.offset_fetch_v9, k.parse_offset_fetch_v9,

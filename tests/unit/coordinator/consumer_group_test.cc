@@ -265,6 +265,11 @@ TEST(ConsumerGroupRecords, EveryRecordRoundTrips) {
   EXPECT_EQ(roundtrip(consumer_records::group_epoch("g", 9)).epoch, 9);
   EXPECT_EQ(roundtrip(consumer_records::target_epoch("g", 8)).epoch, 8);
   EXPECT_EQ(roundtrip(consumer_records::target_member("g", "m", m.assigned)).target, m.assigned);
+  const ConsumerGroup::Metadata topics = {{"a", {id(1), "a", 4}}, {"b", {id(2), "b", 1}}};
+  auto sub = roundtrip(consumer_records::subscription_metadata("g", topics));
+  EXPECT_EQ(sub.kind, consumer_records::Decoded::Kind::subscription_metadata);
+  EXPECT_EQ(sub.topics, topics);
+  EXPECT_TRUE(roundtrip(consumer_records::subscription_metadata_tombstone("g")).tombstone);
   auto gone = roundtrip(consumer_records::member_metadata_tombstone("g", "m"));
   EXPECT_TRUE(gone.tombstone);
   EXPECT_EQ(gone.member_id, "m");
@@ -300,6 +305,7 @@ TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
   EXPECT_EQ(got->group_epoch(), want->group_epoch());
   EXPECT_EQ(got->assignment_epoch(), want->assignment_epoch());
   EXPECT_EQ(got->targets(), want->targets());
+  EXPECT_EQ(got->subscription_metadata(), want->subscription_metadata());
   ASSERT_EQ(got->members().size(), 3u);
   for (const auto& [mid, m] : want->members()) {
     const ConsumerMember* r = got->member(mid);
@@ -330,6 +336,11 @@ TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
   }
   EXPECT_FALSE(fresh.mgr.group("g")->member(bid));
   EXPECT_EQ(fresh.mgr.group("g")->group_epoch(), h.mgr.group("g")->group_epoch());
+  // The replayed subscription metadata matches the topics: a heartbeat does not move the epoch.
+  const int32_t epoch = fresh.mgr.group("g")->group_epoch();
+  auto again = fresh.beat(aid, fresh.mgr.group("g")->member(aid)->member_epoch, std::nullopt);
+  ASSERT_EQ((*again)->error_code, 0);
+  EXPECT_EQ(fresh.mgr.group("g")->group_epoch(), epoch);
 }
 
 TEST(ConsumerGroupManager, RegexSubscriptionFollowsTheTopicsAndCanBeCleared) {
