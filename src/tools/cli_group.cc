@@ -5,8 +5,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
+
+#include "protocol/error_codes.h"
+#include "protocol/messages/consumer_group_describe.h"
+#include "tools/raw_client.h"
 
 namespace kaffa::cli {
+
+constexpr int16_t kConsumerGroupDescribeKey = 69;
 
 void check_group_result(const rd_kafka_group_result_t* r, const std::string& what) {
   if (const rd_kafka_error_t* e = rd_kafka_group_result_error(r)) {
@@ -43,6 +50,8 @@ GroupInfo describe_group(Client& c, const std::string& group) {
   gi.type = rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d) ? "simple" : "consumer";
   if (const rd_kafka_Node_t* node = rd_kafka_ConsumerGroupDescription_coordinator(d)) {
     gi.coordinator = rd_kafka_Node_id(node);
+    gi.coordinator_host = rd_kafka_Node_host(node);
+    gi.coordinator_port = rd_kafka_Node_port(node);
   }
   for (size_t i = 0; i < rd_kafka_ConsumerGroupDescription_member_count(d); ++i) {
     const auto* m = rd_kafka_ConsumerGroupDescription_member(d, i);
@@ -54,6 +63,50 @@ GroupInfo describe_group(Client& c, const std::string& group) {
         rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
     for (int k = 0; parts && k < parts->cnt; ++k) {
       mem.assignment.emplace_back(parts->elems[k].topic, parts->elems[k].partition);
+    }
+    std::sort(mem.assignment.begin(), mem.assignment.end());
+    gi.members.push_back(std::move(mem));
+  }
+  return gi;
+}
+
+std::optional<GroupInfo> describe_consumer_protocol_group(const Globals& g, const GroupInfo& dead,
+                                                          const std::string& group) {
+  // Settings RawClient cannot use (TLS, other -X settings): the group stays as librdkafka saw it.
+  if (dead.coordinator_host.empty() || RawClient::unsupported(g)) return std::nullopt;
+  Globals at = g;  // RawClient speaks to the first bootstrap server: the coordinator
+  at.brokers = dead.coordinator_host + ":" + std::to_string(dead.coordinator_port);
+  RawClient raw(at);
+  protocol::ConsumerGroupDescribeRequest req;
+  req.group_ids.push_back(group);
+  protocol::ConsumerGroupDescribeResponse resp;
+  raw.call(kConsumerGroupDescribeKey, 0, req, resp);
+  if (resp.groups.size() != 1) {
+    throw Failure(kExitKafka, "describe group " + group + ": no answer for the group");
+  }
+  const auto& d = resp.groups[0];
+  // Not a consumer-protocol group (a classic one, none, or an old broker without the API).
+  const auto code = static_cast<protocol::ErrorCode>(d.error_code);
+  if (code == protocol::ErrorCode::group_id_not_found ||
+      code == protocol::ErrorCode::unsupported_version) {
+    return std::nullopt;
+  }
+  if (d.error_code != 0) {
+    kafka_error("describe group " + group, static_cast<rd_kafka_resp_err_t>(d.error_code),
+                d.error_message ? d.error_message->c_str() : nullptr);
+  }
+  GroupInfo gi = dead;
+  gi.protocol = "consumer";
+  gi.type = "consumer";
+  gi.state = d.group_state;
+  gi.assignor = d.assignor_name;
+  gi.group_epoch = d.group_epoch;
+  gi.assignment_epoch = d.assignment_epoch;
+  gi.members.clear();
+  for (const auto& m : d.members) {
+    Member mem{m.member_id, m.client_id, m.client_host, {}};
+    for (const auto& t : m.assignment.topic_partitions) {
+      for (int32_t p : t.partitions) mem.assignment.emplace_back(t.topic_name, p);
     }
     std::sort(mem.assignment.begin(), mem.assignment.end());
     gi.members.push_back(std::move(mem));
@@ -144,6 +197,9 @@ int group_list(Globals& g, const GroupOpts&) {
 int group_describe(Globals& g, const GroupOpts& o) {
   Client c(g, RD_KAFKA_PRODUCER);
   GroupInfo gi = describe_group(c, o.group);
+  if (gi.state == "Dead" && gi.members.empty()) {
+    if (auto kip848 = describe_consumer_protocol_group(g, gi, o.group)) gi = std::move(*kip848);
+  }
   auto offsets = committed(c, o.group, nullptr);
   if (gi.state == "Dead" && gi.members.empty() && offsets.empty()) {
     throw Failure(kExitKafka, "group " + o.group + " does not exist");
@@ -168,7 +224,10 @@ int group_describe(Globals& g, const GroupOpts& o) {
   if (g.json) {
     Json j;
     j.begin_object().key("group").str(o.group).key("state").str(gi.state);
-    j.key("type").str(gi.type).key("assignor").str(gi.assignor);
+    j.key("type").str(gi.type).key("protocol").str(gi.protocol).key("assignor").str(gi.assignor);
+    if (gi.protocol == "consumer") {
+      j.key("group_epoch").num(gi.group_epoch).key("assignment_epoch").num(gi.assignment_epoch);
+    }
     j.key("coordinator").num(gi.coordinator).key("members").begin_array();
     for (const auto& m : gi.members) {
       j.begin_object().key("member_id").str(m.id).key("client_id").str(m.client_id);
@@ -194,9 +253,14 @@ int group_describe(Globals& g, const GroupOpts& o) {
     return 0;
   }
   std::printf(
-      "Group: %s  State: %s  Assignor: %s  Members: %zu  Coordinator: %d  Total lag: %lld\n",
-      o.group.c_str(), gi.state.c_str(), gi.assignor.empty() ? "-" : gi.assignor.c_str(),
-      gi.members.size(), gi.coordinator, static_cast<long long>(total));
+      "Group: %s  State: %s  Protocol: %s  Assignor: %s  Members: %zu  Coordinator: %d  Total "
+      "lag: %lld\n",
+      o.group.c_str(), gi.state.c_str(), gi.protocol.c_str(),
+      gi.assignor.empty() ? "-" : gi.assignor.c_str(), gi.members.size(), gi.coordinator,
+      static_cast<long long>(total));
+  if (gi.protocol == "consumer") {
+    std::printf("Group epoch: %d  Assignment epoch: %d\n", gi.group_epoch, gi.assignment_epoch);
+  }
   if (!gi.members.empty()) {
     std::printf("\n");
     Table mt({"MEMBER", "CLIENT-ID", "HOST", "PARTITIONS"});

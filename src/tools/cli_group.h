@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,7 +20,12 @@ struct Member {
 
 struct GroupInfo {
   std::string state, assignor, type;
+  std::string protocol = "classic";  // or "consumer" (KIP-848)
+  int32_t group_epoch = -1;          // consumer protocol only
+  int32_t assignment_epoch = -1;     // consumer protocol only
   int32_t coordinator = -1;
+  std::string coordinator_host;
+  int coordinator_port = 0;
   std::vector<Member> members;
 };
 
@@ -36,6 +42,11 @@ struct PartitionList {
 
 // DescribeConsumerGroups of one group (state "Dead" for a group that does not exist).
 GroupInfo describe_group(Client& c, const std::string& group);
+// librdkafka 2.0 describes groups with DescribeGroups, which shows a group of the consumer
+// protocol (KIP-848) as Dead: ConsumerGroupDescribe asks its coordinator (from `dead`, what
+// describe_group said). nullopt when the coordinator has no such group.
+std::optional<GroupInfo> describe_consumer_protocol_group(const Globals& g, const GroupInfo& dead,
+                                                          const std::string& group);
 // Committed offsets of the group: all of them (`parts` null) or of these partitions (-1: none).
 std::map<TP, int64_t> committed(Client& c, const std::string& group,
                                 const rd_kafka_topic_partition_list_t* parts);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "protocol/error_codes.h"
 #include "protocol/messages/sasl_authenticate.h"
@@ -31,7 +32,7 @@ std::map<std::string, std::string> properties(const Globals& g) {
 
 }  // namespace
 
-RawClient::RawClient(const Globals& g) {
+std::optional<std::string> RawClient::unsupported(const Globals& g) {
   auto props = properties(g);
   const std::string protocol =
       props.count("security.protocol") ? props["security.protocol"] : "PLAINTEXT";
@@ -40,15 +41,23 @@ RawClient::RawClient(const Globals& g) {
   for (const auto& [k, v] : props) {
     if (k != "security.protocol" && k != "sasl.mechanism" && k != "sasl.mechanisms" &&
         k != "sasl.username" && k != "sasl.password") {
-      usage_error("-X " + k + " is not supported by this verb");
+      return "-X " + k + " is not supported by this verb";
     }
   }
   if (protocol != "PLAINTEXT" && protocol != "SASL_PLAINTEXT") {
-    usage_error("security.protocol " + protocol + " is not supported by this verb");
+    return "security.protocol " + protocol + " is not supported by this verb";
   }
   if (protocol == "SASL_PLAINTEXT" && mechanism != "PLAIN") {
-    usage_error("this verb authenticates with sasl.mechanism=PLAIN only");
+    return "this verb authenticates with sasl.mechanism=PLAIN only";
   }
+  return std::nullopt;
+}
+
+RawClient::RawClient(const Globals& g) {
+  if (auto why = unsupported(g)) usage_error(*why);
+  auto props = properties(g);
+  const std::string protocol =
+      props.count("security.protocol") ? props["security.protocol"] : "PLAINTEXT";
 
   std::string first = g.brokers.substr(0, g.brokers.find(','));
   const auto colon = first.rfind(':');

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "protocol/headers.h"
@@ -21,7 +22,9 @@ namespace kaffa::cli {
 
 class RawClient {
  public:
-  explicit RawClient(const Globals& g);
+  explicit RawClient(const Globals& g);  // a usage error when unsupported(g)
+  // Why these settings cannot be used here (security protocols and -X settings above), or nullopt.
+  static std::optional<std::string> unsupported(const Globals& g);
   ~RawClient();
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;

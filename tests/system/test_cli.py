@@ -22,6 +22,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase, kaffa_bin  # noqa: E402
+import kafka_wire as kw  # noqa: E402
+import kip848_wire as k  # noqa: E402
 
 DEADLINE_S = 60.0
 
@@ -322,6 +324,44 @@ class CliTest(BrokerTestCase):
         self.assertEqual(out, b"")
         d = self.describe("g-act")
         self.assertEqual((d["state"], d["total_lag"], d["members"]), ("Empty", 0, []))
+
+    def test_consumer_protocol_group(self):
+        # A group of the consumer protocol (KIP-848), which librdkafka 2.0's DescribeGroups shows
+        # as Dead: `group describe` asks its coordinator with ConsumerGroupDescribe.
+        self.kaffa("topic", "create", "t-848", "-p", "2")
+        self.produce_keyed("t-848", 10)
+        with kw.connect(self.broker) as conn:
+            r = k.round_trip(conn, k.heartbeat, k.parse_heartbeat, "g-848", "", 0,
+                             topics=["t-848"], owned={}, rebalance_timeout_ms=30000)
+            self.assertEqual(r["error_code"], 0, r)
+            mid, epoch = r["member_id"], r["member_epoch"]
+            r = k.round_trip(conn, k.heartbeat, k.parse_heartbeat, "g-848", mid, epoch,
+                             owned=r["assignment"])
+            self.assertEqual(r["error_code"], 0, r)
+            res = k.round_trip(conn, k.offset_commit_v9, k.parse_offset_commit_v9, "g-848",
+                               epoch, mid, [("t-848", [(0, 1), (1, 2)])])
+            self.assertEqual(res, {("t-848", 0): 0, ("t-848", 1): 0})
+            d = self.describe("g-848")
+            self.assertEqual((d["state"], d["protocol"], d["type"], d["group_epoch"],
+                              d["assignment_epoch"], d["assignor"]),
+                             ("Stable", "consumer", "consumer", epoch, epoch, "uniform"))
+            (m,) = d["members"]
+            self.assertEqual(m["member_id"], mid)
+            self.assertEqual([(a["topic"], a["partition"]) for a in m["assignment"]],
+                             [("t-848", 0), ("t-848", 1)])
+            self.assertEqual(d["total_lag"], 10 - 3)
+            self.assertEqual({o["partition"]: o["member_id"] for o in d["offsets"]},
+                             {0: mid, 1: mid})
+            rows = self.table(self.kaffa("group", "describe", "g-848")[0])
+            self.assertRegex(" ".join(rows[0]), r"State: Stable .*Protocol: consumer .*"
+                             r"Assignor: uniform .*Members: 1")
+            self.assertIn([mid, "kaffa-systest", "/127.0.0.1", "t-848-0,t-848-1"],
+                          [r[:4] for r in rows if r[0] == mid])
+            # Once it leaves, the group is Empty and its offsets are still shown.
+            k.round_trip(conn, k.heartbeat, k.parse_heartbeat, "g-848", mid, -1)
+        d = self.describe("g-848")
+        self.assertEqual((d["state"], d["protocol"], d["members"], d["total_lag"]),
+                         ("Empty", "consumer", [], 7))
 
     # ---- errors ----
 
