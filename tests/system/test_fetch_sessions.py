@@ -10,7 +10,9 @@ Java consumer sends them:
 (c) forgotten_topics_data drops partitions from the session.
 (d) Another epoch answers INVALID_FETCH_SESSION_EPOCH, an unknown id FETCH_SESSION_ID_NOT_FOUND;
     a full fetch naming the session (epoch -1) closes it.
-(e) With max.incremental.fetch.session.cache.slots=1, a second client gets no session (id 0) and
+(e) Each incremental fetch is authorized again: READ taken away mid-session answers
+    TOPIC_AUTHORIZATION_FAILED for the session's partition.
+(f) With max.incremental.fetch.session.cache.slots=1, a second client gets no session (id 0) and
     is served in full; with 0 slots, no client gets one.
 """
 
@@ -22,12 +24,15 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import KaffaBroker  # noqa: E402
+from test_txn_offset_commit import start_acl_broker  # noqa: E402
+import acl_wire as aw  # noqa: E402
 import fetch_wire as fw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_FETCH_SESSION_EPOCH = 71
+TOPIC_AUTHORIZATION_FAILED = 29
 V = 17
 MAX = 1 << 20
 
@@ -135,6 +140,32 @@ class FetchSessionTest(Base):
             self.assertEqual((r["error_code"], r["session_id"], r["order"]), (0, 0, [(t, 1)]))
             r = fetch(conn, [], session_id=sid, session_epoch=4)
             self.assertEqual(r["error_code"], FETCH_SESSION_ID_NOT_FOUND)
+
+
+class FetchSessionAclTest(unittest.TestCase):
+    def test_each_incremental_fetch_is_authorized_again(self):
+        broker = start_acl_broker(self)
+        grant = [aw.acl(aw.TOPIC, "fs-acl", aw.READ, "User:alice")]
+        with aw.connect(broker, "admin", "admin-secret") as admin:
+            corr = admin.next_corr()
+            body = admin.round_trip(kw.create_topics_v0(corr, [("fs-acl", 1, 1)]), corr,
+                                    "CreateTopics")
+            self.assertEqual(kw.parse_create_topics_v0(body), {"fs-acl": 0})
+            tid = fw.topic_ids(admin, ["fs-acl"])["fs-acl"]
+            self.assertEqual([e for e, _ in admin.create_acls(grant)], [0])
+        with aw.connect(broker, "alice", "alice-secret") as alice:
+            r = fetch(alice, [(tid, [(0, 0, MAX)])], session_id=0, session_epoch=0)
+            sid = r["session_id"]
+            self.assertNotEqual(sid, 0)
+            self.assertEqual(r["partitions"][(tid, 0)]["error_code"], 0)
+            # READ is taken away: the session's partition answers TOPIC_AUTHORIZATION_FAILED.
+            with aw.connect(broker, "admin", "admin-secret") as admin:
+                self.assertEqual([len(m) for _, _, m in admin.delete_acls(
+                    [aw.acl_filter(name="fs-acl")])], [1])
+            r = fetch(alice, [], session_id=sid, session_epoch=1)
+            self.assertEqual(r["order"], [(tid, 0)])
+            self.assertEqual(r["partitions"][(tid, 0)]["error_code"], TOPIC_AUTHORIZATION_FAILED)
+            self.assertFalse(r["partitions"][(tid, 0)]["records"])
 
 
 class FetchSessionCacheLimitTest(Base):
