@@ -28,8 +28,8 @@ bool has_records(const FetchResponse::PartitionData& p) {
 
 FetchSessions::Key FetchSessions::key_of(bool uses_topic_ids, const std::string& topic,
                                          const protocol::Uuid& id, int32_t partition) {
-  if (!uses_topic_ids) return {topic, partition};
-  return {std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()), partition};
+  if (uses_topic_ids) return {id, {}, partition};
+  return {{}, topic, partition};
 }
 
 FetchSessions::Context FetchSessions::open(FetchRequest& req, int16_t version, int64_t now_ms) {

@@ -82,8 +82,14 @@ class FetchSessions {
     int64_t high_watermark = -1;    // as last sent
     int64_t log_start_offset = -1;  // as last sent
   };
-  // A partition's identity in a session: the topic's name, or its id's 16 bytes, and the index.
-  using Key = std::pair<std::string, int32_t>;
+  // A partition's identity in a session: the topic's id (sessions with topic ids; the name is then
+  // empty, so that a lookup copies nothing) or its name, and the index.
+  struct Key {
+    protocol::Uuid id;
+    std::string name;
+    int32_t partition = 0;
+    auto operator<=>(const Key&) const = default;
+  };
   struct Session {
     int32_t id = 0;
     bool privileged = false;
