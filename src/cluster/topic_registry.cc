@@ -133,6 +133,13 @@ std::optional<std::string> TopicRegistry::name_of(const protocol::Uuid& id) cons
   return it->second;
 }
 
+std::optional<TopicRegistry::Shape> TopicRegistry::shape_of(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return std::nullopt;
+  return Shape{it->second.id, it->second.partitions};
+}
+
 std::vector<TopicInfo> TopicRegistry::list() const {
   std::shared_lock lock(mu_);
   std::vector<TopicInfo> out;

@@ -61,6 +61,12 @@ class TopicRegistry {
   std::optional<TopicInfo> find(const protocol::Uuid& id) const;
   // The name of the topic with this id (an index lookup, no copy of the configs: Fetch v13+).
   std::optional<std::string> name_of(const protocol::Uuid& id) const;
+  // The id and partition count of a topic, without copying its configs (group heartbeats).
+  struct Shape {
+    protocol::Uuid id;
+    int32_t partitions = 0;
+  };
+  std::optional<Shape> shape_of(std::string_view name) const;
   std::vector<TopicInfo> list() const;  // sorted by name
   // The names of the topics that are not internal, sorted (no configs copied).
   std::vector<std::string> user_topic_names() const;

@@ -87,9 +87,9 @@ void handle_consumer_group_heartbeat(RequestContext& ctx, Responder respond) {
         }
         coordinator::ConsumerGroupManager::TopicLookup lookup{
             [&topics](const std::string& name) -> std::optional<coordinator::TopicMeta> {
-              auto t = topics.find(name);
+              auto t = topics.shape_of(name);
               if (!t) return std::nullopt;
-              return coordinator::TopicMeta{t->id, t->name, t->partitions};
+              return coordinator::TopicMeta{t->id, name, t->partitions};
             },
             [&topics, &who] {
               auto names = topics.user_topic_names();

@@ -78,6 +78,48 @@ TEST(TopicRegistry, NameOfFollowsEveryChange) {
   EXPECT_FALSE(r.name_of(loaded.id));
 }
 
+// Topic regexes of consumer groups are matched again only when names_version() moves: it must
+// move with every change of the names, and only then.
+TEST(TopicRegistry, NamesVersionMovesWithTheNamesOnly) {
+  TopicRegistry r;
+  uint64_t v = r.names_version();
+  auto moved = [&] {
+    const uint64_t now = r.names_version();
+    const bool m = now != v;
+    v = now;
+    return m;
+  };
+  r.load({});
+  EXPECT_TRUE(moved());
+  TopicInfo t;
+  t.name = "a";
+  t.partitions = 2;
+  TopicInfo made;
+  ASSERT_EQ(r.create(t, &made), TopicRegistry::CreateResult::created);
+  EXPECT_TRUE(moved());
+  EXPECT_EQ(r.create(t), TopicRegistry::CreateResult::exists);
+  EXPECT_FALSE(moved());
+  const auto shape = r.shape_of("a");
+  ASSERT_TRUE(shape);
+  EXPECT_EQ(shape->id, made.id);
+  EXPECT_EQ(shape->partitions, 2);
+  EXPECT_FALSE(r.shape_of("b"));
+  EXPECT_TRUE(r.add_partitions("a", 3));
+  EXPECT_FALSE(moved());  // the same names
+  EXPECT_EQ(r.shape_of("a")->partitions, 3);
+  r.set_persistence([](const std::vector<TopicInfo>&, std::string* error) {
+    *error = "disk full";
+    return false;
+  });
+  EXPECT_FALSE(r.remove("a"));  // undone
+  EXPECT_FALSE(moved());
+  r.set_persistence(nullptr);
+  EXPECT_TRUE(r.remove("a"));
+  EXPECT_TRUE(moved());
+  r.replace_all({t});
+  EXPECT_TRUE(moved());
+}
+
 TEST(TopicRegistry, DotAndUnderscoreCollide) {
   TopicRegistry r;
   TopicInfo t;
