@@ -143,6 +143,7 @@ void Broker::start() {
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   load_security_stores();
   load_client_quotas();
+  load_group_configs();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,
@@ -238,8 +239,10 @@ cluster::TopicInfo Broker::offsets_topic_info(int16_t replication_factor) const 
 }
 
 void Broker::make_group_coordinator(const coordinator::GroupConfig& group_config) {
+  coordinator::GroupConfig with_overrides = group_config;
+  with_overrides.group_configs = group_configs_;
   coordinator_ = std::make_unique<coordinator::GroupCoordinator>(
-      group_config, *partitions_,
+      with_overrides, *partitions_,
       [this](size_t loop, std::function<void()> fn) { server_->post(loop, std::move(fn)); },
       [this](size_t loop, int64_t delay_ms, std::function<void()> fn) {
         // Group timers do not run early at shutdown: a session must not expire because the

@@ -141,6 +141,11 @@ class Broker : public net::RequestHandler {
   // --- Client quotas for the admin handlers (broker_quotas.cc), the same way ---
   void update_client_quotas(std::function<bool(quotas::QuotaSet&)> change, SecurityDone done);
   QuotaManager& quotas() { return quotas_; }
+  // Per-group configs (KIP-848; broker_group_configs.cc): the set in force, and its change, the
+  // same way as the client quotas.
+  const coordinator::GroupConfigs& group_configs() const { return *group_configs_; }
+  void update_group_configs(std::function<bool(coordinator::GroupConfigSet&)> change,
+                            SecurityDone done);
   // Incremental fetch sessions (KIP-227), for the Fetch handler.
   FetchSessions& fetch_sessions() { return fetch_sessions_; }
   // Who a request is measured as for quotas (its principal's name and client id); nullopt while
@@ -214,6 +219,10 @@ class Broker : public net::RequestHandler {
   void load_client_quotas();
   void apply_quota_record(const cluster::MetadataImage* previous,
                           const cluster::MetadataImage& current);
+  // broker_group_configs.cc: the same for the per-group configs.
+  void load_group_configs();
+  void apply_group_config_record(const cluster::MetadataImage* previous,
+                                 const cluster::MetadataImage& current);
   void on_signal();
   void stop_cluster();
   void load_topics();
@@ -262,7 +271,10 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
   QuotaManager quotas_;
   FetchSessions fetch_sessions_;
-  std::mutex quota_file_mu_;  // a single node's changes of the quota file, one at a time
+  std::shared_ptr<coordinator::GroupConfigs> group_configs_ =
+      std::make_shared<coordinator::GroupConfigs>();
+  std::mutex group_config_file_mu_;  // a single node's changes of the group configs file
+  std::mutex quota_file_mu_;         // a single node's changes of the quota file, one at a time
   // The HTTP admin API; destroyed before server_ (whose loop 0 it uses).
   std::unique_ptr<AdminApi> admin_;
   std::vector<cluster::TopicInfo> loaded_topics_;

@@ -262,6 +262,7 @@ const BrokerConfig::SaslLogin* Broker::sasl_login_of(const std::string& listener
 void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current) {
   apply_security_records(previous.get(), *current);
   apply_quota_record(previous.get(), *current);
+  apply_group_config_record(previous.get(), *current);
   if (topics_differ(previous.get(), *current)) {
     std::vector<cluster::TopicInfo> all;
     all.reserve(current->topics.size());

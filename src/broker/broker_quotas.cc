@@ -2,49 +2,19 @@
 // `__kaffa_metadata/client-quotas`; a cluster as one record of the metadata store
 // (`<prefix>/client_quotas`, the same text), which every broker's QuotaManager follows, so that a
 // quota set through any broker holds on every broker (each enforcing it on its own traffic).
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/request_context.h"
 #include "broker/shared_records.h"
 #include "cluster/etcd_metadata.h"
-#include "storage/checkpoint_file.h"
 
 namespace kaffa::broker {
-namespace {
-
-std::optional<quotas::QuotaSet> read_file(const std::filesystem::path& path, std::string* why) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return quotas::QuotaSet{};
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) {
-    *why = "unreadable";
-    return std::nullopt;
-  }
-  return quotas::decode(text.str(), why);
-}
-
-}  // namespace
 
 void Broker::load_client_quotas() {
-  const auto file = QuotaManager::default_path(config_.log_dir);
-  if (clustered()) {
-    std::error_code ec;
-    if (std::filesystem::exists(file, ec)) {
-      log::warn("{} is not used: in a cluster, client quotas live in the metadata store",
-                file.string());
-    }
-    return;
-  }
-  std::string why;
-  auto set = read_file(file, &why);
-  if (!set) throw std::runtime_error(file.string() + ": " + why);
+  auto set = shared::load_file<quotas::QuotaSet>(QuotaManager::default_path(config_.log_dir),
+                                                 clustered(), "client quotas", quotas::decode);
+  if (!set) return;
   if (!set->empty()) log::info("client quotas: {} entities", set->size());
   quotas_.replace(std::move(*set));
 }
@@ -80,10 +50,7 @@ void Broker::update_client_quotas(std::function<bool(quotas::QuotaSet&)> change,
     auto next = *quotas_.current();
     if (!change(next)) return done("");
     const auto file = QuotaManager::default_path(config_.log_dir);
-    std::error_code ec;
-    std::filesystem::create_directories(file.parent_path(), ec);
-    std::string error;
-    if (!storage::write_file_atomically(file, quotas::encode(next), &error)) {
+    if (auto error = shared::write_file(file, quotas::encode(next)); !error.empty()) {
       return done(error);
     }
     quotas_.replace(std::move(next));

@@ -688,11 +688,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
   if (out.group.group_min_session_timeout_ms > out.group.group_max_session_timeout_ms) {
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }
-  if (out.group.consumer_heartbeat_interval_ms >= out.group.consumer_session_timeout_ms) {
-    return ConfigError{
-        "group.consumer.heartbeat.interval.ms must be less than "
-        "group.consumer.session.timeout.ms"};
-  }
+  if (auto why = check_group_settings(out.group)) return ConfigError{*why};
   return std::nullopt;
 }
 

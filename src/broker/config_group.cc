@@ -84,6 +84,23 @@ const std::vector<Setting>& group_settings() {
        "How often members of consumer-protocol groups are told to heartbeat.",
        group_int(&coordinator::GroupConfig::consumer_heartbeat_interval_ms, 1,
                  std::numeric_limits<int32_t>::max())},
+      {"group.consumer.min.session.timeout.ms", "45000",
+       "Least session timeout of consumer-protocol groups (the broker's and each group's own).",
+       group_int(&coordinator::GroupConfig::consumer_min_session_timeout_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.max.session.timeout.ms", "60000",
+       "Largest session timeout of consumer-protocol groups (the broker's and each group's own).",
+       group_int(&coordinator::GroupConfig::consumer_max_session_timeout_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.min.heartbeat.interval.ms", "5000",
+       "Least heartbeat interval of consumer-protocol groups (the broker's and each group's own).",
+       group_int(&coordinator::GroupConfig::consumer_min_heartbeat_interval_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
+      {"group.consumer.max.heartbeat.interval.ms", "15000",
+       "Largest heartbeat interval of consumer-protocol groups (the broker's and each group's "
+       "own).",
+       group_int(&coordinator::GroupConfig::consumer_max_heartbeat_interval_ms, 1,
+                 std::numeric_limits<int32_t>::max())},
       {"group.consumer.max.size", "2147483647", "Most members a consumer-protocol group may have.",
        group_int(&coordinator::GroupConfig::consumer_max_size, 1,
                  std::numeric_limits<int32_t>::max())},
@@ -131,6 +148,37 @@ const std::vector<Setting>& group_settings() {
                  std::numeric_limits<int32_t>::max())},
   };
   return kSettings;
+}
+
+std::optional<std::string> check_group_settings(const coordinator::GroupConfig& g) {
+  struct Bound {
+    const char* name;
+    int32_t value;
+    const char* min_name;
+    int32_t min;
+    const char* max_name;
+    int32_t max;
+  };
+  const Bound bounds[] = {
+      {"group.consumer.heartbeat.interval.ms", g.consumer_heartbeat_interval_ms,
+       "group.consumer.min.heartbeat.interval.ms", g.consumer_min_heartbeat_interval_ms,
+       "group.consumer.max.heartbeat.interval.ms", g.consumer_max_heartbeat_interval_ms},
+      {"group.consumer.session.timeout.ms", g.consumer_session_timeout_ms,
+       "group.consumer.min.session.timeout.ms", g.consumer_min_session_timeout_ms,
+       "group.consumer.max.session.timeout.ms", g.consumer_max_session_timeout_ms}};
+  for (const auto& b : bounds) {
+    if (b.max < b.min)
+      return std::string(b.max_name) + " must be greater than or equal to " + b.min_name;
+    if (b.value < b.min)
+      return std::string(b.name) + " must be greater than or equal to " + b.min_name;
+    if (b.value > b.max)
+      return std::string(b.name) + " must be less than or equal to " + b.max_name;
+  }
+  if (g.consumer_heartbeat_interval_ms >= g.consumer_session_timeout_ms) {
+    return "group.consumer.heartbeat.interval.ms must be less than "
+           "group.consumer.session.timeout.ms";
+  }
+  return std::nullopt;
 }
 
 }  // namespace kaffa::broker::config_detail

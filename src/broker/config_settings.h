@@ -114,6 +114,8 @@ inline auto bool_setting(bool BrokerConfig::*m) {
 // config_group.cc: the group coordinator's settings (__consumer_offsets, classic and consumer
 // groups, committed offsets), appended to the table.
 const std::vector<Setting>& group_settings();
+// Kafka's GroupCoordinatorConfig requirements between the group settings; nullopt or the error.
+std::optional<std::string> check_group_settings(const coordinator::GroupConfig& g);
 
 // config_cluster.cc: the settings of a broker in a cluster (metadata.store, replication, leader
 // election, controlled shutdown), appended to the table.

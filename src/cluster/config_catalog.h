@@ -45,6 +45,8 @@ enum class ConfigSource : int8_t {
   static_broker = 4,  // set in the broker's properties file or by an override
   default_config = 5,
   dynamic_broker_logger = 6,
+  client_metrics = 7,
+  group = 8,  // GROUP_CONFIG (a group's own value, coordinator/group_configs.h)
 };
 
 struct TopicConfigDef {

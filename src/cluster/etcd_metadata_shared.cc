@@ -20,7 +20,8 @@ void EtcdMetadata::update_shared(Shared which, RecordChange change, Done done) {
 void EtcdMetadata::Impl::update_shared(Shared which, RecordChange change, Done done, int attempts) {
   const std::string key = which == Shared::acls                ? keys_.acls()
                           : which == Shared::scram_credentials ? keys_.scram_credentials()
-                                                               : keys_.client_quotas();
+                          : which == Shared::client_quotas     ? keys_.client_quotas()
+                                                               : keys_.group_configs();
   client_->get(key, [this, which, key, change, done,
                      attempts](etcd::Result<std::optional<etcd::KeyValue>> g) {
     if (stopping_) return;

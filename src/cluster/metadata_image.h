@@ -89,6 +89,7 @@ struct MetadataImage {
   SharedRecord acls;               // <prefix>/acls
   SharedRecord scram_credentials;  // <prefix>/scram_credentials
   SharedRecord client_quotas;      // <prefix>/client_quotas
+  SharedRecord group_configs;      // <prefix>/group_configs
 
   const TopicImage* topic(std::string_view name) const {
     auto it = topics.find(name);

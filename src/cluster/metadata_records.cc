@@ -63,6 +63,8 @@ KeyRef parse_key(const Keys& keys, std::string_view key) {
     r.kind = KeyRef::Kind::scram_credentials;
   } else if (rest == "client_quotas") {
     r.kind = KeyRef::Kind::client_quotas;
+  } else if (rest == "group_configs") {
+    r.kind = KeyRef::Kind::group_configs;
   } else if (auto b = after("brokers/")) {
     if (auto id = parse_int32(*b)) {
       r.kind = KeyRef::Kind::broker;

@@ -390,7 +390,7 @@ Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& l
   Response r;
   r.member_id = after.member_id;
   r.member_epoch = after.member_epoch;
-  r.heartbeat_interval_ms = env_.config().consumer_heartbeat_interval_ms;
+  r.heartbeat_interval_ms = env_.config().heartbeat_interval_ms(g->id());
   const bool full = req.member_epoch == 0 ||
                     (req.rebalance_timeout_ms != -1 &&
                      (req.subscribed_topic_names || req.subscribed_topic_regex) && req.owned);
@@ -459,7 +459,7 @@ void ConsumerGroupManager::fence(ConsumerGroup& g, const std::string& member_id,
 
 void ConsumerGroupManager::arm_session(ConsumerGroup& g, ConsumerMember& m) {
   m.session_token = next_token();
-  env_.schedule(env_.config().consumer_session_timeout_ms,
+  env_.schedule(env_.config().session_timeout_ms(g.id()),
                 [this, id = g.id(), member = m.member_id, token = m.session_token] {
                   ConsumerGroup* cg = find(id);
                   const ConsumerMember* cm = cg ? cg->member(member) : nullptr;

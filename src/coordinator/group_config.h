@@ -2,8 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "coordinator/group_configs.h"
 
 namespace kaffa::coordinator {
 
@@ -22,9 +26,28 @@ struct GroupConfig {
   bool consumer_protocol_enabled = true;          // group.coordinator.rebalance.protocols
   int32_t consumer_session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
   int32_t consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
-  int32_t consumer_max_size = 2147483647;         // group.consumer.max.size
+  // The bounds of those and of the groups' own values (group_configs.h).
+  int32_t consumer_min_session_timeout_ms = 45000;     // group.consumer.min.session.timeout.ms
+  int32_t consumer_max_session_timeout_ms = 60000;     // group.consumer.max.session.timeout.ms
+  int32_t consumer_min_heartbeat_interval_ms = 5000;   // group.consumer.min.heartbeat.interval.ms
+  int32_t consumer_max_heartbeat_interval_ms = 15000;  // group.consumer.max.heartbeat.interval.ms
+  int32_t consumer_max_size = 2147483647;              // group.consumer.max.size
   // group.consumer.assignors: the server assignors offered; the first is the default.
   std::vector<std::string> consumer_assignors{"uniform", "range"};
+  // Per-group overrides (the broker's set in force; null: none).
+  std::shared_ptr<const GroupConfigs> group_configs;
+
+  // A consumer group's session timeout and heartbeat interval: its own, else the broker's.
+  int32_t session_timeout_ms(std::string_view group) const {
+    return group_configs
+               ? group_configs->value(group, kConsumerSessionTimeoutMs, consumer_session_timeout_ms)
+               : consumer_session_timeout_ms;
+  }
+  int32_t heartbeat_interval_ms(std::string_view group) const {
+    return group_configs ? group_configs->value(group, kConsumerHeartbeatIntervalMs,
+                                                consumer_heartbeat_interval_ms)
+                         : consumer_heartbeat_interval_ms;
+  }
 };
 
 }  // namespace kaffa::coordinator

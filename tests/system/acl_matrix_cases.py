@@ -249,7 +249,8 @@ def cases():
                   lambda corr: aw.delete_acls_v1(corr, [aw.acl_filter(principal="User:nobody")]),
                   lambda b: [e for e, _, _ in aw.parse_delete_acls_v1(b)], [31],
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER)], [0]))
-    # 32 DescribeConfigs v0: DESCRIBE_CONFIGS on the topic / on the cluster for a broker.
+    # 32 DescribeConfigs v0: DESCRIBE_CONFIGS on the topic / the group / on the cluster for a
+    # broker.
     def describe_configs(rtype, name):
         return lambda corr: frame(header_v1(32, 0, corr) + array(
             [(rtype, name)], lambda x: i8(x[0]) + string(x[1]) + i32(-1)))
@@ -263,7 +264,9 @@ def cases():
                   [G_(aw.TOPIC, T, aw.DESCRIBE_CONFIGS)], 0))
     c.append(Case(32, "DescribeConfigs (broker)", describe_configs(4, "0"), config_errors, 31,
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.DESCRIBE_CONFIGS)], 0))
-    # 33 AlterConfigs v0 (validate only): ALTER_CONFIGS on the topic / the cluster.
+    c.append(Case(32, "DescribeConfigs (group)", describe_configs(32, G), config_errors, 30,
+                  [G_(aw.GROUP, G, aw.DESCRIBE_CONFIGS)], 0))
+    # 33 AlterConfigs v0 (validate only): ALTER_CONFIGS on the topic / the group / the cluster.
     def alter_configs(rtype, name, configs):
         return lambda corr: frame(header_v1(33, 0, corr) + array(
             [(rtype, name)], lambda x: i8(x[0]) + string(x[1]) + array(
@@ -272,6 +275,9 @@ def cases():
                   config_errors, 29, [G_(aw.TOPIC, T, aw.ALTER_CONFIGS)], 0))
     c.append(Case(33, "AlterConfigs (broker)", alter_configs(4, "0", []), config_errors, 31,
                   [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER_CONFIGS)], 0))
+    c.append(Case(33, "AlterConfigs (group)",
+                  alter_configs(32, G, [("consumer.heartbeat.interval.ms", "6000")]),
+                  config_errors, 30, [G_(aw.GROUP, G, aw.ALTER_CONFIGS)], 0))
     # 35 DescribeLogDirs v0: DESCRIBE on the cluster (refused: no directories).
     c.append(Case(35, "DescribeLogDirs",
                   lambda corr: frame(header_v1(35, 0, corr) + i32(-1)),

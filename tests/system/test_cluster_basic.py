@@ -21,7 +21,8 @@
 - Followers fetch in incremental fetch sessions: every leader holds one per follower.
 - Admin through the store: CreatePartitions adds replicated partitions (3 replicas each, led,
   their logs on every replica's disk); a topic config altered through one broker is described by
-  the others; DescribeCluster (kafka-python) names the three brokers and the controller.
+  the others, and so is a group's config (KIP-848); DescribeCluster (kafka-python) names the
+  three brokers and the controller.
 """
 
 import os
@@ -252,6 +253,20 @@ class ClusterBasicTest(unittest.TestCase):
                 got = one.describe_configs([r])[r].result(timeout=30)
                 return got["retention.ms"].value == "3600000"
             wait_until(described, "broker %d to describe grown's retention.ms" % b.node_id)
+
+        # A group's config set through one broker is in the store: every broker describes it.
+        from kafka_wire import Connection
+        from test_group_configs import alter, describe as describe_group
+        with Connection(c.brokers[0].host, c.brokers[0].port) as conn:
+            self.assertEqual(alter(conn, "shared-g", [("consumer.heartbeat.interval.ms", 0,
+                                                       "6000")]), (0, None))
+        for b in c.brokers:
+            def group_described():
+                with Connection(b.host, b.port) as conn:
+                    return describe_group(conn, "shared-g")[1].get(
+                        "consumer.heartbeat.interval.ms") == ("6000", 8)
+            wait_until(group_described, "broker %d to describe shared-g's heartbeat interval"
+                       % b.node_id)
 
         from kafka.admin import KafkaAdminClient
         kp = KafkaAdminClient(bootstrap_servers="%s:%d" % (c.brokers[0].host, c.brokers[0].port))

@@ -63,7 +63,9 @@ class Heartbeats:
 
 class ConsumerGroupProtocolTest(Heartbeats, BrokerTestCase):
     BROKER_OVERRIDES = {"group.consumer.heartbeat.interval.ms": "250",
+                        "group.consumer.min.heartbeat.interval.ms": "100",
                         "group.consumer.session.timeout.ms": "8000",
+                        "group.consumer.min.session.timeout.ms": "1000",
                         "group.initial.rebalance.delay.ms": "0"}
 
     def test_assignment_revocation_and_epochs(self):
@@ -427,7 +429,9 @@ class ConsumerGroupRestartTest(Heartbeats, unittest.TestCase):
 
     def test_members_survive_kill9_and_leaves_stay_done(self):
         with KaffaBroker(overrides={"group.consumer.heartbeat.interval.ms": "250",
-                                    "group.consumer.session.timeout.ms": "30000"}) as b:
+                                    "group.consumer.min.heartbeat.interval.ms": "100",
+                                    "group.consumer.session.timeout.ms": "30000",
+                                    "group.consumer.min.session.timeout.ms": "1000"}) as b:
             self.broker = b
             with kw.connect(b) as conn:
                 create(conn, [("cgp-dur", 4, 1)])

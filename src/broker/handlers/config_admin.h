@@ -26,12 +26,14 @@
 #include "broker/tls_config.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_registry.h"
+#include "coordinator/group_configs.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker::config_admin {
 
 constexpr int8_t kTopicResource = 2;
 constexpr int8_t kBrokerResource = 4;
+constexpr int8_t kGroupResource = 32;
 
 struct Outcome {
   protocol::ErrorCode code = protocol::ErrorCode::none;
@@ -46,12 +48,16 @@ inline Outcome fail(protocol::ErrorCode code, std::string message) {
 }
 
 // Authorization of `op` (ALTER_CONFIGS, DESCRIBE_CONFIGS) on a config resource, as Kafka: a topic
-// needs it on the topic (TOPIC_AUTHORIZATION_FAILED), a broker or broker logger (8) on the cluster
+// needs it on the topic (TOPIC_AUTHORIZATION_FAILED), a group on the group
+// (GROUP_AUTHORIZATION_FAILED), a broker or broker logger (8) on the cluster
 // (CLUSTER_AUTHORIZATION_FAILED). Other types are left to the caller's INVALID_REQUEST.
 inline std::optional<Outcome> refuse(const RequestContext& ctx, AclOperation op, int8_t type,
                                      const std::string& name) {
   if (type == kTopicResource && !authorize(ctx, op, ResourceType::topic, name)) {
     return fail(protocol::ErrorCode::topic_authorization_failed, "Authorization failed.");
+  }
+  if (type == kGroupResource && !authorize(ctx, op, ResourceType::group, name)) {
+    return fail(protocol::ErrorCode::group_authorization_failed, "Authorization failed.");
   }
   if ((type == kBrokerResource || type == 8) && !authorize_cluster(ctx, op)) {
     return fail(protocol::ErrorCode::cluster_authorization_failed, "Authorization failed.");
@@ -88,6 +94,16 @@ inline Outcome alter_broker(const std::string& name, int32_t node_id,
                 "Cannot update these configs dynamically: " + scala_set(config_names));
   }
   return {};
+}
+
+// The outcome of a change that `store` makes durable: deferred in a cluster (the metadata store
+// answers later), at once on a single node.
+using Store = std::function<void(std::function<void(Outcome)>)>;
+inline Outcome stored(const Broker& broker, Store store) {
+  if (broker.clustered()) return Outcome{protocol::ErrorCode::none, std::nullopt, std::move(store)};
+  Outcome out;
+  store([&out](Outcome o) { out = std::move(o); });
+  return out;
 }
 
 // Duplicate names, then null values (for operations other than DELETE: `null_allowed`).
@@ -140,15 +156,56 @@ inline Outcome alter_topic(
       done({});
     });
   };
-  if (broker.clustered()) return Outcome{protocol::ErrorCode::none, std::nullopt, store};
-  Outcome out;
-  store([&out](Outcome o) { out = std::move(o); });  // at once on a single node
-  return out;
+  return stored(broker, std::move(store));
+}
+
+// Changes a consumer group's configs (coordinator/group_configs.h) with `change`: Kafka's
+// GroupConfig checks against the broker's bounds (INVALID_CONFIG), then the whole new set of the
+// group is stored through the broker (a file; in a cluster, the metadata store's record: deferred).
+// The group need not exist. Two changes of one group racing in a cluster: the later one wins.
+inline Outcome alter_group(
+    Broker& broker, const std::string& name,
+    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
+    bool validate_only) {
+  if (name.empty()) {
+    return fail(protocol::ErrorCode::invalid_request, "Group name must not be empty.");
+  }
+  std::map<std::string, std::string> configs;
+  const auto set = broker.group_configs().current();
+  if (auto it = set->find(name); it != set->end())
+    configs.insert(it->second.begin(), it->second.end());
+  if (auto why = change(configs)) return fail(protocol::ErrorCode::invalid_config, *why);
+  std::map<std::string, std::string, std::less<>> next(configs.begin(), configs.end());
+  if (auto why = coordinator::validate_group_configs(next, broker.config().group)) {
+    return fail(protocol::ErrorCode::invalid_config, *why);
+  }
+  if (validate_only) return {};
+  auto store = [&broker, name, next = std::move(next)](std::function<void(Outcome)> done) {
+    broker.update_group_configs(
+        [name, next](coordinator::GroupConfigSet& all) {
+          auto it = all.find(name);
+          if (next.empty()) {
+            if (it == all.end()) return false;
+            all.erase(it);
+            return true;
+          }
+          if (it != all.end() && it->second == next) return false;
+          all[name] = next;
+          return true;
+        },
+        [name, done](std::string error) {
+          if (!error.empty()) return done(fail(protocol::ErrorCode::unknown_server_error, error));
+          log::info("altered the configs of group {}", name);
+          done({});
+        });
+  };
+  return stored(broker, std::move(store));
 }
 
 // One resource of an alter request, by type: a topic's overrides changed with `change`
-// (alter_topic), a broker's TLS stores reloaded (tls_config::update) or any other change refused
-// (alter_broker), anything else INVALID_REQUEST.
+// (alter_topic), a group's configs (alter_group), a broker's TLS stores reloaded
+// (tls_config::update) or any other change refused (alter_broker), anything else
+// INVALID_REQUEST.
 inline Outcome alter_resource(
     Broker& broker, int8_t type, const std::string& name, const std::vector<std::string>& names,
     const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
@@ -156,6 +213,8 @@ inline Outcome alter_resource(
   switch (type) {
     case kTopicResource:
       return alter_topic(broker, name, change, validate_only);
+    case kGroupResource:
+      return alter_group(broker, name, change, validate_only);
     case kBrokerResource: {
       Outcome target = alter_broker(name, broker.config().node_id, {});
       if (target.code != protocol::ErrorCode::none) return target;

@@ -7,8 +7,10 @@
 // when given in the file or an override, else DEFAULT_CONFIG; all read-only (no dynamic broker
 // configs). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name that
 // is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all.
-// Authorization: DESCRIBE_CONFIGS on the topic, or on the cluster for a broker resource
-// (TOPIC_/CLUSTER_AUTHORIZATION_FAILED for that resource).
+// Groups (type 32): consumer.session.timeout.ms and consumer.heartbeat.interval.ms, the group's own
+// value (GROUP_CONFIG) or the broker's (DEFAULT_CONFIG); coordinator/group_configs.h.
+// Authorization: DESCRIBE_CONFIGS on the topic, on the group, or on the cluster for a broker
+// resource (TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED for that resource).
 #include "protocol/messages/describe_configs.h"
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include "broker/handlers/handlers.h"
 #include "cluster/config_catalog.h"
 #include "cluster/topic_registry.h"
+#include "coordinator/group_configs.h"
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
@@ -34,6 +37,7 @@ using Entry = DescribeConfigsResponse::DescribeConfigsResourceResult;
 
 constexpr int8_t kTopic = 2;
 constexpr int8_t kBroker = 4;
+constexpr int8_t kGroup = 32;
 
 bool wanted(const DescribeConfigsRequest::DescribeConfigsResource& r, const std::string& name) {
   if (!r.configuration_keys || r.configuration_keys->empty()) return true;
@@ -181,6 +185,43 @@ void describe_broker(Broker& broker, const DescribeConfigsRequest& req,
   }
 }
 
+// A consumer group's configs (Kafka 4's GroupConfig): its own value (GROUP_CONFIG), else the
+// broker's setting (DEFAULT_CONFIG), INT, not read-only. The group need not exist.
+void describe_group(Broker& broker, const DescribeConfigsRequest& req,
+                    const DescribeConfigsRequest::DescribeConfigsResource& r, int16_t v,
+                    Result& out) {
+  const auto& g = broker.config().group;
+  const auto set = broker.group_configs().current();
+  const auto own = set->find(r.resource_name);
+  const struct {
+    std::string_view name;
+    int32_t broker_value;
+    const char* doc;
+  } defs[] = {{coordinator::kConsumerSessionTimeoutMs, g.consumer_session_timeout_ms,
+               "The timeout to detect client failures when using the consumer group protocol."},
+              {coordinator::kConsumerHeartbeatIntervalMs, g.consumer_heartbeat_interval_ms,
+               "The heartbeat interval given to the members of this consumer group."}};
+  for (const auto& d : defs) {
+    const std::string name(d.name);
+    if (!wanted(r, name)) continue;
+    cluster::DescribedConfig c;
+    c.name = name;
+    c.type = ConfigType::int32;
+    c.read_only = false;
+    c.value = std::to_string(d.broker_value);
+    c.source = ConfigSource::default_config;
+    if (own != set->end()) {
+      if (auto it = own->second.find(d.name); it != own->second.end()) {
+        c.value = it->second;
+        c.source = ConfigSource::group;
+        c.synonyms.push_back({name, it->second, ConfigSource::group});
+      }
+    }
+    c.synonyms.push_back({name, std::to_string(d.broker_value), ConfigSource::default_config});
+    out.configs.push_back(to_entry(c, req, v, d.doc));
+  }
+}
+
 }  // namespace
 
 void handle_describe_configs(RequestContext& ctx, Responder respond) {
@@ -205,6 +246,9 @@ void handle_describe_configs(RequestContext& ctx, Responder respond) {
         break;
       case kBroker:
         describe_broker(ctx.broker, req, r, v, out);
+        break;
+      case kGroup:
+        describe_group(ctx.broker, req, r, v, out);
         break;
       default:
         out.error_code = protocol::code(ErrorCode::invalid_request);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace kaffa::broker {
 namespace {
 
@@ -94,6 +96,22 @@ TEST(Config, ConsumerGroupProtocolSettings) {
   const auto err = load_config({{"group.consumer.heartbeat.interval.ms", "45000"}}, {}, c);
   ASSERT_TRUE(err);
   EXPECT_NE(err->message.find("group.consumer.heartbeat.interval.ms"), std::string::npos);
+  // Kafka's bounds of the session timeout and heartbeat interval (also those of each group).
+  EXPECT_FALSE(load_config({}, {}, c));
+  EXPECT_EQ(
+      (std::tuple(c.group.consumer_min_session_timeout_ms, c.group.consumer_max_session_timeout_ms,
+                  c.group.consumer_min_heartbeat_interval_ms,
+                  c.group.consumer_max_heartbeat_interval_ms)),
+      (std::tuple(45000, 60000, 5000, 15000)));
+  const auto low = load_config({{"group.consumer.session.timeout.ms", "30000"}}, {}, c);
+  ASSERT_TRUE(low);
+  EXPECT_EQ(low->message,
+            "group.consumer.session.timeout.ms must be greater than or equal to "
+            "group.consumer.min.session.timeout.ms");
+  EXPECT_FALSE(load_config({{"group.consumer.session.timeout.ms", "30000"},
+                            {"group.consumer.min.session.timeout.ms", "10000"}},
+                           {}, c));
+  EXPECT_EQ(c.group.consumer_session_timeout_ms, 30000);
 }
 
 TEST(Config, FetchMaxBytesIsKafkasBrokerSetting) {
