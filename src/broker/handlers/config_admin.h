@@ -162,11 +162,14 @@ inline Outcome alter_topic(
 // Changes a consumer group's configs (coordinator/group_configs.h) with `change`: Kafka's
 // GroupConfig checks against the broker's bounds (INVALID_CONFIG), then the whole new set of the
 // group is stored through the broker (a file; in a cluster, the metadata store's record: deferred).
-// The group need not exist. Two changes of one group racing in a cluster: the later one wins.
+// The group need not exist. Serialized, so that concurrent incremental changes on a single node do
+// not lose updates; two changes of one group racing in a cluster: the later one wins.
 inline Outcome alter_group(
     Broker& broker, const std::string& name,
     const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
     bool validate_only) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
   if (name.empty()) {
     return fail(protocol::ErrorCode::invalid_request, "Group name must not be empty.");
   }
