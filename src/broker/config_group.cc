@@ -5,6 +5,7 @@
 
 #include "broker/config_settings.h"
 #include "coordinator/assignor.h"
+#include "coordinator/group_configs.h"
 
 namespace kaffa::broker::config_detail {
 namespace {
@@ -151,34 +152,17 @@ const std::vector<Setting>& group_settings() {
 }
 
 std::optional<std::string> check_group_settings(const coordinator::GroupConfig& g) {
-  struct Bound {
-    const char* name;
-    int32_t value;
-    const char* min_name;
-    int32_t min;
-    const char* max_name;
-    int32_t max;
-  };
-  const Bound bounds[] = {
-      {"group.consumer.heartbeat.interval.ms", g.consumer_heartbeat_interval_ms,
-       "group.consumer.min.heartbeat.interval.ms", g.consumer_min_heartbeat_interval_ms,
-       "group.consumer.max.heartbeat.interval.ms", g.consumer_max_heartbeat_interval_ms},
-      {"group.consumer.session.timeout.ms", g.consumer_session_timeout_ms,
-       "group.consumer.min.session.timeout.ms", g.consumer_min_session_timeout_ms,
-       "group.consumer.max.session.timeout.ms", g.consumer_max_session_timeout_ms}};
-  for (const auto& b : bounds) {
-    if (b.max < b.min)
-      return std::string(b.max_name) + " must be greater than or equal to " + b.min_name;
-    if (b.value < b.min)
-      return std::string(b.name) + " must be greater than or equal to " + b.min_name;
-    if (b.value > b.max)
-      return std::string(b.name) + " must be less than or equal to " + b.max_name;
+  if (g.consumer_max_heartbeat_interval_ms < g.consumer_min_heartbeat_interval_ms) {
+    return "group.consumer.max.heartbeat.interval.ms must be greater than or equal to "
+           "group.consumer.min.heartbeat.interval.ms";
   }
-  if (g.consumer_heartbeat_interval_ms >= g.consumer_session_timeout_ms) {
-    return "group.consumer.heartbeat.interval.ms must be less than "
-           "group.consumer.session.timeout.ms";
+  if (g.consumer_max_session_timeout_ms < g.consumer_min_session_timeout_ms) {
+    return "group.consumer.max.session.timeout.ms must be greater than or equal to "
+           "group.consumer.min.session.timeout.ms";
   }
-  return std::nullopt;
+  return coordinator::check_consumer_timeouts(
+      g.consumer_session_timeout_ms, g.consumer_heartbeat_interval_ms, g,
+      "group.consumer.session.timeout.ms", "group.consumer.heartbeat.interval.ms");
 }
 
 }  // namespace kaffa::broker::config_detail

@@ -32,27 +32,34 @@ std::optional<std::string> validate_group_configs(
     if (!v) return "Invalid value " + value + " for configuration " + name + ": Not a number";
     (name == kConsumerSessionTimeoutMs ? session : heartbeat) = *v;
   }
+  return check_consumer_timeouts(session, heartbeat, broker, kConsumerSessionTimeoutMs,
+                                 kConsumerHeartbeatIntervalMs);
+}
+
+std::optional<std::string> check_consumer_timeouts(int32_t session, int32_t heartbeat,
+                                                   const GroupConfig& bounds,
+                                                   std::string_view session_name,
+                                                   std::string_view heartbeat_name) {
   auto bound = [](std::string_view name, int32_t v, int32_t min, int32_t max, const char* min_name,
                   const char* max_name) -> std::optional<std::string> {
     if (v < min) return std::string(name) + " must be greater than or equal to " + min_name;
     if (v > max) return std::string(name) + " must be less than or equal to " + max_name;
     return std::nullopt;
   };
-  if (auto why = bound(
-          kConsumerHeartbeatIntervalMs, heartbeat, broker.consumer_min_heartbeat_interval_ms,
-          broker.consumer_max_heartbeat_interval_ms, "group.consumer.min.heartbeat.interval.ms",
-          "group.consumer.max.heartbeat.interval.ms")) {
+  if (auto why = bound(heartbeat_name, heartbeat, bounds.consumer_min_heartbeat_interval_ms,
+                       bounds.consumer_max_heartbeat_interval_ms,
+                       "group.consumer.min.heartbeat.interval.ms",
+                       "group.consumer.max.heartbeat.interval.ms")) {
     return why;
   }
   if (auto why =
-          bound(kConsumerSessionTimeoutMs, session, broker.consumer_min_session_timeout_ms,
-                broker.consumer_max_session_timeout_ms, "group.consumer.min.session.timeout.ms",
+          bound(session_name, session, bounds.consumer_min_session_timeout_ms,
+                bounds.consumer_max_session_timeout_ms, "group.consumer.min.session.timeout.ms",
                 "group.consumer.max.session.timeout.ms")) {
     return why;
   }
   if (heartbeat >= session) {
-    return std::string(kConsumerHeartbeatIntervalMs) + " must be less than " +
-           std::string(kConsumerSessionTimeoutMs);
+    return std::string(heartbeat_name) + " must be less than " + std::string(session_name);
   }
   return std::nullopt;
 }

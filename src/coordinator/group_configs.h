@@ -38,6 +38,14 @@ using GroupConfigSet =
 std::optional<std::string> validate_group_configs(
     const std::map<std::string, std::string, std::less<>>& configs, const GroupConfig& broker);
 
+// The checks both use, also for the broker's own group.consumer.* values at start-up: the heartbeat
+// interval and session timeout within `bounds`' group.consumer.min/max.* and the interval below
+// the timeout; the messages name the two values `heartbeat_name` and `session_name`.
+std::optional<std::string> check_consumer_timeouts(int32_t session, int32_t heartbeat,
+                                                   const GroupConfig& bounds,
+                                                   std::string_view session_name,
+                                                   std::string_view heartbeat_name);
+
 std::string encode(const GroupConfigSet& set);
 std::optional<GroupConfigSet> decode_group_configs(std::string_view text, std::string* why);
 

@@ -96,6 +96,9 @@ inline Outcome alter_broker(const std::string& name, int32_t node_id,
   return {};
 }
 
+// A change of a resource's configs, given as they are: an INVALID_CONFIG message on failure.
+using Change = std::function<std::optional<std::string>(std::map<std::string, std::string>&)>;
+
 // The outcome of a change that `store` makes durable: deferred in a cluster (the metadata store
 // answers later), at once on a single node.
 using Store = std::function<void(std::function<void(Outcome)>)>;
@@ -128,10 +131,8 @@ inline std::optional<Outcome> check_entries(const std::vector<std::string>& name
 // Changes a topic's overrides with `change` (which returns an INVALID_CONFIG message on failure).
 // Kafka's order: topic name, then the resulting configs, then existence; validate_only stops
 // before storing. Serialized, so that concurrent incremental changes do not lose updates.
-inline Outcome alter_topic(
-    Broker& broker, const std::string& name,
-    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
-    bool validate_only) {
+inline Outcome alter_topic(Broker& broker, const std::string& name, const Change& change,
+                           bool validate_only) {
   static std::mutex mu;
   std::lock_guard lock(mu);
   if (auto why = cluster::invalid_topic_name(name)) {
@@ -164,10 +165,8 @@ inline Outcome alter_topic(
 // group is stored through the broker (a file; in a cluster, the metadata store's record: deferred).
 // The group need not exist. Serialized, so that concurrent incremental changes on a single node do
 // not lose updates; two changes of one group racing in a cluster: the later one wins.
-inline Outcome alter_group(
-    Broker& broker, const std::string& name,
-    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
-    bool validate_only) {
+inline Outcome alter_group(Broker& broker, const std::string& name, const Change& change,
+                           bool validate_only) {
   static std::mutex mu;
   std::lock_guard lock(mu);
   if (name.empty()) {
@@ -209,10 +208,9 @@ inline Outcome alter_group(
 // (alter_topic), a group's configs (alter_group), a broker's TLS stores reloaded
 // (tls_config::update) or any other change refused (alter_broker), anything else
 // INVALID_REQUEST.
-inline Outcome alter_resource(
-    Broker& broker, int8_t type, const std::string& name, const std::vector<std::string>& names,
-    const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,
-    bool validate_only) {
+inline Outcome alter_resource(Broker& broker, int8_t type, const std::string& name,
+                              const std::vector<std::string>& names, const Change& change,
+                              bool validate_only) {
   switch (type) {
     case kTopicResource:
       return alter_topic(broker, name, change, validate_only);
