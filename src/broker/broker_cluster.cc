@@ -336,12 +336,16 @@ void Broker::on_signal() {
   log::info("cluster: controlled shutdown: handing leaderships over (at most {} ms)",
             timeout.count());
   metadata_->controlled_shutdown(timeout, [this](bool done) {
-    if (done) {
-      log::info("cluster: controlled shutdown: this broker leads no partition any more");
-    } else {
+    if (!done) {
       log::warn("cluster: controlled shutdown timed out; stopping anyway");
+      return server_->stop();
     }
-    server_->stop();
+    log::info("cluster: controlled shutdown: this broker leads no partition any more");
+    // Requests already on their way still get answers (NOT_LEADER_OR_FOLLOWER for a partition
+    // this broker led), not a closed connection: a Produce lost in a closed connection may have
+    // been written, and some clients (librdkafka before 2.3) then misjudge the next answer of
+    // the new leader as a fatal sequence error.
+    server_->stop(std::chrono::milliseconds(config_.cluster.controlled_shutdown_quiet_ms));
   });
 }
 

@@ -52,6 +52,7 @@ struct ClusterConfig {
   bool controlled_shutdown_enable = true;               // controlled.shutdown.enable
   int32_t controlled_shutdown_max_retries = 3;          // controlled.shutdown.max.retries
   int64_t controlled_shutdown_retry_backoff_ms = 5000;  // controlled.shutdown.retry.backoff.ms
+  int64_t controlled_shutdown_quiet_ms = 500;           // controlled.shutdown.quiet.ms (Kaffa's)
 
   bool enabled() const { return !metadata_store.empty(); }
 };

@@ -104,6 +104,12 @@ const std::vector<Setting>& cluster_settings() {
       {"controlled.shutdown.retry.backoff.ms", "5000",
        "Wait between attempts of a controlled shutdown.",
        cluster_int(&ClusterConfig::controlled_shutdown_retry_backoff_ms, 0, kMaxLong)},
+      {"controlled.shutdown.quiet.ms", "500",
+       "After a controlled shutdown has handed every leadership over, each client connection is "
+       "still served until it has been quiet this long, so that clients learn the new leaders "
+       "from NOT_LEADER_OR_FOLLOWER answers rather than from a closed connection (0: close at "
+       "once). At most 10 s in all.",
+       cluster_int(&ClusterConfig::controlled_shutdown_quiet_ms, 0, 10000)},
   };
   return kSettings;
 }

@@ -87,8 +87,13 @@ void Connection::start() {
   asio::co_spawn(worker_.ctx, watchdog(self), log_escape("connection watchdog"));
 }
 
-void Connection::drain() {
+void Connection::drain(std::chrono::milliseconds quiet) {
   if (closed_ || draining_) return;
+  if (quiet.count() > 0) {
+    linger_quiet_ = quiet;
+    wake(idle_timer_);  // the watchdog now watches for the quiet period
+    return;
+  }
   draining_ = true;
   // Wakes a reader parked waiting for bytes: it now sees end of stream.
   asio::error_code ec;
@@ -444,17 +449,26 @@ asio::awaitable<bool> Connection::send_splice(const FileSplice& splice) {
 }
 
 asio::awaitable<void> Connection::watchdog([[maybe_unused]] std::shared_ptr<Connection> self) {
-  const auto idle = shared_.config.idle_timeout;
-  if (idle.count() <= 0) co_return;
   while (!closed_) {
+    const bool lingering = linger_quiet_.count() > 0;
+    const auto idle = lingering ? linger_quiet_ : shared_.config.idle_timeout;
+    if (idle.count() <= 0) {  // no idle timeout: wait for a stop with a quiet period
+      co_await sleep_until_woken(idle_timer_);
+      continue;
+    }
     // While work is in flight the connection is not idle; look again one period later.
     idle_timer_.expires_at(inflight_ > 0 ? Clock::now() + idle : last_activity_ + idle);
     asio::error_code ec;
     co_await idle_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (closed_) break;
     if (inflight_ == 0 && Clock::now() - last_activity_ >= idle) {
-      log::info("net: closing connection {} from {}: idle for {} ms", info_.id, info_.peer,
-                idle.count());
+      if (lingering) {
+        log::debug("net: closing connection {} from {}: quiet for {} ms while stopping", info_.id,
+                   info_.peer, idle.count());
+      } else {
+        log::info("net: closing connection {} from {}: idle for {} ms", info_.id, info_.peer,
+                  idle.count());
+      }
       close_now();
     }
   }

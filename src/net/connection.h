@@ -7,7 +7,8 @@
 //              are answered, see RequestHandler::waits_for_earlier), applies back-pressure;
 //   writer   - writes ready responses strictly in request order (writev, sendfile for splices;
 //              on TLS: records encrypted by OpenSSL, splices read with pread and encrypted);
-//   watchdog - closes the connection after idle_timeout without traffic or work in flight.
+//   watchdog - closes the connection after idle_timeout without traffic or work in flight (or,
+//              during a stop with a quiet period, after that period).
 // Each coroutine holds a shared_ptr to the connection, so it is destroyed when the last of them
 // has finished. Completions hold only a weak_ptr and post their outcome to the loop.
 #pragma once
@@ -48,6 +49,7 @@ struct Worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;
   bool stopping = false;
+  bool lingering = false;  // stopping, but connections are served until quiet (Server::stop)
   asio::steady_timer force_close;
   // Delayed work of Server::post_after, run early when the loop stops so that what waits on it
   // (parked fetches) completes during the drain instead of holding the loop open.
@@ -60,12 +62,16 @@ struct Worker {
   uint64_t next_timer = 0;
 
   void add_timer(std::chrono::milliseconds delay, std::function<void()> fn, bool run_on_stop);
+  // Runs the run_on_stop timers' work now (posted) and drops the others.
+  void flush_timers();
 
-  // Stop on this loop: drain every connection and force-close them after `timeout`. Once the
-  // last one has gone the loop calls `drained` (once); the server then lets every loop run out
-  // of work together, when all of them are drained: until then another loop's requests may still
-  // post work here (a partition's append, a fetch's read), which must run.
-  void begin_stop(std::chrono::milliseconds timeout, std::function<void()> drained);
+  // Stop on this loop: drain every connection (`quiet`: see Connection::drain) and force-close
+  // them after `timeout`. Once the last one has gone the loop calls `drained` (once); the server
+  // then lets every loop run out of work together, when all of them are drained: until then
+  // another loop's requests may still post work here (a partition's append, a fetch's read),
+  // which must run.
+  void begin_stop(std::chrono::milliseconds timeout, std::chrono::milliseconds quiet,
+                  std::function<void()> drained);
   void on_connection_closed(uint64_t id);
   std::function<void()> on_drained;  // set by begin_stop; called by finish_drain
   void finish_drain();
@@ -87,8 +93,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // On the worker's loop: register with the worker and spawn the coroutines.
   void start();
-  // On the worker's loop: stop reading requests; close once in-flight work is written.
-  void drain();
+  // On the worker's loop: stop reading requests; close once in-flight work is written. With
+  // `quiet` > 0: go on reading and answering, and close once the connection has been quiet that
+  // long (nothing read or written, nothing in flight).
+  void drain(std::chrono::milliseconds quiet);
   // On the worker's loop: close the socket now, dropping unwritten responses. Idempotent.
   void close_now();
 
@@ -174,9 +182,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<asio::const_buffer> gather_;
 
   bool closed_ = false;
-  bool draining_ = false;         // stop(): read no more requests
-  bool close_requested_ = false;  // a Completion asked for close()
-  bool read_done_ = false;        // the reader has finished (EOF or draining)
+  bool draining_ = false;                      // stop(): read no more requests
+  std::chrono::milliseconds linger_quiet_{0};  // stop(quiet): close once quiet this long
+  bool close_requested_ = false;               // a Completion asked for close()
+  bool read_done_ = false;                     // the reader has finished (EOF or draining)
 
   // TLS: the context (kept alive while the session uses it) and the session; null on plaintext.
   std::shared_ptr<const TlsContext> tls_ctx_;

@@ -35,7 +35,7 @@ struct Server::Impl {
   asio::io_context& loop0() { return workers.front()->ctx; }
   asio::awaitable<void> accept_loop(size_t listener);
   void configure(tcp::socket& socket);
-  void stop_on_loop0();
+  void stop_on_loop0(std::chrono::milliseconds quiet);
   static void run_loop(detail::Worker& worker);
 
   // Declaration order matters: connections (owned by the loops' pending work) are destroyed with
@@ -69,7 +69,7 @@ namespace detail {
 
 void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
                        bool run_on_stop) {
-  if (stopping) {
+  if (stopping && !lingering) {
     if (run_on_stop) fn();
     return;
   }
@@ -85,21 +85,27 @@ void Worker::add_timer(std::chrono::milliseconds delay, std::function<void()> fn
   timers.emplace(id, DelayedWork{std::move(timer), std::move(fn), run_on_stop});
 }
 
-void Worker::begin_stop(std::chrono::milliseconds timeout, std::function<void()> drained) {
-  if (stopping) return;
-  stopping = true;
-  on_drained = std::move(drained);
+void Worker::flush_timers() {
   auto due = std::move(timers);
   timers.clear();
   for (auto& [id, entry] : due) {
     if (entry.run_on_stop) asio::post(ctx, std::move(entry.fn));
   }
   due.clear();  // destroys the timers: their waits end as cancelled and find no entry
+}
+
+void Worker::begin_stop(std::chrono::milliseconds timeout, std::chrono::milliseconds quiet,
+                        std::function<void()> drained) {
+  if (stopping) return;
+  stopping = true;
+  lingering = quiet.count() > 0;
+  on_drained = std::move(drained);
+  if (!lingering) flush_timers();
   std::vector<std::shared_ptr<Connection>> live;
   for (auto& [id, weak] : connections) {
     if (auto c = weak.lock()) live.push_back(std::move(c));
   }
-  for (auto& c : live) c->drain();
+  for (auto& c : live) c->drain(quiet);
   if (connections.empty()) return finish_drain();
   force_close.expires_after(timeout);
   force_close.async_wait([this](asio::error_code ec) {
@@ -125,6 +131,7 @@ void Worker::on_connection_closed(uint64_t id) {
 }
 
 void Worker::finish_drain() {
+  if (std::exchange(lingering, false)) flush_timers();
   if (auto fn = std::exchange(on_drained, nullptr)) fn();
 }
 
@@ -201,10 +208,15 @@ asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
   }
 }
 
-void Server::Impl::stop_on_loop0() {
+void Server::Impl::stop_on_loop0(std::chrono::milliseconds quiet) {
   if (stopping) return;
   stopping = true;
-  log::info("net: stopping: no new connections; draining {} open", stats.connections_open.load());
+  if (quiet.count() > 0) {
+    log::info("net: stopping: no new connections; {} open are served until quiet for {} ms",
+              stats.connections_open.load(), quiet.count());
+  } else {
+    log::info("net: stopping: no new connections; draining {} open", stats.connections_open.load());
+  }
   asio::error_code ec;
   for (auto& acceptor : acceptors) acceptor->close(ec);
   if (signals) signals->cancel(ec);
@@ -220,8 +232,9 @@ void Server::Impl::stop_on_loop0() {
   for (auto& w : workers) {
     detail::Worker* worker = w.get();
     auto timeout = config.shutdown_timeout;
-    asio::post(worker->ctx,
-               [worker, timeout, release_all] { worker->begin_stop(timeout, release_all); });
+    asio::post(worker->ctx, [worker, timeout, quiet, release_all] {
+      worker->begin_stop(timeout, quiet, release_all);
+    });
   }
 }
 
@@ -303,9 +316,9 @@ void Server::run() {
   log::info("net: stopped");
 }
 
-void Server::stop() {
+void Server::stop(std::chrono::milliseconds quiet) {
   Impl* s = impl_.get();
-  asio::post(s->loop0(), [s] { s->stop_on_loop0(); });
+  asio::post(s->loop0(), [s, quiet] { s->stop_on_loop0(quiet); });
 }
 
 void Server::stop_on_signals(std::function<void()> before_stop) {

@@ -153,11 +153,16 @@ class Server {
   // every thread it started. Calls start() first if needed.
   void run();
 
-  // Graceful stop, callable from any thread, any number of times: stop accepting, stop reading
-  // new requests, let in-flight requests complete and their responses be written (at most
-  // cfg.shutdown_timeout, then connections are closed regardless), close connections, and make
-  // run() return.
-  void stop();
+  // Graceful stop, callable from any thread, any number of times (the first call decides): stop
+  // accepting, stop reading new requests, let in-flight requests complete and their responses be
+  // written (at most cfg.shutdown_timeout, then connections are closed regardless), close
+  // connections, and make run() return.
+  // With `quiet` > 0, a connection instead goes on being served until it has been quiet that
+  // long (no bytes either way, nothing in flight), so that its client learns of the stop from
+  // answers (a broker that handed its leaderships over answers NOT_LEADER_OR_FOLLOWER) rather
+  // than from a closed socket with requests unanswered. Delayed work (post_after) runs at its
+  // time meanwhile. Still bounded by cfg.shutdown_timeout.
+  void stop(std::chrono::milliseconds quiet = std::chrono::milliseconds(0));
 
   // Makes SIGINT and SIGTERM call stop() (handled on loop 0 via a signal set), or, when given,
   // before_stop() instead, which calls stop() itself when ready (a broker in a cluster first

@@ -16,12 +16,16 @@ exactly once, and the replicas' log files are identical.
 """
 
 import os
+import signal
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster_checks as cc  # noqa: E402
+import kafka_records as kr  # noqa: E402
+import kafka_wire as kw  # noqa: E402
 from cluster_harness import KaffaCluster  # noqa: E402
 
 PARTITIONS = 3
@@ -62,6 +66,48 @@ class ControlledShutdownTest(unittest.TestCase):
                 prod.abandon()
         self.assertEqual(errors, [], "%d deliveries failed: %s" % (len(errors), errors[:3]))
         cc.check_acked(c, topic, PARTITIONS, acked)
+
+
+class AnswersWhileStoppingTest(unittest.TestCase):
+    """After the handover, a client still talking to the stopping broker gets answers on the
+    connection it has: NOT_LEADER_OR_FOLLOWER for a Produce, the new leader from Metadata. The
+    broker closes the connection once it has been quiet for controlled.shutdown.quiet.ms, then
+    exits 0. Before, the connection closed as soon as the handover was done, so a Produce on its
+    way was lost unanswered: librdkafka 2.0 then counts it as possibly written, and took the new
+    leader's OUT_OF_ORDER_SEQUENCE_NUMBER for the next batch as fatal (seen in the test above)."""
+
+    def test_requests_after_the_handover_are_answered(self):
+        with KaffaCluster(3, overrides={"controlled.shutdown.quiet.ms": "2000"}) as c:
+            topic = "quiet"
+            c.create_topic(topic, 1, 3)
+            c.wait_full_isr(topic)
+            old = c.leader(topic, 0)
+            conn = kw.connect(old)
+
+            def partition():
+                corr = conn.next_corr()
+                body = conn.round_trip(kw.metadata_request(corr, 1, [topic]), corr, "Metadata")
+                return kw.parse_metadata(body, 1)["topics"][0]["partitions"][0]
+
+            mark = old.log_mark()
+            old.proc.send_signal(signal.SIGTERM)
+            # Busy with requests back to back (never quiet) until the broker has stopped
+            # listening, which it does once it leads nothing.
+            deadline = time.monotonic() + 60
+            while not old.count_log(r"net: stopping: .* served until quiet", since=mark):
+                self.assertLess(time.monotonic(), deadline, "no stop with a quiet period")
+                partition()
+            corr = conn.next_corr()
+            batch = kr.encode_batch([(b"k", b"v", ())])
+            body = conn.round_trip(kr.produce_request(corr, 7, [(topic, [(0, batch)])], acks=1),
+                                   corr, "Produce")
+            self.assertEqual(kr.parse_produce_response(body, 7)[(topic, 0)]["error_code"], 6)
+            p = partition()
+            self.assertNotIn(p["leader"], (old.node_id, -1))
+            self.assertNotIn(old.node_id, p["isr"])
+            self.assertTrue(conn.expect_closed())  # once quiet for 2 s
+            conn.close()
+            self.assertEqual(old.stop(), 0)
 
 
 if __name__ == "__main__":

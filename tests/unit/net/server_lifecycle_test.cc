@@ -39,9 +39,10 @@ class Holder : public RequestHandler {
     held_.push_back(std::move(done));
     cv_.notify_all();
   }
-  void wait_for(size_t n) {
+  // False if fewer than n arrived within 30 s (a safety net, not a timing assertion).
+  bool wait_for(size_t n) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return held_.size() >= n; });
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return held_.size() >= n; });
   }
   std::vector<std::pair<std::string, Completion>> take_all() {
     std::lock_guard lock(mu_);
@@ -116,6 +117,55 @@ TEST(ServerLifecycleTest, StopCompletesInFlightRequests) {
   EXPECT_TRUE(client.closed_by_peer());
   server.stop();  // run() returns
   completer.join();
+  EXPECT_EQ(server.stats().connections_open.load(), 0u);
+}
+
+// Returns once every loop has begun the stop that stop() asked for: stop_on_loop0 posts each
+// loop's begin_stop before a marker posted behind it on loop 0 runs.
+void await_stop_on_every_loop(Server& server) {
+  for (size_t i = 0; i < server.thread_count(); ++i) {
+    std::promise<void> marker;
+    server.post(0, [&] { server.post(i, [&] { marker.set_value(); }); });
+    marker.get_future().wait();
+  }
+}
+
+TEST(ServerLifecycleTest, StopReadsNoRequestSentAfterIt) {
+  Holder handler;
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.send_frame("held"));  // keeps the connection open across the stop
+  handler.wait_for(1);
+  server.server().stop();
+  await_stop_on_every_loop(server.server());
+  ASSERT_TRUE(client.send_frame("too late"));
+  auto held = handler.take_all();
+  held[0].second.send(response(held[0].first));
+  server.stop();  // the connection closed after its last answer, so run() returned
+  EXPECT_EQ(handler.take_all().size(), 1u);  // "too late" was never read
+}
+
+TEST(ServerLifecycleTest, StopWithAQuietPeriodServesAConnectionUntilItIsQuiet) {
+  Holder handler;
+  RunningServer server(loopback_config(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.send_frame("held"));  // in flight: the connection is not quiet
+  handler.wait_for(1);
+  server.server().stop(std::chrono::milliseconds(100));
+  await_stop_on_every_loop(server.server());
+  // Delayed work that a plain stop drops (run_on_stop=false) still runs at its time on a loop
+  // serving a connection (the first connection is on loop 0).
+  std::promise<void> timer_ran;
+  server.server().post_after(
+      0, std::chrono::milliseconds(1), [&] { timer_ran.set_value(); }, false);
+  timer_ran.get_future().wait();
+  ASSERT_TRUE(client.send_frame("after the stop"));
+  ASSERT_TRUE(handler.wait_for(2));
+  for (auto& [payload, done] : handler.take_all()) done.send(response(payload));
+  EXPECT_EQ(client.read_frame(), "held");
+  EXPECT_EQ(client.read_frame(), "after the stop");
+  EXPECT_TRUE(client.closed_by_peer());  // once quiet for 100 ms
+  server.stop();
   EXPECT_EQ(server.stats().connections_open.load(), 0u);
 }
 
