@@ -22,6 +22,7 @@
 #include "broker/fetch_sessions.h"
 #include "broker/quota_manager.h"
 #include "cluster/cleaner_manager.h"
+#include "cluster/config_catalog.h"
 #include "cluster/metadata_image.h"
 #include "cluster/partition_manager.h"
 #include "cluster/producer_ids.h"
@@ -127,7 +128,9 @@ class Broker : public net::RequestHandler {
   void delete_topic_async(const std::string& name, TopicDone done);
   void add_partitions_async(const cluster::TopicInfo& topic, int32_t count,
                             std::vector<std::vector<int32_t>> assignment, TopicDone done);
-  void set_topic_configs_async(const std::string& name, std::map<std::string, std::string> configs,
+  // Applies `change` to the topic's configs as stored (cluster::ConfigChange: in a cluster again
+  // after a lost race); INVALID_CONFIG if it refuses.
+  void set_topic_configs_async(const std::string& name, cluster::ConfigChange change,
                                TopicDone done);
   // --- ACLs and SCRAM credentials for the admin handlers (broker_security.cc) ---
   // On a single node they are this broker's files (changed at once); in a cluster one record

@@ -113,14 +113,21 @@ void Broker::add_partitions_async(const cluster::TopicInfo& topic, int32_t count
   done(TopicResult{});
 }
 
-void Broker::set_topic_configs_async(const std::string& name,
-                                     std::map<std::string, std::string> configs, TopicDone done) {
+void Broker::set_topic_configs_async(const std::string& name, cluster::ConfigChange change,
+                                     TopicDone done) {
   if (metadata_) {
-    return metadata_->set_topic_configs(name, std::move(configs),
+    return metadata_->set_topic_configs(name, std::move(change),
                                         [done = std::move(done)](ErrorCode e, std::string why) {
                                           done(failed(e, std::move(why)));
                                         });
   }
+  const auto topic = topics_.find(name);
+  if (!topic) {
+    return done(failed(ErrorCode::unknown_topic_or_partition,
+                       "This server does not host this topic-partition."));
+  }
+  auto configs = topic->configs;
+  if (auto why = change(configs)) return done(failed(ErrorCode::invalid_config, std::move(*why)));
   std::string error;
   if (!topics_.set_configs(name, std::move(configs), &error)) {
     return done(error.empty() ? failed(ErrorCode::unknown_topic_or_partition,

@@ -112,4 +112,9 @@ std::optional<std::string> apply_alter_op(std::map<std::string, std::string>& ov
                                           std::string_view name, AlterOp op,
                                           const std::optional<std::string>& value);
 
+// A change of a resource's configs applied in place to the configs as they are; returns an
+// INVALID_CONFIG message to refuse. It holds its own data: a store applies it again to the
+// newest configs after losing a race, as Kafka's controller applies alterations one at a time.
+using ConfigChange = std::function<std::optional<std::string>(std::map<std::string, std::string>&)>;
+
 }  // namespace kaffa::cluster

@@ -54,11 +54,10 @@ void EtcdMetadata::delete_topic(std::string name, Done done) {
     impl->delete_topic(name, done);
   });
 }
-void EtcdMetadata::set_topic_configs(std::string name, std::map<std::string, std::string> configs,
-                                     Done done) {
+void EtcdMetadata::set_topic_configs(std::string name, ConfigChange change, Done done) {
   asio::post(impl_->io_,
-             [impl = impl_.get(), name = std::move(name), configs = std::move(configs),
-              done = std::move(done)] { impl->set_topic_configs(name, configs, done, 5); });
+             [impl = impl_.get(), name = std::move(name), change = std::move(change),
+              done = std::move(done)] { impl->set_topic_configs(name, change, done, 5); });
 }
 void EtcdMetadata::add_partitions(std::string name, int32_t new_count,
                                   std::vector<std::vector<int32_t>> assignment, Done done) {

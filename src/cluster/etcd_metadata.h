@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/config_catalog.h"
 #include "cluster/metadata_image.h"
 #include "protocol/error_codes.h"
 
@@ -89,7 +90,10 @@ class EtcdMetadata {
   void create_topic(TopicSpec spec,
                     std::function<void(protocol::ErrorCode, std::string, TopicInfo)> done);
   void delete_topic(std::string name, Done done);  // UNKNOWN_TOPIC_OR_PARTITION
-  void set_topic_configs(std::string name, std::map<std::string, std::string> configs, Done done);
+  // Applies `change` to the topic's stored configs (again to the newest after a lost race, so
+  // that concurrent changes through different brokers all count); INVALID_CONFIG with the
+  // change's message if it refuses.
+  void set_topic_configs(std::string name, ConfigChange change, Done done);
   void add_partitions(std::string name, int32_t new_count,
                       std::vector<std::vector<int32_t>> assignment,
                       Done done);  // INVALID_PARTITIONS

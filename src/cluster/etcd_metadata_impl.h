@@ -65,8 +65,7 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   void create_topic(TopicSpec spec,
                     std::function<void(protocol::ErrorCode, std::string, TopicInfo)> done);
   void delete_topic(const std::string& name, Done done);
-  void set_topic_configs(const std::string& name, std::map<std::string, std::string> configs,
-                         Done done, int attempts);
+  void set_topic_configs(const std::string& name, ConfigChange change, Done done, int attempts);
   void add_partitions(const std::string& name, int32_t new_count,
                       std::vector<std::vector<int32_t>> assignment, Done done);
   // Writes partition records in txns of at most kTxnOps puts, each guarded by `guard`.

@@ -188,20 +188,19 @@ void EtcdMetadata::Impl::delete_topic(const std::string& name, Done done) {
   });
 }
 
-void EtcdMetadata::Impl::set_topic_configs(const std::string& name,
-                                           std::map<std::string, std::string> configs, Done done,
+void EtcdMetadata::Impl::set_topic_configs(const std::string& name, ConfigChange change, Done done,
                                            int attempts) {
   auto it = topics_.find(name);
   if (it == topics_.end()) {
     return done(ErrorCode::unknown_topic_or_partition, "unknown topic '" + name + "'");
   }
   TopicInfo info = it->second.info;
-  info.configs = configs;
+  if (auto why = change(info.configs)) return done(ErrorCode::invalid_config, std::move(*why));
   const std::string key = keys_.topic(name);
   const std::string value = records::encode_topic(info);
   client_->put_if_mod_revision(
       key, value, it->second.mod_revision,
-      [this, name, configs, done, attempts, key, value](etcd::Result<etcd::TxnResult> r) {
+      [this, name, change, done, attempts, key, value](etcd::Result<etcd::TxnResult> r) {
         if (stopping_) return;
         if (r && r->succeeded) {
           return when_visible(r->revision, [done] { done(ErrorCode::none, ""); });
@@ -211,7 +210,7 @@ void EtcdMetadata::Impl::set_topic_configs(const std::string& name,
                       r ? "the topic kept changing" : "etcd: " + r.error().describe());
         }
         // Lost the race or unknown outcome: re-read, then try again on the newest record.
-        client_->get(key, [this, name, configs, done, attempts,
+        client_->get(key, [this, name, change, done, attempts,
                            value](etcd::Result<std::optional<etcd::KeyValue>> g) {
           if (stopping_) return;
           if (g && g->has_value() && (*g)->value == value) {
@@ -222,7 +221,7 @@ void EtcdMetadata::Impl::set_topic_configs(const std::string& name,
               topics_[name] = TopicRecord{*t, (*g)->mod_revision};
             }
           }
-          set_topic_configs(name, configs, done, attempts - 1);
+          set_topic_configs(name, change, done, attempts - 1);
         });
       });
 }

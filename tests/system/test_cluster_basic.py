@@ -268,6 +268,43 @@ class ClusterBasicTest(unittest.TestCase):
             wait_until(group_described, "broker %d to describe shared-g's heartbeat interval"
                        % b.node_id)
 
+        # Two changes of one group and of one topic through two brokers at once: the one that
+        # loses the race in the store is applied again to the newest record, so none is lost.
+        from test_group_configs import GROUP, alter_request, alter_results
+        changes = [[(GROUP, "shared-g", [("consumer.session.timeout.ms", 0, "50000")]),
+                    (2, "grown", [("segment.ms", 0, "7200000")])],
+                   [(GROUP, "shared-g", [("consumer.heartbeat.interval.ms", 0, "7000")]),
+                    (2, "grown", [("max.message.bytes", 0, "200000")])]]
+        conns = [Connection(b.host, b.port) for b in c.brokers[1:]]
+        try:
+            sent = []
+            for conn, resources in zip(conns, changes):  # both sent before either is answered
+                corr = conn.next_corr()
+                conn.send(alter_request(corr, resources))
+                sent.append(corr)
+            for conn, corr in zip(conns, sent):
+                got, body = conn.read_response()
+                self.assertEqual(got, corr)
+                self.assertEqual([e for e, *_ in alter_results(body)], [0, 0])
+        finally:
+            for conn in conns:
+                conn.close()
+        want_group = {"consumer.session.timeout.ms": ("50000", 8),
+                      "consumer.heartbeat.interval.ms": ("7000", 8)}
+        want_topic = {"retention.ms": "3600000", "segment.ms": "7200000",
+                      "max.message.bytes": "200000"}
+        for b in c.brokers:
+            def both_kept():
+                with Connection(b.host, b.port) as conn:
+                    group = describe_group(conn, "shared-g")[1]
+                one = AdminClient({"bootstrap.servers": "%s:%d" % (b.host, b.port)})
+                r = ConfigResource(ConfigResource.Type.TOPIC, "grown")
+                topic = one.describe_configs([r])[r].result(timeout=30)
+                return (all(group.get(k) == v for k, v in want_group.items())
+                        and all(topic[k].value == v for k, v in want_topic.items()))
+            wait_until(both_kept, "broker %d to describe every change" % b.node_id,
+                       timeout=20)
+
         from kafka.admin import KafkaAdminClient
         kp = KafkaAdminClient(bootstrap_servers="%s:%d" % (c.brokers[0].host, c.brokers[0].port))
         try:

@@ -30,17 +30,29 @@ GROUP_CONFIG, DEFAULT_CONFIG = 8, 5
 DEADLINE_S = 30
 
 
-def alter(conn, group, configs, validate_only=False):
-    """IncrementalAlterConfigs v0 of one group: configs [(name, op, value)] -> (error, message)."""
-    corr = conn.next_corr()
+def alter_request(corr, resources, validate_only=False):
+    """IncrementalAlterConfigs v0: resources [(type, name, [(config, op, value)])]."""
     body = kw.header_v1(44, 0, corr)
-    body += kw.array([(GROUP, group, configs)],
+    body += kw.array(resources,
                      lambda r: kw.i8(r[0]) + kw.string(r[1]) + kw.array(
                          r[2], lambda c: kw.string(c[0]) + kw.i8(c[1]) + kw.string(c[2])))
     body += kw.i8(1 if validate_only else 0)
-    r = kw.Reader(conn.round_trip(kw.frame(body), corr, "IncrementalAlterConfigs"))
+    return kw.frame(body)
+
+
+def alter_results(body):
+    """-> [(error, message, type, name)] of an IncrementalAlterConfigs v0 answer."""
+    r = kw.Reader(body)
     r.i32()
-    (result,) = r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string()))
+    return r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string()))
+
+
+def alter(conn, group, configs, validate_only=False):
+    """IncrementalAlterConfigs v0 of one group: configs [(name, op, value)] -> (error, message)."""
+    corr = conn.next_corr()
+    body = conn.round_trip(alter_request(corr, [(GROUP, group, configs)], validate_only), corr,
+                           "IncrementalAlterConfigs")
+    (result,) = alter_results(body)
     return result[0], result[1]
 
 

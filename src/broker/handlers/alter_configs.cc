@@ -39,9 +39,10 @@ config_admin::Outcome alter_one(const RequestContext& ctx, Broker& broker,
   if (auto bad = config_admin::check_entries(names, nulls)) return *bad;
   return config_admin::alter_resource(
       broker, r.resource_type, r.resource_name, names,
-      [&](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+      [entries =
+           r.configs](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
         configs.clear();
-        for (const auto& c : r.configs) configs[c.name] = *c.value;
+        for (const auto& c : entries) configs[c.name] = *c.value;
         return std::nullopt;
       },
       validate_only);

@@ -96,8 +96,10 @@ inline Outcome alter_broker(const std::string& name, int32_t node_id,
   return {};
 }
 
-// A change of a resource's configs, given as they are: an INVALID_CONFIG message on failure.
-using Change = std::function<std::optional<std::string>(std::map<std::string, std::string>&)>;
+// A change of a resource's configs, given as they are: an INVALID_CONFIG message on failure. It
+// is checked here against this broker's view, then applied again where it is stored, to the
+// newest configs (cluster::ConfigChange): it must hold its own copy of the request's entries.
+using Change = cluster::ConfigChange;
 
 // The outcome of a change that `store` makes durable: deferred in a cluster (the metadata store
 // answers later), at once on a single node.
@@ -130,7 +132,9 @@ inline std::optional<Outcome> check_entries(const std::vector<std::string>& name
 
 // Changes a topic's overrides with `change` (which returns an INVALID_CONFIG message on failure).
 // Kafka's order: topic name, then the resulting configs, then existence; validate_only stops
-// before storing. Serialized, so that concurrent incremental changes do not lose updates.
+// before storing. The change and the checks are applied again to the configs as stored, so that
+// concurrent incremental changes do not lose updates: serialized on a single node, and in a
+// cluster applied again to the newest record after a lost race.
 inline Outcome alter_topic(Broker& broker, const std::string& name, const Change& change,
                            bool validate_only) {
   static std::mutex mu;
@@ -138,20 +142,21 @@ inline Outcome alter_topic(Broker& broker, const std::string& name, const Change
   if (auto why = cluster::invalid_topic_name(name)) {
     return fail(protocol::ErrorCode::invalid_topic_exception, *why);
   }
+  Change checked = [change](std::map<std::string, std::string>& configs) {
+    if (auto why = change(configs)) return why;
+    return cluster::validate_topic_configs(configs);
+  };
   auto topic = broker.topics().find(name);
   std::map<std::string, std::string> configs;
   if (topic) configs = topic->configs;
-  if (auto why = change(configs)) return fail(protocol::ErrorCode::invalid_config, *why);
-  if (auto why = cluster::validate_topic_configs(configs)) {
-    return fail(protocol::ErrorCode::invalid_config, *why);
-  }
+  if (auto why = checked(configs)) return fail(protocol::ErrorCode::invalid_config, *why);
   if (!topic) {
     return fail(protocol::ErrorCode::unknown_topic_or_partition,
                 "This server does not host this topic-partition.");
   }
   if (validate_only) return {};
-  auto store = [&broker, name, configs](std::function<void(Outcome)> done) {
-    broker.set_topic_configs_async(name, configs, [name, done](Broker::TopicResult r) {
+  auto store = [&broker, name, checked](std::function<void(Outcome)> done) {
+    broker.set_topic_configs_async(name, checked, [name, done](Broker::TopicResult r) {
       if (r.error != protocol::ErrorCode::none) return done(fail(r.error, r.message));
       log::info("altered the configs of topic {}", name);
       done({});
@@ -161,10 +166,11 @@ inline Outcome alter_topic(Broker& broker, const std::string& name, const Change
 }
 
 // Changes a consumer group's configs (coordinator/group_configs.h) with `change`: Kafka's
-// GroupConfig checks against the broker's bounds (INVALID_CONFIG), then the whole new set of the
-// group is stored through the broker (a file; in a cluster, the metadata store's record: deferred).
-// The group need not exist. Serialized, so that concurrent incremental changes on a single node do
-// not lose updates; two changes of one group racing in a cluster: the later one wins.
+// GroupConfig checks against the broker's bounds (INVALID_CONFIG), then the group's new configs
+// are stored through the broker (a file; in a cluster, the metadata store's record: deferred).
+// The group need not exist. The change and the checks are applied again to the set as stored, so
+// that concurrent incremental changes do not lose updates: serialized on a single node, and in a
+// cluster applied again to the newest record after a lost race.
 inline Outcome alter_group(Broker& broker, const std::string& name, const Change& change,
                            bool validate_only) {
   static std::mutex mu;
@@ -172,30 +178,43 @@ inline Outcome alter_group(Broker& broker, const std::string& name, const Change
   if (name.empty()) {
     return fail(protocol::ErrorCode::invalid_request, "Group name must not be empty.");
   }
-  std::map<std::string, std::string> configs;
+  // Changes the group's entry of `all`: whether it changed, or nullopt with `why` if refused.
+  auto apply = [&broker, name, change](coordinator::GroupConfigSet& all,
+                                       std::string& why) -> std::optional<bool> {
+    std::map<std::string, std::string> configs;
+    auto it = all.find(name);
+    if (it != all.end()) configs.insert(it->second.begin(), it->second.end());
+    auto refused = change(configs);
+    std::map<std::string, std::string, std::less<>> next(configs.begin(), configs.end());
+    if (!refused) refused = coordinator::validate_group_configs(next, broker.config().group);
+    if (refused) {
+      why = std::move(*refused);
+      return std::nullopt;
+    }
+    if (it != all.end() && it->second == next) return false;
+    if (next.empty()) {
+      if (it == all.end()) return false;
+      all.erase(it);
+      return true;
+    }
+    all[name] = std::move(next);
+    return true;
+  };
+  std::string why;
+  coordinator::GroupConfigSet view;  // this broker's view of the group's entry
   const auto set = broker.group_configs().current();
-  if (auto it = set->find(name); it != set->end())
-    configs.insert(it->second.begin(), it->second.end());
-  if (auto why = change(configs)) return fail(protocol::ErrorCode::invalid_config, *why);
-  std::map<std::string, std::string, std::less<>> next(configs.begin(), configs.end());
-  if (auto why = coordinator::validate_group_configs(next, broker.config().group)) {
-    return fail(protocol::ErrorCode::invalid_config, *why);
-  }
+  if (auto it = set->find(name); it != set->end()) view.insert(*it);
+  if (!apply(view, why).has_value()) return fail(protocol::ErrorCode::invalid_config, why);
   if (validate_only) return {};
-  auto store = [&broker, name, next = std::move(next)](std::function<void(Outcome)> done) {
+  auto store = [&broker, name, apply](std::function<void(Outcome)> done) {
+    auto refused = std::make_shared<std::string>();
     broker.update_group_configs(
-        [name, next](coordinator::GroupConfigSet& all) {
-          auto it = all.find(name);
-          if (next.empty()) {
-            if (it == all.end()) return false;
-            all.erase(it);
-            return true;
-          }
-          if (it != all.end() && it->second == next) return false;
-          all[name] = next;
-          return true;
+        [apply, refused](coordinator::GroupConfigSet& all) {
+          refused->clear();
+          return apply(all, *refused).value_or(false);
         },
-        [name, done](std::string error) {
+        [name, done, refused](std::string error) {
+          if (!refused->empty()) return done(fail(protocol::ErrorCode::invalid_config, *refused));
           if (!error.empty()) return done(fail(protocol::ErrorCode::unknown_server_error, error));
           log::info("altered the configs of group {}", name);
           done({});

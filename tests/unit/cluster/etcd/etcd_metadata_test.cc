@@ -192,10 +192,34 @@ TEST_F(MetadataClusterTest, TopicConfigsAndAddedPartitions) {
   ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.brokers.size() == 3; }));
   ASSERT_EQ(create(1, "grow", 2, 2).error, ErrorCode::none);
   ASSERT_TRUE(all_see([](const MetadataImage& i) { return i.topic("grow") != nullptr; }));
+  auto set = [](std::string name, std::string value) -> ConfigChange {
+    return [name, value](std::map<std::string, std::string>& configs) {
+      configs[name] = value;
+      return std::optional<std::string>();
+    };
+  };
   Awaited<Result> configs;
-  broker(2).set_topic_configs("grow", {{"retention.ms", "1000"}}, done_into(configs));
+  broker(2).set_topic_configs("grow", set("retention.ms", "1000"), done_into(configs));
   ASSERT_EQ(configs.get().error, ErrorCode::none);
   EXPECT_EQ(broker(2).image()->topic("grow")->info.configs.at("retention.ms"), "1000");
+  // Two changes through two brokers at once: the one that loses the race is applied again to
+  // the newest record, so neither is lost (each broker's own view has neither).
+  Awaited<Result> first;
+  Awaited<Result> second;
+  broker(1).set_topic_configs("grow", set("segment.ms", "60000"), done_into(first));
+  broker(3).set_topic_configs("grow", set("max.message.bytes", "2000"), done_into(second));
+  ASSERT_EQ(first.get().error, ErrorCode::none);
+  ASSERT_EQ(second.get().error, ErrorCode::none);
+  ASSERT_TRUE(all_see([](const MetadataImage& i) {
+    const auto& c = i.topic("grow")->info.configs;
+    return c.size() == 3 && c.count("segment.ms") == 1 && c.count("max.message.bytes") == 1;
+  }));
+  Awaited<Result> refused;
+  broker(1).set_topic_configs(
+      "grow",
+      [](std::map<std::string, std::string>&) { return std::optional<std::string>("no"); },
+      done_into(refused));
+  EXPECT_EQ(refused.get().error, ErrorCode::invalid_config);
 
   Awaited<Result> fewer;
   broker(3).add_partitions("grow", 2, {}, done_into(fewer));
