@@ -37,6 +37,9 @@ net::ServerConfig server_config(const BrokerConfig& c) {
   s.max_inflight_per_connection = c.connection_max_inflight_requests;
   s.idle_timeout = std::chrono::milliseconds(c.connections_max_idle_ms);
   s.max_connections = c.max_connections;
+  s.max_connections_per_ip = c.max_connections_per_ip;
+  s.max_connections_per_ip_overrides.insert(c.max_connections_per_ip_overrides.begin(),
+                                            c.max_connections_per_ip_overrides.end());
   s.threads = c.num_network_threads;
   return s;
 }

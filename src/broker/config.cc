@@ -466,7 +466,7 @@ const std::vector<Setting>& settings() {
   };
   static const std::vector<Setting> kAll = [] {
     std::vector<Setting> all = kSettings;
-    for (const auto* more : {&group_settings(), &cluster_settings()}) {
+    for (const auto* more : {&group_settings(), &cluster_settings(), &connection_settings()}) {
       all.insert(all.end(), more->begin(), more->end());
     }
     return all;
@@ -689,6 +689,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     return ConfigError{"group.min.session.timeout.ms is larger than group.max.session.timeout.ms"};
   }
   if (auto why = check_group_settings(out.group)) return ConfigError{*why};
+  if (auto why = check_connection_settings(out)) return ConfigError{*why};
   return std::nullopt;
 }
 

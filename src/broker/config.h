@@ -102,6 +102,9 @@ struct BrokerConfig {
   bool rack_aware_replica_selector = false;
   int64_t connections_max_idle_ms = 600000;
   int32_t max_connections = 2147483647;
+  int32_t max_connections_per_ip = 2147483647;  // max.connections.per.ip
+  // max.connections.per.ip.overrides, by resolved address text.
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;
   int32_t num_network_threads = 0;  // 0: one per core
   int32_t connection_max_inflight_requests = 64;
   std::string log_level = "info";

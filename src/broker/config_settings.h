@@ -117,6 +117,11 @@ const std::vector<Setting>& group_settings();
 // Kafka's GroupCoordinatorConfig requirements between the group settings; nullopt or the error.
 std::optional<std::string> check_group_settings(const coordinator::GroupConfig& g);
 
+// config_connections.cc: the per-address connection limits, appended to the table, and Kafka's
+// requirement between them; nullopt or the error.
+const std::vector<Setting>& connection_settings();
+std::optional<std::string> check_connection_settings(const BrokerConfig& c);
+
 // config_cluster.cc: the settings of a broker in a cluster (metadata.store, replication, leader
 // election, controlled shutdown), appended to the table.
 const std::vector<Setting>& cluster_settings();

@@ -65,7 +65,8 @@ Connection::Connection(Shared& shared, Worker& worker, asio::ip::tcp::socket soc
   if (tls_ctx_) ssl_ = tls_ctx_->new_session();
 }
 
-void Connection::start() {
+void Connection::start(std::string counted_ip) {
+  counted_ip_ = std::move(counted_ip);
   worker_.connections.emplace(info_.id, weak_from_this());
   asio::error_code ec;
   // Non-blocking at the OS level: the reader tries a read before waiting, and sendfile() needs it.
@@ -118,6 +119,7 @@ void Connection::close_now() {
   read_buf_.release();
   read_pos_ = read_end_ = 0;
   shared_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  if (!counted_ip_.empty()) shared_.ip_counts.release(counted_ip_);
   log::debug("net: connection {} from {} closed", info_.id, info_.peer);
   worker_.on_connection_closed(info_.id);
 }

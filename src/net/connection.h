@@ -24,7 +24,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -77,11 +79,29 @@ struct Worker {
   void finish_drain();
 };
 
+// Open connections per client address, kept when a per-address limit is configured.
+class IpCounts {
+ public:
+  explicit IpCounts(const ServerConfig& config);
+  bool enabled() const { return enabled_; }
+  // Counts a new connection from `ip`; false (nothing counted) if `ip` is at its limit, which
+  // `limit` then holds.
+  bool admit(const std::string& ip, int& limit);
+  void release(const std::string& ip);
+
+ private:
+  const ServerConfig& config_;
+  const bool enabled_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int> open_;
+};
+
 // What every connection shares with the server; outlives all connections.
 struct Shared {
   const ServerConfig& config;
   RequestHandler& handler;
   ServerStats& stats;
+  IpCounts& ip_counts;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -91,8 +111,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
              std::shared_ptr<const TlsContext> tls);
   ~Connection();
 
-  // On the worker's loop: register with the worker and spawn the coroutines.
-  void start();
+  // On the worker's loop: register with the worker and spawn the coroutines. `counted_ip`: the
+  // address this connection counts against in Shared::ip_counts (empty: not counted).
+  void start(std::string counted_ip = {});
   // On the worker's loop: stop reading requests; close once in-flight work is written. With
   // `quiet` > 0: go on reading and answering, and close once the connection has been quiet that
   // long (nothing read or written, nothing in flight).
@@ -181,6 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<ResponseFrame> batch_;
   std::vector<asio::const_buffer> gather_;
 
+  std::string counted_ip_;  // released from Shared::ip_counts on close
   bool closed_ = false;
   bool draining_ = false;                      // stop(): read no more requests
   std::chrono::milliseconds linger_quiet_{0};  // stop(quiet): close once quiet this long

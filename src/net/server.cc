@@ -11,6 +11,7 @@
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <csignal>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -44,7 +45,8 @@ struct Server::Impl {
   ServerConfig config;
   RequestHandler& handler;
   ServerStats stats;
-  detail::Shared shared{config, handler, stats};
+  detail::IpCounts ip_counts{config};
+  detail::Shared shared{config, handler, stats, ip_counts};
   std::vector<std::unique_ptr<detail::Worker>> workers;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<ListenerConfig> bound;
@@ -130,6 +132,31 @@ void Worker::on_connection_closed(uint64_t id) {
   }
 }
 
+IpCounts::IpCounts(const ServerConfig& config)
+    : config_(config),
+      enabled_(config.max_connections_per_ip != std::numeric_limits<int>::max() ||
+               !config.max_connections_per_ip_overrides.empty()) {}
+
+bool IpCounts::admit(const std::string& ip, int& limit) {
+  const auto& overrides = config_.max_connections_per_ip_overrides;
+  const auto o = overrides.find(ip);
+  limit = o != overrides.end() ? o->second : config_.max_connections_per_ip;
+  std::lock_guard lock(mu_);
+  int& open = open_[ip];
+  if (open >= limit) {
+    if (open == 0) open_.erase(ip);
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void IpCounts::release(const std::string& ip) {
+  std::lock_guard lock(mu_);
+  auto it = open_.find(ip);
+  if (it != open_.end() && --it->second <= 0) open_.erase(it);
+}
+
 void Worker::finish_drain() {
   if (std::exchange(lingering, false)) flush_timers();
   if (auto fn = std::exchange(on_drained, nullptr)) fn();
@@ -197,6 +224,23 @@ asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
       socket.close(ec);
       continue;
     }
+    std::string counted_ip;
+    if (ip_counts.enabled() && !ec) {
+      asio::ip::address address = peer.address();
+      if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+      }
+      counted_ip = address.to_string();
+      int limit = 0;
+      if (!ip_counts.admit(counted_ip, limit)) {
+        log::info(
+            "net: listener {}: refusing connection from {}: the address already has the "
+            "configured maximum of {} connections",
+            name, peer_text, limit);
+        socket.close(ec);
+        continue;
+      }
+    }
     configure(socket);
     stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     ConnectionInfo info{next_connection_id.fetch_add(1), std::move(peer_text), name, worker.index};
@@ -204,7 +248,9 @@ asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
     if (config.listeners[index].tls) tls = config.listeners[index].tls->current();
     auto conn = std::make_shared<detail::Connection>(shared, worker, std::move(socket),
                                                      std::move(info), std::move(tls));
-    asio::post(worker.ctx, [conn = std::move(conn)] { conn->start(); });
+    asio::post(worker.ctx, [conn = std::move(conn), ip = std::move(counted_ip)]() mutable {
+      conn->start(std::move(ip));
+    });
   }
 }
 

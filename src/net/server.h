@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -114,9 +116,14 @@ struct ServerConfig {
   int max_inflight_per_connection = 64;            // back-pressure: stop reading beyond this
   std::chrono::milliseconds idle_timeout{600000};  // connections.max.idle.ms
   int max_connections = 100000;                    // max.connections (refused beyond: accept+close)
-  int threads = 0;                                 // 0 = std::thread::hardware_concurrency()
-  int socket_send_buffer = -1;                     // bytes; -1 = OS default; never shrinks
-  int socket_receive_buffer = -1;                  // bytes; -1 = OS default; never shrinks
+  // max.connections.per.ip and max.connections.per.ip.overrides (by address, as
+  // asio::ip::address::to_string writes it; IPv4-mapped IPv6 addresses count as IPv4): beyond
+  // them a new connection from that address is closed at once.
+  int max_connections_per_ip = std::numeric_limits<int>::max();
+  std::map<std::string, int> max_connections_per_ip_overrides;
+  int threads = 0;                                    // 0 = std::thread::hardware_concurrency()
+  int socket_send_buffer = -1;                        // bytes; -1 = OS default; never shrinks
+  int socket_receive_buffer = -1;                     // bytes; -1 = OS default; never shrinks
   std::chrono::milliseconds shutdown_timeout{10000};  // stop(): longest wait for in-flight work
   std::chrono::milliseconds tls_handshake_timeout{10000};  // TLS listeners: then the peer is cut
 };

@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -142,6 +143,37 @@ class LifecycleTest(unittest.TestCase):
                 topics = conn.metadata(None, version=1, correlation_id=2)["topics"]
                 # Only the broker's internal topics exist: nothing was auto-created.
                 self.assertEqual([t["name"] for t in topics if not t["is_internal"]], [])
+
+    def test_connections_per_address_are_limited(self):
+        """max.connections.per.ip: a connection beyond it is closed at once, and once one has
+        closed the address may connect again; max.connections.per.ip.overrides names a host's
+        own limit (with 0 for everyone else, only the hosts named may connect)."""
+        with KaffaBroker(overrides={"max.connections.per.ip": "2"}) as broker:
+            first, second = kw.connect(broker), kw.connect(broker)
+            try:
+                for conn in (first, second):
+                    self.assertEqual(conn.api_versions()[0], 0)
+                with kw.connect(broker) as third:
+                    self.assertTrue(third.expect_closed())
+                broker.wait_for_log(r"refusing connection from 127\.0\.0\.1:\d+: the address "
+                                    r"already has the configured maximum of 2 connections")
+                first.close()
+                # Once the broker has seen the close, a new connection is served.
+                deadline = time.monotonic() + 30
+                while True:
+                    with kw.connect(broker) as again:
+                        again.send(kw.api_versions_v0(1))
+                        if again.read_response() is not None:
+                            break
+                    self.assertLess(time.monotonic(), deadline, "never accepted again")
+            finally:
+                second.close()
+        with KaffaBroker(overrides={"max.connections.per.ip": "0",
+                                    "max.connections.per.ip.overrides": "localhost:1"}) as broker:
+            with kw.connect(broker) as one:
+                self.assertEqual(one.api_versions()[0], 0)
+                with kw.connect(broker) as two:
+                    self.assertTrue(two.expect_closed())
 
     def test_sigterm_exits_cleanly(self):
         broker = KaffaBroker()

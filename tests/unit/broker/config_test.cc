@@ -67,6 +67,29 @@ TEST(Config, ReplicaSocketTimeoutCoversTheFetchWait) {
   EXPECT_NE(err->message.find("replica.socket.timeout.ms"), std::string::npos);
 }
 
+TEST(Config, ConnectionLimitsPerAddress) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({}, {}, c));
+  EXPECT_EQ(c.max_connections_per_ip, 2147483647);
+  EXPECT_TRUE(c.max_connections_per_ip_overrides.empty());
+  ASSERT_FALSE(
+      load_config({{"max.connections.per.ip", "0"},
+                   {"max.connections.per.ip.overrides", " localhost : 5, 10.1.2.3:0,::1:7,"}},
+                  {}, c));
+  EXPECT_EQ(c.max_connections_per_ip, 0);
+  const std::map<std::string, int32_t> want{{"127.0.0.1", 5}, {"10.1.2.3", 0}, {"::1", 7}};
+  EXPECT_EQ(c.max_connections_per_ip_overrides, want);
+  // Kafka's rule: zero only with overrides.
+  auto err = load_config({{"max.connections.per.ip", "0"}}, {}, c);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("max.connections.per.ip.overrides"), std::string::npos);
+  for (const char* bad :
+       {"10.1.2.3", "10.1.2.3:x", ":5", "10.1.2.3:-1", "no-such-host.invalid:3"}) {
+    BrokerConfig d;
+    EXPECT_TRUE(load_config({{"max.connections.per.ip.overrides", bad}}, {}, d)) << bad;
+  }
+}
+
 TEST(Config, TransactionVerificationIsOnByDefault) {
   BrokerConfig c;
   ASSERT_FALSE(load_config({}, {}, c));

@@ -100,6 +100,48 @@ TEST(ServerLifecycleTest, RefusesConnectionsBeyondMaxConnections) {
   EXPECT_EQ(server.stats().connections_open.load(), 1u);
 }
 
+TEST(ServerLifecycleTest, RefusesConnectionsBeyondTheLimitOfTheirAddress) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.max_connections_per_ip = 2;
+  RunningServer server(cfg, handler);
+  auto first = std::make_unique<Client>(server.port());
+  Client second(server.port());
+  for (Client* c : {first.get(), &second}) {
+    ASSERT_TRUE(c->send_frame("in"));
+    EXPECT_EQ(c->read_frame(), "in");
+  }
+  Client third(server.port());
+  EXPECT_TRUE(third.closed_by_peer());
+  EXPECT_EQ(server.stats().connections_open.load(), 2u);
+  // Once one has gone, the address may connect again.
+  first.reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server.stats().connections_open.load() > 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  Client fourth(server.port());
+  ASSERT_TRUE(fourth.send_frame("again"));
+  EXPECT_EQ(fourth.read_frame(), "again");
+}
+
+TEST(ServerLifecycleTest, AnOverrideSetsTheLimitOfOneAddress) {
+  FunctionHandler handler(echo());
+  auto cfg = loopback_config();
+  cfg.max_connections_per_ip = 1;
+  cfg.max_connections_per_ip_overrides["127.0.0.1"] = 3;
+  RunningServer server(cfg, handler);
+  std::vector<std::unique_ptr<Client>> kept;
+  for (int i = 0; i < 3; ++i) {
+    kept.push_back(std::make_unique<Client>(server.port()));
+    ASSERT_TRUE(kept.back()->send_frame("in"));
+    EXPECT_EQ(kept.back()->read_frame(), "in");
+  }
+  Client fourth(server.port());
+  EXPECT_TRUE(fourth.closed_by_peer());
+}
+
 TEST(ServerLifecycleTest, StopCompletesInFlightRequests) {
   Holder handler;
   RunningServer server(loopback_config(), handler);
