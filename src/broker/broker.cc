@@ -38,6 +38,7 @@ net::ServerConfig server_config(const BrokerConfig& c) {
   s.idle_timeout = std::chrono::milliseconds(c.connections_max_idle_ms);
   s.max_connections = c.max_connections;
   s.max_connections_per_ip = c.max_connections_per_ip;
+  s.max_queued_request_bytes = c.queued_max_request_bytes;
   s.max_connections_per_ip_overrides.insert(c.max_connections_per_ip_overrides.begin(),
                                             c.max_connections_per_ip_overrides.end());
   s.threads = c.num_network_threads;

@@ -81,6 +81,7 @@ class Broker : public net::RequestHandler {
   // The ACL authorizer (authorizer.class.name); nullptr when authorization is off.
   security::Authorizer* authorizer() const { return authorizer_.get(); }
   const net::ServerStats& net_stats() const { return server_->stats(); }
+  int64_t queued_request_bytes() const { return server_->queued_request_bytes(); }
   BrokerMetrics& metrics() { return metrics_; }
   const storage::Flusher& flusher() const { return flusher_; }
 

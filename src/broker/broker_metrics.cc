@@ -110,7 +110,7 @@ void render_groups(Exposition& out, GroupScan& scan) {
   out.sample("kaffa_coordinator_loading", {}, int64_t{scan.loading ? 1 : 0});
 }
 
-void render_server(Exposition& out, const net::ServerStats& st) {
+void render_server(Exposition& out, const net::ServerStats& st, int64_t queued_request_bytes) {
   auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& v) {
     out.begin(name, help, Type::counter);
     out.sample(name, {}, v.load(std::memory_order_relaxed));
@@ -131,6 +131,13 @@ void render_server(Exposition& out, const net::ServerStats& st) {
           "TLS handshakes on TLS listeners that failed or timed out.", st.tls_handshakes_failed);
   counter("kaffa_network_frames_rejected_total",
           "Request frames refused for their size (socket.request.max.bytes).", st.frames_rejected);
+  out.begin("kaffa_network_queued_request_bytes",
+            "Bytes of requests read and not yet handled, with queued.max.request.bytes set.",
+            Type::gauge);
+  out.sample("kaffa_network_queued_request_bytes", {}, queued_request_bytes);
+  counter("kaffa_network_request_memory_waits_total",
+          "Requests whose reading waited for queued.max.request.bytes to make room.",
+          st.request_memory_waits);
 }
 
 // Kafka's ReplicaManager gauges and ISR change rates over the partitions this broker leads, and
@@ -338,7 +345,7 @@ void BrokerMetrics::scrape(Broker& broker, bool groups, std::function<void(std::
         {{"cluster_id", broker.cluster_id()}, {"node_id", std::to_string(broker.config().node_id)}},
         int64_t{1});
     registry_.render(out);
-    render_server(out, broker.net_stats());
+    render_server(out, broker.net_stats(), broker.queued_request_bytes());
     render_partitions(out, broker);
     render_cleaner(out, broker.cleaner().stats());
     out.begin("kaffa_fsync_latency_seconds", "Time of each fdatasync of a partition's log.",

@@ -103,6 +103,7 @@ struct BrokerConfig {
   int64_t connections_max_idle_ms = 600000;
   int32_t max_connections = 2147483647;
   int32_t max_connections_per_ip = 2147483647;  // max.connections.per.ip
+  int64_t queued_max_request_bytes = -1;        // queued.max.request.bytes (<= 0: no bound)
   // max.connections.per.ip.overrides, by resolved address text.
   std::map<std::string, int32_t> max_connections_per_ip_overrides;
   int32_t num_network_threads = 0;  // 0: one per core

@@ -1,6 +1,7 @@
-// The settings that limit client connections per address: Kafka's max.connections.per.ip and
-// max.connections.per.ip.overrides (its names and defaults). An override names a host or an
-// address; host names are resolved once, at start-up, as Kafka does.
+// Limits on what clients may hold: connections per address (Kafka's max.connections.per.ip and
+// max.connections.per.ip.overrides; an override names a host or an address, host names are
+// resolved once, at start-up, as Kafka does) and the memory of requests read and not yet handled
+// (queued.max.request.bytes). Kafka's names, defaults and rules.
 #include <netdb.h>
 
 #include <asio/ip/address.hpp>
@@ -79,6 +80,11 @@ const std::vector<Setting>& connection_settings() {
        "Per-address limits in place of max.connections.per.ip: host:count items separated by "
        "commas (a host name or an address; names are resolved at start-up).",
        parse_overrides},
+      {"queued.max.request.bytes", "-1",
+       "Bytes of requests read and not yet handled, over all connections (a Produce's until its "
+       "records are appended); at or above it no connection reads another request until some "
+       "are handled. -1 or 0: no bound; else at least socket.request.max.bytes.",
+       long_setting(&BrokerConfig::queued_max_request_bytes, -1)},
   };
   return kSettings;
 }
@@ -87,6 +93,9 @@ std::optional<std::string> check_connection_settings(const BrokerConfig& c) {
   if (c.max_connections_per_ip == 0 && c.max_connections_per_ip_overrides.empty()) {
     return "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides "
            "property is set.";
+  }
+  if (c.queued_max_request_bytes > 0 && c.queued_max_request_bytes < c.socket_request_max_bytes) {
+    return "queued.max.request.bytes must be larger or equal to socket.request.max.bytes";
   }
   return std::nullopt;
 }

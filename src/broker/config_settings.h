@@ -117,8 +117,8 @@ const std::vector<Setting>& group_settings();
 // Kafka's GroupCoordinatorConfig requirements between the group settings; nullopt or the error.
 std::optional<std::string> check_group_settings(const coordinator::GroupConfig& g);
 
-// config_connections.cc: the per-address connection limits, appended to the table, and Kafka's
-// requirement between them; nullopt or the error.
+// config_connections.cc: the per-address connection limits and the request memory bound,
+// appended to the table, and Kafka's requirements on them; nullopt or the error.
 const std::vector<Setting>& connection_settings();
 std::optional<std::string> check_connection_settings(const BrokerConfig& c);
 

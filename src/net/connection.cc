@@ -204,7 +204,30 @@ asio::awaitable<bool> Connection::fill(size_t n, bool& clean_eof) {
   co_return true;
 }
 
-void Connection::admit(bytes::Buffer frame) {
+void Connection::memory_freed() {
+  asio::post(worker_.ctx, [self = shared_from_this()] {
+    self->memory_waiting_ = false;
+    wake(self->reader_wake_);
+  });
+}
+
+asio::awaitable<std::shared_ptr<const void>> Connection::take_memory(int64_t size) {
+  std::shared_ptr<const void> share = shared_.memory.try_take(size);
+  if (share) co_return share;
+  shared_.stats.request_memory_waits.fetch_add(1, std::memory_order_relaxed);
+  while (reading_allowed()) {
+    share = shared_.memory.try_take(size);
+    if (share) break;
+    if (!memory_waiting_) {
+      if (!shared_.memory.wait(shared_from_this())) continue;  // room already: try again
+      memory_waiting_ = true;
+    }
+    co_await sleep_until_woken(reader_wake_);
+  }
+  co_return share;
+}
+
+void Connection::admit(bytes::Buffer frame, std::shared_ptr<const void> memory) {
   const uint64_t sequence = first_sequence_ + slots_.size();
   const auto received = Clock::now();
   Slot& slot = slots_.emplace_back();
@@ -215,10 +238,11 @@ void Connection::admit(bytes::Buffer frame) {
     slot.deferred = true;
     slot.request = std::move(frame);
     slot.received = received;
+    slot.memory = std::move(memory);
     ++deferred_;
     return;
   }
-  dispatch(sequence, RequestFrame{std::move(frame), received});
+  dispatch(sequence, RequestFrame{std::move(frame), received, std::move(memory)});
 }
 
 void Connection::release_deferred() {
@@ -231,7 +255,8 @@ void Connection::release_deferred() {
     if (!slots_[i].deferred) break;
     slots_[i].deferred = false;
     --deferred_;
-    dispatch(first_sequence_ + i, RequestFrame{std::move(slots_[i].request), slots_[i].received});
+    dispatch(first_sequence_ + i, RequestFrame{std::move(slots_[i].request), slots_[i].received,
+                                               std::move(slots_[i].memory)});
     if (closed_ || slots_[i].outcome == Outcome::waiting) break;
   }
   releasing_ = false;
@@ -296,6 +321,11 @@ asio::awaitable<void> Connection::read_frames() {
       close_now();
       break;
     }
+    std::shared_ptr<const void> memory;
+    if (shared_.memory.enabled()) {
+      memory = co_await take_memory(size);
+      if (!memory) break;  // stopped reading while waiting
+    }
     read_pos_ += 4;
     auto frame = bytes::Buffer::allocate(static_cast<size_t>(size));
     frame.resize(static_cast<size_t>(size));
@@ -317,7 +347,7 @@ asio::awaitable<void> Connection::read_frames() {
       co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     if (closed_ || close_requested_) break;
-    admit(std::move(frame));
+    admit(std::move(frame), std::move(memory));
   }
 }
 

@@ -18,6 +18,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -96,12 +97,40 @@ class IpCounts {
   std::unordered_map<std::string, int> open_;
 };
 
+// The request memory budget (ServerConfig::max_queued_request_bytes), over every loop. Its state
+// is shared with the shares handed out, which may outlive the server (a handler's last copy).
+class RequestMemory {
+ public:
+  explicit RequestMemory(const ServerConfig& config);
+  bool enabled() const { return state_->limit > 0; }
+  int64_t held() const { return state_->held.load(std::memory_order_relaxed); }
+  // A share of `bytes` (RequestFrame::memory) if the amount held is below the limit (it may then
+  // go over by this request, as in Kafka), else null.
+  std::shared_ptr<const void> try_take(int64_t bytes);
+  // Has `conn`'s reader woken (Connection::memory_freed) once the amount held falls below the
+  // limit; false, registering nothing, if it is below already.
+  bool wait(const std::shared_ptr<Connection>& conn);
+
+ private:
+  struct State {
+    explicit State(int64_t l) : limit(l) {}
+    void give_back(int64_t bytes);
+
+    const int64_t limit;
+    std::atomic<int64_t> held{0};
+    std::mutex mu;
+    std::vector<std::weak_ptr<Connection>> waiters;
+  };
+  std::shared_ptr<State> state_;
+};
+
 // What every connection shares with the server; outlives all connections.
 struct Shared {
   const ServerConfig& config;
   RequestHandler& handler;
   ServerStats& stats;
   IpCounts& ip_counts;
+  RequestMemory& memory;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -121,6 +150,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // On the worker's loop: close the socket now, dropping unwritten responses. Idempotent.
   void close_now();
 
+  // From any thread: request memory was freed; the reader, if it waits for some, tries again.
+  void memory_freed();
+
   // From any thread: apply a Completion's outcome (on the loop).
   static void deliver(std::shared_ptr<Connection> self, uint64_t sequence, Outcome outcome,
                       ResponseFrame* frame);
@@ -132,6 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool deferred = false;  // `request` waits for the earlier requests' answers
     bytes::Buffer request;
     std::chrono::steady_clock::time_point received;  // of a deferred request
+    std::shared_ptr<const void> memory;              // of a deferred request
   };
 
   // `self` lives in each coroutine's frame and keeps the connection alive while it runs.
@@ -148,7 +181,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> send_splice(const FileSplice& splice);
   void apply(uint64_t sequence, Outcome outcome, ResponseFrame* frame);
   // Takes a slot for a request just read and hands it to the handler, or defers it.
-  void admit(bytes::Buffer frame);
+  void admit(bytes::Buffer frame, std::shared_ptr<const void> memory);
+  // Waits until the request memory budget has room for a frame of `size` bytes; its share, or
+  // null if reading stopped meanwhile (or there is no budget).
+  asio::awaitable<std::shared_ptr<const void>> take_memory(int64_t size);
   void dispatch(uint64_t sequence, RequestFrame frame);
   // Hands deferred requests to the handler once every request before them has an outcome.
   void release_deferred();
@@ -202,7 +238,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<ResponseFrame> batch_;
   std::vector<asio::const_buffer> gather_;
 
-  std::string counted_ip_;  // released from Shared::ip_counts on close
+  std::string counted_ip_;       // released from Shared::ip_counts on close
+  bool memory_waiting_ = false;  // registered with Shared::memory, not yet woken
   bool closed_ = false;
   bool draining_ = false;                      // stop(): read no more requests
   std::chrono::milliseconds linger_quiet_{0};  // stop(quiet): close once quiet this long

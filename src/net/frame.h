@@ -25,6 +25,10 @@ namespace kaffa::net {
 struct RequestFrame {
   bytes::Buffer buffer;
   std::chrono::steady_clock::time_point received{};
+  // With a request memory budget (ServerConfig::max_queued_request_bytes): the request's share,
+  // given back when this is destroyed or reset (a handler that is done with the bytes early may
+  // reset it). Empty without a budget.
+  std::shared_ptr<const void> memory;
   std::string_view bytes() const { return buffer.view(); }
 };
 

@@ -46,7 +46,8 @@ struct Server::Impl {
   RequestHandler& handler;
   ServerStats stats;
   detail::IpCounts ip_counts{config};
-  detail::Shared shared{config, handler, stats, ip_counts};
+  detail::RequestMemory memory{config};
+  detail::Shared shared{config, handler, stats, ip_counts, memory};
   std::vector<std::unique_ptr<detail::Worker>> workers;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<ListenerConfig> bound;
@@ -155,6 +156,40 @@ void IpCounts::release(const std::string& ip) {
   std::lock_guard lock(mu_);
   auto it = open_.find(ip);
   if (it != open_.end() && --it->second <= 0) open_.erase(it);
+}
+
+RequestMemory::RequestMemory(const ServerConfig& config)
+    : state_(std::make_shared<State>(config.max_queued_request_bytes)) {}
+
+std::shared_ptr<const void> RequestMemory::try_take(int64_t bytes) {
+  int64_t now = state_->held.load(std::memory_order_relaxed);
+  do {
+    if (now >= state_->limit) return nullptr;
+  } while (!state_->held.compare_exchange_weak(now, now + bytes, std::memory_order_acq_rel));
+  // It points at the state (not null, so that it tests true); the deleter gives the bytes back
+  // when the last copy of the share goes.
+  return std::shared_ptr<const void>(
+      state_.get(), [state = state_, bytes](const void*) { state->give_back(bytes); });
+}
+
+bool RequestMemory::wait(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(state_->mu);
+  if (state_->held.load(std::memory_order_acquire) < state_->limit) return false;
+  state_->waiters.push_back(conn);
+  return true;
+}
+
+void RequestMemory::State::give_back(int64_t bytes) {
+  const int64_t before = held.fetch_sub(bytes, std::memory_order_acq_rel);
+  if (before < limit || before - bytes >= limit) return;  // no room made where there was none
+  std::vector<std::weak_ptr<Connection>> woken;
+  {
+    std::lock_guard lock(mu);
+    woken.swap(waiters);
+  }
+  for (auto& w : woken) {
+    if (auto c = w.lock()) c->memory_freed();
+  }
 }
 
 void Worker::finish_drain() {
@@ -377,6 +412,10 @@ void Server::stop_on_signals(std::function<void()> before_stop) {
         if (before_stop) return before_stop();
         stop();
       });
+}
+
+int64_t Server::queued_request_bytes() const {
+  return impl_->memory.held();
 }
 
 void Server::on_stop(std::function<void()> fn) {

@@ -121,7 +121,12 @@ struct ServerConfig {
   // them a new connection from that address is closed at once.
   int max_connections_per_ip = std::numeric_limits<int>::max();
   std::map<std::string, int> max_connections_per_ip_overrides;
-  int threads = 0;                                    // 0 = std::thread::hardware_concurrency()
+  int threads = 0;  // 0 = std::thread::hardware_concurrency()
+  // queued.max.request.bytes: the request bytes read and held by requests not yet handled
+  // (RequestFrame::memory), over all connections; a connection reads no further request while
+  // they are at or above it (as Kafka, a request is read whenever any room is left, even if it
+  // is larger). <= 0: no bound.
+  int64_t max_queued_request_bytes = -1;
   int socket_send_buffer = -1;                        // bytes; -1 = OS default; never shrinks
   int socket_receive_buffer = -1;                     // bytes; -1 = OS default; never shrinks
   std::chrono::milliseconds shutdown_timeout{10000};  // stop(): longest wait for in-flight work
@@ -138,6 +143,7 @@ struct ServerStats {
   std::atomic<uint64_t> bytes_sendfile{0};  // the part of bytes_out sent with (SSL_)sendfile()
   std::atomic<uint64_t> tls_handshakes_failed{0};  // TLS listeners: failed or timed out
   std::atomic<uint64_t> frames_rejected{0};        // size < 0 or > max_request_bytes
+  std::atomic<uint64_t> request_memory_waits{0};   // reads that waited for request memory
 };
 
 // Lifecycle: construct -> start() -> run() (blocks) ... stop() from anywhere -> run() returns.
@@ -181,6 +187,8 @@ class Server {
   void on_stop(std::function<void()> fn);
 
   const ServerStats& stats() const;
+  // Request bytes held against cfg.max_queued_request_bytes (0 without a budget).
+  int64_t queued_request_bytes() const;
 
   // Number of event loops, and a way to run work on one of them (thread_index < thread_count())
   // or, with post_any(), on the next one round-robin. Usable from any thread once constructed.

@@ -61,8 +61,16 @@ struct ProduceOp {
   net::RequestFrame frame;
   ProduceRequest req;
   ProduceResponse resp;
-  std::optional<Responder> respond;  // empty for acks=0
-  std::atomic<size_t> pending{1};    // partitions + 1 for the dispatching thread
+  std::optional<Responder> respond;   // empty for acks=0
+  std::atomic<size_t> pending{1};     // partitions + 1 for the dispatching thread
+  std::atomic<size_t> unappended{1};  // partitions not appended (nor refused) yet, + 1 likewise
+
+  // Once every partition's records are in the log (or refused), the request's share of
+  // queued.max.request.bytes goes back, as Kafka releases a request's buffer once handled:
+  // an acks=all wait must not hold back the followers' fetches that end it.
+  void appended_one() {
+    if (unappended.fetch_sub(1, std::memory_order_acq_rel) == 1) frame.memory.reset();
+  }
 
   void finish_one() {
     if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1 || !respond) return;
@@ -115,6 +123,7 @@ void append_partition(const std::shared_ptr<ProduceOp>& op,
   auto* data = reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data()));
   const auto r = partition->append(data, bytes.size(), clock::wall_ms(), acks == -1,
                                    cluster::Partition::AppendOrigin::client, txn_guard);
+  op->appended_one();
   fill(out, r);
   if (acks != -1 || r.error != ErrorCode::none) return op->finish_one();
   if (!partition->replicated()) {  // a single node: acks=all means on disk
@@ -170,6 +179,7 @@ void dispatch_partition(const std::shared_ptr<ProduceOp>& op,
           if (verified == ErrorCode::none) {
             return append_partition(op, partition, i, j, acks, broker, guard);
           }
+          op->appended_one();
           auto [e, message] = txn::PartitionVerifier::for_produce(verified);
           auto& out = op->resp.responses[i].partition_responses[j];
           out.error_code = protocol::code(e);
@@ -256,11 +266,13 @@ void handle_produce(RequestContext& ctx, Responder respond) {
         continue;
       }
       op->pending.fetch_add(1, std::memory_order_relaxed);
+      op->unappended.fetch_add(1, std::memory_order_relaxed);
       broker.post(partition->shard(), [op, partition, i, j, acks, verify, &broker] {
         dispatch_partition(op, partition, i, j, acks, verify, broker);
       });
     }
   }
+  op->appended_one();
   op->finish_one();
   if (acks == 0) respond.none();
 }

@@ -19,6 +19,7 @@ namespace kaffa::net {
 namespace {
 
 using testing::Client;
+using testing::counter_once;
 using testing::FunctionHandler;
 using testing::loopback_config;
 using testing::response;
@@ -140,6 +141,57 @@ TEST(ServerLifecycleTest, AnOverrideSetsTheLimitOfOneAddress) {
   }
   Client fourth(server.port());
   EXPECT_TRUE(fourth.closed_by_peer());
+}
+
+// Keeps every request frame (and so its share of the request memory) until told to drop one.
+class FrameKeeper : public RequestHandler {
+ public:
+  void handle(const ConnectionInfo&, RequestFrame frame, Completion done) override {
+    std::lock_guard lock(mu_);
+    done.send(response(frame.bytes()));
+    frames_.push_back(std::move(frame));
+    cv_.notify_all();
+  }
+  bool wait_for(size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return frames_.size() >= n; });
+  }
+  size_t count() {
+    std::lock_guard lock(mu_);
+    return frames_.size();
+  }
+  void drop(size_t i) {
+    std::lock_guard lock(mu_);
+    frames_.at(i) = RequestFrame{};
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<RequestFrame> frames_;
+};
+
+TEST(ServerLifecycleTest, RequestsWaitForRoomInTheRequestMemory) {
+  FrameKeeper handler;
+  auto cfg = loopback_config();
+  cfg.max_queued_request_bytes = 100;
+  RunningServer server(cfg, handler);
+  Client a(server.port());
+  Client b(server.port());
+  // Read while the budget has room, though larger than all of it (Kafka's pool does the same).
+  const std::string big(150, 'x');
+  ASSERT_TRUE(a.send_frame(big));
+  EXPECT_EQ(a.read_frame(), big);
+  EXPECT_EQ(server.server().queued_request_bytes(), 150);
+  ASSERT_TRUE(b.send_frame("waits"));
+  EXPECT_EQ(counter_once(server.stats().request_memory_waits, 1), 1u);
+  EXPECT_EQ(handler.count(), 1u);  // b's request is not read while the budget is spent
+  handler.drop(0);                 // the first request is done with its bytes
+  ASSERT_TRUE(handler.wait_for(2));
+  EXPECT_EQ(b.read_frame(), "waits");
+  EXPECT_EQ(server.server().queued_request_bytes(), 5);
+  handler.drop(1);
+  EXPECT_EQ(server.server().queued_request_bytes(), 0);
 }
 
 TEST(ServerLifecycleTest, StopCompletesInFlightRequests) {
