@@ -186,7 +186,8 @@ DescribedConfig describe_topic_config(const TopicConfigDef& def,
 
 std::optional<std::string> apply_alter_op(std::map<std::string, std::string>& overrides,
                                           std::string_view name, AlterOp op,
-                                          const std::optional<std::string>& value) {
+                                          const std::optional<std::string>& value,
+                                          ListConfigs lists) {
   const std::string key(name);
   switch (op) {
     case AlterOp::set:
@@ -198,9 +199,9 @@ std::optional<std::string> apply_alter_op(std::map<std::string, std::string>& ov
       return std::nullopt;
     case AlterOp::append:
     case AlterOp::subtract: {
-      const TopicConfigDef* def = find_topic_config_def(name);
-      if (def == nullptr) return "Unknown topic config name: " + key;
-      if (def->type != ConfigType::list) {
+      const TopicConfigDef* def =
+          lists == ListConfigs::topic ? find_topic_config_def(name) : nullptr;
+      if (def == nullptr || def->type != ConfigType::list) {
         return "Can't " + std::string(op_name(op)) + " to key " + key +
                " because its type is not LIST.";
       }

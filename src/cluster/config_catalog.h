@@ -105,12 +105,17 @@ DescribedConfig describe_topic_config(const TopicConfigDef& def,
 // IncrementalAlterConfigs operations (Kafka's AlterConfigOp.OpType ids).
 enum class AlterOp : int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
 
-// Applies one operation to a topic's overrides. APPEND/SUBTRACT work on list configs only,
-// starting from the current override or Kafka's default; the other checks are the caller's
-// (validate_topic_configs on the result). Returns an INVALID_CONFIG message on failure.
+// Which configs of a resource are lists: a topic's as Kafka's catalog says; none of a group's.
+enum class ListConfigs { topic, none };
+
+// Applies one operation to a resource's overrides. APPEND/SUBTRACT work on list configs only,
+// starting from the current override or Kafka's default; on any other name, known or not,
+// Kafka's "Can't APPEND to key ... because its type is not LIST.". The other checks are the
+// caller's (validate_topic_configs on the result). Returns an INVALID_CONFIG message on failure.
 std::optional<std::string> apply_alter_op(std::map<std::string, std::string>& overrides,
                                           std::string_view name, AlterOp op,
-                                          const std::optional<std::string>& value);
+                                          const std::optional<std::string>& value,
+                                          ListConfigs lists = ListConfigs::topic);
 
 // A change of a resource's configs applied in place to the configs as they are; returns an
 // INVALID_CONFIG message to refuse. It holds its own data: a store applies it again to the

@@ -155,6 +155,13 @@ class GroupConfigsTest(unittest.TestCase):
                                                      "30000")]),
                              (INVALID_CONFIG, "Unknown group config name: "
                               "share.record.lock.duration.ms"))
+            # No group config is a list: APPEND and SUBTRACT get Kafka's message, names known or
+            # not.
+            for op, name in ((2, "APPEND"), (3, "SUBTRACT")):
+                for key in ("consumer.session.timeout.ms", "no.such.config"):
+                    self.assertEqual(alter(conn, "gc-bad", [(key, op, "1")]), (
+                        INVALID_CONFIG, "Can't %s to key %s because its type is not LIST."
+                        % (name, key)))
             self.assertEqual(alter(conn, "gc-bad", [("consumer.session.timeout.ms", SET, "9000")],
                                    validate_only=True), (0, None))
             self.assertEqual(describe(conn, "gc-bad")[1]["consumer.session.timeout.ms"],

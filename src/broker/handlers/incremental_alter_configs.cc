@@ -47,10 +47,13 @@ config_admin::Outcome alter_one(const RequestContext& ctx, Broker& broker,
   }
   return config_admin::alter_resource(
       broker, r.resource_type, r.resource_name, names,
-      [ops = r.configs](std::map<std::string, std::string>& configs) -> std::optional<std::string> {
+      [ops = r.configs, lists = r.resource_type == config_admin::kTopicResource
+                                    ? cluster::ListConfigs::topic
+                                    : cluster::ListConfigs::none](
+          std::map<std::string, std::string>& configs) -> std::optional<std::string> {
         for (const auto& c : ops) {
           const auto op = static_cast<cluster::AlterOp>(c.config_operation);
-          if (auto why = cluster::apply_alter_op(configs, c.name, op, c.value)) return why;
+          if (auto why = cluster::apply_alter_op(configs, c.name, op, c.value, lists)) return why;
         }
         return std::nullopt;
       },

@@ -87,6 +87,11 @@ TEST(ConfigCatalog, IncrementalOperations) {
   EXPECT_EQ(m.count("retention.ms"), 0u);
   EXPECT_FALSE(apply_alter_op(m, "cleanup.policy", AlterOp::set, "bogus"));
   EXPECT_TRUE(validate_topic_configs(m));
+  // Kafka's message for any name that is not a list, unknown ones included; a group has none.
+  EXPECT_EQ(*apply_alter_op(m, "no.such", AlterOp::subtract, "1"),
+            "Can't SUBTRACT to key no.such because its type is not LIST.");
+  EXPECT_EQ(*apply_alter_op(m, "cleanup.policy", AlterOp::append, "compact", ListConfigs::none),
+            "Can't APPEND to key cleanup.policy because its type is not LIST.");
 }
 
 TEST(TopicRegistryChanges, SetConfigsAndAddPartitionsPersistOrUndo) {
