@@ -159,8 +159,13 @@ class Broker : public net::RequestHandler {
     std::string client_id;
   };
   std::optional<QuotaIdentity> quota_identity(const RequestContext& ctx) const;
-  // Records `bytes` against quota `key` of `who`; the throttle time in ms.
+  // Records `bytes` against quota `key` of `who`; the throttle time in ms. `unrecord` takes back
+  // what a throttled answer will not send after all (Kafka's unrecordQuotaSensor).
   int32_t throttle(const QuotaIdentity& who, std::string_view key, int64_t bytes);
+  void unrecord(const QuotaIdentity& who, std::string_view key, int64_t bytes);
+  // The most quota `key` lets `who` move in its measured span (Kafka's getMaxValueInQuotaWindow:
+  // the bound times the span less one window); nullopt without such a quota.
+  std::optional<int64_t> quota_window_bytes(const QuotaIdentity& who, std::string_view key) const;
 
   // In a cluster: creates __consumer_offsets (once at a time) when offsets.topic.replication.factor
   // brokers are alive; FindCoordinator calls it while the topic is missing.

@@ -34,6 +34,15 @@ int32_t Broker::throttle(const QuotaIdentity& who, std::string_view key, int64_t
   return ms;
 }
 
+void Broker::unrecord(const QuotaIdentity& who, std::string_view key, int64_t bytes) {
+  quotas_.record(key, who.user, who.client_id, -bytes, clock::steady_ms());
+}
+
+std::optional<int64_t> Broker::quota_window_bytes(const QuotaIdentity& who,
+                                                  std::string_view key) const {
+  return quotas_.window_bytes(key, who.user, who.client_id);
+}
+
 void Broker::apply_quota_record(const cluster::MetadataImage* previous,
                                 const cluster::MetadataImage& current) {
   if (previous != nullptr && previous->client_quotas == current.client_quotas) return;

@@ -111,6 +111,12 @@ FetchSessions::Context FetchSessions::open(FetchRequest& req, int16_t version, i
   return ctx;
 }
 
+void FetchSessions::throttled(const Context& ctx, FetchResponse& resp) const {
+  resp.responses.clear();
+  resp.node_endpoints.clear();
+  resp.session_id = ctx.kind == Kind::incremental ? ctx.session_id : 0;
+}
+
 void FetchSessions::close(const Context& ctx, const FetchRequest& req, FetchResponse& resp,
                           int64_t now_ms) {
   switch (ctx.kind) {

@@ -69,6 +69,10 @@ class FetchSessions {
   // has no room); an incremental one keeps only the partitions with something new.
   void close(const Context& ctx, const protocol::FetchRequest& req, protocol::FetchResponse& resp,
              int64_t now_ms);
+  // A throttled answer instead (Kafka's getThrottledResponse): no partitions; an incremental
+  // fetch keeps its session (its epoch has moved, its partitions are sent again next time), a
+  // full fetch makes none.
+  void throttled(const Context& ctx, protocol::FetchResponse& resp) const;
 
   size_t size() const;
   size_t partitions() const;

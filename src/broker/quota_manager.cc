@@ -26,6 +26,16 @@ void QuotaManager::replace(quotas::QuotaSet set) {
   rates_.clear();  // bounds may have moved to other entities: measure afresh
 }
 
+std::optional<int64_t> QuotaManager::window_bytes(std::string_view key, std::string_view user,
+                                                  std::string_view client_id) const {
+  std::lock_guard lock(mu_);
+  const auto bound = quotas::resolve(*set_, key, user, client_id);
+  if (!bound) return std::nullopt;
+  const double bytes =
+      bound->bytes_per_second * static_cast<double>((samples_ - 1) * window_ms_) / 1000.0;
+  return static_cast<int64_t>(std::min(bytes, 9.0e18));
+}
+
 int32_t QuotaManager::record(std::string_view key, std::string_view user,
                              std::string_view client_id, int64_t bytes, int64_t now_ms) {
   std::lock_guard lock(mu_);

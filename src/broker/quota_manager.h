@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -37,6 +38,9 @@ class QuotaManager {
   // time in ms (0 without a quota, or while the rate stays within it).
   int32_t record(std::string_view key, std::string_view user, std::string_view client_id,
                  int64_t bytes, int64_t now_ms);
+  // The quota's bound times (samples - 1) windows, in bytes; nullopt without a quota.
+  std::optional<int64_t> window_bytes(std::string_view key, std::string_view user,
+                                      std::string_view client_id) const;
 
  private:
   struct Rate {

@@ -291,14 +291,22 @@ void FetchOp::finished(int64_t total, bool read_error) {
   if (total >= req.min_bytes || any_error_ || read_error || req.max_wait_ms <= 0 ||
       targets_.empty() || expired_.load(std::memory_order_acquire)) {
     state_.store(done, std::memory_order_release);
-    for (const auto& t : targets_) {
-      if (t.bytes > 0) t.partition->count_bytes_out(t.bytes);
-    }
-    // consumer_byte_rate: what this answer sends (followers are not throttled here).
+    // consumer_byte_rate: what this answer sends (followers are not throttled here). As in Kafka,
+    // an answer that takes the rate over the quota is sent empty with the throttle time, and its
+    // bytes are taken back: the records are fetched again once the throttle time is over.
     if (quota_who && req.replica_id < 0) {
       const int32_t ms = broker_.throttle(*quota_who, quotas::kConsumerByteRate, total);
       resp.throttle_time_ms = ms;
       respond_.mute_after(ms);
+      if (ms > 0) {
+        broker_.unrecord(*quota_who, quotas::kConsumerByteRate, total);
+        broker_.fetch_sessions().throttled(session, resp);
+        respond_.send(resp);
+        return;
+      }
+    }
+    for (const auto& t : targets_) {
+      if (t.bytes > 0) t.partition->count_bytes_out(t.bytes);
     }
     if (version_ >= 16 && (any_error_ || read_error)) add_leader_hints();
     broker_.fetch_sessions().close(session, req, resp, clock::wall_ms());
@@ -373,6 +381,15 @@ void handle_fetch(RequestContext& ctx, Responder respond) {
   op->req = std::move(req);
   op->session = session;
   op->quota_who = ctx.broker.quota_identity(ctx);
+  // Kafka: a consumer asks for at most what its quota lets it fetch in the measured span, so that
+  // an answer fits in the quota (the first batch is still sent whole).
+  if (op->quota_who && op->req.replica_id < 0) {
+    if (auto most = ctx.broker.quota_window_bytes(*op->quota_who, quotas::kConsumerByteRate)) {
+      op->req.max_bytes = static_cast<int32_t>(
+          std::clamp<int64_t>(*most, 0, static_cast<int64_t>(op->req.max_bytes)));
+      op->req.min_bytes = std::min(op->req.min_bytes, op->req.max_bytes);
+    }
+  }
   op->follower_ok = op->req.replica_id < 0 && v >= 11;
   if (op->req.replica_id < 0 && op->req.isolation_level == 1) {
     op->isolation = cluster::Partition::Isolation::read_committed;

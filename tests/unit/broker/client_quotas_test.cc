@@ -138,5 +138,19 @@ TEST(QuotaManager, ThrottlesByTheExcessOverTheMeasuredSpan) {
   EXPECT_EQ(m.record(kProducerByteRate, "u", "slow", 1 << 30, 60200), 0);
 }
 
+TEST(QuotaManager, WindowBytesAndTakingBackWhatWasNotSent) {
+  QuotaManager m(11, 1000);
+  QuotaSet set;
+  ASSERT_EQ(set_one(set, {{"client-id", "slow"}}, "consumer_byte_rate", 1000), ErrorCode::none);
+  m.replace(set);
+  // Kafka's getMaxValueInQuotaWindow: the bound times (samples - 1) windows.
+  EXPECT_EQ(m.window_bytes(kConsumerByteRate, "u", "slow"), 10000);
+  EXPECT_EQ(m.window_bytes(kConsumerByteRate, "u", "fast"), std::nullopt);
+  // Over the bound, then taken back (a throttled fetch sends nothing): the rate is as before.
+  EXPECT_GT(m.record(kConsumerByteRate, "u", "slow", 15000, 0), 0);
+  m.record(kConsumerByteRate, "u", "slow", -15000, 0);
+  EXPECT_EQ(m.record(kConsumerByteRate, "u", "slow", 10000, 0), 0);
+}
+
 }  // namespace
 }  // namespace kaffa::broker::quotas

@@ -143,6 +143,32 @@ TEST(FetchSessions, IncrementalFetchesReadTheSessionAndAnswerWhatChanged) {
   EXPECT_EQ(answered(resp), (std::vector<std::pair<std::string, int32_t>>{{"b", 0}}));
 }
 
+TEST(FetchSessions, AThrottledAnswerIsEmptyAndKeepsOnlyAnIncrementalSession) {
+  FetchSessions s(10);
+  // A full fetch that is throttled makes no session.
+  auto req = request(0, 0, {{"a", 0, 5}});
+  auto ctx = s.open(req, kV12, 0);
+  auto resp = answer(req, 10);
+  s.throttled(ctx, resp);
+  EXPECT_TRUE(resp.responses.empty());
+  EXPECT_EQ(resp.session_id, 0);
+  EXPECT_EQ(s.size(), 0u);
+  // A throttled incremental fetch keeps its session id; what it did not send is sent next time.
+  const int32_t id = start(s);
+  req = request(id, 1, {});
+  ctx = s.open(req, kV12, 1);
+  resp = answer(req, 12);  // every high watermark moved
+  s.throttled(ctx, resp);
+  EXPECT_TRUE(resp.responses.empty());
+  EXPECT_EQ(resp.session_id, id);
+  req = request(id, 2, {});
+  ctx = s.open(req, kV12, 2);
+  ASSERT_EQ(ctx.kind, Kind::incremental);
+  resp = answer(req, 12);
+  s.close(ctx, req, resp, 2);
+  EXPECT_EQ(answered(resp).size(), 3u);
+}
+
 TEST(FetchSessions, ForgottenPartitionsLeaveAndAnEmptySessionCloses) {
   FetchSessions s(10);
   const int32_t id = start(s);
