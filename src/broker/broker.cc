@@ -39,8 +39,7 @@ net::ServerConfig server_config(const BrokerConfig& c) {
   s.max_connections = c.max_connections;
   s.max_connections_per_ip = c.max_connections_per_ip;
   s.max_queued_request_bytes = c.queued_max_request_bytes;
-  s.max_connections_per_ip_overrides.insert(c.max_connections_per_ip_overrides.begin(),
-                                            c.max_connections_per_ip_overrides.end());
+  s.max_connections_per_ip_overrides = c.max_connections_per_ip_overrides;
   s.threads = c.num_network_threads;
   return s;
 }
