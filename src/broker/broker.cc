@@ -59,6 +59,12 @@ void answer_unsupported_api_versions(Responder& respond) {
 
 Broker::Broker(BrokerConfig config)
     : config_(std::move(config)),
+      leader_quota_(std::make_shared<cluster::ReplicationQuota>(
+          config_.cluster.replication_quota_window_num,
+          int64_t{config_.cluster.replication_quota_window_size_seconds} * 1000)),
+      follower_quota_(std::make_shared<cluster::ReplicationQuota>(
+          config_.cluster.replication_quota_window_num,
+          int64_t{config_.cluster.replication_quota_window_size_seconds} * 1000)),
       fetch_sessions_(static_cast<size_t>(config_.max_incremental_fetch_session_cache_slots)) {}
 Broker::~Broker() = default;
 
@@ -146,6 +152,7 @@ void Broker::start() {
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   load_security_stores();
   load_client_quotas();
+  load_replication_rates();
   load_group_configs();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(

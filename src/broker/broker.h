@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "cluster/metadata_image.h"
 #include "cluster/partition_manager.h"
 #include "cluster/producer_ids.h"
+#include "cluster/replication_quota.h"
 #include "cluster/topic_registry.h"
 #include "coordinator/group_coordinator.h"
 #include "net/server.h"
@@ -150,6 +152,18 @@ class Broker : public net::RequestHandler {
   const coordinator::GroupConfigs& group_configs() const { return *group_configs_; }
   void update_group_configs(std::function<bool(coordinator::GroupConfigSet&)> change,
                             SecurityDone done);
+  // Replication quotas (KIP-73; broker_replication_quotas.cc): the leader side for the Fetch
+  // handler, the follower side for the replica fetchers. Their bounds are the static settings or
+  // this broker's dynamic values (leader.replication.throttled.rate,
+  // follower.replication.throttled.rate), which alter_replication_rates() changes: `change` edits
+  // the map of dynamic values (names not of these two are ignored); the INVALID_CONFIG message on
+  // failure. The values are persisted with the other dynamic broker configs before use.
+  cluster::ReplicationQuota& leader_replication_quota() { return *leader_quota_; }
+  const cluster::ReplicationQuota& follower_replication_quota() const { return *follower_quota_; }
+  static bool is_replication_rate(std::string_view name);
+  std::optional<std::string> alter_replication_rates(const cluster::ConfigChange& change,
+                                                     bool validate_only);
+  std::map<std::string, std::string> dynamic_replication_rates() const;
   // Incremental fetch sessions (KIP-227), for the Fetch handler.
   FetchSessions& fetch_sessions() { return fetch_sessions_; }
   // Who a request is measured as for quotas (its principal's name and client id); nullopt while
@@ -226,6 +240,8 @@ class Broker : public net::RequestHandler {
                               const cluster::MetadataImage& current);
   // broker_quotas.cc: the single node's file, or (cluster) each new image's record.
   void load_client_quotas();
+  void load_replication_rates();   // broker_replication_quotas.cc: static, then dynamic values
+  void apply_replication_rates();  // the bounds from the settings and replication_rates_
   void apply_quota_record(const cluster::MetadataImage* previous,
                           const cluster::MetadataImage& current);
   // broker_group_configs.cc: the same for the per-group configs.
@@ -279,6 +295,10 @@ class Broker : public net::RequestHandler {
   std::shared_ptr<security::ScramCredentialStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;  // null: no authorization
   QuotaManager quotas_;
+  std::shared_ptr<cluster::ReplicationQuota> leader_quota_;
+  std::shared_ptr<cluster::ReplicationQuota> follower_quota_;
+  mutable std::mutex replication_rates_mu_;
+  std::map<std::string, std::string> replication_rates_;  // dynamic values, by name
   FetchSessions fetch_sessions_;
   std::shared_ptr<coordinator::GroupConfigs> group_configs_ =
       std::make_shared<coordinator::GroupConfigs>();

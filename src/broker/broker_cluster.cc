@@ -127,6 +127,7 @@ void Broker::start_cluster() {
   rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
   rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
   rs.fetcher.num_fetchers = cc.num_replica_fetchers;
+  rs.fetcher.quota = follower_quota_;
   if (inter_broker_tls) {
     rs.fetcher.tls = [inter_broker_tls] { return inter_broker_tls->current(); };
   }

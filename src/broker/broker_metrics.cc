@@ -180,6 +180,14 @@ void render_replication(Exposition& out, Broker& broker,
          Type::counter, changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);
   metric("kaffa_isr_expands_total", "ISR expansions applied while this broker led the partition.",
          Type::counter, changes ? changes->expands.load(std::memory_order_relaxed) : 0);
+  out.begin("kaffa_replication_throttled_total",
+            "Partitions held back by a replication quota (KIP-73): follower reads answered "
+            "empty by this leader, or left out of this follower's fetches.",
+            Type::counter);
+  out.sample("kaffa_replication_throttled_total", {{"side", "leader"}},
+             broker.leader_replication_quota().held_back());
+  out.sample("kaffa_replication_throttled_total", {{"side", "follower"}},
+             broker.follower_replication_quota().held_back());
   const auto& sessions = broker.fetch_sessions();
   gauge("kaffa_fetch_sessions", "Incremental fetch sessions kept (KIP-227).",
         static_cast<int64_t>(sessions.size()));

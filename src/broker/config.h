@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -53,6 +54,12 @@ struct ClusterConfig {
   int32_t controlled_shutdown_max_retries = 3;          // controlled.shutdown.max.retries
   int64_t controlled_shutdown_retry_backoff_ms = 5000;  // controlled.shutdown.retry.backoff.ms
   int64_t controlled_shutdown_quiet_ms = 500;           // controlled.shutdown.quiet.ms (Kaffa's)
+  // Replication quotas (KIP-73; cluster/replication_quota.h), bytes/s, Long.MAX_VALUE: none.
+  // Also dynamic per broker (broker_replication_quotas.cc).
+  int64_t leader_replication_throttled_rate = std::numeric_limits<int64_t>::max();
+  int64_t follower_replication_throttled_rate = std::numeric_limits<int64_t>::max();
+  int32_t replication_quota_window_num = 11;          // replication.quota.window.num
+  int32_t replication_quota_window_size_seconds = 1;  // replication.quota.window.size.seconds
 
   bool enabled() const { return !metadata_store.empty(); }
 };

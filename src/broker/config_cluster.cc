@@ -110,6 +110,22 @@ const std::vector<Setting>& cluster_settings() {
        "from NOT_LEADER_OR_FOLLOWER answers rather than from a closed connection (0: close at "
        "once). At most 10 s in all.",
        cluster_int(&ClusterConfig::controlled_shutdown_quiet_ms, 0, 10000)},
+      {"leader.replication.throttled.rate", "9223372036854775807",
+       "Bytes per second this broker sends, as leader, to the replicas of partitions named in "
+       "their topic's leader.replication.throttled.replicas while those replicas are out of "
+       "the ISR (KIP-73). Dynamic: AlterConfigs on this broker.",
+       cluster_int(&ClusterConfig::leader_replication_throttled_rate, 0, kMaxLong)},
+      {"follower.replication.throttled.rate", "9223372036854775807",
+       "Bytes per second this broker fetches, as follower, for its replicas named in their "
+       "topic's follower.replication.throttled.replicas while they are behind (KIP-73). "
+       "Dynamic: AlterConfigs on this broker.",
+       cluster_int(&ClusterConfig::follower_replication_throttled_rate, 0, kMaxLong)},
+      {"replication.quota.window.num", "11",
+       "Windows the replication quotas' rates are measured over.",
+       cluster_int(&ClusterConfig::replication_quota_window_num, 1, kMaxInt)},
+      {"replication.quota.window.size.seconds", "1",
+       "Length of each window of the replication quotas' rates.",
+       cluster_int(&ClusterConfig::replication_quota_window_size_seconds, 1, kMaxInt)},
   };
   return kSettings;
 }

@@ -31,9 +31,7 @@ std::optional<int64_t> QuotaManager::window_bytes(std::string_view key, std::str
   std::lock_guard lock(mu_);
   const auto bound = quotas::resolve(*set_, key, user, client_id);
   if (!bound) return std::nullopt;
-  const double bytes =
-      bound->bytes_per_second * static_cast<double>((samples_ - 1) * window_ms_) / 1000.0;
-  return static_cast<int64_t>(std::min(bytes, 9.0e18));
+  return SampledRate::window_bytes(samples_, window_ms_, bound->bytes_per_second);
 }
 
 int32_t QuotaManager::record(std::string_view key, std::string_view user,
@@ -41,35 +39,16 @@ int32_t QuotaManager::record(std::string_view key, std::string_view user,
   std::lock_guard lock(mu_);
   const auto bound = quotas::resolve(*set_, key, user, client_id);
   if (!bound) return 0;
-  Rate& r = rates_[{std::string(key), bound->user, bound->client_id}];
-  if (r.bytes.empty()) {
-    r.bytes.assign(static_cast<size_t>(samples_), 0);
-    r.starts.assign(static_cast<size_t>(samples_), -1);
-    r.starts[0] = now_ms;
-  }
-  // Move to the window holding now_ms, recycling the oldest.
-  if (now_ms >= r.starts[r.current] + window_ms_) {
-    r.current = (r.current + 1) % r.bytes.size();
-    r.bytes[r.current] = 0;
-    r.starts[r.current] = now_ms;
-  }
-  r.bytes[r.current] += bytes;
-  // The rate over the windows still within the span (Kafka's SampledStat, Rate).
-  const int64_t span_ms = samples_ * window_ms_;
-  int64_t total = 0;
-  int64_t oldest = now_ms;
-  for (size_t i = 0; i < r.bytes.size(); ++i) {
-    if (r.starts[i] < 0 || now_ms - r.starts[i] >= span_ms) continue;
-    total += r.bytes[i];
-    oldest = std::min(oldest, r.starts[i]);
-  }
-  // Kafka measures over at least samples - 1 whole windows, so a first burst is not a huge rate.
-  const int64_t elapsed = std::max(now_ms - oldest, (samples_ - 1) * window_ms_);
-  const double rate = static_cast<double>(total) * 1000.0 / static_cast<double>(elapsed);
+  auto [it, _] =
+      rates_.try_emplace({std::string(key), bound->user, bound->client_id}, samples_, window_ms_);
+  SampledRate& r = it->second;
+  r.record(bytes, now_ms);
+  int64_t elapsed = 0;
+  const double rate = r.rate(now_ms, &elapsed);
   if (rate <= bound->bytes_per_second) return 0;
   const double throttle =
       (rate - bound->bytes_per_second) / bound->bytes_per_second * static_cast<double>(elapsed);
-  return static_cast<int32_t>(std::min<double>(throttle, static_cast<double>(span_ms)));
+  return static_cast<int32_t>(std::min<double>(throttle, static_cast<double>(r.span_ms())));
 }
 
 }  // namespace kaffa::broker

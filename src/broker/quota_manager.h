@@ -17,8 +17,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <vector>
 
+#include "base/sampled_rate.h"
 #include "broker/client_quotas.h"
 
 namespace kaffa::broker {
@@ -43,17 +43,11 @@ class QuotaManager {
                                       std::string_view client_id) const;
 
  private:
-  struct Rate {
-    std::vector<int64_t> bytes;   // per window, a ring
-    std::vector<int64_t> starts;  // each window's start (ms); -1 unused
-    size_t current = 0;
-  };
-
   const int32_t samples_;
   const int64_t window_ms_;
   mutable std::mutex mu_;
   std::shared_ptr<const quotas::QuotaSet> set_;
-  std::map<std::tuple<std::string, std::string, std::string>, Rate> rates_;
+  std::map<std::tuple<std::string, std::string, std::string>, SampledRate> rates_;
   std::atomic<bool> has_quotas_{false};
 };
 

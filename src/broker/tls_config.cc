@@ -394,7 +394,11 @@ std::optional<std::string> update(
       keep.insert(tls->dynamic.begin(), tls->dynamic.end());
     }
   }
-  if (std::string error; !save_dynamic(dynamic_path(c.log_dir), keep, &error)) {
+  const auto replace_tls = [&keep](std::map<std::string, std::string>& all) {
+    std::erase_if(all, [](const auto& kv) { return accepts(kv.first); });
+    all.insert(keep.begin(), keep.end());
+  };
+  if (std::string error; !edit_dynamic(c.log_dir, replace_tls, &error)) {
     log::error("cannot persist the dynamic TLS settings: {}", error);
     return "Cannot persist the dynamic config update of SSL settings: " + error;
   }

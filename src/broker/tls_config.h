@@ -76,6 +76,11 @@ std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesy
                                                                std::string* error);
 bool save_dynamic(const std::filesystem::path& file,
                   const std::map<std::string, std::string>& values, std::string* error);
+// Loads the values of <log_dir>'s file, lets `edit` change them and saves them, one caller at a
+// time: the TLS values and the other dynamic broker configs (the replication rates) share it.
+bool edit_dynamic(const std::string& log_dir,
+                  const std::function<void(std::map<std::string, std::string>&)>& edit,
+                  std::string* error);
 
 }  // namespace tls_config
 }  // namespace kaffa::broker

@@ -6,6 +6,8 @@
 //   <base64 full setting name> <base64 value>        (one per line)
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 
 #include "base/base64.h"
@@ -65,6 +67,18 @@ bool save_dynamic(const std::filesystem::path& file,
   std::filesystem::permissions(
       file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
   return true;
+}
+
+bool edit_dynamic(const std::string& log_dir,
+                  const std::function<void(std::map<std::string, std::string>&)>& edit,
+                  std::string* error) {
+  static std::mutex serial;
+  std::lock_guard lock(serial);
+  const auto file = dynamic_path(log_dir);
+  auto values = load_dynamic(file, error);
+  if (!values) return false;
+  edit(*values);
+  return save_dynamic(file, *values, error);
 }
 
 }  // namespace kaffa::broker::tls_config

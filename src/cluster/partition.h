@@ -106,6 +106,11 @@ class Partition {
   // log's end at the last fetch answer (Kafka's replica fetcher lag); 0 as leader.
   int64_t follower_lag_snapshot() const { return lag_.load(std::memory_order_relaxed); }
   void count_bytes_out(int64_t n) const { bytes_out_.fetch_add(n, std::memory_order_relaxed); }
+  // KIP-73, any thread: whether this broker's replica is named in the topic's
+  // leader.replication.throttled.replicas (as leader) or follower.replication.throttled.replicas
+  // (as follower), so that the replication quotas bound its copying (replication_quota.h).
+  bool leader_throttled() const { return leader_throttled_.load(std::memory_order_relaxed); }
+  bool follower_throttled() const { return follower_throttled_.load(std::memory_order_relaxed); }
 
   struct AppendOutcome {
     protocol::ErrorCode error = protocol::ErrorCode::none;
@@ -210,6 +215,7 @@ class Partition {
     int64_t replica_lag_time_max_ms = 30000;         // replica.lag.time.max.ms
     AlterPartition alter;                            // ISR changes (may be empty: none proposed)
     std::shared_ptr<IsrChangeCounters> isr_changes;  // may be null: not counted
+    int32_t self = -1;                               // node.id
   };
   // Before the first make_leader / make_follower (or between transitions).
   void set_replication(ReplicationSettings settings);
@@ -223,6 +229,8 @@ class Partition {
   bool replicated() const { return replicated_; }         // a role was given (cluster mode)
   const PartitionState& state() const { return state_; }  // the state last applied
   int32_t min_insync_replicas() const { return config_.min_insync_replicas; }
+  // Whether `replica` is in the ISR as last applied (a single node's only replica always is).
+  bool in_isr(int32_t replica) const;
 
   // Leader side of a follower's fetch: reads up to the log end from `offset`, records the
   // follower's position (ReplicaTracker::on_fetch), advances the high watermark (waking consumer
@@ -354,6 +362,7 @@ class Partition {
   // verified (OUT_OF_ORDER_SEQUENCE_NUMBER).
   bool txn_verified(const uint8_t* data, size_t n, uint64_t guard, AppendOutcome* out) const;
   void snapshot_producers();  // at the log end, without fsync
+  void publish_throttles();   // leader_throttled_, follower_throttled_ from config_ and self_
 
   const std::string topic_;
   const int32_t index_;
@@ -399,6 +408,8 @@ class Partition {
   std::atomic<int32_t> isr_n_{1};
   std::atomic<int32_t> min_isr_{1};
   std::atomic<int64_t> lag_{0};
+  std::atomic<bool> leader_throttled_{false};
+  std::atomic<bool> follower_throttled_{false};
   std::atomic<int64_t> bytes_in_{0};
   mutable std::atomic<int64_t> bytes_out_{0};
   // Shared with flush callbacks so a late callback after destruction is harmless.

@@ -19,6 +19,20 @@ void Partition::restore_high_watermark(int64_t hw) {
 
 void Partition::set_replication(ReplicationSettings settings) {
   replication_ = std::move(settings);
+  if (replication_.self >= 0) self_ = replication_.self;
+  publish_throttles();
+}
+
+void Partition::publish_throttles() {
+  leader_throttled_.store(config_.leader_throttled.contains(index_, self_),
+                          std::memory_order_relaxed);
+  follower_throttled_.store(config_.follower_throttled.contains(index_, self_),
+                            std::memory_order_relaxed);
+}
+
+bool Partition::in_isr(int32_t replica) const {
+  return !replicated_ ||
+         std::find(state_.isr.begin(), state_.isr.end(), replica) != state_.isr.end();
 }
 
 void Partition::make_leader(const PartitionState& s, int32_t self, int64_t now_ms) {

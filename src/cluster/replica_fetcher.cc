@@ -122,6 +122,7 @@ class ReplicaFetcher::Worker {
     bool truncated = false;
     int64_t fetch_offset = 0;
     int64_t delayed_until = 0;  // steady ms
+    bool caught_up = false;     // at the leader's high watermark after the last answer
   };
   // Connection failures repeat every backoff while they last: logged once a minute.
   log::RepeatedWarning connect_warning_;
@@ -328,9 +329,18 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
   req.max_bytes = settings_.response_max_bytes;
   std::map<std::pair<std::string, int32_t>, Entry*> asked;
   int64_t next_ready = now + settings_.backoff_ms;
+  // KIP-73: while the follower quota is exceeded, throttled replicas that are behind are left
+  // out of this fetch (Kafka's shouldFollowerThrottle); with nothing else to ask, the thread
+  // backs off as Kafka's does.
+  ReplicationQuota* quota = settings_.quota.get();
+  const bool over_quota = quota != nullptr && quota->exceeded(now);
   for (auto& e : entries) {
     if (!e.truncated || e.delayed_until > now) {
       next_ready = std::min(next_ready, std::max(e.delayed_until, now + 10));
+      continue;
+    }
+    if (over_quota && !e.caught_up && e.partition->follower_throttled()) {
+      quota->count_held_back();
       continue;
     }
     const std::string& topic = e.partition->topic();
@@ -399,6 +409,10 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
       const size_t n = whole_batches(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
       const int64_t hw = r.high_watermark;
       const int64_t log_start = r.log_start_offset;
+      if (quota != nullptr && e.partition->follower_throttled()) {
+        quota->record(static_cast<int64_t>(bytes.size()), clock::steady_ms());
+      }
+      e.caught_up = e.fetch_offset >= hw;
       if (n == 0) {
         post_(e.partition->shard(), [p = e.partition, epoch = e.epoch, hw, log_start] {
           if (!p->is_leader() && p->leader_epoch() == epoch) p->follow_leader(hw, log_start);
@@ -417,6 +431,7 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
         back_off(e, "replicated append refused", out->first);
       } else {
         e.fetch_offset = out->second;
+        e.caught_up = e.fetch_offset >= hw;
       }
     }
   }

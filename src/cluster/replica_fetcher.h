@@ -37,6 +37,7 @@
 
 #include "cluster/metadata_image.h"
 #include "cluster/partition.h"
+#include "cluster/replication_quota.h"
 #include "net/tls.h"
 
 namespace kaffa::cluster {
@@ -59,6 +60,8 @@ struct ReplicaFetcherSettings {
   std::string sasl_mechanism;
   std::string sasl_username;
   std::string sasl_password;
+  // follower.replication.throttled.rate (KIP-73); null: not throttled.
+  std::shared_ptr<ReplicationQuota> quota;
 };
 
 class BrokerConnection;

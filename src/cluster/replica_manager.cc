@@ -148,7 +148,7 @@ void ReplicaManager::transition(const std::shared_ptr<Partition>& p, const Parti
                                 bool role_change) {
   const bool lead = s.leader == self_;
   if (lead) fetcher_.unfollow(p->topic(), p->index());
-  Partition::ReplicationSettings rs{settings_.replica_lag_time_max_ms, alter_, isr_changes_};
+  Partition::ReplicationSettings rs{settings_.replica_lag_time_max_ms, alter_, isr_changes_, self_};
   post_(p->shard(), [p, s, rs, lead, role_change, self = self_, listener = listener_] {
     p->set_replication(rs);
     if (lead) {

@@ -46,6 +46,7 @@ void Partition::set_config(PartitionConfig config) {
   config_ = std::move(config);
   log_->set_config(config_.log);
   publish();
+  publish_throttles();
 }
 
 void PartitionManager::update_topic_config(const TopicInfo& topic) {

@@ -1,5 +1,6 @@
 #include "cluster/topic_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,7 @@ enum class Kind {
   cleanup_policy,
   timestamp_type,
   compression,
+  throttled_replicas,
   text
 };
 
@@ -33,9 +35,9 @@ constexpr Def kTopicConfigs[] = {
     {"file.delete.delay.ms", Kind::long_min0},
     {"flush.messages", Kind::long_min0},
     {"flush.ms", Kind::long_min0},
-    {"follower.replication.throttled.replicas", Kind::text},
+    {"follower.replication.throttled.replicas", Kind::throttled_replicas},
     {"index.interval.bytes", Kind::int_min0},
-    {"leader.replication.throttled.replicas", Kind::text},
+    {"leader.replication.throttled.replicas", Kind::throttled_replicas},
     {"local.retention.bytes", Kind::long_any},
     {"local.retention.ms", Kind::long_any},
     {"max.compaction.lag.ms", Kind::long_min0},
@@ -105,10 +107,28 @@ std::optional<std::string> check(Kind kind, std::string_view v) {
         return "expected uncompressed, zstd, lz4, snappy, gzip or producer";
       }
       return std::nullopt;
+    case Kind::throttled_replicas:
+      if (!parse_throttled_replicas(v)) {
+        return "must be the literal '*' or a list of replicas in the following format: "
+               "[partitionId]:[brokerId],[partitionId]:[brokerId],...";
+      }
+      return std::nullopt;
     case Kind::text:
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string_view trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+bool parse_id(std::string_view v, int32_t& out) {
+  if (v.empty() || v.front() < '0' || v.front() > '9') return false;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size();
 }
 
 }  // namespace
@@ -119,6 +139,39 @@ std::optional<double> parse_ratio(std::string_view v) {
   const double d = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !(d >= 0 && d <= 1)) return std::nullopt;
   return d;
+}
+
+bool ThrottledReplicas::contains(int32_t partition, int32_t broker) const {
+  if (all) return true;
+  for (const auto& [p, b] : replicas) {
+    if (p == partition && b == broker) return true;
+  }
+  return false;
+}
+
+std::optional<ThrottledReplicas> parse_throttled_replicas(std::string_view v) {
+  // Kafka's ThrottledReplicaListValidator: the items of the list (split at commas, trimmed) are
+  // each empty or partition:broker, or the whole list is "*".
+  ThrottledReplicas out;
+  if (trimmed(v) == "*") {
+    out.all = true;
+    return out;
+  }
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    const size_t comma = std::min(v.find(',', pos), v.size());
+    const std::string_view item = trimmed(v.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (item.empty()) continue;
+    const size_t colon = item.find(':');
+    int32_t partition = 0, broker = 0;
+    if (colon == std::string_view::npos || !parse_id(item.substr(0, colon), partition) ||
+        !parse_id(item.substr(colon + 1), broker)) {
+      return std::nullopt;
+    }
+    out.replicas.emplace_back(partition, broker);
+  }
+  return out;
 }
 
 std::optional<std::string> invalid_topic_config(std::string_view name,
@@ -198,6 +251,13 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   }
   if (auto it = configs.find("compression.type"); it != configs.end()) {
     c.compression = compression_of(it->second);
+  }
+  for (auto [name, out] :
+       {std::pair{"leader.replication.throttled.replicas", &c.leader_throttled},
+        std::pair{"follower.replication.throttled.replicas", &c.follower_throttled}}) {
+    if (auto it = configs.find(name); it != configs.end()) {
+      *out = parse_throttled_replicas(it->second).value_or(ThrottledReplicas{});
+    }
   }
   if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
     c.compact = it->second.find("compact") != std::string::npos;

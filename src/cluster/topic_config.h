@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "record/batch.h"
 #include "storage/log.h"
@@ -23,6 +25,15 @@ std::optional<std::string> invalid_topic_config(std::string_view name,
 // A ratio setting (min.cleanable.dirty.ratio, log.cleaner.min.cleanable.ratio): a number in
 // [0, 1]; nullopt otherwise.
 std::optional<double> parse_ratio(std::string_view v);
+
+// leader.replication.throttled.replicas and follower.replication.throttled.replicas (KIP-73):
+// "*" (every replica) or partition:broker items separated by commas; nullopt when malformed.
+struct ThrottledReplicas {
+  bool all = false;
+  std::vector<std::pair<int32_t, int32_t>> replicas;  // (partition, broker)
+  bool contains(int32_t partition, int32_t broker) const;
+};
+std::optional<ThrottledReplicas> parse_throttled_replicas(std::string_view v);
 
 // Broker-wide defaults (log.segment.bytes, message.max.bytes, ...) that topic configs override.
 struct LogDefaults {
@@ -71,6 +82,10 @@ struct PartitionConfig {
   int32_t min_insync_replicas = 1;
   // compression.type (topic, else the broker's): nullopt = `producer`.
   std::optional<record::Compression> compression;
+  // Replicas whose copying the replication quotas bound (cluster/replication_quota.h): on the
+  // leader side, partitions this broker leads; on the follower side, those it follows.
+  ThrottledReplicas leader_throttled;
+  ThrottledReplicas follower_throttled;
 };
 
 // A valid compression.type value (producer, uncompressed, gzip, snappy, lz4, zstd) as a codec;

@@ -3,11 +3,12 @@
 // overrides — validated (INVALID_CONFIG), stored durably in the registry and applied to the
 // topic's partitions without a restart.
 //
-// Broker resources: the only dynamic broker configs are the keystore/truststore settings of TLS
+// Broker resources: the dynamic broker configs are the keystore/truststore settings of TLS
 // listeners (listener.name.<l>.ssl.keystore.location etc., tls_config.h): the new files are read
-// and validated (INVALID_CONFIG on failure, the old context stays) and new connections use them.
-// Any other broker config is what Kafka calls non-dynamic: a change is INVALID_REQUEST "Cannot
-// update these configs dynamically".
+// and validated (INVALID_CONFIG on failure, the old context stays) and new connections use them;
+// and the replication quotas' rates (leader/follower.replication.throttled.rate,
+// Broker::alter_replication_rates), which apply at once. Any other broker config is what Kafka
+// calls non-dynamic: a change is INVALID_REQUEST "Cannot update these configs dynamically".
 #pragma once
 
 #include <cstdlib>
@@ -238,8 +239,25 @@ inline Outcome alter_resource(Broker& broker, int8_t type, const std::string& na
     case kBrokerResource: {
       Outcome target = alter_broker(name, broker.config().node_id, {});
       if (target.code != protocol::ErrorCode::none) return target;
-      if (tls_config::all_dynamic(broker.config(), names)) {
-        if (auto why = tls_config::update(broker.config(), names, change, validate_only)) {
+      std::vector<std::string> others;  // names that are not replication rates
+      for (const auto& n : names) {
+        if (!Broker::is_replication_rate(n)) others.push_back(n);
+      }
+      if (others.size() < names.size()) {
+        if (name.empty()) {  // Kafka: a cluster-wide default of every broker
+          return fail(protocol::ErrorCode::invalid_request,
+                      "Kaffa keeps the replication rates per broker: name the broker's id");
+        }
+        if (!others.empty() && !tls_config::all_dynamic(broker.config(), others)) {
+          return alter_broker(name, broker.config().node_id, others);
+        }
+        if (auto why = broker.alter_replication_rates(change, validate_only)) {
+          return fail(protocol::ErrorCode::invalid_config, *why);
+        }
+        if (others.empty()) return {};
+      }
+      if (tls_config::all_dynamic(broker.config(), others)) {
+        if (auto why = tls_config::update(broker.config(), others, change, validate_only)) {
           return fail(protocol::ErrorCode::invalid_config, *why);
         }
         return {};

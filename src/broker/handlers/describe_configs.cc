@@ -4,13 +4,14 @@
 // synonyms (v1+, when include_synonyms), type and documentation (v3+). An invalid name is
 // INVALID_TOPIC_EXCEPTION, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
 // Brokers (type 4): named by our node id, every setting of broker/config.cc — STATIC_BROKER_CONFIG
-// when given in the file or an override, else DEFAULT_CONFIG; all read-only (no dynamic broker
-// configs). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name that
-// is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all.
-// Groups (type 32): consumer.session.timeout.ms and consumer.heartbeat.interval.ms, the group's own
-// value (GROUP_CONFIG) or the broker's (DEFAULT_CONFIG); coordinator/group_configs.h.
-// Authorization: DESCRIBE_CONFIGS on the topic, on the group, or on the cluster for a broker
-// resource (TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED for that resource).
+// when given in the file or an override, else DEFAULT_CONFIG; read-only but for the replication
+// rates, which show DYNAMIC_BROKER_CONFIG when set dynamically (the TLS stores' dynamic values
+// are not listed). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name
+// that is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all. Groups
+// (type 32): consumer.session.timeout.ms and consumer.heartbeat.interval.ms, the group's own value
+// (GROUP_CONFIG) or the broker's (DEFAULT_CONFIG); coordinator/group_configs.h. Authorization:
+// DESCRIBE_CONFIGS on the topic, on the group, or on the cluster for a broker resource
+// (TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED for that resource).
 #include "protocol/messages/describe_configs.h"
 
 #include <algorithm>
@@ -157,12 +158,16 @@ void describe_broker(Broker& broker, const DescribeConfigsRequest& req,
                         " or empty string, but received " + r.resource_name;
     return;
   }
+  const auto dynamic = broker.dynamic_replication_rates();
   for (const auto& s : list_settings()) {
     if (!wanted(r, s.name)) continue;
     cluster::DescribedConfig c;
     c.name = s.name;
     c.type = broker_type(s);
-    c.read_only = true;
+    c.read_only = !Broker::is_replication_rate(s.name);
+    if (auto d = dynamic.find(s.name); d != dynamic.end()) {
+      c.synonyms.push_back({s.name, d->second, ConfigSource::dynamic_broker});
+    }
     if (auto b = broker_setting(cfg, s.name)) {
       if (b->configured) c.synonyms.push_back({s.name, b->configured, ConfigSource::static_broker});
       if (b->default_value) {

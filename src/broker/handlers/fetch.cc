@@ -31,7 +31,9 @@
 // replica.selector.class set to the rack-aware selector, the leader answers a consumer that
 // gives its rack_id with preferred_read_replica (an in-sync replica in that rack) and no records.
 // current_leader_epoch (v9+) older than the partition's is FENCED_LEADER_EPOCH, newer
-// UNKNOWN_LEADER_EPOCH.
+// UNKNOWN_LEADER_EPOCH. Replication quotas (KIP-73): a follower out of the ISR of a partition
+// whose leader.replication.throttled.replicas names this broker gets no records while
+// leader.replication.throttled.rate is exceeded; what such replicas get is counted towards it.
 //
 // Isolation (v4+): read_uncommitted reads up to the high watermark; read_committed up to the last
 // stable offset, with the aborted transactions (producer id, first offset) the returned data may
@@ -140,7 +142,9 @@ class FetchOp : public cluster::FetchWaiter, public std::enable_shared_from_this
     std::shared_ptr<cluster::Partition> partition;
     int64_t offset;
     int32_t max_bytes;
-    int64_t bytes = 0;  // of the latest read, after the budget (metrics)
+    int64_t bytes = 0;       // of the latest read, after the budget (metrics)
+    bool throttled = false;  // a follower's read of a leader-throttled replica (KIP-73)
+    bool held_back = false;  // ... answered empty: over the quota (a park waits for the timer)
   };
   enum State : int { reading = 0, parked = 1, done = 2 };
 
@@ -269,6 +273,19 @@ void FetchOp::read_one(Target& t) {
   t.out->log_start_offset = r.log_start_offset;
   t.out->records = std::move(r.records);
   t.bytes = r.bytes;
+  // KIP-73, as Kafka's shouldLeaderThrottle: a listed replica out of the ISR gets no records
+  // while the leader quota is exceeded (its position was recorded by the read).
+  t.throttled = replica >= 0 && t.partition->leader_throttled();
+  t.held_back = false;
+  if (t.throttled && t.bytes > 0 && !t.partition->in_isr(replica)) {
+    auto& quota = broker_.leader_replication_quota();
+    if (quota.exceeded(clock::steady_ms())) {
+      quota.count_held_back();
+      t.out->records = protocol::Records{};
+      t.bytes = 0;
+      t.held_back = true;
+    }
+  }
 }
 
 void FetchOp::spend_budget() {
@@ -305,9 +322,12 @@ void FetchOp::finished(int64_t total, bool read_error) {
         return;
       }
     }
+    int64_t throttled_bytes = 0;  // what listed replicas get counts towards the leader quota
     for (const auto& t : targets_) {
       if (t.bytes > 0) t.partition->count_bytes_out(t.bytes);
+      if (t.throttled) throttled_bytes += t.bytes;
     }
+    broker_.leader_replication_quota().record(throttled_bytes, clock::steady_ms());
     if (version_ >= 16 && (any_error_ || read_error)) add_leader_hints();
     broker_.fetch_sessions().close(session, req, resp, clock::wall_ms());
     respond_.send(resp);
@@ -335,6 +355,8 @@ void FetchOp::park() {
   state_.store(parked, std::memory_order_release);
   auto self = shared_from_this();
   for (const auto& t : targets_) {
+    // A held-back partition has data already: waiting on it would wake this fetch at once.
+    if (t.held_back) continue;
     broker_.post(t.partition->shard(), [self, p = t.partition, offset = t.offset] {
       if (self->req.replica_id >= 0) {
         p->add_replica_waiter(offset, self);
