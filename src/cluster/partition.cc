@@ -77,12 +77,21 @@ bool Partition::writable(AppendOutcome* out) const {
   return false;
 }
 
+ErrorCode Partition::append_refusal(bool acks_all) const {
+  AppendOutcome out;
+  if (!writable(&out)) return out.error;
+  return acks_all && isr_too_small() ? ErrorCode::not_enough_replicas : ErrorCode::none;
+}
+
+bool Partition::isr_too_small() const {
+  return replicated_ && static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas;
+}
+
 Partition::AppendOutcome Partition::append(uint8_t* data, size_t n, int64_t now_ms, bool acks_all,
                                            AppendOrigin origin, std::optional<uint64_t> txn_guard) {
   AppendOutcome out;
   if (!writable(&out)) return out;
-  if (acks_all && replicated_ &&
-      static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
+  if (acks_all && isr_too_small()) {
     out.error = ErrorCode::not_enough_replicas;
     out.message = "The ISR has " + std::to_string(state_.isr.size()) +
                   " replicas, min.insync.replicas is " +

@@ -127,6 +127,9 @@ class Partition {
   // batches skip the sequence and duplicate checks, but a stale producer epoch is still refused
   // (INVALID_PRODUCER_EPOCH).
   enum class AppendOrigin : uint8_t { client, coordinator };
+  // Owner loop: the error append() would refuse any batch with before writing (a follower, a
+  // failed log, or acks=all with too few in-sync replicas); NONE when it would try.
+  protocol::ErrorCode append_refusal(bool acks_all) const;
   // Validates (record/validate.h) and appends `n` bytes of batches in place (base offsets are
   // patched into the caller's buffer, which must stay alive during the call). A follower refuses
   // (NOT_LEADER_OR_FOLLOWER); a replicated leader refuses an acks=all append while its ISR is
@@ -361,8 +364,9 @@ class Partition {
   // it does not present (INVALID_TXN_STATE), or has a higher sequence than one still being
   // verified (OUT_OF_ORDER_SEQUENCE_NUMBER).
   bool txn_verified(const uint8_t* data, size_t n, uint64_t guard, AppendOutcome* out) const;
-  void snapshot_producers();  // at the log end, without fsync
-  void publish_throttles();   // leader_throttled_, follower_throttled_ from config_ and self_
+  void snapshot_producers();   // at the log end, without fsync
+  void publish_throttles();    // leader_throttled_, follower_throttled_ from config_ and self_
+  bool isr_too_small() const;  // replicated, ISR below min.insync.replicas
 
   const std::string topic_;
   const int32_t index_;

@@ -291,8 +291,26 @@ void ConsumerGroupManager::update_target(ConsumerGroup& g, Records& records) {
 }
 
 void ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup& lookup, Done done) {
+  // While the offsets partition refuses writes (too few in-sync replicas), a heartbeat that
+  // would change the group is undone and answered with the refusal, as Kafka's coordinator
+  // reverts a failed write; one that changes nothing is answered as usual. The group is copied
+  // only then.
+  const ErrorCode refusal = env_.write_refusal();
+  std::optional<std::unique_ptr<ConsumerGroup>> saved;  // holds nullptr: no such group before
+  if (refusal != ErrorCode::none) {
+    const ConsumerGroup* g = group(req.group_id);
+    saved = g ? std::make_unique<ConsumerGroup>(*g) : nullptr;
+  }
   Records records;
   Response r = apply(req, lookup, records);
+  if (saved && !records.empty()) {
+    if (*saved) {
+      groups_[req.group_id] = std::move(*saved);
+    } else {
+      remove_group(req.group_id);
+    }
+    return done(error_response(refusal));
+  }
   if (records.empty()) {
     return after_writes(
         [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
@@ -461,24 +479,38 @@ void ConsumerGroupManager::arm_session(ConsumerGroup& g, ConsumerMember& m) {
   m.session_token = next_token();
   env_.schedule(env_.config().session_timeout_ms(g.id()),
                 [this, id = g.id(), member = m.member_id, token = m.session_token] {
-                  ConsumerGroup* cg = find(id);
-                  const ConsumerMember* cm = cg ? cg->member(member) : nullptr;
-                  if (!cm || cm->session_token != token) return;
-                  fence(*cg, member, "its session timed out");
+                  expire(id, member, token, Expiry::session);
                 });
 }
 
 void ConsumerGroupManager::arm_revocation(ConsumerGroup& g, ConsumerMember& m) {
   m.rebalance_token = next_token();
-  env_.schedule(std::max(m.rebalance_timeout_ms, 0), [this, id = g.id(), member = m.member_id,
-                                                      token = m.rebalance_token] {
-    ConsumerGroup* cg = find(id);
-    const ConsumerMember* cm = cg ? cg->member(member) : nullptr;
-    if (!cm || cm->rebalance_token != token || cm->state != MemberState::unrevoked_partitions) {
-      return;
-    }
-    fence(*cg, member, "it did not revoke its partitions within its rebalance timeout");
-  });
+  env_.schedule(std::max(m.rebalance_timeout_ms, 0),
+                [this, id = g.id(), member = m.member_id, token = m.rebalance_token] {
+                  expire(id, member, token, Expiry::revocation);
+                });
+}
+
+void ConsumerGroupManager::expire(const std::string& id, const std::string& member, uint64_t token,
+                                  Expiry why) {
+  ConsumerGroup* cg = find(id);
+  const ConsumerMember* cm = cg ? cg->member(member) : nullptr;
+  if (!cm) return;
+  if (why == Expiry::session && cm->session_token != token) return;
+  if (why == Expiry::revocation &&
+      (cm->rebalance_token != token || cm->state != MemberState::unrevoked_partitions)) {
+    return;
+  }
+  // A removal the offsets partition would refuse now is tried again later, as Kafka retries a
+  // timer whose write failed; the member stays meanwhile.
+  if (env_.write_refusal() != ErrorCode::none) {
+    env_.schedule(kExpiryRetryMs,
+                  [this, id, member, token, why] { expire(id, member, token, why); });
+    return;
+  }
+  fence(*cg, member,
+        why == Expiry::session ? "its session timed out"
+                               : "it did not revoke its partitions within its rebalance timeout");
 }
 
 void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {

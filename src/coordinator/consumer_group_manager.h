@@ -21,8 +21,12 @@
 // the groups at start-up (or when this broker becomes coordinator); on_loaded() then restarts
 // the members' session timers. The subscribed topics' metadata is not written: it is looked up
 // again on the first heartbeat after a load (which moves the group epoch once).
-// A write that fails leaves memory ahead of the log: the client gets the write's error
-// (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR) and retries.
+// While the offsets partition refuses writes (CoordinatorShard::write_refusal: too few in-sync
+// replicas, or no longer its leader), a heartbeat that would change its group is undone and
+// answered COORDINATOR_NOT_AVAILABLE (NOT_COORDINATOR), and a session or revocation timeout is
+// tried again every kExpiryRetryMs, as Kafka's runtime reverts a failed write and retries its
+// timers. A write refused for another reason after the check (a storage failure, a batch too
+// large) still leaves memory ahead of the log; the client gets the write's error and retries.
 //
 // Threading: lives on its shard's loop, like GroupManager; timers carry tokens (0: none) and do
 // nothing once their token no longer matches.
@@ -53,6 +57,8 @@ class ConsumerGroupManager {
  public:
   static constexpr int32_t kLeaveEpoch = -1;
   static constexpr int32_t kStaticLeaveEpoch = -2;
+  // How soon a session or revocation timeout whose write was refused is tried again.
+  static constexpr int64_t kExpiryRetryMs = 500;
 
   explicit ConsumerGroupManager(GroupEnv& env);
   ~ConsumerGroupManager();
@@ -144,6 +150,9 @@ class ConsumerGroupManager {
   void fence(ConsumerGroup& g, const std::string& member_id, std::string_view why);
   void arm_session(ConsumerGroup& g, ConsumerMember& m);
   void arm_revocation(ConsumerGroup& g, ConsumerMember& m);
+  // A session or revocation timer of `member` fired: fences it if the token still holds.
+  enum class Expiry { session, revocation };
+  void expire(const std::string& id, const std::string& member, uint64_t token, Expiry why);
   // Writes records; done(error) on the loop once durable. Writes complete in order.
   void write(Records records, std::function<void(protocol::ErrorCode)> done);
   // Runs fn once every write issued so far is complete.

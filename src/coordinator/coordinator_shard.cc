@@ -14,6 +14,20 @@
 #include "record/records.h"
 
 namespace kaffa::coordinator {
+namespace {
+
+// A write's error as the client should see it: a lost leadership is NOT_COORDINATOR (it looks
+// the coordinator up again), a fenced producer epoch INVALID_PRODUCER_EPOCH, too few in-sync
+// replicas or a storage failure COORDINATOR_NOT_AVAILABLE.
+protocol::ErrorCode coordinator_error(protocol::ErrorCode e) {
+  using protocol::ErrorCode;
+  if (e == ErrorCode::none || e == ErrorCode::invalid_producer_epoch) return e;
+  if (e == ErrorCode::not_leader_or_follower) return ErrorCode::not_coordinator;
+  if (e == ErrorCode::message_too_large) return ErrorCode::record_list_too_large;
+  return ErrorCode::coordinator_not_available;
+}
+
+}  // namespace
 
 CoordinatorShard::CoordinatorShard(int32_t index, std::shared_ptr<cluster::Partition> partition,
                                    const GroupConfig& config, Schedule schedule)
@@ -42,6 +56,10 @@ void CoordinatorShard::write(std::vector<Record> records,
               [done = std::move(done)](protocol::ErrorCode e, int64_t) { done(e); });
 }
 
+protocol::ErrorCode CoordinatorShard::write_refusal() const {
+  return coordinator_error(partition_->append_refusal(/*acks_all=*/true));
+}
+
 void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<TxnProducer> producer,
                                    WriteDone done) {
   if (records.empty()) return done(protocol::ErrorCode::none, -1);
@@ -62,17 +80,7 @@ void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<Tx
     opts.transactional = true;
   }
   std::string bytes = record::build_batch(batch, opts);
-  // As Kafka's coordinator: acks=all (every in-sync replica has it, and on local disk). Errors as
-  // the client should see them: a lost leadership is NOT_COORDINATOR (it looks the coordinator up
-  // again), a fenced producer epoch INVALID_PRODUCER_EPOCH, too few in-sync replicas or a storage
-  // failure COORDINATOR_NOT_AVAILABLE.
-  auto coordinator_error = [](protocol::ErrorCode e) {
-    using protocol::ErrorCode;
-    if (e == ErrorCode::none || e == ErrorCode::invalid_producer_epoch) return e;
-    if (e == ErrorCode::not_leader_or_follower) return ErrorCode::not_coordinator;
-    if (e == ErrorCode::message_too_large) return ErrorCode::record_list_too_large;
-    return ErrorCode::coordinator_not_available;
-  };
+  // As Kafka's coordinator: acks=all (every in-sync replica has it, and on local disk).
   auto out = partition_->append(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), now,
                                 /*acks_all=*/true, cluster::Partition::AppendOrigin::coordinator,
                                 producer ? producer->guard : std::nullopt);
@@ -82,11 +90,11 @@ void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<Tx
     return done(coordinator_error(out.error), -1);
   }
   // Replicated and durable before the change becomes visible; completions come in order.
-  partition_->when_replicated(out.last_offset + 1, [done = std::move(done), coordinator_error,
-                                                    base = out.base_offset](protocol::ErrorCode e) {
-    const auto error = coordinator_error(e);
-    done(error, error == protocol::ErrorCode::none ? base : -1);
-  });
+  partition_->when_replicated(
+      out.last_offset + 1, [done = std::move(done), base = out.base_offset](protocol::ErrorCode e) {
+        const auto error = coordinator_error(e);
+        done(error, error == protocol::ErrorCode::none ? base : -1);
+      });
 }
 
 void CoordinatorShard::complete_transaction(int64_t producer_id, bool commit) {

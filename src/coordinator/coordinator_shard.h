@@ -67,6 +67,10 @@ class CoordinatorShard {
   // storage failure, MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE if over the size limit).
   // Writes complete in the order they were issued. An empty list completes at once.
   void write(std::vector<Record> records, std::function<void(protocol::ErrorCode)> done);
+  // On this loop: NONE when the partition would take a write now; NOT_COORDINATOR when this
+  // broker no longer leads it, COORDINATOR_NOT_AVAILABLE when its ISR is below
+  // min.insync.replicas (acks=all appends are refused before writing).
+  protocol::ErrorCode write_refusal() const;
 
   // The producer of a transactional write (TxnOffsetCommit).
   struct TxnProducer {

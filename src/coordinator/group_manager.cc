@@ -25,6 +25,7 @@ class GroupManager::ShardEnv final : public GroupEnv {
              std::function<void(ErrorCode)> done) override {
     shard_.write(std::move(records), std::move(done));
   }
+  ErrorCode write_refusal() const override { return shard_.write_refusal(); }
 
  private:
   CoordinatorShard& shard_;

@@ -48,6 +48,9 @@ class GroupEnv {
   // Appends records to the offsets partition; done(error) on the shard's loop once durable.
   virtual void write(std::vector<CoordinatorShard::Record> records,
                      std::function<void(protocol::ErrorCode)> done) = 0;
+  // NONE when a write would be appended now; else the error a client should see
+  // (CoordinatorShard::write_refusal).
+  virtual protocol::ErrorCode write_refusal() const { return protocol::ErrorCode::none; }
 };
 
 class GroupManager {

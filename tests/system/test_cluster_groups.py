@@ -40,6 +40,7 @@ TOPIC = "grp-data"
 GROUP = "failover-group"
 PARTITIONS = 3
 PER_PARTITION = 100
+COORDINATOR_NOT_AVAILABLE = 15
 
 
 def agreed_coordinator(c, exclude=(), group=GROUP):
@@ -195,6 +196,47 @@ class ConsumerProtocolFailoverTest(Heartbeats, unittest.TestCase):
                 self.assertEqual(sorted(p for _, a in members.values() for p in a[tid]),
                                  [0, 1, 2, 3])
             c.restart(first)
+
+
+class ConsumerProtocolWithoutEnoughReplicasTest(Heartbeats, unittest.TestCase):
+    def test_a_refused_join_is_undone(self):
+        """With min.insync.replicas=2 and the coordinator alone in the ISR of the group's offsets
+        partition, a join is answered COORDINATOR_NOT_AVAILABLE and leaves nothing behind: the
+        group keeps its one member and its epoch (as Kafka's coordinator reverts a failed write),
+        while the member's steady heartbeats are answered. Once the other replicas are back, the
+        join takes the next epoch."""
+        group, topic = "kip848-min-isr", "kip848-min-isr-data"
+        with KaffaCluster(3, overrides={"min.insync.replicas": "2",
+                                        "replica.lag.time.max.ms": "2000"}) as c:
+            c.create_topic(topic, 2, 3)
+            find_coordinator(c.broker(1), group)  # makes __consumer_offsets, as a client would
+            coordinator = agreed_coordinator(c, group=group)
+            c.wait_full_isr("__consumer_offsets")
+            op = offsets_partition(group, 3)
+            with kw.connect(coordinator) as conn:
+                a = self.join(conn, group, [topic])
+                members = {a["member_id"]: [a["member_epoch"], a["assignment"]]}
+                self.settle(conn, group, members)
+                before = self.describe(conn, group)
+                others = [b for b in c.brokers if b.node_id != coordinator.node_id]
+                for b in others:
+                    b.kill9()
+                c.wait_isr("__consumer_offsets", op, lambda p: p["isr"] == [coordinator.node_id],
+                           "the ISR of __consumer_offsets-%d shrinking to its leader" % op)
+                r = self.hb(conn, group, "", 0, topics=[topic], owned={},
+                            rebalance_timeout_ms=30000)
+                self.assertEqual(r["error_code"], COORDINATOR_NOT_AVAILABLE, r)
+                after = self.describe(conn, group)
+                self.assertEqual((after["group_epoch"], [m["member_id"] for m in after["members"]]),
+                                 (before["group_epoch"], list(members)))
+                (mid, (epoch, assignment)), = members.items()
+                r = self.hb(conn, group, mid, epoch, owned=assignment)
+                self.assertEqual((r["error_code"], r["member_epoch"]), (0, epoch), r)
+                for b in others:
+                    c.restart(b)
+                c.wait_full_isr("__consumer_offsets")
+                b = self.join(conn, group, [topic])
+                self.assertEqual(b["member_epoch"], before["group_epoch"] + 1, b)
 
 
 class CoordinatorWithoutReplicaTest(unittest.TestCase):

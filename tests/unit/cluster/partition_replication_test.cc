@@ -156,12 +156,18 @@ TEST(PartitionReplication, AcksAllWaitsForTheLocalSyncOnceTheIsrShrankToTheLeade
 TEST(PartitionReplication, AcksAllIsRefusedBelowMinInsyncReplicas) {
   Fixture f(2);
   f.p->make_leader(state(1, 0, {1}), 1, 1000);
+  EXPECT_EQ(f.p->append_refusal(true), ErrorCode::not_enough_replicas);  // said beforehand
+  EXPECT_EQ(f.p->append_refusal(false), ErrorCode::none);
   const auto refused = f.append(1, true);
   EXPECT_EQ(refused.error, ErrorCode::not_enough_replicas);
   EXPECT_EQ(f.p->log_end_offset(), 0);  // nothing written
   const auto acks_one = f.append(1, false);
   EXPECT_EQ(acks_one.error, ErrorCode::none);
   EXPECT_EQ(f.p->high_watermark(), 1);  // an ISR of one: the watermark follows the log end
+  f.p->make_leader(state(1, 0, {1, 2}), 1, 1000);  // the ISR grew back (same epoch)
+  EXPECT_EQ(f.p->append_refusal(true), ErrorCode::none);
+  f.p->make_follower(state(2, 1, {1, 2}));
+  EXPECT_EQ(f.p->append_refusal(false), ErrorCode::not_leader_or_follower);
 }
 
 TEST(PartitionReplication, LaggingFollowerLeavesTheIsrAndTheWatermarkMoves) {

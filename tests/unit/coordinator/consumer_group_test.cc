@@ -419,5 +419,54 @@ TEST(ConsumerGroupManager, AnswersWaitForEveryEarlierWrite) {
   EXPECT_EQ((*failed)->error_code, protocol::code(protocol::ErrorCode::not_coordinator));
 }
 
+TEST(ConsumerGroupManager, WhileWritesAreRefusedChangesAreUndoneAndTimeoutsWait) {
+  Harness h;
+  auto a = h.beat("", 0, kNothing);
+  ASSERT_TRUE(*a);
+  const std::string aid = *(*a)->member_id;
+  auto steady = h.beat(aid, 1, owned(*a));
+  ASSERT_TRUE(*steady);
+  const int32_t epoch = h.mgr.group("g")->group_epoch();
+  const size_t writes = h.env.writes.size();
+  h.env.refusal = protocol::ErrorCode::coordinator_not_available;  // ISR below min.insync
+  // A heartbeat that changes nothing is answered as usual.
+  auto again = h.beat(aid, (*steady)->member_epoch, owned(*steady));
+  ASSERT_TRUE(*again);
+  EXPECT_EQ((*again)->error_code, 0);
+  // A join would move the group epoch: undone, answered with the refusal, nothing written.
+  auto join = h.beat("", 0, kNothing);
+  ASSERT_TRUE(*join);
+  EXPECT_EQ((*join)->error_code, protocol::code(protocol::ErrorCode::coordinator_not_available));
+  EXPECT_EQ(h.mgr.group("g")->group_epoch(), epoch);
+  EXPECT_EQ(h.mgr.group("g")->members().size(), 1u);
+  // A new group is not kept either.
+  ConsumerGroupManager::HeartbeatRequest other;
+  other.group_id = "new";
+  other.member_id = "m";
+  other.rebalance_timeout_ms = 30000;
+  other.subscribed_topic_names = std::vector<std::string>{"a"};
+  other.owned.emplace();
+  std::optional<ConsumerGroupHeartbeatResponse> created;
+  h.mgr.heartbeat(std::move(other),
+                  {[&h](const std::string& n) -> std::optional<TopicMeta> {
+                     auto it = h.topics.find(n);
+                     return it == h.topics.end() ? std::nullopt
+                                                 : std::optional<TopicMeta>(it->second);
+                   },
+                   [] { return std::vector<std::string>{"a"}; }, [] { return uint64_t{1}; }},
+                  [&created](ConsumerGroupHeartbeatResponse r) { created = std::move(r); });
+  ASSERT_TRUE(created);
+  EXPECT_NE(created->error_code, 0);
+  EXPECT_EQ(h.mgr.group("new"), nullptr);
+  // The member's session runs out, but its removal waits until the partition takes writes.
+  h.env.advance(h.env.cfg.consumer_session_timeout_ms + 1000);
+  EXPECT_EQ(h.mgr.group("g")->members().size(), 1u);
+  EXPECT_EQ(h.env.writes.size(), writes);
+  h.env.refusal = protocol::ErrorCode::none;
+  h.env.advance(ConsumerGroupManager::kExpiryRetryMs);
+  EXPECT_EQ(h.mgr.group("g")->members().size(), 0u);
+  EXPECT_GT(h.env.writes.size(), writes);
+}
+
 }  // namespace
 }  // namespace kaffa::coordinator

@@ -20,9 +20,11 @@ class FakeEnv : public GroupEnv {
   int64_t clock = 1'000'000;
   bool hold_writes = false;
   protocol::ErrorCode write_result = protocol::ErrorCode::none;
+  protocol::ErrorCode refusal = protocol::ErrorCode::none;  // what write_refusal() answers
   std::vector<std::vector<CoordinatorShard::Record>> writes;
 
   const GroupConfig& config() const override { return cfg; }
+  protocol::ErrorCode write_refusal() const override { return refusal; }
   int64_t now_ms() const override { return clock; }
   void schedule(int64_t delay_ms, std::function<void()> fn) override {
     timers_.push_back({clock + delay_ms, seq_++, std::move(fn)});
