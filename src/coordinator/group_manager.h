@@ -140,7 +140,8 @@ class GroupManager {
   // A consumer group of that id goes too.
   void remove_group(std::string_view group_id);
   // An empty group of one kind gives way to a new group of the other, as in Kafka: its records
-  // are tombstoned (not waited for) and it is forgotten. Committed offsets stay.
+  // are tombstoned (not waited for) and it is forgotten. Committed offsets stay. Callers first
+  // check that the offsets partition takes writes (else they answer its refusal).
   void make_way(const std::string& group_id);
 
   // --- The consumer group protocol (KIP-848) ---

@@ -192,6 +192,12 @@ void GroupManager::consumer_heartbeat(ConsumerGroupManager::HeartbeatRequest req
       r.error_message = "Group " + req.group_id + " is not a consumer group.";
       return done(std::move(r));
     }
+    // Its tombstones must be writable, or both groups stay as they are.
+    if (const ErrorCode e = env_.write_refusal(); e != ErrorCode::none) {
+      protocol::ConsumerGroupHeartbeatResponse r;
+      r.error_code = protocol::code(e);
+      return done(std::move(r));
+    }
     make_way(req.group_id);  // its offsets stay
   }
   consumer_.heartbeat(std::move(req), lookup, std::move(done));

@@ -499,5 +499,49 @@ TEST_F(GroupTest, SubscriptionsOfTheConsumerProtocol) {
   EXPECT_FALSE(parse_consumer_subscription(std::string("\x00\x00\x00\x00\x00\x09", 6)));
 }
 
+TEST_F(GroupTest, AnEmptyGroupMakesWayOnlyWhenItsTombstonesCanBeWritten) {
+  auto [leader, other] = stable_pair();
+  gm->leave("g", {{other, std::nullopt}, {leader, std::nullopt}});
+  ASSERT_EQ(state(), GroupState::empty);
+  const size_t writes = env.writes.size();
+  env.refusal = ErrorCode::coordinator_not_available;
+  ConsumerGroupManager::HeartbeatRequest req;
+  req.group_id = "g";
+  req.member_id = "m";
+  req.rebalance_timeout_ms = 30000;
+  req.subscribed_topic_names = std::vector<std::string>{"t"};
+  req.owned.emplace();
+  const ConsumerGroupManager::TopicLookup lookup{
+      [](const std::string&) -> std::optional<TopicMeta> { return std::nullopt; },
+      [] { return std::vector<std::string>{}; }, [] { return uint64_t{1}; }};
+  std::optional<protocol::ConsumerGroupHeartbeatResponse> answer;
+  gm->consumer_heartbeat(req, lookup,
+                         [&answer](protocol::ConsumerGroupHeartbeatResponse r) { answer = r; });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error_code, err(ErrorCode::coordinator_not_available));
+  ASSERT_NE(gm->group("g"), nullptr);  // the classic group stays, nothing was written
+  EXPECT_EQ(gm->consumer().group("g"), nullptr);
+  EXPECT_EQ(env.writes.size(), writes);
+  env.refusal = ErrorCode::none;
+  answer.reset();
+  gm->consumer_heartbeat(req, lookup,
+                         [&answer](protocol::ConsumerGroupHeartbeatResponse r) { answer = r; });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error_code, 0);
+  EXPECT_EQ(gm->group("g"), nullptr);  // gave way
+  ASSERT_NE(gm->consumer().group("g"), nullptr);
+  // Back the other way: a classic join to the consumer group once it is empty.
+  req.member_id = answer->member_id.value_or("m");
+  req.member_epoch = ConsumerGroupManager::kLeaveEpoch;
+  gm->consumer_heartbeat(req, lookup, [](protocol::ConsumerGroupHeartbeatResponse) {});
+  ASSERT_TRUE(gm->consumer().group("g")->empty());
+  env.refusal = ErrorCode::coordinator_not_available;
+  auto refused = join("", "c");
+  ASSERT_TRUE(refused->has_value());
+  EXPECT_EQ((*refused)->error_code, err(ErrorCode::coordinator_not_available));
+  EXPECT_NE(gm->consumer().group("g"), nullptr);
+  EXPECT_EQ(gm->group("g"), nullptr);
+}
+
 }  // namespace
 }  // namespace kaffa::coordinator
