@@ -181,10 +181,10 @@ struct Harness {
   std::shared_ptr<std::optional<ConsumerGroupHeartbeatResponse>> beat(
       std::string member, int32_t epoch, OwnedPartitions owned,
       std::optional<std::string> instance = std::nullopt,
-      std::optional<std::string> regex = std::nullopt) {
+      std::optional<std::string> regex = std::nullopt, std::string group = "g") {
     ConsumerGroupManager::HeartbeatRequest req;
     req.subscribed_topic_regex = std::move(regex);
-    req.group_id = "g";
+    req.group_id = std::move(group);
     req.member_id = std::move(member);
     req.member_epoch = epoch;
     req.instance_id = std::move(instance);
@@ -440,23 +440,9 @@ TEST(ConsumerGroupManager, WhileWritesAreRefusedChangesAreUndoneAndTimeoutsWait)
   EXPECT_EQ(h.mgr.group("g")->group_epoch(), epoch);
   EXPECT_EQ(h.mgr.group("g")->members().size(), 1u);
   // A new group is not kept either.
-  ConsumerGroupManager::HeartbeatRequest other;
-  other.group_id = "new";
-  other.member_id = "m";
-  other.rebalance_timeout_ms = 30000;
-  other.subscribed_topic_names = std::vector<std::string>{"a"};
-  other.owned.emplace();
-  std::optional<ConsumerGroupHeartbeatResponse> created;
-  h.mgr.heartbeat(std::move(other),
-                  {[&h](const std::string& n) -> std::optional<TopicMeta> {
-                     auto it = h.topics.find(n);
-                     return it == h.topics.end() ? std::nullopt
-                                                 : std::optional<TopicMeta>(it->second);
-                   },
-                   [] { return std::vector<std::string>{"a"}; }, [] { return uint64_t{1}; }},
-                  [&created](ConsumerGroupHeartbeatResponse r) { created = std::move(r); });
-  ASSERT_TRUE(created);
-  EXPECT_NE(created->error_code, 0);
+  auto created = h.beat("", 0, kNothing, std::nullopt, std::nullopt, "new");
+  ASSERT_TRUE(*created);
+  EXPECT_NE((*created)->error_code, 0);
   EXPECT_EQ(h.mgr.group("new"), nullptr);
   // The member's session runs out, but its removal waits until the partition takes writes.
   h.env.advance(h.env.cfg.consumer_session_timeout_ms + 1000);
