@@ -148,9 +148,19 @@ class ClusterBasicTest(unittest.TestCase):
             f = conn.fetch([("leaders-only", [(0, 0, 1 << 20)])])[("leaders-only", 0)]
             self.assertEqual(f["error_code"], NOT_LEADER_OR_FOLLOWER,
                              "consumer Fetch from follower %r: %r" % (follower, f))
+        # The leader takes it. Metadata names a new partition's leader as soon as the broker has
+        # the metadata, a moment before its loop has made the partition lead (the answer is then
+        # a retriable NOT_LEADER_OR_FOLLOWER, as clients see it): wait for that, not for a time.
         leader = c.broker(parts[0]["leader"])
         with kr.connect(leader) as conn:
-            self.assertEqual(conn.produce_one("leaders-only", 0, batch)["error_code"], 0)
+            answers = []
+
+            def accepted():
+                answers.append(conn.produce_one("leaders-only", 0, batch)["error_code"])
+                self.assertIn(answers[-1], (0, NOT_LEADER_OR_FOLLOWER), answers)
+                return answers[-1] == 0
+            wait_until(accepted, "leader %r to take the batch" % leader,
+                       describe=lambda: "answers: %s" % answers[-5:])
 
     def test_leader_hints_from_a_broker_without_the_partition(self):
         c = self.cluster
