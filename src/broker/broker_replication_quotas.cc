@@ -3,10 +3,11 @@
 // configs: a value set with AlterConfigs / IncrementalAlterConfigs on this broker's resource wins
 // over the static one, is kept in <log.dirs>/__kaffa_metadata/dynamic-broker-configs with the
 // dynamic TLS values (tls_config::edit_dynamic) and applies again after a restart.
-#include <charconv>
+#include <limits>
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/config_settings.h"
 #include "broker/tls_config.h"
 
 namespace kaffa::broker {
@@ -15,10 +16,10 @@ namespace {
 constexpr std::string_view kLeaderRate = "leader.replication.throttled.rate";
 constexpr std::string_view kFollowerRate = "follower.replication.throttled.rate";
 
+// A non-negative long, as the static settings are read.
 std::optional<int64_t> parse_rate(const std::string& v) {
   int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size() || n < 0) return std::nullopt;
+  if (!config_detail::parse_int(v, n, 0, std::numeric_limits<int64_t>::max())) return std::nullopt;
   return n;
 }
 

@@ -327,7 +327,9 @@ void FetchOp::finished(int64_t total, bool read_error) {
       if (t.bytes > 0) t.partition->count_bytes_out(t.bytes);
       if (t.throttled) throttled_bytes += t.bytes;
     }
-    broker_.leader_replication_quota().record(throttled_bytes, clock::steady_ms());
+    if (throttled_bytes > 0) {  // no clock read for the answers of consumers
+      broker_.leader_replication_quota().record(throttled_bytes, clock::steady_ms());
+    }
     if (version_ >= 16 && (any_error_ || read_error)) add_leader_hints();
     broker_.fetch_sessions().close(session, req, resp, clock::wall_ms());
     respond_.send(resp);
