@@ -106,32 +106,6 @@ void Broker::write_meta_properties() {
   fs::rename(tmp, meta);
 }
 
-static cluster::LogDefaults log_defaults(const BrokerConfig& c) {
-  cluster::LogDefaults d;
-  d.segment_bytes = c.log_segment_bytes;
-  d.segment_ms = c.log_roll_ms;
-  d.index_interval_bytes = c.log_index_interval_bytes;
-  d.segment_index_bytes = c.log_index_size_max_bytes;
-  d.max_message_bytes = c.message_max_bytes;
-  d.timestamp_type = c.log_message_timestamp_type == "LogAppendTime"
-                         ? record::TimestampType::log_append_time
-                         : record::TimestampType::create_time;
-  d.compression = cluster::compression_of(c.compression_type);
-  d.flush_messages = c.log_flush_interval_messages;
-  d.flush_ms = c.log_flush_interval_ms;
-  d.cached_read_files = c.log_cached_read_files;
-  d.retention_ms = c.log_retention_ms;
-  d.retention_bytes = c.log_retention_bytes;
-  d.cleaner.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
-  d.cleaner.delete_retention_ms = c.log_cleaner_delete_retention_ms;
-  d.cleaner.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
-  d.cleaner.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
-  d.producer_id_expiration_ms = c.producer_id_expiration_ms;
-  d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
-  d.min_insync_replicas = c.cluster.min_insync_replicas;
-  return d;
-}
-
 void Broker::load_topics() {
   const auto file = cluster::metadata_snapshot_path(config_.log_dir);
   std::string error;
@@ -152,11 +126,11 @@ void Broker::start() {
   if (std::string error; !producer_ids_->load(&error)) throw std::runtime_error(error);
   load_security_stores();
   load_client_quotas();
-  load_replication_rates();
+  load_dynamic_configs();
   load_group_configs();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
-      config_.log_dir, server_->thread_count(), log_defaults(config_), flusher_,
+      config_.log_dir, server_->thread_count(), log_defaults_, flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;

@@ -20,6 +20,7 @@
 
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "broker/dynamic_configs.h"
 #include "broker/fetch_sessions.h"
 #include "broker/quota_manager.h"
 #include "cluster/cleaner_manager.h"
@@ -152,18 +153,27 @@ class Broker : public net::RequestHandler {
   const coordinator::GroupConfigs& group_configs() const { return *group_configs_; }
   void update_group_configs(std::function<bool(coordinator::GroupConfigSet&)> change,
                             SecurityDone done);
-  // Replication quotas (KIP-73; broker_replication_quotas.cc): the leader side for the Fetch
-  // handler, the follower side for the replica fetchers. Their bounds are the static settings or
-  // this broker's dynamic values (leader.replication.throttled.rate,
-  // follower.replication.throttled.rate), which alter_replication_rates() changes: `change` edits
-  // the map of dynamic values (names not of these two are ignored); the INVALID_CONFIG message on
-  // failure. The values are persisted with the other dynamic broker configs before use.
+  // Replication quotas (KIP-73): the leader side for the Fetch handler, the follower side for the
+  // replica fetchers; their bounds are leader/follower.replication.throttled.rate.
   cluster::ReplicationQuota& leader_replication_quota() { return *leader_quota_; }
   const cluster::ReplicationQuota& follower_replication_quota() const { return *follower_quota_; }
-  static bool is_replication_rate(std::string_view name);
-  std::optional<std::string> alter_replication_rates(const cluster::ConfigChange& change,
-                                                     bool validate_only);
-  std::map<std::string, std::string> dynamic_replication_rates() const;
+  // Dynamic broker configs (KIP-226; dynamic_configs.h, broker_dynamic_configs.cc): this broker's
+  // own values (DYNAMIC_BROKER_CONFIG) and the cluster-wide defaults
+  // (DYNAMIC_DEFAULT_BROKER_CONFIG), as in force.
+  struct DynamicConfigs {
+    dynamic_configs::Values own;
+    dynamic_configs::Values cluster_default;
+  };
+  DynamicConfigs dynamic_configs() const;
+  // Changes one layer (`cluster_default` or this broker's own values) with `change`, which edits
+  // its map; names other than dynamic_configs::is_dynamic ones are the caller's to refuse. The
+  // result is checked (INVALID_CONFIG message in `invalid`) and, unless validate_only, stored —
+  // own values in this broker's file; the defaults in a single node's file, or in a cluster the
+  // metadata store's record, which every broker follows — and put in force. done(invalid, error)
+  // runs once, maybe on another thread, after this broker uses the result.
+  using DynamicDone = std::function<void(std::string invalid, std::string error)>;
+  void alter_dynamic_configs(bool cluster_default, cluster::ConfigChange change, bool validate_only,
+                             DynamicDone done);
   // Incremental fetch sessions (KIP-227), for the Fetch handler.
   FetchSessions& fetch_sessions() { return fetch_sessions_; }
   // Who a request is measured as for quotas (its principal's name and client id); nullopt while
@@ -240,8 +250,13 @@ class Broker : public net::RequestHandler {
                               const cluster::MetadataImage& current);
   // broker_quotas.cc: the single node's file, or (cluster) each new image's record.
   void load_client_quotas();
-  void load_replication_rates();   // broker_replication_quotas.cc: static, then dynamic values
-  void apply_replication_rates();  // the bounds from the settings and replication_rates_
+  // broker_dynamic_configs.cc: this broker's values and a single node's defaults, read at
+  // start-up; in a cluster each new image's defaults; and what they set (quota bounds, the
+  // partitions' defaults), with dynamic_mu_ held.
+  void load_dynamic_configs();
+  void apply_broker_config_record(const cluster::MetadataImage* previous,
+                                  const cluster::MetadataImage& current);
+  void apply_dynamic_configs_locked();
   void apply_quota_record(const cluster::MetadataImage* previous,
                           const cluster::MetadataImage& current);
   // broker_group_configs.cc: the same for the per-group configs.
@@ -297,8 +312,9 @@ class Broker : public net::RequestHandler {
   QuotaManager quotas_;
   std::shared_ptr<cluster::ReplicationQuota> leader_quota_;
   std::shared_ptr<cluster::ReplicationQuota> follower_quota_;
-  mutable std::mutex replication_rates_mu_;
-  std::map<std::string, std::string> replication_rates_;  // dynamic values, by name
+  mutable std::mutex dynamic_mu_;      // the two layers, and a change of either, one at a time
+  DynamicConfigs dynamic_;             // guarded by dynamic_mu_
+  cluster::LogDefaults log_defaults_;  // from the static settings and dynamic_, guarded too
   FetchSessions fetch_sessions_;
   std::shared_ptr<coordinator::GroupConfigs> group_configs_ =
       std::make_shared<coordinator::GroupConfigs>();

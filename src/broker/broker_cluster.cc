@@ -264,6 +264,7 @@ void Broker::apply_image(const cluster::ImagePtr& previous, const cluster::Image
   apply_security_records(previous.get(), *current);
   apply_quota_record(previous.get(), *current);
   apply_group_config_record(previous.get(), *current);
+  apply_broker_config_record(previous.get(), *current);
   if (topics_differ(previous.get(), *current)) {
     std::vector<cluster::TopicInfo> all;
     all.reserve(current->topics.size());

@@ -481,7 +481,32 @@ const Setting* find_setting(const std::string& name) {
   return nullptr;
 }
 
+// log.retention.ms from the first of log.retention.ms, .minutes and .hours that is set.
+std::optional<ConfigError> resolve_retention(BrokerConfig& out) {
+  out.log_retention_ms = out.log_retention_ms_setting.value_or(
+      out.log_retention_minutes ? *out.log_retention_minutes * 60000
+                                : int64_t{out.log_retention_hours} * 3600000);
+  if (out.log_retention_ms < 0) out.log_retention_ms = -1;
+  if (out.log_retention_ms == 0) {
+    return ConfigError{"log.retention.ms must be unlimited (-1) or, greater than or equal to 1"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<ConfigError> apply_settings(BrokerConfig& config,
+                                          const std::map<std::string, std::string>& values) {
+  for (const auto& [key, value] : values) {
+    const Setting* s = find_setting(key);
+    if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
+    std::string why;
+    if (!s->apply(value, config, why)) {
+      return ConfigError{"Invalid value " + value + " for configuration " + key + ": " + why};
+    }
+  }
+  return resolve_retention(config);
+}
 
 bool parse_properties(const std::string& text, std::map<std::string, std::string>& out,
                       std::string& error) {
@@ -671,13 +696,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     if (i >= defaults) out.explicit_settings.insert(key);
   }
   if (out.log_roll_hours > 0 && !explicit_roll_ms) out.log_roll_ms = out.log_roll_hours * 3600000;
-  out.log_retention_ms = out.log_retention_ms_setting.value_or(
-      out.log_retention_minutes ? *out.log_retention_minutes * 60000
-                                : int64_t{out.log_retention_hours} * 3600000);
-  if (out.log_retention_ms < 0) out.log_retention_ms = -1;
-  if (out.log_retention_ms == 0) {
-    return ConfigError{"log.retention.ms must be unlimited (-1) or, greater than or equal to 1"};
-  }
+  if (auto e = resolve_retention(out)) return e;
   if (auto e = resolve_listeners(out)) return e;
   if (auto e = tls_config::resolve(out)) return e;
   if (out.cluster.replica_socket_timeout_ms < out.cluster.replica_fetch_wait_max_ms) {

@@ -55,7 +55,7 @@ struct ClusterConfig {
   int64_t controlled_shutdown_retry_backoff_ms = 5000;  // controlled.shutdown.retry.backoff.ms
   int64_t controlled_shutdown_quiet_ms = 500;           // controlled.shutdown.quiet.ms (Kaffa's)
   // Replication quotas (KIP-73; cluster/replication_quota.h), bytes/s, Long.MAX_VALUE: none.
-  // Also dynamic per broker (broker_replication_quotas.cc).
+  // Also dynamic (dynamic_configs.h, broker_dynamic_configs.cc).
   int64_t leader_replication_throttled_rate = std::numeric_limits<int64_t>::max();
   int64_t follower_replication_throttled_rate = std::numeric_limits<int64_t>::max();
   int32_t replication_quota_window_num = 11;          // replication.quota.window.num
@@ -193,6 +193,13 @@ bool parse_properties(const std::string& text, std::map<std::string, std::string
 std::optional<ConfigError> load_config(const std::map<std::string, std::string>& file_props,
                                        const std::vector<std::string>& overrides,
                                        BrokerConfig& out);
+
+// Settings applied on top of a configuration built by load_config (the dynamic broker configs,
+// dynamic_configs.h): each value through its setting's parser, then the values derived from
+// several settings worked out again (log.retention.ms). The first problem found, in Kafka's
+// words ("Invalid value x for configuration log.retention.ms: ...").
+std::optional<ConfigError> apply_settings(BrokerConfig& config,
+                                          const std::map<std::string, std::string>& values);
 
 // `NAME://host:port[,NAME://host:port...]`; IPv6 hosts in brackets.
 bool parse_listeners(const std::string& value, std::vector<Listener>& out, std::string& error);

@@ -113,12 +113,12 @@ const std::vector<Setting>& cluster_settings() {
       {"leader.replication.throttled.rate", "9223372036854775807",
        "Bytes per second this broker sends, as leader, to the replicas of partitions named in "
        "their topic's leader.replication.throttled.replicas while those replicas are out of "
-       "the ISR (KIP-73). Dynamic: AlterConfigs on this broker.",
+       "the ISR (KIP-73). Dynamic, per broker or cluster-wide.",
        cluster_int(&ClusterConfig::leader_replication_throttled_rate, 0, kMaxLong)},
       {"follower.replication.throttled.rate", "9223372036854775807",
        "Bytes per second this broker fetches, as follower, for its replicas named in their "
        "topic's follower.replication.throttled.replicas while they are behind (KIP-73). "
-       "Dynamic: AlterConfigs on this broker.",
+       "Dynamic, per broker or cluster-wide.",
        cluster_int(&ClusterConfig::follower_replication_throttled_rate, 0, kMaxLong)},
       {"replication.quota.window.num", "11",
        "Windows the replication quotas' rates are measured over.",

@@ -398,7 +398,7 @@ std::optional<std::string> update(
     std::erase_if(all, [](const auto& kv) { return accepts(kv.first); });
     all.insert(keep.begin(), keep.end());
   };
-  if (std::string error; !edit_dynamic(c.log_dir, replace_tls, &error)) {
+  if (std::string error; !edit_dynamic(dynamic_path(c.log_dir), replace_tls, &error)) {
     log::error("cannot persist the dynamic TLS settings: {}", error);
     return "Cannot persist the dynamic config update of SSL settings: " + error;
   }

@@ -72,13 +72,19 @@ std::optional<std::string> update(
 // The persisted dynamic values (tls_dynamic.cc): full setting name -> value. A missing file is
 // no values; a damaged one nullopt with *error.
 std::filesystem::path dynamic_path(const std::string& log_dir);
+// A single node's cluster-wide defaults (dynamic_configs.h), in the same format.
+std::filesystem::path dynamic_default_path(const std::string& log_dir);
 std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesystem::path& file,
                                                                std::string* error);
 bool save_dynamic(const std::filesystem::path& file,
                   const std::map<std::string, std::string>& values, std::string* error);
-// Loads the values of <log_dir>'s file, lets `edit` change them and saves them, one caller at a
-// time: the TLS values and the other dynamic broker configs (the replication rates) share it.
-bool edit_dynamic(const std::string& log_dir,
+// The text of the files (also the cluster-wide defaults' record in the metadata store).
+std::string encode_dynamic(const std::map<std::string, std::string>& values);
+std::optional<std::map<std::string, std::string>> decode_dynamic(const std::string& text,
+                                                                 std::string* why);
+// Loads the values of `file`, lets `edit` change them and saves them, one caller at a time: the
+// TLS values and the other dynamic broker configs share dynamic_path's file.
+bool edit_dynamic(const std::filesystem::path& file,
                   const std::function<void(std::map<std::string, std::string>&)>& edit,
                   std::string* error);
 

@@ -168,6 +168,10 @@ DescribedConfig describe_topic_config(const TopicConfigDef& def,
   if (!def.broker_name.empty() && broker) {
     if (auto b = broker(def.broker_name)) {
       const std::string bname(def.broker_name);
+      if (b->dynamic) out.synonyms.push_back({bname, b->dynamic, ConfigSource::dynamic_broker});
+      if (b->dynamic_default) {
+        out.synonyms.push_back({bname, b->dynamic_default, ConfigSource::dynamic_default_broker});
+      }
       if (b->configured)
         out.synonyms.push_back({bname, b->configured, ConfigSource::static_broker});
       if (b->default_value) {

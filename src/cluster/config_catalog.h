@@ -72,8 +72,10 @@ std::optional<std::string> validate_topic_configs(const std::map<std::string, st
 
 // A broker setting as the topic config's default source sees it.
 struct BrokerSetting {
-  std::optional<std::string> configured;     // given in the file / overrides (static)
-  std::optional<std::string> default_value;  // the broker's own default
+  std::optional<std::string> dynamic;          // this broker's dynamic value (KIP-226)
+  std::optional<std::string> dynamic_default;  // the cluster-wide dynamic default
+  std::optional<std::string> configured;       // given in the file / overrides (static)
+  std::optional<std::string> default_value;    // the broker's own default
 };
 // Looks up a broker setting by name; nullopt when the broker has no such setting.
 using BrokerLookup = std::function<std::optional<BrokerSetting>(std::string_view name)>;
@@ -96,8 +98,9 @@ struct DescribedConfig {
 
 // One topic config as Kafka's ConfigHelper.createTopicConfigEntry describes it: the value is the
 // topic's override, else the broker setting, else Kafka's default; synonyms are the override
-// (TOPIC_CONFIG), the broker setting as configured (STATIC_BROKER_CONFIG) and the broker's
-// default (DEFAULT_CONFIG); the source is the first synonym's, DEFAULT_CONFIG when none.
+// (TOPIC_CONFIG), the broker setting's dynamic values (DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG), as configured (STATIC_BROKER_CONFIG) and the broker's default
+// (DEFAULT_CONFIG); the source is the first synonym's, DEFAULT_CONFIG when none.
 DescribedConfig describe_topic_config(const TopicConfigDef& def,
                                       const std::map<std::string, std::string>& overrides,
                                       const BrokerLookup& broker);

@@ -148,7 +148,7 @@ class EtcdMetadata {
   // the key's version: after a lost race or an unknown outcome the record is read again and change
   // runs again (at most kSharedAttempts times, then REQUEST_TIMED_OUT), so change must start from
   // what it is given each time. change runs on the metadata thread.
-  enum class Shared { acls, scram_credentials, client_quotas, group_configs };
+  enum class Shared { acls, scram_credentials, client_quotas, group_configs, broker_configs };
   using RecordChange =
       std::function<std::optional<std::string>(const std::string& current, std::string* error)>;
   static constexpr int kSharedAttempts = 50;

@@ -22,6 +22,7 @@ void EtcdMetadata::Impl::load(std::function<void(std::optional<etcd::Error>)> do
     scram_credentials_ = {};
     client_quotas_ = {};
     group_configs_ = {};
+    broker_configs_ = {};
     controller_id_ = -1;
     for (const auto& kv : r->kvs) apply_kv(kv);
     publish(r->revision);
@@ -118,6 +119,9 @@ void EtcdMetadata::Impl::apply_kv(const etcd::KeyValue& kv) {
     case Kind::group_configs:
       group_configs_ = {std::make_shared<const std::string>(kv.value), kv.mod_revision};
       break;
+    case Kind::broker_configs:
+      broker_configs_ = {std::make_shared<const std::string>(kv.value), kv.mod_revision};
+      break;
     case Kind::cluster_id:
     case Kind::producer_id_block:
     case Kind::other:
@@ -163,6 +167,9 @@ void EtcdMetadata::Impl::apply_delete(const std::string& key) {
     case Kind::group_configs:
       group_configs_ = {};
       break;
+    case Kind::broker_configs:
+      broker_configs_ = {};
+      break;
     case Kind::partition: {
       auto it = partitions_.find(ref.topic_id);
       if (it != partitions_.end()) {
@@ -186,6 +193,7 @@ ImagePtr EtcdMetadata::Impl::build_image(int64_t revision) const {
   image->scram_credentials = scram_credentials_;
   image->client_quotas = client_quotas_;
   image->group_configs = group_configs_;
+  image->broker_configs = broker_configs_;
   for (const auto& [name, rec] : topics_) {
     auto parts = partitions_.find(rec.info.id.to_base64());
     if (parts == partitions_.end() && rec.info.partitions > 0) continue;

@@ -136,6 +136,7 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
   SharedRecord scram_credentials_;
   SharedRecord client_quotas_;
   SharedRecord group_configs_;
+  SharedRecord broker_configs_;
 
   std::multimap<int64_t, std::function<void()>> revision_waiters_;
   std::vector<std::function<bool(const MetadataImage&)>> image_waiters_;

@@ -21,7 +21,8 @@ void EtcdMetadata::Impl::update_shared(Shared which, RecordChange change, Done d
   const std::string key = which == Shared::acls                ? keys_.acls()
                           : which == Shared::scram_credentials ? keys_.scram_credentials()
                           : which == Shared::client_quotas     ? keys_.client_quotas()
-                                                               : keys_.group_configs();
+                          : which == Shared::group_configs     ? keys_.group_configs()
+                                                               : keys_.broker_configs();
   client_->get(key, [this, which, key, change, done,
                      attempts](etcd::Result<std::optional<etcd::KeyValue>> g) {
     if (stopping_) return;

@@ -90,6 +90,7 @@ struct MetadataImage {
   SharedRecord scram_credentials;  // <prefix>/scram_credentials
   SharedRecord client_quotas;      // <prefix>/client_quotas
   SharedRecord group_configs;      // <prefix>/group_configs
+  SharedRecord broker_configs;     // <prefix>/broker_configs
 
   const TopicImage* topic(std::string_view name) const {
     auto it = topics.find(name);

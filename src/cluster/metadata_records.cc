@@ -65,6 +65,8 @@ KeyRef parse_key(const Keys& keys, std::string_view key) {
     r.kind = KeyRef::Kind::client_quotas;
   } else if (rest == "group_configs") {
     r.kind = KeyRef::Kind::group_configs;
+  } else if (rest == "broker_configs") {
+    r.kind = KeyRef::Kind::broker_configs;
   } else if (auto b = after("brokers/")) {
     if (auto id = parse_int32(*b)) {
       r.kind = KeyRef::Kind::broker;

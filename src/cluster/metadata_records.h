@@ -20,6 +20,8 @@
 //                                   (security/scram.h); both read and written whole
 //   P/client_quotas                 every client quota, in broker/client_quotas.h's text (whole)
 //   P/group_configs                 every group's configs, in coordinator/group_configs.h's text
+//   P/broker_configs                the cluster-wide dynamic broker configs (the broker resource
+//                                   ""), in broker/tls_config.h's dynamic-configs text
 // A partition's store_version is its key's etcd version (not in the JSON). 64-bit numbers are
 // written as decimal strings (as etcd's gateway does), 32-bit ones as JSON numbers.
 #pragma once
@@ -44,6 +46,7 @@ struct Keys {
   std::string scram_credentials() const { return prefix + "/scram_credentials"; }
   std::string client_quotas() const { return prefix + "/client_quotas"; }
   std::string group_configs() const { return prefix + "/group_configs"; }
+  std::string broker_configs() const { return prefix + "/broker_configs"; }
   std::string brokers() const { return prefix + "/brokers/"; }
   std::string broker(int32_t id) const { return brokers() + std::to_string(id); }
   std::string topics() const { return prefix + "/topics/"; }
@@ -67,6 +70,7 @@ struct KeyRef {
     scram_credentials,
     client_quotas,
     group_configs,
+    broker_configs,
     broker,
     topic,
     partition,

@@ -282,8 +282,9 @@ class Partition {
 
   // Owner loop, at periodic ticks: flush when flush.ms has passed since the last flush.
   void on_tick(int64_t now_ms);
-  // Owner loop: the topic's configs changed (AlterConfigs); topic_changes.cc.
+  // Owner loop: the topic's configs or the broker's defaults changed; topic_changes.cc.
   void set_config(PartitionConfig config);
+  const PartitionConfig& config() const { return config_; }  // owner loop
 
   // partition_retention.cc. Owner loop: DeleteRecords (Kafka's Partition.deleteRecordsOnLeader).
   // offset -1 means the high watermark; a negative offset or one above the high watermark is

@@ -40,9 +40,9 @@ PartitionManager::PartitionManager(fs::path log_dir, size_t shards, LogDefaults 
                                    storage::Flusher& flusher, Post post)
     : log_dir_(std::move(log_dir)),
       shards_(shards == 0 ? 1 : shards),
-      defaults_(defaults),
       flusher_(flusher),
-      post_(std::move(post)) {}
+      post_(std::move(post)),
+      defaults_(std::make_shared<const LogDefaults>(defaults)) {}
 
 PartitionManager::~PartitionManager() = default;
 
@@ -59,7 +59,9 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
                                                             std::string* error,
                                                             int64_t log_start_offset) {
   const fs::path dir = partition_dir(topic.name, index);
-  const PartitionConfig cfg = resolve_partition_config(defaults_, topic.configs);
+  const auto defaults = this->defaults();
+  PartitionConfig cfg = resolve_partition_config(*defaults, topic.configs);
+  cfg.defaults = defaults;
   auto log = storage::Log::open(dir, cfg.log, recovery_point, error);
   if (!log || !log->restore_log_start_offset(log_start_offset, error)) return nullptr;
   const auto& st = log->recovery_stats();
@@ -103,6 +105,7 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
                               st == starts.end() ? 0 : st->second);
       if (!p) return false;
       std::lock_guard lock(mu_);
+      adopt_locked(p);
       partitions_[{t.name, i}] = std::move(p);
     }
   }
@@ -131,7 +134,10 @@ bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
   }
   if (!sync_log_dir(error)) return false;  // the new partition directories' entries, at once
   std::lock_guard lock(mu_);
-  for (auto& p : created) partitions_[{topic.name, p->index()}] = std::move(p);
+  for (auto& p : created) {
+    adopt_locked(p);
+    partitions_[{topic.name, p->index()}] = std::move(p);
+  }
   return true;
 }
 
@@ -257,6 +263,7 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
   if (!existed && !sync_log_dir(error)) return nullptr;
   std::lock_guard lock(mu_);
   auto [it, inserted] = partitions_.emplace(key, std::move(p));
+  if (inserted) adopt_locked(it->second);
   return it->second;  // a concurrent open won: its partition (ours is dropped unused)
 }
 

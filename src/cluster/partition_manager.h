@@ -56,6 +56,9 @@ class PartitionManager {
   void remove_topic(const std::string& name);
   // topic_changes.cc. Any thread: posts the topic's new configs to each of its partitions' loops.
   void update_topic_config(const TopicInfo& topic);
+  // topic_changes.cc. Any thread: new broker defaults of the topic configs (dynamic broker
+  // configs); every partition resolves its topic's configs against them again on its loop.
+  void set_defaults(LogDefaults defaults);
   // Any thread: creates partitions [from, topic.partitions) of an existing topic
   // (CreatePartitions).
   bool add_partitions(const TopicInfo& topic, int32_t from, std::string* error);
@@ -93,6 +96,13 @@ class PartitionManager {
                                             int64_t recovery_point, std::string* error,
                                             int64_t log_start_offset = 0);
   std::filesystem::path partition_dir(const std::string& topic, int32_t index) const;
+  // topic_changes.cc. The defaults in force (any thread), and a partition's configs resolved
+  // again with them and `topic_configs` (its owner loop).
+  std::shared_ptr<const LogDefaults> defaults() const;
+  void reconfigure(Partition& p, const std::map<std::string, std::string>& topic_configs) const;
+  // With mu_ held, as `p` becomes visible: its configs resolved again if the defaults changed
+  // while it was being opened.
+  void adopt_locked(const std::shared_ptr<Partition>& p);
   size_t shard_of(const std::string& topic, int32_t index) const;
   // fsync of <log.dirs>: makes the entries of newly created partition directories durable.
   bool sync_log_dir(std::string* error) const;
@@ -102,11 +112,11 @@ class PartitionManager {
 
   const std::filesystem::path log_dir_;
   const size_t shards_;
-  const LogDefaults defaults_;
   storage::Flusher& flusher_;
   Post post_;
 
   mutable std::mutex mu_;
+  std::shared_ptr<const LogDefaults> defaults_;  // replaced whole by set_defaults
   std::map<std::pair<std::string, int32_t>, std::shared_ptr<Partition>, std::less<>> partitions_;
   std::set<std::string> deleting_;
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;

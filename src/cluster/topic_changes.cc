@@ -49,8 +49,9 @@ void Partition::set_config(PartitionConfig config) {
   publish_throttles();
 }
 
+// Both kinds of change resolve on the owner loop with the defaults in force when the task runs,
+// so that whichever runs last leaves the newest topic configs with the newest defaults.
 void PartitionManager::update_topic_config(const TopicInfo& topic) {
-  const PartitionConfig cfg = resolve_partition_config(defaults_, topic.configs);
   std::vector<std::shared_ptr<Partition>> targets;
   {
     std::lock_guard lock(mu_);
@@ -60,8 +61,39 @@ void PartitionManager::update_topic_config(const TopicInfo& topic) {
   }
   for (auto& p : targets) {
     const size_t shard = p->shard();
-    post_(shard, [p = std::move(p), cfg] { p->set_config(cfg); });
+    post_(shard, [this, p = std::move(p), configs = topic.configs] { reconfigure(*p, configs); });
   }
+}
+
+void PartitionManager::set_defaults(LogDefaults defaults) {
+  std::vector<std::shared_ptr<Partition>> targets;
+  {
+    std::lock_guard lock(mu_);
+    defaults_ = std::make_shared<const LogDefaults>(std::move(defaults));
+    for (const auto& [key, p] : partitions_) targets.push_back(p);
+  }
+  for (auto& p : targets) {
+    const size_t shard = p->shard();
+    post_(shard, [this, p = std::move(p)] { reconfigure(*p, p->config().topic_configs); });
+  }
+}
+
+std::shared_ptr<const LogDefaults> PartitionManager::defaults() const {
+  std::lock_guard lock(mu_);
+  return defaults_;
+}
+
+void PartitionManager::reconfigure(Partition& p,
+                                   const std::map<std::string, std::string>& topic_configs) const {
+  const auto d = defaults();
+  PartitionConfig cfg = resolve_partition_config(*d, topic_configs);
+  cfg.defaults = d;
+  p.set_config(std::move(cfg));
+}
+
+void PartitionManager::adopt_locked(const std::shared_ptr<Partition>& p) {
+  if (p->config().defaults == defaults_) return;
+  post_(p->shard(), [this, p] { reconfigure(*p, p->config().topic_configs); });
 }
 
 bool PartitionManager::add_partitions(const TopicInfo& topic, int32_t from, std::string* error) {
@@ -83,7 +115,10 @@ bool PartitionManager::add_partitions(const TopicInfo& topic, int32_t from, std:
   }
   if (!sync_log_dir(error)) return false;
   std::lock_guard lock(mu_);
-  for (auto& p : created) partitions_[{topic.name, p->index()}] = std::move(p);
+  for (auto& p : created) {
+    adopt_locked(p);
+    partitions_[{topic.name, p->index()}] = std::move(p);
+  }
   return true;
 }
 

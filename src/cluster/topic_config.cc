@@ -263,6 +263,7 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
     c.compact = it->second.find("compact") != std::string::npos;
     c.cleanup_delete = it->second.find("delete") != std::string::npos;
   }
+  c.topic_configs = configs;
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,6 +87,10 @@ struct PartitionConfig {
   // leader side, partitions this broker leads; on the follower side, those it follows.
   ThrottledReplicas leader_throttled;
   ThrottledReplicas follower_throttled;
+  // What it was resolved from: the topic's configs, and (set by the PartitionManager, which
+  // follows dynamic changes of them) the broker's defaults.
+  std::map<std::string, std::string> topic_configs;
+  std::shared_ptr<const LogDefaults> defaults;
 };
 
 // A valid compression.type value (producer, uncompressed, gzip, snappy, lz4, zstd) as a codec;

@@ -11,11 +11,13 @@ a half:
   leader answers the new replica's first fetch with one batch, then holds it back (counted in
   kaffa_replication_throttled_total{side="leader"}), so the copy stays at that batch; once the
   rate is deleted the copy completes and the replicas are byte-identical.
-- follower side: with only broker 3's follower rate set and "0:3" listed, adding broker 3 stops
-  the same way on the follower (side="follower"), and completes once the rate is deleted.
+- follower side: with the follower rate set as the cluster-wide default (resource "") and "0:3"
+  listed, adding broker 3 stops the same way on the follower (side="follower"), and completes
+  once the default is deleted.
 Also: DescribeConfigs shows a dynamic rate (DYNAMIC_BROKER_CONFIG, not read-only) and it
-survives a restart; a negative rate, a malformed replica list and a rate for the cluster-wide
-resource "" are refused; other broker configs stay static.
+survives a restart; a negative rate (on either resource) and a malformed replica list are
+refused; other broker configs stay static; and a log default set cluster-wide through one broker
+(message.max.bytes) is in force on another.
 """
 
 import glob
@@ -27,68 +29,39 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cluster_checks as cc  # noqa: E402
+import config_wire as cw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from cluster_harness import KaffaCluster, wait_until  # noqa: E402
 from test_cluster_reassign import alter as reassign, list_reassignments  # noqa: E402
 
-TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
-SET, DELETE = 0, 1
-INVALID_CONFIG, INVALID_REQUEST = 40, 42
-DYNAMIC_BROKER_CONFIG, DEFAULT_CONFIG = 2, 5
+from config_wire import (BROKER as BROKER_RESOURCE, DEFAULT as DEFAULT_CONFIG,  # noqa: E402
+                         DELETE, DYNAMIC_BROKER as DYNAMIC_BROKER_CONFIG,
+                         DYNAMIC_DEFAULT_BROKER, INVALID_CONFIG, INVALID_REQUEST, SET,
+                         TOPIC as TOPIC_RESOURCE, incremental_alter)
 LEADER_RATE = "leader.replication.throttled.rate"
 FOLLOWER_RATE = "follower.replication.throttled.rate"
 LEADER_REPLICAS = "leader.replication.throttled.replicas"
 FOLLOWER_REPLICAS = "follower.replication.throttled.replicas"
 RATE = "10000"
+MESSAGE_TOO_LARGE = 10
 BATCH = 700000
 TOPIC = "slow"
 
 
-def incremental_alter(broker, resources):
-    """IncrementalAlterConfigs v0: resources [(type, name, [(config, op, value)])] ->
-    [(error, message)] in order."""
-    with kw.connect(broker) as conn:
-        corr = conn.next_corr()
-        body = kw.header_v1(44, 0, corr)
-        body += kw.array(resources,
-                         lambda r: kw.i8(r[0]) + kw.string(r[1]) + kw.array(
-                             r[2], lambda c: kw.string(c[0]) + kw.i8(c[1]) + kw.string(c[2])))
-        body += kw.i8(0)
-        r = kw.Reader(conn.round_trip(kw.frame(body), corr, "IncrementalAlterConfigs"))
-    r.i32()
-    return [(e, m) for e, m, _, _ in r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string()))]
-
-
-def set_rate(broker, name, value, op=SET):
-    (result,) = incremental_alter(broker, [(BROKER_RESOURCE, str(broker.node_id),
-                                            [(name, op, value)])])
+def set_rate(broker, name, value, op=SET, resource=None):
+    """Sets or deletes a rate on the broker's own resource, or on `resource` ("" for the
+    cluster-wide default) through that broker."""
+    name_of = str(broker.node_id) if resource is None else resource
+    (result,) = incremental_alter(broker, [(BROKER_RESOURCE, name_of, [(name, op, value)])])
     return result
 
 
 def describe_broker(broker, names):
-    """DescribeConfigs v1 of the broker's own resource -> {name: (value, read_only, source)}."""
-    with kw.connect(broker) as conn:
-        corr = conn.next_corr()
-        body = kw.header_v1(32, 1, corr) + kw.array(
-            [str(broker.node_id)], lambda n: kw.i8(BROKER_RESOURCE) + kw.string(n) + kw.array(
-                names, kw.string)) + kw.i8(0)
-        r = kw.Reader(conn.round_trip(kw.frame(body), corr, "DescribeConfigs"))
-    r.i32()
-    out = {}
-
-    def entry(r):
-        name, value, read_only, source = r.string(), r.string(), r.i8(), r.i8()
-        r.i8()  # sensitive
-        r.array(lambda r: (r.string(), r.string(), r.i8()))
-        out[name] = (value, read_only, source)
-
-    def resource(r):
-        assert r.i16() == 0
-        r.string(), r.i8(), r.string()
-        r.array(entry)
-    r.array(resource)
-    return out
+    """DescribeConfigs of the broker's own resource -> {name: (value, read_only, source)}."""
+    error, entries = cw.describe(broker, BROKER_RESOURCE, str(broker.node_id), names)
+    assert error == 0, error
+    return {n: e[:3] for n, e in entries.items()}
 
 
 def copied(broker):
@@ -129,9 +102,10 @@ class ReplicationThrottleTest(unittest.TestCase):
                                       [(TOPIC_RESOURCE, TOPIC, configs)])
         self.assertEqual(result, (0, None))
 
-    def held_then_released(self, quota_broker, side, target, rate_name):
+    def held_then_released(self, quota_broker, side, target, rate_name, resource=None):
         """Reassigns to `target`; the new replica stops after its first batch while
-        quota_broker's rate is exceeded, then completes once the rate is deleted."""
+        quota_broker's rate is exceeded, then completes once the rate is deleted (from
+        quota_broker's resource, or from `resource`)."""
         c = self.cluster
         new = c.broker(target[-1])
         before = self.throttled(quota_broker, side)
@@ -143,7 +117,7 @@ class ReplicationThrottleTest(unittest.TestCase):
         self.assertLessEqual(copied(new), BATCH + 100)
         self.assertLess(copied(new), self.full)
         self.assertIn((TOPIC, 0), list_reassignments(c.broker(1)))
-        self.assertEqual(set_rate(quota_broker, rate_name, None, DELETE), (0, None))
+        self.assertEqual(set_rate(quota_broker, rate_name, None, DELETE, resource), (0, None))
         wait_until(lambda: (TOPIC, 0) not in list_reassignments(c.broker(1)),
                    what="the reassignment completing once the rate is lifted")
         cc.wait_replicas_identical(c, TOPIC, 0, replicas=target)
@@ -159,13 +133,17 @@ class ReplicationThrottleTest(unittest.TestCase):
         self.held_then_released(leader, "leader", [1, 2], LEADER_RATE)
         self.assertEqual(describe_broker(leader, [LEADER_RATE])[LEADER_RATE][2], DEFAULT_CONFIG)
 
-    def test_2_follower_side(self):
+    def test_2_follower_side_by_the_cluster_wide_default(self):
+        """The follower rate is set once for every broker (resource "", through broker 1), as
+        kafka-configs.sh --entity-default does; broker 3 applies it from the metadata store."""
         leader, follower = self.cluster.broker(1), self.cluster.broker(3)
         self.set_topic([(LEADER_REPLICAS, DELETE, None), (FOLLOWER_REPLICAS, SET, "0:3")])
-        self.assertEqual(set_rate(follower, FOLLOWER_RATE, RATE), (0, None))
+        self.assertEqual(set_rate(leader, FOLLOWER_RATE, RATE, resource=""), (0, None))
+        wait_until(lambda: describe_broker(follower, [FOLLOWER_RATE])[FOLLOWER_RATE] ==
+                   (RATE, 0, DYNAMIC_DEFAULT_BROKER), what="broker 3 applying the default")
         self.assertEqual(set_rate(leader, LEADER_RATE, RATE), (0, None))  # no replica listed
         held_by_leader = self.throttled(leader, "leader")
-        self.held_then_released(follower, "follower", [1, 2, 3], FOLLOWER_RATE)
+        self.held_then_released(follower, "follower", [1, 2, 3], FOLLOWER_RATE, resource="")
         self.assertEqual(self.throttled(leader, "leader"), held_by_leader)
         self.assertEqual(set_rate(leader, LEADER_RATE, None, DELETE), (0, None))
 
@@ -184,8 +162,8 @@ class ReplicationThrottleTest(unittest.TestCase):
         b = self.cluster.broker(1)
         error, message = set_rate(b, LEADER_RATE, "-1")
         self.assertEqual(error, INVALID_CONFIG, message)
-        (result,) = incremental_alter(b, [(BROKER_RESOURCE, "", [(LEADER_RATE, SET, "1")])])
-        self.assertEqual(result[0], INVALID_REQUEST, result)
+        (result,) = incremental_alter(b, [(BROKER_RESOURCE, "", [(LEADER_RATE, SET, "-1")])])
+        self.assertEqual(result[0], INVALID_CONFIG, result)
         error, message = set_rate(b, "num.io.threads", "4")
         self.assertEqual((error, message),
                          (INVALID_REQUEST, "Cannot update these configs dynamically: "
@@ -194,6 +172,35 @@ class ReplicationThrottleTest(unittest.TestCase):
                                            [(FOLLOWER_REPLICAS, SET, "0-3")])])
         self.assertEqual(result[0], INVALID_CONFIG, result)
         self.assertIn("must be the literal '*' or a list of replicas", result[1])
+
+    def produce(self, size):
+        """A batch of one record of `size` bytes to partition 0's leader, broker 1: its error."""
+        with kw.connect(self.cluster.broker(1)) as conn:
+            batch = kr.encode_batch([(None, b"m" * size, ())])
+            corr = conn.next_corr()
+            body = conn.round_trip(kr.produce_request(corr, 7, [(TOPIC, [(0, batch)])]), corr,
+                                   "Produce")
+        return kr.parse_produce_response(body, 7)[(TOPIC, 0)]["error_code"]
+
+    def test_5_cluster_wide_log_default(self):
+        """A log default set on "" through one broker is in force on the others: broker 1, the
+        leader, refuses a record above the new message.max.bytes, and takes it once the default
+        is deleted through a third broker."""
+        c = self.cluster
+        leader = c.broker(1)
+        size = "message.max.bytes"
+        self.assertEqual(self.produce(5000), 0)
+        (result,) = incremental_alter(c.broker(2), [(BROKER_RESOURCE, "", [(size, SET, "2000")])])
+        self.assertEqual(result, (0, None))
+        wait_until(lambda: describe_broker(leader, [size])[size] == ("2000", 0,
+                                                                     DYNAMIC_DEFAULT_BROKER),
+                   what="broker 1 applying the default")
+        self.assertEqual(self.produce(5000), MESSAGE_TOO_LARGE)
+        (result,) = incremental_alter(c.broker(3), [(BROKER_RESOURCE, "", [(size, DELETE, None)])])
+        self.assertEqual(result, (0, None))
+        wait_until(lambda: describe_broker(leader, [size])[size][2] == DEFAULT_CONFIG,
+                   what="broker 1 dropping the default")
+        self.assertEqual(self.produce(5000), 0)
 
 
 if __name__ == "__main__":

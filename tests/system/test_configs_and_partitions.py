@@ -118,7 +118,8 @@ class ConfluentConfigsTest(ConfigsMixin, BrokerTestCase):
         self.assertEqual(e["num.partitions"].value, "1")
         self.assertEqual(e["num.partitions"].source, ConfigSource.STATIC_BROKER_CONFIG.value)
         self.assertEqual(e["message.max.bytes"].source, ConfigSource.DEFAULT_CONFIG.value)
-        self.assertTrue(e["message.max.bytes"].is_read_only)
+        self.assertFalse(e["message.max.bytes"].is_read_only)  # a dynamic broker config
+        self.assertTrue(e["num.partitions"].is_read_only)
         (f,) = a.alter_configs([ConfigResource(ConfigResource.Type.BROKER, "0",
                                                set_config={"num.partitions": "3"})]).values()
         self.assertEqual(outcome(f)[1].code(), KafkaError.INVALID_REQUEST)

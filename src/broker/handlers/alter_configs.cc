@@ -2,9 +2,10 @@
 // dynamic configs (configs not named are removed), as Kafka's legacy AlterConfigs does.
 // Per resource, in Kafka's order: the same (type, name) twice (INVALID_REQUEST for each copy),
 // duplicate config names and null values (INVALID_REQUEST), then by type: topics
-// (config_admin.h: INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION), brokers
-// (INVALID_REQUEST: no dynamic broker configs), anything else INVALID_REQUEST. validate_only
-// checks without changing anything.
+// (config_admin.h: INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, UNKNOWN_TOPIC_OR_PARTITION), groups
+// and brokers (config_admin.h: the dynamic broker configs of a broker's own resource or of the
+// cluster-wide "", each set replaced whole), anything else INVALID_REQUEST. validate_only checks
+// without changing anything.
 // Authorization: ALTER_CONFIGS on the topic, or on the cluster for a broker resource (checked
 // first per resource: TOPIC_/CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/alter_configs.h"

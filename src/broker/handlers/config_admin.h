@@ -4,11 +4,12 @@
 // topic's partitions without a restart.
 //
 // Broker resources: the dynamic broker configs are the keystore/truststore settings of TLS
-// listeners (listener.name.<l>.ssl.keystore.location etc., tls_config.h): the new files are read
-// and validated (INVALID_CONFIG on failure, the old context stays) and new connections use them;
-// and the replication quotas' rates (leader/follower.replication.throttled.rate,
-// Broker::alter_replication_rates), which apply at once. Any other broker config is what Kafka
-// calls non-dynamic: a change is INVALID_REQUEST "Cannot update these configs dynamically".
+// listeners (listener.name.<l>.ssl.keystore.location etc., tls_config.h), on a broker's own
+// resource only: the new files are read and validated (INVALID_CONFIG on failure, the old context
+// stays) and new connections use them; and dynamic_configs.h's (replication rates, log defaults),
+// on a broker's own resource or the cluster-wide default "" (Broker::alter_dynamic_configs), which
+// apply at once. Any other broker config is what Kafka calls non-dynamic: a change is
+// INVALID_REQUEST "Cannot update these configs dynamically".
 #pragma once
 
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "base/log.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
+#include "broker/dynamic_configs.h"
 #include "broker/handlers/gathered_response.h"
 #include "broker/tls_config.h"
 #include "cluster/config_catalog.h"
@@ -74,7 +76,7 @@ inline std::string scala_set(const std::vector<std::string>& names) {
 }
 
 // A broker resource of an alter request: the name must be "" (cluster default) or our node id;
-// then any change is refused, as every Kaffa broker config is static.
+// then a change of `config_names` is refused as static.
 inline Outcome alter_broker(const std::string& name, int32_t node_id,
                             const std::vector<std::string>& config_names) {
   if (!name.empty()) {
@@ -224,10 +226,64 @@ inline Outcome alter_group(Broker& broker, const std::string& name, const Change
   return stored(broker, std::move(store));
 }
 
+// A change of one layer of dynamic_configs.h's broker configs: this broker's own values
+// (synchronous) or the cluster-wide defaults (deferred in a cluster: the metadata store answers).
+inline Outcome alter_dynamic(Broker& broker, bool cluster_default, const Change& change,
+                             bool validate_only) {
+  auto store = [&broker, cluster_default, change,
+                validate_only](std::function<void(Outcome)> done) {
+    broker.alter_dynamic_configs(
+        cluster_default, change, validate_only, [done](std::string invalid, std::string error) {
+          if (!invalid.empty()) return done(fail(protocol::ErrorCode::invalid_config, invalid));
+          if (!error.empty()) return done(fail(protocol::ErrorCode::unknown_server_error, error));
+          done({});
+        });
+  };
+  if (cluster_default) return stored(broker, std::move(store));
+  Outcome out;
+  store([&out](Outcome o) { out = std::move(o); });
+  return out;
+}
+
+// A broker resource's change: dynamic_configs.h's names on either resource, the TLS stores' on
+// this broker's own (tls_config::update; Kafka's message for them on the default), anything else
+// refused as static (alter_broker).
+inline Outcome alter_broker_configs(Broker& broker, const std::string& name,
+                                    const std::vector<std::string>& names, const Change& change,
+                                    bool validate_only) {
+  const BrokerConfig& config = broker.config();
+  Outcome target = alter_broker(name, config.node_id, {});
+  if (target.code != protocol::ErrorCode::none) return target;
+  std::vector<std::string> others;  // names that are not dynamic_configs.h's
+  for (const auto& n : names) {
+    if (!dynamic_configs::is_dynamic(n)) others.push_back(n);
+  }
+  if (!others.empty() && !tls_config::all_dynamic(config, others)) {
+    std::vector<std::string> fixed;
+    for (const auto& n : others) {
+      if (!tls_config::all_dynamic(config, {n})) fixed.push_back(n);
+    }
+    return alter_broker(name, config.node_id, fixed);
+  }
+  if (!others.empty() && name.empty()) {
+    return fail(protocol::ErrorCode::invalid_request,
+                "Cannot update these configs at default cluster level, broker id must be "
+                "specified: " +
+                    scala_set(others));
+  }
+  if (others.size() < names.size() || others.empty()) {
+    Outcome o = alter_dynamic(broker, name.empty(), change, validate_only);
+    if (o.deferred || o.code != protocol::ErrorCode::none || others.empty()) return o;
+  }
+  if (auto why = tls_config::update(config, others, change, validate_only)) {
+    return fail(protocol::ErrorCode::invalid_config, *why);
+  }
+  return {};
+}
+
 // One resource of an alter request, by type: a topic's overrides changed with `change`
-// (alter_topic), a group's configs (alter_group), a broker's TLS stores reloaded
-// (tls_config::update) or any other change refused (alter_broker), anything else
-// INVALID_REQUEST.
+// (alter_topic), a group's configs (alter_group), a broker's dynamic configs
+// (alter_broker_configs), anything else INVALID_REQUEST.
 inline Outcome alter_resource(Broker& broker, int8_t type, const std::string& name,
                               const std::vector<std::string>& names, const Change& change,
                               bool validate_only) {
@@ -236,34 +292,8 @@ inline Outcome alter_resource(Broker& broker, int8_t type, const std::string& na
       return alter_topic(broker, name, change, validate_only);
     case kGroupResource:
       return alter_group(broker, name, change, validate_only);
-    case kBrokerResource: {
-      Outcome target = alter_broker(name, broker.config().node_id, {});
-      if (target.code != protocol::ErrorCode::none) return target;
-      std::vector<std::string> others;  // names that are not replication rates
-      for (const auto& n : names) {
-        if (!Broker::is_replication_rate(n)) others.push_back(n);
-      }
-      if (others.size() < names.size()) {
-        if (name.empty()) {  // Kafka: a cluster-wide default of every broker
-          return fail(protocol::ErrorCode::invalid_request,
-                      "Kaffa keeps the replication rates per broker: name the broker's id");
-        }
-        if (!others.empty() && !tls_config::all_dynamic(broker.config(), others)) {
-          return alter_broker(name, broker.config().node_id, others);
-        }
-        if (auto why = broker.alter_replication_rates(change, validate_only)) {
-          return fail(protocol::ErrorCode::invalid_config, *why);
-        }
-        if (others.empty()) return {};
-      }
-      if (tls_config::all_dynamic(broker.config(), others)) {
-        if (auto why = tls_config::update(broker.config(), others, change, validate_only)) {
-          return fail(protocol::ErrorCode::invalid_config, *why);
-        }
-        return {};
-      }
-      return alter_broker(name, broker.config().node_id, names);
-    }
+    case kBrokerResource:
+      return alter_broker_configs(broker, name, names, change, validate_only);
     default:
       return fail(protocol::ErrorCode::invalid_request,
                   "Unknown resource type " + std::to_string(type));

@@ -3,11 +3,12 @@
 // value — the topic's override, else the broker setting, else Kafka's default — its source and
 // synonyms (v1+, when include_synonyms), type and documentation (v3+). An invalid name is
 // INVALID_TOPIC_EXCEPTION, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
-// Brokers (type 4): named by our node id, every setting of broker/config.cc — STATIC_BROKER_CONFIG
-// when given in the file or an override, else DEFAULT_CONFIG; read-only but for the replication
-// rates, which show DYNAMIC_BROKER_CONFIG when set dynamically (the TLS stores' dynamic values
-// are not listed). The empty name is the cluster-wide dynamic defaults: none. Another id, or a name
-// that is not a number, is INVALID_REQUEST. `configuration_keys` null or empty means all. Groups
+// Brokers (type 4): named by our node id, every setting of broker/config.cc — DYNAMIC_BROKER_CONFIG
+// or DYNAMIC_DEFAULT_BROKER_CONFIG when set dynamically (broker/dynamic_configs.h), else
+// STATIC_BROKER_CONFIG when given in the file or an override, else DEFAULT_CONFIG; read-only but
+// for the dynamic ones (the TLS stores' dynamic values are not listed). The empty name is the
+// cluster-wide dynamic defaults that are set. Another id, or a name that is not a number, is
+// INVALID_REQUEST. `configuration_keys` null or empty means all. Groups
 // (type 32): consumer.session.timeout.ms and consumer.heartbeat.interval.ms, the group's own value
 // (GROUP_CONFIG) or the broker's (DEFAULT_CONFIG); coordinator/group_configs.h. Authorization:
 // DESCRIBE_CONFIGS on the topic, on the group, or on the cluster for a broker resource
@@ -68,15 +69,21 @@ ConfigType broker_type(const SettingInfo& s) {
   return ConfigType::string;
 }
 
-// A broker setting as seen by topic configs and by the broker resource: its configured value
-// (file or override) and its default. Settings derived from others report the derived value as
-// their default (log.roll.ms from log.roll.hours, log.retention.ms from minutes/hours).
+// A broker setting as seen by topic configs and by the broker resource: its dynamic values, its
+// configured value (file or override) and its default. Settings derived from others report the
+// derived value as their default (log.roll.ms from log.roll.hours, log.retention.ms from
+// minutes/hours).
 std::optional<cluster::BrokerSetting> broker_setting(const BrokerConfig& cfg,
+                                                     const Broker::DynamicConfigs& dynamic,
                                                      std::string_view name) {
   static const auto kSettings = list_settings();
   for (const auto& s : kSettings) {
     if (s.name != name) continue;
     cluster::BrokerSetting out;
+    if (auto it = dynamic.own.find(s.name); it != dynamic.own.end()) out.dynamic = it->second;
+    if (auto it = dynamic.cluster_default.find(s.name); it != dynamic.cluster_default.end()) {
+      out.dynamic_default = it->second;
+    }
     if (cfg.explicit_settings.count(s.name) != 0) {
       if (auto it = cfg.raw.find(s.name); it != cfg.raw.end()) out.configured = it->second;
     }
@@ -130,8 +137,9 @@ void describe_topic(Broker& broker, const DescribeConfigsRequest& req,
     return;
   }
   const BrokerConfig& cfg = broker.config();
-  const cluster::BrokerLookup lookup = [&cfg](std::string_view name) {
-    return broker_setting(cfg, name);
+  const auto dynamic = broker.dynamic_configs();
+  const cluster::BrokerLookup lookup = [&cfg, &dynamic](std::string_view name) {
+    return broker_setting(cfg, dynamic, name);
   };
   for (const auto& def : cluster::topic_config_defs()) {
     if (!wanted(r, std::string(def.name))) continue;
@@ -144,7 +152,21 @@ void describe_broker(Broker& broker, const DescribeConfigsRequest& req,
                      const DescribeConfigsRequest::DescribeConfigsResource& r, int16_t v,
                      Result& out) {
   const BrokerConfig& cfg = broker.config();
-  if (r.resource_name.empty()) return;  // no dynamic cluster-wide defaults
+  const auto dynamic = broker.dynamic_configs();
+  if (r.resource_name.empty()) {  // the cluster-wide dynamic defaults that are set
+    for (const auto& s : list_settings()) {
+      auto it = dynamic.cluster_default.find(s.name);
+      if (it == dynamic.cluster_default.end() || !wanted(r, s.name)) continue;
+      cluster::DescribedConfig c;
+      c.name = s.name;
+      c.type = broker_type(s);
+      c.value = it->second;
+      c.source = ConfigSource::dynamic_default_broker;
+      c.synonyms.push_back({s.name, it->second, ConfigSource::dynamic_default_broker});
+      out.configs.push_back(to_entry(c, req, v, s.doc));
+    }
+    return;
+  }
   char* end = nullptr;
   const long id = std::strtol(r.resource_name.c_str(), &end, 10);
   if (*end != '\0' || end == r.resource_name.c_str()) {
@@ -158,17 +180,17 @@ void describe_broker(Broker& broker, const DescribeConfigsRequest& req,
                         " or empty string, but received " + r.resource_name;
     return;
   }
-  const auto dynamic = broker.dynamic_replication_rates();
   for (const auto& s : list_settings()) {
     if (!wanted(r, s.name)) continue;
     cluster::DescribedConfig c;
     c.name = s.name;
     c.type = broker_type(s);
-    c.read_only = !Broker::is_replication_rate(s.name);
-    if (auto d = dynamic.find(s.name); d != dynamic.end()) {
-      c.synonyms.push_back({s.name, d->second, ConfigSource::dynamic_broker});
-    }
-    if (auto b = broker_setting(cfg, s.name)) {
+    c.read_only = !dynamic_configs::is_dynamic(s.name);
+    if (auto b = broker_setting(cfg, dynamic, s.name)) {
+      if (b->dynamic) c.synonyms.push_back({s.name, b->dynamic, ConfigSource::dynamic_broker});
+      if (b->dynamic_default) {
+        c.synonyms.push_back({s.name, b->dynamic_default, ConfigSource::dynamic_default_broker});
+      }
       if (b->configured) c.synonyms.push_back({s.name, b->configured, ConfigSource::static_broker});
       if (b->default_value) {
         c.synonyms.push_back({s.name, b->default_value, ConfigSource::default_config});

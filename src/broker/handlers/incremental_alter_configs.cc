@@ -3,10 +3,10 @@
 // in order to a resource's dynamic configs (cluster/config_catalog.h apply_alter_op).
 // Per resource, in Kafka's order: the same (type, name) twice (INVALID_REQUEST for each copy),
 // duplicate config names, null values for operations other than DELETE (INVALID_REQUEST), then
-// by type: topics (config_admin.h), brokers (INVALID_REQUEST: no dynamic broker configs),
-// anything else INVALID_REQUEST. validate_only checks without changing anything.
-// Authorization: ALTER_CONFIGS on the topic, or on the cluster for a broker resource (checked
-// first per resource: TOPIC_/CLUSTER_AUTHORIZATION_FAILED).
+// by type: topics, groups and brokers (config_admin.h: the dynamic broker configs on a broker's
+// own resource or the cluster-wide ""), anything else INVALID_REQUEST. validate_only checks without
+// changing anything. Authorization: ALTER_CONFIGS on the topic, or on the cluster for a broker
+// resource (checked first per resource: TOPIC_/CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/incremental_alter_configs.h"
 
 #include <map>

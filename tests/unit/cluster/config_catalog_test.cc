@@ -44,8 +44,14 @@ TEST(ConfigCatalog, KafkaBoundsAndMessages) {
 
 TEST(ConfigCatalog, DescribeSourcesAndSynonyms) {
   const BrokerLookup broker = [](std::string_view name) -> std::optional<BrokerSetting> {
-    if (name == "log.segment.bytes") return BrokerSetting{"2000000", "1073741824"};
-    if (name == "message.max.bytes") return BrokerSetting{std::nullopt, "1048588"};
+    if (name == "log.segment.bytes") {
+      return BrokerSetting{.configured = "2000000", .default_value = "1073741824"};
+    }
+    if (name == "message.max.bytes") return BrokerSetting{.default_value = "1048588"};
+    if (name == "log.retention.bytes") {
+      return BrokerSetting{
+          .dynamic = "30", .dynamic_default = "20", .configured = "10", .default_value = "-1"};
+    }
     return std::nullopt;
   };
   const std::map<std::string, std::string> overrides{{"max.message.bytes", "5000"}};
@@ -68,6 +74,16 @@ TEST(ConfigCatalog, DescribeSourcesAndSynonyms) {
   EXPECT_EQ(c.source, ConfigSource::default_config);
   EXPECT_TRUE(c.synonyms.empty());
   EXPECT_EQ(c.type, ConfigType::int64);
+
+  // The dynamic values come first: this broker's own, then the cluster-wide default.
+  c = describe_topic_config(*find_topic_config_def("retention.bytes"), overrides, broker);
+  EXPECT_EQ(c.value, "30");
+  EXPECT_EQ(c.source, ConfigSource::dynamic_broker);
+  ASSERT_EQ(c.synonyms.size(), 4u);
+  EXPECT_EQ(c.synonyms[1].value, "20");
+  EXPECT_EQ(c.synonyms[1].source, ConfigSource::dynamic_default_broker);
+  EXPECT_EQ(c.synonyms[2].source, ConfigSource::static_broker);
+  EXPECT_EQ(c.synonyms[3].source, ConfigSource::default_config);
 }
 
 TEST(ConfigCatalog, IncrementalOperations) {

@@ -132,5 +132,34 @@ TEST(PartitionRetention, RetentionFollowsTopicAndBrokerSettings) {
   m.pm.shutdown();
 }
 
+// Dynamic broker configs: new defaults reach the open partitions; a topic's own value still wins,
+// and a later change of a topic's configs keeps the new defaults.
+TEST(PartitionRetention, NewDefaultsReachOpenPartitions) {
+  testing::TempDir dir;
+  Manager m(dir.path());  // retention.ms 7 days by default
+  ASSERT_TRUE(
+      m.pm.load({topic("by-default"), topic("by-topic", {{"retention.ms", "-1"}})}, nullptr));
+  for (const auto* name : {"by-default", "by-topic"}) {
+    for (int i = 0; i < 20; ++i) append(*m.pm.get(name, 0), 2, 1000 + i);
+  }
+  m.pm.enforce_retention(0, 100000);
+  EXPECT_EQ(m.pm.get("by-default", 0)->log_start_offset(), 0);
+
+  LogDefaults d;
+  d.retention_ms = 1000;
+  m.pm.set_defaults(d);
+  EXPECT_EQ(m.pm.get("by-default", 0)->config().retention_ms, 1000);
+  EXPECT_EQ(m.pm.get("by-topic", 0)->config().retention_ms, -1);
+  m.pm.enforce_retention(0, 100000);
+  EXPECT_EQ(m.pm.get("by-default", 0)->log_start_offset(), 40);
+  EXPECT_EQ(m.pm.get("by-topic", 0)->log_start_offset(), 0);
+
+  TopicInfo changed = topic("by-topic", {{"retention.bytes", "2000"}});  // retention.ms dropped
+  m.pm.update_topic_config(changed);
+  EXPECT_EQ(m.pm.get("by-topic", 0)->config().retention_ms, 1000);
+  EXPECT_EQ(m.pm.get("by-topic", 0)->config().retention_bytes, 2000);
+  m.pm.shutdown();
+}
+
 }  // namespace
 }  // namespace kaffa::cluster

@@ -1,0 +1,146 @@
+// Broker: the dynamic broker configs of dynamic_configs.h, where they are kept, and what they set.
+//   this broker's own values  <log.dirs>/__kaffa_metadata/dynamic-broker-configs, with the dynamic
+//                             TLS values (tls_config::edit_dynamic)
+//   cluster-wide defaults     a single node: dynamic-default-broker-configs beside it; a cluster:
+//                             the metadata store's record <prefix>/broker_configs, which every
+//                             broker follows (apply_image)
+// In force, they set the replication quotas' bounds and the defaults every partition resolves its
+// topic's configs against (PartitionManager::set_defaults). Both layers apply again after a
+// restart.
+#include <filesystem>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "broker/shared_records.h"
+#include "broker/tls_config.h"
+
+namespace kaffa::broker {
+namespace {
+
+using dynamic_configs::Values;
+
+std::string describe(const Values& values) {
+  std::string out;
+  for (const auto& [name, value] : values) out += (out.empty() ? "" : ", ") + name + "=" + value;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+void Broker::load_dynamic_configs() {
+  std::string error;
+  auto own = tls_config::load_dynamic(tls_config::dynamic_path(config_.log_dir), &error);
+  if (!own) throw std::runtime_error(error);
+  std::erase_if(*own, [](const auto& kv) { return !dynamic_configs::is_dynamic(kv.first); });
+  auto defaults =
+      shared::load_file<Values>(tls_config::dynamic_default_path(config_.log_dir), clustered(),
+                                "cluster-wide dynamic broker configs", tls_config::decode_dynamic);
+  std::lock_guard lock(dynamic_mu_);
+  dynamic_ = {std::move(*own), defaults.value_or(Values{})};
+  BrokerConfig in_force;
+  if (auto why =
+          dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
+    throw std::runtime_error("dynamic broker configs: " + *why);
+  }
+  if (!dynamic_.own.empty()) log::info("dynamic broker configs: {}", describe(dynamic_.own));
+  if (!dynamic_.cluster_default.empty()) {
+    log::info("cluster-wide dynamic broker configs: {}", describe(dynamic_.cluster_default));
+  }
+  apply_dynamic_configs_locked();
+}
+
+void Broker::apply_broker_config_record(const cluster::MetadataImage* previous,
+                                        const cluster::MetadataImage& current) {
+  if (previous != nullptr && previous->broker_configs == current.broker_configs) return;
+  auto set = shared::decode_record<Values>(current.broker_configs, "dynamic broker configs",
+                                           tls_config::decode_dynamic);
+  if (!set) return;
+  std::lock_guard lock(dynamic_mu_);
+  if (dynamic_.cluster_default == *set) return;
+  dynamic_.cluster_default = std::move(*set);
+  log::info("cluster-wide dynamic broker configs: {}", describe(dynamic_.cluster_default));
+  apply_dynamic_configs_locked();
+}
+
+void Broker::apply_dynamic_configs_locked() {
+  BrokerConfig in_force;
+  if (auto why =
+          dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
+    // Each layer was checked when it was changed; a combination can still fail here (a default
+    // set through another broker with other own values): the values in force stay.
+    log::error("dynamic broker configs not applied: {}", *why);
+    return;
+  }
+  leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
+  follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
+  log_defaults_ = dynamic_configs::log_defaults(in_force);
+  if (partitions_) partitions_->set_defaults(log_defaults_);
+}
+
+Broker::DynamicConfigs Broker::dynamic_configs() const {
+  std::lock_guard lock(dynamic_mu_);
+  return dynamic_;
+}
+
+void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange change,
+                                   bool validate_only, DynamicDone done) {
+  // The layer after `change`, checked with the other layer of `current`: "" or the message.
+  auto checked = [this, cluster_default, change](Values& layer, const DynamicConfigs& current) {
+    if (auto why = change(layer)) return *why;
+    std::erase_if(layer, [](const auto& kv) { return !dynamic_configs::is_dynamic(kv.first); });
+    BrokerConfig in_force;
+    const auto why =
+        dynamic_configs::effective(config_, cluster_default ? layer : current.cluster_default,
+                                   cluster_default ? current.own : layer, in_force);
+    return why.value_or("");
+  };
+  std::unique_lock lock(dynamic_mu_);
+  Values next = cluster_default ? dynamic_.cluster_default : dynamic_.own;
+  if (auto invalid = checked(next, dynamic_); !invalid.empty() || validate_only) {
+    lock.unlock();
+    return done(std::move(invalid), "");
+  }
+  if (cluster_default && metadata_) {
+    // The record's newest text is changed (again after a lost race) and checked against this
+    // broker's own values; every broker puts it in force from its image.
+    lock.unlock();
+    auto refused = std::make_shared<std::string>();
+    shared::update_set<Values>(
+        *metadata_, cluster::EtcdMetadata::Shared::broker_configs, "dynamic broker configs",
+        [this, checked, refused](Values& all) {
+          const Values before = all;
+          *refused = checked(all, dynamic_configs());
+          return refused->empty() && all != before;
+        },
+        tls_config::decode_dynamic, tls_config::encode_dynamic,
+        [done, refused](std::string error) { done(*refused, std::move(error)); });
+    return;
+  }
+  std::string error;
+  bool saved = false;
+  if (cluster_default) {
+    saved =
+        tls_config::save_dynamic(tls_config::dynamic_default_path(config_.log_dir), next, &error);
+  } else {
+    saved = tls_config::edit_dynamic(
+        tls_config::dynamic_path(config_.log_dir),
+        [&next](Values& all) {
+          std::erase_if(all, [](const auto& kv) { return dynamic_configs::is_dynamic(kv.first); });
+          all.insert(next.begin(), next.end());
+        },
+        &error);
+  }
+  if (!saved) {
+    lock.unlock();
+    log::error("cannot persist the dynamic broker configs: {}", error);
+    return done("", "Cannot persist the dynamic broker configs: " + error);
+  }
+  (cluster_default ? dynamic_.cluster_default : dynamic_.own) = std::move(next);
+  log::info("{}dynamic broker configs: {}", cluster_default ? "cluster-wide " : "",
+            describe(cluster_default ? dynamic_.cluster_default : dynamic_.own));
+  apply_dynamic_configs_locked();
+  lock.unlock();
+  done("", "");
+}
+
+}  // namespace kaffa::broker

@@ -1,0 +1,77 @@
+#include "broker/dynamic_configs.h"
+
+#include <algorithm>
+#include <array>
+
+namespace kaffa::broker::dynamic_configs {
+namespace {
+
+// Kafka's DynamicLogConfig names that Kaffa's settings have (log.roll.hours and
+// log.retention.minutes/hours stay static: their millisecond forms are dynamic and win).
+constexpr std::array<std::string_view, 17> kLogSettings = {
+    "compression.type",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.index.interval.bytes",
+    "log.index.size.max.bytes",
+    "log.message.timestamp.type",
+    "log.retention.bytes",
+    "log.retention.ms",
+    "log.roll.ms",
+    "log.segment.bytes",
+    "message.max.bytes",
+    "min.insync.replicas",
+    "producer.id.expiration.ms",
+};
+
+}  // namespace
+
+bool is_replication_rate(std::string_view name) {
+  return name == "leader.replication.throttled.rate" ||
+         name == "follower.replication.throttled.rate";
+}
+
+bool is_log_setting(std::string_view name) {
+  return std::find(kLogSettings.begin(), kLogSettings.end(), name) != kLogSettings.end();
+}
+
+std::optional<std::string> effective(const BrokerConfig& base, const Values& cluster_default,
+                                     const Values& own, BrokerConfig& out) {
+  out = base;
+  for (const Values* layer : {&cluster_default, &own}) {
+    if (auto e = apply_settings(out, *layer)) return e->message;
+  }
+  return std::nullopt;
+}
+
+cluster::LogDefaults log_defaults(const BrokerConfig& c) {
+  cluster::LogDefaults d;
+  d.segment_bytes = c.log_segment_bytes;
+  d.segment_ms = c.log_roll_ms;
+  d.index_interval_bytes = c.log_index_interval_bytes;
+  d.segment_index_bytes = c.log_index_size_max_bytes;
+  d.max_message_bytes = c.message_max_bytes;
+  d.timestamp_type = c.log_message_timestamp_type == "LogAppendTime"
+                         ? record::TimestampType::log_append_time
+                         : record::TimestampType::create_time;
+  d.compression = cluster::compression_of(c.compression_type);
+  d.flush_messages = c.log_flush_interval_messages;
+  d.flush_ms = c.log_flush_interval_ms;
+  d.cached_read_files = c.log_cached_read_files;
+  d.retention_ms = c.log_retention_ms;
+  d.retention_bytes = c.log_retention_bytes;
+  d.cleaner.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
+  d.cleaner.delete_retention_ms = c.log_cleaner_delete_retention_ms;
+  d.cleaner.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
+  d.cleaner.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
+  d.producer_id_expiration_ms = c.producer_id_expiration_ms;
+  d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
+  d.min_insync_replicas = c.cluster.min_insync_replicas;
+  return d;
+}
+
+}  // namespace kaffa::broker::dynamic_configs

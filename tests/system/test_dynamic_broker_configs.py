@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""Dynamic broker configs (KIP-226) on a single broker: the log settings that are the defaults of
+topic configs, changed without a restart as kafka-configs.sh --entity-type brokers does, on the
+cluster-wide default (resource "", --entity-default) and on the broker's own resource (its id).
+
+- DescribeConfigs: a topic's inherited value shows the dynamic source (DYNAMIC_DEFAULT_BROKER_CONFIG,
+  then DYNAMIC_BROKER_CONFIG once the broker's own value is set, which wins), with synonyms; the
+  broker resource shows the same and the setting as not read-only; resource "" lists the defaults
+  that are set.
+- Effect: message.max.bytes lowered at "" refuses a larger record (MESSAGE_TOO_LARGE) at once,
+  except on a topic with its own max.message.bytes; log.segment.bytes and log.retention.ms set at
+  "" roll and delete segments of an existing topic.
+- Both layers survive a restart; legacy AlterConfigs on "" replaces the whole default set;
+  validate_only changes nothing; a bad value is INVALID_CONFIG, a static setting INVALID_REQUEST,
+  and a TLS store setting on "" INVALID_REQUEST with Kafka's message.
+"""
+
+import gc
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import config_wire as cw  # noqa: E402
+from cluster_harness import wait_until  # noqa: E402
+from kaffa_harness import BrokerTestCase  # noqa: E402
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+TIMEOUT_S = 30
+
+
+class DynamicBrokerConfigsTest(BrokerTestCase):
+    # Retention runs often, so that a dynamic retention.ms shows within the test.
+    BROKER_OVERRIDES = {"num.partitions": "1", "log.retention.check.interval.ms": "100"}
+
+    def setUp(self):
+        self.admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        self.addCleanup(gc.collect)
+
+    def tearDown(self):
+        # Every test starts from no dynamic values.
+        self.assertEqual(cw.alter(self.broker, [(cw.BROKER, "", {}), (cw.BROKER, "0", {})]),
+                         [(0, None), (0, None)])
+
+    def create(self, name, config=None):
+        (f,) = self.admin.create_topics([NewTopic(name, 1, 1, config=config or {})],
+                                        operation_timeout=10).values()
+        self.assertIsNone(f.result(timeout=TIMEOUT_S))
+
+    def set(self, resource, configs, op=cw.SET, validate_only=False):
+        (result,) = cw.incremental_alter(
+            self.broker, [(cw.BROKER, resource, [(k, op, v) for k, v in configs.items()])],
+            validate_only)
+        return result
+
+    def describe(self, rtype, name, names=None):
+        error, entries = cw.describe(self.broker, rtype, name, names)
+        self.assertEqual(error, 0)
+        return entries
+
+    def produce(self, topic, size):
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "linger.ms": 0})
+        reports = []
+        p.produce(topic, value=b"x" * size, on_delivery=lambda err, msg: reports.append(err))
+        self.assertEqual(p.flush(TIMEOUT_S), 0)
+        return reports[0]
+
+    def test_describe_shows_both_layers(self):
+        self.create("dyn-describe")
+        self.assertEqual(self.set("", {"log.retention.ms": "3600000"}), (0, None))
+        e = self.describe(cw.TOPIC, "dyn-describe", ["retention.ms"])["retention.ms"]
+        self.assertEqual(e[:3], ("3600000", 0, cw.DYNAMIC_DEFAULT_BROKER))
+        self.assertEqual(e[3][0], ("log.retention.ms", "3600000", cw.DYNAMIC_DEFAULT_BROKER))
+        self.assertEqual(self.describe(cw.BROKER, ""),
+                         {"log.retention.ms": ("3600000", 0, cw.DYNAMIC_DEFAULT_BROKER,
+                                               [("log.retention.ms", "3600000",
+                                                 cw.DYNAMIC_DEFAULT_BROKER)])})
+
+        self.assertEqual(self.set("0", {"log.retention.ms": "7200000"}), (0, None))
+        e = self.describe(cw.TOPIC, "dyn-describe", ["retention.ms"])["retention.ms"]
+        self.assertEqual(e[:3], ("7200000", 0, cw.DYNAMIC_BROKER))
+        self.assertEqual([s[2] for s in e[3][:2]], [cw.DYNAMIC_BROKER, cw.DYNAMIC_DEFAULT_BROKER])
+        b = self.describe(cw.BROKER, "0", ["log.retention.ms", "log.dirs"])
+        self.assertEqual(b["log.retention.ms"][:3], ("7200000", 0, cw.DYNAMIC_BROKER))
+        self.assertEqual(b["log.dirs"][1], 1)  # static: read-only
+
+        # A topic's own value still wins.
+        self.create("dyn-own", {"retention.ms": "1000"})
+        e = self.describe(cw.TOPIC, "dyn-own", ["retention.ms"])["retention.ms"]
+        self.assertEqual(e[:3], ("1000", 0, cw.TOPIC_CONFIG))
+
+        self.assertEqual(self.set("0", {"log.retention.ms": None}, cw.DELETE), (0, None))
+        e = self.describe(cw.TOPIC, "dyn-describe", ["retention.ms"])["retention.ms"]
+        self.assertEqual(e[:3], ("3600000", 0, cw.DYNAMIC_DEFAULT_BROKER))
+
+    def test_message_max_bytes_applies_at_once(self):
+        self.create("dyn-size")
+        self.create("dyn-size-own", {"max.message.bytes": "100000"})
+        self.assertIsNone(self.produce("dyn-size", 5000))
+        self.assertEqual(self.set("", {"message.max.bytes": "2000"}), (0, None))
+        err = self.produce("dyn-size", 5000)
+        self.assertIsNotNone(err)
+        self.assertEqual(err.code(), KafkaError.MSG_SIZE_TOO_LARGE)
+        self.assertIsNone(self.produce("dyn-size-own", 5000))
+        # The broker's own value wins over the default.
+        self.assertEqual(self.set("0", {"message.max.bytes": "10000"}), (0, None))
+        self.assertIsNone(self.produce("dyn-size", 5000))
+        self.assertEqual(self.set("0", {"message.max.bytes": None}, cw.DELETE), (0, None))
+        self.assertEqual(self.produce("dyn-size", 5000).code(), KafkaError.MSG_SIZE_TOO_LARGE)
+        self.assertEqual(self.set("", {"message.max.bytes": None}, cw.DELETE), (0, None))
+        self.assertIsNone(self.produce("dyn-size", 5000))
+
+    def test_segment_and_retention_settings_apply_to_an_existing_topic(self):
+        self.create("dyn-retention")
+        self.assertEqual(self.set("", {"log.segment.bytes": "1024"}), (0, None))
+        for _ in range(6):
+            self.assertIsNone(self.produce("dyn-retention", 700))
+        segments = [f for f in os.listdir(os.path.join(self.broker.log_dir, "dyn-retention-0"))
+                    if f.endswith(".log")]
+        self.assertGreaterEqual(len(segments), 3, segments)
+        c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "dyn"})
+        self.addCleanup(c.close)
+        tp = TopicPartition("dyn-retention", 0)
+        self.assertEqual(c.get_watermark_offsets(tp, timeout=TIMEOUT_S), (0, 6))
+        self.assertEqual(self.set("", {"log.retention.ms": "1"}), (0, None))
+        wait_until(lambda: c.get_watermark_offsets(tp, timeout=TIMEOUT_S)[0] >= 5,
+                   what="retention deleting the closed segments")
+
+    def test_values_survive_a_restart(self):
+        self.create("dyn-restart")
+        self.assertEqual(self.set("", {"message.max.bytes": "2000",
+                                       "leader.replication.throttled.rate": "5000"}), (0, None))
+        self.assertEqual(self.set("0", {"log.retention.bytes": "123456789"}), (0, None))
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.restart()
+        self.admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        b = self.describe(cw.BROKER, "0", ["message.max.bytes", "log.retention.bytes",
+                                           "leader.replication.throttled.rate"])
+        self.assertEqual(b["message.max.bytes"][:3], ("2000", 0, cw.DYNAMIC_DEFAULT_BROKER))
+        self.assertEqual(b["leader.replication.throttled.rate"][:3],
+                         ("5000", 0, cw.DYNAMIC_DEFAULT_BROKER))
+        self.assertEqual(b["log.retention.bytes"][:3], ("123456789", 0, cw.DYNAMIC_BROKER))
+        self.assertEqual(self.produce("dyn-restart", 5000).code(), KafkaError.MSG_SIZE_TOO_LARGE)
+
+    def test_legacy_alter_replaces_the_default_set(self):
+        self.assertEqual(self.set("", {"log.retention.ms": "3600000",
+                                       "log.retention.bytes": "1000000"}), (0, None))
+        self.assertEqual(cw.alter(self.broker, [(cw.BROKER, "", {"log.retention.bytes": "2000000"})]),
+                         [(0, None)])
+        self.assertEqual(self.describe(cw.BROKER, ""),
+                         {"log.retention.bytes": ("2000000", 0, cw.DYNAMIC_DEFAULT_BROKER,
+                                                  [("log.retention.bytes", "2000000",
+                                                    cw.DYNAMIC_DEFAULT_BROKER)])})
+
+    def test_refusals_and_validate_only(self):
+        self.assertEqual(self.set("", {"log.retention.ms": "60000"}, validate_only=True),
+                         (0, None))
+        self.assertEqual(self.describe(cw.BROKER, ""), {})
+        error, message = self.set("", {"log.retention.ms": "soon"})
+        self.assertEqual(error, cw.INVALID_CONFIG)
+        self.assertTrue(message.startswith(
+            "Invalid value soon for configuration log.retention.ms"), message)
+        self.assertEqual(self.set("0", {"min.insync.replicas": "0"})[0], cw.INVALID_CONFIG)
+        self.assertEqual(self.set("", {"num.io.threads": "4", "log.retention.ms": "1000"}),
+                         (cw.INVALID_REQUEST,
+                          "Cannot update these configs dynamically: Set(num.io.threads)"))
+        error, message = self.set("", {"listener.name.plaintext.ssl.keystore.location": "/x"})
+        self.assertEqual(error, cw.INVALID_REQUEST)
+        self.assertEqual(self.set("1", {"log.retention.ms": "1000"})[0], cw.INVALID_REQUEST)
+        self.assertEqual(self.describe(cw.BROKER, ""), {})  # nothing refused was kept
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,86 @@
+// Dynamic broker configs (KIP-226): which names are dynamic, and the configuration the two layers
+// make with the static settings (a broker's own value over the cluster-wide default over the
+// properties file).
+#include "broker/dynamic_configs.h"
+
+#include <gtest/gtest.h>
+
+namespace kaffa::broker {
+namespace {
+
+using dynamic_configs::effective;
+using dynamic_configs::Values;
+
+BrokerConfig load(std::vector<std::string> overrides) {
+  BrokerConfig c;
+  const auto error = load_config({}, overrides, c);
+  EXPECT_FALSE(error) << error->message;
+  return c;
+}
+
+TEST(DynamicConfigs, TheLogDefaultsAndReplicationRatesAreDynamicOthersAreNot) {
+  for (const char* name :
+       {"log.retention.ms", "log.retention.bytes", "message.max.bytes", "log.segment.bytes",
+        "min.insync.replicas", "compression.type", "leader.replication.throttled.rate"}) {
+    EXPECT_TRUE(dynamic_configs::is_dynamic(name)) << name;
+  }
+  for (const char* name : {"log.dirs", "num.network.threads", "log.retention.hours",
+                           "log.cleaner.enable", "listener.name.SSL.ssl.keystore.location"}) {
+    EXPECT_FALSE(dynamic_configs::is_dynamic(name)) << name;
+  }
+}
+
+TEST(DynamicConfigs, OwnValueWinsOverClusterDefaultWhichWinsOverTheFile) {
+  const auto base = load({"log.retention.bytes=100", "message.max.bytes=5000"});
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {}, {}, out));
+  EXPECT_EQ(out.log_retention_bytes, 100);
+
+  ASSERT_FALSE(effective(base, {{"log.retention.bytes", "200"}}, {}, out));
+  EXPECT_EQ(out.log_retention_bytes, 200);
+  EXPECT_EQ(out.message_max_bytes, 5000);  // untouched by the layers
+
+  ASSERT_FALSE(
+      effective(base, {{"log.retention.bytes", "200"}}, {{"log.retention.bytes", "300"}}, out));
+  EXPECT_EQ(out.log_retention_bytes, 300);
+  EXPECT_EQ(dynamic_configs::log_defaults(out).retention_bytes, 300);
+}
+
+TEST(DynamicConfigs, DynamicRetentionMillisecondsWinOverStaticHours) {
+  const auto base = load({"log.retention.hours=2"});
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {{"log.retention.ms", "1000"}}, {}, out));
+  EXPECT_EQ(out.log_retention_ms, 1000);
+  EXPECT_EQ(dynamic_configs::log_defaults(out).retention_ms, 1000);
+  ASSERT_FALSE(effective(base, {{"log.retention.ms", "-5"}}, {}, out));
+  EXPECT_EQ(out.log_retention_ms, -1);  // any negative value: no limit
+  ASSERT_FALSE(effective(base, {}, {}, out));
+  EXPECT_EQ(out.log_retention_ms, 7200000);
+}
+
+TEST(DynamicConfigs, InvalidValuesAreRefusedInKafkasWords) {
+  const auto base = load({});
+  BrokerConfig out;
+  auto why = effective(base, {}, {{"log.retention.ms", "soon"}}, out);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->rfind("Invalid value soon for configuration log.retention.ms", 0), 0u) << *why;
+  EXPECT_TRUE(effective(base, {{"log.retention.ms", "0"}}, {}, out));
+  EXPECT_TRUE(effective(base, {}, {{"min.insync.replicas", "0"}}, out));
+  EXPECT_TRUE(effective(base, {}, {{"compression.type", "brotli"}}, out));
+  EXPECT_TRUE(effective(base, {}, {{"leader.replication.throttled.rate", "-1"}}, out));
+}
+
+TEST(DynamicConfigs, TheRatesAndTheTopicDefaultsFollowTheLayers) {
+  const auto base = load({"leader.replication.throttled.rate=1000"});
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {{"follower.replication.throttled.rate", "10"}},
+                         {{"compression.type", "zstd"}, {"min.insync.replicas", "2"}}, out));
+  EXPECT_EQ(out.cluster.leader_replication_throttled_rate, 1000);
+  EXPECT_EQ(out.cluster.follower_replication_throttled_rate, 10);
+  const auto d = dynamic_configs::log_defaults(out);
+  EXPECT_EQ(d.compression, record::Compression::zstd);
+  EXPECT_EQ(d.min_insync_replicas, 2);
+}
+
+}  // namespace
+}  // namespace kaffa::broker
