@@ -281,6 +281,24 @@ const std::vector<Setting>& settings() {
          c.log_message_timestamp_type = v;
          return true;
        }},
+      {"log.message.timestamp.before.max.ms", "9223372036854775807",
+       "Default of message.timestamp.before.max.ms: how far before the broker's clock a "
+       "CreateTime may be.",
+       long_setting(&BrokerConfig::log_message_timestamp_before_max_ms, 0)},
+      {"log.message.timestamp.after.max.ms", "9223372036854775807",
+       "Default of message.timestamp.after.max.ms: how far after the broker's clock a CreateTime "
+       "may be.",
+       long_setting(&BrokerConfig::log_message_timestamp_after_max_ms, 0)},
+      {"log.cleanup.policy", "delete",
+       "Default of cleanup.policy: delete (retention), compact (the log cleaner), or both.",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         if (cluster::invalid_topic_config("cleanup.policy", v)) {
+           why = "expected delete, compact or compact,delete";
+           return false;
+         }
+         c.log_cleanup_policy = v;
+         return true;
+       }},
       {"compression.type", "producer",
        "Codec batches are stored with: producer (as sent), uncompressed, gzip, snappy, lz4 or "
        "zstd (topic: compression.type).",

@@ -128,9 +128,14 @@ struct BrokerConfig {
   int32_t log_index_size_max_bytes = 10485760;            // log.index.size.max.bytes
   int32_t message_max_bytes = 1048588;                    // message.max.bytes
   std::string log_message_timestamp_type = "CreateTime";  // log.message.timestamp.type
-  std::string compression_type = "producer";              // compression.type
-  int64_t log_flush_interval_messages = INT64_MAX;        // log.flush.interval.messages
-  int64_t log_flush_interval_ms = INT64_MAX;              // log.flush.interval.ms
+  // log.message.timestamp.before.max.ms / after.max.ms (KIP-937): how far a CreateTime may lie
+  // before / after the broker's clock.
+  int64_t log_message_timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t log_message_timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
+  std::string log_cleanup_policy = "delete";        // log.cleanup.policy: delete, compact or both
+  std::string compression_type = "producer";        // compression.type
+  int64_t log_flush_interval_messages = INT64_MAX;  // log.flush.interval.messages
+  int64_t log_flush_interval_ms = INT64_MAX;        // log.flush.interval.ms
   int64_t log_flush_offset_checkpoint_interval_ms =
       60000;                          // log.flush.offset.checkpoint.interval.ms
   int32_t log_cached_read_files = 8;  // Kaffa: older segments' files kept open per partition

@@ -8,8 +8,9 @@ namespace {
 
 // Kafka's DynamicLogConfig names that Kaffa's settings have (log.roll.hours and
 // log.retention.minutes/hours stay static: their millisecond forms are dynamic and win).
-constexpr std::array<std::string_view, 17> kLogSettings = {
+constexpr std::array<std::string_view, 20> kLogSettings = {
     "compression.type",
+    "log.cleanup.policy",
     "log.cleaner.delete.retention.ms",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
@@ -18,6 +19,8 @@ constexpr std::array<std::string_view, 17> kLogSettings = {
     "log.flush.interval.ms",
     "log.index.interval.bytes",
     "log.index.size.max.bytes",
+    "log.message.timestamp.after.max.ms",
+    "log.message.timestamp.before.max.ms",
     "log.message.timestamp.type",
     "log.retention.bytes",
     "log.retention.ms",
@@ -59,6 +62,10 @@ cluster::LogDefaults log_defaults(const BrokerConfig& c) {
                          ? record::TimestampType::log_append_time
                          : record::TimestampType::create_time;
   d.compression = cluster::compression_of(c.compression_type);
+  d.timestamp_before_max_ms = c.log_message_timestamp_before_max_ms;
+  d.timestamp_after_max_ms = c.log_message_timestamp_after_max_ms;
+  d.compact = c.log_cleanup_policy.find("compact") != std::string::npos;
+  d.cleanup_delete = c.log_cleanup_policy.find("delete") != std::string::npos;
   d.flush_messages = c.log_flush_interval_messages;
   d.flush_ms = c.log_flush_interval_ms;
   d.cached_read_files = c.log_cached_read_files;

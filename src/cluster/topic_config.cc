@@ -207,6 +207,10 @@ PartitionConfig resolve_partition_config(const LogDefaults& d,
   c.log.max_open_read_files = d.cached_read_files;
   c.max_message_bytes = d.max_message_bytes;
   c.timestamp_type = d.timestamp_type;
+  c.timestamp_before_max_ms = d.timestamp_before_max_ms;
+  c.timestamp_after_max_ms = d.timestamp_after_max_ms;
+  c.compact = d.compact;
+  c.cleanup_delete = d.cleanup_delete;
   c.flush_messages = d.flush_messages;
   c.flush_ms = d.flush_ms;
   c.retention_ms = d.retention_ms;

@@ -44,9 +44,13 @@ struct LogDefaults {
   int32_t segment_index_bytes = 10485760;
   int32_t max_message_bytes = 1048588;
   record::TimestampType timestamp_type = record::TimestampType::create_time;
+  int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
   int64_t flush_messages = std::numeric_limits<int64_t>::max();
   int64_t flush_ms = std::numeric_limits<int64_t>::max();
   int32_t cached_read_files = 8;
+  bool compact = false;              // log.cleanup.policy has "compact"
+  bool cleanup_delete = true;        // log.cleanup.policy has "delete"
   int64_t retention_ms = 604800000;  // log.retention.{ms,minutes,hours}; -1: unlimited
   int64_t retention_bytes = -1;      // log.retention.bytes; -1: unlimited
   // log.cleaner.{min.cleanable.ratio, delete.retention.ms, min/max.compaction.lag.ms}

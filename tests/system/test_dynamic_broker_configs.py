@@ -9,7 +9,8 @@ cluster-wide default (resource "", --entity-default) and on the broker's own res
   that are set.
 - Effect: message.max.bytes lowered at "" refuses a larger record (MESSAGE_TOO_LARGE) at once,
   except on a topic with its own max.message.bytes; log.segment.bytes and log.retention.ms set at
-  "" roll and delete segments of an existing topic.
+  "" roll and delete segments of an existing topic; log.cleanup.policy=compact makes it
+  compacted (keyless records refused, closed segments cleaned).
 - Both layers survive a restart; legacy AlterConfigs on "" replaces the whole default set;
   validate_only changes nothing; a bad value is INVALID_CONFIG, a static setting INVALID_REQUEST,
   and a TLS store setting on "" INVALID_REQUEST with Kafka's message.
@@ -34,8 +35,9 @@ TIMEOUT_S = 30
 
 
 class DynamicBrokerConfigsTest(BrokerTestCase):
-    # Retention runs often, so that a dynamic retention.ms shows within the test.
-    BROKER_OVERRIDES = {"num.partitions": "1", "log.retention.check.interval.ms": "100"}
+    # Retention and the cleaner run often, so that dynamic values show within the test.
+    BROKER_OVERRIDES = {"num.partitions": "1", "log.retention.check.interval.ms": "100",
+                        "log.cleaner.backoff.ms": "100"}
 
     def setUp(self):
         self.admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
@@ -129,6 +131,28 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         self.assertEqual(self.set("", {"log.retention.ms": "1"}), (0, None))
         wait_until(lambda: c.get_watermark_offsets(tp, timeout=TIMEOUT_S)[0] >= 5,
                    what="retention deleting the closed segments")
+
+    def test_cleanup_policy_compact_by_default(self):
+        """log.cleanup.policy=compact set at "" makes an existing topic compacted: keys are
+        required, and the cleaner shrinks its closed segments."""
+        self.create("dyn-compact")
+        self.assertEqual(self.set("", {"log.cleanup.policy": "compact",
+                                       "log.segment.bytes": "1024"}), (0, None))
+        e = self.describe(cw.TOPIC, "dyn-compact", ["cleanup.policy"])["cleanup.policy"]
+        self.assertEqual(e[:3], ("compact", 0, cw.DYNAMIC_DEFAULT_BROKER))
+        self.assertEqual(self.produce("dyn-compact", 100).code(), KafkaError.INVALID_RECORD)
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "linger.ms": 0})
+        for i in range(40):
+            p.produce("dyn-compact", key=b"k%d" % (i % 2), value=b"v" * 200)
+            p.flush(TIMEOUT_S)
+        self.assertEqual(p.flush(TIMEOUT_S), 0)
+        part = os.path.join(self.broker.log_dir, "dyn-compact-0")
+
+        def log_bytes():
+            return sum(os.path.getsize(os.path.join(part, f)) for f in os.listdir(part)
+                       if f.endswith(".log"))
+        before = log_bytes()
+        wait_until(lambda: log_bytes() < before / 2, what="the cleaner compacting the topic")
 
     def test_values_survive_a_restart(self):
         self.create("dyn-restart")

@@ -56,11 +56,14 @@ ConfigType broker_type(const SettingInfo& s) {
                                        "log.retention.ms",
                                        "log.retention.bytes",
                                        "log.retention.check.interval.ms",
+                                       "log.message.timestamp.before.max.ms",
+                                       "log.message.timestamp.after.max.ms",
                                        "offsets.retention.check.interval.ms"};
   for (const char* n : kLongs) {
     if (s.name == n) return ConfigType::int64;
   }
   if (s.name == "offsets.topic.replication.factor") return ConfigType::int16;
+  if (s.name == "log.cleanup.policy") return ConfigType::list;
   if (s.default_value == "true" || s.default_value == "false") return ConfigType::boolean;
   if (s.name.ends_with(".minutes") || s.name.ends_with(".hours")) return ConfigType::int32;
   char* end = nullptr;

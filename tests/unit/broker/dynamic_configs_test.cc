@@ -82,5 +82,27 @@ TEST(DynamicConfigs, TheRatesAndTheTopicDefaultsFollowTheLayers) {
   EXPECT_EQ(d.min_insync_replicas, 2);
 }
 
+TEST(DynamicConfigs, CleanupPolicyAndTimestampBoundsAreTopicDefaults) {
+  const auto base =
+      load({"log.cleanup.policy=compact,delete", "log.message.timestamp.after.max.ms=3600000"});
+  const auto d = dynamic_configs::log_defaults(base);
+  EXPECT_TRUE(d.compact);
+  EXPECT_TRUE(d.cleanup_delete);
+  EXPECT_EQ(d.timestamp_after_max_ms, 3600000);
+  auto c = cluster::resolve_partition_config(d, {});
+  EXPECT_TRUE(c.compact);
+  EXPECT_EQ(c.timestamp_after_max_ms, 3600000);
+  c = cluster::resolve_partition_config(
+      d, {{"cleanup.policy", "delete"}, {"message.timestamp.after.max.ms", "5"}});
+  EXPECT_FALSE(c.compact);  // the topic's own value wins
+  EXPECT_EQ(c.timestamp_after_max_ms, 5);
+
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {{"log.cleanup.policy", "delete"}}, {}, out));
+  EXPECT_FALSE(dynamic_configs::log_defaults(out).compact);
+  EXPECT_TRUE(effective(base, {{"log.cleanup.policy", "shred"}}, {}, out));
+  EXPECT_TRUE(load_config({}, {"log.cleanup.policy=shred"}, out));
+}
+
 }  // namespace
 }  // namespace kaffa::broker
