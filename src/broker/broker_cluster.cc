@@ -111,7 +111,10 @@ void Broker::start_cluster() {
     }
   }
   o.session_timeout_ms = cc.broker_session_timeout_ms;
-  o.unclean_leader_election = cc.unclean_leader_election_enable;
+  {
+    std::lock_guard lock(dynamic_mu_);  // the setting as in force (a dynamic own value counts)
+    o.unclean_leader_election = unclean_leader_election_;
+  }
   o.auto_leader_rebalance = cc.auto_leader_rebalance_enable;
   o.leader_imbalance_check_interval_ms = cc.leader_imbalance_check_interval_seconds * 1000;
   o.cluster_id_if_new = cluster_id_;

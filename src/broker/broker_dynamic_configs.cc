@@ -75,6 +75,8 @@ void Broker::apply_dynamic_configs_locked() {
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
   log_defaults_ = dynamic_configs::log_defaults(in_force);
   if (partitions_) partitions_->set_defaults(log_defaults_);
+  unclean_leader_election_ = in_force.cluster.unclean_leader_election_enable;
+  if (metadata_) metadata_->set_unclean_leader_election(unclean_leader_election_);
 }
 
 Broker::DynamicConfigs Broker::dynamic_configs() const {

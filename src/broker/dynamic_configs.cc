@@ -8,7 +8,7 @@ namespace {
 
 // Kafka's DynamicLogConfig names that Kaffa's settings have (log.roll.hours and
 // log.retention.minutes/hours stay static: their millisecond forms are dynamic and win).
-constexpr std::array<std::string_view, 20> kLogSettings = {
+constexpr std::array<std::string_view, 21> kLogSettings = {
     "compression.type",
     "log.cleanup.policy",
     "log.cleaner.delete.retention.ms",
@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 20> kLogSettings = {
     "message.max.bytes",
     "min.insync.replicas",
     "producer.id.expiration.ms",
+    "unclean.leader.election.enable",
 };
 
 }  // namespace

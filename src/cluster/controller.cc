@@ -34,6 +34,12 @@ void Controller::on_image(ImagePtr image) {
   if (active_) act();
 }
 
+void Controller::set_unclean_leader_election(bool enabled) {
+  if (options_.unclean_leader_election == enabled) return;
+  options_.unclean_leader_election = enabled;
+  act();
+}
+
 void Controller::act() {
   if (!active_ || !image_) return;
   apply(repair_changes(*image_, options_.unclean_leader_election));

@@ -42,6 +42,9 @@ class Controller {
   void deactivate();
   bool active() const { return active_; }
   void on_image(ImagePtr image);
+  // The broker default of unclean.leader.election.enable changed (a dynamic broker config): the
+  // partitions are looked at again with it.
+  void set_unclean_leader_election(bool enabled);
 
  private:
   void act();

@@ -79,6 +79,12 @@ void EtcdMetadata::elect_leaders(bool unclean,
              [impl = impl_.get(), unclean, partitions = std::move(partitions),
               done = std::move(done)] { impl->elect_leaders(unclean, partitions, done); });
 }
+void EtcdMetadata::set_unclean_leader_election(bool enabled) {
+  asio::post(impl_->io_, [impl = impl_.get(), enabled] {
+    impl->options_.unclean_leader_election = enabled;
+    if (impl->controller_) impl->controller_->set_unclean_leader_election(enabled);
+  });
+}
 void EtcdMetadata::alter_reassignments(std::vector<Reassignment> list,
                                        std::function<void(std::vector<PartitionResult>)> done) {
   asio::post(impl_->io_,

@@ -115,6 +115,9 @@ class EtcdMetadata {
   };
   void elect_leaders(bool unclean, std::vector<std::pair<std::string, int32_t>> partitions,
                      std::function<void(std::vector<Election>)> done);  // empty list = all
+  // Any thread: the broker default of unclean.leader.election.enable as it now is (the dynamic
+  // broker configs change it); the controller, when this broker is it, acts on it at once.
+  void set_unclean_leader_election(bool enabled);
   // AlterPartitionReassignments (KIP-455): for each entry, start (or replace) a reassignment of
   // the partition to `target`, or cancel the one in progress (`target` nullopt); the rules are
   // controller_rules.h's, and the controller completes a reassignment once the target replicas

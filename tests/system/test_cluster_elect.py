@@ -13,7 +13,8 @@ automatic rebalancing off so that only the request moves leadership. Broker 1 is
 A topic's own unclean.leader.election.enable (the brokers' is false): "dirty" (true) and "clean"
 (unset) on [1, 2]; broker 2 is frozen until the ISRs are [1], then broker 1 is killed and broker 2
 thawed. The controller makes broker 2 leader of dirty-0 (ISR [2]) and leaves clean-0 without a
-leader.
+leader, until unclean.leader.election.enable is set cluster-wide (a dynamic broker config on
+resource ""): then broker 2 leads clean-0 too.
 """
 
 import os
@@ -23,6 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster_harness import KaffaCluster  # noqa: E402
+import config_wire as cw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from kafka_wire import i8, i32, string, array, frame, header_v1, Reader  # noqa: E402
 
@@ -89,6 +91,12 @@ class ElectLeadersTest(unittest.TestCase):
                        "broker 2 leading dirty-0 after an unclean election")
             c.wait_isr("clean", 0, lambda p: p["leader"] == -1 and p["isr"] == [1],
                        "clean-0 without a leader, waiting for broker 1")
+            # The operator's way out without broker 1: unclean election for every topic, as a
+            # cluster-wide dynamic broker config (kafka-configs.sh --entity-default).
+            self.assertEqual(cw.incremental_alter(c.broker(3), [(cw.BROKER, "", [(
+                "unclean.leader.election.enable", cw.SET, "true")])]), [(0, None)])
+            c.wait_isr("clean", 0, lambda p: p["leader"] == 2 and p["isr"] == [2],
+                       "broker 2 leading clean-0 once unclean election is the default")
 
 
 if __name__ == "__main__":
