@@ -129,6 +129,10 @@ void Broker::start() {
   load_dynamic_configs();
   load_group_configs();
   server_ = std::make_unique<net::Server>(server_config(config_), *this);
+  {
+    std::lock_guard lock(dynamic_mu_);
+    apply_dynamic_configs_locked();  // the connection limits as in force
+  }
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), log_defaults_, flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });

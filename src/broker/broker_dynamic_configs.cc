@@ -71,6 +71,10 @@ void Broker::apply_dynamic_configs_locked() {
     log::error("dynamic broker configs not applied: {}", *why);
     return;
   }
+  if (server_) {
+    server_->set_connection_limits(in_force.max_connections, in_force.max_connections_per_ip,
+                                   in_force.max_connections_per_ip_overrides);
+  }
   leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
   log_defaults_ = dynamic_configs::log_defaults(in_force);

@@ -523,6 +523,7 @@ std::optional<ConfigError> apply_settings(BrokerConfig& config,
       return ConfigError{"Invalid value " + value + " for configuration " + key + ": " + why};
     }
   }
+  if (auto why = check_connection_settings(config)) return ConfigError{*why};
   return resolve_retention(config);
 }
 

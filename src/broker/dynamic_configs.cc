@@ -7,14 +7,15 @@ namespace kaffa::broker::dynamic_configs {
 namespace {
 
 // Kafka's DynamicLogConfig names that Kaffa's settings have (log.roll.hours and
-// log.retention.minutes/hours stay static: their millisecond forms are dynamic and win).
-constexpr std::array<std::string_view, 21> kLogSettings = {
+// log.retention.minutes/hours stay static: their millisecond forms are dynamic and win), its
+// connection limits (DynamicConnectionQuota) and unclean.leader.election.enable.
+constexpr std::array<std::string_view, 24> kDynamic = {
     "compression.type",
-    "log.cleanup.policy",
     "log.cleaner.delete.retention.ms",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
     "log.cleaner.min.compaction.lag.ms",
+    "log.cleanup.policy",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
     "log.index.interval.bytes",
@@ -26,6 +27,9 @@ constexpr std::array<std::string_view, 21> kLogSettings = {
     "log.retention.ms",
     "log.roll.ms",
     "log.segment.bytes",
+    "max.connections",
+    "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
     "message.max.bytes",
     "min.insync.replicas",
     "producer.id.expiration.ms",
@@ -34,13 +38,10 @@ constexpr std::array<std::string_view, 21> kLogSettings = {
 
 }  // namespace
 
-bool is_replication_rate(std::string_view name) {
+bool is_dynamic(std::string_view name) {
   return name == "leader.replication.throttled.rate" ||
-         name == "follower.replication.throttled.rate";
-}
-
-bool is_log_setting(std::string_view name) {
-  return std::find(kLogSettings.begin(), kLogSettings.end(), name) != kLogSettings.end();
+         name == "follower.replication.throttled.rate" ||
+         std::find(kDynamic.begin(), kDynamic.end(), name) != kDynamic.end();
 }
 
 std::optional<std::string> effective(const BrokerConfig& base, const Values& cluster_default,

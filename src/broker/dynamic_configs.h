@@ -4,10 +4,12 @@
 // Two layers over the static settings, as in Kafka: the cluster-wide default (the broker resource
 // named "", DYNAMIC_DEFAULT_BROKER_CONFIG) and a broker's own values (the resource named by its
 // id, DYNAMIC_BROKER_CONFIG); a broker's own value wins over the default, which wins over the
-// properties file. Offered: the replication quotas' rates (KIP-73) and the log settings that are
+// properties file. Offered: the replication quotas' rates (KIP-73), the log settings that are
 // the defaults of topic configs (Kafka's DynamicLogConfig, in the forms Kaffa has: the
-// millisecond forms of retention and roll times). Where the layers are kept is the broker's
-// business (broker_dynamic_configs.cc).
+// millisecond forms of retention and roll times), unclean.leader.election.enable and the
+// connection limits (max.connections, max.connections.per.ip and its overrides, whose host
+// names are resolved whenever the configuration is worked out). Where the layers are kept is the
+// broker's business (broker_dynamic_configs.cc).
 //
 // Pure functions; any thread.
 #pragma once
@@ -24,11 +26,7 @@ namespace kaffa::broker::dynamic_configs {
 
 using Values = std::map<std::string, std::string>;
 
-bool is_replication_rate(std::string_view name);
-bool is_log_setting(std::string_view name);
-inline bool is_dynamic(std::string_view name) {
-  return is_replication_rate(name) || is_log_setting(name);
-}
+bool is_dynamic(std::string_view name);
 
 // `base` with the cluster default's values applied, then the broker's own: INVALID_CONFIG's
 // message when a value does not parse or the result is not valid.

@@ -80,20 +80,23 @@ struct Worker {
   void finish_drain();
 };
 
-// Open connections per client address, kept when a per-address limit is configured.
+// Open connections per client address (always counted: the limits may change while the server
+// runs) and the limits: the per-address one and the server-wide max.connections.
 class IpCounts {
  public:
   explicit IpCounts(const ServerConfig& config);
-  bool enabled() const { return enabled_; }
-  // Counts a new connection from `ip`; false (nothing counted) if `ip` is at its limit, which
-  // `limit` then holds.
-  bool admit(const std::string& ip, int& limit);
+  // Counts a new connection from `ip` (empty: an address that could not be read, counted only
+  // against max.connections); false (nothing counted) if it is over a limit, which `limit` then
+  // holds and `per_ip` says which.
+  bool admit(const std::string& ip, uint64_t open_total, int& limit, bool& per_ip);
   void release(const std::string& ip);
+  void set_limits(int max_connections, int per_ip, std::map<std::string, int> overrides);
 
  private:
-  const ServerConfig& config_;
-  const bool enabled_;
   std::mutex mu_;
+  int max_connections_;
+  int per_ip_;
+  std::map<std::string, int> overrides_;
   std::unordered_map<std::string, int> open_;
 };
 

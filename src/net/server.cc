@@ -134,15 +134,26 @@ void Worker::on_connection_closed(uint64_t id) {
 }
 
 IpCounts::IpCounts(const ServerConfig& config)
-    : config_(config),
-      enabled_(config.max_connections_per_ip != std::numeric_limits<int>::max() ||
-               !config.max_connections_per_ip_overrides.empty()) {}
+    : max_connections_(config.max_connections),
+      per_ip_(config.max_connections_per_ip),
+      overrides_(config.max_connections_per_ip_overrides) {}
 
-bool IpCounts::admit(const std::string& ip, int& limit) {
-  const auto& overrides = config_.max_connections_per_ip_overrides;
-  const auto o = overrides.find(ip);
-  limit = o != overrides.end() ? o->second : config_.max_connections_per_ip;
+void IpCounts::set_limits(int max_connections, int per_ip, std::map<std::string, int> overrides) {
   std::lock_guard lock(mu_);
+  max_connections_ = max_connections;
+  per_ip_ = per_ip;
+  overrides_ = std::move(overrides);
+}
+
+bool IpCounts::admit(const std::string& ip, uint64_t open_total, int& limit, bool& per_ip) {
+  std::lock_guard lock(mu_);
+  per_ip = false;
+  limit = max_connections_;
+  if (open_total >= static_cast<uint64_t>(std::max(max_connections_, 0))) return false;
+  if (ip.empty()) return true;
+  per_ip = true;
+  const auto o = overrides_.find(ip);
+  limit = o != overrides_.end() ? o->second : per_ip_;
   int& open = open_[ip];
   if (open >= limit) {
     if (open == 0) open_.erase(ip);
@@ -252,26 +263,28 @@ asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
     stats.connections_total.fetch_add(1, std::memory_order_relaxed);
     tcp::endpoint peer = socket.remote_endpoint(ec);
     std::string peer_text = ec ? std::string("?") : endpoint_text(peer);
-    if (stats.connections_open.load(std::memory_order_relaxed) >=
-        static_cast<uint64_t>(std::max(config.max_connections, 0))) {
-      log::warn("net: listener {}: refusing connection from {}: max.connections ({}) reached", name,
-                peer_text, config.max_connections);
-      socket.close(ec);
-      continue;
-    }
     std::string counted_ip;
-    if (ip_counts.enabled() && !ec) {
+    if (!ec) {
       asio::ip::address address = peer.address();
       if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
       }
       counted_ip = address.to_string();
+    }
+    {
       int limit = 0;
-      if (!ip_counts.admit(counted_ip, limit)) {
-        log::info(
-            "net: listener {}: refusing connection from {}: the address already has the "
-            "configured maximum of {} connections",
-            name, peer_text, limit);
+      bool per_ip = false;
+      if (!ip_counts.admit(counted_ip, stats.connections_open.load(std::memory_order_relaxed),
+                           limit, per_ip)) {
+        if (per_ip) {
+          log::info(
+              "net: listener {}: refusing connection from {}: the address already has the "
+              "configured maximum of {} connections",
+              name, peer_text, limit);
+        } else {
+          log::warn("net: listener {}: refusing connection from {}: max.connections ({}) reached",
+                    name, peer_text, limit);
+        }
         socket.close(ec);
         continue;
       }
@@ -420,6 +433,11 @@ int64_t Server::queued_request_bytes() const {
 
 void Server::on_stop(std::function<void()> fn) {
   impl_->stop_hooks.push_back(std::move(fn));
+}
+
+void Server::set_connection_limits(int max_connections, int per_ip,
+                                   std::map<std::string, int> per_ip_overrides) {
+  impl_->ip_counts.set_limits(max_connections, per_ip, std::move(per_ip_overrides));
 }
 
 const ServerStats& Server::stats() const {

@@ -162,6 +162,11 @@ class Server {
   // Bound endpoints (port resolved when configured as 0), in the order of cfg.listeners.
   std::vector<ListenerConfig> bound() const;
 
+  // Any thread: new connection limits (max.connections, max.connections.per.ip and its
+  // overrides, as in ServerConfig) for connections accepted from now on; open ones stay.
+  void set_connection_limits(int max_connections, int per_ip,
+                             std::map<std::string, int> per_ip_overrides);
+
   // Runs the event loops (the calling thread runs loop 0) until stop() has completed, then joins
   // every thread it started. Calls start() first if needed.
   void run();

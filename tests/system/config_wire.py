@@ -2,7 +2,16 @@
 cannot send the second, nor name the cluster-wide broker resource "", nor show every field of the
 third): resources and entries as tuples."""
 
+import contextlib
+
 import kafka_wire as kw
+
+
+def _connection(target):
+    """A new connection to a broker, or an open kafka_wire.Connection used as is (left open)."""
+    if isinstance(target, kw.Connection):
+        return contextlib.nullcontext(target)
+    return kw.connect(target)
 
 TOPIC, BROKER = 2, 4                 # resource types
 SET, DELETE = 0, 1                   # IncrementalAlterConfigs operations
@@ -13,8 +22,8 @@ TOPIC_CONFIG, DYNAMIC_BROKER, DYNAMIC_DEFAULT_BROKER, STATIC_BROKER, DEFAULT = 1
 
 def incremental_alter(broker, resources, validate_only=False):
     """IncrementalAlterConfigs v0: resources [(type, name, [(config, op, value)])] ->
-    [(error, message)] in order."""
-    with kw.connect(broker) as conn:
+    [(error, message)] in order. `broker` may also be an open connection."""
+    with _connection(broker) as conn:
         corr = conn.next_corr()
         body = kw.header_v1(44, 0, corr)
         body += kw.array(resources,

@@ -10,7 +10,8 @@ cluster-wide default (resource "", --entity-default) and on the broker's own res
 - Effect: message.max.bytes lowered at "" refuses a larger record (MESSAGE_TOO_LARGE) at once,
   except on a topic with its own max.message.bytes; log.segment.bytes and log.retention.ms set at
   "" roll and delete segments of an existing topic; log.cleanup.policy=compact makes it
-  compacted (keyless records refused, closed segments cleaned).
+  compacted (keyless records refused, closed segments cleaned); max.connections.per.ip.overrides
+  refuses new connections from an address while open ones stay served.
 - Both layers survive a restart; legacy AlterConfigs on "" replaces the whole default set;
   validate_only changes nothing; a bad value is INVALID_CONFIG, a static setting INVALID_REQUEST,
   and a TLS store setting on "" INVALID_REQUEST with Kafka's message.
@@ -25,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import config_wire as cw  # noqa: E402
+import kafka_wire as kw  # noqa: E402
 from cluster_harness import wait_until  # noqa: E402
 from kaffa_harness import BrokerTestCase  # noqa: E402
 
@@ -53,10 +55,10 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
                                         operation_timeout=10).values()
         self.assertIsNone(f.result(timeout=TIMEOUT_S))
 
-    def set(self, resource, configs, op=cw.SET, validate_only=False):
+    def set(self, resource, configs, op=cw.SET, validate_only=False, conn=None):
         (result,) = cw.incremental_alter(
-            self.broker, [(cw.BROKER, resource, [(k, op, v) for k, v in configs.items()])],
-            validate_only)
+            conn or self.broker,
+            [(cw.BROKER, resource, [(k, op, v) for k, v in configs.items()])], validate_only)
         return result
 
     def describe(self, rtype, name, names=None):
@@ -153,6 +155,24 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
                        if f.endswith(".log"))
         before = log_bytes()
         wait_until(lambda: log_bytes() < before / 2, what="the cleaner compacting the topic")
+
+    def test_connection_limits_apply_to_new_connections(self):
+        """max.connections.per.ip.overrides set at "" refuses new connections from this address
+        (closed at once); a connection opened before stays and is served; deleting the value
+        lets new ones in again."""
+        with kw.connect(self.broker) as held:
+            self.assertEqual(held.api_versions()[0], 0)
+            overrides = "max.connections.per.ip.overrides"
+            self.assertEqual(self.set("", {overrides: "127.0.0.1:0"}, conn=held), (0, None))
+            with kw.connect(self.broker) as refused:
+                self.assertTrue(refused.expect_closed())
+            self.assertEqual(held.api_versions()[0], 0)
+            self.assertEqual(self.set("", {overrides: None}, cw.DELETE, conn=held), (0, None))
+            with kw.connect(self.broker) as again:
+                self.assertEqual(again.api_versions()[0], 0)
+        error, message = self.set("0", {"max.connections.per.ip": "0"})
+        self.assertEqual(error, cw.INVALID_CONFIG)
+        self.assertIn("max.connections.per.ip can be set to zero only if", message)
 
     def test_values_survive_a_restart(self):
         self.create("dyn-restart")
