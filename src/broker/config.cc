@@ -522,6 +522,11 @@ std::optional<ConfigError> apply_settings(BrokerConfig& config,
     if (!s->apply(value, config, why)) {
       return ConfigError{"Invalid value " + value + " for configuration " + key + ": " + why};
     }
+    config.explicit_settings.insert(key);
+  }
+  // As load_config: a given log.roll.ms (in any layer) wins over log.roll.hours.
+  if (config.log_roll_hours > 0 && config.explicit_settings.count("log.roll.ms") == 0) {
+    config.log_roll_ms = config.log_roll_hours * 3600000;
   }
   if (auto why = check_connection_settings(config)) return ConfigError{*why};
   return resolve_retention(config);

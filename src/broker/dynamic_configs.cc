@@ -6,10 +6,9 @@
 namespace kaffa::broker::dynamic_configs {
 namespace {
 
-// Kafka's DynamicLogConfig names that Kaffa's settings have (log.roll.hours and
-// log.retention.minutes/hours stay static: their millisecond forms are dynamic and win), its
-// connection limits (DynamicConnectionQuota) and unclean.leader.election.enable.
-constexpr std::array<std::string_view, 24> kDynamic = {
+// Kafka's DynamicLogConfig names that Kaffa's settings have, its connection limits
+// (DynamicConnectionQuota) and unclean.leader.election.enable.
+constexpr std::array<std::string_view, 27> kDynamic = {
     "compression.type",
     "log.cleaner.delete.retention.ms",
     "log.cleaner.max.compaction.lag.ms",
@@ -24,7 +23,10 @@ constexpr std::array<std::string_view, 24> kDynamic = {
     "log.message.timestamp.before.max.ms",
     "log.message.timestamp.type",
     "log.retention.bytes",
+    "log.retention.hours",
+    "log.retention.minutes",
     "log.retention.ms",
+    "log.roll.hours",
     "log.roll.ms",
     "log.segment.bytes",
     "max.connections",

@@ -4,9 +4,10 @@
 // Two layers over the static settings, as in Kafka: the cluster-wide default (the broker resource
 // named "", DYNAMIC_DEFAULT_BROKER_CONFIG) and a broker's own values (the resource named by its
 // id, DYNAMIC_BROKER_CONFIG); a broker's own value wins over the default, which wins over the
-// properties file. Offered: the replication quotas' rates (KIP-73), the log settings that are
-// the defaults of topic configs (Kafka's DynamicLogConfig, in the forms Kaffa has: the
-// millisecond forms of retention and roll times), unclean.leader.election.enable and the
+// properties file; of the forms of one time, the finest given in any layer or the file wins
+// (log.retention.ms over .minutes over .hours, log.roll.ms over log.roll.hours), as Kafka merges
+// them. Offered: the replication quotas' rates (KIP-73), the log settings that are the defaults of
+// topic configs (Kafka's DynamicLogConfig), unclean.leader.election.enable and the
 // connection limits (max.connections, max.connections.per.ip and its overrides, whose host
 // names are resolved whenever the configuration is worked out). Where the layers are kept is the
 // broker's business (broker_dynamic_configs.cc).

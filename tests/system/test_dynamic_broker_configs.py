@@ -101,6 +101,12 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         e = self.describe(cw.TOPIC, "dyn-describe", ["retention.ms"])["retention.ms"]
         self.assertEqual(e[:3], ("3600000", 0, cw.DYNAMIC_DEFAULT_BROKER))
 
+        # A coarser form counts only where no finer one is given; shown as milliseconds.
+        self.assertEqual(self.set("", {"log.retention.ms": None}, cw.DELETE), (0, None))
+        self.assertEqual(self.set("0", {"log.retention.hours": "3"}), (0, None))
+        e = self.describe(cw.TOPIC, "dyn-describe", ["retention.ms"])["retention.ms"]
+        self.assertEqual(e[:3], ("10800000", 0, cw.DYNAMIC_BROKER))
+
     def test_message_max_bytes_applies_at_once(self):
         self.create("dyn-size")
         self.create("dyn-size-own", {"max.message.bytes": "100000"})

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <span>
 
 #include "broker/broker.h"
 #include "broker/handlers/config_admin.h"
@@ -102,6 +103,37 @@ std::optional<cluster::BrokerSetting> broker_setting(const BrokerConfig& cfg,
   return std::nullopt;
 }
 
+// For a topic's retention.ms and segment.ms: the broker's time may be given in coarser forms
+// (log.retention.minutes/hours, log.roll.hours), of which the finest given anywhere (file or a
+// dynamic layer) is in force, as Kafka merges them. When that is a coarser form, the dynamic
+// layers' values of it are shown as the milliseconds they make.
+void coarse_forms(const BrokerConfig& cfg, const Broker::DynamicConfigs& dynamic,
+                  std::string_view name, cluster::BrokerSetting& out) {
+  using Form = std::pair<const char*, int64_t>;  // name, milliseconds per unit
+  static const Form kRetention[] = {
+      {"log.retention.ms", 1}, {"log.retention.minutes", 60000}, {"log.retention.hours", 3600000}};
+  static const Form kRoll[] = {{"log.roll.ms", 1}, {"log.roll.hours", 3600000}};
+  const std::span<const Form> forms = name == "log.retention.ms" ? std::span<const Form>(kRetention)
+                                      : name == "log.roll.ms"    ? std::span<const Form>(kRoll)
+                                                                 : std::span<const Form>();
+  for (const auto& [form, unit] : forms) {
+    if (dynamic.own.count(form) == 0 && dynamic.cluster_default.count(form) == 0 &&
+        cfg.explicit_settings.count(form) == 0) {
+      continue;
+    }
+    if (unit == 1) return;
+    const auto millis = [form, unit](const dynamic_configs::Values& layer) {
+      auto it = layer.find(form);
+      if (it == layer.end()) return std::optional<std::string>();
+      const int64_t n = std::strtoll(it->second.c_str(), nullptr, 10);
+      return std::optional<std::string>(std::to_string(n < 0 ? -1 : n * unit));
+    };
+    out.dynamic = millis(dynamic.own);
+    out.dynamic_default = millis(dynamic.cluster_default);
+    return;
+  }
+}
+
 Entry to_entry(const cluster::DescribedConfig& c, const DescribeConfigsRequest& req, int16_t v,
                std::string_view doc) {
   Entry e;
@@ -142,7 +174,9 @@ void describe_topic(Broker& broker, const DescribeConfigsRequest& req,
   const BrokerConfig& cfg = broker.config();
   const auto dynamic = broker.dynamic_configs();
   const cluster::BrokerLookup lookup = [&cfg, &dynamic](std::string_view name) {
-    return broker_setting(cfg, dynamic, name);
+    auto setting = broker_setting(cfg, dynamic, name);
+    if (setting) coarse_forms(cfg, dynamic, name, *setting);
+    return setting;
   };
   for (const auto& def : cluster::topic_config_defs()) {
     if (!wanted(r, std::string(def.name))) continue;

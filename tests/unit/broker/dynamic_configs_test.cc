@@ -24,7 +24,7 @@ TEST(DynamicConfigs, TheLogDefaultsAndReplicationRatesAreDynamicOthersAreNot) {
         "min.insync.replicas", "compression.type", "leader.replication.throttled.rate"}) {
     EXPECT_TRUE(dynamic_configs::is_dynamic(name)) << name;
   }
-  for (const char* name : {"log.dirs", "num.network.threads", "log.retention.hours",
+  for (const char* name : {"log.dirs", "num.network.threads", "log.retention.check.interval.ms",
                            "log.cleaner.enable", "listener.name.SSL.ssl.keystore.location"}) {
     EXPECT_FALSE(dynamic_configs::is_dynamic(name)) << name;
   }
@@ -56,6 +56,23 @@ TEST(DynamicConfigs, DynamicRetentionMillisecondsWinOverStaticHours) {
   EXPECT_EQ(out.log_retention_ms, -1);  // any negative value: no limit
   ASSERT_FALSE(effective(base, {}, {}, out));
   EXPECT_EQ(out.log_retention_ms, 7200000);
+}
+
+TEST(DynamicConfigs, TheFinestFormOfATimeWinsWhateverItsLayer) {
+  BrokerConfig out;
+  const auto hours = load({"log.retention.hours=2", "log.roll.hours=3"});
+  ASSERT_FALSE(effective(hours, {{"log.retention.hours", "5"}}, {{"log.roll.hours", "1"}}, out));
+  EXPECT_EQ(out.log_retention_ms, 5 * 3600000LL);
+  EXPECT_EQ(out.log_roll_ms, 3600000);
+  ASSERT_FALSE(effective(hours, {{"log.retention.minutes", "7"}}, {}, out));
+  EXPECT_EQ(out.log_retention_ms, 7 * 60000);
+  ASSERT_FALSE(effective(hours, {}, {}, out));
+  EXPECT_EQ(out.log_roll_ms, 3 * 3600000LL);
+
+  const auto millis = load({"log.retention.ms=1000", "log.roll.ms=2000"});
+  ASSERT_FALSE(effective(millis, {{"log.retention.hours", "5"}, {"log.roll.hours", "1"}}, {}, out));
+  EXPECT_EQ(out.log_retention_ms, 1000);  // the file's milliseconds win over dynamic hours
+  EXPECT_EQ(out.log_roll_ms, 2000);
 }
 
 TEST(DynamicConfigs, InvalidValuesAreRefusedInKafkasWords) {
