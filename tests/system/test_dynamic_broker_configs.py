@@ -12,6 +12,7 @@ cluster-wide default (resource "", --entity-default) and on the broker's own res
   "" roll and delete segments of an existing topic; log.cleanup.policy=compact makes it
   compacted (keyless records refused, closed segments cleaned); max.connections.per.ip.overrides
   refuses new connections from an address while open ones stay served.
+- kafka-python's admin client sets a cluster-wide default.
 - Both layers survive a restart; legacy AlterConfigs on "" replaces the whole default set;
   validate_only changes nothing; a bad value is INVALID_CONFIG, a static setting INVALID_REQUEST,
   and a TLS store setting on "" INVALID_REQUEST with Kafka's message.
@@ -32,6 +33,8 @@ from kaffa_harness import BrokerTestCase  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from kafka.admin import ConfigResource as KpConfigResource  # noqa: E402
+from kafka.admin import ConfigResourceType, KafkaAdminClient  # noqa: E402
 
 TIMEOUT_S = 30
 
@@ -205,6 +208,20 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
                          {"log.retention.bytes": ("2000000", 0, cw.DYNAMIC_DEFAULT_BROKER,
                                                   [("log.retention.bytes", "2000000",
                                                     cw.DYNAMIC_DEFAULT_BROKER)])})
+
+    def test_kafka_python_sets_the_cluster_wide_default(self):
+        """An unmodified client's admin API (kafka-python's AlterConfigs on the broker resource
+        "") sets a cluster-wide default (its describe_configs refuses the name "" itself)."""
+        a = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=30000)
+        self.addCleanup(a.close)
+        resp = a.alter_configs([KpConfigResource(ConfigResourceType.BROKER, "",
+                                                 configs={"log.retention.bytes": "5000000"})])
+        self.assertEqual([r[0] for r in resp.resources], [0])
+        self.assertEqual({n: e[0] for n, e in self.describe(cw.BROKER, "").items()},
+                         {"log.retention.bytes": "5000000"})
+        self.create("dyn-kp")
+        e = self.describe(cw.TOPIC, "dyn-kp", ["retention.bytes"])["retention.bytes"]
+        self.assertEqual(e[:3], ("5000000", 0, cw.DYNAMIC_DEFAULT_BROKER))
 
     def test_refusals_and_validate_only(self):
         self.assertEqual(self.set("", {"log.retention.ms": "60000"}, validate_only=True),
