@@ -128,13 +128,13 @@ void Broker::start() {
   load_client_quotas();
   load_dynamic_configs();
   load_group_configs();
-  server_ = std::make_unique<net::Server>(server_config(config_), *this);
-  {
+  const BrokerConfig in_force = [this] {  // the dynamic configs' values from the start
     std::lock_guard lock(dynamic_mu_);
-    apply_dynamic_configs_locked();  // the connection limits as in force
-  }
+    return in_force_;
+  }();
+  server_ = std::make_unique<net::Server>(server_config(in_force), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
-      config_.log_dir, server_->thread_count(), log_defaults_, flusher_,
+      config_.log_dir, server_->thread_count(), dynamic_configs::log_defaults(in_force), flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
@@ -150,8 +150,8 @@ void Broker::start() {
   cleaner_ = std::make_unique<cluster::CleanerManager>(
       config_.log_dir,
       cluster::CleanerConfig{config_.log_cleaner_enable, config_.log_cleaner_threads,
-                             config_.log_cleaner_backoff_ms,
-                             config_.log_cleaner_dedupe_buffer_size},
+                             config_.log_cleaner_backoff_ms, config_.log_cleaner_dedupe_buffer_size,
+                             in_force.log_cleaner_io_max_bytes_per_second},
       *partitions_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   server_->start();

@@ -312,10 +312,9 @@ class Broker : public net::RequestHandler {
   QuotaManager quotas_;
   std::shared_ptr<cluster::ReplicationQuota> leader_quota_;
   std::shared_ptr<cluster::ReplicationQuota> follower_quota_;
-  mutable std::mutex dynamic_mu_;         // the two layers, and a change of either, one at a time
-  DynamicConfigs dynamic_;                // guarded by dynamic_mu_
-  cluster::LogDefaults log_defaults_;     // from the static settings and dynamic_, guarded too
-  bool unclean_leader_election_ = false;  // the same (the controller's broker default)
+  mutable std::mutex dynamic_mu_;  // the two layers, and a change of either, one at a time
+  DynamicConfigs dynamic_;         // guarded by dynamic_mu_
+  BrokerConfig in_force_;          // the static settings with dynamic_ applied, guarded too
   FetchSessions fetch_sessions_;
   std::shared_ptr<coordinator::GroupConfigs> group_configs_ =
       std::make_shared<coordinator::GroupConfigs>();

@@ -113,7 +113,7 @@ void Broker::start_cluster() {
   o.session_timeout_ms = cc.broker_session_timeout_ms;
   {
     std::lock_guard lock(dynamic_mu_);  // the setting as in force (a dynamic own value counts)
-    o.unclean_leader_election = unclean_leader_election_;
+    o.unclean_leader_election = in_force_.cluster.unclean_leader_election_enable;
   }
   o.auto_leader_rebalance = cc.auto_leader_rebalance_enable;
   o.leader_imbalance_check_interval_ms = cc.leader_imbalance_check_interval_seconds * 1000;

@@ -77,10 +77,12 @@ void Broker::apply_dynamic_configs_locked() {
   }
   leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
-  log_defaults_ = dynamic_configs::log_defaults(in_force);
-  if (partitions_) partitions_->set_defaults(log_defaults_);
-  unclean_leader_election_ = in_force.cluster.unclean_leader_election_enable;
-  if (metadata_) metadata_->set_unclean_leader_election(unclean_leader_election_);
+  if (partitions_) partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
+  if (cleaner_) cleaner_->set_io_max_bytes_per_second(in_force.log_cleaner_io_max_bytes_per_second);
+  if (metadata_) {
+    metadata_->set_unclean_leader_election(in_force.cluster.unclean_leader_election_enable);
+  }
+  in_force_ = std::move(in_force);
 }
 
 Broker::DynamicConfigs Broker::dynamic_configs() const {

@@ -268,6 +268,11 @@ void render_cleaner(Exposition& out, const cluster::CleanerManager::Stats& st) {
             "Highest dirty ratio of a compacted log at the cleaner's last pass.", Type::gauge);
   out.sample("kaffa_log_cleaner_max_dirty_ratio", {},
              static_cast<double>(st.max_dirty_ratio_ppm.load(std::memory_order_relaxed)) / 1e6);
+  out.begin("kaffa_log_cleaner_throttled_seconds_total",
+            "Time cleaner threads slept to keep log.cleaner.io.max.bytes.per.second.",
+            Type::counter);
+  out.sample("kaffa_log_cleaner_throttled_seconds_total", {},
+             static_cast<double>(st.throttled_us.load(std::memory_order_relaxed)) / 1e6);
 }
 
 }  // namespace

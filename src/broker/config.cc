@@ -355,6 +355,19 @@ const std::vector<Setting>& settings() {
        "Accepted for compatibility; Kaffa's cleaner reads and writes in 1 MiB chunks.",
        int_setting(&BrokerConfig::log_cleaner_io_buffer_size, 0,
                    std::numeric_limits<int32_t>::max())},
+      {"log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308",
+       "Bytes per second the log cleaner's threads read and write together (Kafka's default, "
+       "Double.MAX_VALUE: no bound).",
+       [](const std::string& v, BrokerConfig& c, std::string& why) {
+         char* end = nullptr;
+         const double d = std::strtod(v.c_str(), &end);
+         if (v.empty() || *end != '\0' || !(d > 0)) {
+           why = "expected a positive number";
+           return false;
+         }
+         c.log_cleaner_io_max_bytes_per_second = d;
+         return true;
+       }},
       {"log.cleaner.min.cleanable.ratio", "0.5",
        "Default min.cleanable.dirty.ratio: dirty share of a log before it is cleaned.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {

@@ -148,11 +148,13 @@ struct BrokerConfig {
   int64_t log_retention_bytes = -1;                  // log.retention.bytes (-1: unlimited)
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   // Log cleaner (compaction); the last four are the defaults of the topic configs.
-  bool log_cleaner_enable = true;                         // log.cleaner.enable
-  int32_t log_cleaner_threads = 1;                        // log.cleaner.threads
-  int64_t log_cleaner_backoff_ms = 15000;                 // log.cleaner.backoff.ms
-  int64_t log_cleaner_dedupe_buffer_size = 134217728;     // log.cleaner.dedupe.buffer.size
-  int32_t log_cleaner_io_buffer_size = 524288;            // log.cleaner.io.buffer.size
+  bool log_cleaner_enable = true;                      // log.cleaner.enable
+  int32_t log_cleaner_threads = 1;                     // log.cleaner.threads
+  int64_t log_cleaner_backoff_ms = 15000;              // log.cleaner.backoff.ms
+  int64_t log_cleaner_dedupe_buffer_size = 134217728;  // log.cleaner.dedupe.buffer.size
+  int32_t log_cleaner_io_buffer_size = 524288;         // log.cleaner.io.buffer.size
+  double log_cleaner_io_max_bytes_per_second =
+      1.7976931348623157e308;                             // ...io.max.bytes.per.second
   double log_cleaner_min_cleanable_ratio = 0.5;           // log.cleaner.min.cleanable.ratio
   int64_t log_cleaner_delete_retention_ms = 86400000;     // log.cleaner.delete.retention.ms
   int64_t log_cleaner_min_compaction_lag_ms = 0;          // log.cleaner.min.compaction.lag.ms

@@ -6,11 +6,12 @@
 namespace kaffa::broker::dynamic_configs {
 namespace {
 
-// Kafka's DynamicLogConfig names that Kaffa's settings have, its connection limits
-// (DynamicConnectionQuota) and unclean.leader.election.enable.
-constexpr std::array<std::string_view, 27> kDynamic = {
+// Kafka's DynamicLogConfig names that Kaffa's settings have, the cleaner's I/O bound, its
+// connection limits (DynamicConnectionQuota) and unclean.leader.election.enable.
+constexpr std::array<std::string_view, 28> kDynamic = {
     "compression.type",
     "log.cleaner.delete.retention.ms",
+    "log.cleaner.io.max.bytes.per.second",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
     "log.cleaner.min.compaction.lag.ms",

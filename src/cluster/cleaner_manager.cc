@@ -47,7 +47,8 @@ CleanerManager::CleanerManager(std::filesystem::path log_dir, CleanerConfig conf
     : log_dir_(std::move(log_dir)),
       config_(config),
       partitions_(partitions),
-      post_(std::move(post)) {
+      post_(std::move(post)),
+      io_rate_(config.io_max_bytes_per_second) {
   storage::OffsetCheckpointFile file(log_dir_ / kCleanerCheckpoint);
   if (std::filesystem::exists(file.path())) {
     std::string why;
@@ -99,6 +100,38 @@ void CleanerManager::forget_topic(const std::string& topic) {
 void CleanerManager::sleep_ms(int64_t ms) {
   std::unique_lock lock(sleep_mu_);
   sleep_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+}
+
+void CleanerManager::set_io_max_bytes_per_second(double rate) {
+  {
+    std::lock_guard lock(sleep_mu_);
+    if (rate == io_rate_) return;
+    io_rate_ = rate;
+    ++io_rate_generation_;
+    pace_start_ = {};
+  }
+  sleep_cv_.notify_all();
+}
+
+void CleanerManager::pace(int64_t bytes) {
+  using std::chrono::steady_clock;
+  std::unique_lock lock(sleep_mu_);
+  if (!(io_rate_ > 0) || io_rate_ >= 1e300) return;  // Kafka's Double.MAX_VALUE: no bound
+  const auto now = steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - pace_start_).count();
+  if (pace_start_ == steady_clock::time_point{} ||
+      (elapsed > 1.0 && pace_bytes_ <= io_rate_ * elapsed)) {
+    pace_start_ = now;
+    pace_bytes_ = 0;
+  }
+  pace_bytes_ += static_cast<double>(bytes);
+  const auto due = pace_start_ + std::chrono::duration_cast<steady_clock::duration>(
+                                     std::chrono::duration<double>(pace_bytes_ / io_rate_));
+  if (due <= now) return;
+  const uint64_t generation = io_rate_generation_;
+  sleep_cv_.wait_until(lock, due, [&] { return stop_ || io_rate_generation_ != generation; });
+  stats_.throttled_us +=
+      std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - now).count();
 }
 
 void CleanerManager::run() {
@@ -175,7 +208,8 @@ void CleanerManager::clean(Candidate& c) {
   storage::OffsetMap map(static_cast<size_t>(config_.dedupe_buffer_size) / threads,
                          static_cast<size_t>(c.range.first_uncleanable - c.range.first_dirty));
   const auto started = std::chrono::steady_clock::now();
-  auto out = storage::clean_log(c.snapshot.view, c.range, c.snapshot.config, now, map, stop_);
+  auto out = storage::clean_log(c.snapshot.view, c.range, c.snapshot.config, now, map, stop_,
+                                [this](int64_t bytes) { pace(bytes); });
   using Status = storage::CleanOutcome::Status;
   if (out.status == Status::aborted) return;
   if (out.status == Status::failed) return record_failure(key, out.error);

@@ -11,6 +11,12 @@
 // `<log.dirs>/cleaner-offset-checkpoint` (storage/checkpoint_file.h format). With nothing to do
 // it sleeps log.cleaner.backoff.ms.
 //
+// I/O bound (log.cleaner.io.max.bytes.per.second, Kafka's Throttler): the bytes every thread
+// reads and writes are counted together; a thread ahead of the rate sleeps until the count is
+// due (counted in kaffa_log_cleaner_throttled_seconds_total). The count starts afresh after a
+// second behind the rate (no credit for idle time). set_io_max_bytes_per_second changes the
+// bound at any time and wakes sleeping threads.
+//
 // Failure isolation: an error while cleaning a partition is logged and counted
 // (kaffa_log_cleaner_failures_total); that partition is skipped for log.cleaner.backoff.ms
 // (counted in kaffa_log_cleaner_uncleanable_partitions meanwhile) and the other partitions go
@@ -45,6 +51,7 @@ struct CleanerConfig {
   int32_t threads = 1;                     // log.cleaner.threads
   int64_t backoff_ms = 15000;              // log.cleaner.backoff.ms
   int64_t dedupe_buffer_size = 134217728;  // log.cleaner.dedupe.buffer.size (all threads)
+  double io_max_bytes_per_second = 1.7976931348623157e308;  // log.cleaner.io.max.bytes...
 };
 
 class CleanerManager {
@@ -58,6 +65,7 @@ class CleanerManager {
     std::atomic<int64_t> records_removed{0};
     std::atomic<int64_t> uncleanable{0};          // partitions in failure backoff
     std::atomic<int64_t> max_dirty_ratio_ppm{0};  // of the last pass over the partitions
+    std::atomic<int64_t> throttled_us{0};         // slept to keep the I/O bound
   };
 
   CleanerManager(std::filesystem::path log_dir, CleanerConfig config, PartitionManager& partitions,
@@ -72,6 +80,8 @@ class CleanerManager {
   // Any thread, when a topic is deleted: its checkpoint entries go (a new topic of the same name
   // starts dirty from its start).
   void forget_topic(const std::string& topic);
+  // Any thread: log.cleaner.io.max.bytes.per.second (a dynamic broker config).
+  void set_io_max_bytes_per_second(double rate);
 
  private:
   using Key = std::pair<std::string, int32_t>;
@@ -87,6 +97,7 @@ class CleanerManager {
   void record_failure(const Key& key, const std::string& why);
   bool write_checkpoint(std::string* error);
   void sleep_ms(int64_t ms);
+  void pace(int64_t bytes);  // the I/O bound: may sleep (until due, a new bound, or stop)
 
   const std::filesystem::path log_dir_;
   const CleanerConfig config_;
@@ -97,6 +108,12 @@ class CleanerManager {
   std::atomic<bool> stop_{false};
   std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
+  // Guarded by sleep_mu_: the I/O bound, its generation (a change wakes the sleepers), and the
+  // bytes counted since pace_start_.
+  double io_rate_;
+  uint64_t io_rate_generation_ = 0;
+  std::chrono::steady_clock::time_point pace_start_{};
+  double pace_bytes_ = 0;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;

@@ -151,8 +151,8 @@ std::shared_ptr<SegmentFile> open_segment(const CleaningView& view, const Segmen
 // Pass 1 over [start, first uncleanable): the key map of the dirty range (until it fills), the
 // last batch of every producer id, the final batch before the active segment.
 bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& map,
-                const std::atomic<bool>& stop, FirstPass* out, CleanStats* stats,
-                std::string* error, bool* aborted) {
+                const std::atomic<bool>& stop, const CleanerPace& pace, FirstPass* out,
+                CleanStats* stats, std::string* error, bool* aborted) {
   out->map_end = range.first_uncleanable;
   bool full = false;
   std::string scratch;
@@ -162,6 +162,7 @@ bool first_pass(const CleaningView& view, const DirtyRange& range, OffsetMap& ma
     if (!file) return false;
     bool bad = false;
     const auto scan = scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
+      if (pace) pace(b.size);
       if (stop.load(std::memory_order_relaxed)) return false;
       record::BatchHeader h;
       record::parse_header(p, static_cast<size_t>(b.size), h);
@@ -372,7 +373,7 @@ std::vector<std::vector<SegmentMeta>> group_segments(const CleaningView& view, i
 
 CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
                        const CleanerTopicConfig& config, int64_t now_ms, OffsetMap& map,
-                       const std::atomic<bool>& stop) {
+                       const std::atomic<bool>& stop, const CleanerPace& pace) {
   CleanOutcome out;
   out.cleaned.generation = view.generation;
   out.cleaned_up_to = range.first_dirty;
@@ -383,7 +384,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
   FirstPass pass(view.aborted);
   OpenTransactions txns;
   bool aborted = false;
-  if (!first_pass(view, range, map, stop, &pass, &out.stats, &out.error, &aborted)) {
+  if (!first_pass(view, range, map, stop, pace, &pass, &out.stats, &out.error, &aborted)) {
     out.status = aborted ? CleanOutcome::Status::aborted : CleanOutcome::Status::failed;
     return out;
   }
@@ -415,6 +416,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
       bool bad = false;
       const auto scan =
           scan_batch_bytes(*file, 0, s.size, [&](const BatchInfo& b, const uint8_t* p) {
+            if (pace) pace(b.size);
             if (stop.load(std::memory_order_relaxed)) return false;
             size_t n = 0;
             int64_t removed = 0;
@@ -430,6 +432,7 @@ CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
               bad = true;
               return false;
             }
+            if (keep != nullptr && pace) pace(static_cast<int64_t>(n));
             return true;
           });
       if (stop.load(std::memory_order_relaxed)) return fail(CleanOutcome::Status::aborted);

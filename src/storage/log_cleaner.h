@@ -52,6 +52,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "storage/cleaner_map.h"
@@ -101,9 +102,12 @@ struct CleanOutcome {
 };
 
 // Cleans [view start, range.first_uncleanable) as described above. `stop` is checked between
-// batches (shutdown): on abort the .cleaned files are removed.
+// batches (shutdown): on abort the .cleaned files are removed. `pace`, if set, is given the bytes
+// of every batch read and written (log.cleaner.io.max.bytes.per.second) and may block; `stop`
+// is checked after it.
+using CleanerPace = std::function<void(int64_t bytes)>;
 CleanOutcome clean_log(const CleaningView& view, const DirtyRange& range,
                        const CleanerTopicConfig& config, int64_t now_ms, OffsetMap& map,
-                       const std::atomic<bool>& stop);
+                       const std::atomic<bool>& stop, const CleanerPace& pace = {});
 
 }  // namespace kaffa::storage

@@ -10,7 +10,9 @@ cluster-wide default (resource "", --entity-default) and on the broker's own res
 - Effect: message.max.bytes lowered at "" refuses a larger record (MESSAGE_TOO_LARGE) at once,
   except on a topic with its own max.message.bytes; log.segment.bytes and log.retention.ms set at
   "" roll and delete segments of an existing topic; log.cleanup.policy=compact makes it
-  compacted (keyless records refused, closed segments cleaned); max.connections.per.ip.overrides
+  compacted (keyless records refused, closed segments cleaned);
+  log.cleaner.io.max.bytes.per.second holds the cleaner back until it is lifted;
+  max.connections.per.ip.overrides
   refuses new connections from an address while open ones stay served.
 - kafka-python's admin client sets a cluster-wide default.
 - Both layers survive a restart; legacy AlterConfigs on "" replaces the whole default set;
@@ -75,6 +77,19 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         p.produce(topic, value=b"x" * size, on_delivery=lambda err, msg: reports.append(err))
         self.assertEqual(p.flush(TIMEOUT_S), 0)
         return reports[0]
+
+    def produce_keyed(self, topic):
+        """40 records of 200 bytes over two keys, one request each."""
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "linger.ms": 0})
+        for i in range(40):
+            p.produce(topic, key=b"k%d" % (i % 2), value=b"v" * 200)
+            p.flush(TIMEOUT_S)
+        self.assertEqual(p.flush(TIMEOUT_S), 0)
+
+    def log_bytes(self, topic):
+        part = os.path.join(self.broker.log_dir, topic + "-0")
+        return sum(os.path.getsize(os.path.join(part, f)) for f in os.listdir(part)
+                   if f.endswith(".log"))
 
     def test_describe_shows_both_layers(self):
         self.create("dyn-describe")
@@ -152,18 +167,29 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         e = self.describe(cw.TOPIC, "dyn-compact", ["cleanup.policy"])["cleanup.policy"]
         self.assertEqual(e[:3], ("compact", 0, cw.DYNAMIC_DEFAULT_BROKER))
         self.assertEqual(self.produce("dyn-compact", 100).code(), KafkaError.INVALID_RECORD)
-        p = Producer({"bootstrap.servers": self.broker.bootstrap, "linger.ms": 0})
-        for i in range(40):
-            p.produce("dyn-compact", key=b"k%d" % (i % 2), value=b"v" * 200)
-            p.flush(TIMEOUT_S)
-        self.assertEqual(p.flush(TIMEOUT_S), 0)
-        part = os.path.join(self.broker.log_dir, "dyn-compact-0")
+        self.produce_keyed("dyn-compact")
+        before = self.log_bytes("dyn-compact")
+        wait_until(lambda: self.log_bytes("dyn-compact") < before / 2,
+                   what="the cleaner compacting the topic")
 
-        def log_bytes():
-            return sum(os.path.getsize(os.path.join(part, f)) for f in os.listdir(part)
-                       if f.endswith(".log"))
-        before = log_bytes()
-        wait_until(lambda: log_bytes() < before / 2, what="the cleaner compacting the topic")
+    def test_cleaner_io_bound_holds_the_cleaner_until_lifted(self):
+        """log.cleaner.io.max.bytes.per.second set at "" to 100 bytes/s: the cleaner sleeps
+        before it has read the dirty segments (counted in /metrics); once the bound is deleted it
+        wakes at once and compacts."""
+        throttled = "kaffa_log_cleaner_throttled_seconds_total"
+        self.create("dyn-slow", {"cleanup.policy": "compact", "segment.bytes": "1024"})
+        self.assertEqual(self.set("", {"log.cleaner.io.max.bytes.per.second": "100"}), (0, None))
+        slept, runs = self.broker.metric(throttled), self.broker.metric("kaffa_log_cleaner_runs_total")
+        self.produce_keyed("dyn-slow")
+        before = self.log_bytes("dyn-slow")
+        wait_until(lambda: self.broker.metric(throttled) > slept, what="the cleaner held back")
+        self.assertEqual(self.broker.metric("kaffa_log_cleaner_runs_total"), runs)
+        self.assertEqual(self.set("", {"log.cleaner.io.max.bytes.per.second": None}, cw.DELETE),
+                         (0, None))
+        wait_until(lambda: self.log_bytes("dyn-slow") < before / 2,
+                   what="the cleaner compacting once the bound is lifted")
+        error, _ = self.set("0", {"log.cleaner.io.max.bytes.per.second": "0"})
+        self.assertEqual(error, cw.INVALID_CONFIG)
 
     def test_connection_limits_apply_to_new_connections(self):
         """max.connections.per.ip.overrides set at "" refuses new connections from this address
