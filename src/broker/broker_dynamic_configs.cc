@@ -37,16 +37,13 @@ void Broker::load_dynamic_configs() {
                                 "cluster-wide dynamic broker configs", tls_config::decode_dynamic);
   std::lock_guard lock(dynamic_mu_);
   dynamic_ = {std::move(*own), defaults.value_or(Values{})};
-  BrokerConfig in_force;
-  if (auto why =
-          dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
+  if (auto why = apply_dynamic_configs_locked()) {
     throw std::runtime_error("dynamic broker configs: " + *why);
   }
   if (!dynamic_.own.empty()) log::info("dynamic broker configs: {}", describe(dynamic_.own));
   if (!dynamic_.cluster_default.empty()) {
     log::info("cluster-wide dynamic broker configs: {}", describe(dynamic_.cluster_default));
   }
-  apply_dynamic_configs_locked();
 }
 
 void Broker::apply_broker_config_record(const cluster::MetadataImage* previous,
@@ -59,17 +56,18 @@ void Broker::apply_broker_config_record(const cluster::MetadataImage* previous,
   if (dynamic_.cluster_default == *set) return;
   dynamic_.cluster_default = std::move(*set);
   log::info("cluster-wide dynamic broker configs: {}", describe(dynamic_.cluster_default));
-  apply_dynamic_configs_locked();
+  if (auto why = apply_dynamic_configs_locked()) {
+    // Each layer was checked when it was changed, but a default set through another broker was
+    // checked with that broker's own values: the values in force here stay.
+    log::error("dynamic broker configs not applied: {}", *why);
+  }
 }
 
-void Broker::apply_dynamic_configs_locked() {
+std::optional<std::string> Broker::apply_dynamic_configs_locked() {
   BrokerConfig in_force;
   if (auto why =
           dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
-    // Each layer was checked when it was changed; a combination can still fail here (a default
-    // set through another broker with other own values): the values in force stay.
-    log::error("dynamic broker configs not applied: {}", *why);
-    return;
+    return why;
   }
   if (server_) {
     server_->set_connection_limits(in_force.max_connections, in_force.max_connections_per_ip,
@@ -83,6 +81,7 @@ void Broker::apply_dynamic_configs_locked() {
     metadata_->set_unclean_leader_election(in_force.cluster.unclean_leader_election_enable);
   }
   in_force_ = std::move(in_force);
+  return std::nullopt;
 }
 
 Broker::DynamicConfigs Broker::dynamic_configs() const {
@@ -146,7 +145,9 @@ void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange c
   (cluster_default ? dynamic_.cluster_default : dynamic_.own) = std::move(next);
   log::info("{}dynamic broker configs: {}", cluster_default ? "cluster-wide " : "",
             describe(cluster_default ? dynamic_.cluster_default : dynamic_.own));
-  apply_dynamic_configs_locked();
+  if (auto why = apply_dynamic_configs_locked()) {
+    log::error("dynamic broker configs not applied: {}", *why);  // checked above: not expected
+  }
   lock.unlock();
   done("", "");
 }
