@@ -259,6 +259,7 @@ class Broker : public net::RequestHandler {
   // The configuration in force from the static settings and dynamic_ (in_force_, and what it
   // sets); the problem, with nothing changed, when the layers do not make a valid one.
   std::optional<std::string> apply_dynamic_configs_locked();
+  void put_in_force_locked(BrokerConfig in_force);  // in_force_ and what it sets
   void apply_quota_record(const cluster::MetadataImage* previous,
                           const cluster::MetadataImage& current);
   // broker_group_configs.cc: the same for the per-group configs.

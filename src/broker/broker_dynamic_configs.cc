@@ -69,6 +69,11 @@ std::optional<std::string> Broker::apply_dynamic_configs_locked() {
           dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
     return why;
   }
+  put_in_force_locked(std::move(in_force));
+  return std::nullopt;
+}
+
+void Broker::put_in_force_locked(BrokerConfig in_force) {
   if (server_) {
     server_->set_connection_limits(in_force.max_connections, in_force.max_connections_per_ip,
                                    in_force.max_connections_per_ip_overrides);
@@ -81,7 +86,6 @@ std::optional<std::string> Broker::apply_dynamic_configs_locked() {
     metadata_->set_unclean_leader_election(in_force.cluster.unclean_leader_election_enable);
   }
   in_force_ = std::move(in_force);
-  return std::nullopt;
 }
 
 Broker::DynamicConfigs Broker::dynamic_configs() const {
@@ -91,11 +95,12 @@ Broker::DynamicConfigs Broker::dynamic_configs() const {
 
 void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange change,
                                    bool validate_only, DynamicDone done) {
-  // The layer after `change`, checked with the other layer of `current`: "" or the message.
-  auto checked = [this, cluster_default, change](Values& layer, const DynamicConfigs& current) {
+  // The layer after `change`, checked with the other layer of `current` (the configuration they
+  // make in `in_force`): "" or the message.
+  auto checked = [this, cluster_default, change](Values& layer, const DynamicConfigs& current,
+                                                 BrokerConfig& in_force) {
     if (auto why = change(layer)) return *why;
     std::erase_if(layer, [](const auto& kv) { return !dynamic_configs::is_dynamic(kv.first); });
-    BrokerConfig in_force;
     const auto why =
         dynamic_configs::effective(config_, cluster_default ? layer : current.cluster_default,
                                    cluster_default ? current.own : layer, in_force);
@@ -103,7 +108,8 @@ void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange c
   };
   std::unique_lock lock(dynamic_mu_);
   Values next = cluster_default ? dynamic_.cluster_default : dynamic_.own;
-  if (auto invalid = checked(next, dynamic_); !invalid.empty() || validate_only) {
+  BrokerConfig in_force;
+  if (auto invalid = checked(next, dynamic_, in_force); !invalid.empty() || validate_only) {
     lock.unlock();
     return done(std::move(invalid), "");
   }
@@ -116,7 +122,8 @@ void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange c
         *metadata_, cluster::EtcdMetadata::Shared::broker_configs, "dynamic broker configs",
         [this, checked, refused](Values& all) {
           const Values before = all;
-          *refused = checked(all, dynamic_configs());
+          BrokerConfig unused;  // each broker works its own out from its image
+          *refused = checked(all, dynamic_configs(), unused);
           return refused->empty() && all != before;
         },
         tls_config::decode_dynamic, tls_config::encode_dynamic,
@@ -145,9 +152,7 @@ void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange c
   (cluster_default ? dynamic_.cluster_default : dynamic_.own) = std::move(next);
   log::info("{}dynamic broker configs: {}", cluster_default ? "cluster-wide " : "",
             describe(cluster_default ? dynamic_.cluster_default : dynamic_.own));
-  if (auto why = apply_dynamic_configs_locked()) {
-    log::error("dynamic broker configs not applied: {}", *why);  // checked above: not expected
-  }
+  put_in_force_locked(std::move(in_force));
   lock.unlock();
   done("", "");
 }
