@@ -162,13 +162,15 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         """log.cleanup.policy=compact set at "" makes an existing topic compacted: keys are
         required, and the cleaner shrinks its closed segments."""
         self.create("dyn-compact")
-        self.assertEqual(self.set("", {"log.cleanup.policy": "compact",
-                                       "log.segment.bytes": "1024"}), (0, None))
+        # The records go in while the topic is still delete-only, so that `before` is their whole
+        # size: a cleaner already at work during the produce would leave less than half to take.
+        self.assertEqual(self.set("", {"log.segment.bytes": "1024"}), (0, None))
+        self.produce_keyed("dyn-compact")
+        before = self.log_bytes("dyn-compact")
+        self.assertEqual(self.set("", {"log.cleanup.policy": "compact"}), (0, None))
         e = self.describe(cw.TOPIC, "dyn-compact", ["cleanup.policy"])["cleanup.policy"]
         self.assertEqual(e[:3], ("compact", 0, cw.DYNAMIC_DEFAULT_BROKER))
         self.assertEqual(self.produce("dyn-compact", 100).code(), KafkaError.INVALID_RECORD)
-        self.produce_keyed("dyn-compact")
-        before = self.log_bytes("dyn-compact")
         wait_until(lambda: self.log_bytes("dyn-compact") < before / 2,
                    what="the cleaner compacting the topic")
 
