@@ -1,5 +1,6 @@
 // Internal to the broker's configuration: the declared-setting table's element and the parsers
-// its entries share (config.cc holds the table; config_group.cc the group coordinator's and
+// its entries share (config.cc holds the table; config_log.cc the log settings,
+// config_group.cc the group coordinator's, config_connections.cc the connection limits and
 // config_cluster.cc the cluster settings).
 #pragma once
 
@@ -110,6 +111,12 @@ inline auto bool_setting(bool BrokerConfig::*m) {
     return false;
   };
 }
+
+// config_log.cc: the settings of partitions' logs and the log cleaner, appended to the table;
+// and, once all are read, log.roll.ms from log.roll.hours unless it was given, and
+// log.retention.ms from its three forms (the finest given wins); nullopt or the error.
+const std::vector<Setting>& log_settings();
+std::optional<ConfigError> resolve_log_times(BrokerConfig& c);
 
 // config_group.cc: the group coordinator's settings (__consumer_offsets, classic and consumer
 // groups, committed offsets), appended to the table.
