@@ -167,7 +167,7 @@ class Broker : public net::RequestHandler {
   DynamicConfigs dynamic_configs() const;
   // Changes one layer (`cluster_default` or this broker's own values) with `change`, which edits
   // its map; names other than dynamic_configs::is_dynamic ones are the caller's to refuse. The
-  // result is checked (INVALID_CONFIG message in `invalid`) and, unless validate_only, stored —
+  // result is checked (the refusal's message in `invalid`) and, unless validate_only, stored —
   // own values in this broker's file; the defaults in a single node's file, or in a cluster the
   // metadata store's record, which every broker follows — and put in force. done(invalid, error)
   // runs once, maybe on another thread, after this broker uses the result.

@@ -29,7 +29,7 @@ using Values = std::map<std::string, std::string>;
 
 bool is_dynamic(std::string_view name);
 
-// `base` with the cluster default's values applied, then the broker's own: INVALID_CONFIG's
+// `base` with the cluster default's values applied, then the broker's own: the refusal's
 // message when a value does not parse or the result is not valid.
 std::optional<std::string> effective(const BrokerConfig& base, const Values& cluster_default,
                                      const Values& own, BrokerConfig& out);

@@ -63,7 +63,7 @@ bool all_dynamic(const BrokerConfig& config, const std::vector<std::string>& nam
 
 // A dynamic update: `change` edits the map of dynamic TLS values (full names); the listeners whose
 // values are named are rebuilt from their files now and, unless validate_only, persisted and
-// swapped in. Returns the INVALID_CONFIG message on failure (nothing swapped then).
+// swapped in. Returns the refusal's message on failure (nothing swapped then).
 std::optional<std::string> update(
     const BrokerConfig& config, const std::vector<std::string>& names,
     const std::function<std::optional<std::string>(std::map<std::string, std::string>&)>& change,

@@ -161,9 +161,9 @@ class ReplicationThrottleTest(unittest.TestCase):
     def test_4_refusals(self):
         b = self.cluster.broker(1)
         error, message = set_rate(b, LEADER_RATE, "-1")
-        self.assertEqual(error, INVALID_CONFIG, message)
+        self.assertEqual(error, INVALID_REQUEST, message)
         (result,) = incremental_alter(b, [(BROKER_RESOURCE, "", [(LEADER_RATE, SET, "-1")])])
-        self.assertEqual(result[0], INVALID_CONFIG, result)
+        self.assertEqual(result[0], INVALID_REQUEST, result)
         error, message = set_rate(b, "num.io.threads", "4")
         self.assertEqual((error, message),
                          (INVALID_REQUEST, "Cannot update these configs dynamically: "

@@ -7,8 +7,8 @@ confluent_kafka's AdminClient).
   new certificate (serial and subject, read with Python's ssl module); a connection opened before
   keeps working with the old one;
 - a path to a new file works the same way; validate_only checks without swapping;
-- a bad file (no key, missing file, JKS type) is INVALID_CONFIG naming the setting, and the
-  current certificate stays;
+- a bad file (no key, missing file, JKS type) is INVALID_REQUEST (a KRaft broker's code) naming
+  the setting, and the current certificate stays;
 - a TLS setting that is not reloadable (ssl.client.auth) and an unknown listener are
   INVALID_REQUEST "Cannot update these configs dynamically";
 - the dynamic value outlives the process, as Kafka's dynamic broker configs do: after kill -9
@@ -35,7 +35,7 @@ from tls_certs import Pki, stop_broker_and_remove  # noqa: E402
 INCREMENTAL_ALTER_CONFIGS = 44
 BROKER_RESOURCE = 4
 SET, DELETE = 0, 1
-INVALID_REQUEST, INVALID_CONFIG = 42, 40
+INVALID_REQUEST = 42
 KEYSTORE = "listener.name.ssl.ssl.keystore.location"
 
 
@@ -130,7 +130,7 @@ class TlsReloadTest(unittest.TestCase):
                     ([(KEYSTORE, SET, os.path.join(self.tmp, "missing"))], "cannot read"),
                     ([("listener.name.ssl.ssl.keystore.type", SET, "JKS")], "not supported")):
                 error, message = incremental_alter(self.broker, configs)
-                self.assertEqual(error, INVALID_CONFIG, message)
+                self.assertEqual(error, INVALID_REQUEST, message)
                 self.assertIn(why, message)
             self.assertEqual(self.serial(), 1001)
 

@@ -5,11 +5,14 @@
 //
 // Broker resources: the dynamic broker configs are the keystore/truststore settings of TLS
 // listeners (listener.name.<l>.ssl.keystore.location etc., tls_config.h), on a broker's own
-// resource only: the new files are read and validated (INVALID_CONFIG on failure, the old context
-// stays) and new connections use them; and dynamic_configs.h's (replication rates, log defaults),
-// on a broker's own resource or the cluster-wide default "" (Broker::alter_dynamic_configs), which
+// resource only: the new files are read and validated (the old context stays on failure) and new
+// connections use them; and dynamic_configs.h's (replication rates, log defaults, ...), on a
+// broker's own resource or the cluster-wide default "" (Broker::alter_dynamic_configs), which
 // apply at once. Any other broker config is what Kafka calls non-dynamic: a change is
-// INVALID_REQUEST "Cannot update these configs dynamically".
+// INVALID_REQUEST "Cannot update these configs dynamically". A value that fails its check is
+// INVALID_REQUEST with the check's message too: a KRaft broker wraps the ConfigException of its
+// DynamicBrokerConfig.validate that way (ConfigAdminManager, KAFKA-13609), where topics and
+// groups answer INVALID_CONFIG.
 #pragma once
 
 #include <cstdlib>
@@ -234,7 +237,7 @@ inline Outcome alter_dynamic(Broker& broker, bool cluster_default, const Change&
                 validate_only](std::function<void(Outcome)> done) {
     broker.alter_dynamic_configs(
         cluster_default, change, validate_only, [done](std::string invalid, std::string error) {
-          if (!invalid.empty()) return done(fail(protocol::ErrorCode::invalid_config, invalid));
+          if (!invalid.empty()) return done(fail(protocol::ErrorCode::invalid_request, invalid));
           if (!error.empty()) return done(fail(protocol::ErrorCode::unknown_server_error, error));
           done({});
         });
@@ -276,7 +279,7 @@ inline Outcome alter_broker_configs(Broker& broker, const std::string& name,
     if (o.deferred || o.code != protocol::ErrorCode::none || others.empty()) return o;
   }
   if (auto why = tls_config::update(config, others, change, validate_only)) {
-    return fail(protocol::ErrorCode::invalid_config, *why);
+    return fail(protocol::ErrorCode::invalid_request, *why);
   }
   return {};
 }
