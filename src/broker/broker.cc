@@ -148,11 +148,7 @@ void Broker::start() {
     start_txn_coordinator();
   }
   cleaner_ = std::make_unique<cluster::CleanerManager>(
-      config_.log_dir,
-      cluster::CleanerConfig{config_.log_cleaner_enable, config_.log_cleaner_threads,
-                             config_.log_cleaner_backoff_ms, config_.log_cleaner_dedupe_buffer_size,
-                             in_force.log_cleaner_io_max_bytes_per_second},
-      *partitions_,
+      config_.log_dir, dynamic_configs::cleaner_config(in_force), *partitions_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   server_->start();
   const auto bound = server_->bound();

@@ -257,8 +257,9 @@ class Broker : public net::RequestHandler {
   void apply_broker_config_record(const cluster::MetadataImage* previous,
                                   const cluster::MetadataImage& current);
   // The configuration in force from the static settings and dynamic_ (in_force_, and what it
-  // sets); the problem, with nothing changed, when the layers do not make a valid one.
-  std::optional<std::string> apply_dynamic_configs_locked();
+  // sets); the problem, with nothing changed, when the layers do not make a valid one or, for a
+  // `change` (not the start), dynamic_configs::check_reconfiguration refuses it.
+  std::optional<std::string> apply_dynamic_configs_locked(bool change);
   void put_in_force_locked(BrokerConfig in_force);  // in_force_ and what it sets
   void apply_quota_record(const cluster::MetadataImage* previous,
                           const cluster::MetadataImage& current);

@@ -4,8 +4,9 @@
 //   cluster-wide defaults     a single node: dynamic-default-broker-configs beside it; a cluster:
 //                             the metadata store's record <prefix>/broker_configs, which every
 //                             broker follows (apply_image)
-// In force, they set the replication quotas' bounds and the defaults every partition resolves its
-// topic's configs against (PartitionManager::set_defaults). Both layers apply again after a
+// In force, they set the replication quotas' bounds, the defaults every partition resolves its
+// topic's configs against (PartitionManager::set_defaults), the connection limits, the log
+// cleaner's settings and the controller's unclean election. Both layers apply again after a
 // restart.
 #include <filesystem>
 
@@ -37,7 +38,7 @@ void Broker::load_dynamic_configs() {
                                 "cluster-wide dynamic broker configs", tls_config::decode_dynamic);
   std::lock_guard lock(dynamic_mu_);
   dynamic_ = {std::move(*own), defaults.value_or(Values{})};
-  if (auto why = apply_dynamic_configs_locked()) {
+  if (auto why = apply_dynamic_configs_locked(false)) {
     throw std::runtime_error("dynamic broker configs: " + *why);
   }
   if (!dynamic_.own.empty()) log::info("dynamic broker configs: {}", describe(dynamic_.own));
@@ -56,18 +57,23 @@ void Broker::apply_broker_config_record(const cluster::MetadataImage* previous,
   if (dynamic_.cluster_default == *set) return;
   dynamic_.cluster_default = std::move(*set);
   log::info("cluster-wide dynamic broker configs: {}", describe(dynamic_.cluster_default));
-  if (auto why = apply_dynamic_configs_locked()) {
+  // The first image is this broker's start: its values are taken as they are (as Kafka's
+  // initial dynamic configs), later ones are changes from what is in force.
+  if (auto why = apply_dynamic_configs_locked(previous != nullptr)) {
     // Each layer was checked when it was changed, but a default set through another broker was
     // checked with that broker's own values: the values in force here stay.
     log::error("dynamic broker configs not applied: {}", *why);
   }
 }
 
-std::optional<std::string> Broker::apply_dynamic_configs_locked() {
+std::optional<std::string> Broker::apply_dynamic_configs_locked(bool change) {
   BrokerConfig in_force;
   if (auto why =
           dynamic_configs::effective(config_, dynamic_.cluster_default, dynamic_.own, in_force)) {
     return why;
+  }
+  if (change) {
+    if (auto why = dynamic_configs::check_reconfiguration(in_force_, in_force)) return why;
   }
   put_in_force_locked(std::move(in_force));
   return std::nullopt;
@@ -81,7 +87,7 @@ void Broker::put_in_force_locked(BrokerConfig in_force) {
   leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
   if (partitions_) partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
-  if (cleaner_) cleaner_->set_io_max_bytes_per_second(in_force.log_cleaner_io_max_bytes_per_second);
+  if (cleaner_) cleaner_->reconfigure(dynamic_configs::cleaner_config(in_force));
   if (metadata_) {
     metadata_->set_unclean_leader_election(in_force.cluster.unclean_leader_election_enable);
   }
@@ -95,21 +101,22 @@ Broker::DynamicConfigs Broker::dynamic_configs() const {
 
 void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange change,
                                    bool validate_only, DynamicDone done) {
-  // The layer after `change`, checked with the other layer of `current` (the configuration they
-  // make in `in_force`): "" or the message.
-  auto checked = [this, cluster_default, change](Values& layer, const DynamicConfigs& current,
-                                                 BrokerConfig& in_force) {
+  // The layer after `change`, checked with the other layer (the configuration they make in
+  // `in_force`) and as a change from the configuration in force; dynamic_mu_ held: "" or the
+  // message.
+  auto checked = [this, cluster_default, change](Values& layer, BrokerConfig& in_force) {
     if (auto why = change(layer)) return *why;
     std::erase_if(layer, [](const auto& kv) { return !dynamic_configs::is_dynamic(kv.first); });
-    const auto why =
-        dynamic_configs::effective(config_, cluster_default ? layer : current.cluster_default,
-                                   cluster_default ? current.own : layer, in_force);
+    auto why =
+        dynamic_configs::effective(config_, cluster_default ? layer : dynamic_.cluster_default,
+                                   cluster_default ? dynamic_.own : layer, in_force);
+    if (!why) why = dynamic_configs::check_reconfiguration(in_force_, in_force);
     return why.value_or("");
   };
   std::unique_lock lock(dynamic_mu_);
   Values next = cluster_default ? dynamic_.cluster_default : dynamic_.own;
   BrokerConfig in_force;
-  if (auto invalid = checked(next, dynamic_, in_force); !invalid.empty() || validate_only) {
+  if (auto invalid = checked(next, in_force); !invalid.empty() || validate_only) {
     lock.unlock();
     return done(std::move(invalid), "");
   }
@@ -123,7 +130,8 @@ void Broker::alter_dynamic_configs(bool cluster_default, cluster::ConfigChange c
         [this, checked, refused](Values& all) {
           const Values before = all;
           BrokerConfig unused;  // each broker works its own out from its image
-          *refused = checked(all, dynamic_configs(), unused);
+          std::lock_guard lock(dynamic_mu_);
+          *refused = checked(all, unused);
           return refused->empty() && all != before;
         },
         tls_config::decode_dynamic, tls_config::encode_dynamic,

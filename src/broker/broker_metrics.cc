@@ -261,6 +261,9 @@ void render_cleaner(Exposition& out, const cluster::CleanerManager::Stats& st) {
       Type::counter, st.bytes_written);
   one("kaffa_log_cleaner_removed_records_total", "Records removed by compaction.", Type::counter,
       st.records_removed);
+  one("kaffa_log_cleaner_threads",
+      "Cleaner threads running (log.cleaner.threads; 0 with log.cleaner.enable=false).",
+      Type::gauge, st.threads);
   one("kaffa_log_cleaner_uncleanable_partitions",
       "Partitions whose last cleaning failed, waiting for log.cleaner.backoff.ms.", Type::gauge,
       st.uncleanable);

@@ -6,15 +6,19 @@
 namespace kaffa::broker::dynamic_configs {
 namespace {
 
-// Kafka's DynamicLogConfig names that Kaffa's settings have, the cleaner's I/O bound, its
+// Kafka's DynamicLogConfig names that Kaffa's settings have, the log cleaner's (LogCleaner), the
 // connection limits (DynamicConnectionQuota) and unclean.leader.election.enable.
-constexpr std::array<std::string_view, 28> kDynamic = {
+constexpr std::array<std::string_view, 32> kDynamic = {
     "compression.type",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
     "log.cleaner.delete.retention.ms",
+    "log.cleaner.io.buffer.size",
     "log.cleaner.io.max.bytes.per.second",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
     "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.threads",
     "log.cleanup.policy",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
@@ -56,6 +60,20 @@ std::optional<std::string> effective(const BrokerConfig& base, const Values& clu
   return std::nullopt;
 }
 
+std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
+                                                 const BrokerConfig& next) {
+  const int32_t threads = current.log_cleaner_threads;
+  if (next.log_cleaner_threads < threads / 2) {
+    return "Log cleaner threads cannot be reduced to less than half the current value " +
+           std::to_string(threads);
+  }
+  if (next.log_cleaner_threads > threads * 2) {
+    return "Log cleaner threads cannot be increased to more than double the current value " +
+           std::to_string(threads);
+  }
+  return std::nullopt;
+}
+
 cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   cluster::LogDefaults d;
   d.segment_bytes = c.log_segment_bytes;
@@ -84,6 +102,11 @@ cluster::LogDefaults log_defaults(const BrokerConfig& c) {
   d.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
   d.min_insync_replicas = c.cluster.min_insync_replicas;
   return d;
+}
+
+cluster::CleanerConfig cleaner_config(const BrokerConfig& c) {
+  return {c.log_cleaner_enable, c.log_cleaner_threads, c.log_cleaner_backoff_ms,
+          c.log_cleaner_dedupe_buffer_size, c.log_cleaner_io_max_bytes_per_second};
 }
 
 }  // namespace kaffa::broker::dynamic_configs

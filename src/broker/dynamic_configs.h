@@ -7,7 +7,8 @@
 // properties file; of the forms of one time, the finest given in any layer or the file wins
 // (log.retention.ms over .minutes over .hours, log.roll.ms over log.roll.hours), as Kafka merges
 // them. Offered: the replication quotas' rates (KIP-73), the log settings that are the defaults of
-// topic configs (Kafka's DynamicLogConfig), unclean.leader.election.enable and the
+// topic configs (Kafka's DynamicLogConfig), the log cleaner's threads, backoff, dedupe buffer and
+// I/O bound (Kafka's LogCleaner.ReconfigurableConfigs), unclean.leader.election.enable and the
 // connection limits (max.connections, max.connections.per.ip and its overrides, whose host
 // names are resolved whenever the configuration is worked out). Where the layers are kept is the
 // broker's business (broker_dynamic_configs.cc).
@@ -21,6 +22,7 @@
 #include <string_view>
 
 #include "broker/config.h"
+#include "cluster/cleaner_manager.h"
 #include "cluster/topic_config.h"
 
 namespace kaffa::broker::dynamic_configs {
@@ -34,7 +36,16 @@ bool is_dynamic(std::string_view name);
 std::optional<std::string> effective(const BrokerConfig& base, const Values& cluster_default,
                                      const Values& own, BrokerConfig& out);
 
+// What a change from the configuration in force, `current`, to `next` may not do, beyond what
+// `effective` checks (Kafka's validateReconfiguration): log.cleaner.threads may at most halve or
+// double. Nullopt or the refusal's message.
+std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
+                                                 const BrokerConfig& next);
+
 // The topic configs' defaults a configuration gives (cluster::LogDefaults).
 cluster::LogDefaults log_defaults(const BrokerConfig& c);
+
+// The log cleaner's settings a configuration gives.
+cluster::CleanerConfig cleaner_config(const BrokerConfig& c);
 
 }  // namespace kaffa::broker::dynamic_configs

@@ -45,9 +45,9 @@ auto call_on_owner(const Post& post, size_t shard, const std::atomic<bool>& stop
 CleanerManager::CleanerManager(std::filesystem::path log_dir, CleanerConfig config,
                                PartitionManager& partitions, Post post)
     : log_dir_(std::move(log_dir)),
-      config_(config),
       partitions_(partitions),
       post_(std::move(post)),
+      config_(config),
       io_rate_(config.io_max_bytes_per_second) {
   storage::OffsetCheckpointFile file(log_dir_ / kCleanerCheckpoint);
   if (std::filesystem::exists(file.path())) {
@@ -66,20 +66,59 @@ CleanerManager::~CleanerManager() {
 }
 
 void CleanerManager::start() {
-  if (!config_.enable) return;
-  const int32_t n = std::max(1, config_.threads);
-  for (int32_t i = 0; i < n; ++i) threads_.emplace_back([this] { run(); });
-  log::info("log cleaner started ({} threads)", n);
+  std::lock_guard lock(workers_mu_);
+  if (!config_.enable || running_) return;
+  running_ = true;
+  start_workers_locked();
+  log::info("log cleaner started ({} threads)", stats_.threads.load());
 }
 
 void CleanerManager::stop() {
+  std::lock_guard lock(workers_mu_);
+  running_ = false;
+  retire_workers_locked(true);
+}
+
+void CleanerManager::start_workers_locked() {
+  const int32_t n = std::max(1, config_.threads);
+  for (int32_t i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->config = config_;
+    Worker* raw = w.get();
+    workers_.push_back(std::move(w));
+    raw->thread = std::thread([this, raw] { run(*raw); });
+  }
+  stats_.threads = n;
+}
+
+// Raises every worker's retire flag; joins those that are done (all, waiting, with `wait`).
+void CleanerManager::retire_workers_locked(bool wait) {
   {
     std::lock_guard lock(sleep_mu_);
-    stop_ = true;
+    for (auto& w : workers_) w->retire = true;
   }
   sleep_cv_.notify_all();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  stats_.threads = 0;
+  std::erase_if(workers_, [wait](const std::unique_ptr<Worker>& w) {
+    if (!wait && !w->done) return false;
+    w->thread.join();
+    return true;
+  });
+}
+
+void CleanerManager::reconfigure(const CleanerConfig& next) {
+  set_io_max_bytes_per_second(next.io_max_bytes_per_second);
+  std::lock_guard lock(workers_mu_);
+  const bool restart = next.threads != config_.threads || next.backoff_ms != config_.backoff_ms ||
+                       next.dedupe_buffer_size != config_.dedupe_buffer_size;
+  const bool enable = config_.enable;
+  config_ = next;
+  config_.enable = enable;  // static
+  if (!restart || !running_) return;
+  retire_workers_locked(false);
+  start_workers_locked();
+  log::info("log cleaner restarted: {} threads, backoff {} ms, dedupe buffer {} bytes",
+            config_.threads, config_.backoff_ms, config_.dedupe_buffer_size);
 }
 
 int64_t CleanerManager::checkpoint(const std::string& topic, int32_t index) const {
@@ -97,9 +136,9 @@ void CleanerManager::forget_topic(const std::string& topic) {
   if (erased > 0 && !write_checkpoint(&why)) log::warn("log cleaner: {}", why);
 }
 
-void CleanerManager::sleep_ms(int64_t ms) {
+void CleanerManager::sleep_ms(int64_t ms, const std::atomic<bool>& retire) {
   std::unique_lock lock(sleep_mu_);
-  sleep_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+  sleep_cv_.wait_for(lock, std::chrono::milliseconds(ms), [&retire] { return retire.load(); });
 }
 
 void CleanerManager::set_io_max_bytes_per_second(double rate) {
@@ -113,7 +152,7 @@ void CleanerManager::set_io_max_bytes_per_second(double rate) {
   sleep_cv_.notify_all();
 }
 
-void CleanerManager::pace(int64_t bytes) {
+void CleanerManager::pace(int64_t bytes, const std::atomic<bool>& retire) {
   using std::chrono::steady_clock;
   std::unique_lock lock(sleep_mu_);
   if (!(io_rate_ > 0) || io_rate_ >= 1e300) return;  // Kafka's Double.MAX_VALUE: no bound
@@ -129,43 +168,44 @@ void CleanerManager::pace(int64_t bytes) {
                                      std::chrono::duration<double>(pace_bytes_ / io_rate_));
   if (due <= now) return;
   const uint64_t generation = io_rate_generation_;
-  sleep_cv_.wait_until(lock, due, [&] { return stop_ || io_rate_generation_ != generation; });
+  sleep_cv_.wait_until(lock, due, [&] { return retire || io_rate_generation_ != generation; });
   stats_.throttled_us +=
       std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - now).count();
 }
 
-void CleanerManager::run() {
-  while (!stop_) {
+void CleanerManager::run(Worker& w) {
+  while (!w.retire) {
     Candidate c;
     bool found = false;
     try {
-      found = pick(&c);
+      found = pick(&c, w.retire);
     } catch (const std::exception& e) {
       log::error("log cleaner: choosing a partition failed: {}", e.what());
     }
     if (!found) {
-      sleep_ms(config_.backoff_ms);
+      sleep_ms(w.config.backoff_ms, w.retire);
       continue;
     }
     const Key key{c.partition->topic(), c.partition->index()};
     try {
-      clean(c);
+      clean(c, w);
     } catch (const std::exception& e) {
-      record_failure(key, e.what());
+      record_failure(key, e.what(), w.config.backoff_ms);
     }
     std::lock_guard lock(mu_);
     in_progress_.erase(key);
   }
+  w.done = true;
 }
 
-bool CleanerManager::pick(Candidate* out) {
+bool CleanerManager::pick(Candidate* out, const std::atomic<bool>& retire) {
   const int64_t now = clock::wall_ms();
   const int64_t steady = clock::steady_ms();
   double max_ratio = 0;
   std::optional<Candidate> best;
   std::set<Key> present;
   for (auto& p : partitions_.all()) {
-    if (stop_) return false;
+    if (retire) return false;
     const Key key{p->topic(), p->index()};
     present.insert(key);
     int64_t checkpoint = -1;
@@ -177,7 +217,7 @@ bool CleanerManager::pick(Candidate* out) {
       const auto it = checkpoints_.find(key);
       if (it != checkpoints_.end()) checkpoint = it->second;
     }
-    auto snap = call_on_owner(post_, p->shard(), stop_, [p] { return p->cleaning_snapshot(); });
+    auto snap = call_on_owner(post_, p->shard(), retire, [p] { return p->cleaning_snapshot(); });
     if (!snap || !*snap) continue;
     const auto range = storage::dirty_range((*snap)->view, checkpoint, (*snap)->high_watermark, now,
                                             (*snap)->config);
@@ -201,21 +241,21 @@ bool CleanerManager::pick(Candidate* out) {
   return true;
 }
 
-void CleanerManager::clean(Candidate& c) {
+void CleanerManager::clean(Candidate& c, const Worker& w) {
   const Key key{c.partition->topic(), c.partition->index()};
   const int64_t now = clock::wall_ms();
-  const auto threads = static_cast<size_t>(std::max(1, config_.threads));
-  storage::OffsetMap map(static_cast<size_t>(config_.dedupe_buffer_size) / threads,
+  const auto threads = static_cast<size_t>(std::max(1, w.config.threads));
+  storage::OffsetMap map(static_cast<size_t>(w.config.dedupe_buffer_size) / threads,
                          static_cast<size_t>(c.range.first_uncleanable - c.range.first_dirty));
   const auto started = std::chrono::steady_clock::now();
-  auto out = storage::clean_log(c.snapshot.view, c.range, c.snapshot.config, now, map, stop_,
-                                [this](int64_t bytes) { pace(bytes); });
+  auto out = storage::clean_log(c.snapshot.view, c.range, c.snapshot.config, now, map, w.retire,
+                                [this, &w](int64_t bytes) { pace(bytes, w.retire); });
   using Status = storage::CleanOutcome::Status;
   if (out.status == Status::aborted) return;
-  if (out.status == Status::failed) return record_failure(key, out.error);
+  if (out.status == Status::failed) return record_failure(key, out.error, w.config.backoff_ms);
   if (out.status == Status::cleaned && !out.cleaned.segments.empty()) {
     auto p = c.partition;
-    auto swap = call_on_owner(post_, p->shard(), stop_, [p, cleaned = out.cleaned] {
+    auto swap = call_on_owner(post_, p->shard(), w.retire, [p, cleaned = out.cleaned] {
       std::string error;
       const auto outcome = p->install_cleaned(cleaned, &error);
       return std::make_pair(outcome, error);
@@ -227,7 +267,9 @@ void CleanerManager::clean(Candidate& c) {
                 key.second);
       return;
     }
-    if (swap->first == storage::SwapOutcome::failed) return record_failure(key, swap->second);
+    if (swap->first == storage::SwapOutcome::failed) {
+      return record_failure(key, swap->second, w.config.backoff_ms);
+    }
   }
   ++stats_.runs;
   stats_.bytes_read += out.stats.bytes_read;
@@ -249,12 +291,12 @@ void CleanerManager::clean(Candidate& c) {
       out.stats.bytes_read, out.stats.bytes_written, c.range.ratio);
 }
 
-void CleanerManager::record_failure(const Key& key, const std::string& why) {
+void CleanerManager::record_failure(const Key& key, const std::string& why, int64_t backoff_ms) {
   ++stats_.failures;
   log::error("log cleaner: cleaning {}-{} failed: {}; retrying after {} ms", key.first, key.second,
-             why, config_.backoff_ms);
+             why, backoff_ms);
   std::lock_guard lock(mu_);
-  backoff_until_[key] = clock::steady_ms() + config_.backoff_ms;
+  backoff_until_[key] = clock::steady_ms() + backoff_ms;
   stats_.uncleanable = static_cast<int64_t>(backoff_until_.size());
 }
 

@@ -14,8 +14,14 @@
 // I/O bound (log.cleaner.io.max.bytes.per.second, Kafka's Throttler): the bytes every thread
 // reads and writes are counted together; a thread ahead of the rate sleeps until the count is
 // due (counted in kaffa_log_cleaner_throttled_seconds_total). The count starts afresh after a
-// second behind the rate (no credit for idle time). set_io_max_bytes_per_second changes the
-// bound at any time and wakes sleeping threads.
+// second behind the rate (no credit for idle time).
+//
+// Reconfiguration (the dynamic broker configs Kafka's LogCleaner takes): reconfigure() sets a new
+// I/O bound at once (waking the threads it held) and, when the thread count, backoff or dedupe
+// buffer changes, retires the running threads and starts new ones, as Kafka restarts its cleaner
+// threads. A retired thread abandons the cleaning it is in (its partition stays taken until it
+// has, so two threads never clean one log) and is joined by a later reconfigure() or stop():
+// reconfigure() never waits for a thread.
 //
 // Failure isolation: an error while cleaning a partition is logged and counted
 // (kaffa_log_cleaner_failures_total); that partition is skipped for log.cleaner.backoff.ms
@@ -24,8 +30,9 @@
 //
 // Threading: start()/stop() from the broker's main thread; stop() is prompt (the cleaning in
 // progress checks a flag between batches, waits on owner loops give up) and must come before
-// the logs are closed. The counters are atomics, read from any thread. The checkpoint file and
-// the per-partition state are behind one mutex.
+// the logs are closed; reconfigure() from any thread. The counters are atomics, read from any
+// thread. The checkpoint file and the per-partition state are behind one mutex, the threads and
+// the configuration behind another.
 #pragma once
 
 #include <atomic>
@@ -66,6 +73,7 @@ class CleanerManager {
     std::atomic<int64_t> uncleanable{0};          // partitions in failure backoff
     std::atomic<int64_t> max_dirty_ratio_ppm{0};  // of the last pass over the partitions
     std::atomic<int64_t> throttled_us{0};         // slept to keep the I/O bound
+    std::atomic<int64_t> threads{0};              // running, not retired
   };
 
   CleanerManager(std::filesystem::path log_dir, CleanerConfig config, PartitionManager& partitions,
@@ -80,8 +88,8 @@ class CleanerManager {
   // Any thread, when a topic is deleted: its checkpoint entries go (a new topic of the same name
   // starts dirty from its start).
   void forget_topic(const std::string& topic);
-  // Any thread: log.cleaner.io.max.bytes.per.second (a dynamic broker config).
-  void set_io_max_bytes_per_second(double rate);
+  // Any thread: the dynamic settings of `next` (all but `enable`) in force.
+  void reconfigure(const CleanerConfig& next);
 
  private:
   using Key = std::pair<std::string, int32_t>;
@@ -90,22 +98,37 @@ class CleanerManager {
     Partition::CleaningSnapshot snapshot;
     storage::DirtyRange range;
   };
+  // One cleaner thread. `retire` (raised under sleep_mu_ by stop() or reconfigure()) ends it and
+  // the cleaning it is in; `done` says it may be joined without waiting.
+  struct Worker {
+    CleanerConfig config;
+    std::atomic<bool> retire{false};
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
 
-  void run();
-  bool pick(Candidate* out);
-  void clean(Candidate& c);
-  void record_failure(const Key& key, const std::string& why);
+  void start_workers_locked();  // config_.threads new workers; workers_mu_ held
+  void retire_workers_locked(bool wait);
+  void run(Worker& w);
+  bool pick(Candidate* out, const std::atomic<bool>& retire);
+  void clean(Candidate& c, const Worker& w);
+  void record_failure(const Key& key, const std::string& why, int64_t backoff_ms);
   bool write_checkpoint(std::string* error);
-  void sleep_ms(int64_t ms);
-  void pace(int64_t bytes);  // the I/O bound: may sleep (until due, a new bound, or stop)
+  void sleep_ms(int64_t ms, const std::atomic<bool>& retire);
+  // The I/O bound: may sleep (until due, a new bound, or retired).
+  void pace(int64_t bytes, const std::atomic<bool>& retire);
+  void set_io_max_bytes_per_second(double rate);
 
   const std::filesystem::path log_dir_;
-  const CleanerConfig config_;
   PartitionManager& partitions_;
   Post post_;
   Stats stats_;
 
-  std::atomic<bool> stop_{false};
+  std::mutex workers_mu_;
+  CleanerConfig config_;                          // guarded by workers_mu_
+  bool running_ = false;                          // between start() and stop(), guarded too
+  std::vector<std::unique_ptr<Worker>> workers_;  // the running and the retired not yet joined
+
   std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
   // Guarded by sleep_mu_: the I/O bound, its generation (a change wakes the sleepers), and the
@@ -114,7 +137,6 @@ class CleanerManager {
   uint64_t io_rate_generation_ = 0;
   std::chrono::steady_clock::time_point pace_start_{};
   double pace_bytes_ = 0;
-  std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;
   std::map<Key, int64_t> checkpoints_;    // first dirty offset by partition

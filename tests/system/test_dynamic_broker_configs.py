@@ -11,7 +11,9 @@ cluster-wide default (resource "", --entity-default) and on the broker's own res
   except on a topic with its own max.message.bytes; log.segment.bytes and log.retention.ms set at
   "" roll and delete segments of an existing topic; log.cleanup.policy=compact makes it
   compacted (keyless records refused, closed segments cleaned);
-  log.cleaner.io.max.bytes.per.second holds the cleaner back until it is lifted;
+  log.cleaner.io.max.bytes.per.second holds the cleaner back until it is lifted; a change of
+  log.cleaner.threads or log.cleaner.backoff.ms restarts the cleaner threads (at most double or
+  half the threads in force);
   max.connections.per.ip.overrides
   refuses new connections from an address while open ones stay served.
 - kafka-python's admin client sets a cluster-wide default.
@@ -267,6 +269,42 @@ class DynamicBrokerConfigsTest(BrokerTestCase):
         self.assertEqual(error, cw.INVALID_REQUEST)
         self.assertEqual(self.set("1", {"log.retention.ms": "1000"})[0], cw.INVALID_REQUEST)
         self.assertEqual(self.describe(cw.BROKER, ""), {})  # nothing refused was kept
+
+
+class CleanerSettingsTest(BrokerTestCase):
+    """The log cleaner's threads and backoff, dynamic as Kafka's LogCleaner reconfigures them.
+    The broker starts with a backoff of an hour: its cleaner thread, finding nothing to clean at
+    start, sleeps through a compacted topic's records until a change restarts it."""
+
+    BROKER_OVERRIDES = {"num.partitions": "1", "log.cleaner.backoff.ms": "3600000"}
+    setUp = DynamicBrokerConfigsTest.setUp
+    tearDown = DynamicBrokerConfigsTest.tearDown
+    create = DynamicBrokerConfigsTest.create
+    set = DynamicBrokerConfigsTest.set
+    produce_keyed = DynamicBrokerConfigsTest.produce_keyed
+    log_bytes = DynamicBrokerConfigsTest.log_bytes
+
+    def test_a_change_restarts_the_cleaner_threads(self):
+        threads = "kaffa_log_cleaner_threads"
+        self.assertEqual(self.broker.metric(threads), 1)
+        self.create("dyn-backoff", {"cleanup.policy": "compact", "segment.bytes": "1024"})
+        self.produce_keyed("dyn-backoff")
+        before = self.log_bytes("dyn-backoff")
+        # More than double the threads in force is refused with Kafka's message; nothing changes.
+        self.assertEqual(self.set("", {"log.cleaner.threads": "3"}),
+                         (cw.INVALID_REQUEST, "Log cleaner threads cannot be increased to more "
+                          "than double the current value 1"))
+        self.assertEqual(self.broker.metric(threads), 1)
+        # New threads with a short backoff look for work at once.
+        self.assertEqual(self.set("", {"log.cleaner.threads": "2",
+                                       "log.cleaner.backoff.ms": "100"}), (0, None))
+        self.assertEqual(self.broker.metric(threads), 2)
+        wait_until(lambda: self.log_bytes("dyn-backoff") < before / 2,
+                   what="the restarted cleaner compacting the topic")
+        self.assertEqual(self.set("0", {"log.cleaner.threads": "4"}), (0, None))
+        self.assertEqual(self.broker.metric(threads), 4)
+        # Back down in halves (tearDown deletes both layers: to 1).
+        self.assertEqual(self.set("0", {"log.cleaner.threads": "2"}), (0, None))
 
 
 if __name__ == "__main__":

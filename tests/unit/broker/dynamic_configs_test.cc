@@ -21,13 +21,33 @@ BrokerConfig load(std::vector<std::string> overrides) {
 TEST(DynamicConfigs, TheLogDefaultsAndReplicationRatesAreDynamicOthersAreNot) {
   for (const char* name :
        {"log.retention.ms", "log.retention.bytes", "message.max.bytes", "log.segment.bytes",
-        "min.insync.replicas", "compression.type", "leader.replication.throttled.rate"}) {
+        "min.insync.replicas", "compression.type", "leader.replication.throttled.rate",
+        "log.cleaner.threads", "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size"}) {
     EXPECT_TRUE(dynamic_configs::is_dynamic(name)) << name;
   }
   for (const char* name : {"log.dirs", "num.network.threads", "log.retention.check.interval.ms",
                            "log.cleaner.enable", "listener.name.SSL.ssl.keystore.location"}) {
     EXPECT_FALSE(dynamic_configs::is_dynamic(name)) << name;
   }
+}
+
+TEST(DynamicConfigs, CleanerThreadsMayAtMostHalveOrDouble) {
+  const auto base = load({"log.cleaner.threads=2", "log.cleaner.backoff.ms=500"});
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {{"log.cleaner.threads", "4"}}, {}, out));
+  EXPECT_FALSE(dynamic_configs::check_reconfiguration(base, out));
+  const auto cleaner = dynamic_configs::cleaner_config(out);
+  EXPECT_EQ(cleaner.threads, 4);
+  EXPECT_EQ(cleaner.backoff_ms, 500);
+  ASSERT_FALSE(effective(base, {}, {{"log.cleaner.threads", "5"}}, out));
+  EXPECT_EQ(dynamic_configs::check_reconfiguration(base, out),
+            "Log cleaner threads cannot be increased to more than double the current value 2");
+  const auto four = load({"log.cleaner.threads=4"});
+  ASSERT_FALSE(effective(four, {}, {{"log.cleaner.threads", "1"}}, out));
+  EXPECT_EQ(dynamic_configs::check_reconfiguration(four, out),
+            "Log cleaner threads cannot be reduced to less than half the current value 4");
+  ASSERT_FALSE(effective(four, {}, {{"log.cleaner.threads", "2"}}, out));
+  EXPECT_FALSE(dynamic_configs::check_reconfiguration(four, out));
 }
 
 TEST(DynamicConfigs, OwnValueWinsOverClusterDefaultWhichWinsOverTheFile) {

@@ -1,6 +1,7 @@
 // The log cleaner threads over real partitions: compacted partitions get cleaned and
 // checkpointed, a failing partition is counted, backed off and retried without stopping the
-// others, non-compacted topics are left alone, stop() is prompt.
+// others, non-compacted topics are left alone, stop() is prompt; reconfigure() restarts the
+// threads with new settings (before start() it sets what start() uses, after stop() nothing).
 #include "cluster/cleaner_manager.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,37 @@ TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   std::stringstream empty;
   empty << after.rdbuf();
   EXPECT_EQ(empty.str(), "0\n0\n");
+  pm.shutdown();
+}
+
+TEST(CleanerManager, ReconfigureRestartsTheThreads) {
+  testing::TempDir dir;
+  storage::Flusher flusher;
+  const Post inline_post = [](size_t, std::function<void()> fn) { fn(); };
+  PartitionManager pm(dir.path(), 1, LogDefaults{}, flusher, inline_post);
+  ASSERT_TRUE(pm.load({topic("good", "compact")}, nullptr));
+  append_updates(*pm.get("good", 0), 30);
+  const int64_t size = pm.get("good", 0)->size_snapshot();
+  CleanerManager cleaner(dir.path(), CleanerConfig{true, 1, 50, 1 << 20}, pm, inline_post);
+  const auto& st = cleaner.stats();
+  cleaner.reconfigure(CleanerConfig{true, 3, 50, 1 << 20});  // not started: taken at start
+  EXPECT_EQ(st.threads.load(), 0);
+  cleaner.start();
+  EXPECT_EQ(st.threads.load(), 3);
+  // Retired at once, whatever they are doing; the new ones clean the partition.
+  cleaner.reconfigure(CleanerConfig{true, 2, 60, 1 << 19});
+  EXPECT_EQ(st.threads.load(), 2);
+  EXPECT_TRUE(eventually([&] { return st.runs.load() >= 1; }));
+  EXPECT_LT(pm.get("good", 0)->size_snapshot(), size / 4);
+  cleaner.reconfigure(CleanerConfig{true, 2, 60, 1 << 19, 1e6});  // the I/O bound alone
+  EXPECT_EQ(st.threads.load(), 2);
+  const auto t0 = std::chrono::steady_clock::now();
+  cleaner.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(st.threads.load(), 0);
+  cleaner.reconfigure(CleanerConfig{true, 1, 50, 1 << 20});
+  EXPECT_EQ(st.threads.load(), 0);
+  EXPECT_EQ(st.failures.load(), 0);
   pm.shutdown();
 }
 
