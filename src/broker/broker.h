@@ -204,6 +204,8 @@ class Broker : public net::RequestHandler {
   int32_t live_brokers() const;
   // ISR shrinks and expansions of the partitions this broker leads; null on a single node.
   const cluster::Partition::IsrChangeCounters* isr_changes() const;
+  // Replica fetcher threads running (0 on a single node).
+  size_t replica_fetcher_threads() const;
   bool broker_alive(int32_t id) const;
 
   // Runs fn on event loop `shard` (a partition's owner), or after a delay.

@@ -71,6 +71,10 @@ const cluster::Partition::IsrChangeCounters* Broker::isr_changes() const {
   return replica_manager_ ? &replica_manager_->isr_changes() : nullptr;
 }
 
+size_t Broker::replica_fetcher_threads() const {
+  return replica_manager_ ? replica_manager_->fetcher().threads() : 0;
+}
+
 int32_t Broker::live_brokers() const {
   const auto img = image();
   return img ? static_cast<int32_t>(img->brokers.size()) : 1;
@@ -129,7 +133,6 @@ void Broker::start_cluster() {
   rs.fetcher.request_timeout_ms = cc.replica_socket_timeout_ms;
   rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
   rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
-  rs.fetcher.num_fetchers = cc.num_replica_fetchers;
   rs.fetcher.quota = follower_quota_;
   if (inter_broker_tls) {
     rs.fetcher.tls = [inter_broker_tls] { return inter_broker_tls->current(); };
@@ -158,13 +161,18 @@ void Broker::start_cluster() {
         if (e == nullptr) return std::nullopt;
         return std::make_pair(leader, *e);
       });
-  replica_manager_ = std::make_unique<cluster::ReplicaManager>(
-      config_.node_id, *partitions_,
-      [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }, rs,
-      [store](const std::string& topic, int32_t index, const cluster::PartitionState& proposed,
-              cluster::AlterPartitionDone done) {
-        store->alter_partition(topic, index, proposed, std::move(done));
-      });
+  {
+    // num.replica.fetchers as in force (dynamic); a later change resizes the fetcher.
+    std::lock_guard lock(dynamic_mu_);
+    rs.fetcher.num_fetchers = in_force_.cluster.num_replica_fetchers;
+    replica_manager_ = std::make_unique<cluster::ReplicaManager>(
+        config_.node_id, *partitions_,
+        [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); }, rs,
+        [store](const std::string& topic, int32_t index, const cluster::PartitionState& proposed,
+                cluster::AlterPartitionDone done) {
+          store->alter_partition(topic, index, proposed, std::move(done));
+        });
+  }
   replica_manager_->on_leadership(
       [this](const std::string& topic, int32_t index, bool leader, int32_t /*epoch*/) {
         if (topic == coordinator::kOffsetsTopic && coordinator_) {

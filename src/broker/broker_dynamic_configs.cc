@@ -6,14 +6,15 @@
 //                             broker follows (apply_image)
 // In force, they set the replication quotas' bounds, the defaults every partition resolves its
 // topic's configs against (PartitionManager::set_defaults), the connection limits, the log
-// cleaner's settings and the controller's unclean election. Both layers apply again after a
-// restart.
+// cleaner's settings, the replica fetcher's threads and the controller's unclean election. Both
+// layers apply again after a restart.
 #include <filesystem>
 
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/shared_records.h"
 #include "broker/tls_config.h"
+#include "cluster/replica_manager.h"
 
 namespace kaffa::broker {
 namespace {
@@ -88,6 +89,7 @@ void Broker::put_in_force_locked(BrokerConfig in_force) {
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
   if (partitions_) partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
   if (cleaner_) cleaner_->reconfigure(dynamic_configs::cleaner_config(in_force));
+  if (replica_manager_) replica_manager_->fetcher().resize(in_force.cluster.num_replica_fetchers);
   if (metadata_) {
     metadata_->set_unclean_leader_election(in_force.cluster.unclean_leader_election_enable);
   }

@@ -175,6 +175,9 @@ void render_replication(Exposition& out, Broker& broker,
         "Largest lag, in offsets, of a partition followed here behind its leader's high watermark "
         "at the last fetch answer.",
         max_lag);
+  gauge("kaffa_replica_fetcher_threads",
+        "Replica fetcher threads running: per leader, up to num.replica.fetchers.",
+        static_cast<int64_t>(broker.replica_fetcher_threads()));
   const auto* changes = broker.isr_changes();
   metric("kaffa_isr_shrinks_total", "ISR shrinks applied while this broker led the partition.",
          Type::counter, changes ? changes->shrinks.load(std::memory_order_relaxed) : 0);

@@ -7,8 +7,9 @@ namespace kaffa::broker::dynamic_configs {
 namespace {
 
 // Kafka's DynamicLogConfig names that Kaffa's settings have, the log cleaner's (LogCleaner), the
-// connection limits (DynamicConnectionQuota) and unclean.leader.election.enable.
-constexpr std::array<std::string_view, 32> kDynamic = {
+// connection limits (DynamicConnectionQuota), num.replica.fetchers (DynamicThreadPool) and
+// unclean.leader.election.enable.
+constexpr std::array<std::string_view, 33> kDynamic = {
     "compression.type",
     "log.cleaner.backoff.ms",
     "log.cleaner.dedupe.buffer.size",
@@ -39,6 +40,7 @@ constexpr std::array<std::string_view, 32> kDynamic = {
     "max.connections.per.ip.overrides",
     "message.max.bytes",
     "min.insync.replicas",
+    "num.replica.fetchers",
     "producer.id.expiration.ms",
     "unclean.leader.election.enable",
 };
@@ -70,6 +72,16 @@ std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
   if (next.log_cleaner_threads > threads * 2) {
     return "Log cleaner threads cannot be increased to more than double the current value " +
            std::to_string(threads);
+  }
+  const int32_t fetchers = current.cluster.num_replica_fetchers;
+  const int32_t wanted = next.cluster.num_replica_fetchers;
+  if (wanted != fetchers && (wanted < fetchers / 2 || wanted > fetchers * 2)) {
+    return "Dynamic thread count update validation failed for num.replica.fetchers=" +
+           std::to_string(wanted) +
+           (wanted < fetchers / 2
+                ? ", value should be at least half the current value "
+                : ", value should not be greater than double the current value ") +
+           std::to_string(fetchers);
   }
   return std::nullopt;
 }

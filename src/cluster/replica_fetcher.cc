@@ -1,6 +1,7 @@
 #include "cluster/replica_fetcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -81,7 +82,10 @@ class ReplicaFetcher::Worker {
  public:
   Worker(const ReplicaFetcherSettings& settings, Post post, int32_t leader)
       : settings_(settings), post_(std::move(post)), leader_(leader) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      run();
+      ended_ = true;
+    });
   }
   ~Worker() { stop(); }
 
@@ -99,18 +103,36 @@ class ReplicaFetcher::Worker {
     std::lock_guard lock(mu_);
     entries_.erase({topic, index});
   }
+  // What add() was given for a partition, taken out (to follow it on another thread).
+  struct Followed {
+    std::shared_ptr<Partition> partition;
+    int32_t epoch = 0;
+    BrokerEndpoint endpoint;
+  };
+  std::optional<Followed> take(const std::string& topic, int32_t index) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find({topic, index});
+    if (it == entries_.end()) return std::nullopt;
+    Followed f{std::move(it->second.partition), it->second.epoch, endpoint_};
+    entries_.erase(it);
+    return f;
+  }
   size_t size() const {
     std::lock_guard lock(mu_);
     return entries_.size();
   }
+  // Tells the thread to stop (interrupting a blocked call) without waiting for it.
+  void request_stop() {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+    cv_.notify_all();
+    conn_.interrupt();
+  }
+  // Whether the thread has ended (joining it does not wait).
+  bool ended() const { return ended_; }
   void stop() {
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) return;
-      stop_ = true;
-      cv_.notify_all();
-      conn_.interrupt();
-    }
+    request_stop();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -179,6 +201,7 @@ class ReplicaFetcher::Worker {
   BrokerConnection conn_;  // fetcher thread only (interrupt() from stop())
   BrokerEndpoint connected_to_;
   FetchSessionClient session_;  // fetcher thread only; its leader's fetch session (KIP-227)
+  std::atomic<bool> ended_{false};
   std::thread thread_;
 };
 
@@ -439,29 +462,37 @@ bool ReplicaFetcher::Worker::fetch(std::vector<Entry>& entries) {
 }
 
 ReplicaFetcher::ReplicaFetcher(ReplicaFetcherSettings settings, Post post)
-    : settings_(settings), post_(std::move(post)) {}
+    : settings_(settings), post_(std::move(post)), fetchers_(std::max(settings.num_fetchers, 1)) {}
 
 ReplicaFetcher::~ReplicaFetcher() {
   shutdown();
+}
+
+ReplicaFetcher::WorkerKey ReplicaFetcher::worker_key(const Key& key, int32_t leader) const {
+  const auto index = static_cast<int32_t>(
+      (std::hash<std::string>{}(key.first) * 31 + static_cast<size_t>(key.second)) %
+      static_cast<size_t>(fetchers_));
+  return {leader, index};
+}
+
+ReplicaFetcher::Worker& ReplicaFetcher::worker_locked(const WorkerKey& wk) {
+  auto& worker = workers_[wk];
+  if (!worker) worker = std::make_shared<Worker>(settings_, post_, wk.first);
+  return *worker;
 }
 
 void ReplicaFetcher::follow(std::shared_ptr<Partition> partition, int32_t leader,
                             BrokerEndpoint endpoint, int32_t leader_epoch) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
-  const std::pair<std::string, int32_t> key{partition->topic(), partition->index()};
-  const auto fetchers = static_cast<size_t>(std::max(settings_.num_fetchers, 1));
-  const auto index = static_cast<int32_t>(
-      (std::hash<std::string>{}(key.first) * 31 + static_cast<size_t>(key.second)) % fetchers);
-  const WorkerKey wk{leader, index};
+  const Key key{partition->topic(), partition->index()};
+  const WorkerKey wk = worker_key(key, leader);
   if (auto it = where_.find(key); it != where_.end() && it->second != wk) {
     if (auto w = workers_.find(it->second); w != workers_.end()) {
       w->second->remove(key.first, key.second);
     }
   }
-  auto& worker = workers_[wk];
-  if (!worker) worker = std::make_shared<Worker>(settings_, post_, leader);
-  worker->add(std::move(partition), leader_epoch, std::move(endpoint));
+  worker_locked(wk).add(std::move(partition), leader_epoch, std::move(endpoint));
   where_[key] = wk;
 }
 
@@ -473,20 +504,72 @@ void ReplicaFetcher::unfollow(const std::string& topic, int32_t index) {
   where_.erase(it);
 }
 
+void ReplicaFetcher::retire_idle() {
+  std::lock_guard lock(mu_);
+  retire_idle_locked();
+}
+
+void ReplicaFetcher::retire_idle_locked() {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->second->size() != 0) {
+      ++it;
+      continue;
+    }
+    it->second->request_stop();
+    retired_.push_back(std::move(it->second));
+    it = workers_.erase(it);
+  }
+  std::erase_if(retired_, [](const std::shared_ptr<Worker>& w) {
+    if (!w->ended()) return false;
+    w->stop();  // joins at once
+    return true;
+  });
+}
+
+void ReplicaFetcher::resize(int32_t fetchers) {
+  fetchers = std::max(fetchers, 1);
+  std::lock_guard lock(mu_);
+  if (stopped_ || fetchers == fetchers_) return;
+  fetchers_ = fetchers;
+  size_t moved = 0;
+  for (auto& [key, wk] : where_) {
+    const WorkerKey next = worker_key(key, wk.first);
+    if (next == wk) continue;
+    auto w = workers_.find(wk);
+    auto f = w == workers_.end() ? std::nullopt : w->second->take(key.first, key.second);
+    if (!f) continue;
+    worker_locked(next).add(std::move(f->partition), f->epoch, std::move(f->endpoint));
+    wk = next;
+    ++moved;
+  }
+  retire_idle_locked();
+  log::info("replica fetcher: {} threads per leader; {} partitions moved, {} threads now",
+            fetchers_, moved, workers_.size());
+}
+
 size_t ReplicaFetcher::followed() const {
   std::lock_guard lock(mu_);
   return where_.size();
 }
 
+size_t ReplicaFetcher::threads() const {
+  std::lock_guard lock(mu_);
+  return workers_.size();
+}
+
 void ReplicaFetcher::shutdown() {
   std::map<WorkerKey, std::shared_ptr<Worker>> workers;
+  std::vector<std::shared_ptr<Worker>> retired;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
     workers.swap(workers_);
+    retired.swap(retired_);
     where_.clear();
   }
+  for (auto& [key, w] : workers) w->request_stop();
   for (auto& [key, w] : workers) w->stop();
+  for (auto& w : retired) w->stop();
 }
 
 }  // namespace kaffa::cluster

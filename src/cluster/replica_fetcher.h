@@ -3,8 +3,13 @@
 //
 // Threads: one per (leader broker, fetcher index), as Kafka (index = hash of the partition modulo
 // num.replica.fetchers), each with one blocking connection (PLAINTEXT, SSL, SASL_PLAINTEXT or
-// SASL_SSL) to the leader's inter-broker listener; a thread without partitions idles until
-// shutdown. Per partition, on following (or re-following in a new epoch):
+// SASL_SSL) to the leader's inter-broker listener. A thread left without partitions is retired by
+// retire_idle() (Kafka's shutdownIdleFetcherThreads, after each image). resize() changes
+// num.replica.fetchers (a dynamic broker config): partitions whose index changes move to their
+// new thread (truncating again there, as on any re-follow) and the emptied threads retire.
+// Retiring never waits: a retired thread is told to stop (its blocked call interrupted) and is
+// joined by a later call once it has ended, or by shutdown(). Per partition, on following (or
+// re-following in a new epoch):
 //   1. Truncation (KIP-101 / KIP-279): OffsetForLeaderEpoch v4 (replica_id = self,
 //      current_leader_epoch) for the latest epoch of the local log. The leader answers where
 //      that epoch ends in its log; when it answers an older epoch, the follower steps back to
@@ -34,6 +39,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cluster/metadata_image.h"
 #include "cluster/partition.h"
@@ -96,22 +102,34 @@ class ReplicaFetcher {
   void follow(std::shared_ptr<Partition> partition, int32_t leader, BrokerEndpoint endpoint,
               int32_t leader_epoch);
   void unfollow(const std::string& topic, int32_t index);
+  // Retires the threads that follow nothing.
+  void retire_idle();
+  // num.replica.fetchers (at least 1).
+  void resize(int32_t fetchers);
   // Stops every thread (interrupting blocked calls) and joins them. Idempotent.
   void shutdown();
 
-  // For tests and metrics: partitions followed now.
+  // For tests and metrics: partitions followed now, and threads following them.
   size_t followed() const;
+  size_t threads() const;
 
  private:
   class Worker;
   using WorkerKey = std::pair<int32_t, int32_t>;  // (leader, fetcher index)
+  using Key = std::pair<std::string, int32_t>;
+
+  WorkerKey worker_key(const Key& key, int32_t leader) const;  // mu_ held
+  Worker& worker_locked(const WorkerKey& wk);                  // created if needed
+  void retire_idle_locked();                                   // and joins the ended
 
   const ReplicaFetcherSettings settings_;
   Post post_;
   mutable std::mutex mu_;
   bool stopped_ = false;
+  int32_t fetchers_;  // num.replica.fetchers in force, guarded by mu_
   std::map<WorkerKey, std::shared_ptr<Worker>> workers_;
-  std::map<std::pair<std::string, int32_t>, WorkerKey> where_;
+  std::vector<std::shared_ptr<Worker>> retired_;  // told to stop, not yet joined
+  std::map<Key, WorkerKey> where_;
 };
 
 }  // namespace kaffa::cluster

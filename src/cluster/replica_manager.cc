@@ -141,6 +141,7 @@ std::vector<ReplicaManager::Key> ReplicaManager::apply_locked(const ImagePtr& im
     applied_.erase(key);
     log::info("replica {}-{} is no longer assigned here; removing it", key.first, key.second);
   }
+  fetcher_.retire_idle();  // threads whose partitions all moved or went
   return gone;
 }
 

@@ -63,6 +63,7 @@ class ReplicaManager {
   void shutdown();
 
   ReplicaFetcher& fetcher() { return fetcher_; }
+  const ReplicaFetcher& fetcher() const { return fetcher_; }
   // ISR shrinks and expansions of the partitions this broker leads (any thread, for /metrics).
   const Partition::IsrChangeCounters& isr_changes() const { return *isr_changes_; }
 

@@ -16,8 +16,9 @@ a half:
   once the default is deleted.
 Also: DescribeConfigs shows a dynamic rate (DYNAMIC_BROKER_CONFIG, not read-only) and it
 survives a restart; a negative rate (on either resource) and a malformed replica list are
-refused; other broker configs stay static; and a log default set cluster-wide through one broker
-(message.max.bytes) is in force on another.
+refused; other broker configs stay static; a log default set cluster-wide through one broker
+(message.max.bytes) is in force on another; and num.replica.fetchers set cluster-wide changes a
+follower's fetcher threads while replication goes on.
 """
 
 import glob
@@ -29,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cluster_checks as cc  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 import config_wire as cw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import kafka_wire as kw  # noqa: E402
@@ -201,6 +203,37 @@ class ReplicationThrottleTest(unittest.TestCase):
         wait_until(lambda: describe_broker(leader, [size])[size][2] == DEFAULT_CONFIG,
                    what="broker 1 dropping the default")
         self.assertEqual(self.produce(5000), 0)
+
+    def test_6_replica_fetchers_resize(self):
+        """num.replica.fetchers set on "" through broker 2: broker 3 follows leader 1 with more
+        threads, and every partition still replicates to it; more than double the threads in force
+        is refused with Kafka's message; deleting the value goes back to one thread per leader."""
+        c = self.cluster
+        follower = c.broker(3)
+        c.create_topic("fan", 12, assignment=[[1, 3]] * 12)
+        c.wait_full_isr("fan")
+
+        def threads():
+            return follower.metric("kaffa_replica_fetcher_threads")
+        before = threads()
+        fetchers = "num.replica.fetchers"
+        (result,) = incremental_alter(c.broker(2), [(BROKER_RESOURCE, "", [(fetchers, SET, "2")])])
+        self.assertEqual(result, (0, None))
+        wait_until(lambda: threads() > before, what="broker 3 starting more fetcher threads")
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all", "linger.ms": 0})
+        for i in range(12):
+            p.produce("fan", value=b"after the resize", partition=i)
+        self.assertEqual(p.flush(30), 0)
+        wait_until(lambda: all(cc.replica_batches(follower, "fan", i) for i in range(12)),
+                   what="every partition replicated to broker 3")
+        (result,) = incremental_alter(follower, [(BROKER_RESOURCE, "", [(fetchers, SET, "5")])])
+        self.assertEqual(result, (INVALID_REQUEST,
+                                  "Dynamic thread count update validation failed for "
+                                  "num.replica.fetchers=5, value should not be greater than "
+                                  "double the current value 2"))
+        (result,) = incremental_alter(follower, [(BROKER_RESOURCE, "", [(fetchers, DELETE, None)])])
+        self.assertEqual(result, (0, None))
+        wait_until(lambda: threads() == before, what="broker 3 back to one thread per leader")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,22 @@ TEST(DynamicConfigs, CleanerThreadsMayAtMostHalveOrDouble) {
   EXPECT_FALSE(dynamic_configs::check_reconfiguration(four, out));
 }
 
+TEST(DynamicConfigs, ReplicaFetchersMayAtMostHalveOrDouble) {
+  const auto base = load({"num.replica.fetchers=4"});
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {{"num.replica.fetchers", "8"}}, {}, out));
+  EXPECT_FALSE(dynamic_configs::check_reconfiguration(base, out));
+  EXPECT_EQ(out.cluster.num_replica_fetchers, 8);
+  ASSERT_FALSE(effective(base, {{"num.replica.fetchers", "9"}}, {}, out));
+  EXPECT_EQ(dynamic_configs::check_reconfiguration(base, out),
+            "Dynamic thread count update validation failed for num.replica.fetchers=9, value "
+            "should not be greater than double the current value 4");
+  ASSERT_FALSE(effective(base, {}, {{"num.replica.fetchers", "1"}}, out));
+  EXPECT_EQ(dynamic_configs::check_reconfiguration(base, out),
+            "Dynamic thread count update validation failed for num.replica.fetchers=1, value "
+            "should be at least half the current value 4");
+}
+
 TEST(DynamicConfigs, OwnValueWinsOverClusterDefaultWhichWinsOverTheFile) {
   const auto base = load({"log.retention.bytes=100", "message.max.bytes=5000"});
   BrokerConfig out;

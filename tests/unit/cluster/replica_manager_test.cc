@@ -123,6 +123,7 @@ TEST(ReplicaManager, LeaderChangesAndIsrUpdatesAreApplied) {
   EXPECT_TRUE(p->is_leader());
   EXPECT_EQ(p->leader_epoch(), 6);
   EXPECT_EQ(f.replicas->fetcher().followed(), 0u);
+  EXPECT_EQ(f.replicas->fetcher().threads(), 0u);  // its thread followed nothing else
   ASSERT_EQ(f.transitions.size(), 2u);
   EXPECT_TRUE(f.transitions[1].leader);
   // The ISR shrinks (same epoch): applied without a new transition.
@@ -140,6 +141,35 @@ TEST(ReplicaManager, LeaderChangesAndIsrUpdatesAreApplied) {
   f.replicas->apply(nullptr, image({shrunk}));
   ASSERT_TRUE(f.drain());
   EXPECT_EQ(f.transitions.size(), 2u);
+}
+
+TEST(ReplicaManager, FetcherThreadsFollowNumReplicaFetchersAndRetireWhenIdle) {
+  Fixture f;
+  std::vector<PartitionState> parts;
+  for (int i = 0; i < 12; ++i) parts.push_back(part(2, 1, {2, 1}));
+  f.replicas->apply(nullptr, image(parts));
+  ASSERT_TRUE(f.drain());
+  auto& fetcher = f.replicas->fetcher();
+  EXPECT_EQ(fetcher.followed(), 12u);
+  EXPECT_EQ(fetcher.threads(), 1u);
+  // Four per leader: the partitions spread over them (12 partitions, 4 indexes), none lost.
+  fetcher.resize(4);
+  EXPECT_GT(fetcher.threads(), 1u);
+  EXPECT_LE(fetcher.threads(), 4u);
+  EXPECT_EQ(fetcher.followed(), 12u);
+  fetcher.resize(1);
+  EXPECT_EQ(fetcher.threads(), 1u);
+  EXPECT_EQ(fetcher.followed(), 12u);
+  // Broker 3 leads half of them: a thread for it; leading all here retires every thread.
+  for (int i = 0; i < 6; ++i) parts[static_cast<size_t>(i)] = part(3, 2, {3, 1});
+  f.replicas->apply(nullptr, image(parts));
+  ASSERT_TRUE(f.drain());
+  EXPECT_EQ(fetcher.threads(), 2u);
+  for (auto& p : parts) p = part(1, 3, {1, 2});
+  f.replicas->apply(nullptr, image(parts));
+  ASSERT_TRUE(f.drain());
+  EXPECT_EQ(fetcher.followed(), 0u);
+  EXPECT_EQ(fetcher.threads(), 0u);
 }
 
 TEST(ReplicaManager, UnassignedPartitionsAreRemovedAndANewTopicIdGetsAFreshLog) {
