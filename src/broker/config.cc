@@ -194,6 +194,10 @@ const std::vector<Setting>& settings() {
          why = "expected true or false";
          return false;
        }},
+      {"delete.topic.enable", "true",
+       "Whether DeleteTopics may delete topics; false: every deletion is refused "
+       "(TOPIC_DELETION_DISABLED).",
+       bool_setting(&BrokerConfig::delete_topic_enable)},
       {"socket.request.max.bytes", "104857600",
        "Largest request frame accepted; a larger one closes the connection.",
        int_setting(&BrokerConfig::socket_request_max_bytes, 64,

@@ -97,6 +97,7 @@ struct BrokerConfig {
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
   bool auto_create_topics_enable = true;
+  bool delete_topic_enable = true;  // delete.topic.enable
   int32_t socket_request_max_bytes = 104857600;
   // fetch.max.bytes: cap on any fetch answer's max_bytes (Kafka's default is 57671680).
   int32_t fetch_max_bytes = 8388608;

@@ -69,6 +69,7 @@ enum class ErrorCode : int16_t {
   group_id_not_found = 69,
   fetch_session_id_not_found = 70,
   invalid_fetch_session_epoch = 71,
+  topic_deletion_disabled = 73,
   fenced_leader_epoch = 74,
   unknown_leader_epoch = 75,
   offset_not_available = 78,

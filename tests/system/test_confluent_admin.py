@@ -8,6 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import kafka_wire as kw  # noqa: E402
 from kaffa_harness import BrokerTestCase  # noqa: E402
 
 from confluent_kafka import KafkaError, KafkaException  # noqa: E402
@@ -164,6 +165,37 @@ class ConfluentAdminTest(BrokerTestCase):
         self.assertEqual(list(md.topics), ["cfk-single"])
         self.assertEqual(len(md.topics["cfk-single"].partitions), 5)
 
+
+class DeletionDisabledTest(BrokerTestCase):
+    """delete.topic.enable=false: DeleteTopics answers TOPIC_DELETION_DISABLED for every topic,
+    named or not (INVALID_REQUEST below v3, as Kafka), and the topic stays."""
+
+    BROKER_OVERRIDES = {"delete.topic.enable": "false"}
+    setUp = ConfluentAdminTest.setUp
+    drop_admin = ConfluentAdminTest.drop_admin
+    create = ConfluentAdminTest.create
+    delete = ConfluentAdminTest.delete
+    outcome = staticmethod(ConfluentAdminTest.outcome)
+    topics = ConfluentAdminTest.topics
+    assert_error = ConfluentAdminTest.assert_error
+
+    def test_deletion_is_refused(self):
+        self.assertEqual(self.create([NewTopic("cfk-kept", 1, 1)]), {"cfk-kept": None})
+        # librdkafka sends DeleteTopics v1, older than the code: INVALID_REQUEST, as from Kafka.
+        errors = self.delete(["cfk-kept", "cfk-never-made"])
+        self.assert_error(errors["cfk-kept"], KafkaError.INVALID_REQUEST)
+        self.assert_error(errors["cfk-never-made"], KafkaError.INVALID_REQUEST)
+        self.assertIn("cfk-kept", self.topics())
+        for version, code in ((2, 42), (3, KafkaError.TOPIC_DELETION_DISABLED)):
+            with kw.connect(self.broker) as conn:
+                corr = conn.next_corr()
+                body = conn.round_trip(kw.frame(kw.header_v1(20, version, corr) +
+                                                kw.array(["cfk-kept"], kw.string) + kw.i32(30000)),
+                                       corr, "DeleteTopics v%d" % version)
+            reader = kw.Reader(body)
+            reader.i32()  # throttle_time_ms
+            self.assertEqual(reader.array(lambda r: (r.string(), r.i16())), [("cfk-kept", code)])
+        self.assertIn("cfk-kept", self.topics())
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -3,7 +3,9 @@
 // UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. Authorization: DELETE on the topic
 // (checked before existence for a name, after resolving an id), else TOPIC_AUTHORIZATION_FAILED.
 // In a cluster the topic is deleted in the metadata store; the answer waits until this broker's
-// metadata no longer has it (every broker then removes its replicas).
+// metadata no longer has it (every broker then removes its replicas). With delete.topic.enable
+// false every topic of the request answers TOPIC_DELETION_DISABLED (INVALID_REQUEST below v3),
+// before any other check, as Kafka's controller does.
 #include "protocol/messages/delete_topics.h"
 
 #include "broker/authorize.h"
@@ -53,6 +55,22 @@ void handle_delete_topics(RequestContext& ctx, Responder respond) {
     });
   };
 
+  if (!broker.config().delete_topic_enable) {
+    const auto error = ctx.version() < 3 ? protocol::ErrorCode::invalid_request
+                                         : protocol::ErrorCode::topic_deletion_disabled;
+    for (size_t i = 0; i < resp.responses.size(); ++i) {
+      auto& out = resp.responses[i];
+      if (ctx.version() <= 5) {
+        out.name = req.topic_names[i];
+      } else {
+        out.name = req.topics[i].name;
+        out.topic_id = req.topics[i].topic_id;
+      }
+      out.error_code = protocol::code(error);
+      if (ctx.version() >= 5) out.error_message = "Topic deletion is disabled.";
+    }
+    return op->finish_one();
+  }
   if (ctx.version() <= 5) {
     for (const auto& name : req.topic_names) {
       remove(topics.find(name), name, {}, protocol::ErrorCode::unknown_topic_or_partition);
