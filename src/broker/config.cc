@@ -567,6 +567,10 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
       out.ssl_settings[key] = value;  // checked by tls_config::resolve
       continue;
     }
+    if (s == nullptr && kafka_only(key) != nullptr) {
+      out.kafka_only[key] = value;  // resolve_kafka_only: a notice, or a refusal
+      continue;
+    }
     if (s == nullptr) return ConfigError{"unknown setting '" + key + "'"};
     std::string why;
     if (!s->apply(value, out, why)) {
@@ -576,6 +580,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
     if (i >= defaults) out.explicit_settings.insert(key);
   }
   if (auto e = resolve_log_times(out)) return e;
+  if (auto e = resolve_kafka_only(out)) return e;
   if (auto e = resolve_listeners(out)) return e;
   if (auto e = tls_config::resolve(out)) return e;
   if (out.cluster.replica_socket_timeout_ms < out.cluster.replica_fetch_wait_max_ms) {

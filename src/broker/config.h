@@ -185,6 +185,10 @@ struct BrokerConfig {
   std::map<std::string, std::string> raw;
   // The names among them given in the file or by overrides (the rest are defaults).
   std::set<std::string> explicit_settings;
+  // Kafka's settings given that Kaffa has no use for (config_kafka.cc), as given, and what to
+  // tell the operator about each (logged at start).
+  std::map<std::string, std::string> kafka_only;
+  std::vector<std::string> notices;
 };
 
 struct ConfigError {

@@ -12,13 +12,9 @@ namespace {
 
 // A comma-separated list of lower-case names, blanks trimmed and empty items dropped.
 std::vector<std::string> parse_names(const std::string& v) {
-  std::vector<std::string> out;
-  std::stringstream ss(v);
-  std::string n;
-  while (std::getline(ss, n, ',')) {
-    n = trim(n);
+  std::vector<std::string> out = split_list(v);
+  for (auto& n : out) {
     for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!n.empty()) out.push_back(n);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // config_cluster.cc the cluster settings).
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <functional>
@@ -22,6 +23,18 @@ inline std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   const auto e = s.find_last_not_of(" \t\r\f");
   return std::string(s.substr(b, e - b + 1));
+}
+
+// A comma-separated list: items trimmed, empty ones dropped.
+inline std::vector<std::string> split_list(std::string_view v) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    const size_t comma = std::min(v.find(',', pos), v.size());
+    if (auto item = trim(v.substr(pos, comma - pos)); !item.empty()) out.push_back(item);
+    pos = comma + 1;
+  }
+  return out;
 }
 
 inline std::string upper(std::string s) {
@@ -117,6 +130,12 @@ inline auto bool_setting(bool BrokerConfig::*m) {
 // log.retention.ms from its three forms (the finest given wins); nullopt or the error.
 const std::vector<Setting>& log_settings();
 std::optional<ConfigError> resolve_log_times(BrokerConfig& c);
+
+// config_kafka.cc: Kafka's broker settings that Kaffa accepts and leaves out — why (nullptr: not
+// one of them) — and, once all are read, the refusals and notices they make (listeners named in
+// controller.listener.names dropped); nullopt or the error.
+const char* kafka_only(const std::string& name);
+std::optional<ConfigError> resolve_kafka_only(BrokerConfig& c);
 
 // config_group.cc: the group coordinator's settings (__consumer_offsets, classic and consumer
 // groups, committed offsets), appended to the table.

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "broker/config.h"
+#include "broker/config_settings.h"
 
 namespace kaffa::broker::tls_config {
 namespace {
@@ -58,23 +59,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-std::vector<std::string> split_list(const std::string& v) {
-  std::vector<std::string> out;
-  std::stringstream ss(v);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 // Splits listener.name.<l>.ssl.<x> into (<l>, <x>); false for other names.
 bool split_prefixed(const std::string& key, std::string& listener, std::string& suffix) {
   static const std::string kPrefix = "listener.name.";
@@ -87,6 +71,7 @@ bool split_prefixed(const std::string& key, std::string& listener, std::string& 
 }
 
 // One listener's effective settings: (the name that set it, value) by suffix.
+using config_detail::split_list;
 using Effective = std::map<std::string, std::pair<std::string, std::string>>;
 
 Effective effective(const std::map<std::string, std::string>& settings,

@@ -64,6 +64,7 @@ int serve(const std::string& properties_file, const std::vector<std::string>& ov
   log::parse_format(config.log_format, format);
   log::set_format(format);
   raise_descriptor_limit();
+  for (const auto& notice : config.notices) log::warn("{}", notice);
   try {
     broker::Broker b(std::move(config));
     b.start();

@@ -89,6 +89,19 @@ class CommandLineTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not.a.kaffa.setting", r.stderr)
 
+    def test_kafka_settings_that_would_mislead_are_refused(self):
+        """Kafka's settings Kaffa leaves out are refused where that would give something else
+        than asked for: a controller-only node, ZooKeeper, a KRaft quorum of several nodes
+        without metadata.store, tiered storage."""
+        for setting, says in (("process.roles=controller", "no controller-only role"),
+                              ("zookeeper.connect=localhost:2181", "without ZooKeeper"),
+                              ("controller.quorum.voters=1@a:9093,2@b:9093", "metadata.store"),
+                              ("remote.log.storage.system.enable=true", "tiered storage")):
+            r = run_kaffa(self.serve_args(setting))
+            self.assertNotEqual(r.returncode, 0, setting)
+            self.assertIn(says, r.stderr, setting)
+            self.assertNotIn("kaffa ready", r.stderr, setting)
+
     def test_missing_properties_file_is_refused(self):
         r = run_kaffa(["serve", os.path.join(self.tmp, "absent.properties")])
         self.assertNotEqual(r.returncode, 0)
@@ -127,6 +140,40 @@ class LifecycleTest(unittest.TestCase):
                     self.assertEqual(p["isr"], [0])
             broker.wait_for_log(r"auto-created topic auto-three with 3 partitions")
         self.assertTrue(os.path.isfile(os.path.join(tmp, "data", "meta.properties")))
+
+    def test_a_kafka_kraft_properties_file_starts_a_broker(self):
+        """The settings of Kafka's own config/kraft/server.properties (a combined broker and
+        controller): Kaffa starts a broker with them, binds no CONTROLLER listener, and logs a
+        notice for each Kafka setting it leaves out."""
+        tmp = tempfile.mkdtemp(prefix="kaffa-systest-kraft-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        props = {
+            "process.roles": "broker,controller", "node.id": "1",
+            "controller.quorum.voters": "1@127.0.0.1:9093",
+            "listeners": "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "advertised.listeners": "CONTROLLER://127.0.0.1:9093",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,"
+                                              "SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+            "num.network.threads": "3", "num.io.threads": "8",
+            "socket.send.buffer.bytes": "102400", "socket.receive.buffer.bytes": "102400",
+            "socket.request.max.bytes": "104857600", "log.dirs": os.path.join(tmp, "logs"),
+            "num.partitions": "1", "num.recovery.threads.per.data.dir": "1",
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1", "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1", "log.retention.hours": "168",
+            "log.segment.bytes": "1073741824", "log.retention.check.interval.ms": "300000"}
+        with KaffaBroker(properties=props) as broker:
+            broker.wait_for_log(r"listener CONTROLLER is not bound")
+            broker.wait_for_log(r"setting num\.io\.threads=8 has no effect")
+            broker.wait_for_log(r"setting process\.roles=broker,controller has no effect")
+            with kw.connect(broker) as conn:
+                md = conn.metadata(["kraft-file"], version=1)
+                self.assertEqual([(b["node_id"], b["port"]) for b in md["brokers"]],
+                                 [(1, broker.port)])
+                self.assertEqual(md["topics"][0]["error_code"], 0)
 
     def test_override_beats_properties_file(self):
         with KaffaBroker(properties={"num.partitions": "3"},

@@ -46,6 +46,40 @@ TEST(Config, UnknownSettingIsAnError) {
   EXPECT_NE(err->message.find("no.such.setting"), std::string::npos);
 }
 
+TEST(Config, KafkasSettingsWithoutUseAreLeftOutWithANotice) {
+  BrokerConfig c;
+  ASSERT_FALSE(
+      load_config({{"process.roles", "broker,controller"},
+                   {"num.io.threads", "8"},
+                   {"controller.listener.names", "CONTROLLER"},
+                   {"listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"},
+                   {"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"},
+                   {"advertised.listeners", "PLAINTEXT://h:9092,CONTROLLER://h:9093"},
+                   {"share.coordinator.state.topic.min.isr", "1"}},
+                  {}, c));
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].name, "PLAINTEXT");
+  ASSERT_EQ(c.advertised_listeners.size(), 1u);
+  EXPECT_EQ(c.advertised_listeners[0].name, "PLAINTEXT");
+  EXPECT_EQ(c.kafka_only.size(), 4u);
+  ASSERT_EQ(c.notices.size(), 4u);  // CONTROLLER not bound, and the three others
+  EXPECT_NE(c.notices[0].find("listener CONTROLLER is not bound"), std::string::npos);
+  EXPECT_NE(c.notices[1].find("num.io.threads=8 has no effect"), std::string::npos);
+  EXPECT_EQ(c.raw.count("num.io.threads"), 0u);  // not described as a setting of Kaffa's
+
+  for (const char* refused :
+       {"process.roles=controller", "zookeeper.connect=zk:2181",
+        "controller.quorum.voters=1@a:9093,2@b:9093", "remote.log.storage.system.enable=true"}) {
+    BrokerConfig b;
+    EXPECT_TRUE(load_config({}, {refused}, b)) << refused;
+  }
+  // With metadata.store, a quorum list is only left out.
+  BrokerConfig clustered;
+  EXPECT_FALSE(load_config(
+      {}, {"metadata.store=etcd://127.0.0.1:2379", "controller.quorum.voters=1@a:9093,2@b:9093"},
+      clustered));
+}
+
 TEST(Config, MalformedValuesAreErrors) {
   for (const char* o :
        {"num.partitions=abc", "num.partitions=0", "auto.create.topics.enable=yes",
