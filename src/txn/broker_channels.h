@@ -6,9 +6,13 @@
 // request was out (at most max_batch jobs) to `deliver` at once, for one request.
 //
 // Threading: enqueue() from any thread; `deliver` runs on the destination's thread and must finish
-// every job it is given. A thread is made on the first job for its broker and lives until stop().
+// every job it is given. A thread is made on the first job for its broker; one left without jobs
+// for idle_ms (Kafka's connections.max.idle.ms default: 10 minutes) closes its connection and ends,
+// and the next job for that broker makes a new one (so brokers gone from the cluster keep no
+// thread). stop() ends them all.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -35,11 +39,12 @@ class BrokerChannels {
                                      std::vector<Job>& jobs)>;
 
   BrokerChannels(std::string what, cluster::ReplicaFetcherSettings settings, size_t max_batch,
-                 Deliver deliver)
+                 Deliver deliver, int64_t idle_ms = 600000)
       : what_(std::move(what)),
         settings_(std::move(settings)),
         max_batch_(max_batch),
-        deliver_(std::move(deliver)) {}
+        deliver_(std::move(deliver)),
+        idle_(std::chrono::milliseconds(idle_ms)) {}
   ~BrokerChannels() { stop(); }
   BrokerChannels(const BrokerChannels&) = delete;
   BrokerChannels& operator=(const BrokerChannels&) = delete;
@@ -55,6 +60,11 @@ class BrokerChannels {
     if (!d) {
       d = std::make_unique<Destination>();
       d->broker_id = broker_id;
+    }
+    if (!d->running) {
+      // Ended (idle) or never started; an ended thread has released mu_ for good: joined at once.
+      if (d->thread.joinable()) d->thread.join();
+      d->running = true;
       d->thread = std::thread([this, dest = d.get()] { run(*dest); });
     }
     d->endpoint = endpoint;
@@ -76,11 +86,20 @@ class BrokerChannels {
     }
   }
 
+  // Destinations with a thread now (for tests).
+  size_t threads() {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (const auto& [id, d] : destinations_) n += d->running ? 1 : 0;
+    return n;
+  }
+
  private:
-  // One destination broker. Its queue and endpoint are guarded by mu_; the connection belongs to
-  // its thread.
+  // One destination broker. Its queue, endpoint and `running` are guarded by mu_; the connection
+  // belongs to its thread.
   struct Destination {
     int32_t broker_id = -1;
+    bool running = false;  // its thread has not ended
     cluster::BrokerEndpoint endpoint;
     std::deque<Job> jobs;
     std::condition_variable cv;
@@ -94,7 +113,13 @@ class BrokerChannels {
       cluster::BrokerEndpoint endpoint;
       {
         std::unique_lock lock(mu_);
-        d.cv.wait(lock, [&] { return stop_ || !d.jobs.empty(); });
+        if (!d.cv.wait_for(lock, idle_, [&] { return stop_ || !d.jobs.empty(); })) {
+          // Idle: the next job starts a new thread. Closed under mu_, so that stop() finds it
+          // closed or the thread still waiting.
+          d.conn.close();
+          d.running = false;
+          return;
+        }
         if (stop_) return;
         while (!d.jobs.empty() && jobs.size() < max_batch_) {
           jobs.push_back(std::move(d.jobs.front()));
@@ -118,6 +143,7 @@ class BrokerChannels {
   const cluster::ReplicaFetcherSettings settings_;
   const size_t max_batch_;
   const Deliver deliver_;
+  const std::chrono::milliseconds idle_;
   std::mutex mu_;
   bool stop_ = false;
   std::map<int32_t, std::unique_ptr<Destination>> destinations_;
