@@ -129,7 +129,12 @@ std::optional<ConfigError> resolve_kafka_only(BrokerConfig& c) {
   }
   for (const auto& [name, value] : c.kafka_only) {
     if (dropped_any && name == "controller.listener.names") continue;  // said above
-    c.notices.push_back("setting " + name + "=" + value + " has no effect: " + kafka_only(name));
+    // Passwords and keys of the settings left out (zookeeper.ssl.*, remote.log.*) stay out of logs.
+    const bool secret =
+        name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
+        name.find("jaas") != std::string::npos || name.find("key") != std::string::npos;
+    c.notices.push_back("setting " + name + "=" + (secret ? "[hidden]" : value) +
+                        " has no effect: " + kafka_only(name));
   }
   return std::nullopt;
 }

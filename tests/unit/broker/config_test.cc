@@ -55,17 +55,20 @@ TEST(Config, KafkasSettingsWithoutUseAreLeftOutWithANotice) {
                    {"listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"},
                    {"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"},
                    {"advertised.listeners", "PLAINTEXT://h:9092,CONTROLLER://h:9093"},
-                   {"share.coordinator.state.topic.min.isr", "1"}},
+                   {"share.coordinator.state.topic.min.isr", "1"},
+                   {"zookeeper.ssl.keystore.password", "s3cr3t"}},
                   {}, c));
   ASSERT_EQ(c.listeners.size(), 1u);
   EXPECT_EQ(c.listeners[0].name, "PLAINTEXT");
   ASSERT_EQ(c.advertised_listeners.size(), 1u);
   EXPECT_EQ(c.advertised_listeners[0].name, "PLAINTEXT");
-  EXPECT_EQ(c.kafka_only.size(), 4u);
-  ASSERT_EQ(c.notices.size(), 4u);  // CONTROLLER not bound, and the three others
+  EXPECT_EQ(c.kafka_only.size(), 5u);
+  ASSERT_EQ(c.notices.size(), 5u);  // CONTROLLER not bound, and the four others
   EXPECT_NE(c.notices[0].find("listener CONTROLLER is not bound"), std::string::npos);
   EXPECT_NE(c.notices[1].find("num.io.threads=8 has no effect"), std::string::npos);
   EXPECT_EQ(c.raw.count("num.io.threads"), 0u);  // not described as a setting of Kaffa's
+  EXPECT_EQ(c.notices[4].find("s3cr3t"), std::string::npos);  // a password is not echoed
+  EXPECT_NE(c.notices[4].find("zookeeper.ssl.keystore.password=[hidden]"), std::string::npos);
 
   for (const char* refused :
        {"process.roles=controller", "zookeeper.connect=zk:2181",
