@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cluster/partition_manager.h"
+#include "eventually_testing.h"
 #include "record/builder.h"
 #include "storage_dir.h"
 
@@ -39,15 +40,7 @@ TopicInfo topic(std::string name, std::string policy) {
   return t;
 }
 
-template <class F>
-bool eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
+using kaffa::testing::eventually;
 
 TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   testing::TempDir dir;

@@ -7,21 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
-#include <thread>
+
+#include "eventually_testing.h"
 
 namespace kaffa::txn {
 namespace {
 
-template <class F>
-bool eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
+using kaffa::testing::eventually;
 
 TEST(BrokerChannels, AnIdleThreadEndsAndTheNextJobStartsAnother) {
   std::atomic<int> delivered{0};

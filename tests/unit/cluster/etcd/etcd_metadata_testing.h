@@ -14,22 +14,13 @@
 
 #include "cluster/etcd/etcd_testing.h"
 #include "cluster/etcd_metadata.h"
+#include "eventually_testing.h"
 
 namespace kaffa::cluster::testing {
 
 using namespace std::chrono_literals;
 
-// Polls `condition` until it holds or `deadline` passes (the wait between polls is a polling
-// interval, not a synchronisation sleep).
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds deadline = 20s) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
+using kaffa::testing::eventually;
 
 // Waits for a callback-delivered value.
 template <class T>
