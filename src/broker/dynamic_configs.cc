@@ -64,24 +64,24 @@ std::optional<std::string> effective(const BrokerConfig& base, const Values& clu
 
 std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
                                                  const BrokerConfig& next) {
+  // Kafka's rule for a dynamic thread count: at least half and at most double the one in force.
+  auto out_of_range = [](int32_t now, int32_t wanted) {
+    return wanted < now / 2 ? -1 : wanted > now * 2 ? 1 : 0;
+  };
   const int32_t threads = current.log_cleaner_threads;
-  if (next.log_cleaner_threads < threads / 2) {
-    return "Log cleaner threads cannot be reduced to less than half the current value " +
-           std::to_string(threads);
-  }
-  if (next.log_cleaner_threads > threads * 2) {
-    return "Log cleaner threads cannot be increased to more than double the current value " +
-           std::to_string(threads);
+  if (const int r = out_of_range(threads, next.log_cleaner_threads); r != 0) {
+    return std::string(r < 0 ? "Log cleaner threads cannot be reduced to less than half"
+                             : "Log cleaner threads cannot be increased to more than double") +
+           " the current value " + std::to_string(threads);
   }
   const int32_t fetchers = current.cluster.num_replica_fetchers;
   const int32_t wanted = next.cluster.num_replica_fetchers;
-  if (wanted != fetchers && (wanted < fetchers / 2 || wanted > fetchers * 2)) {
+  if (const int r = out_of_range(fetchers, wanted); r != 0) {
     return "Dynamic thread count update validation failed for num.replica.fetchers=" +
            std::to_string(wanted) +
-           (wanted < fetchers / 2
-                ? ", value should be at least half the current value "
-                : ", value should not be greater than double the current value ") +
-           std::to_string(fetchers);
+           (r < 0 ? ", value should be at least half"
+                  : ", value should not be greater than double") +
+           " the current value " + std::to_string(fetchers);
   }
   return std::nullopt;
 }
