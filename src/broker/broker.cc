@@ -136,6 +136,7 @@ void Broker::start() {
   partitions_ = std::make_unique<cluster::PartitionManager>(
       config_.log_dir, server_->thread_count(), dynamic_configs::log_defaults(in_force), flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
+  partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
   if (!partitions_->load(loaded_topics_, &error)) {

@@ -87,7 +87,10 @@ void Broker::put_in_force_locked(BrokerConfig in_force) {
   }
   leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
-  if (partitions_) partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
+  if (partitions_) {
+    partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
+    partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);
+  }
   if (cleaner_) cleaner_->reconfigure(dynamic_configs::cleaner_config(in_force));
   if (replica_manager_) replica_manager_->fetcher().resize(in_force.cluster.num_replica_fetchers);
   if (metadata_) {

@@ -138,7 +138,8 @@ struct BrokerConfig {
   int64_t log_flush_interval_messages = INT64_MAX;  // log.flush.interval.messages
   int64_t log_flush_interval_ms = INT64_MAX;        // log.flush.interval.ms
   int64_t log_flush_offset_checkpoint_interval_ms =
-      60000;                          // log.flush.offset.checkpoint.interval.ms
+      60000;                                      // log.flush.offset.checkpoint.interval.ms
+  int32_t num_recovery_threads_per_data_dir = 2;  // num.recovery.threads.per.data.dir
   int32_t log_cached_read_files = 8;  // Kaffa: older segments' files kept open per partition
   // Retention: log.retention.ms > log.retention.minutes > log.retention.hours (Kafka's
   // precedence), resolved by load_config into log_retention_ms (-1: unlimited).

@@ -44,7 +44,6 @@ constexpr KafkaOnly kKafkaOnly[] = {
     {"zookeeper.", kNoZooKeeper},
     {"num.io.threads", kThreads},
     {"background.threads", kThreads},
-    {"num.recovery.threads.per.data.dir", kThreads},
     {"num.replica.alter.log.dirs.threads", kThreads},
     {"queued.max.requests", kThreads},
     {"socket.send.buffer.bytes", kSockets},

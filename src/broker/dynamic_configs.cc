@@ -7,9 +7,10 @@ namespace kaffa::broker::dynamic_configs {
 namespace {
 
 // Kafka's DynamicLogConfig names that Kaffa's settings have, the log cleaner's (LogCleaner), the
-// connection limits (DynamicConnectionQuota), num.replica.fetchers (DynamicThreadPool) and
+// connection limits (DynamicConnectionQuota), num.replica.fetchers and
+// num.recovery.threads.per.data.dir (DynamicThreadPool) and
 // unclean.leader.election.enable.
-constexpr std::array<std::string_view, 33> kDynamic = {
+constexpr std::array<std::string_view, 34> kDynamic = {
     "compression.type",
     "log.cleaner.backoff.ms",
     "log.cleaner.dedupe.buffer.size",
@@ -40,6 +41,7 @@ constexpr std::array<std::string_view, 33> kDynamic = {
     "max.connections.per.ip.overrides",
     "message.max.bytes",
     "min.insync.replicas",
+    "num.recovery.threads.per.data.dir",
     "num.replica.fetchers",
     "producer.id.expiration.ms",
     "unclean.leader.election.enable",
@@ -74,16 +76,22 @@ std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
                              : "Log cleaner threads cannot be increased to more than double") +
            " the current value " + std::to_string(threads);
   }
-  const int32_t fetchers = current.cluster.num_replica_fetchers;
-  const int32_t wanted = next.cluster.num_replica_fetchers;
-  if (const int r = out_of_range(fetchers, wanted); r != 0) {
-    return "Dynamic thread count update validation failed for num.replica.fetchers=" +
+  // DynamicThreadPool's message.
+  auto pool = [&](const char* name, int32_t now, int32_t wanted) -> std::optional<std::string> {
+    const int r = out_of_range(now, wanted);
+    if (r == 0) return std::nullopt;
+    return std::string("Dynamic thread count update validation failed for ") + name + "=" +
            std::to_string(wanted) +
            (r < 0 ? ", value should be at least half"
                   : ", value should not be greater than double") +
-           " the current value " + std::to_string(fetchers);
+           " the current value " + std::to_string(now);
+  };
+  if (auto why = pool("num.replica.fetchers", current.cluster.num_replica_fetchers,
+                      next.cluster.num_replica_fetchers)) {
+    return why;
   }
-  return std::nullopt;
+  return pool("num.recovery.threads.per.data.dir", current.num_recovery_threads_per_data_dir,
+              next.num_recovery_threads_per_data_dir);
 }
 
 cluster::LogDefaults log_defaults(const BrokerConfig& c) {

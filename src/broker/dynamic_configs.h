@@ -8,8 +8,8 @@
 // (log.retention.ms over .minutes over .hours, log.roll.ms over log.roll.hours), as Kafka merges
 // them. Offered: the replication quotas' rates (KIP-73), the log settings that are the defaults of
 // topic configs (Kafka's DynamicLogConfig), the log cleaner's threads, backoff, dedupe buffer and
-// I/O bound (Kafka's LogCleaner.ReconfigurableConfigs), num.replica.fetchers,
-// unclean.leader.election.enable and the
+// I/O bound (Kafka's LogCleaner.ReconfigurableConfigs), num.replica.fetchers and
+// num.recovery.threads.per.data.dir (DynamicThreadPool), unclean.leader.election.enable and the
 // connection limits (max.connections, max.connections.per.ip and its overrides, whose host
 // names are resolved whenever the configuration is worked out). Where the layers are kept is the
 // broker's business (broker_dynamic_configs.cc).
@@ -38,8 +38,9 @@ std::optional<std::string> effective(const BrokerConfig& base, const Values& clu
                                      const Values& own, BrokerConfig& out);
 
 // What a change from the configuration in force, `current`, to `next` may not do, beyond what
-// `effective` checks (Kafka's validateReconfiguration): log.cleaner.threads and
-// num.replica.fetchers may at most halve or double. Nullopt or the refusal's message.
+// `effective` checks (Kafka's validateReconfiguration): log.cleaner.threads,
+// num.replica.fetchers and num.recovery.threads.per.data.dir may at most halve or double. Nullopt
+// or the refusal's message.
 std::optional<std::string> check_reconfiguration(const BrokerConfig& current,
                                                  const BrokerConfig& next);
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <thread>
 
 #include "base/log.h"
 #include "storage/checkpoint_file.h"
@@ -27,6 +28,19 @@ storage::OffsetCheckpointFile::Offsets read_checkpoint(const fs::path& path, con
   if (auto r = file.read(&why)) return std::move(*r);
   log::warn("ignoring {}: {}; {}", file.path().string(), why, fallback);
   return {};
+}
+
+// Runs work(0) .. work(n - 1) on up to `threads` threads (the calling one among them), each index
+// once, and returns when all are done. Kafka's recovery pool: logs are opened and closed in
+// parallel, each by one thread.
+void run_parallel(size_t n, size_t threads, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  auto drain = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) work(i);
+  };
+  std::vector<std::jthread> helpers;
+  for (size_t t = 1; t < std::min(threads, n); ++t) helpers.emplace_back(drain);
+  drain();
 }
 
 std::string unique_suffix() {
@@ -97,16 +111,46 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
     for (const auto& [key, offset] : starts) log_starts_[key] = offset;
     for (const auto& [key, offset] : watermarks) high_watermarks_[key] = offset;
   }
+  struct Job {
+    const TopicInfo* topic;
+    int32_t index;
+    std::shared_ptr<Partition> partition;
+    std::string error;
+  };
+  std::vector<Job> jobs;
   for (const auto& t : topics) {
-    for (int32_t i = 0; i < t.partitions; ++i) {
-      auto it = recovery.find({t.name, i});
-      auto st = starts.find({t.name, i});
-      auto p = open_partition(t, i, it == recovery.end() ? 0 : it->second, error,
-                              st == starts.end() ? 0 : st->second);
-      if (!p) return false;
-      std::lock_guard lock(mu_);
-      adopt_locked(p);
-      partitions_[{t.name, i}] = std::move(p);
+    for (int32_t i = 0; i < t.partitions; ++i) jobs.push_back({&t, i, nullptr, {}});
+  }
+  auto offset_of = [](const auto& offsets, const Job& j) {
+    auto it = offsets.find({j.topic->name, j.index});
+    return it == offsets.end() ? int64_t{0} : it->second;
+  };
+  std::atomic<bool> failed{false};
+  run_parallel(jobs.size(), recovery_threads(), [&](size_t k) {
+    if (failed.load(std::memory_order_relaxed)) return;  // the start fails anyway
+    Job& j = jobs[k];
+    try {
+      j.partition =
+          open_partition(*j.topic, j.index, offset_of(recovery, j), &j.error, offset_of(starts, j));
+    } catch (const std::exception& e) {
+      j.error = e.what();
+    }
+    if (!j.partition) failed = true;
+  });
+  if (failed) {
+    for (const auto& j : jobs) {
+      if (!j.partition && !j.error.empty()) {
+        if (error) *error = j.topic->name + "-" + std::to_string(j.index) + ": " + j.error;
+        break;
+      }
+    }
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& j : jobs) {
+      adopt_locked(j.partition);
+      partitions_[{j.topic->name, j.index}] = std::move(j.partition);
     }
   }
   return sync_log_dir(error);  // directories recreated above (lost before a crash) become durable
@@ -267,6 +311,21 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
   return it->second;  // a concurrent open won: its partition (ours is dropped unused)
 }
 
+void PartitionManager::open_replicas(
+    const std::vector<std::pair<const TopicInfo*, int32_t>>& wanted) {
+  std::vector<std::pair<const TopicInfo*, int32_t>> closed;
+  for (const auto& [topic, index] : wanted) {
+    if (!get(topic->name, index)) closed.emplace_back(topic, index);
+  }
+  run_parallel(closed.size(), recovery_threads(), [&](size_t k) {
+    std::string ignored;  // reported by the caller's own open_replica
+    try {
+      open_replica(*closed[k].first, closed[k].second, &ignored);
+    } catch (const std::exception&) {
+    }
+  });
+}
+
 std::shared_ptr<Partition> PartitionManager::get(std::string_view topic, int32_t index) const {
   std::lock_guard lock(mu_);
   auto it = partitions_.find(std::make_pair(std::string(topic), index));
@@ -314,10 +373,17 @@ void PartitionManager::enforce_retention(size_t shard, int64_t now_ms) {
 }
 
 void PartitionManager::shutdown() {
-  for (const auto& p : all()) {
+  const auto partitions = all();
+  run_parallel(partitions.size(), recovery_threads(), [&](size_t k) {
+    Partition& p = *partitions[k];
     std::string why;
-    if (!p->close(&why)) log::error("closing {}-{}: {}", p->topic(), p->index(), why);
-  }
+    try {
+      if (p.close(&why)) return;
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    log::error("closing {}-{}: {}", p.topic(), p.index(), why);
+  });
   std::string why;
   if (!write_checkpoints(&why)) log::error("writing checkpoints at shutdown: {}", why);
 }

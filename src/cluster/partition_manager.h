@@ -3,7 +3,9 @@
 //
 // Threading: the partition map is guarded by a mutex held only for lookups and changes of the
 // map (never during I/O on the hot path); each Partition is then used on its owner loop. Start-up
-// (load) and shutdown run single-threaded, before and after the event loops.
+// (load) and shutdown run before and after the event loops; they open (recover) and close the
+// logs on up to recovery_threads() threads, each log on one of them (Kafka's
+// num.recovery.threads.per.data.dir), as does open_replicas.
 //
 // Files in <log.dirs> (Kafka's names and formats, storage/checkpoint_file.h):
 //   <topic>-<partition>/                    one directory per partition (storage/log.h); its
@@ -44,6 +46,11 @@ class PartitionManager {
                    storage::Flusher& flusher, Post post);
   ~PartitionManager();
 
+  // Threads that open and recover logs in load() and open_replicas() and close them in
+  // shutdown() (num.recovery.threads.per.data.dir, dynamic; at least 1). Any thread.
+  void set_recovery_threads(size_t n) { recovery_threads_ = n == 0 ? 1 : n; }
+  size_t recovery_threads() const { return recovery_threads_; }
+
   // Start-up: removes leftover "-delete" directories, reads the recovery points, and opens (with
   // recovery) every partition of `topics`. False with *error when a log cannot be opened.
   bool load(const std::vector<TopicInfo>& topics, std::string* error);
@@ -70,6 +77,10 @@ class PartitionManager {
   // that partition is still being removed, or on an I/O error.
   std::shared_ptr<Partition> open_replica(const TopicInfo& topic, int32_t index,
                                           std::string* error);
+  // Cluster mode: open_replica for each of `wanted` not open yet, on up to recovery_threads()
+  // threads (an image assigning many partitions at start-up). Failures are left for the
+  // open_replica that follows to report.
+  void open_replicas(const std::vector<std::pair<const TopicInfo*, int32_t>>& wanted);
   // Any thread: detaches these partitions (no longer assigned here); each is closed on its owner
   // loop and its directory removed; then done() runs (on some owner loop).
   void remove_partitions(const std::vector<std::pair<std::string, int32_t>>& keys,
@@ -124,6 +135,7 @@ class PartitionManager {
   std::map<std::pair<std::string, int32_t>, int64_t> recovery_points_;
   std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;
   std::map<std::pair<std::string, int32_t>, int64_t> high_watermarks_;
+  std::atomic<size_t> recovery_threads_{2};
   std::atomic<bool> replicated_{false};  // cluster mode: replication-offset-checkpoint too
   std::mutex checkpoint_mu_;             // one checkpoint writer at a time
 };

@@ -97,6 +97,17 @@ std::optional<BrokerEndpoint> ReplicaManager::endpoint_of(int32_t broker,
 }
 
 std::vector<ReplicaManager::Key> ReplicaManager::apply_locked(const ImagePtr& image) {
+  // Replicas new here are opened (recovered) in parallel first: all of them at start-up.
+  std::vector<std::pair<const TopicInfo*, int32_t>> fresh;
+  for (const auto& [name, topic] : image->topics) {
+    for (size_t i = 0; i < topic.partitions.size(); ++i) {
+      if (contains(topic.partitions[i].replicas, self_) &&
+          applied_.count({name, static_cast<int32_t>(i)}) == 0) {
+        fresh.emplace_back(&topic.info, static_cast<int32_t>(i));
+      }
+    }
+  }
+  if (fresh.size() > 1) partitions_.open_replicas(fresh);
   std::set<Key> assigned;
   for (const auto& [name, topic] : image->topics) {
     for (size_t i = 0; i < topic.partitions.size(); ++i) {

@@ -16,6 +16,11 @@
 (c) One Produce request (v3 and v7) with a good batch for partition 0 and a batch with one
     flipped byte (CRC32C no longer matches) for partition 1: partition 1 gets CORRUPT_MESSAGE
     (2), partition 0 succeeds, and nothing of the bad batch is stored.
+(d) num.recovery.threads.per.data.dir=3 (Kafka's pool that opens the logs at start-up and
+    closes them at shutdown): after kill -9 with a torn tail on every third of 12 partitions,
+    each partition is recovered to exactly the batches written before, whichever thread opens
+    it; the value is shown by DescribeConfigs and may change without a restart (at most double
+    or half, with Kafka's message), and the clean shutdown that follows leaves every log whole.
 """
 
 import os
@@ -31,6 +36,7 @@ from kaffa_harness import KaffaBroker  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import client_io as cio  # noqa: E402
+import config_wire as cw  # noqa: E402
 
 MIN_ACKS = 3000
 DEADLINE_S = 60.0
@@ -256,6 +262,72 @@ class TornSegmentTest(unittest.TestCase):
             self.assertEqual(hw, expect_end + 1)
             self.assertEqual([b.base_offset for b in batches],
                              [s[0] for s in sent[:k]] + [expect_end])
+        broker.stop_and_check()
+
+
+class RecoveryThreadsTest(unittest.TestCase):
+    PARTITIONS = 12
+
+    def test_logs_recovered_on_three_threads(self):
+        topic = "recover-many"
+        broker = KaffaBroker(overrides={"num.recovery.threads.per.data.dir": "3"})
+        self.addCleanup(broker.cleanup)
+        self.addCleanup(broker.kill)
+        broker.start()
+        create_topic(broker, topic, self.PARTITIONS)
+        sent = {}
+        with kr.connect(broker) as conn:
+            for p in range(self.PARTITIONS):
+                sent[p] = []
+                for i in range(2 + p % 4):
+                    batch = kr.encode_batch([(b"k", b"p%d-b%d" % (p, i), [])])
+                    resp = conn.produce_one(topic, p, batch)
+                    self.assertEqual((resp["error_code"], resp["base_offset"]), (0, i))
+                    sent[p].append(b"p%d-b%d" % (p, i))
+        self.assertEqual(broker.kill9(), -9)
+        torn = range(0, self.PARTITIONS, 3)
+        for p in torn:
+            with open(segment_path(broker.log_dir, topic, p), "ab") as f:
+                f.write(b"\x07" * 40)  # half a batch header: a write the crash tore
+
+        broker.restart()
+        text = broker.log_text()
+        for p in torn:
+            self.assertRegex(text, r"recovered %s-%d: .*truncated 40 bytes" % (topic, p))
+
+        def check_logs():
+            with kr.connect(broker) as conn:
+                for p in range(self.PARTITIONS):
+                    batches, hw = conn.read_all_batches(topic, p)
+                    self.assertEqual(hw, len(sent[p]), "partition %d" % p)
+                    self.assertEqual([b.records[0]["value"] for b in batches], sent[p])
+        check_logs()
+
+        error, entries = cw.describe(broker, cw.BROKER, "0",
+                                     ["num.recovery.threads.per.data.dir"])
+        self.assertEqual(error, 0)
+        value, read_only, source, _ = entries["num.recovery.threads.per.data.dir"]
+        self.assertEqual((value, read_only, source), ("3", 0, cw.STATIC_BROKER))
+
+        def set_threads(value):
+            (result,) = cw.incremental_alter(
+                broker, [(cw.BROKER, "0", [("num.recovery.threads.per.data.dir", cw.SET, value)])])
+            return result
+        self.assertEqual(set_threads("6"), (0, None))
+        self.assertEqual(set_threads("13"), (
+            cw.INVALID_REQUEST, "Dynamic thread count update validation failed for "
+            "num.recovery.threads.per.data.dir=13, value should not be greater than double the "
+            "current value 6"))
+        self.assertEqual(set_threads("0")[0], cw.INVALID_REQUEST)
+        error, entries = cw.describe(broker, cw.BROKER, "0",
+                                     ["num.recovery.threads.per.data.dir"])
+        self.assertEqual(entries["num.recovery.threads.per.data.dir"][:3],
+                         ("6", 0, cw.DYNAMIC_BROKER))
+
+        broker.stop_and_check()  # closed on six threads
+        broker.restart()
+        self.assertNotRegex(broker.log_text(), r"recovered %s-" % topic)
+        check_logs()
         broker.stop_and_check()
 
 

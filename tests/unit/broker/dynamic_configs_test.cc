@@ -66,6 +66,21 @@ TEST(DynamicConfigs, ReplicaFetchersMayAtMostHalveOrDouble) {
             "should be at least half the current value 4");
 }
 
+TEST(DynamicConfigs, RecoveryThreadsMayAtMostHalveOrDouble) {
+  const auto base = load({});
+  EXPECT_EQ(base.num_recovery_threads_per_data_dir, 2);  // Kafka 4's default
+  EXPECT_TRUE(dynamic_configs::is_dynamic("num.recovery.threads.per.data.dir"));
+  BrokerConfig out;
+  ASSERT_FALSE(effective(base, {}, {{"num.recovery.threads.per.data.dir", "4"}}, out));
+  EXPECT_FALSE(dynamic_configs::check_reconfiguration(base, out));
+  EXPECT_EQ(out.num_recovery_threads_per_data_dir, 4);
+  ASSERT_FALSE(effective(base, {}, {{"num.recovery.threads.per.data.dir", "5"}}, out));
+  EXPECT_EQ(dynamic_configs::check_reconfiguration(base, out),
+            "Dynamic thread count update validation failed for num.recovery.threads.per.data.dir=5,"
+            " value should not be greater than double the current value 2");
+  EXPECT_TRUE(effective(base, {}, {{"num.recovery.threads.per.data.dir", "0"}}, out));
+}
+
 TEST(DynamicConfigs, OwnValueWinsOverClusterDefaultWhichWinsOverTheFile) {
   const auto base = load({"log.retention.bytes=100", "message.max.bytes=5000"});
   BrokerConfig out;

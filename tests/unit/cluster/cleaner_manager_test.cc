@@ -1,12 +1,12 @@
 // The log cleaner threads over real partitions: compacted partitions get cleaned and
 // checkpointed, a failing partition is counted, backed off and retried without stopping the
-// others, non-compacted topics are left alone, stop() is prompt; reconfigure() restarts the
+// others, non-compacted topics are left alone, stop() wakes threads in their backoff (a hang
+// fails by the test's timeout, no clock is read); reconfigure() restarts the
 // threads with new settings (before start() it sets what start() uses, after stop() nothing).
 #include "cluster/cleaner_manager.h"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -66,9 +66,7 @@ TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   const auto& st = cleaner.stats();
   EXPECT_TRUE(eventually([&] { return st.runs.load() >= 1 && st.failures.load() >= 2; }))
       << "runs " << st.runs.load() << " failures " << st.failures.load();
-  const auto t0 = std::chrono::steady_clock::now();
   cleaner.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_GE(st.uncleanable.load(), 1);
   EXPECT_LT(pm.get("good", 0)->size_snapshot(), good_size / 4);
   EXPECT_EQ(pm.get("plain", 0)->size_snapshot(), plain_size);
@@ -92,15 +90,37 @@ TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   pm.shutdown();
 }
 
-TEST(CleanerManager, ReconfigureRestartsTheThreads) {
+// One compacted partition of 30 batches over two keys; posts run inline.
+struct OneCompactedTopic {
   testing::TempDir dir;
   storage::Flusher flusher;
   const Post inline_post = [](size_t, std::function<void()> fn) { fn(); };
-  PartitionManager pm(dir.path(), 1, LogDefaults{}, flusher, inline_post);
-  ASSERT_TRUE(pm.load({topic("good", "compact")}, nullptr));
-  append_updates(*pm.get("good", 0), 30);
+  PartitionManager pm{dir.path(), 1, LogDefaults{}, flusher, inline_post};
+  OneCompactedTopic() {
+    EXPECT_TRUE(pm.load({topic("good", "compact")}, nullptr));
+    append_updates(*pm.get("good", 0), 30);
+  }
+  ~OneCompactedTopic() { pm.shutdown(); }
+};
+
+TEST(CleanerManager, StopWakesAThreadInItsBackoff) {
+  OneCompactedTopic t;
+  PartitionManager& pm = t.pm;
+  CleanerManager cleaner(t.dir.path(), CleanerConfig{true, 1, 3'600'000, 1 << 20}, pm,
+                         t.inline_post);
+  cleaner.start();
+  const auto& st = cleaner.stats();
+  // After its pass the thread finds nothing to clean and backs off for an hour.
+  EXPECT_TRUE(eventually([&] { return st.runs.load() >= 1; }));
+  cleaner.stop();
+  EXPECT_EQ(st.threads.load(), 0);
+}
+
+TEST(CleanerManager, ReconfigureRestartsTheThreads) {
+  OneCompactedTopic t;
+  PartitionManager& pm = t.pm;
   const int64_t size = pm.get("good", 0)->size_snapshot();
-  CleanerManager cleaner(dir.path(), CleanerConfig{true, 1, 50, 1 << 20}, pm, inline_post);
+  CleanerManager cleaner(t.dir.path(), CleanerConfig{true, 1, 50, 1 << 20}, pm, t.inline_post);
   const auto& st = cleaner.stats();
   cleaner.reconfigure(CleanerConfig{true, 3, 50, 1 << 20});  // not started: taken at start
   EXPECT_EQ(st.threads.load(), 0);
@@ -113,14 +133,11 @@ TEST(CleanerManager, ReconfigureRestartsTheThreads) {
   EXPECT_LT(pm.get("good", 0)->size_snapshot(), size / 4);
   cleaner.reconfigure(CleanerConfig{true, 2, 60, 1 << 19, 1e6});  // the I/O bound alone
   EXPECT_EQ(st.threads.load(), 2);
-  const auto t0 = std::chrono::steady_clock::now();
   cleaner.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_EQ(st.threads.load(), 0);
   cleaner.reconfigure(CleanerConfig{true, 1, 50, 1 << 20});
   EXPECT_EQ(st.threads.load(), 0);
   EXPECT_EQ(st.failures.load(), 0);
-  pm.shutdown();
 }
 
 }  // namespace
