@@ -226,7 +226,7 @@ class Runner:
         return max(minimum, int(standard * self.scale))
 
     def broker(self, overrides=None):
-        overrides = dict(overrides or {})
+        overrides = dict(self.a.settings, **(overrides or {}))
         b = kaffa_harness.KaffaBroker(overrides=overrides)
         b.start()
         self.brokers.append(b)
@@ -307,7 +307,7 @@ class Runner:
         # __consumer_offsets) and again on the same directory after a clean stop (the usual case).
         runs = []
         for i in range(self.a.runs):
-            b = kaffa_harness.KaffaBroker()
+            b = kaffa_harness.KaffaBroker(overrides=dict(self.a.settings))
             self.brokers.append(b)
             t0 = time.monotonic()
             b.start()  # returns once `kaffa ready` is logged
@@ -378,7 +378,8 @@ class Runner:
             return
         records = self.n(300_000)
         rf3, single = [], []
-        with KaffaCluster(3, overrides={"offsets.topic.replication.factor": "3"}) as cluster:
+        with KaffaCluster(3, overrides=dict(self.a.settings,
+                                            **{"offsets.topic.replication.factor": "3"})) as cluster:
             for i in range(self.a.runs):
                 topic = "%s-%d" % (name, i)
                 cluster.create_topic(topic, 6, 3, configs={"min.insync.replicas": "2"})
@@ -743,7 +744,15 @@ def main():
     ap.add_argument("--create-timeout", type=int, default=900,
                     help="seconds allowed to create the topics of many partitions (default 900)")
     ap.add_argument("--restart-gib", type=float, default=None, help="data before kill -9 (default 10 x scale)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a broker setting for every Kaffa broker of the run (repeatable)")
     a = ap.parse_args()
+    a.settings = {}
+    for item in a.set:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            ap.error("--set takes NAME=VALUE, got %r" % item)
+        a.settings[name] = value
     if not a.kaffa or not a.bench:
         ap.error("give --kaffa and --bench (or KAFFA_BIN and KAFFA_BENCH_BIN)")
     a.kaffa, a.bench = os.path.abspath(a.kaffa), os.path.abspath(a.bench)
@@ -774,7 +783,9 @@ def main():
              info["data_fs"]["device"], info["data_fs"]["type"],
              " ".join("%.2f" % x for x in info["loadavg_start"]),
              " ".join("%.2f" % x for x in info["loadavg_end"])),
-          "Runs: %d per side, alternating Kaffa and reference; scale %g." % (a.runs, a.scale), "",
+          "Runs: %d per side, alternating Kaffa and reference; scale %g." % (a.runs, a.scale)
+          + ("" if not a.settings else " Broker settings: %s." %
+             ", ".join("%s=%s" % kv for kv in sorted(a.settings.items()))), "",
           table(r.results, a.runs), probes_text(info, r.results)]
     if r.failures:
         md += ["Failures:", ""] + ["- " + f.replace("\n", " ")[:500] for f in r.failures] + [""]

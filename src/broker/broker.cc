@@ -41,6 +41,9 @@ net::ServerConfig server_config(const BrokerConfig& c) {
   s.max_queued_request_bytes = c.queued_max_request_bytes;
   s.max_connections_per_ip_overrides = c.max_connections_per_ip_overrides;
   s.threads = c.num_network_threads;
+  s.socket_send_buffer = c.socket_send_buffer_bytes;
+  s.socket_receive_buffer = c.socket_receive_buffer_bytes;
+  s.listen_backlog = c.socket_listen_backlog_size;
   return s;
 }
 

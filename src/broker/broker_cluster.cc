@@ -131,6 +131,7 @@ void Broker::start_cluster() {
   rs.fetcher.response_max_bytes = cc.replica_fetch_response_max_bytes;
   rs.fetcher.wait_max_ms = cc.replica_fetch_wait_max_ms;
   rs.fetcher.request_timeout_ms = cc.replica_socket_timeout_ms;
+  rs.fetcher.receive_buffer_bytes = cc.replica_socket_receive_buffer_bytes;
   rs.fetcher.min_bytes = cc.replica_fetch_min_bytes;
   rs.fetcher.backoff_ms = cc.replica_fetch_backoff_ms;
   rs.fetcher.quota = follower_quota_;

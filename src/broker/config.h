@@ -44,6 +44,7 @@ struct ClusterConfig {
   int32_t replica_fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
   int32_t replica_fetch_wait_max_ms = 500;              // replica.fetch.wait.max.ms
   int32_t replica_socket_timeout_ms = 30000;            // replica.socket.timeout.ms
+  int32_t replica_socket_receive_buffer_bytes = 65536;  // replica.socket.receive.buffer.bytes
   int32_t replica_fetch_min_bytes = 1;                  // replica.fetch.min.bytes
   int64_t replica_fetch_backoff_ms = 1000;              // replica.fetch.backoff.ms
   int32_t num_replica_fetchers = 1;                     // num.replica.fetchers
@@ -114,7 +115,10 @@ struct BrokerConfig {
   int64_t queued_max_request_bytes = -1;        // queued.max.request.bytes (<= 0: no bound)
   // max.connections.per.ip.overrides, by resolved address text.
   std::map<std::string, int32_t> max_connections_per_ip_overrides;
-  int32_t num_network_threads = 0;  // 0: one per core
+  int32_t socket_send_buffer_bytes = 102400;  // socket.send.buffer.bytes (-1: the kernel's)
+  int32_t socket_receive_buffer_bytes = -1;   // socket.receive.buffer.bytes (Kafka: 102400)
+  int32_t socket_listen_backlog_size = 50;    // socket.listen.backlog.size
+  int32_t num_network_threads = 0;            // 0: one per core
   int32_t connection_max_inflight_requests = 64;
   std::string log_level = "info";
   std::string log_format = "text";  // Kaffa: log.format, text or json

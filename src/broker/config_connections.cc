@@ -1,7 +1,8 @@
 // Limits on what clients may hold: connections per address (Kafka's max.connections.per.ip and
 // max.connections.per.ip.overrides; an override names a host or an address, host names are
 // resolved once, at start-up, as Kafka does) and the memory of requests read and not yet handled
-// (queued.max.request.bytes). Kafka's names, defaults and rules.
+// (queued.max.request.bytes), and the client sockets' kernel buffers and listen backlog. Kafka's
+// names, defaults and rules.
 #include <netdb.h>
 
 #include <asio/ip/address.hpp>
@@ -68,6 +69,8 @@ bool parse_overrides(const std::string& v, BrokerConfig& c, std::string& why) {
   return true;
 }
 
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
 }  // namespace
 
 const std::vector<Setting>& connection_settings() {
@@ -85,6 +88,20 @@ const std::vector<Setting>& connection_settings() {
        "records are appended); at or above it no connection reads another request until some "
        "are handled. -1 or 0: no bound; else at least socket.request.max.bytes.",
        long_setting(&BrokerConfig::queued_max_request_bytes, -1)},
+      {"socket.send.buffer.bytes", "102400",
+       "SO_SNDBUF of each client connection (the kernel doubles it); -1 leaves the size to the "
+       "kernel, which then grows it with the connection's needs.",
+       int_setting(&BrokerConfig::socket_send_buffer_bytes, -1, kMaxInt)},
+      {"socket.receive.buffer.bytes", "-1",
+       "SO_RCVBUF of each client connection, set on the listening socket so that the TCP window "
+       "is scaled for it (the kernel doubles it); -1 leaves the size to the kernel, which grows "
+       "it with the traffic. Kafka's default, 102400, cost 10-15% of the produce throughput in "
+       "Kaffa's benchmark (docs/PERFORMANCE.md).",
+       int_setting(&BrokerConfig::socket_receive_buffer_bytes, -1, kMaxInt)},
+      {"socket.listen.backlog.size", "50",
+       "Connections the kernel queues for each listener before they are accepted (capped by "
+       "net.core.somaxconn).",
+       int_setting(&BrokerConfig::socket_listen_backlog_size, 1, kMaxInt)},
   };
   return kSettings;
 }
@@ -96,6 +113,13 @@ std::optional<std::string> check_connection_settings(const BrokerConfig& c) {
   }
   if (c.queued_max_request_bytes > 0 && c.queued_max_request_bytes < c.socket_request_max_bytes) {
     return "queued.max.request.bytes must be larger or equal to socket.request.max.bytes";
+  }
+  for (const auto& [name, bytes] :
+       {std::pair{"socket.send.buffer.bytes", c.socket_send_buffer_bytes},
+        std::pair{"socket.receive.buffer.bytes", c.socket_receive_buffer_bytes},
+        std::pair{"replica.socket.receive.buffer.bytes",
+                  c.cluster.replica_socket_receive_buffer_bytes}}) {
+    if (bytes == 0) return std::string(name) + " must be -1 (the kernel's size) or positive";
   }
   return std::nullopt;
 }

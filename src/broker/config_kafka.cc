@@ -19,7 +19,6 @@ constexpr const char* kNoZooKeeper = "Kaffa runs without ZooKeeper";
 constexpr const char* kThreads =
     "Kaffa serves requests on its event loops (num.network.threads) and opens logs on its own "
     "threads";
-constexpr const char* kSockets = "Kaffa leaves socket buffers and the listen backlog to the kernel";
 constexpr const char* kVersions = "Kaffa speaks Kafka's current protocol and record format only";
 constexpr const char* kMetrics =
     "Kaffa's metrics are served in Prometheus form at /metrics on admin.listeners";
@@ -46,10 +45,6 @@ constexpr KafkaOnly kKafkaOnly[] = {
     {"background.threads", kThreads},
     {"num.replica.alter.log.dirs.threads", kThreads},
     {"queued.max.requests", kThreads},
-    {"socket.send.buffer.bytes", kSockets},
-    {"socket.receive.buffer.bytes", kSockets},
-    {"socket.listen.backlog.size", kSockets},
-    {"replica.socket.receive.buffer.bytes", kSockets},
     {"inter.broker.protocol.version", kVersions},
     {"log.message.format.version", kVersions},
     {"log.message.downconversion.enable", kVersions},

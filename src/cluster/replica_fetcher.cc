@@ -220,6 +220,7 @@ bool connect_inter_broker(BrokerConnection& conn, const BrokerEndpoint& endpoint
         endpoint.listener, protocol);
     return false;
   }
+  conn.set_receive_buffer(settings.receive_buffer_bytes);
   return conn.connect(endpoint.host, endpoint.port, settings.request_timeout_ms, tls, error) &&
          (!wants_sasl || conn.login(settings.sasl_mechanism, settings.sasl_username,
                                     settings.sasl_password, settings.request_timeout_ms, error));

@@ -57,6 +57,7 @@ struct ReplicaFetcherSettings {
   int64_t backoff_ms = 1000;              // replica.fetch.backoff.ms
   int32_t num_fetchers = 1;               // num.replica.fetchers
   int64_t request_timeout_ms = 30000;     // replica.socket.timeout.ms
+  int32_t receive_buffer_bytes = 65536;   // replica.socket.receive.buffer.bytes (-1: the kernel's)
   // The client TLS context for a leader whose inter-broker listener is SSL, asked at each
   // connection (it follows certificate reloads); unset or null: such a leader is not reached.
   std::function<std::shared_ptr<const net::TlsContext>()> tls;

@@ -88,6 +88,9 @@ bool BrokerConnection::connect(const std::string& host, int32_t port, int64_t ti
     const int fd =
         ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
+    if (receive_buffer_ > 0) {
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_, sizeof receive_buffer_);
+    }
     int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS && wait_ready(fd, POLLOUT, deadline)) {
       int so_error = 0;

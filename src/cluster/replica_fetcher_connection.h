@@ -38,6 +38,9 @@ class BrokerConnection {
   // up) and the connection closed.
   bool login(const std::string& mechanism, const std::string& user, const std::string& password,
              int64_t timeout_ms, std::string* error);
+  // SO_RCVBUF of the sockets connect() opens from now on, set before connecting so that the
+  // window scale offered fits it; <= 0 (the default) leaves it to the kernel.
+  void set_receive_buffer(int bytes) { receive_buffer_ = bytes; }
   bool connected() const { return fd_.load() >= 0; }
   // Between calls: whether the peer has closed or reset the connection (for instance after its
   // connections.max.idle.ms), so that the caller reconnects instead of failing its next call.
@@ -95,6 +98,7 @@ class BrokerConnection {
   std::atomic<int> fd_{-1};
   ssl_st* ssl_ = nullptr;  // with TLS; fetcher thread only
   int32_t correlation_ = 0;
+  int receive_buffer_ = -1;
   std::string where_;
   std::shared_ptr<std::string> spare_;  // the last answer's buffer
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -217,17 +218,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
-// Raises a socket buffer to `want` bytes; never lowers it.
-template <class Option, class Socket>
-void grow_buffer(Socket& socket, int want) {
-  if (want <= 0) return;
-  asio::error_code ec;
-  Option current;
-  socket.get_option(current, ec);
-  if (!ec && current.value() >= want) return;
-  socket.set_option(Option(want), ec);
-}
-
 // Asio reports OS errors in its own category; callers of start() compare with std::errc.
 std::error_code portable(const asio::error_code& ec) {
   if (ec.category() == asio::system_category()) return {ec.value(), std::system_category()};
@@ -239,8 +229,9 @@ std::error_code portable(const asio::error_code& ec) {
 void Server::Impl::configure(tcp::socket& socket) {
   asio::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  grow_buffer<asio::socket_base::send_buffer_size>(socket, config.socket_send_buffer);
-  grow_buffer<asio::socket_base::receive_buffer_size>(socket, config.socket_receive_buffer);
+  if (config.socket_send_buffer > 0) {
+    socket.set_option(asio::socket_base::send_buffer_size(config.socket_send_buffer), ec);
+  }
 }
 
 asio::awaitable<void> Server::Impl::accept_loop(size_t index) {
@@ -373,8 +364,12 @@ void Server::start() {
     const char* step = "open";
     acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && s.config.socket_receive_buffer > 0) {
+      acceptor->set_option(asio::socket_base::receive_buffer_size(s.config.socket_receive_buffer),
+                           ec);
+    }
     if (!ec) step = "bind", acceptor->bind(endpoint, ec);
-    if (!ec) step = "listen", acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) step = "listen", acceptor->listen(std::max(1, s.config.listen_backlog), ec);
     if (ec) {
       throw std::system_error(portable(ec),
                               fmt::format("listener {}: cannot {} {}:{}", l.name, step,

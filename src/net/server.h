@@ -127,8 +127,12 @@ struct ServerConfig {
   // they are at or above it (as Kafka, a request is read whenever any room is left, even if it
   // is larger). <= 0: no bound.
   int64_t max_queued_request_bytes = -1;
-  int socket_send_buffer = -1;                        // bytes; -1 = OS default; never shrinks
-  int socket_receive_buffer = -1;                     // bytes; -1 = OS default; never shrinks
+  // socket.send.buffer.bytes / socket.receive.buffer.bytes: SO_SNDBUF / SO_RCVBUF of each
+  // accepted connection (the receive size is set on the listening socket, before listen(), so
+  // that the window scale offered in the handshake fits it); <= 0 leaves them to the kernel.
+  int socket_send_buffer = -1;
+  int socket_receive_buffer = -1;
+  int listen_backlog = 50;                            // socket.listen.backlog.size
   std::chrono::milliseconds shutdown_timeout{10000};  // stop(): longest wait for in-flight work
   std::chrono::milliseconds tls_handshake_timeout{10000};  // TLS listeners: then the peer is cut
 };

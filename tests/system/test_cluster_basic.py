@@ -19,6 +19,8 @@
   with an error naming the id, never ready; the cluster keeps its three brokers.
 - A deleted topic disappears from every broker's Metadata and from every broker's disk.
 - Followers fetch in incremental fetch sessions: every leader holds one per follower.
+- A follower's connections to a leader have replica.socket.receive.buffer.bytes (set to 50000
+  for this cluster) as their receive buffer, as the kernel reports it (ss).
 - Admin through the store: CreatePartitions adds replicated partitions (3 replicas each, led,
   their logs on every replica's disk); a topic config altered through one broker is described by
   the others, and so is a group's config (KIP-848); DescribeCluster (kafka-python) names the
@@ -37,6 +39,7 @@ import cluster_checks as cc  # noqa: E402
 import fetch_wire as fw  # noqa: E402
 import kafka_records as kr  # noqa: E402
 from cluster_harness import ClusterBroker, KaffaCluster, metadata, wait_until  # noqa: E402
+from kernel_sockets import ss  # noqa: E402
 
 NOT_LEADER_OR_FOLLOWER = 6
 INVALID_REPLICATION_FACTOR = 38
@@ -45,7 +48,7 @@ INVALID_REPLICATION_FACTOR = 38
 class ClusterBasicTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = KaffaCluster(3)
+        cls.cluster = KaffaCluster(3, overrides={"replica.socket.receive.buffer.bytes": "50000"})
         cls.cluster.__enter__()
 
     @classmethod
@@ -119,6 +122,19 @@ class ClusterBasicTest(unittest.TestCase):
                        "broker %d to hold its followers' fetch sessions" % b.node_id,
                        describe=lambda: b.metrics("kaffa_fetch_sessions",
                                                   "kaffa_fetch_session_partitions"))
+        # Each follower's connections to a leader: the receive buffer asked for (the kernel
+        # doubles it), not the kernel's own (which it would grow with the traffic).
+        for leader in c.brokers:
+            for follower in c.brokers:
+                if follower is leader:
+                    continue
+                pid = "pid=%d," % follower.proc.pid
+                buffers = [mem["rb"] for cols, mem in ss("-p", "state", "established",
+                                                          "dport = :%d" % leader.port)
+                           if any(pid in col for col in cols)]
+                self.assertTrue(buffers, "no connection from broker %d to broker %d"
+                                % (follower.node_id, leader.node_id))
+                self.assertEqual(set(buffers), {2 * 50000})
 
     def test_explicit_assignment_and_bad_replication_factor(self):
         c = self.cluster

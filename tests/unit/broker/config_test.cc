@@ -127,6 +127,41 @@ TEST(Config, ConnectionLimitsPerAddress) {
   }
 }
 
+// Kafka's socket settings are applied (they used to be left out with a notice): its defaults,
+// -1 for the kernel's own sizing, and 0, which Java's sockets would throw on, refused at start.
+TEST(Config, SocketBuffersAndBacklog) {
+  BrokerConfig c;
+  ASSERT_FALSE(load_config({}, {}, c));
+  EXPECT_EQ(c.socket_send_buffer_bytes, 102400);
+  EXPECT_EQ(c.socket_receive_buffer_bytes, -1);  // Kafka: 102400 (docs/PERFORMANCE.md)
+  EXPECT_EQ(c.socket_listen_backlog_size, 50);
+  EXPECT_EQ(c.cluster.replica_socket_receive_buffer_bytes, 65536);
+  ASSERT_FALSE(load_config({{"socket.send.buffer.bytes", "-1"},
+                            {"socket.receive.buffer.bytes", "262144"},
+                            {"socket.listen.backlog.size", "1024"},
+                            {"replica.socket.receive.buffer.bytes", "-1"}},
+                           {}, c));
+  EXPECT_EQ(c.socket_send_buffer_bytes, -1);
+  EXPECT_EQ(c.socket_receive_buffer_bytes, 262144);
+  EXPECT_EQ(c.socket_listen_backlog_size, 1024);
+  EXPECT_EQ(c.cluster.replica_socket_receive_buffer_bytes, -1);
+  EXPECT_TRUE(c.notices.empty());  // settings of Kaffa's now, not Kafka's left-out names
+  EXPECT_EQ(c.raw.count("socket.send.buffer.bytes"), 1u);
+  for (const char* name : {"socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+                           "replica.socket.receive.buffer.bytes"}) {
+    BrokerConfig b;
+    const auto err = load_config({{name, "0"}}, {}, b);
+    ASSERT_TRUE(err) << name;
+    EXPECT_NE(err->message.find(std::string(name) + " must be -1"), std::string::npos)
+        << err->message;
+    EXPECT_TRUE(load_config({{name, "-2"}}, {}, b)) << name;
+  }
+  for (const char* bad : {"0", "-1", "x"}) {
+    BrokerConfig b;
+    EXPECT_TRUE(load_config({{"socket.listen.backlog.size", bad}}, {}, b)) << bad;
+  }
+}
+
 TEST(Config, TransactionVerificationIsOnByDefault) {
   BrokerConfig c;
   ASSERT_FALSE(load_config({}, {}, c));
