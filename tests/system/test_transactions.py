@@ -30,6 +30,9 @@
     an idempotent producer with its last sequence, and a transactional one with the first offset
     of its open transaction until the commit, then its marker's coordinator epoch; an invalid
     topic name, an unknown topic and an unknown partition answer Kafka's errors.
+(k) A read_committed Fetch whose request budget (max_bytes) cuts a partition's data lists only the
+    aborted transactions of what it returns, as Kafka bounds the list by the read's end: none
+    that begins in the part cut off, and none when the budget leaves the partition nothing.
 (h) With an authorizer (SASL PLAIN, ACLs): DescribeTransactions needs DESCRIBE on the
     transactional id and, as in Kafka, lists only the partitions of topics the principal may
     DESCRIBE; ListTransactions lists only the ids it may DESCRIBE.
@@ -49,6 +52,7 @@ from kaffa_harness import KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
 import kafka_records as kr  # noqa: E402
 import acl_wire as aw  # noqa: E402
+import fetch_wire as fw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 import txn_wire as tw  # noqa: E402
 from test_txn_offset_commit import start_acl_broker  # noqa: E402
@@ -365,6 +369,42 @@ class TransactionsTest(unittest.TestCase):
         produce(again, "crash", ["after"])
         again.commit_transaction(30)
         self.assertEqual(consume_all(self.bootstrap, "crash", 1, True), {0: ["kept", "after"]})
+
+    def test_a_fetch_cut_by_its_budget_lists_only_the_aborted_transactions_it_returns(self):
+        create_topic(self.bootstrap, "cut", 2)
+        first = kr.encode_batch([(None, b"x" * 3000, ())])
+        second = kr.encode_batch([(None, b"y" * 1000, ())])
+        with kr.connect(self.broker) as conn:
+            self.assertEqual(conn.produce_one("cut", 0, first)["error_code"], 0)
+            self.assertEqual(conn.produce_one("cut", 1, second)["error_code"], 0)
+        p = txn_producer(self.bootstrap, "cut-txn")
+        p.begin_transaction()
+        produce(p, "cut", ["aborted"], partition=1)  # offset 1 of partition 1, marker at 2
+        p.abort_transaction(30)
+        with kw.connect(self.broker) as conn:
+            tid = fw.topic_ids(conn, ["cut"])["cut"]
+
+            def partition_1(max_bytes):
+                corr = conn.next_corr()
+                req = fw.fetch_request(corr, 15, [(tid, [(0, 0, 1 << 20), (1, 0, 1 << 20)])],
+                                       max_bytes=max_bytes, isolation_level=1)
+                r = fw.parse_fetch_response(conn.round_trip(req, corr, "Fetch v15"))
+                return r["partitions"][(tid, 1)]
+
+            whole = partition_1(1 << 20)
+            self.assertEqual(whole["last_stable_offset"], 3)
+            self.assertEqual([first_offset for _pid, first_offset in whole["aborted"]], [1])
+            self.assertGreater(len(whole["records"]), len(second))
+            # Partition 0's batch, then room for partition 1's first batch only.
+            cut = partition_1(len(first) + len(second))
+            self.assertEqual(len(cut["records"]), len(second))
+            self.assertEqual([x["value"] for b in kr.decode_batches(cut["records"])
+                              for x in b.records], [b"y" * 1000])
+            self.assertEqual(cut["aborted"], [])
+            # Room for partition 0's batch only.
+            nothing = partition_1(len(first))
+            self.assertFalse(nothing["records"])
+            self.assertEqual(nothing["aborted"], [])
 
     def test_kafkajs(self):
         create_topic(self.bootstrap, "js")

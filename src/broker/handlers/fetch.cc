@@ -38,9 +38,8 @@
 // Isolation (v4+): read_uncommitted reads up to the high watermark; read_committed up to the last
 // stable offset, with the aborted transactions (producer id, first offset) the returned data may
 // hold records of (cluster::Partition::read). last_stable_offset is sent at both levels, as Kafka
-// does; aborted_transactions is null for read_uncommitted. The list is computed before the budget
-// may cut a partition's data: it may name a transaction whose records were cut, which a consumer
-// ignores.
+// does; aborted_transactions is null for read_uncommitted. When the request's budget cuts a
+// partition's data, its list loses the transactions that begin in what was cut.
 //
 // Fetch sessions (KIP-227, broker/fetch_sessions.h): a full fetch with epoch 0 gets a session; an
 // incremental one reads the session's partitions and answers those with something new.
@@ -81,8 +80,11 @@ constexpr size_t kReadsPerTurn = 256;
 // Cuts `records` (file ranges of whole batches) after the last whole batch within `limit`
 // bytes; with `min_one` a first batch larger than `limit` is kept alone. Reads each crossed
 // batch's offset and length (12 bytes) from the file; a short read or a length that overruns
-// its range ends the records there. Returns the bytes kept.
-int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_one) {
+// its range ends the records there. Returns the bytes kept; *first_left_out is the base offset
+// of the first batch cut off (-1 if the records ended early instead).
+int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_one,
+                           int64_t* first_left_out) {
+  *first_left_out = -1;
   constexpr size_t kOffsetAndLength = record::kBatchOverhead;  // baseOffset + batchLength
   int64_t kept = 0;
   for (size_t i = 0; i < records.files.size(); ++i) {
@@ -98,11 +100,12 @@ int64_t keep_whole_batches(protocol::Records& records, int64_t limit, bool min_o
       const size_t batch =
           kOffsetAndLength + record::wire::load_be32(head + record::batch_offset::kBatchLength);
       if (batch > range.length - pos) break;
-      const bool fits = kept + static_cast<int64_t>(batch) <= limit;
-      if (!fits && !(min_one && kept == 0)) break;
+      if (kept + static_cast<int64_t>(batch) > limit && !(min_one && kept == 0)) {
+        *first_left_out = static_cast<int64_t>(record::wire::load_be64(head));
+        break;
+      }
       pos += batch;
       kept += static_cast<int64_t>(batch);
-      if (!fits) break;
     }
     if (pos < range.length) {
       range.length = pos;
@@ -296,7 +299,16 @@ void FetchOp::spend_budget() {
   for (auto& t : targets_) {
     if (t.out->error_code != 0) read_error = true;
     const int64_t limit = std::max<int64_t>(std::min<int64_t>(t.max_bytes, budget), 0);
-    if (t.bytes > limit) t.bytes = keep_whole_batches(*t.out->records, limit, min_one);
+    if (t.bytes > limit) {
+      int64_t upper = -1;
+      t.bytes = keep_whole_batches(*t.out->records, limit, min_one, &upper);
+      // The aborted transactions of what is sent, as Kafka bounds its list by the read's end:
+      // none once nothing is, and none that begins at or after the first batch cut off.
+      if (auto& aborted = t.out->aborted_transactions; aborted && (t.bytes == 0 || upper >= 0)) {
+        std::erase_if(*aborted,
+                      [&](const auto& a) { return t.bytes == 0 || a.first_offset >= upper; });
+      }
+    }
     if (t.bytes > 0) min_one = false;
     budget -= t.bytes;
     total += t.bytes;
