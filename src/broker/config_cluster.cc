@@ -80,8 +80,9 @@ const std::vector<Setting>& cluster_settings() {
        "markers) and of connecting for one; at least replica.fetch.wait.max.ms.",
        cluster_int(&ClusterConfig::replica_socket_timeout_ms, 1, kMaxInt)},
       {"replica.socket.receive.buffer.bytes", "65536",
-       "SO_RCVBUF of a follower's connection to a leader, and of the transaction markers' "
-       "connections (the kernel doubles it); -1 leaves the size to the kernel.",
+       "SO_RCVBUF of a follower's connection to a leader, and of the transactions' connections "
+       "between brokers (markers, verification; the kernel doubles it); -1 leaves the size to "
+       "the kernel.",
        cluster_int(&ClusterConfig::replica_socket_receive_buffer_bytes, -1, kMaxInt)},
       {"replica.fetch.min.bytes", "1", "Bytes a follower's fetch waits for.",
        cluster_int(&ClusterConfig::replica_fetch_min_bytes, 0, kMaxInt)},
