@@ -4,6 +4,8 @@
 // leader election (ElectLeaders and the automatic rebalance), session loss.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "cluster/etcd/etcd_metadata_testing.h"
 #include "cluster/etcd/lease.h"
 #include "cluster/metadata_records.h"
@@ -223,10 +225,11 @@ TEST_F(MetadataClusterTest, AutoLeaderRebalanceMovesLeadershipBack) {
 }
 
 TEST_F(MetadataClusterTest, ALostRegistrationIsReportedAndRegisteredAgain) {
-  std::atomic<int> lost{0};
+  // Shared with the callback, which may run until TearDown, after this body has returned.
+  auto lost = std::make_shared<std::atomic<int>>(0);
   auto o = options(1);
   auto m = std::make_unique<EtcdMetadata>(o);
-  m->on_session_lost([&] { ++lost; });
+  m->on_session_lost([lost] { ++*lost; });
   ASSERT_FALSE(m->start(10s).has_value());
   brokers_[1] = std::move(m);
   const int64_t incarnation = broker(1).image()->broker(1)->incarnation;
@@ -236,7 +239,7 @@ TEST_F(MetadataClusterTest, ALostRegistrationIsReportedAndRegisteredAgain) {
       io, [&](auto cb) { client->delete_key("/test/brokers/1", cb); });
   ASSERT_TRUE(deleted) << deleted.error().describe();
   client->close();
-  ASSERT_TRUE(eventually([&] { return lost.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return lost->load() == 1; }));
   ASSERT_TRUE(eventually([&] {
     const auto* b = broker(1).image()->broker(1);
     return b != nullptr && b->incarnation != incarnation;
@@ -245,9 +248,10 @@ TEST_F(MetadataClusterTest, ALostRegistrationIsReportedAndRegisteredAgain) {
 }
 
 TEST_F(MetadataClusterTest, AnEtcdOutageLongerThanTheSessionFencesThenRegistersAgain) {
-  std::atomic<int> lost{0};
+  // Shared with the callback, which may run until TearDown, after this body has returned.
+  auto lost = std::make_shared<std::atomic<int>>(0);
   auto m = std::make_unique<EtcdMetadata>(options(1));
-  m->on_session_lost([&] { ++lost; });
+  m->on_session_lost([lost] { ++*lost; });
   ASSERT_FALSE(m->start(10s).has_value());
   brokers_[1] = std::move(m);
   start(2);
@@ -255,7 +259,7 @@ TEST_F(MetadataClusterTest, AnEtcdOutageLongerThanTheSessionFencesThenRegistersA
   const int64_t incarnation = broker(1).image()->broker(1)->incarnation;
   etcd_->kill9();
   // No keep-alive succeeds for a whole TTL: the session is reported lost.
-  ASSERT_TRUE(eventually([&] { return lost.load() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return lost->load() >= 1; }));
   std::string err;
   ASSERT_TRUE(etcd_->start(&err)) << err;
   ASSERT_TRUE(all_see(
@@ -267,9 +271,9 @@ TEST_F(MetadataClusterTest, AnEtcdOutageLongerThanTheSessionFencesThenRegistersA
       30s));
   ASSERT_TRUE(eventually([&] { return broker(1).is_controller() || broker(2).is_controller(); }));
   // Registered again for good: no further loss once etcd is back.
-  const int losses = lost.load();
+  const int losses = lost->load();
   ASSERT_EQ(create(1, "after", 1, 2).error, ErrorCode::none);
-  EXPECT_EQ(lost.load(), losses);
+  EXPECT_EQ(lost->load(), losses);
 }
 
 }  // namespace

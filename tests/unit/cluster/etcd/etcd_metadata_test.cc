@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
 #include <set>
 
 #include "cluster/etcd/etcd_metadata_testing.h"
@@ -15,17 +17,19 @@ namespace {
 using protocol::ErrorCode;
 
 TEST_F(MetadataClusterTest, BrokersRegisterAndEveryImageShowsThem) {
-  std::atomic<int> images{0};
+  // Shared with the callback: broker 1 runs (and publishes images) until TearDown, after this
+  // body has returned, so the count may not live on this frame.
+  auto images = std::make_shared<std::atomic<int>>(0);
   auto o = options(1);
   auto first = std::make_unique<EtcdMetadata>(o);
-  first->on_image([&](ImagePtr previous, ImagePtr current) {
-    if (images++ == 0) {
+  first->on_image([images](ImagePtr previous, ImagePtr current) {
+    if ((*images)++ == 0) {
       EXPECT_EQ(previous, nullptr);
     }
     ASSERT_NE(current, nullptr);
   });
   ASSERT_FALSE(first->start(10s).has_value());
-  EXPECT_GE(images.load(), 1) << "on_image ran before start returned";
+  EXPECT_GE(images->load(), 1) << "on_image ran before start returned";
   brokers_[1] = std::move(first);
   start(2);
   start(3);
@@ -216,8 +220,7 @@ TEST_F(MetadataClusterTest, TopicConfigsAndAddedPartitions) {
   }));
   Awaited<Result> refused;
   broker(1).set_topic_configs(
-      "grow",
-      [](std::map<std::string, std::string>&) { return std::optional<std::string>("no"); },
+      "grow", [](std::map<std::string, std::string>&) { return std::optional<std::string>("no"); },
       done_into(refused));
   EXPECT_EQ(refused.get().error, ErrorCode::invalid_config);
 
