@@ -149,6 +149,7 @@ void ConsumerGroup::own(const ConsumerMember& m, bool add) {
 }
 
 void ConsumerGroup::put_member(ConsumerMember m) {
+  save_member(m.member_id);
   auto it = members_.find(m.member_id);
   if (it != members_.end()) {
     own(it->second, false);
@@ -164,6 +165,7 @@ void ConsumerGroup::put_member(ConsumerMember m) {
 void ConsumerGroup::remove_member(std::string_view member_id) {
   auto it = members_.find(member_id);
   if (it == members_.end()) return;
+  save_member(member_id);
   own(it->second, false);
   members_.erase(it);
   erase_target(member_id);
@@ -182,9 +184,66 @@ std::map<std::string, int, std::less<>> ConsumerGroup::subscribed_names() const 
   return out;
 }
 
+void ConsumerGroup::set_subscription_metadata(Metadata m) {
+  if (saved_ && !saved_->metadata) saved_->metadata = std::move(metadata_);
+  metadata_ = std::move(m);
+}
+
+void ConsumerGroup::set_targets(int32_t epoch, Targets t) {
+  if (saved_ && !saved_->targets) saved_->targets = std::move(targets_);
+  assignment_epoch_ = epoch;
+  targets_ = std::move(t);
+}
+
+void ConsumerGroup::set_target(const std::string& member_id, TopicAssignment t) {
+  save_targets();
+  targets_[member_id] = std::move(t);
+}
+
 void ConsumerGroup::erase_target(std::string_view member_id) {
   auto it = targets_.find(member_id);
-  if (it != targets_.end()) targets_.erase(it);
+  if (it == targets_.end()) return;
+  save_targets();
+  targets_.erase(it);  // still valid: saving copied the map
+}
+
+void ConsumerGroup::track_changes() {
+  saved_.emplace();
+  saved_->group_epoch = group_epoch_;
+  saved_->assignment_epoch = assignment_epoch_;
+  saved_->regex_version = regex_version_;
+}
+
+void ConsumerGroup::save_member(std::string_view member_id) {
+  if (!saved_ || saved_->members.contains(member_id)) return;
+  const ConsumerMember* m = member(member_id);
+  saved_->members.emplace(std::string(member_id),
+                          m ? std::optional<ConsumerMember>(*m) : std::nullopt);
+}
+
+void ConsumerGroup::save_targets() {
+  if (saved_ && !saved_->targets) saved_->targets = targets_;
+}
+
+void ConsumerGroup::undo_changes() {
+  if (!saved_) return;
+  Saved s = std::move(*saved_);
+  saved_.reset();
+  group_epoch_ = s.group_epoch;
+  assignment_epoch_ = s.assignment_epoch;
+  regex_version_ = s.regex_version;
+  if (s.metadata) metadata_ = std::move(*s.metadata);
+  if (s.targets) targets_ = std::move(*s.targets);
+  for (auto& [id, m] : s.members) {
+    if (m) {
+      members_.insert_or_assign(id, std::move(*m));
+    } else if (auto it = members_.find(id); it != members_.end()) {
+      members_.erase(it);
+    }
+  }
+  // The owners follow from the members; rebuilt, as members may have handed partitions over.
+  owners_.clear();
+  for (const auto& [_, m] : members_) own(m, true);
 }
 
 const TopicAssignment& ConsumerGroup::target(std::string_view member_id) const {

@@ -126,18 +126,14 @@ class ConsumerGroup {
   // The subscribed topics as the target assignment saw them, by name.
   using Metadata = std::map<std::string, TopicMeta, std::less<>>;
   const Metadata& subscription_metadata() const { return metadata_; }
-  void set_subscription_metadata(Metadata m) { metadata_ = std::move(m); }
+  void set_subscription_metadata(Metadata m);
 
   const TopicAssignment& target(std::string_view member_id) const;
-  const std::map<std::string, TopicAssignment, std::less<>>& targets() const { return targets_; }
-  void set_targets(int32_t epoch, std::map<std::string, TopicAssignment, std::less<>> t) {
-    assignment_epoch_ = epoch;
-    targets_ = std::move(t);
-  }
+  using Targets = std::map<std::string, TopicAssignment, std::less<>>;
+  const Targets& targets() const { return targets_; }
+  void set_targets(int32_t epoch, Targets t);
   // Replay: one member's target, and the epoch it belongs to.
-  void set_target(const std::string& member_id, TopicAssignment t) {
-    targets_[member_id] = std::move(t);
-  }
+  void set_target(const std::string& member_id, TopicAssignment t);
   void erase_target(std::string_view member_id);
   void set_assignment_epoch(int32_t e) { assignment_epoch_ = e; }
   // The TopicLookup::names_version the members' regexes were last matched at (0: never).
@@ -146,17 +142,39 @@ class ConsumerGroup {
   // The assignor the group uses: the one most members name, else `fallback`.
   std::string preferred_assignor(const std::string& fallback) const;
 
+  // Undoing a change the log refused, as Kafka's runtime reverts its state to the snapshot taken
+  // before a failed write. From track_changes() on, the group keeps what the changes above replace
+  // (the epochs and regex version as they were, and the metadata, the targets and each member the
+  // first time they change); undo_changes() puts all of it back, keep_changes() drops it. Costs a
+  // copy of each member touched (a heartbeat: its own), and of the targets only when one member's
+  // target changes alone (a leave, a static member's return).
+  void track_changes();
+  void keep_changes() { saved_.reset(); }
+  void undo_changes();
+
  private:
   void own(const ConsumerMember& m, bool add);
+  void save_member(std::string_view member_id);
+  void save_targets();
+
+  struct Saved {
+    int32_t group_epoch = 0;
+    int32_t assignment_epoch = 0;
+    uint64_t regex_version = 0;
+    std::optional<Metadata> metadata;
+    std::optional<Targets> targets;
+    std::map<std::string, std::optional<ConsumerMember>, std::less<>> members;  // nullopt: absent
+  };
 
   std::string id_;
   int32_t group_epoch_ = 0;
   int32_t assignment_epoch_ = 0;
   std::map<std::string, ConsumerMember, std::less<>> members_;
   Metadata metadata_;
-  std::map<std::string, TopicAssignment, std::less<>> targets_;
+  Targets targets_;
   uint64_t regex_version_ = 0;
   std::map<std::pair<protocol::Uuid, int32_t>, int32_t> owners_;  // partition -> owner's epoch
+  std::optional<Saved> saved_;                                    // while tracking changes
 };
 
 }  // namespace kaffa::coordinator

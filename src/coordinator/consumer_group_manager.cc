@@ -83,17 +83,20 @@ std::vector<CoordinatorShard::Record> ConsumerGroupManager::tombstones(std::stri
   return out;
 }
 
-void ConsumerGroupManager::write(Records records, std::function<void(ErrorCode)> done) {
+ErrorCode ConsumerGroupManager::write(Records records, std::function<void(ErrorCode)> done) {
   const uint64_t seq = ++writes_issued_;
-  env_.write(std::move(records), [this, seq, done = std::move(done)](ErrorCode e) {
-    writes_done_ = seq;
-    done(e);
-    while (!waiting_.empty() && waiting_.front().first <= writes_done_) {
-      auto fn = std::move(waiting_.front().second);
-      waiting_.pop_front();
-      fn();
-    }
-  });
+  const ErrorCode refused =
+      env_.append(std::move(records), [this, seq, done = std::move(done)](ErrorCode e) {
+        writes_done_ = seq;
+        done(e);
+        while (!waiting_.empty() && waiting_.front().first <= writes_done_) {
+          auto fn = std::move(waiting_.front().second);
+          waiting_.pop_front();
+          fn();
+        }
+      });
+  if (refused != ErrorCode::none) --writes_issued_;  // nothing to wait for
+  return refused;
 }
 
 void ConsumerGroupManager::after_writes(std::function<void()> fn) {
@@ -291,34 +294,34 @@ void ConsumerGroupManager::update_target(ConsumerGroup& g, Records& records) {
 }
 
 void ConsumerGroupManager::heartbeat(HeartbeatRequest req, const TopicLookup& lookup, Done done) {
-  // While the offsets partition refuses writes (too few in-sync replicas), a heartbeat that
-  // would change the group is undone and answered with the refusal, as Kafka's coordinator
-  // reverts a failed write; one that changes nothing is answered as usual. The group is copied
-  // only then.
-  const ErrorCode refusal = env_.write_refusal();
-  std::optional<std::unique_ptr<ConsumerGroup>> saved;  // holds nullptr: no such group before
-  if (refusal != ErrorCode::none) {
-    const ConsumerGroup* g = group(req.group_id);
-    saved = g ? std::make_unique<ConsumerGroup>(*g) : nullptr;
-  }
+  // A heartbeat whose records the offsets partition refuses (not its leader, too few in-sync
+  // replicas, a batch over max.message.bytes, a storage failure) is undone and answered with the
+  // error, as Kafka's runtime reverts a failed write: the group puts back what it changed, a
+  // group the heartbeat created goes. One that changes nothing is answered as usual.
+  ConsumerGroup* existing = find(req.group_id);
+  if (existing) existing->track_changes();
   Records records;
   Response r = apply(req, lookup, records);
-  if (saved && !records.empty()) {
-    if (*saved) {
-      groups_[req.group_id] = std::move(*saved);
-    } else {
-      remove_group(req.group_id);
-    }
-    return done(error_response(refusal));
-  }
   if (records.empty()) {
+    if (existing) existing->keep_changes();
     return after_writes(
         [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
   }
-  write(std::move(records), [r = std::move(r), done = std::move(done)](ErrorCode e) mutable {
-    if (e != ErrorCode::none) return done(error_response(group_write_error(e)));
-    done(std::move(r));
-  });
+  const ErrorCode refused =
+      write(std::move(records), [r = std::move(r), done](ErrorCode e) mutable {
+        if (e != ErrorCode::none) return done(error_response(group_write_error(e)));
+        done(std::move(r));
+      });
+  if (refused == ErrorCode::none) {
+    if (existing) existing->keep_changes();
+    return;
+  }
+  if (existing) {
+    existing->undo_changes();
+  } else {
+    remove_group(req.group_id);
+  }
+  done(error_response(group_write_error(refused)));
 }
 
 Response ConsumerGroupManager::apply(HeartbeatRequest& req, const TopicLookup& lookup,
@@ -461,18 +464,25 @@ void ConsumerGroupManager::remove_member(ConsumerGroup& g, const std::string& me
   records.push_back(consumer_records::group_epoch(g.id(), g.group_epoch()));
 }
 
-void ConsumerGroupManager::fence(ConsumerGroup& g, const std::string& member_id,
+bool ConsumerGroupManager::fence(ConsumerGroup& g, const std::string& member_id,
                                  std::string_view why) {
-  log::info("group coordinator: member {} of consumer group {} is removed: {}", member_id, g.id(),
-            why);
+  g.track_changes();
   Records records;
   remove_member(g, member_id, records);
-  write(std::move(records), [group = g.id(), member_id](ErrorCode e) {
+  const ErrorCode refused = write(std::move(records), [group = g.id(), member_id](ErrorCode e) {
     if (e != ErrorCode::none) {
       log::warn("group coordinator: failed to record the removal of member {} of {}: error {}",
                 member_id, group, protocol::code(e));
     }
   });
+  if (refused != ErrorCode::none) {
+    g.undo_changes();
+    return false;
+  }
+  g.keep_changes();
+  log::info("group coordinator: member {} of consumer group {} is removed: {}", member_id, g.id(),
+            why);
+  return true;
 }
 
 void ConsumerGroupManager::arm_session(ConsumerGroup& g, ConsumerMember& m) {
@@ -501,16 +511,16 @@ void ConsumerGroupManager::expire(const std::string& id, const std::string& memb
       (cm->rebalance_token != token || cm->state != MemberState::unrevoked_partitions)) {
     return;
   }
-  // A removal the offsets partition would refuse now is tried again later, as Kafka retries a
-  // timer whose write failed; the member stays meanwhile.
-  if (env_.write_refusal() != ErrorCode::none) {
+  // A removal the offsets partition refuses (checked first while it refuses every write) is
+  // tried again later, as Kafka retries a timer whose write failed; the member stays meanwhile.
+  if (env_.write_refusal() != ErrorCode::none ||
+      !fence(*cg, member,
+             why == Expiry::session
+                 ? "its session timed out"
+                 : "it did not revoke its partitions within its rebalance timeout")) {
     env_.schedule(kExpiryRetryMs,
                   [this, id, member, token, why] { expire(id, member, token, why); });
-    return;
   }
-  fence(*cg, member,
-        why == Expiry::session ? "its session timed out"
-                               : "it did not revoke its partitions within its rebalance timeout");
 }
 
 void ConsumerGroupManager::replay(const consumer_records::Decoded& d) {

@@ -21,12 +21,13 @@
 // the groups at start-up (or when this broker becomes coordinator); on_loaded() then restarts
 // the members' session timers. The subscribed topics' metadata is not written: it is looked up
 // again on the first heartbeat after a load (which moves the group epoch once).
-// While the offsets partition refuses writes (CoordinatorShard::write_refusal: too few in-sync
-// replicas, or no longer its leader), a heartbeat that would change its group is undone and
-// answered COORDINATOR_NOT_AVAILABLE (NOT_COORDINATOR), and a session or revocation timeout is
-// tried again every kExpiryRetryMs, as Kafka's runtime reverts a failed write and retries its
-// timers. A write refused for another reason after the check (a storage failure, a batch too
-// large) still leaves memory ahead of the log; the client gets the write's error and retries.
+// When the offsets partition refuses a write outright (CoordinatorShard::append: too few in-sync
+// replicas, no longer its leader, a batch over max.message.bytes, a storage failure), the change
+// is undone (ConsumerGroup::undo_changes; a group the heartbeat created goes) and the heartbeat
+// answered with the error (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, UNKNOWN_SERVER_ERROR), and
+// a session or revocation timeout is tried again every kExpiryRetryMs, as Kafka's runtime reverts
+// a failed write and retries its timers. A write that is in the log and then fails (leadership
+// lost while it replicates) is not undone: the log has it, as Kafka's.
 //
 // Threading: lives on its shard's loop, like GroupManager; timers carry tokens (0: none) and do
 // nothing once their token no longer matches.
@@ -147,14 +148,16 @@ class ConsumerGroupManager {
   void update_target(ConsumerGroup& g, Records& records);
   // Removes a member and moves the group epoch on.
   void remove_member(ConsumerGroup& g, const std::string& member_id, Records& records);
-  void fence(ConsumerGroup& g, const std::string& member_id, std::string_view why);
+  // Removes the member for `why`; false (and nothing changed) when the write is refused.
+  bool fence(ConsumerGroup& g, const std::string& member_id, std::string_view why);
   void arm_session(ConsumerGroup& g, ConsumerMember& m);
   void arm_revocation(ConsumerGroup& g, ConsumerMember& m);
   // A session or revocation timer of `member` fired: fences it if the token still holds.
   enum class Expiry { session, revocation };
   void expire(const std::string& id, const std::string& member, uint64_t token, Expiry why);
-  // Writes records; done(error) on the loop once durable. Writes complete in order.
-  void write(Records records, std::function<void(protocol::ErrorCode)> done);
+  // Writes records: NONE, and done(error) follows on the loop once durable (writes complete in
+  // order); else the error of a write the partition refused outright (done is not called).
+  protocol::ErrorCode write(Records records, std::function<void(protocol::ErrorCode)> done);
   // Runs fn once every write issued so far is complete.
   void after_writes(std::function<void()> fn);
 

@@ -62,7 +62,25 @@ protocol::ErrorCode CoordinatorShard::write_refusal() const {
 
 void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<TxnProducer> producer,
                                    WriteDone done) {
-  if (records.empty()) return done(protocol::ErrorCode::none, -1);
+  if (const auto e = try_append(std::move(records), std::move(producer), done);
+      e != protocol::ErrorCode::none) {
+    done(e, -1);
+  }
+}
+
+protocol::ErrorCode CoordinatorShard::append(std::vector<Record> records,
+                                             std::function<void(protocol::ErrorCode)> done) {
+  WriteDone d = [done = std::move(done)](protocol::ErrorCode e, int64_t) { done(e); };
+  return try_append(std::move(records), std::nullopt, d);
+}
+
+protocol::ErrorCode CoordinatorShard::try_append(std::vector<Record> records,
+                                                 std::optional<TxnProducer> producer,
+                                                 WriteDone& done) {
+  if (records.empty()) {
+    done(protocol::ErrorCode::none, -1);
+    return protocol::ErrorCode::none;
+  }
   const int64_t now = now_ms();
   std::vector<record::BuildRecord> batch;
   batch.reserve(records.size());
@@ -87,7 +105,7 @@ void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<Tx
   if (out.error != protocol::ErrorCode::none) {
     log::warn("group coordinator: write to {}-{} failed: {} {}", partition_->topic(),
               partition_->index(), static_cast<int>(out.error), out.message);
-    return done(coordinator_error(out.error), -1);
+    return coordinator_error(out.error);
   }
   // Replicated and durable before the change becomes visible; completions come in order.
   partition_->when_replicated(
@@ -95,6 +113,7 @@ void CoordinatorShard::write_batch(std::vector<Record> records, std::optional<Tx
         const auto error = coordinator_error(e);
         done(error, error == protocol::ErrorCode::none ? base : -1);
       });
+  return protocol::ErrorCode::none;
 }
 
 void CoordinatorShard::complete_transaction(int64_t producer_id, bool commit) {
@@ -192,15 +211,21 @@ void CoordinatorShard::replay_batch(const uint8_t* batch, size_t size, std::stri
 void CoordinatorShard::expire_offsets() {
   if (!loaded_) return;
   // As Kafka's cleanup: an empty consumer group without committed offsets is deleted.
+  // They go from memory once their tombstones are in the log (else the next round tries again).
   std::vector<Record> forgotten;
+  std::vector<std::string> ids;
   for (const ConsumerGroup* g : groups_->consumer().groups()) {
     if (!g->empty() || offsets_->has_offsets(g->id())) continue;
-    const std::string id = g->id();
-    for (auto& t : groups_->consumer().tombstones(id)) forgotten.push_back(std::move(t));
-    log::info("group coordinator: deleting empty consumer group {}", id);
-    groups_->consumer().remove_group(id);
+    ids.push_back(g->id());
+    for (auto& t : groups_->consumer().tombstones(g->id())) forgotten.push_back(std::move(t));
   }
-  if (!forgotten.empty()) write(std::move(forgotten), [](protocol::ErrorCode) {});
+  if (!forgotten.empty() &&
+      append(std::move(forgotten), [](protocol::ErrorCode) {}) == protocol::ErrorCode::none) {
+    for (const auto& id : ids) {
+      log::info("group coordinator: deleting empty consumer group {}", id);
+      groups_->consumer().remove_group(id);
+    }
+  }
   const int64_t retention_ms = config_.offsets_retention_minutes * 60 * 1000;
   auto tombstones = offsets_->expired_records(
       now_ms(), retention_ms,

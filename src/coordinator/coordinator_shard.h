@@ -96,6 +96,13 @@ class CoordinatorShard {
   using WriteDone = std::function<void(protocol::ErrorCode, int64_t base_offset)>;
   void write_batch(std::vector<Record> records, std::optional<TxnProducer> producer,
                    WriteDone done);
+  // As write(), for a caller that changed memory first and must undo the change when the
+  // partition refuses the batch outright (not its leader, too few in-sync replicas, over
+  // max.message.bytes, a storage failure): that error, as a client should see it, is returned and
+  // done is never called. NONE: the batch is in the log, and done follows once it is durable or
+  // failed (it cannot be taken back then: the log has it).
+  protocol::ErrorCode append(std::vector<Record> records,
+                             std::function<void(protocol::ErrorCode)> done);
 
   // On this loop: the commit (commit = true) or abort marker of producer_id is in this partition
   // and replicated (GroupCoordinator::complete_transaction).
@@ -113,6 +120,10 @@ class CoordinatorShard {
   void load_from(int64_t offset, int64_t end, int64_t records);
   // One batch of the partition at replay (`batch` holds the whole batch).
   void replay_batch(const uint8_t* batch, size_t size, std::string& scratch, int64_t& records);
+  // Appends the batch: NONE, and done is taken (called once durable or failed); else the error,
+  // and done is left to the caller.
+  protocol::ErrorCode try_append(std::vector<Record> records, std::optional<TxnProducer> producer,
+                                 WriteDone& done);
 
   const int32_t index_;
   std::shared_ptr<cluster::Partition> partition_;

@@ -21,9 +21,9 @@ class GroupManager::ShardEnv final : public GroupEnv {
   void schedule(int64_t delay_ms, std::function<void()> fn) override {
     shard_.schedule(delay_ms, std::move(fn));
   }
-  void write(std::vector<CoordinatorShard::Record> records,
-             std::function<void(ErrorCode)> done) override {
-    shard_.write(std::move(records), std::move(done));
+  ErrorCode append(std::vector<CoordinatorShard::Record> records,
+                   std::function<void(ErrorCode)> done) override {
+    return shard_.append(std::move(records), std::move(done));
   }
   ErrorCode write_refusal() const override { return shard_.write_refusal(); }
 
@@ -75,13 +75,14 @@ void GroupManager::write_value(const std::string& group_id, const protocol::Grou
                                std::function<void(ErrorCode)> done) {
   std::vector<CoordinatorShard::Record> recs;
   recs.push_back({records::group_metadata_key(group_id), records::group_metadata_value(v)});
-  env_.write(std::move(recs), [id = group_id, done = std::move(done)](ErrorCode e) {
+  auto finish = [id = group_id, done = std::move(done)](ErrorCode e) {
     if (e != ErrorCode::none) {
       log::warn("group coordinator: failed to write the metadata of group {}: error {}", id,
                 protocol::code(e));
     }
     if (done) done(e);
-  });
+  };
+  if (const ErrorCode e = env_.append(std::move(recs), finish); e != ErrorCode::none) finish(e);
 }
 
 // --- Rebalance machinery (Kafka's GroupMetadataManager, same names where possible) ---

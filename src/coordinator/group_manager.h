@@ -45,9 +45,11 @@ class GroupEnv {
   virtual int64_t now_ms() const = 0;
   // Runs fn on the shard's loop after delay_ms; not cancellable.
   virtual void schedule(int64_t delay_ms, std::function<void()> fn) = 0;
-  // Appends records to the offsets partition; done(error) on the shard's loop once durable.
-  virtual void write(std::vector<CoordinatorShard::Record> records,
-                     std::function<void(protocol::ErrorCode)> done) = 0;
+  // Appends records to the offsets partition (CoordinatorShard::append): NONE, and done(error)
+  // follows on the shard's loop once they are durable or failed; else the error of a batch the
+  // partition refused outright, and done is not called.
+  virtual protocol::ErrorCode append(std::vector<CoordinatorShard::Record> records,
+                                     std::function<void(protocol::ErrorCode)> done) = 0;
   // NONE when a write would be appended now; else the error a client should see
   // (CoordinatorShard::write_refusal).
   virtual protocol::ErrorCode write_refusal() const { return protocol::ErrorCode::none; }
@@ -140,9 +142,10 @@ class GroupManager {
   // A consumer group of that id goes too.
   void remove_group(std::string_view group_id);
   // An empty group of one kind gives way to a new group of the other, as in Kafka: its records
-  // are tombstoned (not waited for) and it is forgotten. Committed offsets stay. Callers first
-  // check that the offsets partition takes writes (else they answer its refusal).
-  void make_way(const std::string& group_id);
+  // are tombstoned (not waited for) and it is forgotten. Committed offsets stay. When the offsets
+  // partition refuses the tombstones, both stay as they are and the error (as the client should
+  // see it) is returned.
+  protocol::ErrorCode make_way(const std::string& group_id);
 
   // --- The consumer group protocol (KIP-848) ---
   ConsumerGroupManager& consumer() { return consumer_; }

@@ -44,11 +44,10 @@ void GroupManager::join(JoinRequest req, JoinCallback done) {
     if (!cg->empty()) {
       return done(join_error(req.member_id, ErrorCode::inconsistent_group_protocol));
     }
-    // Its tombstones must be writable, or both groups stay as they are.
-    if (const ErrorCode e = env_.write_refusal(); e != ErrorCode::none) {
+    // When its tombstones cannot be written, both groups stay as they are.
+    if (const ErrorCode e = make_way(req.group_id); e != ErrorCode::none) {
       return done(join_error(req.member_id, e));
     }
-    make_way(req.group_id);
   }
   const bool unknown_member = req.member_id.empty();
   Group* g = find(req.group_id);

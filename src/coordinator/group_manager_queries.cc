@@ -98,14 +98,16 @@ std::vector<CoordinatorShard::Record> GroupManager::tombstones(const std::string
   return out;
 }
 
-void GroupManager::make_way(const std::string& group_id) {
-  env_.write(tombstones(group_id), [group_id](ErrorCode e) {
+ErrorCode GroupManager::make_way(const std::string& group_id) {
+  const ErrorCode e = env_.append(tombstones(group_id), [group_id](ErrorCode e) {
     if (e != ErrorCode::none) {
       log::warn("group coordinator: failed to delete empty group {}: error {}", group_id,
                 protocol::code(e));
     }
   });
+  if (e != ErrorCode::none) return group_write_error(e);
   remove_group(group_id);
+  return ErrorCode::none;
 }
 
 void GroupManager::remove_group(std::string_view group_id) {
@@ -192,13 +194,12 @@ void GroupManager::consumer_heartbeat(ConsumerGroupManager::HeartbeatRequest req
       r.error_message = "Group " + req.group_id + " is not a consumer group.";
       return done(std::move(r));
     }
-    // Its tombstones must be writable, or both groups stay as they are.
-    if (const ErrorCode e = env_.write_refusal(); e != ErrorCode::none) {
+    // Its offsets stay; when its tombstones cannot be written, both groups stay as they are.
+    if (const ErrorCode e = make_way(req.group_id); e != ErrorCode::none) {
       protocol::ConsumerGroupHeartbeatResponse r;
       r.error_code = protocol::code(e);
       return done(std::move(r));
     }
-    make_way(req.group_id);  // its offsets stay
   }
   consumer_.heartbeat(std::move(req), lookup, std::move(done));
 }

@@ -32,6 +32,7 @@ from kafka_wire import (Reader, array, compact_string, frame, header_v1, header_
 CONSUMER_GROUP_HEARTBEAT = 68
 CONSUMER_GROUP_DESCRIBE = 69
 
+UNKNOWN_SERVER_ERROR = -1
 INVALID_REQUEST = 42
 GROUP_ID_NOT_FOUND = 69
 UNKNOWN_MEMBER_ID = 25

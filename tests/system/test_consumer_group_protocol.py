@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kaffa_harness import BrokerTestCase, KaffaBroker  # noqa: E402
 import client_io as cio  # noqa: E402
+import config_wire as cw  # noqa: E402
 import fetch_wire as fw  # noqa: E402
 import group_wire as gw  # noqa: E402
 import kafka_wire as kw  # noqa: E402
@@ -489,6 +490,46 @@ class ConsumerGroupRestartTest(Heartbeats, unittest.TestCase):
             with kw.connect(b) as conn:
                 self.assertEqual(self.describe(conn, "cgp-gdur")["error_code"],
                                  k.GROUP_ID_NOT_FOUND)
+
+
+class RefusedWriteTest(Heartbeats, unittest.TestCase):
+    """A heartbeat whose records the offsets partition refuses (here: over its max.message.bytes)
+    is undone: the group stays what the log says, before and after a crash."""
+
+    def test_refused_join_leaves_the_group_as_the_log_has_it(self):
+        with KaffaBroker() as b:
+            with kw.connect(b) as conn:
+                create(conn, [("cgp-big", 4, 1)])
+                m1 = self.join(conn, "cgp-gbig", ["cgp-big"])
+                members = {m1["member_id"]: [m1["member_epoch"], m1["assignment"]]}
+                self.settle(conn, "cgp-gbig", members)
+                before = self.describe(conn, "cgp-gbig")
+                (res,) = cw.incremental_alter(conn, [(cw.TOPIC, "__consumer_offsets", [
+                    ("max.message.bytes", cw.SET, "1000")])])
+                self.assertEqual(res[0], 0, res)
+                # Its member record names 20 long topics: a batch of more than 1000 bytes.
+                many = ["cgp-big"] + ["cgp-absent-%02d-%s" % (i, "x" * 60) for i in range(20)]
+                r = self.hb(conn, "cgp-gbig", "", 0, topics=many, owned={},
+                            rebalance_timeout_ms=TIMEOUT)
+                self.assertEqual(r["error_code"], k.UNKNOWN_SERVER_ERROR, r)
+                self.assertEqual(self.describe(conn, "cgp-gbig"), before)
+                # The member in the group goes on at its epoch (its heartbeats write nothing).
+                self.settle(conn, "cgp-gbig", members)
+                self.assertEqual(self.describe(conn, "cgp-gbig"), before)
+            b.kill9()
+            b.restart()
+            with kw.connect(b) as conn:
+                after = self.describe(conn, "cgp-gbig")
+                self.assertEqual((after["group_epoch"], [m["member_id"] for m in after["members"]]),
+                                 (before["group_epoch"], [m1["member_id"]]))
+                (res,) = cw.incremental_alter(conn, [(cw.TOPIC, "__consumer_offsets", [
+                    ("max.message.bytes", cw.DELETE, "")])])
+                self.assertEqual(res[0], 0, res)
+                r = self.hb(conn, "cgp-gbig", "", 0, topics=many, owned={},
+                            rebalance_timeout_ms=TIMEOUT)
+                self.assertEqual(r["error_code"], 0, r)
+                self.assertEqual(self.describe(conn, "cgp-gbig")["group_epoch"],
+                                 before["group_epoch"] + 1)
 
 
 class KindChangeRestartTest(Heartbeats, unittest.TestCase):

@@ -278,6 +278,29 @@ TEST(ConsumerGroupRecords, EveryRecordRoundTrips) {
   EXPECT_FALSE(consumer_records::is_consumer_group_key(records::offset_commit_key("g", "t", 0)));
 }
 
+// Everything the log keeps of a group, and the partition owners derived from it (topic "a").
+void expect_same_group(const ConsumerGroup& got, const ConsumerGroup& want) {
+  EXPECT_EQ(got.group_epoch(), want.group_epoch());
+  EXPECT_EQ(got.assignment_epoch(), want.assignment_epoch());
+  EXPECT_EQ(got.targets(), want.targets());
+  EXPECT_EQ(got.subscription_metadata(), want.subscription_metadata());
+  EXPECT_EQ(got.members().size(), want.members().size());
+  for (const auto& [mid, m] : want.members()) {
+    const ConsumerMember* r = got.member(mid);
+    ASSERT_TRUE(r) << mid;
+    EXPECT_EQ((std::tuple(r->member_epoch, r->previous_member_epoch, r->state, r->assigned,
+                          r->pending_revocation, r->subscribed_topic_names, r->instance_id,
+                          r->rebalance_timeout_ms)),
+              (std::tuple(m.member_epoch, m.previous_member_epoch, m.state, m.assigned,
+                          m.pending_revocation, m.subscribed_topic_names, m.instance_id,
+                          m.rebalance_timeout_ms)))
+        << mid;
+  }
+  for (int32_t p = 0; p < 4; ++p) {
+    EXPECT_EQ(got.partition_epoch(id(1), p), want.partition_epoch(id(1), p)) << p;
+  }
+}
+
 TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
   Harness h;
   auto a = h.beat("", 0, kNothing);
@@ -299,29 +322,11 @@ TEST(ConsumerGroupManager, ReplayRebuildsWhatTheHeartbeatsWrote) {
       fresh.mgr.replay(d);
     }
   }
-  const ConsumerGroup* want = h.mgr.group("g");
   const ConsumerGroup* got = fresh.mgr.group("g");
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->group_epoch(), want->group_epoch());
-  EXPECT_EQ(got->assignment_epoch(), want->assignment_epoch());
-  EXPECT_EQ(got->targets(), want->targets());
-  EXPECT_EQ(got->subscription_metadata(), want->subscription_metadata());
   ASSERT_EQ(got->members().size(), 3u);
-  for (const auto& [mid, m] : want->members()) {
-    const ConsumerMember* r = got->member(mid);
-    ASSERT_TRUE(r) << mid;
-    EXPECT_EQ((std::tuple(r->member_epoch, r->previous_member_epoch, r->state, r->assigned,
-                          r->pending_revocation, r->subscribed_topic_names, r->instance_id,
-                          r->rebalance_timeout_ms)),
-              (std::tuple(m.member_epoch, m.previous_member_epoch, m.state, m.assigned,
-                          m.pending_revocation, m.subscribed_topic_names, m.instance_id,
-                          m.rebalance_timeout_ms)))
-        << mid;
-  }
+  expect_same_group(*got, *h.mgr.group("g"));
   EXPECT_EQ(got->member(*(*c)->member_id)->member_epoch, ConsumerGroupManager::kStaticLeaveEpoch);
-  for (int32_t p = 0; p < 4; ++p) {
-    EXPECT_EQ(got->partition_epoch(id(1), p), want->partition_epoch(id(1), p)) << p;
-  }
 
   // A leave tombstones the member: replayed, it is gone and the epoch has moved.
   const size_t seen = h.env.writes.size();
@@ -452,6 +457,55 @@ TEST(ConsumerGroupManager, WhileWritesAreRefusedChangesAreUndoneAndTimeoutsWait)
   h.env.advance(ConsumerGroupManager::kExpiryRetryMs);
   EXPECT_EQ(h.mgr.group("g")->members().size(), 0u);
   EXPECT_GT(h.env.writes.size(), writes);
+}
+
+TEST(ConsumerGroupManager, AWriteTheLogRefusesIsUndone) {
+  Harness h;
+  auto a = h.beat("", 0, kNothing);
+  const std::string aid = *(*a)->member_id;
+  auto b = h.beat("", 0, kNothing);
+  const std::string bid = *(*b)->member_id;
+  auto a2 = h.beat(aid, 1, owned(*a));  // asked to revoke half: a still owns all four
+  ASSERT_EQ(h.mgr.group("g")->member(aid)->state, MemberState::unrevoked_partitions);
+  const ConsumerGroup before = *h.mgr.group("g");
+  const size_t writes = h.env.writes.size();
+  // Refusals the partition's own check does not foresee (a storage failure, a batch too large).
+  h.env.append_error = protocol::ErrorCode::record_list_too_large;
+  const auto refused = protocol::code(protocol::ErrorCode::unknown_server_error);
+  // a revokes: its epoch and the released partitions would move.
+  auto revoked = h.beat(aid, 1, owned(*a2));
+  EXPECT_EQ((*revoked)->error_code, refused);
+  // A third member would move the group epoch and the target assignment.
+  auto c = h.beat("", 0, kNothing);
+  EXPECT_EQ((*c)->error_code, refused);
+  // b leaves; a static member comes; a new group is made.
+  EXPECT_EQ((*h.beat(bid, -1, std::nullopt))->error_code, refused);
+  EXPECT_EQ((*h.beat("", 0, kNothing, "inst"))->error_code, refused);
+  EXPECT_EQ((*h.beat("", 0, kNothing, std::nullopt, std::nullopt, "new"))->error_code, refused);
+  EXPECT_EQ(h.mgr.group("new"), nullptr);
+  // A heartbeat that changes nothing is answered.
+  EXPECT_EQ((*h.beat(bid, 2, kNothing))->error_code, 0);
+  expect_same_group(*h.mgr.group("g"), before);
+  EXPECT_EQ(h.env.writes.size(), writes);
+  // Once the log takes writes again, the group goes on from what it has.
+  h.env.append_error = protocol::ErrorCode::none;
+  auto again = h.beat(aid, 1, owned(*a2));
+  EXPECT_EQ((*again)->error_code, 0);
+  EXPECT_EQ((*again)->member_epoch, 2);
+  EXPECT_EQ((*h.beat("", 0, kNothing))->error_code, 0);
+  const int32_t epoch = h.mgr.group("g")->group_epoch();
+  EXPECT_EQ(epoch, before.group_epoch() + 1);
+  EXPECT_GT(h.env.writes.size(), writes);
+  // Sessions that run out while the removals are refused: the members stay, and their removals
+  // are tried again until the log takes them.
+  h.env.append_error = protocol::ErrorCode::record_list_too_large;
+  h.env.advance(h.env.cfg.consumer_session_timeout_ms + 1);
+  EXPECT_EQ(h.mgr.group("g")->members().size(), 3u);
+  EXPECT_EQ(h.mgr.group("g")->group_epoch(), epoch);
+  h.env.append_error = protocol::ErrorCode::none;
+  h.env.advance(ConsumerGroupManager::kExpiryRetryMs);
+  EXPECT_TRUE(h.mgr.group("g")->empty());
+  EXPECT_EQ(h.mgr.group("g")->group_epoch(), epoch + 3);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // FakeEnv: a GroupEnv for unit tests of the group managers — a manual clock whose timers run in
 // time order on advance(), and writes that complete at once (with write_result) or, with
-// hold_writes, when the test releases them. Every write is kept in `writes`.
+// hold_writes, when the test releases them, or are refused outright (append_error). Every write
+// appended is kept in `writes`.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +22,9 @@ class FakeEnv : public GroupEnv {
   bool hold_writes = false;
   protocol::ErrorCode write_result = protocol::ErrorCode::none;
   protocol::ErrorCode refusal = protocol::ErrorCode::none;  // what write_refusal() answers
+  // When set, append() refuses every batch with it (nothing is kept in `writes`), though
+  // write_refusal() does not foresee it: a storage failure, a batch too large.
+  protocol::ErrorCode append_error = protocol::ErrorCode::none;
   std::vector<std::vector<CoordinatorShard::Record>> writes;
 
   const GroupConfig& config() const override { return cfg; }
@@ -29,14 +33,17 @@ class FakeEnv : public GroupEnv {
   void schedule(int64_t delay_ms, std::function<void()> fn) override {
     timers_.push_back({clock + delay_ms, seq_++, std::move(fn)});
   }
-  void write(std::vector<CoordinatorShard::Record> records,
-             std::function<void(protocol::ErrorCode)> done) override {
+  protocol::ErrorCode append(std::vector<CoordinatorShard::Record> records,
+                             std::function<void(protocol::ErrorCode)> done) override {
+    if (refusal != protocol::ErrorCode::none) return refusal;  // as the partition's own check
+    if (append_error != protocol::ErrorCode::none) return append_error;
     writes.push_back(std::move(records));
     if (hold_writes) {
       held_.push_back(std::move(done));
     } else {
       done(write_result);
     }
+    return protocol::ErrorCode::none;
   }
   void release_writes() {
     auto held = std::move(held_);
