@@ -1,25 +1,63 @@
-// `kaffa config get|set (topic NAME | broker ID)`.
+// `kaffa config get|set (topic NAME | broker ID | cluster)`.
 //
-// librdkafka 2.0.2 has no IncrementalAlterConfigs, so `set` describes the resource, merges the
-// new values into its current dynamic overrides and sends the whole set with AlterConfigs (which
-// replaces every override of the resource). Two concurrent `set`s can therefore lose an update.
+// librdkafka 2.0.2 has no IncrementalAlterConfigs, so `set` on a topic or broker describes the
+// resource, merges the new values into its current dynamic overrides and sends the whole set with
+// AlterConfigs (which replaces every override of the resource). Two concurrent `set`s can
+// therefore lose an update.
+//
+// `cluster` is Kafka's cluster-wide default of every broker (the broker resource named "", as
+// `kafka-configs.sh --entity-type brokers --entity-default`). librdkafka cannot name that
+// resource, so its verbs go through RawClient: DescribeConfigs, and IncrementalAlterConfigs, which
+// sets and deletes each key on its own (no lost updates).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <map>
 
+#include "protocol/messages/describe_configs.h"
+#include "protocol/messages/incremental_alter_configs.h"
 #include "tools/cli_common.h"
+#include "tools/raw_client.h"
 
 namespace kaffa::cli {
 namespace {
 
+constexpr int16_t kDescribeConfigs = 32;
+constexpr int16_t kIncrementalAlterConfigs = 44;
+constexpr int8_t kBrokerResource = 4;  // Kafka's ConfigResource.Type.BROKER
+constexpr int8_t kSet = 0, kDelete = 1;
+
 struct ConfigOpts {
   std::string type;
-  std::string name;
-  std::vector<std::string> pairs;
+  std::vector<std::string> args;  // the topic's or broker's name, then (set) key=value pairs
   std::vector<std::string> deletes;
   bool overrides_only = false;
+  // From args:
+  std::string name;  // "" for the cluster
+  std::vector<std::string> pairs;
 };
+
+bool cluster(const ConfigOpts& o) {
+  return o.type == "cluster";
+}
+
+// Splits args into the resource's name and the pairs (a usage error for a missing name, or for
+// pairs given to `get`).
+void resolve(ConfigOpts& o, const char* verb) {
+  auto first = o.args.begin();
+  if (!cluster(o)) {
+    if (o.args.empty()) usage_error(std::string("config ") + verb + ": name the " + o.type);
+    o.name = *first++;
+  }
+  o.pairs.assign(first, o.args.end());
+  if (std::string(verb) == "get" && !o.pairs.empty()) {
+    usage_error("config get: unexpected argument '" + o.pairs.front() + "'");
+  }
+}
+
+std::string resource_text(const ConfigOpts& o) {
+  return cluster(o) ? "the cluster-wide broker defaults" : o.type + " " + o.name;
+}
 
 rd_kafka_ResourceType_t resource_type(const ConfigOpts& o) {
   if (o.type == "broker") {
@@ -31,49 +69,69 @@ rd_kafka_ResourceType_t resource_type(const ConfigOpts& o) {
   return RD_KAFKA_RESOURCE_TOPIC;
 }
 
-rd_kafka_ConfigSource_t override_source(rd_kafka_ResourceType_t t) {
-  return t == RD_KAFKA_RESOURCE_BROKER ? RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG
-                                       : RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
+rd_kafka_ConfigSource_t override_source(const ConfigOpts& o) {
+  if (cluster(o)) return RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG;
+  return o.type == "broker" ? RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG
+                            : RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
 }
 
-int config_get(Globals& g, const ConfigOpts& o) {
-  auto type = resource_type(o);
-  Client c(g, RD_KAFKA_PRODUCER);
-  auto rows = describe_configs(c, type, o.name);
-  std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  if (o.overrides_only) {
-    std::erase_if(rows, [&](const ConfigRow& r) { return r.source_id != override_source(type); });
-  }
-  if (g.json) {
-    Json j;
-    j.begin_object().key("resource").str(o.type).key("name").str(o.name).key("configs");
-    json_configs(j, rows);
-    j.end_object().print();
-    return 0;
-  }
-  Table t({"NAME", "VALUE", "SOURCE", "READ-ONLY"});
-  for (const auto& r : rows) {
-    t.row({r.name, r.sensitive ? "(sensitive)" : r.value.value_or("(null)"), r.source,
-           r.read_only ? "yes" : "no"});
-  }
-  t.print();
-  return 0;
+// A failed resource of a raw answer: `kaffa: <what>: <message> (<ERROR_NAME>)`, exit 1.
+void check_resource(const std::string& what, int16_t error,
+                    const std::optional<std::string>& message) {
+  if (error == 0) return;
+  kafka_error(what, static_cast<rd_kafka_resp_err_t>(error), message ? message->c_str() : nullptr);
 }
 
-int config_set(Globals& g, const ConfigOpts& o) {
-  auto type = resource_type(o);
-  if (o.pairs.empty() && o.deletes.empty()) {
-    usage_error("config set: give at least one key=value or --delete KEY");
+// DescribeConfigs v1 of the broker resource "": the cluster-wide values set.
+std::vector<ConfigRow> describe_cluster(Globals& g) {
+  protocol::DescribeConfigsRequest req;
+  req.resources.push_back({kBrokerResource, "", std::nullopt, {}});
+  RawClient c(g);
+  protocol::DescribeConfigsResponse resp;
+  c.call(kDescribeConfigs, 1, req, resp);
+  std::vector<ConfigRow> rows;
+  for (const auto& res : resp.results) {
+    check_resource("describe configs of the cluster-wide broker defaults", res.error_code,
+                   res.error_message);
+    for (const auto& e : res.configs) {
+      ConfigRow r;
+      r.name = e.name;
+      r.value = e.value;
+      r.source_id = static_cast<rd_kafka_ConfigSource_t>(e.config_source);
+      r.source = rd_kafka_ConfigSource_name(r.source_id);
+      r.read_only = e.read_only;
+      r.is_default = e.is_default;
+      r.sensitive = e.is_sensitive;
+      rows.push_back(std::move(r));
+    }
   }
-  std::map<std::string, std::string> updates;
-  for (const auto& p : o.pairs) {
-    auto [k, v] = split_kv(p, "config set");
-    updates[k] = v;
+  return rows;
+}
+
+// IncrementalAlterConfigs v0 of the broker resource "": each key set or deleted on its own.
+void alter_cluster(Globals& g, const std::map<std::string, std::string>& updates,
+                   const std::vector<std::string>& deletes) {
+  protocol::IncrementalAlterConfigsRequest req;
+  auto& res = req.resources.emplace_back();
+  res.resource_type = kBrokerResource;
+  for (const auto& [k, v] : updates) res.configs.push_back({k, kSet, v, {}});
+  for (const auto& k : deletes) res.configs.push_back({k, kDelete, std::nullopt, {}});
+  RawClient c(g);
+  protocol::IncrementalAlterConfigsResponse resp;
+  c.call(kIncrementalAlterConfigs, 0, req, resp);
+  for (const auto& r : resp.responses) {
+    check_resource("alter configs of the cluster-wide broker defaults", r.error_code,
+                   r.error_message);
   }
+}
+
+// The librdkafka path of `set` for a topic or broker (see the top of the file).
+void alter_merged(Globals& g, const ConfigOpts& o, rd_kafka_ResourceType_t type,
+                  const std::map<std::string, std::string>& updates) {
   Client c(g, RD_KAFKA_PRODUCER);
   std::map<std::string, std::string> merged;
   for (const auto& r : describe_configs(c, type, o.name)) {
-    if (r.source_id != override_source(type)) continue;
+    if (r.source_id != override_source(o)) continue;
     if (!r.value) {
       std::fprintf(stderr, "kaffa: warning: %s is sensitive and cannot be kept by AlterConfigs\n",
                    r.name.c_str());
@@ -106,6 +164,53 @@ int config_set(Globals& g, const ConfigOpts& o) {
       kafka_error(what, err, rd_kafka_ConfigResource_error_string(results[i]));
     }
   }
+}
+
+int config_get(Globals& g, ConfigOpts& o) {
+  resolve(o, "get");
+  std::vector<ConfigRow> rows;
+  if (cluster(o)) {
+    rows = describe_cluster(g);
+  } else {
+    auto type = resource_type(o);
+    Client c(g, RD_KAFKA_PRODUCER);
+    rows = describe_configs(c, type, o.name);
+  }
+  std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  if (o.overrides_only) {
+    std::erase_if(rows, [&](const ConfigRow& r) { return r.source_id != override_source(o); });
+  }
+  if (g.json) {
+    Json j;
+    j.begin_object().key("resource").str(o.type).key("name").str(o.name).key("configs");
+    json_configs(j, rows);
+    j.end_object().print();
+    return 0;
+  }
+  Table t({"NAME", "VALUE", "SOURCE", "READ-ONLY"});
+  for (const auto& r : rows) {
+    t.row({r.name, r.sensitive ? "(sensitive)" : r.value.value_or("(null)"), r.source,
+           r.read_only ? "yes" : "no"});
+  }
+  t.print();
+  return 0;
+}
+
+int config_set(Globals& g, ConfigOpts& o) {
+  resolve(o, "set");
+  if (o.pairs.empty() && o.deletes.empty()) {
+    usage_error("config set: give at least one key=value or --delete KEY");
+  }
+  std::map<std::string, std::string> updates;
+  for (const auto& p : o.pairs) {
+    auto [k, v] = split_kv(p, "config set");
+    updates[k] = v;
+  }
+  if (cluster(o)) {
+    alter_cluster(g, updates, o.deletes);
+  } else {
+    alter_merged(g, o, resource_type(o), updates);
+  }
   if (g.json) {
     Json j;
     j.begin_object().key("resource").str(o.type).key("name").str(o.name).key("set").begin_object();
@@ -114,21 +219,20 @@ int config_set(Globals& g, const ConfigOpts& o) {
     for (const auto& k : o.deletes) j.str(k);
     j.end_array().end_object().print();
   } else {
+    const std::string on = resource_text(o);
     for (const auto& [k, v] : updates) {
-      std::printf("Set %s=%s on %s %s.\n", k.c_str(), v.c_str(), o.type.c_str(), o.name.c_str());
+      std::printf("Set %s=%s on %s.\n", k.c_str(), v.c_str(), on.c_str());
     }
-    for (const auto& k : o.deletes) {
-      std::printf("Removed %s from %s %s.\n", k.c_str(), o.type.c_str(), o.name.c_str());
-    }
+    for (const auto& k : o.deletes) std::printf("Removed %s from %s.\n", k.c_str(), on.c_str());
   }
   return 0;
 }
 
-void add_resource_args(CLI::App* sub, ConfigOpts& o) {
-  sub->add_option("type", o.type, "topic or broker")
+void add_resource_args(CLI::App* sub, ConfigOpts& o, const char* rest) {
+  sub->add_option("type", o.type, "topic, broker or cluster (every broker's default)")
       ->required()
-      ->check(CLI::IsMember({"topic", "broker"}));
-  sub->add_option("name", o.name, "Topic name or broker id")->required();
+      ->check(CLI::IsMember({"topic", "broker", "cluster"}));
+  sub->add_option("args", o.args, rest);
 }
 
 }  // namespace
@@ -138,15 +242,15 @@ void add_config_commands(CLI::App& app, Globals& g) {
   config->require_subcommand(1);
   auto o = std::make_shared<ConfigOpts>();
 
-  auto* get = config->add_subcommand("get", "Show configs: config get (topic NAME | broker ID)");
-  add_resource_args(get, *o);
+  auto* get =
+      config->add_subcommand("get", "Show configs: config get (topic NAME | broker ID | cluster)");
+  add_resource_args(get, *o, "Topic name or broker id (none for cluster)");
   get->add_flag("-o,--overrides", o->overrides_only, "Only the values set on the resource");
   on_run(get, g, [&g, o] { return config_get(g, *o); });
 
   auto* set = config->add_subcommand(
-      "set", "Change configs: config set (topic NAME | broker ID) key=value...");
-  add_resource_args(set, *o);
-  set->add_option("pairs", o->pairs, "key=value to set");
+      "set", "Change configs: config set (topic NAME | broker ID | cluster) key=value...");
+  add_resource_args(set, *o, "Topic name or broker id (none for cluster), then key=value pairs");
   set->add_option("--delete", o->deletes, "Remove an override (repeatable)");
   on_run(set, g, [&g, o] { return config_set(g, *o); });
 }

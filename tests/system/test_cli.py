@@ -121,6 +121,37 @@ class CliTest(BrokerTestCase):
         _, err = self.kaffa("config", "get", "broker", "zero", rc=2)
         self.assertIn("numeric id", err)
 
+    def test_config_cluster_defaults(self):
+        # The broker resource "" (every broker's default), which librdkafka cannot name.
+        def configs(*resource, overrides=False):
+            got = self.jkaffa("config", "get", *resource, *(["-o"] if overrides else []))
+            return {c["name"]: (c["value"], c["source"]) for c in got["configs"]}
+        dyn = "DYNAMIC_DEFAULT_BROKER_CONFIG"
+        out, _ = self.kaffa("config", "set", "cluster", "log.retention.ms=3600000")
+        self.assertEqual(out, "Set log.retention.ms=3600000 on the cluster-wide broker defaults.\n")
+        self.kaffa("config", "set", "cluster", "log.segment.bytes=10485760")
+        self.assertEqual(configs("cluster", overrides=True),
+                         {"log.retention.ms": ("3600000", dyn),
+                          "log.segment.bytes": ("10485760", dyn)})
+        # The broker applies it.
+        self.assertEqual(configs("broker", "0")["log.retention.ms"], ("3600000", dyn))
+        rows = self.table(self.kaffa("config", "get", "cluster")[0])
+        self.assertIn(["log.retention.ms", "3600000", dyn, "no"], rows)
+        self.kaffa("config", "set", "cluster", "--delete", "log.retention.ms")
+        self.assertEqual(configs("cluster"), {"log.segment.bytes": ("10485760", dyn)})
+        self.assertEqual(configs("broker", "0")["log.retention.ms"],
+                         ("604800000", "DEFAULT_CONFIG"))
+        self.kaffa("config", "set", "cluster", "--delete", "log.segment.bytes")
+        self.assertEqual(configs("cluster"), {})
+        # Kafka's refusals; usage errors.
+        _, err = self.kaffa("config", "set", "cluster", "num.partitions=3", rc=1)
+        self.assertIn("alter configs of the cluster-wide broker defaults", err)
+        self.assertIn("(INVALID_REQUEST)", err)
+        _, err = self.kaffa("config", "get", "cluster", "extra", rc=2)
+        self.assertIn("unexpected argument 'extra'", err)
+        _, err = self.kaffa("config", "get", "topic", rc=2)
+        self.assertIn("name the topic", err)
+
     def test_cluster_info(self):
         out, _ = self.kaffa("cluster", "info")
         self.assertRegex(out, r"Cluster id:\s+\S{22}\n")
