@@ -9,7 +9,8 @@ build_pkgs=(cmake ninja-build g++ ccache pkg-config python3 libasio-dev libfmt-d
   libre2-dev)
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev kcat
   python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard
-  python3-prometheus-client iproute2 etcd-server golang-go golang-github-shopify-sarama-dev)
+  python3-prometheus-client python3-cryptography iproute2 etcd-server golang-go
+  golang-github-shopify-sarama-dev)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {

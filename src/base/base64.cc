@@ -61,4 +61,23 @@ std::optional<std::string> decode(std::string_view in) {
   return out;
 }
 
+std::string encode_url(std::string_view in) {
+  std::string out = encode(in);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
+
+std::optional<std::string> decode_url(std::string_view in) {
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string standard(in);
+  for (char& c : standard) {
+    if (c == '+' || c == '/') return std::nullopt;
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  return decode(standard);
+}
+
 }  // namespace kaffa::base64

@@ -101,7 +101,8 @@ bool parse_mechanisms(const std::string& v, std::vector<std::string>& out, std::
     if (m.empty()) continue;
     const auto ok = security::supported_mechanisms();
     if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
-      why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
+      why =
+          "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)";
       return false;
     }
     out.push_back(m);
@@ -142,8 +143,8 @@ const std::vector<Setting>& settings() {
          return true;
        }},
       {"sasl.enabled.mechanisms", "PLAIN",
-       "SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 "
-       "(listener.name.<listener>.sasl.enabled.mechanisms: one listener's own list).",
+       "SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
+       "OAUTHBEARER (listener.name.<listener>.sasl.enabled.mechanisms: one listener's own list).",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          return parse_mechanisms(v, c.sasl_enabled_mechanisms, why);
        }},
@@ -154,7 +155,7 @@ const std::vector<Setting>& settings() {
        [](const std::string& v, BrokerConfig& c, std::string& why) {
          const std::string m = upper(trim(v));
          const auto ok = security::supported_mechanisms();
-         if (std::find(ok.begin(), ok.end(), m) == ok.end()) {
+         if (std::find(ok.begin(), ok.end(), m) == ok.end() || m == security::kOAuthBearer) {
            why = "mechanism " + m + " is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)";
            return false;
          }
@@ -357,8 +358,8 @@ const std::vector<Setting>& settings() {
   };
   static const std::vector<Setting> kAll = [] {
     std::vector<Setting> all = kSettings;
-    for (const auto* more :
-         {&log_settings(), &group_settings(), &cluster_settings(), &connection_settings()}) {
+    for (const auto* more : {&log_settings(), &group_settings(), &cluster_settings(),
+                             &connection_settings(), &oauth_settings()}) {
       all.insert(all.end(), more->begin(), more->end());
     }
     return all;
@@ -542,6 +543,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
       std::string why;
       auto options = security::parse_jaas_options(value, &why);
       if (!options) return ConfigError{"invalid " + key + ": " + why};
+      if (mechanism == security::kOAuthBearer) out.oauthbearer_settings.jaas[name] = *options;
       if (mechanism == security::kPlain) {
         auto users = security::parse_plain_jaas(value, &why);
         if (!users) return ConfigError{"invalid " + key + ": " + why};
@@ -567,6 +569,13 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
       out.ssl_settings[key] = value;  // checked by tls_config::resolve
       continue;
     }
+    if (s == nullptr) {
+      std::string why;
+      if (const auto ok = oauth_listener_setting(key, value, out, why)) {
+        if (!*ok) return ConfigError{"invalid value '" + value + "' for " + key + ": " + why};
+        continue;
+      }
+    }
     if (s == nullptr && kafka_only(key) != nullptr) {
       out.kafka_only[key] = value;  // resolve_kafka_only: a notice, or a refusal
       continue;
@@ -582,6 +591,7 @@ std::optional<ConfigError> load_config(const std::map<std::string, std::string>&
   if (auto e = resolve_log_times(out)) return e;
   if (auto e = resolve_kafka_only(out)) return e;
   if (auto e = resolve_listeners(out)) return e;
+  if (auto e = resolve_oauthbearer(out)) return e;
   if (auto e = tls_config::resolve(out)) return e;
   if (out.cluster.replica_socket_timeout_ms < out.cluster.replica_fetch_wait_max_ms) {
     return ConfigError{

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "coordinator/group_config.h"
+#include "security/oauthbearer.h"
 #include "security/sasl.h"
 #include "txn/txn_config.h"
 
@@ -94,6 +95,22 @@ struct BrokerConfig {
     std::string password;
   };
   std::map<std::pair<std::string, std::string>, SaslLogin> sasl_logins;
+  // OAUTHBEARER (config_oauth.cc): the sasl.oauthbearer.* settings and, per upper-cased listener,
+  // the options of listener.name.<l>.oauthbearer.sasl.jaas.config and whether
+  // listener.name.<l>.oauthbearer.sasl.server.callback.handler.class names Kafka's validator of
+  // signed tokens; from them, each OAUTHBEARER listener's validator.
+  struct OAuthBearerSettings {
+    std::string jwks_url;
+    std::vector<std::string> expected_audience;
+    std::string expected_issuer;
+    std::string sub_claim = "sub";
+    std::string scope_claim = "scope";
+    int64_t clock_skew_seconds = 30;
+    std::map<std::string, std::map<std::string, std::string>> jaas;
+    std::set<std::string> signed_listeners;
+  };
+  OAuthBearerSettings oauthbearer_settings;
+  std::map<std::string, std::shared_ptr<const security::OAuthBearerConfig>> oauthbearer;
   std::string log_dir;
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;

@@ -148,6 +148,15 @@ std::optional<std::string> check_group_settings(const coordinator::GroupConfig& 
 const std::vector<Setting>& connection_settings();
 std::optional<std::string> check_connection_settings(const BrokerConfig& c);
 
+// config_oauth.cc: the OAUTHBEARER settings (sasl.oauthbearer.*), appended to the table; a
+// listener.name.<l>.oauthbearer.sasl.server.callback.handler.class (nullopt: not that key; false
+// with `why`: a value other than Kafka's validator of signed tokens); and, once all are read,
+// each OAUTHBEARER listener's validator (the key set read); nullopt or the error.
+const std::vector<Setting>& oauth_settings();
+std::optional<bool> oauth_listener_setting(const std::string& key, const std::string& value,
+                                           BrokerConfig& c, std::string& why);
+std::optional<ConfigError> resolve_oauthbearer(BrokerConfig& c);
+
 // config_cluster.cc: the settings of a broker in a cluster (metadata.store, replication, leader
 // election, controlled shutdown), appended to the table.
 const std::vector<Setting>& cluster_settings();

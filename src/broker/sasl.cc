@@ -38,6 +38,11 @@ std::unique_ptr<security::SaslMechanism> Broker::sasl_mechanism(std::string_view
     if (it == config_.plain_users.end()) return nullptr;
     return security::make_plain(it->second);
   }
+  if (name == security::kOAuthBearer) {
+    const auto it = config_.oauthbearer.find(std::string(listener));
+    if (it == config_.oauthbearer.end()) return nullptr;
+    return security::make_oauthbearer(it->second);
+  }
   return nullptr;
 }
 

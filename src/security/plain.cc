@@ -7,6 +7,7 @@
 
 #include <array>
 
+#include "security/oauthbearer.h"
 #include "security/sasl.h"
 #include "security/scram.h"
 
@@ -83,7 +84,7 @@ class Plain final : public SaslMechanism {
 }  // namespace
 
 std::vector<std::string_view> supported_mechanisms() {
-  return {kPlain, kScramSha256, kScramSha512};
+  return {kPlain, kScramSha256, kScramSha512, kOAuthBearer};
 }
 
 std::unique_ptr<SaslMechanism> make_plain(std::shared_ptr<const PlainUsers> users) {

@@ -42,6 +42,12 @@ def sasl_seeds():
     yield b"\x01y,,n=someone=2Celse,r=n"
     yield (b'\x00org.apache.kafka.common.security.plain.PlainLoginModule required '
            b'user_a="b" username="c";')
+    # OAUTHBEARER: 3 checks signed tokens (RS256, kid "k"), 4 takes unsigned ones.
+    unsigned = b"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo0MTAyNDQ0ODAwfQ."
+    yield b"\x04n,,\x01auth=Bearer " + unsigned + b"\x01\x01"
+    yield b"\x04n,a=u,\x01x=1\x01auth=Bearer " + unsigned[:-1] + b"x\x01\x01\xff\x01"
+    yield (b"\x03n,,\x01auth=Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ."
+           b"eyJzdWIiOiJ1IiwiaWF0IjoxLCJleHAiOjQxMDI0NDQ4MDB9.c2ln\x01\x01\xff\x01")
 
 
 def etcd_seeds():

@@ -79,6 +79,7 @@ def confluent_consume(bootstrap, partitions, extra=None):
             "socket.timeout.ms": 30000}
     conf.update(extra or {})
     c = Consumer(conf)
+    c.poll(0)  # serves an oauth_cb (OAUTHBEARER) before the first request needs its token
     try:
         ends = {}
         for t, p in partitions:

@@ -33,5 +33,18 @@ TEST(Base64, RejectsMalformedInput) {
   }
 }
 
+TEST(Base64Url, RoundTripsWithoutPaddingAndRefusesTheStandardAlphabet) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string url = encode_url(all.substr(200, n));
+    EXPECT_EQ(url.find_first_of("+/="), std::string::npos) << url;
+    EXPECT_EQ(decode_url(url), all.substr(200, n));
+  }
+  EXPECT_EQ(encode_url("\xfb\xff"), "-_8");
+  EXPECT_EQ(decode_url("-_8="), "\xfb\xff");  // padding taken too
+  for (const char* bad : {"a+b/", "abcde", "ab!c", "Zm9v=A"}) EXPECT_FALSE(decode_url(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace kaffa::base64

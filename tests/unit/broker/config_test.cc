@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <tuple>
 
 namespace kaffa::broker {
@@ -262,6 +264,71 @@ TEST(Config, SaslListenerWithPlainUsers) {
   ASSERT_EQ(c.plain_users.count("CLIENT"), 1u);
   EXPECT_EQ(c.plain_users["CLIENT"]->at("alice"), "pw");
   EXPECT_EQ(c.raw.count("listener.name.client.plain.sasl.jaas.config"), 0u);  // a secret
+}
+
+TEST(Config, OAuthBearerValidatorPerListener) {
+  const std::string keys = ::testing::TempDir() + "kaffa-jwks.json";
+  {
+    // A 2048-bit RSA key's modulus of the right size is enough to be parsed as a key.
+    std::ofstream out(keys);
+    out << R"({"keys":[{"kty":"RSA","kid":"k","e":"AQAB","n":")" << std::string(342, 'w')
+        << "Q\"}]}";
+  }
+  const std::string handler =
+      "org.apache.kafka.common.security.oauthbearer."
+      "OAuthBearerValidatorCallbackHandler";
+  const std::vector<std::string> listeners = {
+      "listeners=A://:0,B://:0", "listener.security.protocol.map=A:SASL_PLAINTEXT,B:SASL_PLAINTEXT",
+      "sasl.enabled.mechanisms=OAUTHBEARER"};
+  BrokerConfig c;
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), listeners.begin(), listeners.end());
+    return more;
+  };
+  // Unsigned tokens (Kafka's default validator), with A's JAAS options.
+  ASSERT_FALSE(load_config({{"listener.name.a.oauthbearer.sasl.jaas.config",
+                             "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
+                             "required unsecuredValidatorRequiredScope=\"kafka\";"}},
+                           with({}), c));
+  ASSERT_EQ(c.oauthbearer.size(), 2u);
+  EXPECT_FALSE(c.oauthbearer["A"]->keys);
+  EXPECT_EQ(c.oauthbearer["A"]->required_scopes, std::vector<std::string>{"kafka"});
+  EXPECT_TRUE(c.oauthbearer["B"]->required_scopes.empty());
+  // Signed tokens: the key set is read; its checks come from sasl.oauthbearer.*.
+  BrokerConfig s;
+  ASSERT_FALSE(load_config(
+      {},
+      with({"sasl.oauthbearer.jwks.endpoint.url=file://" + keys,
+            "listener.name.a.oauthbearer.sasl.server.callback.handler."
+            "class=" +
+                handler,
+            "sasl.oauthbearer.expected.audience=x, y", "sasl.oauthbearer.clock.skew.seconds=5"}),
+      s));
+  ASSERT_TRUE(s.oauthbearer["A"]->keys);
+  EXPECT_FALSE(s.oauthbearer["B"]->keys);  // as Kafka: unsigned without the handler, noticed
+  ASSERT_EQ(s.notices.size(), 1u);
+  EXPECT_NE(s.notices[0].find("listener B takes unsigned OAUTHBEARER tokens"), std::string::npos);
+  EXPECT_EQ(s.oauthbearer["A"]->expected_audience, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(s.oauthbearer["A"]->clock_skew_ms, 5000);
+
+  const std::pair<std::vector<std::string>, const char*> bad[] = {
+      {{"sasl.oauthbearer.jwks.endpoint.url=https://idp/keys"}, "must be a file: URL"},
+      {{"sasl.oauthbearer.jwks.endpoint.url=file:///nonexistent/jwks",
+        "listener.name.b.oauthbearer.sasl.server.callback.handler.class=" + handler},
+       "cannot read"},
+      {{"listener.name.a.oauthbearer.sasl.server.callback.handler.class=" + handler},
+       "sasl.oauthbearer.jwks.endpoint.url is not set"},
+      {{"listener.name.a.oauthbearer.sasl.server.callback.handler.class=com.Other"},
+       "the only server callback handler"},
+      {{"sasl.mechanism.inter.broker.protocol=OAUTHBEARER"}, "is not supported"},
+      {{"sasl.oauthbearer.clock.skew.seconds=-1"}, "seconds >= 0"}};
+  for (const auto& [overrides, expected] : bad) {
+    BrokerConfig b;
+    auto err = load_config({}, with(overrides), b);
+    ASSERT_TRUE(err) << overrides[0];
+    EXPECT_NE(err->message.find(expected), std::string::npos) << err->message;
+  }
+  std::remove(keys.c_str());
 }
 
 TEST(Config, ListenersParseIpv6AndAnyHost) {
