@@ -25,6 +25,9 @@ constexpr const char* kMetrics =
 constexpr const char* kShare = "share groups (KIP-932) are not offered";
 constexpr const char* kTiered = "tiered storage (KIP-405) is not offered";
 constexpr const char* kLevels = "Kaffa compresses at each codec's default level";
+constexpr const char* kJwksOnce =
+    "Kaffa reads the OAUTHBEARER key set once, at start-up, from a file";
+constexpr const char* kNoOAuthLogin = "a broker does not log in to another with OAUTHBEARER";
 
 struct KafkaOnly {
   std::string_view name;  // a whole name, or a prefix ending in '.'
@@ -61,6 +64,11 @@ constexpr KafkaOnly kKafkaOnly[] = {
     {"compression.gzip.level", kLevels},
     {"compression.lz4.level", kLevels},
     {"compression.zstd.level", kLevels},
+    {"sasl.oauthbearer.jwks.endpoint.refresh.ms", kJwksOnce},
+    {"sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", kJwksOnce},
+    {"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", kJwksOnce},
+    {"sasl.oauthbearer.token.endpoint.url", kNoOAuthLogin},
+    {"sasl.login.", kNoOAuthLogin},
     {"log.preallocate", "Kaffa does not preallocate segment files"},
     {"log.flush.scheduler.interval.ms",
      "Kaffa's flusher checks log.flush.interval.ms on its own schedule"},

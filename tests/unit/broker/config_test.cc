@@ -310,6 +310,14 @@ TEST(Config, OAuthBearerValidatorPerListener) {
   EXPECT_NE(s.notices[0].find("listener B takes unsigned OAUTHBEARER tokens"), std::string::npos);
   EXPECT_EQ(s.oauthbearer["A"]->expected_audience, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(s.oauthbearer["A"]->clock_skew_ms, 5000);
+  // Kafka's settings for fetching keys over HTTP and for a broker's own login: noticed, no effect.
+  BrokerConfig k;
+  ASSERT_FALSE(load_config({},
+                           with({"sasl.oauthbearer.jwks.endpoint.refresh.ms=60000",
+                                 "sasl.login.refresh.window.factor=0.8"}),
+                           k));
+  ASSERT_EQ(k.notices.size(), 2u);
+  EXPECT_NE((k.notices[0] + k.notices[1]).find("key set once"), std::string::npos);
 
   const std::pair<std::vector<std::string>, const char*> bad[] = {
       {{"sasl.oauthbearer.jwks.endpoint.url=https://idp/keys"}, "must be a file: URL"},
