@@ -7,9 +7,9 @@
   same token without the scope is refused (insufficient_scope).
 - SIGNED: Kafka's OAuthBearerValidatorCallbackHandler with a JSON Web Key Set file written here
   (an RSA key made with python3-cryptography), an expected audience and issuer. Tokens signed
-  here reach the broker through confluent_kafka's oauth_cb and kafka-python's token provider;
-  one signed by another key, an expired one, one for another audience and an unsigned one are
-  refused.
+  here reach the broker through confluent_kafka's oauth_cb, kafka-python's token provider,
+  kafkajs's oauthBearerProvider and @platformatic/kafka's token; one signed by another key, an
+  expired one, one for another audience or issuer and an unsigned one are refused.
 """
 
 import base64
@@ -179,6 +179,28 @@ class SaslOAuthBearerTest(unittest.TestCase):
         with self.assertRaises((AuthenticationFailedError, NoBrokersAvailable)):
             KafkaProducer(sasl_oauth_token_provider=Provider(self.stranger.token()),
                           **dict(conf, api_version_auto_timeout_ms=5000))
+
+    def test_signed_token_through_the_node_clients(self):
+        records = [(0, None, b"js", [])]
+        mark = self.broker.log_mark()
+        res = cio.run_data_ops({
+            "op": "produce", "broker": self.bootstrap["SIGNED"], "topic": TOPIC, "codec": "none",
+            "sasl": {"mechanism": "oauthbearer", "token": self.key.token("kjs")},
+            "records": [{"partition": 0, "key": None, "value": base64.b64encode(b"js").decode(),
+                         "headers": []}]})
+        self.assertEqual(res["metadata"][0]["errorCode"], 0)
+        self.broker.wait_for_log(r"authenticated as User:kjs \(OAUTHBEARER\)", since=mark)
+        if cio.platformatic_missing():
+            self.skipTest(cio.platformatic_missing())
+        mark = self.broker.log_mark()
+        sasl = {"mechanism": "OAUTHBEARER", "token": self.key.token("plt")}
+        offsets = cio.platformatic_produce(self.bootstrap["SIGNED"], TOPIC, records,
+                                           options={"sasl": sasl})
+        self.assertEqual(len(offsets), 1)
+        self.broker.wait_for_log(r"authenticated as User:plt \(OAUTHBEARER\)", since=mark)
+        with self.assertRaises(AssertionError):
+            cio.platformatic_produce(self.bootstrap["SIGNED"], TOPIC, records, options={
+                "sasl": dict(sasl, token=self.stranger.token())})
 
 
 if __name__ == "__main__":

@@ -38,6 +38,11 @@ function tlsOptions(t) {
   return { ca: [read(t.ca)], cert: read(t.cert), key: read(t.key), rejectUnauthorized: true }
 }
 
+function saslOptions(sasl) {
+  if (sasl.mechanism !== 'oauthbearer') return sasl
+  return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: sasl.token }) }
+}
+
 const kafka = new Kafka({
   clientId: 'kaffa-systest-kafkajs-data',
   brokers: [req.broker],
@@ -47,8 +52,9 @@ const kafka = new Kafka({
     process.stderr.write(`[${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
   },
   retry: { retries: 2 },
-  // Optional {"mechanism": "plain", "username", "password"} for a SASL_PLAINTEXT listener.
-  ...(req.sasl ? { sasl: req.sasl } : {}),
+  // Optional {"mechanism": "plain", "username", "password"} for a SASL_PLAINTEXT listener, or
+  // {"mechanism": "oauthbearer", "token"}: the token given by kafkajs's oauthBearerProvider.
+  ...(req.sasl ? { sasl: saslOptions(req.sasl) } : {}),
   // Optional {"ca": path, "cert": path, "key": path} (PEM files; cert/key for mutual TLS) for a
   // TLS listener.
   ...(req.ssl ? { ssl: tlsOptions(req.ssl) } : {}),
