@@ -156,6 +156,9 @@ void AdminApi::cluster(net::HttpReply reply) {
   for (const auto& l : bound_) w.value("http://" + l.host + ":" + std::to_string(l.port));
   w.end_array();
   w.key("log_dir").value(broker_.config().log_dir);
+  w.key("log_dirs").begin_array();
+  for (const auto& d : broker_.config().log_dirs) w.value(d);
+  w.end_array();
   w.end_object();
   reply(json_response(200, w.str()));
 }

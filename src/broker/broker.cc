@@ -72,11 +72,35 @@ Broker::Broker(BrokerConfig config)
 Broker::~Broker() = default;
 
 void Broker::load_or_create_meta() {
-  // Kafka's meta.properties: the cluster id and node id this data directory belongs to.
+  // Each log directory is locked (Kafka's .lock) and carries Kafka's meta.properties: the cluster
+  // id and node id it belongs to. They must agree; a directory without one (new, or a disk
+  // added to log.dirs) gets this broker's.
   namespace fs = std::filesystem;
-  fs::create_directories(config_.log_dir);
-  const fs::path meta = fs::path(config_.log_dir) / "meta.properties";
-  if (fs::exists(meta)) {
+  for (const auto& dir : config_.log_dirs) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("cannot create log directory " + dir + ": " + ec.message());
+    std::string error;
+    auto lock = storage::DirectoryLock::take(dir, &error);
+    if (!lock) throw std::runtime_error(error);
+    dir_locks_.push_back(std::move(*lock));
+  }
+  // The broker's own metadata lives in the first directory: listed elsewhere, it would be lost.
+  for (size_t d = 1; d < config_.log_dirs.size(); ++d) {
+    if (fs::exists(fs::path(config_.log_dirs[d]) / "__kaffa_metadata")) {
+      throw std::runtime_error(config_.log_dirs[d] +
+                               " holds the broker's metadata (__kaffa_metadata), which belongs in "
+                               "the first directory of log.dirs; list it first");
+    }
+  }
+  std::string found_in;
+  bool all_have = true;
+  for (const auto& dir : config_.log_dirs) {
+    const fs::path meta = fs::path(dir) / "meta.properties";
+    if (!fs::exists(meta)) {
+      all_have = false;
+      continue;
+    }
     std::ifstream in(meta);
     std::stringstream ss;
     ss << in.rdbuf();
@@ -89,24 +113,30 @@ void Broker::load_or_create_meta() {
       throw std::runtime_error(meta.string() + " belongs to node.id " + props["node.id"] +
                                ", but this broker is node.id " + std::to_string(config_.node_id));
     }
+    if (!found_in.empty() && props["cluster.id"] != cluster_id_) {
+      throw std::runtime_error(meta.string() + " belongs to cluster " + props["cluster.id"] +
+                               ", but " + found_in + " to cluster " + cluster_id_);
+    }
     cluster_id_ = props["cluster.id"];
-    return;
+    found_in = meta.string();
   }
-  cluster_id_ = protocol::Uuid::random().to_base64();
-  write_meta_properties();
+  if (found_in.empty()) cluster_id_ = protocol::Uuid::random().to_base64();
+  if (!all_have) write_meta_properties();
 }
 
 void Broker::write_meta_properties() {
   namespace fs = std::filesystem;
-  const fs::path meta = fs::path(config_.log_dir) / "meta.properties";
-  const fs::path tmp = meta.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# Written by kaffa.\nversion=1\ncluster.id=" << cluster_id_
-        << "\nnode.id=" << config_.node_id << "\n";
-    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+  for (const auto& dir : config_.log_dirs) {
+    const fs::path meta = fs::path(dir) / "meta.properties";
+    const fs::path tmp = meta.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << "# Written by kaffa.\nversion=1\ncluster.id=" << cluster_id_
+          << "\nnode.id=" << config_.node_id << "\n";
+      if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, meta);
   }
-  fs::rename(tmp, meta);
 }
 
 void Broker::load_topics() {
@@ -137,7 +167,8 @@ void Broker::start() {
   }();
   server_ = std::make_unique<net::Server>(server_config(in_force), *this);
   partitions_ = std::make_unique<cluster::PartitionManager>(
-      config_.log_dir, server_->thread_count(), dynamic_configs::log_defaults(in_force), flusher_,
+      std::vector<std::filesystem::path>(config_.log_dirs.begin(), config_.log_dirs.end()),
+      server_->thread_count(), dynamic_configs::log_defaults(in_force), flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
@@ -170,9 +201,11 @@ void Broker::start() {
   // The admin API is announced before "ready", so that whoever waits for "ready" finds it.
   admin_ = std::make_unique<AdminApi>(*this, *server_);
   admin_->start();
+  std::string dirs;
+  for (const auto& d : config_.log_dirs) dirs += (dirs.empty() ? "" : ",") + d;
   for (const auto& b : bound) {
     log::info("kaffa ready listener={}://{}:{} node.id={} cluster.id={} log.dirs={}", b.name,
-              b.host, b.port, config_.node_id, cluster_id_, config_.log_dir);
+              b.host, b.port, config_.node_id, cluster_id_, dirs);
   }
 }
 

@@ -34,6 +34,7 @@
 #include "net/server.h"
 #include "security/acl.h"
 #include "security/scram.h"
+#include "storage/dir_lock.h"
 #include "storage/flusher.h"
 #include "txn/marker_sender.h"
 #include "txn/partition_verifier.h"
@@ -300,6 +301,7 @@ class Broker : public net::RequestHandler {
                              net::Completion& done);
 
   BrokerConfig config_;
+  std::vector<storage::DirectoryLock> dir_locks_;  // one per log.dirs entry, held until exit
   std::string cluster_id_;
   std::vector<std::pair<std::string, AdvertisedBroker>> advertised_;  // per listener, in order
   // Before everything that may hold a Responder (its latency timer points into the metrics).

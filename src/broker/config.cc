@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <functional>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "base/log.h"
@@ -162,22 +164,37 @@ const std::vector<Setting>& settings() {
          c.sasl_mechanism_inter_broker_protocol = m;
          return true;
        }},
-      {"log.dirs", "./kaffa-data", "The directory holding the broker's data.",
+      {"log.dirs", "./kaffa-data",
+       "The directories holding the partition logs, comma separated (one per disk); the first "
+       "also holds the broker's metadata.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
-         if (v.empty() || v.find(',') != std::string::npos) {
-           why = "exactly one directory is supported";
+         auto dirs = split_list(v);
+         if (dirs.empty()) {
+           why = "must name at least one directory";
            return false;
          }
-         c.log_dir = v;
+         std::set<std::filesystem::path> seen;
+         for (const auto& d : dirs) {
+           std::error_code ec;
+           // "/d" and "/d/" are one directory: compare both with a trailing separator.
+           const auto path = (std::filesystem::absolute(d, ec) / "").lexically_normal();
+           if (!seen.insert(path).second) {
+             why = "directory " + d + " is named twice";
+             return false;
+           }
+         }
+         c.log_dir = dirs.front();
+         c.log_dirs = std::move(dirs);
          return true;
        }},
-      {"log.dir", "./kaffa-data", "Alias of log.dirs.",
+      {"log.dir", "./kaffa-data", "The one log directory when log.dirs is not set.",
        [](const std::string& v, BrokerConfig& c, std::string& why) {
-         if (v.empty()) {
+         if (trim(v).empty()) {
            why = "must not be empty";
            return false;
          }
-         c.log_dir = v;
+         c.log_dir = trim(v);
+         c.log_dirs = {c.log_dir};
          return true;
        }},
       {"num.partitions", "1", "Partitions of an auto-created topic or of one created with -1.",

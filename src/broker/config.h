@@ -111,7 +111,11 @@ struct BrokerConfig {
   };
   OAuthBearerSettings oauthbearer_settings;
   std::map<std::string, std::shared_ptr<const security::OAuthBearerConfig>> oauthbearer;
-  std::string log_dir;
+  // log.dirs: every directory holding partition logs (Kafka's JBOD), each with its meta.properties
+  // and checkpoints; log_dir is the first, which also holds __kaffa_metadata and the cleaner's
+  // checkpoint.
+  std::vector<std::string> log_dirs{"./kaffa-data"};
+  std::string log_dir = "./kaffa-data";
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
   bool auto_create_topics_enable = true;

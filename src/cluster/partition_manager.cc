@@ -2,10 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <optional>
+#include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "base/log.h"
@@ -43,6 +48,17 @@ void run_parallel(size_t n, size_t threads, const std::function<void(size_t)>& w
   drain();
 }
 
+// "<topic>-<partition>" -> (topic, partition); nullopt for any other name.
+std::optional<std::pair<std::string, int32_t>> parse_partition_dir(const std::string& name) {
+  const auto dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
+  int32_t index = 0;
+  const char* end = name.data() + name.size();
+  auto [ptr, ec] = std::from_chars(name.data() + dash + 1, end, index);
+  if (ec != std::errc() || ptr != end || index < 0) return std::nullopt;
+  return std::make_pair(name.substr(0, dash), index);
+}
+
 std::string unique_suffix() {
   static std::atomic<uint64_t> counter{0};
   return std::to_string(::getpid()) + "x" + std::to_string(counter.fetch_add(1));
@@ -50,18 +66,75 @@ std::string unique_suffix() {
 
 }  // namespace
 
-PartitionManager::PartitionManager(fs::path log_dir, size_t shards, LogDefaults defaults,
-                                   storage::Flusher& flusher, Post post)
-    : log_dir_(std::move(log_dir)),
+PartitionManager::PartitionManager(std::vector<fs::path> log_dirs, size_t shards,
+                                   LogDefaults defaults, storage::Flusher& flusher, Post post)
+    : log_dirs_(std::move(log_dirs)),
       shards_(shards == 0 ? 1 : shards),
       flusher_(flusher),
       post_(std::move(post)),
-      defaults_(std::make_shared<const LogDefaults>(defaults)) {}
+      defaults_(std::make_shared<const LogDefaults>(defaults)),
+      dir_counts_(log_dirs_.size(), 0) {
+  if (log_dirs_.empty()) throw std::invalid_argument("PartitionManager: no log directory");
+}
 
 PartitionManager::~PartitionManager() = default;
 
-fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index) const {
-  return log_dir_ / (topic + "-" + std::to_string(index));
+fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index) {
+  std::lock_guard lock(mu_);
+  const auto key = std::make_pair(topic, index);
+  auto it = located_.find(key);
+  if (it == located_.end()) {
+    // Kafka's placement: the log directory holding the fewest partitions, the first on a tie.
+    const auto least = std::min_element(dir_counts_.begin(), dir_counts_.end());
+    const auto dir = static_cast<size_t>(least - dir_counts_.begin());
+    it = located_.emplace(key, dir).first;
+    ++dir_counts_[dir];
+  }
+  return log_dirs_[it->second] / (topic + "-" + std::to_string(index));
+}
+
+void PartitionManager::forget_location(const std::string& topic, int32_t index) {
+  std::lock_guard lock(mu_);
+  if (auto it = located_.find({topic, index}); it != located_.end()) {
+    --dir_counts_[it->second];
+    located_.erase(it);
+  }
+}
+
+bool PartitionManager::locate_existing(std::string* error) {
+  std::map<std::pair<std::string, int32_t>, size_t> found;
+  for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    std::error_code ec;
+    fs::create_directories(log_dirs_[d], ec);
+    for (const auto& entry : fs::directory_iterator(log_dirs_[d], ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_directory()) continue;
+      if (name.size() > 7 && name.ends_with("-delete")) {
+        std::error_code ignored;
+        fs::remove_all(entry.path(), ignored);  // a deletion interrupted by a stop or crash
+        continue;
+      }
+      const auto key = parse_partition_dir(name);
+      if (!key) continue;
+      auto [it, inserted] = found.emplace(*key, d);
+      if (!inserted) {
+        if (error) {
+          *error = name + " has a log in both " + log_dirs_[it->second].string() + " and " +
+                   log_dirs_[d].string() + "; remove the stale one";
+        }
+        return false;
+      }
+    }
+    if (ec) {
+      if (error) *error = "cannot list " + log_dirs_[d].string() + ": " + ec.message();
+      return false;
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& [key, d] : found) {
+    if (located_.emplace(key, d).second) ++dir_counts_[d];
+  }
+  return true;
 }
 
 size_t PartitionManager::shard_of(const std::string& topic, int32_t index) const {
@@ -91,25 +164,32 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
 }
 
 bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* error) {
-  std::error_code ec;
-  fs::create_directories(log_dir_, ec);
-  for (const auto& entry : fs::directory_iterator(log_dir_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && name.size() > 7 && name.ends_with("-delete")) {
-      fs::remove_all(entry.path(), ec);
-    }
+  if (!locate_existing(error)) return false;
+  // Each directory's checkpoints speak for the logs in that directory only.
+  storage::OffsetCheckpointFile::Offsets recovery, starts;
+  for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    const fs::path& dir = log_dirs_[d];
+    auto keep_own = [&](storage::OffsetCheckpointFile::Offsets from, auto& into) {
+      std::lock_guard lock(mu_);
+      for (const auto& [key, offset] : from) {
+        if (auto it = located_.find(key); it != located_.end() && it->second == d) {
+          into[key] = offset;
+        }
+      }
+    };
+    keep_own(read_checkpoint(dir / kRecoveryCheckpoint, "every log is recovered from its start"),
+             recovery);
+    keep_own(read_checkpoint(dir / kLogStartCheckpoint,
+                             "log start offsets are the first segments' base offsets"),
+             starts);
+    keep_own(read_checkpoint(dir / kReplicationCheckpoint,
+                             "replicas start with their log end as high watermark"),
+             high_watermarks_);
   }
-  const auto recovery =
-      read_checkpoint(log_dir_ / kRecoveryCheckpoint, "every log is recovered from its start");
-  const auto starts = read_checkpoint(log_dir_ / kLogStartCheckpoint,
-                                      "log start offsets are the first segments' base offsets");
-  const auto watermarks = read_checkpoint(log_dir_ / kReplicationCheckpoint,
-                                          "replicas start with their log end as high watermark");
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, offset] : recovery) recovery_points_[key] = offset;
-    for (const auto& [key, offset] : starts) log_starts_[key] = offset;
-    for (const auto& [key, offset] : watermarks) high_watermarks_[key] = offset;
+    recovery_points_.insert(recovery.begin(), recovery.end());
+    log_starts_.insert(starts.begin(), starts.end());
   }
   struct Job {
     const TopicInfo* topic;
@@ -153,11 +233,21 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
       partitions_[{j.topic->name, j.index}] = std::move(j.partition);
     }
   }
-  return sync_log_dir(error);  // directories recreated above (lost before a crash) become durable
+  // Directories recreated above (lost before a crash) become durable.
+  for (const auto& dir : log_dirs_) {
+    if (!storage::sync_directory(dir, error)) return false;
+  }
+  return true;
 }
 
-bool PartitionManager::sync_log_dir(std::string* error) const {
-  return storage::sync_directory(log_dir_, error);
+bool PartitionManager::sync_parents(const std::vector<std::shared_ptr<Partition>>& created,
+                                    std::string* error) const {
+  std::set<fs::path> dirs;
+  for (const auto& p : created) dirs.insert(p->dir().parent_path());
+  for (const auto& dir : dirs) {
+    if (!storage::sync_directory(dir, error)) return false;
+  }
+  return true;
 }
 
 bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
@@ -176,7 +266,7 @@ bool PartitionManager::add_topic(const TopicInfo& topic, std::string* error) {
     if (!p) return false;
     created.push_back(std::move(p));
   }
-  if (!sync_log_dir(error)) return false;  // the new partition directories' entries, at once
+  if (!sync_parents(created, error)) return false;  // the new directories' entries, at once
   std::lock_guard lock(mu_);
   for (auto& p : created) {
     adopt_locked(p);
@@ -246,6 +336,9 @@ void PartitionManager::close_and_delete(std::vector<std::shared_ptr<Partition>> 
       const fs::path doomed = dir.string() + "." + unique_suffix() + "-delete";
       fs::rename(dir, doomed, ec);
       fs::remove_all(ec ? dir : doomed, ec);
+      // Its place is free once the directory is gone (one left behind keeps the place, so that
+      // the log is never in two directories).
+      if (!fs::exists(dir, ec)) forget_location(p->topic(), p->index());
       if (remaining->fetch_sub(1) == 1) {
         // As Kafka's LogManager.asyncDelete: checkpoints without the partitions before a topic of
         // the same name can be created (a stale log start offset would cut the new log at
@@ -304,7 +397,7 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
     out << expected;
     if (!out.flush()) log::warn("cannot write {}", meta.string());
   }
-  if (!existed && !sync_log_dir(error)) return nullptr;
+  if (!existed && !storage::sync_directory(dir.parent_path(), error)) return nullptr;
   std::lock_guard lock(mu_);
   auto [it, inserted] = partitions_.emplace(key, std::move(p));
   if (inserted) adopt_locked(it->second);
@@ -340,24 +433,41 @@ std::vector<std::shared_ptr<Partition>> PartitionManager::all() const {
   return out;
 }
 
+std::vector<std::pair<size_t, std::shared_ptr<Partition>>> PartitionManager::all_by_dir() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<size_t, std::shared_ptr<Partition>>> out;
+  out.reserve(partitions_.size());
+  for (const auto& [key, p] : partitions_) {
+    auto it = located_.find(key);
+    out.emplace_back(it == located_.end() ? 0 : it->second, p);
+  }
+  return out;
+}
+
 bool PartitionManager::write_checkpoints(std::string* error) {
   std::lock_guard writer(checkpoint_mu_);
-  storage::OffsetCheckpointFile::Offsets offsets;
-  storage::OffsetCheckpointFile::Offsets starts;
-  for (const auto& p : all()) {
-    offsets[{p->topic(), p->index()}] = p->recovery_point_snapshot();
-    starts[{p->topic(), p->index()}] = p->log_start_snapshot();
+  // One set of files per log directory, each naming the logs in it (Kafka's layout).
+  using Offsets = storage::OffsetCheckpointFile::Offsets;
+  std::vector<Offsets> offsets(log_dirs_.size()), starts(log_dirs_.size()),
+      watermarks(log_dirs_.size());
+  const bool replicated = replicated_.load(std::memory_order_acquire);
+  for (const auto& [d, p] : all_by_dir()) {
+    offsets[d][{p->topic(), p->index()}] = p->recovery_point_snapshot();
+    starts[d][{p->topic(), p->index()}] = p->log_start_snapshot();
+    if (replicated) watermarks[d][{p->topic(), p->index()}] = p->high_watermark_snapshot();
   }
-  if (replicated_.load(std::memory_order_acquire)) {
-    storage::OffsetCheckpointFile::Offsets watermarks;
-    for (const auto& p : all()) watermarks[{p->topic(), p->index()}] = p->high_watermark_snapshot();
-    if (!storage::OffsetCheckpointFile(log_dir_ / kReplicationCheckpoint)
-             .write(watermarks, error)) {
+  for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    const fs::path& dir = log_dirs_[d];
+    if (replicated &&
+        !storage::OffsetCheckpointFile(dir / kReplicationCheckpoint).write(watermarks[d], error)) {
+      return false;
+    }
+    if (!storage::OffsetCheckpointFile(dir / kRecoveryCheckpoint).write(offsets[d], error) ||
+        !storage::OffsetCheckpointFile(dir / kLogStartCheckpoint).write(starts[d], error)) {
       return false;
     }
   }
-  return storage::OffsetCheckpointFile(log_dir_ / kRecoveryCheckpoint).write(offsets, error) &&
-         storage::OffsetCheckpointFile(log_dir_ / kLogStartCheckpoint).write(starts, error);
+  return true;
 }
 
 void PartitionManager::tick(size_t shard, int64_t now_ms) {

@@ -7,7 +7,12 @@
 // logs on up to recovery_threads() threads, each log on one of them (Kafka's
 // num.recovery.threads.per.data.dir), as does open_replicas.
 //
-// Files in <log.dirs> (Kafka's names and formats, storage/checkpoint_file.h):
+// Log directories (log.dirs, Kafka's JBOD): a partition's log lives in one of them. Start-up finds
+// each existing log where it is (a log found in two directories fails the start); a new one goes
+// to the directory holding the fewest partitions (the first listed on a tie), as Kafka places
+// them. Each directory has its own checkpoint files, naming only the logs in it.
+//
+// Files in each log directory (Kafka's names and formats, storage/checkpoint_file.h):
 //   <topic>-<partition>/                    one directory per partition (storage/log.h); its
 //                                           entry here is synced once per batch of new partitions
 //   recovery-point-offset-checkpoint        offsets below which each log is known durable; written
@@ -42,7 +47,8 @@ namespace kaffa::cluster {
 
 class PartitionManager {
  public:
-  PartitionManager(std::filesystem::path log_dir, size_t shards, LogDefaults defaults,
+  // `log_dirs`: at least one.
+  PartitionManager(std::vector<std::filesystem::path> log_dirs, size_t shards, LogDefaults defaults,
                    storage::Flusher& flusher, Post post);
   ~PartitionManager();
 
@@ -51,8 +57,9 @@ class PartitionManager {
   void set_recovery_threads(size_t n) { recovery_threads_ = n == 0 ? 1 : n; }
   size_t recovery_threads() const { return recovery_threads_; }
 
-  // Start-up: removes leftover "-delete" directories, reads the recovery points, and opens (with
-  // recovery) every partition of `topics`. False with *error when a log cannot be opened.
+  // Start-up: finds the logs in every log directory (removing leftover "-delete" directories),
+  // reads each directory's recovery points, and opens (with recovery) every partition of
+  // `topics`. False with *error when a log cannot be opened or is found in two directories.
   bool load(const std::vector<TopicInfo>& topics, std::string* error);
 
   // Any thread: creates the partitions of a new topic (directories, logs). Fails while a topic of
@@ -88,6 +95,9 @@ class PartitionManager {
 
   std::shared_ptr<Partition> get(std::string_view topic, int32_t index) const;  // any thread
   std::vector<std::shared_ptr<Partition>> all() const;                          // any thread
+  // Any thread: every partition with the index (in log_dirs()) of the directory holding its log.
+  std::vector<std::pair<size_t, std::shared_ptr<Partition>>> all_by_dir() const;
+  const std::vector<std::filesystem::path>& log_dirs() const { return log_dirs_; }
 
   // Cluster mode (the ReplicaManager, before its first image): checkpoints include the high
   // watermarks, and open_replica() starts a log at its checkpointed watermark, not its log end.
@@ -106,7 +116,12 @@ class PartitionManager {
   std::shared_ptr<Partition> open_partition(const TopicInfo& topic, int32_t index,
                                             int64_t recovery_point, std::string* error,
                                             int64_t log_start_offset = 0);
-  std::filesystem::path partition_dir(const std::string& topic, int32_t index) const;
+  // Where the partition's log is, else where it goes (placed now, and remembered). Any thread.
+  std::filesystem::path partition_dir(const std::string& topic, int32_t index);
+  // After a partition's directory is removed: its place is free again.
+  void forget_location(const std::string& topic, int32_t index);
+  // load(): records where each existing log is; false on a log found in two directories.
+  bool locate_existing(std::string* error);
   // topic_changes.cc. The defaults in force (any thread), and a partition's configs resolved
   // again with them and `topic_configs` (its owner loop).
   std::shared_ptr<const LogDefaults> defaults() const;
@@ -115,13 +130,14 @@ class PartitionManager {
   // while it was being opened.
   void adopt_locked(const std::shared_ptr<Partition>& p);
   size_t shard_of(const std::string& topic, int32_t index) const;
-  // fsync of <log.dirs>: makes the entries of newly created partition directories durable.
-  bool sync_log_dir(std::string* error) const;
+  // fsync of the log directories holding `created`: makes their new entries durable.
+  bool sync_parents(const std::vector<std::shared_ptr<Partition>>& created,
+                    std::string* error) const;
   // Closes each on its owner loop and removes its directory; after() once all are gone.
   void close_and_delete(std::vector<std::shared_ptr<Partition>> removed,
                         std::function<void()> after);
 
-  const std::filesystem::path log_dir_;
+  const std::vector<std::filesystem::path> log_dirs_;
   const size_t shards_;
   storage::Flusher& flusher_;
   Post post_;
@@ -130,6 +146,9 @@ class PartitionManager {
   std::shared_ptr<const LogDefaults> defaults_;  // replaced whole by set_defaults
   std::map<std::pair<std::string, int32_t>, std::shared_ptr<Partition>, std::less<>> partitions_;
   std::set<std::string> deleting_;
+  // The log directory (index in log_dirs_) of every log found or placed, and their counts.
+  std::map<std::pair<std::string, int32_t>, size_t> located_;
+  std::vector<size_t> dir_counts_;
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;
   // From load(): checkpointed offsets of logs not opened yet (cluster mode opens them later).
   std::map<std::pair<std::string, int32_t>, int64_t> recovery_points_;

@@ -113,7 +113,7 @@ bool PartitionManager::add_partitions(const TopicInfo& topic, int32_t from, std:
     if (!p) return false;
     created.push_back(std::move(p));
   }
-  if (!sync_log_dir(error)) return false;
+  if (!sync_parents(created, error)) return false;
   std::lock_guard lock(mu_);
   for (auto& p : created) {
     adopt_locked(p);

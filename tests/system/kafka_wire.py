@@ -346,6 +346,25 @@ class Connection:
             raise AssertionError("correlation id %d, want %d" % (corr, correlation_id))
         return parse_create_topics_v0(body)
 
+    def describe_log_dirs(self, correlation_id=1):
+        """DescribeLogDirs v1 for every partition: [(error, path, {topic: {partition: (size,
+        offset_lag, is_future)}})], one entry per log directory in the broker's order."""
+        self.send(frame(header_v1(35, 1, correlation_id) + i32(-1)))
+        corr, data = self.read_response()
+        if corr != correlation_id:
+            raise AssertionError("correlation id %d, want %d" % (corr, correlation_id))
+        r = Reader(data)
+        r.i32()  # throttle
+
+        def partition(r):
+            return (r.i32(), r.i64(), r.i64(), r.i8())
+        dirs = r.array(lambda r: (r.i16(), r.string(),
+                                  r.array(lambda r: (r.string(), r.array(partition)))))
+        if not r.done():
+            raise AssertionError("DescribeLogDirs v1: bytes left over")
+        return [(error, path, {name: {p[0]: p[1:] for p in ps} for name, ps in topics})
+                for error, path, topics in dirs]
+
 
 def connect(broker):
     return Connection(broker.host, broker.port)

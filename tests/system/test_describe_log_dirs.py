@@ -39,19 +39,9 @@ class DescribeLogDirsTest(BrokerTestCase):
 
     def test_v1_all_partitions(self):
         with kw.connect(self.broker) as conn:
-            conn.send(kw.frame(kw.header_v1(35, 1, 8) + kw.i32(-1)))  # null: every partition
-            _, data = conn.read_response()
-        r = kw.Reader(data)
-        r.i32()
-        def partition(r):
-            return (r.i32(), r.i64(), r.i64(), r.i8())
-        result = r.array(lambda r: (r.i16(), r.string(),
-                                    r.array(lambda r: (r.string(), r.array(partition)))))
-        self.assertTrue(r.done())
-        (error, path, topics), = result
+            (error, path, parts), = conn.describe_log_dirs()
         self.assertEqual(error, 0)
         self.assertEqual(path, os.path.abspath(self.broker.log_dir))
-        parts = {name: {p[0]: p[1:] for p in ps} for name, ps in topics}
         self.assertEqual(sorted(parts[TOPIC]), [0, 1, 2])
         self.assertGreater(parts[TOPIC][1][0], 20000)
         self.assertEqual(parts[TOPIC][0][0], 0)

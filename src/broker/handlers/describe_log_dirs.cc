@@ -1,7 +1,7 @@
-// DescribeLogDirs (key 35), versions 0-4 (flexible from 2): the one log directory of this broker
-// (`log.dirs`, absolute) with the size of each partition's segments and its offset lag (log end -
-// high watermark: 0 on a single node), never a future log (no AlterReplicaLogDirs), and from v4
-// the file system's total and usable bytes (statvfs). A null topic list means every partition;
+// DescribeLogDirs (key 35), versions 0-4 (flexible from 2): each log directory of this broker
+// (`log.dirs`, absolute, in their order) with the size of each of its partitions' segments and
+// their offset lag (always 0 here), never a future log (no AlterReplicaLogDirs), and from v4 the
+// file system's total and usable bytes (statvfs). A null topic list means every partition;
 // named partitions this broker does not host are left out, as Kafka does.
 // Authorization: DESCRIBE on the cluster, else no directories (v3+: CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/describe_log_dirs.h"
@@ -35,31 +35,34 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
       for (const int32_t p : t.partitions) wanted.emplace(t.topic, p);
     }
   }
-  std::map<std::string, std::vector<protocol::DescribeLogDirsResponse::DescribeLogDirsPartition>>
-      by_topic;
-  for (const auto& p : broker.partitions().all()) {
+  using Partitions = std::vector<protocol::DescribeLogDirsResponse::DescribeLogDirsPartition>;
+  const auto& dirs = broker.partitions().log_dirs();
+  std::vector<std::map<std::string, Partitions>> by_dir(dirs.size());
+  for (const auto& [d, p] : broker.partitions().all_by_dir()) {
     if (req.topics && !wanted.count({p->topic(), p->index()})) continue;
-    auto& out = by_topic[p->topic()].emplace_back();
+    auto& out = by_dir[d][p->topic()].emplace_back();
     out.partition_index = p->index();
     out.partition_size = p->size_snapshot();
     out.offset_lag = 0;
     out.is_future_key = false;
   }
   protocol::DescribeLogDirsResponse resp;
-  auto& dir = resp.results.emplace_back();
-  std::error_code ec;
-  dir.log_dir = std::filesystem::absolute(broker.config().log_dir, ec).lexically_normal().string();
-  struct statvfs fs {};
-  if (::statvfs(broker.config().log_dir.c_str(), &fs) == 0) {
-    dir.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
-    dir.usable_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-  }
-  for (auto& [name, partitions] : by_topic) {
-    auto& t = dir.topics.emplace_back();
-    t.name = name;
-    std::sort(partitions.begin(), partitions.end(),
-              [](const auto& a, const auto& b) { return a.partition_index < b.partition_index; });
-    t.partitions = std::move(partitions);
+  for (size_t d = 0; d < dirs.size(); ++d) {
+    auto& dir = resp.results.emplace_back();
+    std::error_code ec;
+    dir.log_dir = std::filesystem::absolute(dirs[d], ec).lexically_normal().string();
+    struct statvfs fs {};
+    if (::statvfs(dirs[d].c_str(), &fs) == 0) {
+      dir.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
+      dir.usable_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    }
+    for (auto& [name, partitions] : by_dir[d]) {
+      auto& t = dir.topics.emplace_back();
+      t.name = name;
+      std::sort(partitions.begin(), partitions.end(),
+                [](const auto& a, const auto& b) { return a.partition_index < b.partition_index; });
+      t.partitions = std::move(partitions);
+    }
   }
   respond.send(resp);
 }

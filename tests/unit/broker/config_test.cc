@@ -364,5 +364,28 @@ TEST(Config, LogRollHoursAppliesUnlessLogRollMsIsGiven) {
   EXPECT_EQ(b.log_roll_ms, 5000);
 }
 
+TEST(Config, LogDirsListsEveryDirectoryOnce) {
+  BrokerConfig a;
+  ASSERT_FALSE(load_config({{"log.dirs", " /d1, /d2 ,/d3"}}, {}, a));
+  EXPECT_EQ(a.log_dirs, (std::vector<std::string>{"/d1", "/d2", "/d3"}));
+  EXPECT_EQ(a.log_dir, "/d1");  // the broker's metadata goes there
+  BrokerConfig b;
+  const auto twice = load_config({{"log.dirs", "/d1,/d2,/d1/"}}, {}, b);
+  ASSERT_TRUE(twice);
+  EXPECT_NE(twice->message.find("named twice"), std::string::npos) << twice->message;
+  BrokerConfig c;
+  EXPECT_TRUE(load_config({{"log.dirs", " , "}}, {}, c));
+  // Kafka: log.dir is used only when log.dirs is not set.
+  BrokerConfig d;
+  ASSERT_FALSE(load_config({{"log.dir", "/only"}}, {}, d));
+  EXPECT_EQ(d.log_dirs, (std::vector<std::string>{"/only"}));
+  BrokerConfig e;
+  ASSERT_FALSE(load_config({{"log.dir", "/only"}, {"log.dirs", "/x,/y"}}, {}, e));
+  EXPECT_EQ(e.log_dirs, (std::vector<std::string>{"/x", "/y"}));
+  BrokerConfig f;
+  ASSERT_FALSE(load_config({}, {}, f));
+  EXPECT_EQ(f.log_dirs, (std::vector<std::string>{"./kaffa-data"}));
+}
+
 }  // namespace
 }  // namespace kaffa::broker

@@ -48,7 +48,7 @@ TEST(CleanerManager, CleansCompactedPartitionsAndIsolatesAFailingOne) {
   // Posts run inline on the cleaner thread: the test thread does not touch the partitions while
   // the cleaner runs (it only reads atomics).
   const Post inline_post = [](size_t, std::function<void()> fn) { fn(); };
-  PartitionManager pm(dir.path(), 1, LogDefaults{}, flusher, inline_post);
+  PartitionManager pm({dir.path()}, 1, LogDefaults{}, flusher, inline_post);
   ASSERT_TRUE(
       pm.load({topic("good", "compact"), topic("bad", "compact,delete"), topic("plain", "delete")},
               nullptr));
@@ -95,7 +95,7 @@ struct OneCompactedTopic {
   testing::TempDir dir;
   storage::Flusher flusher;
   const Post inline_post = [](size_t, std::function<void()> fn) { fn(); };
-  PartitionManager pm{dir.path(), 1, LogDefaults{}, flusher, inline_post};
+  PartitionManager pm{{dir.path()}, 1, LogDefaults{}, flusher, inline_post};
   OneCompactedTopic() {
     EXPECT_TRUE(pm.load({topic("good", "compact")}, nullptr));
     append_updates(*pm.get("good", 0), 30);

@@ -18,11 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TopicInfo topic(std::string name, int32_t partitions) {
-  TopicInfo t;
-  t.name = std::move(name);
-  t.partitions = partitions;
-  t.configs["segment.bytes"] = "2048";  // several segments per partition
-  return t;
+  return topic_info(std::move(name), partitions, {{"segment.bytes", "2048"}});  // several segments
 }
 
 const std::vector<TopicInfo> kTopics = {topic("a", 9), topic("b", 5)};
@@ -32,7 +28,7 @@ struct Manager {
   storage::Flusher flusher;
   PartitionManager pm;
   Manager(const fs::path& dir, size_t threads)
-      : pm(dir, 2, LogDefaults{}, flusher, [](size_t, std::function<void()> fn) { fn(); }) {
+      : pm({dir}, 2, LogDefaults{}, flusher, [](size_t, std::function<void()> fn) { fn(); }) {
     pm.set_recovery_threads(threads);
   }
 };

@@ -42,7 +42,7 @@ struct Manager {
   storage::Flusher flusher;
   PartitionManager pm;
   explicit Manager(const std::filesystem::path& dir, LogDefaults d = {})
-      : pm(dir, 1, d, flusher, [](size_t, std::function<void()> fn) { fn(); }) {}
+      : pm({dir}, 1, d, flusher, [](size_t, std::function<void()> fn) { fn(); }) {}
 };
 
 std::string read_file(const std::filesystem::path& p) {

@@ -5,10 +5,12 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "cluster/topic_registry.h"
 #include "record/builder.h"
 
 namespace kaffa::cluster {
@@ -45,6 +47,16 @@ inline std::string batch(int n) {
   std::vector<record::BuildRecord> recs;
   for (int i = 0; i < n; ++i) recs.push_back({std::string("k"), std::string("v"), {}, 1000 + i});
   return record::build_batch(recs, record::Compression::none);
+}
+
+// A topic of `partitions` partitions with these topic configs.
+inline TopicInfo topic_info(std::string name, int32_t partitions,
+                            std::map<std::string, std::string> configs = {}) {
+  TopicInfo t;
+  t.name = std::move(name);
+  t.partitions = partitions;
+  t.configs = std::move(configs);
+  return t;
 }
 
 }  // namespace kaffa::cluster

@@ -68,7 +68,8 @@ struct Fixture {
   explicit Fixture(std::filesystem::path data = {}) {
     if (data.empty()) data = dir.path();
     Post post = [this](size_t, std::function<void()> fn) { loop.post(std::move(fn)); };
-    partitions = std::make_unique<PartitionManager>(data, 1, LogDefaults{}, flusher, post);
+    partitions = std::make_unique<PartitionManager>(std::vector<std::filesystem::path>{data}, 1,
+                                                    LogDefaults{}, flusher, post);
     std::string error;
     EXPECT_TRUE(partitions->load({}, &error)) << error;
     ReplicaManagerSettings settings;

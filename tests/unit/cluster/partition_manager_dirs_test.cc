@@ -1,0 +1,148 @@
+// PartitionManager over several log directories (log.dirs, Kafka's JBOD): new logs go to the
+// directory holding the fewest, each log is found again where it is whatever the order of the
+// directories, each directory's checkpoints name only its own logs, a log in two directories fails
+// the start, and a deleted log's place is free again.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "cluster/partition_manager.h"
+#include "partition_testing.h"
+#include "storage/checkpoint_file.h"
+#include "storage_dir.h"
+
+namespace kaffa::cluster {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every post runs inline: nothing here waits for a flush.
+struct Manager {
+  storage::Flusher flusher;
+  PartitionManager pm;
+  explicit Manager(std::vector<fs::path> dirs)
+      : pm(std::move(dirs), 2, LogDefaults{}, flusher,
+           [](size_t, std::function<void()> fn) { fn(); }) {}
+};
+
+// How many of the topic's partition directories each of `dirs` holds; each exactly once.
+std::vector<int> spread(const std::vector<fs::path>& dirs, const TopicInfo& t) {
+  std::vector<int> counts(dirs.size(), 0);
+  for (int32_t i = 0; i < t.partitions; ++i) {
+    int found = 0;
+    for (size_t d = 0; d < dirs.size(); ++d) {
+      if (fs::exists(dirs[d] / (t.name + "-" + std::to_string(i)))) {
+        ++counts[d];
+        ++found;
+      }
+    }
+    EXPECT_EQ(found, 1) << t.name << "-" << i;
+  }
+  return counts;
+}
+
+std::vector<fs::path> three_dirs(const testing::TempDir& root) {
+  return {root.path() / "d0", root.path() / "d1", root.path() / "d2"};
+}
+
+void append(PartitionManager& pm, const std::string& name, int32_t index, int records) {
+  std::string data = batch(records);
+  ASSERT_EQ(
+      pm.get(name, index)->append(reinterpret_cast<uint8_t*>(data.data()), data.size(), 1000).error,
+      protocol::ErrorCode::none);
+}
+
+TEST(PartitionManagerDirs, NewLogsGoWhereTheFewestAreAndAreFoundAgainInAnyOrder) {
+  testing::TempDir root;
+  const auto dirs = three_dirs(root);
+  const TopicInfo a = topic_info("a", 7), b = topic_info("b", 2);
+  {
+    Manager m(dirs);
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(a, nullptr));
+    EXPECT_EQ(spread(dirs, a), (std::vector<int>{3, 2, 2}));  // the first on a tie
+    ASSERT_TRUE(m.pm.add_topic(b, nullptr));
+    EXPECT_EQ(spread(dirs, b), (std::vector<int>{0, 1, 1}));  // now 3, 3, 3
+    for (int32_t i = 0; i < 7; ++i) append(m.pm, "a", i, 1 + i);
+    m.pm.shutdown();
+  }
+  // Each directory's checkpoint names exactly the logs it holds.
+  for (const auto& dir : dirs) {
+    std::string error;
+    auto offsets =
+        storage::OffsetCheckpointFile(dir / "recovery-point-offset-checkpoint").read(&error);
+    ASSERT_TRUE(offsets) << dir << ": " << error;
+    EXPECT_EQ(offsets->size(), 3u) << dir;
+    for (const auto& [key, offset] : *offsets) {
+      EXPECT_TRUE(fs::exists(dir / (key.first + "-" + std::to_string(key.second))));
+      EXPECT_EQ(offset, key.first == "a" ? 1 + key.second : 0);
+    }
+  }
+  // Listed in another order, the directories still hold the same logs, with their records.
+  Manager again({dirs[2], dirs[0], dirs[1]});
+  std::string error;
+  ASSERT_TRUE(again.pm.load({a, b}, &error)) << error;
+  ASSERT_EQ(again.pm.all().size(), 9u);
+  EXPECT_EQ(spread(dirs, a), (std::vector<int>{3, 2, 2}));
+  for (const auto& [d, p] : again.pm.all_by_dir()) {
+    EXPECT_EQ(p->dir().parent_path(), again.pm.log_dirs()[d]);
+    EXPECT_EQ(p->recovery_point_snapshot(), p->high_watermark_snapshot()) << "nothing to scan";
+    const int64_t records = p->topic() == "a" ? 1 + p->index() : 0;
+    EXPECT_EQ(p->high_watermark_snapshot(), records) << p->topic() << "-" << p->index();
+  }
+  again.pm.shutdown();
+}
+
+TEST(PartitionManagerDirs, ANewDirectoryTakesTheNewLogsUntilItHoldsAsMany) {
+  testing::TempDir root;
+  const auto dirs = three_dirs(root);
+  {
+    Manager m({dirs[0]});
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(topic_info("old", 4), nullptr));
+    m.pm.shutdown();
+  }
+  Manager m({dirs[0], dirs[1]});  // a disk added to log.dirs
+  ASSERT_TRUE(m.pm.load({topic_info("old", 4)}, nullptr));
+  ASSERT_TRUE(m.pm.add_topic(topic_info("new", 6), nullptr));
+  EXPECT_EQ(spread({dirs[0], dirs[1]}, topic_info("new", 6)), (std::vector<int>{1, 5}));
+  m.pm.shutdown();
+}
+
+TEST(PartitionManagerDirs, ALogInTwoDirectoriesFailsTheStart) {
+  testing::TempDir root;
+  const auto dirs = three_dirs(root);
+  {
+    Manager m(dirs);
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(topic_info("t", 1), nullptr));
+    m.pm.shutdown();
+  }
+  ASSERT_TRUE(fs::exists(dirs[0] / "t-0"));
+  fs::create_directories(dirs[2] / "t-0");  // e.g. a disk restored from an old copy
+  Manager again(dirs);
+  std::string error;
+  EXPECT_FALSE(again.pm.load({topic_info("t", 1)}, &error));
+  EXPECT_NE(error.find("t-0"), std::string::npos) << error;
+  EXPECT_NE(error.find(dirs[0].string()), std::string::npos) << error;
+  EXPECT_NE(error.find(dirs[2].string()), std::string::npos) << error;
+  EXPECT_TRUE(again.pm.all().empty());
+}
+
+TEST(PartitionManagerDirs, ADeletedLogFreesItsPlace) {
+  testing::TempDir root;
+  const auto dirs = three_dirs(root);
+  Manager m({dirs[0], dirs[1]});
+  ASSERT_TRUE(m.pm.load({}, nullptr));
+  ASSERT_TRUE(m.pm.add_topic(topic_info("a", 2), nullptr));  // d0: a-0, d1: a-1
+  ASSERT_TRUE(m.pm.add_topic(topic_info("b", 2), nullptr));  // d0: b-0, d1: b-1
+  m.pm.remove_partitions({{"a", 0}, {"b", 0}}, nullptr);
+  EXPECT_FALSE(fs::exists(dirs[0] / "a-0"));
+  ASSERT_TRUE(m.pm.add_topic(topic_info("c", 2), nullptr));
+  EXPECT_EQ(spread({dirs[0], dirs[1]}, topic_info("c", 2)), (std::vector<int>{2, 0}));
+  m.pm.shutdown();
+}
+
+}  // namespace
+}  // namespace kaffa::cluster
