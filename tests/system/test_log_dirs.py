@@ -8,7 +8,11 @@
 - the directories listed in another order are refused while the broker's metadata would not be in
   the first; with a directory added, the records written before are read back with librdkafka,
   the new directory gets meta.properties and takes the new partitions;
-- a directory whose meta.properties names another cluster stops the start.
+- a directory whose meta.properties names another cluster stops the start;
+- in a cluster of three brokers with two directories each, every broker spreads its replicas
+  over its directories; a broker killed and restarted finds them, catches up, and the records
+  read back are those produced; after a clean stop each directory's replication checkpoint names
+  its own logs with the high watermark.
 """
 
 import os
@@ -21,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
+from cluster_harness import KaffaCluster  # noqa: E402
 from kaffa_harness import BrokerStartError, KaffaBroker  # noqa: E402
 
 TOPIC = "jbod"
@@ -36,6 +41,13 @@ def partitions_in(directory, topic):
     prefix = topic + "-"
     return sorted(int(n[len(prefix):]) for n in os.listdir(directory)
                   if n.startswith(prefix) and n[len(prefix):].isdigit())
+
+
+def read_checkpoint(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert lines[0] == "0" and int(lines[1]) == len(lines) - 2, lines[:2]
+    return {(t, int(p)): int(o) for t, p, o in (line.split() for line in lines[2:])}
 
 
 def logs_in(directory):
@@ -123,6 +135,45 @@ class LogDirsTest(unittest.TestCase):
         shutil.rmtree(os.path.join(d1, "__kaffa_metadata"), True)  # only meta.properties tells
         self.assertNotEqual(cluster_id_of(d0), cluster_id_of(d1))
         self.refused([d0, d1], r"belongs to cluster")
+
+
+
+class ClusterLogDirsTest(unittest.TestCase):
+    def test_each_broker_spreads_its_replicas_over_its_directories(self):
+        tmp = tempfile.mkdtemp(prefix="kaffa-systest-jbod-cluster-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        dirs = {n: [os.path.join(tmp, "b%d%s" % (n, x)) for x in "ab"] for n in (1, 2, 3)}
+        topic = "jbod-rf3"
+        records = [(p, None, b"r%d-%d" % (p, i), None) for p in range(4) for i in range(30)]
+        with KaffaCluster(3, per_broker={n: {"log.dirs": ",".join(d)}
+                                         for n, d in dirs.items()}) as cluster:
+            cluster.create_topic(topic, 4, 3)
+            cluster.wait_full_isr(topic)
+            for a, b in dirs.values():
+                self.assertEqual(sorted(partitions_in(a, topic) + partitions_in(b, topic)),
+                                 [0, 1, 2, 3])
+                self.assertEqual(len(partitions_in(a, topic)), 2)  # where the fewest are
+            victim = cluster.broker(2)
+            victim.kill9()
+            cio.confluent_produce(cluster.bootstrap, topic, records)
+            before = {n: (partitions_in(a, topic), partitions_in(b, topic))
+                      for n, (a, b) in dirs.items()}
+            cluster.restart(victim)
+            cluster.wait_full_isr(topic)
+            self.assertEqual({n: (partitions_in(a, topic), partitions_in(b, topic))
+                              for n, (a, b) in dirs.items()}, before)
+            got = cio.confluent_consume(cluster.bootstrap, [(topic, p) for p in range(4)])
+            for p in range(4):
+                self.assertEqual([r.value for r in got[(topic, p)]],
+                                 [v for q, _, v, _ in records if q == p])
+        # Stopped cleanly: each directory's checkpoint names its own logs, at the watermark.
+        for a, b in dirs.values():
+            for d in (a, b):
+                marks = read_checkpoint(os.path.join(d, "replication-offset-checkpoint"))
+                own = {(topic, p) for p in partitions_in(d, topic)}
+                self.assertEqual({k for k in marks if k[0] == topic}, own, d)
+                for key in own:
+                    self.assertEqual(marks[key], 30, (d, key))
 
 
 if __name__ == "__main__":
