@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/admin_api.h"
 #include "broker/handlers/handlers.h"
@@ -101,12 +101,10 @@ void Broker::load_or_create_meta() {
       all_have = false;
       continue;
     }
-    std::ifstream in(meta);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    const auto text = file::read_all(meta);
     std::map<std::string, std::string> props;
-    std::string error;
-    if (!parse_properties(ss.str(), props, error) || props["cluster.id"].empty()) {
+    std::string error = "cannot read it";
+    if (!text || !parse_properties(*text, props, error) || props["cluster.id"].empty()) {
       throw std::runtime_error(meta.string() + " is unreadable: " + error);
     }
     if (props.count("node.id") != 0 && props["node.id"] != std::to_string(config_.node_id)) {

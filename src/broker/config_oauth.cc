@@ -7,9 +7,8 @@
 // OAuthBearerValidatorCallbackHandler, else it takes unsigned ones (Kafka's default validator;
 // with sasl.oauthbearer.jwks.endpoint.url set this is noticed at start, as a likely mistake).
 // The key set is read once, at start-up, from a file: URL; Kaffa fetches nothing over HTTP.
-#include <fstream>
-#include <sstream>
 
+#include "base/file.h"
 #include "broker/config_settings.h"
 
 namespace kaffa::broker::config_detail {
@@ -30,20 +29,12 @@ auto text_setting(std::string BrokerConfig::OAuthBearerSettings::*m) {
   };
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The key set of `url` (file:///path or file:/path; the setting checked the scheme); null with
 // `why`.
 std::shared_ptr<const security::jwt::KeySet> load_keys(const std::string& url, std::string& why) {
   std::string path = url.substr(5);
   if (path.starts_with("//")) path = path.substr(2);  // file:///path: an empty authority
-  auto text = read_file(path);
+  auto text = file::read_all(path);
   if (!text) {
     why = "cannot read the key set " + path;
     return nullptr;

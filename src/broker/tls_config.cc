@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/config.h"
 #include "broker/config_settings.h"
@@ -106,14 +105,12 @@ Effective effective(const std::map<std::string, std::string>& settings,
 }
 
 bool read_file(const std::string& path, std::string& out, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = file::read_all(path);
+  if (!text) {
     why = "cannot read '" + path + "'";
     return false;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  out = std::move(*text);
   return true;
 }
 

@@ -8,12 +8,11 @@
 //   <count>
 //   <base64 full setting name> <base64 value>        (one per line)
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <mutex>
-#include <sstream>
 
 #include "base/base64.h"
+#include "base/file.h"
 #include "broker/tls_config.h"
 #include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
@@ -66,12 +65,10 @@ std::optional<std::map<std::string, std::string>> load_dynamic(const std::filesy
                                                                std::string* error) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return std::map<std::string, std::string>{};
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const auto text = file::read_all(file);
   std::string why = "unreadable";
   std::optional<std::map<std::string, std::string>> out;
-  if (in) out = decode_dynamic(ss.str(), &why);
+  if (text) out = decode_dynamic(*text, &why);
   if (!out && error) *error = file.string() + " is damaged: " + why;
   return out;
 }

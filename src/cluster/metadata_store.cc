@@ -1,8 +1,6 @@
 #include "cluster/metadata_store.h"
 
-#include <fstream>
-#include <sstream>
-
+#include "base/file.h"
 #include "protocol/messages/topics_snapshot.h"
 #include "record/crc32c.h"
 #include "storage/checkpoint_file.h"
@@ -54,15 +52,13 @@ bool save_topics(const std::filesystem::path& file, const std::vector<TopicInfo>
 std::optional<std::vector<TopicInfo>> load_topics(const std::filesystem::path& file,
                                                   std::string* error) {
   std::vector<TopicInfo> topics;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  auto text = file::read_all(file);
+  if (!text) {
     if (!std::filesystem::exists(file)) return topics;
     if (error) *error = "cannot read " + file.string();
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
+  const std::string data = std::move(*text);
   auto fail = [&](const std::string& why) -> std::optional<std::vector<TopicInfo>> {
     if (error) *error = file.string() + ": " + why;
     return std::nullopt;

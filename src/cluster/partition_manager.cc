@@ -7,12 +7,12 @@
 #include <charconv>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "storage/checkpoint_file.h"
 
@@ -378,8 +378,7 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
   std::error_code ec;
   const bool existed = fs::exists(dir, ec);
   if (existed) {
-    std::ifstream in(meta);
-    const std::string found((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string found = file::read_all(meta).value_or("");
     if (!found.empty() && found != expected) {
       log::warn("{} belongs to another topic of that name ({}); removed", dir.string(), found);
       fs::remove_all(dir, ec);

@@ -1,9 +1,8 @@
 #include "cluster/producer_ids.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "base/file.h"
 #include "storage/checkpoint_file.h"
 
 namespace kaffa::cluster {
@@ -19,10 +18,7 @@ bool ProducerIdManager::load(std::string* error) {
     next_ = reserved_ = 0;
     return true;
   }
-  std::ifstream in(file_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = file::read_all(file_).value_or("");
   // Exactly "0\n<non-negative integer>\n".
   int64_t value = -1;
   const bool shaped = text.size() > 3 && text.starts_with("0\n") && text.back() == '\n';
@@ -32,7 +28,7 @@ bool ProducerIdManager::load(std::string* error) {
     const auto r = std::from_chars(begin, end, value);
     if (r.ec != std::errc() || r.ptr != end) value = -1;
   }
-  if (!in || value < 0) {
+  if (value < 0) {  // also an unreadable file (empty text)
     if (error) *error = file_.string() + " is damaged; refusing to reuse producer ids";
     return false;
   }

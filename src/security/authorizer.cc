@@ -1,10 +1,9 @@
 // Authorizer: Kafka's authorization rules over an immutable ACL snapshot, and the durable store
 // (format and threading in acl.h).
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include "base/base64.h"
+#include "base/file.h"
 #include "security/acl.h"
 #include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
@@ -103,12 +102,10 @@ bool Authorizer::load(std::string* error) {
     store_locked({}, true);
     return true;
   }
-  std::ifstream in(file_);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const auto text = file::read_all(file_);
   std::string why;
-  auto bindings = decode_acls(ss.str(), &why);
-  if (!in || !bindings) {
+  auto bindings = text ? decode_acls(*text, &why) : std::nullopt;
+  if (!bindings) {
     if (error) *error = file_.string() + " is damaged: " + (why.empty() ? "unreadable" : why);
     return false;
   }

@@ -1,9 +1,8 @@
 // ScramCredentialStore: the durable SCRAM credentials (format in scram.h).
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include "base/base64.h"
+#include "base/file.h"
 #include "security/scram.h"
 #include "security/text_lines.h"
 #include "storage/checkpoint_file.h"
@@ -82,11 +81,9 @@ bool ScramCredentialStore::load(std::string* error) {
   users_.clear();
   std::error_code ec;
   if (!std::filesystem::exists(file_, ec)) return true;
-  std::ifstream in(file_);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const auto text = file::read_all(file_);
   std::string why = "unreadable";
-  auto users = in ? decode_scram_users(ss.str(), &why) : std::nullopt;
+  auto users = text ? decode_scram_users(*text, &why) : std::nullopt;
   if (!users) {
     if (error) *error = file_.string() + " is damaged: " + why;
     return false;

@@ -2,10 +2,9 @@
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
+#include "base/file.h"
 #include "storage/segment_file.h"
 
 namespace kaffa::storage {
@@ -50,18 +49,12 @@ std::vector<std::string_view> split_fields(std::string_view line) {
 std::optional<std::vector<std::string_view>> read_entries(const std::filesystem::path& path,
                                                           std::string* storage,
                                                           std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    set(error, "cannot open " + path.string());
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
+  auto text = file::read_all(path);
+  if (!text) {
     set(error, "cannot read " + path.string());
     return std::nullopt;
   }
-  *storage = ss.str();
+  *storage = std::move(*text);
   std::vector<std::string_view> lines;
   int64_t count = -1;
   if (!split_lines(*storage, &lines) || lines.size() < 2 || lines[0] != "0" ||

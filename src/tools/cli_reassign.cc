@@ -9,11 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/json_reader.h"
 #include "protocol/messages/alter_partition_reassignments.h"
 #include "protocol/messages/list_partition_reassignments.h"
@@ -76,12 +76,10 @@ Move parse_spec(const std::string& spec, bool with_replicas) {
 }
 
 std::vector<Move> read_plan(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) usage_error("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
+  const auto text = file::read_all(path);
+  if (!text) usage_error("cannot read " + path);
   std::string error;
-  auto v = json::parse(text.str(), &error);
+  auto v = json::parse(*text, &error);
   if (!v) usage_error(path + ": " + error);
   const json::Value& parts = (*v)["partitions"];
   if (!parts.is_array()) usage_error(path + ": no \"partitions\" array");

@@ -4,9 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/config.h"
@@ -39,15 +38,13 @@ int serve(const std::string& properties_file, const std::vector<std::string>& ov
   using namespace kaffa;
   std::map<std::string, std::string> props;
   if (!properties_file.empty()) {
-    std::ifstream in(properties_file);
-    if (!in) {
+    const auto text = file::read_all(properties_file);
+    if (!text) {
       std::fprintf(stderr, "kaffa: cannot read %s\n", properties_file.c_str());
       return 2;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
     std::string error;
-    if (!broker::parse_properties(ss.str(), props, error)) {
+    if (!broker::parse_properties(*text, props, error)) {
       std::fprintf(stderr, "kaffa: %s: %s\n", properties_file.c_str(), error.c_str());
       return 2;
     }

@@ -1,0 +1,17 @@
+#include "base/file.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace kaffa::file {
+
+std::optional<std::string> read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();  // an empty file sets only out's failbit
+  if (in.bad()) return std::nullopt;
+  return std::move(out).str();
+}
+
+}  // namespace kaffa::file

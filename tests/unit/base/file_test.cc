@@ -1,0 +1,25 @@
+// file::read_all: a file's exact bytes (binary ones and an empty file included), nothing for a
+// file that is not there.
+#include "base/file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "cluster/storage_dir.h"
+
+namespace kaffa::file {
+namespace {
+
+TEST(ReadAll, ReturnsTheExactBytesOrNothing) {
+  cluster::testing::TempDir dir;
+  const std::string bytes("a\0b\r\n\xff", 6);
+  std::ofstream(dir.path() / "f", std::ios::binary) << bytes;
+  std::ofstream(dir.path() / "empty").flush();
+  EXPECT_EQ(read_all(dir.path() / "f"), bytes);
+  EXPECT_EQ(read_all(dir.path() / "empty"), "");
+  EXPECT_EQ(read_all(dir.path() / "missing"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace kaffa::file
