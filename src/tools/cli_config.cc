@@ -1,14 +1,19 @@
 // `kaffa config get|set (topic NAME | broker ID | cluster)`.
 //
-// librdkafka 2.0.2 has no IncrementalAlterConfigs, so `set` on a topic or broker describes the
-// resource, merges the new values into its current dynamic overrides and sends the whole set with
-// AlterConfigs (which replaces every override of the resource). Two concurrent `set`s can
-// therefore lose an update.
+// `set` sends IncrementalAlterConfigs through RawClient, which sets and deletes each key on its own
+// (as kafka-configs.sh does): other overrides are left as they are, sensitive ones included, and
+// two concurrent `set`s cannot lose each other's keys. A broker's own resource goes to that broker
+// (found in the metadata), as Kafka's admin client sends it.
+//
+// With settings RawClient cannot use (TLS, SCRAM, other -X settings) `set` on a topic or broker
+// falls back to librdkafka 2.0.2, which has no IncrementalAlterConfigs: it describes the resource,
+// merges the new values into its current dynamic overrides and sends the whole set with
+// AlterConfigs (which replaces every override of the resource). Two concurrent `set`s can then
+// lose an update, and a sensitive override (never described) is dropped, with a warning.
 //
 // `cluster` is Kafka's cluster-wide default of every broker (the broker resource named "", as
 // `kafka-configs.sh --entity-type brokers --entity-default`). librdkafka cannot name that
-// resource, so its verbs go through RawClient: DescribeConfigs, and IncrementalAlterConfigs, which
-// sets and deletes each key on its own (no lost updates).
+// resource, so its verbs always go through RawClient.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +29,7 @@ namespace {
 
 constexpr int16_t kDescribeConfigs = 32;
 constexpr int16_t kIncrementalAlterConfigs = 44;
+constexpr int8_t kTopicResource = 2;   // Kafka's ConfigResource.Type.TOPIC
 constexpr int8_t kBrokerResource = 4;  // Kafka's ConfigResource.Type.BROKER
 constexpr int8_t kSet = 0, kDelete = 1;
 
@@ -108,20 +114,34 @@ std::vector<ConfigRow> describe_cluster(Globals& g) {
   return rows;
 }
 
-// IncrementalAlterConfigs v0 of the broker resource "": each key set or deleted on its own.
-void alter_cluster(Globals& g, const std::map<std::string, std::string>& updates,
-                   const std::vector<std::string>& deletes) {
+// Where a broker resource's change goes: broker `id`'s address in the metadata.
+Globals at_broker(Globals g, const std::string& id) {
+  Client c(g, RD_KAFKA_PRODUCER);
+  const Metadata md = fetch_metadata(c);
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    if (std::to_string(md->brokers[i].id) == id) {
+      g.brokers = std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port);
+      return g;
+    }
+  }
+  throw Failure(kExitKafka, "alter configs of broker " + id + ": no such broker in the cluster");
+}
+
+// IncrementalAlterConfigs v0 of the topic, the broker or the cluster-wide defaults (the broker
+// resource ""): each key set or deleted on its own.
+void alter_incremental(Globals& g, const ConfigOpts& o,
+                       const std::map<std::string, std::string>& updates) {
   protocol::IncrementalAlterConfigsRequest req;
   auto& res = req.resources.emplace_back();
-  res.resource_type = kBrokerResource;
+  res.resource_type = o.type == "topic" ? kTopicResource : kBrokerResource;
+  res.resource_name = o.name;
   for (const auto& [k, v] : updates) res.configs.push_back({k, kSet, v, {}});
-  for (const auto& k : deletes) res.configs.push_back({k, kDelete, std::nullopt, {}});
-  RawClient c(g);
+  for (const auto& k : o.deletes) res.configs.push_back({k, kDelete, std::nullopt, {}});
+  RawClient c(o.type == "broker" ? at_broker(g, o.name) : g);
   protocol::IncrementalAlterConfigsResponse resp;
   c.call(kIncrementalAlterConfigs, 0, req, resp);
   for (const auto& r : resp.responses) {
-    check_resource("alter configs of the cluster-wide broker defaults", r.error_code,
-                   r.error_message);
+    check_resource("alter configs of " + resource_text(o), r.error_code, r.error_message);
   }
 }
 
@@ -206,8 +226,9 @@ int config_set(Globals& g, ConfigOpts& o) {
     auto [k, v] = split_kv(p, "config set");
     updates[k] = v;
   }
-  if (cluster(o)) {
-    alter_cluster(g, updates, o.deletes);
+  if (cluster(o) || !RawClient::unsupported(g)) {
+    if (!cluster(o)) resource_type(o);  // a broker's id is checked first
+    alter_incremental(g, o, updates);
   } else {
     alter_merged(g, o, resource_type(o), updates);
   }

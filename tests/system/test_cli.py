@@ -121,6 +121,29 @@ class CliTest(BrokerTestCase):
         _, err = self.kaffa("config", "get", "broker", "zero", rc=2)
         self.assertIn("numeric id", err)
 
+    def test_config_set_alters_incrementally(self):
+        # IncrementalAlterConfigs, as kafka-configs.sh: each key on its own (no read-merge-write
+        # through AlterConfigs, which could lose a concurrent change), on a broker's own resource
+        # at that broker.
+        def calls(api):
+            return self.broker.metric("kaffa_requests_total", '{api="%s",version="0"}' % api) or 0
+        self.kaffa("topic", "create", "t-incr", "-c", "retention.ms=1234")
+        before = calls("IncrementalAlterConfigs"), calls("AlterConfigs")
+        self.kaffa("config", "set", "topic", "t-incr", "segment.ms=60000")
+        self.kaffa("config", "set", "broker", "0", "log.cleaner.backoff.ms=20000")
+        self.assertEqual((calls("IncrementalAlterConfigs"), calls("AlterConfigs")),
+                         (before[0] + 2, before[1]))
+        got = self.jkaffa("config", "get", "topic", "t-incr", "--overrides")
+        self.assertEqual({c["name"]: c["value"] for c in got["configs"]},
+                         {"retention.ms": "1234", "segment.ms": "60000"})
+        got = self.jkaffa("config", "get", "broker", "0", "--overrides")
+        self.assertEqual({c["name"]: (c["value"], c["source"]) for c in got["configs"]},
+                         {"log.cleaner.backoff.ms": ("20000", "DYNAMIC_BROKER_CONFIG")})
+        self.kaffa("config", "set", "broker", "0", "--delete", "log.cleaner.backoff.ms")
+        self.assertEqual(self.jkaffa("config", "get", "broker", "0", "--overrides")["configs"], [])
+        _, err = self.kaffa("config", "set", "broker", "7", "num.io.threads=4", rc=1)
+        self.assertIn("no such broker", err)
+
     def test_config_cluster_defaults(self):
         # The broker resource "" (every broker's default), which librdkafka cannot name.
         def configs(*resource, overrides=False):
