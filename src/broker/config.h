@@ -108,6 +108,8 @@ struct BrokerConfig {
     int64_t clock_skew_seconds = 30;
     std::map<std::string, std::map<std::string, std::string>> jaas;
     std::set<std::string> signed_listeners;
+    // listener.name.<l>.oauthbearer.sasl.oauthbearer.<name>: by listener, name -> raw value.
+    std::map<std::string, std::map<std::string, std::string>> per_listener;
   };
   OAuthBearerSettings oauthbearer_settings;
   std::map<std::string, std::shared_ptr<const security::OAuthBearerConfig>> oauthbearer;

@@ -6,7 +6,10 @@
 // listener.name.<l>.oauthbearer.sasl.server.callback.handler.class names Kafka's
 // OAuthBearerValidatorCallbackHandler, else it takes unsigned ones (Kafka's default validator;
 // with sasl.oauthbearer.jwks.endpoint.url set this is noticed at start, as a likely mistake).
-// The key set is read once, at start-up, from a file: URL; Kaffa fetches nothing over HTTP.
+// Each sasl.oauthbearer.* setting may also be given for one listener, as
+// listener.name.<l>.oauthbearer.sasl.oauthbearer.<name> (Kafka's listener and mechanism prefix),
+// which wins over the broker-wide value there. Each key set is read once, at start-up, from a
+// file: URL; Kaffa fetches nothing over HTTP.
 
 #include "base/file.h"
 #include "broker/config_settings.h"
@@ -14,7 +17,8 @@
 namespace kaffa::broker::config_detail {
 namespace {
 
-constexpr std::string_view kHandlerSuffix = ".oauthbearer.sasl.server.callback.handler.class";
+constexpr std::string_view kHandler = "sasl.server.callback.handler.class";
+constexpr std::string_view kMechanismPrefix = ".oauthbearer.";
 
 bool validator_class(const std::string& v) {
   return v == "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler" ||
@@ -92,26 +96,55 @@ const std::vector<Setting>& oauth_settings() {
 
 std::optional<bool> oauth_listener_setting(const std::string& key, const std::string& value,
                                            BrokerConfig& c, std::string& why) {
-  if (!key.starts_with("listener.name.") || !key.ends_with(kHandlerSuffix)) return std::nullopt;
-  const std::string name = upper(key.substr(14, key.size() - 14 - kHandlerSuffix.size()));
-  if (name.empty() || name.find('.') != std::string::npos) return std::nullopt;
-  if (!validator_class(trim(value))) {
-    why =
-        "the only server callback handler served is Kafka's "
-        "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler";
-    return false;
+  if (!key.starts_with("listener.name.")) return std::nullopt;
+  const auto prefix_end = key.find(kMechanismPrefix, 14);
+  if (prefix_end == std::string::npos || prefix_end == 14) return std::nullopt;
+  const std::string name = upper(key.substr(14, prefix_end - 14));
+  const std::string setting = key.substr(prefix_end + kMechanismPrefix.size());
+  if (name.find('.') != std::string::npos) return std::nullopt;
+  if (setting == kHandler) {
+    if (!validator_class(trim(value))) {
+      why =
+          "the only server callback handler served is Kafka's "
+          "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler";
+      return false;
+    }
+    c.oauthbearer_settings.signed_listeners.insert(name);
+    return true;
   }
-  c.oauthbearer_settings.signed_listeners.insert(name);
-  return true;
+  for (const auto& st : oauth_settings()) {
+    if (setting != st.name) continue;
+    BrokerConfig scratch;  // checked now; applied over the broker-wide values by resolve
+    if (!st.apply(value, scratch, why)) return false;
+    c.oauthbearer_settings.per_listener[name][setting] = value;
+    return true;
+  }
+  if (setting.starts_with("sasl.") && kafka_only(setting) != nullptr) {
+    c.kafka_only[setting] = value;  // the broker-wide notice
+    return true;
+  }
+  return std::nullopt;
 }
 
 std::optional<ConfigError> resolve_oauthbearer(BrokerConfig& c) {
-  const auto& s = c.oauthbearer_settings;
-  std::shared_ptr<const security::jwt::KeySet> keys;
+  std::map<std::string, std::shared_ptr<const security::jwt::KeySet>> key_sets;  // by URL
   for (const auto& l : c.listeners) {
     const auto& m = c.sasl_mechanisms_of(l.name);
     const bool sasl = l.security_protocol == "SASL_PLAINTEXT" || l.security_protocol == "SASL_SSL";
     if (!sasl || std::find(m.begin(), m.end(), security::kOAuthBearer) == m.end()) continue;
+    // The broker-wide settings, with this listener's own values over them.
+    BrokerConfig scratch;
+    scratch.oauthbearer_settings = c.oauthbearer_settings;
+    if (auto own = c.oauthbearer_settings.per_listener.find(l.name);
+        own != c.oauthbearer_settings.per_listener.end()) {
+      for (const auto& [name, value] : own->second) {
+        std::string why;
+        for (const auto& st : oauth_settings()) {
+          if (name == st.name) st.apply(value, scratch, why);  // checked when read
+        }
+      }
+    }
+    const auto& s = scratch.oauthbearer_settings;
     security::OAuthBearerConfig config;
     if (s.signed_listeners.contains(l.name)) {
       if (s.jwks_url.empty()) {
@@ -120,6 +153,7 @@ std::optional<ConfigError> resolve_oauthbearer(BrokerConfig& c) {
                            "sasl.oauthbearer.jwks.endpoint.url is not set"};
       }
       std::string why;
+      auto& keys = key_sets[s.jwks_url];
       if (!keys && !(keys = load_keys(s.jwks_url, why))) return ConfigError{why};
       config.keys = keys;
       config.principal_claim = s.sub_claim;

@@ -149,9 +149,10 @@ const std::vector<Setting>& connection_settings();
 std::optional<std::string> check_connection_settings(const BrokerConfig& c);
 
 // config_oauth.cc: the OAUTHBEARER settings (sasl.oauthbearer.*), appended to the table; a
-// listener.name.<l>.oauthbearer.sasl.server.callback.handler.class (nullopt: not that key; false
-// with `why`: a value other than Kafka's validator of signed tokens); and, once all are read,
-// each OAUTHBEARER listener's validator (the key set read); nullopt or the error.
+// listener.name.<l>.oauthbearer.<setting>: the server callback handler or one of those settings
+// for that listener (nullopt: not such a key; false with `why`: a bad value, or a handler other
+// than Kafka's validator of signed tokens); and, once all are read, each OAUTHBEARER listener's
+// validator (its key set read); nullopt or the error.
 const std::vector<Setting>& oauth_settings();
 std::optional<bool> oauth_listener_setting(const std::string& key, const std::string& value,
                                            BrokerConfig& c, std::string& why);

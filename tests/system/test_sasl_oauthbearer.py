@@ -6,7 +6,8 @@
   (sasl.oauthbearer.config principal=alice scope=kafka) produces and reads back as User:alice; the
   same token without the scope is refused (insufficient_scope).
 - SIGNED: Kafka's OAuthBearerValidatorCallbackHandler with a JSON Web Key Set file written here
-  (an RSA key made with python3-cryptography), an expected audience and issuer. Tokens signed
+  (an RSA key made with python3-cryptography), an expected audience (broker-wide) and issuer (the
+  key set and issuer given for this listener only, listener.name.signed.oauthbearer.*). Tokens signed
   here reach the broker through confluent_kafka's oauth_cb, kafka-python's token provider,
   kafkajs's oauthBearerProvider and @platformatic/kafka's token; one signed by another key, an
   expired one, one for another audience or issuer and an unsigned one are refused.
@@ -86,9 +87,12 @@ class SaslOAuthBearerTest(unittest.TestCase):
                 "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
                 'unsecuredValidatorRequiredScope="kafka";',
             "listener.name.signed.oauthbearer.sasl.server.callback.handler.class": HANDLER,
-            "sasl.oauthbearer.jwks.endpoint.url": "file://" + jwks,
+            # The key set and issuer for this listener only (Kafka's listener and mechanism
+            # prefix), the audience broker-wide.
+            "listener.name.signed.oauthbearer.sasl.oauthbearer.jwks.endpoint.url":
+                "file://" + jwks,
             "sasl.oauthbearer.expected.audience": "kafka",
-            "sasl.oauthbearer.expected.issuer": ISSUER}).start()
+            "listener.name.signed.oauthbearer.sasl.oauthbearer.expected.issuer": ISSUER}).start()
         cls.bootstrap = {}
         for name in ("PLAINTEXT", "UNSIGNED", "SIGNED"):
             m = cls.broker.wait_for_log(r"kaffa ready listener=%s://([^\s]+):(\d+)" % name)

@@ -310,6 +310,23 @@ TEST(Config, OAuthBearerValidatorPerListener) {
   EXPECT_NE(s.notices[0].find("listener B takes unsigned OAUTHBEARER tokens"), std::string::npos);
   EXPECT_EQ(s.oauthbearer["A"]->expected_audience, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(s.oauthbearer["A"]->clock_skew_ms, 5000);
+  // The same settings for one listener (Kafka's listener.name.<l>.oauthbearer. prefix) win there.
+  BrokerConfig p;
+  const std::string a = "listener.name.a.oauthbearer.";
+  ASSERT_FALSE(load_config(
+      {},
+      with({a + "sasl.server.callback.handler.class=" + handler,
+            a + "sasl.oauthbearer.jwks.endpoint.url=file://" + keys,
+            a + "sasl.oauthbearer.expected.issuer=https://idp",
+            a + "sasl.oauthbearer.clock.skew.seconds=7", "sasl.oauthbearer.clock.skew.seconds=9",
+            a + "sasl.oauthbearer.jwks.endpoint.refresh.ms=60000"}),
+      p));
+  ASSERT_TRUE(p.oauthbearer["A"]->keys);
+  EXPECT_EQ(p.oauthbearer["A"]->expected_issuer, "https://idp");
+  EXPECT_EQ(p.oauthbearer["A"]->clock_skew_ms, 7000);
+  EXPECT_FALSE(p.oauthbearer["B"]->keys);
+  ASSERT_EQ(p.notices.size(), 1u);  // the refresh: no notice about B, whose URL is not set
+  EXPECT_NE(p.notices[0].find("key set once"), std::string::npos) << p.notices[0];
   // Kafka's settings for fetching keys over HTTP and for a broker's own login: noticed, no effect.
   BrokerConfig k;
   ASSERT_FALSE(load_config({},
@@ -329,7 +346,9 @@ TEST(Config, OAuthBearerValidatorPerListener) {
       {{"listener.name.a.oauthbearer.sasl.server.callback.handler.class=com.Other"},
        "the only server callback handler"},
       {{"sasl.mechanism.inter.broker.protocol=OAUTHBEARER"}, "is not supported"},
-      {{"sasl.oauthbearer.clock.skew.seconds=-1"}, "seconds >= 0"}};
+      {{"sasl.oauthbearer.clock.skew.seconds=-1"}, "seconds >= 0"},
+      {{"listener.name.a.oauthbearer.sasl.oauthbearer.clock.skew.seconds=x"}, "seconds >= 0"},
+      {{"listener.name.a.oauthbearer.sasl.oauthbearer.no.such=1"}, "unknown setting"}};
   for (const auto& [overrides, expected] : bad) {
     BrokerConfig b;
     auto err = load_config({}, with(overrides), b);
