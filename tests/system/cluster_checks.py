@@ -13,6 +13,8 @@ producer that remembers every acknowledgement, and a group consumer that reads e
   default, at most `window` records outstanding; keeps (partition, offset, value) of every
   acknowledgement and every delivery error.
 - group_read_all(): a consumer in a group that reads until it has seen each partition's end.
+- GroupReader: a group member reading and committing in a thread while brokers come and go;
+  committed_offsets(): what the group has committed, as a broker reports it.
 """
 
 import collections
@@ -298,6 +300,98 @@ def group_read_all(bootstrap, topic, ends, group, timeout=WAIT_S, commit=True):
         if commit:
             c.commit(asynchronous=False)
         return got
+    finally:
+        c.close()
+
+
+class GroupReader(threading.Thread):
+    """A member of `group` (confluent_kafka, subscribe) reading `topic` in a thread while the
+    cluster changes, committing synchronously about every `commit_every` seconds. A commit the
+    coordinator refuses for a moment (moving, loading) is counted in commit_failures and made
+    again later. finish(ends) reads on until every partition p has delivered ends[p]-1, commits
+    until a commit succeeds, and returns {p: {offset: value}} (a record read twice must carry the
+    same value)."""
+
+    def __init__(self, bootstrap, topic, group, commit_every=0.3):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.group = bootstrap, topic, group
+        self.commit_every = commit_every
+        self.got = collections.defaultdict(dict)
+        self.commits = 0
+        self.commit_failures = []
+        self.crash = None
+        self.cond = threading.Condition()
+        self.ends = None  # set by finish()
+        self.done = threading.Event()
+
+    def run(self):
+        from confluent_kafka import Consumer, KafkaException
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
+                      "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                      "session.timeout.ms": 10000, "topic.metadata.refresh.interval.ms": 1000})
+        try:
+            c.subscribe([self.topic])
+            last_commit = time.monotonic()
+            dirty = False
+            while True:
+                for m in c.consume(num_messages=500, timeout=0.2):
+                    if m.error() is not None:
+                        if m.error().fatal():
+                            raise AssertionError("consumer error %s" % m.error())
+                        continue  # e.g. a partition's leader moving: the client retries
+                    self._record(m.partition(), m.offset(), m.value())
+                    dirty = True
+                if dirty and time.monotonic() - last_commit >= self.commit_every:
+                    try:
+                        c.commit(asynchronous=False)
+                        dirty = False
+                        with self.cond:
+                            self.commits += 1
+                    except KafkaException as e:
+                        with self.cond:
+                            self.commit_failures.append(e.args[0])
+                    last_commit = time.monotonic()
+                if self._reached() and not dirty:
+                    break
+        except Exception as e:  # noqa: BLE001 - reported by finish()
+            self.crash = e
+        finally:
+            c.close()
+            self.done.set()
+
+    def _record(self, p, off, value):
+        with self.cond:
+            if off in self.got[p] and self.got[p][off] != value:
+                self.crash = AssertionError("%s-%d offset %d read as %r and later %r"
+                                            % (self.topic, p, off, self.got[p][off], value))
+            self.got[p][off] = value
+
+    def _reached(self):
+        with self.cond:
+            return self.ends is not None and all(
+                end == 0 or end - 1 in self.got.get(p, {}) for p, end in self.ends.items())
+
+    def finish(self, ends, timeout=WAIT_S * 2):
+        with self.cond:
+            self.ends = dict(ends)
+        if not self.done.wait(timeout):
+            raise AssertionError("group %s: not read to the ends %s within %ss; read %s"
+                                 % (self.group, ends, timeout,
+                                    {p: len(v) for p, v in self.got.items()}))
+        if self.crash:
+            raise AssertionError("group reader of %s failed: %r" % (self.group, self.crash))
+        with self.cond:
+            return {p: dict(v) for p, v in self.got.items()}
+
+
+def committed_offsets(bootstrap, topic, partitions, group):
+    """The group's committed offset of each partition, as a broker reports it (-1001: none)."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+        return {tp.partition: tp.offset for tp in tps}
     finally:
         c.close()
 

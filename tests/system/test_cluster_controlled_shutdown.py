@@ -13,6 +13,11 @@ leaders from the ISR for every partition; the producer must get acknowledgements
 broker is down; restart; the broker must be listed again and rejoin every ISR.
 At the end: no delivery failed, every acknowledged record is on every replica at its offset
 exactly once, and the replicas' log files are identical.
+
+A consumer group member (confluent_kafka, subscribe) reads and commits throughout (a rolling
+restart with consumers: the group's coordinator moves with the offsets partitions' leaders). It
+must read every acknowledged record at its offset, with the value produced there, and its last
+commit must stand, as the brokers report it, at the end of every partition.
 """
 
 import os
@@ -44,6 +49,8 @@ class ControlledShutdownTest(unittest.TestCase):
         prod = cc.AckedProducer(c.bootstrap, topic, PARTITIONS, tag="cs",
                                 extra={"message.timeout.ms": 10000})
         prod.start()
+        reader = cc.GroupReader(c.bootstrap, topic, "cs-readers")
+        reader.start()
         finished = False
         try:
             for b in c.brokers:
@@ -66,6 +73,15 @@ class ControlledShutdownTest(unittest.TestCase):
                 prod.abandon()
         self.assertEqual(errors, [], "%d deliveries failed: %s" % (len(errors), errors[:3]))
         cc.check_acked(c, topic, PARTITIONS, acked)
+
+        ends = cc.partition_ends(acked, PARTITIONS)
+        got = reader.finish(ends)
+        missing = [(p, off) for p, off, v in acked if got.get(p, {}).get(off) != v]
+        self.assertEqual(missing[:10], [], "%d acknowledged records not read by the group member "
+                         "at their offsets" % len(missing))
+        self.assertGreater(reader.commits, 3)
+        self.assertEqual(cc.committed_offsets(c.bootstrap, topic, PARTITIONS, "cs-readers"), ends,
+                         "commit failures on the way: %s" % reader.commit_failures[:5])
 
 
 class AnswersWhileStoppingTest(unittest.TestCase):
