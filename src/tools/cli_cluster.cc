@@ -70,6 +70,7 @@ void add_cluster_commands(CLI::App& app, Globals& g) {
   cluster->require_subcommand(1);
   auto* info = cluster->add_subcommand("info", "Brokers, controller, cluster id, topic count");
   on_run(info, g, [&g] { return cluster_info(g); });
+  add_log_dirs_command(cluster, g);
 }
 
 }  // namespace kaffa::cli

@@ -57,6 +57,7 @@ void add_produce_command(CLI::App& app, Globals& g);
 void add_consume_command(CLI::App& app, Globals& g);
 void add_group_commands(CLI::App& app, Globals& g);
 void add_cluster_commands(CLI::App& app, Globals& g);
+void add_log_dirs_command(CLI::App* cluster, Globals& g);  // cli_log_dirs.cc, under `cluster`
 void add_user_commands(CLI::App& app, Globals& g);
 void add_acl_commands(CLI::App& app, Globals& g);
 void add_reassign_commands(CLI::App& app, Globals& g);

@@ -3,7 +3,8 @@
 
 - a topic's partitions are spread over the directories, each log in exactly one; both
   directories get meta.properties with the same cluster id and a .lock;
-- DescribeLogDirs lists each directory with the partitions it holds, as on disk;
+- DescribeLogDirs lists each directory with the partitions it holds, as on disk, and so does
+  `kaffa cluster log-dirs` (each broker of a cluster asked for its own);
 - a second broker on one of those directories does not start, and the first keeps serving;
 - the directories listed in another order are refused while the broker's metadata would not be in
   the first; with a directory added, the records written before are read back with librdkafka,
@@ -15,6 +16,7 @@
   its own logs with the high watermark.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -26,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client_io as cio  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from cluster_harness import KaffaCluster  # noqa: E402
-from kaffa_harness import BrokerStartError, KaffaBroker  # noqa: E402
+from kaffa_harness import BrokerStartError, KaffaBroker, run_kaffa  # noqa: E402
 
 TOPIC = "jbod"
 
@@ -41,6 +43,15 @@ def partitions_in(directory, topic):
     prefix = topic + "-"
     return sorted(int(n[len(prefix):]) for n in os.listdir(directory)
                   if n.startswith(prefix) and n[len(prefix):].isdigit())
+
+
+def cli_log_dirs(bootstrap, *args):
+    """`kaffa cluster log-dirs --json`: {(broker, dir): {(topic, partition): size}}."""
+    r = run_kaffa(["-b", bootstrap, "--json", "cluster", "log-dirs"] + list(args))
+    assert r.returncode == 0, r.stderr
+    return {(d["broker"], d["log_dir"]): {(p["topic"], p["partition"]): p["size"]
+                                          for p in d["partitions"]}
+            for d in json.loads(r.stdout)}
 
 
 def read_checkpoint(path):
@@ -94,6 +105,11 @@ class LogDirsTest(unittest.TestCase):
                 for size, lag, future in topics[TOPIC].values():
                     self.assertGreater(size, 61)  # at least one batch
                     self.assertEqual((lag, future), (0, 0))
+
+            # The CLI shows the same, per broker and directory (kafka-log-dirs.sh --describe).
+            shown = cli_log_dirs(b.bootstrap, "-t", TOPIC)
+            self.assertEqual({k: sorted(p for _, p in v) for k, v in shown.items()},
+                             {(0, d0): [0, 2], (0, d1): [1, 3]})
 
             # One broker per directory: the second does not start, the first keeps serving.
             self.refused([d2, d1], r"in use by another broker process")
@@ -162,6 +178,10 @@ class ClusterLogDirsTest(unittest.TestCase):
             cluster.wait_full_isr(topic)
             self.assertEqual({n: (partitions_in(a, topic), partitions_in(b, topic))
                               for n, (a, b) in dirs.items()}, before)
+            shown = cli_log_dirs(cluster.bootstrap, "-t", topic)
+            self.assertEqual(shown, {(n, d): {(topic, p): shown[(n, d)][(topic, p)]
+                                              for p in partitions_in(d, topic)}
+                                     for n, ds in dirs.items() for d in ds})
             got = cio.confluent_consume(cluster.bootstrap, [(topic, p) for p in range(4)])
             for p in range(4):
                 self.assertEqual([r.value for r in got[(topic, p)]],
