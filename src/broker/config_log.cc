@@ -82,8 +82,8 @@ const std::vector<Setting>& log_settings() {
        "How often the recovery points are written to recovery-point-offset-checkpoint.",
        long_setting(&BrokerConfig::log_flush_offset_checkpoint_interval_ms, 1)},
       {"num.recovery.threads.per.data.dir", "2",
-       "Threads opening (and, after a crash, recovering) the partitions' logs at start-up and "
-       "closing them at shutdown.",
+       "Threads per log directory opening (and, after a crash, recovering) the partitions' logs "
+       "at start-up and closing them at shutdown.",
        int_setting(&BrokerConfig::num_recovery_threads_per_data_dir, 1, 256)},
       {"log.cached.read.files", "8",
        "Kaffa: files of older segments kept open per partition for reads (bounds descriptors).",

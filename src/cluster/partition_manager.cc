@@ -206,7 +206,7 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
     return it == offsets.end() ? int64_t{0} : it->second;
   };
   std::atomic<bool> failed{false};
-  run_parallel(jobs.size(), recovery_threads(), [&](size_t k) {
+  run_parallel(jobs.size(), opening_threads(), [&](size_t k) {
     if (failed.load(std::memory_order_relaxed)) return;  // the start fails anyway
     Job& j = jobs[k];
     try {
@@ -409,7 +409,7 @@ void PartitionManager::open_replicas(
   for (const auto& [topic, index] : wanted) {
     if (!get(topic->name, index)) closed.emplace_back(topic, index);
   }
-  run_parallel(closed.size(), recovery_threads(), [&](size_t k) {
+  run_parallel(closed.size(), opening_threads(), [&](size_t k) {
     std::string ignored;  // reported by the caller's own open_replica
     try {
       open_replica(*closed[k].first, closed[k].second, &ignored);
@@ -483,7 +483,7 @@ void PartitionManager::enforce_retention(size_t shard, int64_t now_ms) {
 
 void PartitionManager::shutdown() {
   const auto partitions = all();
-  run_parallel(partitions.size(), recovery_threads(), [&](size_t k) {
+  run_parallel(partitions.size(), opening_threads(), [&](size_t k) {
     Partition& p = *partitions[k];
     std::string why;
     try {

@@ -4,8 +4,8 @@
 // Threading: the partition map is guarded by a mutex held only for lookups and changes of the
 // map (never during I/O on the hot path); each Partition is then used on its owner loop. Start-up
 // (load) and shutdown run before and after the event loops; they open (recover) and close the
-// logs on up to recovery_threads() threads, each log on one of them (Kafka's
-// num.recovery.threads.per.data.dir), as does open_replicas.
+// logs on up to opening_threads() threads, each log on one of them (Kafka's
+// num.recovery.threads.per.data.dir per log directory), as does open_replicas.
 //
 // Log directories (log.dirs, Kafka's JBOD): a partition's log lives in one of them. Start-up finds
 // each existing log where it is (a log found in two directories fails the start); a new one goes
@@ -52,10 +52,13 @@ class PartitionManager {
                    storage::Flusher& flusher, Post post);
   ~PartitionManager();
 
-  // Threads that open and recover logs in load() and open_replicas() and close them in
-  // shutdown() (num.recovery.threads.per.data.dir, dynamic; at least 1). Any thread.
+  // Threads per log directory that open and recover logs in load() and open_replicas() and close
+  // them in shutdown() (num.recovery.threads.per.data.dir, dynamic; at least 1). Any thread.
   void set_recovery_threads(size_t n) { recovery_threads_ = n == 0 ? 1 : n; }
   size_t recovery_threads() const { return recovery_threads_; }
+  // Threads opening or closing logs at once: recovery_threads() per log directory (Kafka's
+  // per-data-dir pools).
+  size_t opening_threads() const { return recovery_threads_ * log_dirs_.size(); }
 
   // Start-up: finds the logs in every log directory (removing leftover "-delete" directories),
   // reads each directory's recovery points, and opens (with recovery) every partition of
@@ -84,7 +87,7 @@ class PartitionManager {
   // that partition is still being removed, or on an I/O error.
   std::shared_ptr<Partition> open_replica(const TopicInfo& topic, int32_t index,
                                           std::string* error);
-  // Cluster mode: open_replica for each of `wanted` not open yet, on up to recovery_threads()
+  // Cluster mode: open_replica for each of `wanted` not open yet, on up to opening_threads()
   // threads (an image assigning many partitions at start-up). Failures are left for the
   // open_replica that follows to report.
   void open_replicas(const std::vector<std::pair<const TopicInfo*, int32_t>>& wanted);

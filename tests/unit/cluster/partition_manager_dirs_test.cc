@@ -59,6 +59,8 @@ TEST(PartitionManagerDirs, NewLogsGoWhereTheFewestAreAndAreFoundAgainInAnyOrder)
   const TopicInfo a = topic_info("a", 7), b = topic_info("b", 2);
   {
     Manager m(dirs);
+    m.pm.set_recovery_threads(2);
+    EXPECT_EQ(m.pm.opening_threads(), 6u);  // Kafka's threads per data dir
     ASSERT_TRUE(m.pm.load({}, nullptr));
     ASSERT_TRUE(m.pm.add_topic(a, nullptr));
     EXPECT_EQ(spread(dirs, a), (std::vector<int>{3, 2, 2}));  // the first on a tie
