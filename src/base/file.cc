@@ -6,6 +6,8 @@
 namespace kaffa::file {
 
 std::optional<std::string> read_all(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return std::nullopt;  // ifstream would open it
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream out;

@@ -9,7 +9,7 @@
 
 namespace kaffa::file {
 
-// The bytes of `path`; nullopt when it cannot be opened or a read fails.
+// The bytes of `path`; nullopt when it is a directory, cannot be opened or a read fails.
 std::optional<std::string> read_all(const std::filesystem::path& path);
 
 }  // namespace kaffa::file

@@ -1,5 +1,5 @@
 // file::read_all: a file's exact bytes (binary ones and an empty file included), nothing for a
-// file that is not there.
+// file that is not there or a directory.
 #include "base/file.h"
 
 #include <gtest/gtest.h>
@@ -19,6 +19,7 @@ TEST(ReadAll, ReturnsTheExactBytesOrNothing) {
   EXPECT_EQ(read_all(dir.path() / "f"), bytes);
   EXPECT_EQ(read_all(dir.path() / "empty"), "");
   EXPECT_EQ(read_all(dir.path() / "missing"), std::nullopt);
+  EXPECT_EQ(read_all(dir.path()), std::nullopt);  // a directory: not an empty file
 }
 
 }  // namespace
