@@ -1,10 +1,13 @@
 #include "broker/broker_metrics.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -246,6 +249,40 @@ void render_partitions(Exposition& out, Broker& broker) {
   render_replication(out, broker, all);
 }
 
+// Each log directory: the partitions it holds, their bytes, and its file system's space
+// (statvfs at scrape time), labelled with the directory as configured.
+void render_log_dirs(Exposition& out, Broker& broker) {
+  const auto& dirs = broker.partitions().log_dirs();
+  std::vector<int64_t> count(dirs.size(), 0), bytes(dirs.size(), 0);
+  for (const auto& [d, p] : broker.partitions().all_by_dir()) {
+    ++count[d];
+    bytes[d] += p->size_snapshot();
+  }
+  std::vector<struct statvfs> fs(dirs.size());
+  std::vector<bool> known(dirs.size(), false);
+  for (size_t d = 0; d < dirs.size(); ++d) known[d] = ::statvfs(dirs[d].c_str(), &fs[d]) == 0;
+  auto each = [&](const char* name, const char* help, auto value) {
+    out.begin(name, help, Type::gauge);
+    for (size_t d = 0; d < dirs.size(); ++d) {
+      if (auto v = value(d)) out.sample(name, {{"dir", dirs[d].string()}}, *v);
+    }
+  };
+  each("kaffa_log_dir_partitions", "Partitions whose log is in the log directory.",
+       [&](size_t d) { return std::optional<int64_t>(count[d]); });
+  each("kaffa_log_dir_log_size_bytes", "Bytes of the log segments in the log directory.",
+       [&](size_t d) { return std::optional<int64_t>(bytes[d]); });
+  each("kaffa_log_dir_total_bytes", "Size of the log directory's file system.", [&](size_t d) {
+    return known[d] ? std::optional<int64_t>(static_cast<int64_t>(fs[d].f_blocks * fs[d].f_frsize))
+                    : std::nullopt;
+  });
+  each("kaffa_log_dir_usable_bytes", "Bytes of the file system still usable by the broker.",
+       [&](size_t d) {
+         return known[d]
+                    ? std::optional<int64_t>(static_cast<int64_t>(fs[d].f_bavail * fs[d].f_frsize))
+                    : std::nullopt;
+       });
+}
+
 void render_cleaner(Exposition& out, const cluster::CleanerManager::Stats& st) {
   auto one = [&](const char* name, const char* help, Type type, const std::atomic<int64_t>& v) {
     out.begin(name, help, type);
@@ -366,6 +403,7 @@ void BrokerMetrics::scrape(Broker& broker, bool groups, std::function<void(std::
     registry_.render(out);
     render_server(out, broker.net_stats(), broker.queued_request_bytes());
     render_partitions(out, broker);
+    render_log_dirs(out, broker);
     render_cleaner(out, broker.cleaner().stats());
     out.begin("kaffa_fsync_latency_seconds", "Time of each fdatasync of a partition's log.",
               Type::histogram);

@@ -4,7 +4,8 @@
 - a topic's partitions are spread over the directories, each log in exactly one; both
   directories get meta.properties with the same cluster id and a .lock;
 - DescribeLogDirs lists each directory with the partitions it holds, as on disk, and so does
-  `kaffa cluster log-dirs` (each broker of a cluster asked for its own);
+  `kaffa cluster log-dirs` (each broker of a cluster asked for its own); /metrics gives each
+  directory's partitions, log bytes and file system space;
 - a second broker on one of those directories does not start, and the first keeps serving;
 - the directories listed in another order are refused while the broker's metadata would not be in
   the first; with a directory added, the records written before are read back with librdkafka,
@@ -110,6 +111,17 @@ class LogDirsTest(unittest.TestCase):
             shown = cli_log_dirs(b.bootstrap, "-t", TOPIC)
             self.assertEqual({k: sorted(p for _, p in v) for k, v in shown.items()},
                              {(0, d0): [0, 2], (0, d1): [1, 3]})
+
+            # And /metrics, per directory.
+            for d in (d0, d1):
+                label = '{dir="%s"}' % d
+                self.assertEqual(b.metric("kaffa_log_dir_partitions", label), 2)
+                self.assertEqual(b.metric("kaffa_log_dir_log_size_bytes", label),
+                                 sum(topics[TOPIC][p][0] for _, path, topics in listed
+                                     if path == d for p in topics[TOPIC]))
+                total = b.metric("kaffa_log_dir_total_bytes", label)
+                self.assertGreater(total, 0)
+                self.assertLessEqual(b.metric("kaffa_log_dir_usable_bytes", label), total)
 
             # One broker per directory: the second does not start, the first keeps serving.
             self.refused([d2, d1], r"in use by another broker process")
