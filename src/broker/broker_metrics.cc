@@ -1,7 +1,5 @@
 #include "broker/broker_metrics.h"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -11,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "coordinator/group_manager.h"
@@ -250,7 +249,7 @@ void render_partitions(Exposition& out, Broker& broker) {
 }
 
 // Each log directory: the partitions it holds, their bytes, and its file system's space
-// (statvfs at scrape time), labelled with the directory as configured.
+// (file::space_of at scrape time), labelled with the directory as configured.
 void render_log_dirs(Exposition& out, Broker& broker) {
   const auto& dirs = broker.partitions().log_dirs();
   std::vector<int64_t> count(dirs.size(), 0), bytes(dirs.size(), 0);
@@ -258,9 +257,8 @@ void render_log_dirs(Exposition& out, Broker& broker) {
     ++count[d];
     bytes[d] += p->size_snapshot();
   }
-  std::vector<struct statvfs> fs(dirs.size());
-  std::vector<bool> known(dirs.size(), false);
-  for (size_t d = 0; d < dirs.size(); ++d) known[d] = ::statvfs(dirs[d].c_str(), &fs[d]) == 0;
+  std::vector<std::optional<file::Space>> space(dirs.size());
+  for (size_t d = 0; d < dirs.size(); ++d) space[d] = file::space_of(dirs[d]);
   auto each = [&](const char* name, const char* help, auto value) {
     out.begin(name, help, Type::gauge);
     for (size_t d = 0; d < dirs.size(); ++d) {
@@ -272,14 +270,11 @@ void render_log_dirs(Exposition& out, Broker& broker) {
   each("kaffa_log_dir_log_size_bytes", "Bytes of the log segments in the log directory.",
        [&](size_t d) { return std::optional<int64_t>(bytes[d]); });
   each("kaffa_log_dir_total_bytes", "Size of the log directory's file system.", [&](size_t d) {
-    return known[d] ? std::optional<int64_t>(static_cast<int64_t>(fs[d].f_blocks * fs[d].f_frsize))
-                    : std::nullopt;
+    return space[d] ? std::optional<int64_t>(space[d]->total_bytes) : std::nullopt;
   });
   each("kaffa_log_dir_usable_bytes", "Bytes of the file system still usable by the broker.",
        [&](size_t d) {
-         return known[d]
-                    ? std::optional<int64_t>(static_cast<int64_t>(fs[d].f_bavail * fs[d].f_frsize))
-                    : std::nullopt;
+         return space[d] ? std::optional<int64_t>(space[d]->usable_bytes) : std::nullopt;
        });
 }
 

@@ -94,6 +94,17 @@ const std::vector<Setting>& oauth_settings() {
   return kSettings;
 }
 
+namespace {
+
+const Setting* find_oauth_setting(const std::string& name) {
+  for (const auto& st : oauth_settings()) {
+    if (name == st.name) return &st;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::optional<bool> oauth_listener_setting(const std::string& key, const std::string& value,
                                            BrokerConfig& c, std::string& why) {
   if (!key.starts_with("listener.name.")) return std::nullopt;
@@ -112,10 +123,9 @@ std::optional<bool> oauth_listener_setting(const std::string& key, const std::st
     c.oauthbearer_settings.signed_listeners.insert(name);
     return true;
   }
-  for (const auto& st : oauth_settings()) {
-    if (setting != st.name) continue;
+  if (const Setting* st = find_oauth_setting(setting)) {
     BrokerConfig scratch;  // checked now; applied over the broker-wide values by resolve
-    if (!st.apply(value, scratch, why)) return false;
+    if (!st->apply(value, scratch, why)) return false;
     c.oauthbearer_settings.per_listener[name][setting] = value;
     return true;
   }
@@ -139,9 +149,7 @@ std::optional<ConfigError> resolve_oauthbearer(BrokerConfig& c) {
         own != c.oauthbearer_settings.per_listener.end()) {
       for (const auto& [name, value] : own->second) {
         std::string why;
-        for (const auto& st : oauth_settings()) {
-          if (name == st.name) st.apply(value, scratch, why);  // checked when read
-        }
+        find_oauth_setting(name)->apply(value, scratch, why);  // known and checked when read
       }
     }
     const auto& s = scratch.oauthbearer_settings;

@@ -28,9 +28,8 @@ struct BrokerAddress {
   std::string host_port;
 };
 
-std::vector<BrokerAddress> brokers_of(Globals& g, const std::vector<int32_t>& wanted) {
-  Client c(g, RD_KAFKA_PRODUCER);
-  const Metadata md = fetch_metadata(c);
+std::vector<BrokerAddress> brokers_of(const rd_kafka_metadata_t* md,
+                                      const std::vector<int32_t>& wanted) {
   std::vector<BrokerAddress> out;
   for (int i = 0; i < md->broker_cnt; ++i) {
     const auto& b = md->brokers[i];
@@ -49,14 +48,13 @@ std::vector<BrokerAddress> brokers_of(Globals& g, const std::vector<int32_t>& wa
 
 // The request's topic filter: every partition of the named topics (their counts from the
 // metadata), or null for all.
-protocol::DescribeLogDirsRequest request_for(Globals& g, const std::vector<std::string>& topics) {
+protocol::DescribeLogDirsRequest request_for(const rd_kafka_metadata_t* md,
+                                             const std::vector<std::string>& topics) {
   protocol::DescribeLogDirsRequest req;
   if (topics.empty()) return req;
-  Client c(g, RD_KAFKA_PRODUCER);
-  const Metadata md = fetch_metadata(c);
   req.topics.emplace();
   for (const auto& name : topics) {
-    const auto& t = require_topic(md.get(), name);
+    const auto& t = require_topic(md, name);
     auto& entry = req.topics->emplace_back();
     entry.topic = name;
     for (int p = 0; p < t.partition_cnt; ++p) entry.partitions.push_back(t.partitions[p].id);
@@ -65,12 +63,16 @@ protocol::DescribeLogDirsRequest request_for(Globals& g, const std::vector<std::
 }
 
 int log_dirs(Globals& g, const LogDirsOpts& o) {
-  const auto req = request_for(g, o.topics);
+  const Metadata md = [&] {
+    Client c(g, RD_KAFKA_PRODUCER);
+    return fetch_metadata(c);
+  }();
+  const auto req = request_for(md.get(), o.topics);
   Json j;
   j.begin_array();
   Table t({"BROKER", "DIRECTORY", "TOPIC", "PARTITION", "SIZE", "LAG", "FUTURE"});
   Table space({"BROKER", "DIRECTORY", "TOTAL", "USABLE", "ERROR"});
-  for (const auto& b : brokers_of(g, o.brokers)) {
+  for (const auto& b : brokers_of(md.get(), o.brokers)) {
     Globals at = g;  // RawClient speaks to the first bootstrap server: this broker
     at.brokers = b.host_port;
     RawClient c(at);

@@ -6,13 +6,12 @@
 // Authorization: DESCRIBE on the cluster, else no directories (v3+: CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/describe_log_dirs.h"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "base/file.h"
 #include "broker/authorize.h"
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
@@ -51,10 +50,9 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
     auto& dir = resp.results.emplace_back();
     std::error_code ec;
     dir.log_dir = std::filesystem::absolute(dirs[d], ec).lexically_normal().string();
-    struct statvfs fs {};
-    if (::statvfs(dirs[d].c_str(), &fs) == 0) {
-      dir.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
-      dir.usable_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    if (const auto space = file::space_of(dirs[d])) {
+      dir.total_bytes = space->total_bytes;
+      dir.usable_bytes = space->usable_bytes;
     }
     for (auto& [name, partitions] : by_dir[d]) {
       auto& t = dir.topics.emplace_back();

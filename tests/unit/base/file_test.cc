@@ -22,5 +22,15 @@ TEST(ReadAll, ReturnsTheExactBytesOrNothing) {
   EXPECT_EQ(read_all(dir.path()), std::nullopt);  // a directory: not an empty file
 }
 
+TEST(Space, OfAnExistingPathOnly) {
+  cluster::testing::TempDir dir;
+  const auto s = space_of(dir.path());
+  ASSERT_TRUE(s);
+  EXPECT_GT(s->total_bytes, 0);
+  EXPECT_GE(s->usable_bytes, 0);
+  EXPECT_LE(s->usable_bytes, s->total_bytes);
+  EXPECT_FALSE(space_of(dir.path() / "missing"));
+}
+
 }  // namespace
 }  // namespace kaffa::file
