@@ -68,6 +68,9 @@ Broker::Broker(BrokerConfig config)
       follower_quota_(std::make_shared<cluster::ReplicationQuota>(
           config_.cluster.replication_quota_window_num,
           int64_t{config_.cluster.replication_quota_window_size_seconds} * 1000)),
+      move_quota_(std::make_shared<cluster::ReplicationQuota>(
+          config_.cluster.replication_quota_window_num,
+          int64_t{config_.cluster.replication_quota_window_size_seconds} * 1000)),
       fetch_sessions_(static_cast<size_t>(config_.max_incremental_fetch_session_cache_slots)) {}
 Broker::~Broker() = default;
 
@@ -169,6 +172,7 @@ void Broker::start() {
       server_->thread_count(), dynamic_configs::log_defaults(in_force), flusher_,
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);
+  partitions_->set_move_quota(move_quota_);
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
   if (!partitions_->load(loaded_topics_, &error)) {

@@ -320,6 +320,7 @@ class Broker : public net::RequestHandler {
   QuotaManager quotas_;
   std::shared_ptr<cluster::ReplicationQuota> leader_quota_;
   std::shared_ptr<cluster::ReplicationQuota> follower_quota_;
+  std::shared_ptr<cluster::ReplicationQuota> move_quota_;  // moves between log directories
   mutable std::mutex dynamic_mu_;  // the two layers, and a change of either, one at a time
   DynamicConfigs dynamic_;         // guarded by dynamic_mu_
   BrokerConfig in_force_;          // the static settings with dynamic_ applied, guarded too

@@ -87,6 +87,7 @@ void Broker::put_in_force_locked(BrokerConfig in_force) {
   }
   leader_quota_->set_bound(in_force.cluster.leader_replication_throttled_rate);
   follower_quota_->set_bound(in_force.cluster.follower_replication_throttled_rate);
+  move_quota_->set_bound(in_force.cluster.replica_alter_log_dirs_io_max_bytes_per_second);
   if (partitions_) {
     partitions_->set_defaults(dynamic_configs::log_defaults(in_force));
     partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);

@@ -60,6 +60,9 @@ struct ClusterConfig {
   // Also dynamic (dynamic_configs.h, broker_dynamic_configs.cc).
   int64_t leader_replication_throttled_rate = std::numeric_limits<int64_t>::max();
   int64_t follower_replication_throttled_rate = std::numeric_limits<int64_t>::max();
+  // replica.alter.log.dirs.io.max.bytes.per.second: moves between log directories
+  // (AlterReplicaLogDirs), read and written together. Also dynamic.
+  int64_t replica_alter_log_dirs_io_max_bytes_per_second = std::numeric_limits<int64_t>::max();
   int32_t replication_quota_window_num = 11;          // replication.quota.window.num
   int32_t replication_quota_window_size_seconds = 1;  // replication.quota.window.size.seconds
 

@@ -125,6 +125,10 @@ const std::vector<Setting>& cluster_settings() {
        "topic's follower.replication.throttled.replicas while they are behind (KIP-73). "
        "Dynamic, per broker or cluster-wide.",
        cluster_int(&ClusterConfig::follower_replication_throttled_rate, 0, kMaxLong)},
+      {"replica.alter.log.dirs.io.max.bytes.per.second", "9223372036854775807",
+       "Bytes per second this broker copies while it moves logs between its log directories "
+       "(AlterReplicaLogDirs), all moves together. Dynamic, per broker or cluster-wide.",
+       cluster_int(&ClusterConfig::replica_alter_log_dirs_io_max_bytes_per_second, 0, kMaxLong)},
       {"replication.quota.window.num", "11",
        "Windows the replication quotas' rates are measured over.",
        cluster_int(&ClusterConfig::replication_quota_window_num, 1, kMaxInt)},

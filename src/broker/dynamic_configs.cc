@@ -10,7 +10,7 @@ namespace {
 // connection limits (DynamicConnectionQuota), num.replica.fetchers and
 // num.recovery.threads.per.data.dir (DynamicThreadPool) and
 // unclean.leader.election.enable.
-constexpr std::array<std::string_view, 34> kDynamic = {
+constexpr std::array<std::string_view, 35> kDynamic = {
     "compression.type",
     "log.cleaner.backoff.ms",
     "log.cleaner.dedupe.buffer.size",
@@ -44,6 +44,7 @@ constexpr std::array<std::string_view, 34> kDynamic = {
     "num.recovery.threads.per.data.dir",
     "num.replica.fetchers",
     "producer.id.expiration.ms",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
     "unclean.leader.election.enable",
 };
 

@@ -234,18 +234,23 @@ void Partition::start_flush() {
   flush_in_flight_ = true;
   auto ticket = log_->flush_ticket();
   const int64_t end = ticket.end_offset;
-  flusher_.submit(std::move(ticket),
-                  [post = post_, shard = shard_, alive = alive_, this, end](bool ok) {
-                    // Flusher thread: hand the result back to the owner loop.
-                    post(shard, [alive, this, end, ok] {
-                      if (*alive) on_flushed(end, ok);
-                    });
-                  });
+  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this, end,
+                                      swaps = log_swaps_](bool ok) {
+    // Flusher thread: hand the result back to the owner loop.
+    post(shard, [alive, this, end, ok, swaps] {
+      if (*alive) on_flushed(end, ok, swaps);
+    });
+  });
 }
 
-void Partition::on_flushed(int64_t end_offset, bool ok) {
+void Partition::on_flushed(int64_t end_offset, bool ok, uint64_t swaps) {
   flush_in_flight_ = false;
   if (closed_) return;
+  if (swaps != log_swaps_) {
+    // A ticket of the log a move replaced (synced in full by the move): the new one's turn.
+    if (!durability_waiters_.empty()) start_flush();
+    return;
+  }
   if (!ok) {
     // Kafka takes a log directory offline on an I/O error; this partition stops accepting writes.
     io_failed_ = true;
@@ -391,6 +396,7 @@ bool Partition::close(std::string* error) {
   // No fsync: the log is synced below, and a torn snapshot fails its CRC and is replaced by a
   // replay.
   if (!io_failed_) snapshot_producers();
+  drop_future();  // a move is started again after a restart (PartitionManager)
   const bool ok = log_->close(error);
   for (auto& [offset, done] : durability_waiters_) done(ok);
   durability_waiters_.clear();

@@ -307,6 +307,36 @@ class Partition {
   // transactions, producers().aborted_index()).
   const storage::ProducerStateManager& producers() const { return producers_; }
 
+  // ---- Moving the log to another log directory (partition_move.cc; AlterReplicaLogDirs, Kafka's
+  // future replica). Owner loop unless said otherwise. ----
+  // Starts copying into `future`, a new empty log in the destination directory (an earlier future
+  // log is dropped). The copy keeps offsets and epochs (Log::append_as_follower) and follows this
+  // log: truncations are applied to it too, a log start moved past its end restarts it. Cleaning
+  // pauses meanwhile (cleaning_snapshot() is nullopt), as Kafka's abortAndPauseCleaning.
+  void attach_future(std::unique_ptr<storage::Log> future, uint64_t move_id);
+  // The move in progress (0: none; the id given to attach_future).
+  uint64_t move_id() const { return future_ ? move_id_ : 0; }
+  // Drops the future log (its directory is the caller's to remove).
+  void drop_future();
+  enum class MoveStep { copying, caught_up, failed };
+  // Copies batches of up to about max_bytes to the future log; caught_up when it ends where this
+  // log ends (appends run on this loop, so it still does when the caller swaps in the same task).
+  // Hands the future log's writes to the Flusher every few MiB, so that the swap syncs little.
+  MoveStep copy_to_future(int64_t max_bytes, int64_t now_ms, int64_t* copied, std::string* error);
+  // The caught-up future log takes this log's place under `final_dir` (its destination's name);
+  // this log's directory is renamed to `doomed`, for the caller to remove. Crash-safe order: the
+  // future log, its epochs, log start, producer snapshot and aborted transaction index are synced
+  // in full; then this directory is renamed away (synced); then the future one is renamed into
+  // place (synced). A start that finds a future directory without a current log takes it as the
+  // log. False with *error, and this log unchanged, when a step before the second rename failed
+  // (*committed false); *committed true: the log is in `final_dir` but could not be reopened, and
+  // the partition refuses writes (io_failed) until a restart.
+  bool swap_in_future(const std::filesystem::path& final_dir, const std::filesystem::path& doomed,
+                      bool* committed, std::string* error);
+  // Any thread: the future log's size in bytes (-1: no move) and how far its end is behind.
+  int64_t future_size_snapshot() const { return future_size_.load(std::memory_order_relaxed); }
+  int64_t future_lag_snapshot() const { return future_lag_.load(std::memory_order_relaxed); }
+
   // partition_cleaning.cc, owner loop: the log cleaner's hand-off (cluster/cleaner_manager.h).
   // nullopt when closed or not compacted (cleanup.policy without compact).
   struct CleaningSnapshot {
@@ -319,7 +349,14 @@ class Partition {
 
  private:
   void start_flush();
-  void on_flushed(int64_t end_offset, bool ok);
+  // `swaps`: log_swaps_ when the ticket was taken.
+  void on_flushed(int64_t end_offset, bool ok, uint64_t swaps);
+  // partition_move.cc
+  void publish_future();
+  void flush_future();  // a ticket of the future log to the Flusher, one at a time
+  void on_future_flushed(uint64_t move_id, int64_t end_offset, bool ok);
+  // The future log's copy of this log's file that is not derived from the log (partition.metadata).
+  bool copy_metadata_to(const std::filesystem::path& dir, std::string* error) const;
   void publish();
   // A leader's read of [offset, end) (read, read_to_log_end).
   ReadOutcome read_up_to(int64_t end, int64_t offset, int64_t max_bytes, bool min_one_batch,
@@ -403,6 +440,17 @@ class Partition {
   uint64_t role_generation_ = 0;  // bumped at every role change (late AlterPartition answers)
   std::multimap<int64_t, ReplicatedDone> replication_waiters_;  // by end offset
   Waiters replica_waiters_;
+
+  // Moving to another log directory (partition_move.cc).
+  std::unique_ptr<storage::Log> future_;
+  uint64_t move_id_ = 0;
+  bool future_failed_ = false;  // a truncation or flush of the future log failed
+  bool future_flush_in_flight_ = false;
+  int64_t future_unflushed_bytes_ = 0;  // copied since the last future flush ticket
+  std::string move_buffer_;             // batches read for the copy, reused
+  uint64_t log_swaps_ = 0;              // logs swapped in: flush answers of the old one are ignored
+  std::atomic<int64_t> future_size_{-1};
+  std::atomic<int64_t> future_lag_{0};
 
   std::atomic<int64_t> hw_{0};
   std::atomic<int64_t> lso_{0};

@@ -11,15 +11,18 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "base/file.h"
 #include "base/log.h"
+#include "cluster/partition_dir_names.h"
 #include "storage/checkpoint_file.h"
 
 namespace kaffa::cluster {
 namespace {
 
 namespace fs = std::filesystem;
+using dir_names::unique_suffix;
 
 constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
 constexpr const char* kLogStartCheckpoint = "log-start-offset-checkpoint";
@@ -48,22 +51,6 @@ void run_parallel(size_t n, size_t threads, const std::function<void(size_t)>& w
   drain();
 }
 
-// "<topic>-<partition>" -> (topic, partition); nullopt for any other name.
-std::optional<std::pair<std::string, int32_t>> parse_partition_dir(const std::string& name) {
-  const auto dash = name.rfind('-');
-  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
-  int32_t index = 0;
-  const char* end = name.data() + name.size();
-  auto [ptr, ec] = std::from_chars(name.data() + dash + 1, end, index);
-  if (ec != std::errc() || ptr != end || index < 0) return std::nullopt;
-  return std::make_pair(name.substr(0, dash), index);
-}
-
-std::string unique_suffix() {
-  static std::atomic<uint64_t> counter{0};
-  return std::to_string(::getpid()) + "x" + std::to_string(counter.fetch_add(1));
-}
-
 }  // namespace
 
 PartitionManager::PartitionManager(std::vector<fs::path> log_dirs, size_t shards,
@@ -84,9 +71,14 @@ fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index
   const auto key = std::make_pair(topic, index);
   auto it = located_.find(key);
   if (it == located_.end()) {
-    // Kafka's placement: the log directory holding the fewest partitions, the first on a tie.
+    // Kafka's placement: the directory asked for (AlterReplicaLogDirs before the log came), else
+    // the log directory holding the fewest partitions, the first on a tie.
+    const auto wanted = wanted_dirs_.find(key);
     const auto least = std::min_element(dir_counts_.begin(), dir_counts_.end());
-    const auto dir = static_cast<size_t>(least - dir_counts_.begin());
+    const auto dir = wanted != wanted_dirs_.end()
+                         ? wanted->second
+                         : static_cast<size_t>(least - dir_counts_.begin());
+    if (wanted != wanted_dirs_.end()) wanted_dirs_.erase(wanted);
     it = located_.emplace(key, dir).first;
     ++dir_counts_[dir];
   }
@@ -103,18 +95,23 @@ void PartitionManager::forget_location(const std::string& topic, int32_t index) 
 
 bool PartitionManager::locate_existing(std::string* error) {
   std::map<std::pair<std::string, int32_t>, size_t> found;
+  std::vector<std::tuple<std::pair<std::string, int32_t>, size_t, fs::path>> futures;
   for (size_t d = 0; d < log_dirs_.size(); ++d) {
     std::error_code ec;
     fs::create_directories(log_dirs_[d], ec);
     for (const auto& entry : fs::directory_iterator(log_dirs_[d], ec)) {
       const std::string name = entry.path().filename().string();
       if (!entry.is_directory()) continue;
-      if (name.size() > 7 && name.ends_with("-delete")) {
+      if (name.size() > 7 && name.ends_with(dir_names::kDeleteSuffix)) {
         std::error_code ignored;
         fs::remove_all(entry.path(), ignored);  // a deletion interrupted by a stop or crash
         continue;
       }
-      const auto key = parse_partition_dir(name);
+      if (auto future = dir_names::parse_tagged(name, dir_names::kFutureSuffix)) {
+        futures.emplace_back(std::move(*future), d, entry.path());
+        continue;
+      }
+      const auto key = dir_names::parse_partition(name);
       if (!key) continue;
       auto [it, inserted] = found.emplace(*key, d);
       if (!inserted) {
@@ -129,6 +126,9 @@ bool PartitionManager::locate_existing(std::string* error) {
       if (error) *error = "cannot list " + log_dirs_[d].string() + ": " + ec.message();
       return false;
     }
+  }
+  for (const auto& [key, d, path] : futures) {
+    if (!adopt_future(key, d, path, found, error)) return false;
   }
   std::lock_guard lock(mu_);
   for (const auto& [key, d] : found) {
@@ -237,6 +237,7 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
   for (const auto& dir : log_dirs_) {
     if (!storage::sync_directory(dir, error)) return false;
   }
+  resume_moves();
   return true;
 }
 
@@ -332,6 +333,9 @@ void PartitionManager::close_and_delete(std::vector<std::shared_ptr<Partition>> 
       std::string why;
       if (!p->close(&why)) log::warn("closing deleted {}-{}: {}", p->topic(), p->index(), why);
       std::error_code ec;
+      if (const auto future = forget_move(p->topic(), p->index()); !future.empty()) {
+        fs::remove_all(future, ec);  // a move under way (its log was dropped by close())
+      }
       const fs::path dir = p->dir();
       const fs::path doomed = dir.string() + "." + unique_suffix() + "-delete";
       fs::rename(dir, doomed, ec);
@@ -397,10 +401,15 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
     if (!out.flush()) log::warn("cannot write {}", meta.string());
   }
   if (!existed && !storage::sync_directory(dir.parent_path(), error)) return nullptr;
-  std::lock_guard lock(mu_);
-  auto [it, inserted] = partitions_.emplace(key, std::move(p));
-  if (inserted) adopt_locked(it->second);
-  return it->second;  // a concurrent open won: its partition (ours is dropped unused)
+  std::shared_ptr<Partition> opened;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = partitions_.emplace(key, std::move(p));
+    if (inserted) adopt_locked(it->second);
+    opened = it->second;  // a concurrent open won: its partition (ours is dropped unused)
+  }
+  resume_moves();
+  return opened;
 }
 
 void PartitionManager::open_replicas(
@@ -473,6 +482,7 @@ void PartitionManager::tick(size_t shard, int64_t now_ms) {
   for (const auto& p : all()) {
     if (p->shard() == shard) p->on_tick(now_ms);
   }
+  resume_parked_moves(shard);
 }
 
 void PartitionManager::enforce_retention(size_t shard, int64_t now_ms) {

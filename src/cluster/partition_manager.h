@@ -26,6 +26,8 @@
 //                                           (Log::restore_log_start_offset)
 //   <topic>-<partition>.<id>-delete/        a deleted partition's directory before removal;
 //                                           leftovers are removed at start-up
+//   <topic>-<partition>.<id>-future/        a log being moved into this directory
+//                                           (AlterReplicaLogDirs, partition_moves.cc)
 //   <topic>-<partition>/partition.metadata  cluster mode: the topic id the log belongs to
 //                                           (Kafka's format: "version: 0\ntopic_id: <id>\n")
 #pragma once
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "cluster/partition.h"
+#include "cluster/replication_quota.h"
 #include "cluster/topic_registry.h"
 
 namespace kaffa::cluster {
@@ -102,6 +105,24 @@ class PartitionManager {
   std::vector<std::pair<size_t, std::shared_ptr<Partition>>> all_by_dir() const;
   const std::vector<std::filesystem::path>& log_dirs() const { return log_dirs_; }
 
+  // ---- Moving logs between log directories (partition_moves.cc; AlterReplicaLogDirs, Kafka's
+  // future replicas). ----
+  // Any thread: moves the log of topic-index to log_dirs()[dir]: a future log is created there
+  // (<topic>-<index>.<unique>-future) and filled on the partition's owner loop a few MiB per task
+  // while the partition keeps serving, then swapped in (Partition::swap_in_future) and the old
+  // directory removed. NONE when the move started, is already under way to `dir`, or the log is
+  // there (a move elsewhere is then cancelled); REPLICA_NOT_AVAILABLE when this broker does not
+  // host the partition (the directory is remembered: the log is created there if it comes, as
+  // Kafka's preferred log directory); KAFKA_STORAGE_ERROR when the future log cannot be created.
+  // A stop or crash during the copy: the start copies again; after the old directory was renamed
+  // away: the start takes the future directory as the log.
+  protocol::ErrorCode move_log(const std::string& topic, int32_t index, size_t dir);
+  // Before load(): the bound on the bytes all moves copy per second
+  // (replica.alter.log.dirs.io.max.bytes.per.second); a move over it waits for the next tick().
+  void set_move_quota(std::shared_ptr<ReplicationQuota> quota) { move_quota_ = std::move(quota); }
+  // Any thread: the partitions being moved, with the index of their destination directory.
+  std::vector<std::pair<size_t, std::shared_ptr<Partition>>> moving() const;
+
   // Cluster mode (the ReplicaManager, before its first image): checkpoints include the high
   // watermarks, and open_replica() starts a log at its checkpointed watermark, not its log end.
   void enable_replication() { replicated_.store(true, std::memory_order_release); }
@@ -125,6 +146,22 @@ class PartitionManager {
   void forget_location(const std::string& topic, int32_t index);
   // load(): records where each existing log is; false on a log found in two directories.
   bool locate_existing(std::string* error);
+  // partition_moves.cc, owner loop of p: one copy step of move `id`; the swap once caught up.
+  void move_step(const std::shared_ptr<Partition>& p, uint64_t id);
+  void finish_move(const std::shared_ptr<Partition>& p, uint64_t id);
+  // Forgets move `id` of p (if it is still p's) and removes its future directory; owner loop.
+  void abandon_move(const std::shared_ptr<Partition>& p, uint64_t id);
+  // The future directory of the move of topic-index, forgotten; empty when none. Any thread.
+  std::filesystem::path forget_move(const std::string& topic, int32_t index);
+  // load(): a future directory beside its log is removed and the move started again once the
+  // partition is open; one without a log (the old directory was renamed away) becomes the log.
+  bool adopt_future(const std::pair<std::string, int32_t>& key, size_t dir,
+                    const std::filesystem::path& path,
+                    std::map<std::pair<std::string, int32_t>, size_t>& found, std::string* error);
+  // Owner loop `shard` (tick): the moves of its partitions the quota held back, tried again.
+  void resume_parked_moves(size_t shard);
+  // Starts the moves load() found interrupted for the partitions now open. Any thread.
+  void resume_moves();
   // topic_changes.cc. The defaults in force (any thread), and a partition's configs resolved
   // again with them and `topic_configs` (its owner loop).
   std::shared_ptr<const LogDefaults> defaults() const;
@@ -153,6 +190,21 @@ class PartitionManager {
   std::map<std::pair<std::string, int32_t>, size_t> located_;
   std::vector<size_t> dir_counts_;
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;
+  // Moves between log directories (partition_moves.cc): under way, the directory last asked for
+  // (a move finishing after a newer request is followed by another), and interrupted ones found
+  // at start-up (resumed when their partition opens).
+  struct Move {
+    size_t dir = 0;
+    uint64_t id = 0;
+    std::filesystem::path future_dir;
+  };
+  std::map<std::pair<std::string, int32_t>, Move> moves_;
+  std::map<std::pair<std::string, int32_t>, size_t> wanted_dirs_;
+  std::map<std::pair<std::string, int32_t>, size_t> resume_;
+  uint64_t next_move_id_ = 1;
+  std::shared_ptr<ReplicationQuota> move_quota_;
+  // Moves held back by the quota, resumed by their shard's tick().
+  std::vector<std::pair<std::shared_ptr<Partition>, uint64_t>> parked_moves_;
   // From load(): checkpointed offsets of logs not opened yet (cluster mode opens them later).
   std::map<std::pair<std::string, int32_t>, int64_t> recovery_points_;
   std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;

@@ -317,6 +317,11 @@ bool Partition::truncate_to(int64_t offset) {
     return false;
   }
   log::info("{}-{}: truncated from {} to {}", topic_, index_, before, log_->log_end_offset());
+  // A future log (a move between log directories) follows: it holds a prefix of this log.
+  if (future_ && !future_->truncate_to(log_->log_end_offset(), &error)) {
+    log::warn("{}-{}: truncating the future log failed: {}", topic_, index_, error);
+    future_failed_ = true;
+  }
   after_truncation();
   return true;
 }
@@ -330,6 +335,13 @@ bool Partition::truncate_fully_and_start_at(int64_t offset) {
     return false;
   }
   log::info("{}-{}: log restarted at {}", topic_, index_, log_->log_start_offset());
+  const int64_t start = log_->log_start_offset();
+  if (future_ &&
+      !(start > future_->log_end_offset() ? future_->truncate_fully_and_start_at(start, &error)
+                                          : future_->restore_log_start_offset(start, &error))) {
+    log::warn("{}-{}: restarting the future log failed: {}", topic_, index_, error);
+    future_failed_ = true;
+  }
   after_truncation();
   return true;
 }

@@ -45,6 +45,7 @@ bool TopicRegistry::add_partitions(std::string_view name, int32_t new_count, std
 void Partition::set_config(PartitionConfig config) {
   config_ = std::move(config);
   log_->set_config(config_.log);
+  if (future_) future_->set_config(config_.log);
   publish();
   publish_throttles();
 }

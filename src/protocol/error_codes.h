@@ -63,6 +63,7 @@ enum class ErrorCode : int16_t {
   security_disabled = 54,
   operation_not_attempted = 55,
   kafka_storage_error = 56,
+  log_dir_not_found = 57,
   sasl_authentication_failed = 58,
   unknown_producer_id = 59,
   non_empty_group = 68,

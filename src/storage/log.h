@@ -54,6 +54,7 @@
 // page-aligned scan buffers (1 MiB, from the bytes pool) during recovery. No mmap.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -169,15 +170,25 @@ class Log {
   void maybe_assign_epoch(int32_t epoch, int64_t start_offset);
 
   FlushTicket flush_ticket() const;
+  // Writes the active segment's pending index entries now (no sync): before the directory is
+  // renamed away (a move), so that none is left to write to the old path.
+  void write_pending_indexes();
   void mark_flushed(int64_t end_offset);
   // fdatasync of everything (log, indexes, directory); recovery_point() = log_end_offset().
   // Idempotent; no other member may be called afterwards except the accessors.
   bool close(std::string* error = nullptr);
 
+  // Empties the log and restarts it at `offset` (Kafka's truncateFullyAndStartAt): a copy being
+  // filled from a log whose start moved past everything copied.
+  bool truncate_fully_and_start_at(int64_t offset, std::string* error = nullptr);
   // Removes offsets >= offset (whole batches: the batch holding `offset` goes too, so the new
   // log end may be below `offset`). An offset below the log start empties the log and restarts
   // it at `offset`.
   bool truncate_to(int64_t offset, std::string* error = nullptr);
+  // Raises the log end to `offset` with no batch in between (the log it copies ends in offsets
+  // compaction removed): the next append starts there, in a segment based at `offset`. No-op when
+  // offset <= log_end_offset(). False with *error on an I/O error.
+  bool skip_to(int64_t offset, std::string* error = nullptr);
   // Deletes whole segments all of whose offsets are < offset (the active segment only if it is
   // covered too; a new empty one is rolled first). Returns the new log start offset.
   int64_t delete_segments_before(int64_t offset);
@@ -217,6 +228,9 @@ class Log {
   // log_swap.cc: compaction hand-off with the log cleaner (log_cleaning.h). The generation
   // changes whenever segments are deleted or truncated or the log start offset moves.
   uint64_t generation() const { return generation_; }
+  // A log taking another's place (moved to another log directory) continues that log's
+  // generation, past it: a cleaning of the other is stale here.
+  void continue_generation(uint64_t previous) { generation_ = std::max(generation_, previous + 1); }
   CleaningView cleaning_view() const;
   // Swaps cleaned segments in (crash-safe, log_cleaning.h); stale (files removed, nothing
   // changed) when the generation or any of the segments changed since the view.

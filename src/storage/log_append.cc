@@ -189,6 +189,20 @@ FlushTicket Log::flush_ticket() const {
   return t;
 }
 
+void Log::write_pending_indexes() {
+  std::string error;
+  if (active_) active_->files_to_sync(&error);
+  if (!error.empty()) log::warn("{}: {}", dir_.string(), error);
+}
+
+bool Log::truncate_fully_and_start_at(int64_t offset, std::string* error) {
+  if (closed_) {
+    if (error != nullptr) *error = "log " + dir_.string() + " is closed";
+    return false;
+  }
+  return restart_at(offset, error);
+}
+
 void Log::mark_flushed(int64_t end_offset) {
   epochs_synced_version_ = std::max(epochs_synced_version_, epochs_ticket_version_);
   recovery_point_ = std::max(recovery_point_, std::min(end_offset, log_end_offset()));
@@ -230,6 +244,30 @@ bool Log::close(std::string* error) {
   cache_.clear();
   closed_ = true;
   return ok;
+}
+
+bool Log::skip_to(int64_t offset, std::string* error) {
+  if (closed_) {
+    if (error != nullptr) *error = "log " + dir_.string() + " is closed";
+    return false;
+  }
+  if (offset <= log_end_offset()) return true;
+  SegmentMeta& last = segments_.rbegin()->second;
+  if (last.size > 0) {
+    last.next_offset = offset;  // the offsets up to `offset` hold no batch
+    return roll(error);
+  }
+  // An empty active segment is replaced by one based at `offset`.
+  active_.reset();
+  const int64_t base = last.base_offset;
+  delete_segment_files(base);
+  segments_.erase(base);
+  if (segments_.empty()) log_start_offset_ = offset;
+  SegmentMeta m;
+  m.base_offset = m.next_offset = offset;
+  segments_.emplace(offset, m);
+  if (!open_active(true, error)) return false;
+  return sync_directory(dir_, error);
 }
 
 bool Log::truncate_to(int64_t offset, std::string* error) {

@@ -174,6 +174,14 @@ class ProducerStateManager {
   // kSnapshotsKept snapshots.
   bool take_snapshot(int64_t offset, bool sync, std::string* error);
 
+  // The partition's files are now in `dir` (a log moved to another log directory): its TxnIndex
+  // is written there in full and a snapshot at `offset` taken, both synced. False with *error.
+  bool relocate(const std::filesystem::path& dir, int64_t offset, std::string* error) {
+    dir_ = dir;
+    txn_index_.relocate(dir);
+    return take_snapshot(offset, true, error);
+  }
+
   // Forgets producers whose last batch is older than expiration_ms before now_ms, except those
   // with an ongoing transaction. Returns how many.
   size_t remove_expired(int64_t now_ms, int64_t expiration_ms);

@@ -68,6 +68,12 @@ class TxnIndex {
   std::vector<AbortedTxn> collect(int64_t fetch_offset, int64_t upper_bound) const;
   const std::vector<AbortedTxn>& entries() const { return entries_; }
   const std::filesystem::path& path() const { return path_; }
+  // The partition's directory is now `dir` (a log moved to another log directory): the file there
+  // is written in full at the next write or sync_if_dirty.
+  void relocate(const std::filesystem::path& dir) {
+    path_ = dir / kFileName;
+    stale_ = true;
+  }
 
  private:
   bool rewrite(std::string* error);

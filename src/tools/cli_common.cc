@@ -254,6 +254,22 @@ void json_configs(Json& j, const std::vector<ConfigRow>& rows) {
   j.end_array();
 }
 
+int32_t parse_id(const std::string& s, const std::string& what) {
+  try {
+    size_t used = 0;
+    const long v = std::stol(s, &used);
+    if (used == s.size() && v >= 0 && v <= INT32_MAX) return static_cast<int32_t>(v);
+  } catch (const std::exception&) {
+  }
+  usage_error("bad " + what + " in '" + s + "'");
+}
+
+std::optional<std::pair<std::string, int32_t>> split_topic_partition(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  return std::make_pair(s.substr(0, colon), parse_id(s.substr(colon + 1), "partition"));
+}
+
 std::pair<std::string, std::string> split_kv(const std::string& s, const char* what) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0) {

@@ -118,6 +118,10 @@ std::vector<ConfigRow> describe_configs(Client& c, rd_kafka_ResourceType_t type,
                                         const std::string& name);
 void json_configs(class Json& j, const std::vector<ConfigRow>& rows);
 
+// A non-negative int32 named `what` in a usage error.
+int32_t parse_id(const std::string& s, const std::string& what);
+// "TOPIC:PARTITION" (the topic may contain ':', the last one separates); nullopt otherwise.
+std::optional<std::pair<std::string, int32_t>> split_topic_partition(const std::string& s);
 // Splits "key=value" (usage error without '=' or with an empty key).
 std::pair<std::string, std::string> split_kv(const std::string& s, const char* what);
 bool stderr_is_terminal();

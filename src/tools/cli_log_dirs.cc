@@ -1,14 +1,20 @@
 // `kaffa cluster log-dirs [-B ID]... [-t TOPIC]...`: each broker's log directories with the
 // partitions they hold and their size, and the file system's total and usable bytes, as
-// `kafka-log-dirs.sh --describe` shows them. DescribeLogDirs v4 is sent to each broker (it
-// answers for its own directories only), found in the metadata, through RawClient (librdkafka
-// 2.0 has no API for it). A directory a broker reports failed shows its error.
+// `kafka-log-dirs.sh --describe` shows them; a log being moved into a directory shows as FUTURE
+// with its lag. DescribeLogDirs v4 is sent to each broker (it answers for its own directories
+// only), found in the metadata, through RawClient (librdkafka 2.0 has no API for it). A directory
+// a broker reports failed shows its error.
+//
+// `kaffa cluster move-log-dir -B ID --dir PATH TOPIC:PARTITION...`: moves those replicas of
+// broker ID to its log directory PATH (AlterReplicaLogDirs v1, what kafka-reassign-partitions.sh
+// sends for a plan's "log_dirs"); the move goes on in the background, log-dirs shows it.
 #include <librdkafka/rdkafka.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 
+#include "protocol/messages/alter_replica_log_dirs.h"
 #include "protocol/messages/describe_log_dirs.h"
 #include "tools/cli_common.h"
 #include "tools/raw_client.h"
@@ -16,6 +22,7 @@
 namespace kaffa::cli {
 namespace {
 
+constexpr int16_t kAlterReplicaLogDirs = 34;
 constexpr int16_t kDescribeLogDirs = 35;
 
 struct LogDirsOpts {
@@ -116,9 +123,70 @@ int log_dirs(Globals& g, const LogDirsOpts& o) {
   return 0;
 }
 
+struct MoveOpts {
+  int32_t broker = -1;
+  std::string dir;
+  std::vector<std::string> partitions;  // TOPIC:PARTITION
+};
+
+int move_log_dir(Globals& g, const MoveOpts& o) {
+  protocol::AlterReplicaLogDirsRequest req;
+  auto& dir = req.dirs.emplace_back();
+  dir.path = o.dir;
+  for (const auto& spec : o.partitions) {
+    const auto tp = split_topic_partition(spec);
+    if (!tp) usage_error("expected TOPIC:PARTITION, not '" + spec + "'");
+    auto it = std::find_if(dir.topics.begin(), dir.topics.end(),
+                           [&](const auto& t) { return t.name == tp->first; });
+    if (it == dir.topics.end()) {
+      it = dir.topics.emplace(dir.topics.end());
+      it->name = tp->first;
+    }
+    it->partitions.push_back(tp->second);
+  }
+  const Metadata md = [&] {
+    Client c(g, RD_KAFKA_PRODUCER);
+    return fetch_metadata(c);
+  }();
+  Globals at = g;  // RawClient speaks to the first bootstrap server: that broker
+  at.brokers = brokers_of(md.get(), {o.broker}).front().host_port;
+  RawClient c(at);
+  protocol::AlterReplicaLogDirsResponse resp;
+  c.call(kAlterReplicaLogDirs, 1, req, resp);
+  int failed = 0;
+  Json j;
+  j.begin_array();
+  for (const auto& t : resp.results) {
+    for (const auto& p : t.partitions) {
+      const auto err = static_cast<rd_kafka_resp_err_t>(p.error_code);
+      j.begin_object().key("topic").str(t.topic_name).key("partition").num(p.partition_index);
+      j.key("error").str(p.error_code == 0 ? "" : rd_kafka_err2name(err)).end_object();
+      if (p.error_code != 0) {
+        ++failed;
+        std::fprintf(stderr, "%s:%d: %s\n", t.topic_name.c_str(), p.partition_index,
+                     rd_kafka_err2str(err));
+      } else if (!g.json) {
+        std::printf("%s:%d: moving to %s on broker %d\n", t.topic_name.c_str(), p.partition_index,
+                    o.dir.c_str(), o.broker);
+      }
+    }
+  }
+  j.end_array();
+  if (g.json) j.print();
+  return failed == 0 ? 0 : kExitKafka;
+}
+
 }  // namespace
 
 void add_log_dirs_command(CLI::App* cluster, Globals& g) {
+  auto m = std::make_shared<MoveOpts>();
+  auto* move = cluster->add_subcommand(
+      "move-log-dir", "Move replicas of one broker to another of its log directories");
+  move->add_option("-B,--broker", m->broker, "The broker whose replicas move")->required();
+  move->add_option("--dir", m->dir, "The destination: one of that broker's log.dirs")->required();
+  move->add_option("partitions", m->partitions, "TOPIC:PARTITION")->required();
+  on_run(move, g, [&g, m] { return move_log_dir(g, *m); });
+
   auto o = std::make_shared<LogDirsOpts>();
   auto* cmd = cluster->add_subcommand(
       "log-dirs", "Each broker's log directories, their space and the partitions they hold");

@@ -47,26 +47,15 @@ std::string ids_text(const std::vector<int32_t>& ids) {
   return out;
 }
 
-int32_t parse_id(const std::string& s, const std::string& what) {
-  try {
-    size_t used = 0;
-    const long v = std::stol(s, &used);
-    if (used == s.size() && v >= 0 && v <= INT32_MAX) return static_cast<int32_t>(v);
-  } catch (const std::exception&) {
-  }
-  usage_error("bad " + what + " in '" + s + "'");
-}
-
 // TOPIC:PARTITION[=B1,B2,...]; the topic may contain ':' (the last one separates).
 Move parse_spec(const std::string& spec, bool with_replicas) {
   const size_t eq = spec.find('=');
-  const std::string tp = spec.substr(0, eq);
-  const size_t colon = tp.rfind(':');
-  if (colon == std::string::npos || colon == 0 || (eq == std::string::npos) == with_replicas) {
+  const auto tp = split_topic_partition(spec.substr(0, eq));
+  if (!tp || (eq == std::string::npos) == with_replicas) {
     usage_error(with_replicas ? "expected TOPIC:PARTITION=BROKER,BROKER,... not '" + spec + "'"
                               : "expected TOPIC:PARTITION, not '" + spec + "'");
   }
-  Move m{tp.substr(0, colon), parse_id(tp.substr(colon + 1), "partition"), std::nullopt};
+  Move m{tp->first, tp->second, std::nullopt};
   if (with_replicas) {
     m.replicas.emplace();
     std::stringstream list(spec.substr(eq + 1));

@@ -278,6 +278,15 @@ def cases():
     c.append(Case(33, "AlterConfigs (group)",
                   alter_configs(32, G, [("consumer.heartbeat.interval.ms", "6000")]),
                   config_errors, 30, [G_(aw.GROUP, G, aw.ALTER_CONFIGS)], 0))
+    # 34 AlterReplicaLogDirs v1 to a path outside log.dirs: ALTER on the cluster (allowed, the
+    # path is LOG_DIR_NOT_FOUND and nothing moves).
+    c.append(Case(34, "AlterReplicaLogDirs",
+                  lambda corr: frame(header_v1(34, 1, corr) + array(
+                      ["/nonexistent"], lambda d: string(d) + array(
+                          [(T, [0])], lambda t: string(t[0]) + array(t[1], i32)))),
+                  lambda b: first_topic_partition_errors(
+                      b, True, lambda r: (r.i32(), r.i16())[1])[0],
+                  31, [G_(aw.CLUSTER, aw.CLUSTER_NAME, aw.ALTER)], 57))
     # 35 DescribeLogDirs v0: DESCRIBE on the cluster (refused: no directories).
     c.append(Case(35, "DescribeLogDirs",
                   lambda corr: frame(header_v1(35, 0, corr) + i32(-1)),

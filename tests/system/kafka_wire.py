@@ -365,6 +365,22 @@ class Connection:
         return [(error, path, {name: {p[0]: p[1:] for p in ps} for name, ps in topics})
                 for error, path, topics in dirs]
 
+    def alter_replica_log_dirs(self, moves, correlation_id=1):
+        """AlterReplicaLogDirs v1: moves {path: {topic: [partitions]}} -> {(topic, partition):
+        error code}."""
+        body = array(list(moves.items()), lambda d: string(d[0]) + array(
+            list(d[1].items()), lambda t: string(t[0]) + array(t[1], i32)))
+        self.send(frame(header_v1(34, 1, correlation_id) + body))
+        corr, data = self.read_response()
+        if corr != correlation_id:
+            raise AssertionError("correlation id %d, want %d" % (corr, correlation_id))
+        r = Reader(data)
+        r.i32()  # throttle
+        topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
+        if not r.done():
+            raise AssertionError("AlterReplicaLogDirs v1: bytes left over")
+        return {(t, p): e for t, ps in topics for p, e in ps}
+
 
 def connect(broker):
     return Connection(broker.host, broker.port)

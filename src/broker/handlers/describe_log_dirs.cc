@@ -1,7 +1,8 @@
 // DescribeLogDirs (key 35), versions 0-4 (flexible from 2): each log directory of this broker
 // (`log.dirs`, absolute, in their order) with the size of each of its partitions' segments and
-// their offset lag (always 0 here), never a future log (no AlterReplicaLogDirs), and from v4 the
-// file system's total and usable bytes (statvfs). A null topic list means every partition;
+// their offset lag (0 for a log; for a future log, being moved here by AlterReplicaLogDirs,
+// is_future_key and how far its end is behind the log's, as Kafka answers), and from v4 the file
+// system's total and usable bytes (statvfs). A null topic list means every partition;
 // named partitions this broker does not host are left out, as Kafka does.
 // Authorization: DESCRIBE on the cluster, else no directories (v3+: CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/describe_log_dirs.h"
@@ -45,6 +46,15 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
     out.offset_lag = 0;
     out.is_future_key = false;
   }
+  for (const auto& [d, p] : broker.partitions().moving()) {
+    const int64_t size = p->future_size_snapshot();
+    if (size < 0 || (req.topics && !wanted.count({p->topic(), p->index()}))) continue;
+    auto& out = by_dir[d][p->topic()].emplace_back();
+    out.partition_index = p->index();
+    out.partition_size = size;
+    out.offset_lag = p->future_lag_snapshot();
+    out.is_future_key = true;
+  }
   protocol::DescribeLogDirsResponse resp;
   for (size_t d = 0; d < dirs.size(); ++d) {
     auto& dir = resp.results.emplace_back();
@@ -57,8 +67,10 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
     for (auto& [name, partitions] : by_dir[d]) {
       auto& t = dir.topics.emplace_back();
       t.name = name;
-      std::sort(partitions.begin(), partitions.end(),
-                [](const auto& a, const auto& b) { return a.partition_index < b.partition_index; });
+      std::sort(partitions.begin(), partitions.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.partition_index, a.is_future_key) <
+               std::pair(b.partition_index, b.is_future_key);
+      });
       t.partitions = std::move(partitions);
     }
   }

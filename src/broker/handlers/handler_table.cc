@@ -36,6 +36,7 @@ constexpr HandlerEntry kHandlers[] = {
     {31, 0, 3, handle_delete_acls},
     {32, 0, 4, handle_describe_configs},
     {33, 0, 2, handle_alter_configs},
+    {34, 0, 2, handle_alter_replica_log_dirs},
     {35, 0, 4, handle_describe_log_dirs},
     {36, 0, 2, handle_sasl_authenticate},
     {37, 0, 3, handle_create_partitions},

@@ -60,6 +60,7 @@ void handle_describe_acls(RequestContext& ctx, Responder respond);
 void handle_create_acls(RequestContext& ctx, Responder respond);
 void handle_delete_acls(RequestContext& ctx, Responder respond);
 void handle_describe_cluster(RequestContext& ctx, Responder respond);
+void handle_alter_replica_log_dirs(RequestContext& ctx, Responder respond);
 void handle_describe_log_dirs(RequestContext& ctx, Responder respond);
 void handle_sasl_handshake(RequestContext& ctx, Responder respond);
 void handle_sasl_authenticate(RequestContext& ctx, Responder respond);
