@@ -326,6 +326,18 @@ class KaffaCluster:
                           "every replica of %s in the ISR, with a live leader" % topic, timeout,
                           describe=lambda: self.describe([topic]))
 
+    def wait_preferred_leaders(self, topic, timeout=WAIT_S):
+        """wait_full_isr, and each partition led by its first replica: where the controller moves
+        leadership once a restarted broker is back in the ISR."""
+        live = {b.node_id for b in self.live()}
+
+        def settled(ps):
+            return all(p["leader"] == p["replicas"][0] and p["leader"] in live and
+                       sorted(p["isr"]) == sorted(p["replicas"]) for p in ps.values())
+        return wait_until(lambda: self._agreed(topic, settled),
+                          "every partition of %s led by its preferred replica, ISR full" % topic,
+                          timeout, describe=lambda: self.describe([topic]))
+
     def wait_isr(self, topic, index, pred, what, timeout=WAIT_S):
         """Until every live broker agrees on partition `index` and pred(partition) holds;
         returns the partition."""
