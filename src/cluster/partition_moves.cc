@@ -29,6 +29,7 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   fs::path cancelled;
   uint64_t cancelled_id = 0;
   uint64_t id = 0;
+  fs::path future_dir;
   {
     std::lock_guard lock(mu_);
     wanted_dirs_[key] = dir;
@@ -51,7 +52,8 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
                                dir_names::unique_suffix() + std::string(dir_names::kFutureSuffix);
       if (name.size() > 255) return ErrorCode::invalid_topic_exception;  // Kafka's KAFKA-4893
       id = next_move_id_++;
-      moves_[key] = Move{dir, id, log_dirs_[dir] / name};
+      future_dir = log_dirs_[dir] / name;
+      moves_[key] = Move{dir, id, future_dir};
     }
   }
   if (!cancelled.empty()) {
@@ -62,16 +64,14 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
     });
   }
   if (id == 0) return ErrorCode::none;  // the log is there (a move elsewhere was cancelled)
-  fs::path future_dir;
-  {
-    std::lock_guard lock(mu_);
-    future_dir = moves_[key].future_dir;
-  }
   std::string error;
   auto future = storage::Log::open(future_dir, storage::LogConfig{}, 0, &error);
   if (!future) {
     log::error("moving {}-{} to {}: {}", topic, index, log_dirs_[dir].string(), error);
-    forget_move(topic, index);
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = moves_.find(key); it != moves_.end() && it->second.id == id) moves_.erase(it);
+    }
     std::error_code ec;
     fs::remove_all(future_dir, ec);
     return ErrorCode::kafka_storage_error;
@@ -136,7 +136,9 @@ void PartitionManager::finish_move(const std::shared_ptr<Partition>& p, uint64_t
   std::optional<size_t> again;
   {
     std::lock_guard lock(mu_);
-    moves_.erase(key);
+    // A request during the swap may have started another move (its cancellation of this one
+    // came too late): that one stays.
+    if (auto it = moves_.find(key); it != moves_.end() && it->second.id == id) moves_.erase(it);
     if (auto at = located_.find(key); at != located_.end()) {
       --dir_counts_[at->second];
       at->second = to;
