@@ -1,7 +1,9 @@
-// Whole small files (configuration, checkpoints, key sets) read into memory.
+// Whole small files (configuration, checkpoints, key sets) read into memory; positioned reads.
 //
 // Threading: none; safe from any thread.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +14,10 @@ namespace kaffa::file {
 
 // The bytes of `path`; nullopt when it is a directory, cannot be opened or a read fails.
 std::optional<std::string> read_all(const std::filesystem::path& path);
+
+// pread of `n` bytes at `offset` into `buf`, repeated until all are read or the file ends
+// (EINTR retried). The bytes read (fewer at the end of the file), or -1 on an error (errno kept).
+ssize_t read_at(int fd, void* buf, size_t n, int64_t offset);
 
 // The size of the file system holding `path` and the bytes still usable there by an unprivileged
 // writer (statvfs); nullopt when it cannot be asked.

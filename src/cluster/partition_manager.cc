@@ -53,9 +53,28 @@ void run_parallel(size_t n, size_t threads, const std::function<void(size_t)>& w
 
 }  // namespace
 
+namespace {
+
+std::string normal_dir_name(const fs::path& p) {
+  std::error_code ec;
+  std::string s = fs::absolute(p, ec).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+std::vector<std::string> normal_dir_names(const std::vector<fs::path>& dirs) {
+  std::vector<std::string> names;
+  names.reserve(dirs.size());
+  for (const auto& d : dirs) names.push_back(normal_dir_name(d));
+  return names;
+}
+
+}  // namespace
+
 PartitionManager::PartitionManager(std::vector<fs::path> log_dirs, size_t shards,
                                    LogDefaults defaults, storage::Flusher& flusher, Post post)
     : log_dirs_(std::move(log_dirs)),
+      log_dir_names_(normal_dir_names(log_dirs_)),
       shards_(shards == 0 ? 1 : shards),
       flusher_(flusher),
       post_(std::move(post)),
@@ -65,6 +84,14 @@ PartitionManager::PartitionManager(std::vector<fs::path> log_dirs, size_t shards
 }
 
 PartitionManager::~PartitionManager() = default;
+
+std::optional<size_t> PartitionManager::find_log_dir(const std::string& path) const {
+  const std::string name = normal_dir_name(path);
+  for (size_t d = 0; d < log_dir_names_.size(); ++d) {
+    if (log_dir_names_[d] == name) return d;
+  }
+  return std::nullopt;
+}
 
 fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index) {
   std::lock_guard lock(mu_);

@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,11 @@ class PartitionManager {
   // Any thread: every partition with the index (in log_dirs()) of the directory holding its log.
   std::vector<std::pair<size_t, std::shared_ptr<Partition>>> all_by_dir() const;
   const std::vector<std::filesystem::path>& log_dirs() const { return log_dirs_; }
+  // The log directories as clients see them (DescribeLogDirs) and name them (AlterReplicaLogDirs):
+  // absolute, normalised, without a trailing '/'; in the order of log_dirs().
+  const std::vector<std::string>& log_dir_names() const { return log_dir_names_; }
+  // The index in log_dirs() of the directory `path` names once normalised so; nullopt if none.
+  std::optional<size_t> find_log_dir(const std::string& path) const;
 
   // ---- Moving logs between log directories (partition_moves.cc; AlterReplicaLogDirs, Kafka's
   // future replicas). ----
@@ -178,6 +184,7 @@ class PartitionManager {
                         std::function<void()> after);
 
   const std::vector<std::filesystem::path> log_dirs_;
+  const std::vector<std::string> log_dir_names_;
   const size_t shards_;
   storage::Flusher& flusher_;
   Post post_;

@@ -1,7 +1,6 @@
 // Partition: moving its log to another log directory (AlterReplicaLogDirs). The future log is
 // filled from this one on the owner loop, a few MiB per task, and swapped in once it ends where
 // this one ends. Orchestration (directories, steps, restarts) in partition_moves.cc.
-#include <unistd.h>
 
 #include <limits>
 
@@ -26,14 +25,10 @@ constexpr const char* kPartitionMetadata = "partition.metadata";
 bool read_slices(const std::vector<storage::FileSlice>& slices, std::string* out) {
   for (const auto& f : slices) {
     const size_t start = out->size();
-    out->resize(start + static_cast<size_t>(f.length));
-    size_t got = 0;
-    while (got < static_cast<size_t>(f.length)) {
-      const ssize_t n =
-          ::pread(f.fd, out->data() + start + got, static_cast<size_t>(f.length) - got,
-                  static_cast<off_t>(f.position + static_cast<int64_t>(got)));
-      if (n <= 0) return false;
-      got += static_cast<size_t>(n);
+    const auto want = static_cast<size_t>(f.length);
+    out->resize(start + want);
+    if (file::read_at(f.fd, out->data() + start, want, f.position) != static_cast<ssize_t>(want)) {
+      return false;
     }
   }
   return true;

@@ -1,8 +1,8 @@
 #include "coordinator/replay.h"
 
-#include <unistd.h>
-
 #include <string>
+
+#include "base/file.h"
 
 namespace kaffa::coordinator {
 
@@ -17,14 +17,8 @@ std::optional<int64_t> replay_batches(const cluster::Partition& p, int64_t offse
     read += r.bytes;
     for (const auto& f : r.records.files) {
       buf.resize(f.length);
-      size_t got = 0;
-      while (got < f.length) {
-        const ssize_t n = ::pread(f.fd, buf.data() + got, f.length - got,
-                                  static_cast<off_t>(f.offset + static_cast<int64_t>(got)));
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
-      }
-      buf.resize(got);
+      const ssize_t got = file::read_at(f.fd, buf.data(), f.length, f.offset);
+      buf.resize(got > 0 ? static_cast<size_t>(got) : 0);
       const auto* data = reinterpret_cast<const uint8_t*>(buf.data());
       size_t pos = 0;
       while (pos + record::kBatchHeaderSize <= buf.size()) {

@@ -1,8 +1,8 @@
 #include "protocol/wire.h"
 
-#include <unistd.h>
-
 #include <random>
+
+#include "base/file.h"
 
 namespace kaffa::protocol {
 
@@ -49,13 +49,7 @@ void Writer::file_range(const FileRange& f) {
     // leaves zeros, which the batch CRC exposes to the reader; the length stays as promised.
     const size_t start = out_->size();
     out_->resize(start + f.length);
-    size_t done = 0;
-    while (done < f.length) {
-      const ssize_t r = ::pread(f.fd, out_->data() + start + done, f.length - done,
-                                static_cast<off_t>(f.offset + static_cast<int64_t>(done)));
-      if (r <= 0) break;
-      done += static_cast<size_t>(r);
-    }
+    file::read_at(f.fd, out_->data() + start, f.length, f.offset);
   }
 }
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.h"
+
 namespace kaffa::storage {
 
 namespace {
@@ -42,18 +44,7 @@ SegmentFile::~SegmentFile() {
 }
 
 ssize_t SegmentFile::read_at(void* buf, size_t n, int64_t position) const {
-  size_t done = 0;
-  auto* out = static_cast<uint8_t*>(buf);
-  while (done < n) {
-    const ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(position) + done);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (r == 0) break;
-    done += static_cast<size_t>(r);
-  }
-  return static_cast<ssize_t>(done);
+  return file::read_at(fd_, buf, n, position);
 }
 
 bool SegmentFile::write_at(const void* buf, size_t n, int64_t position, std::string* error) const {

@@ -12,7 +12,6 @@
 // CLUSTER_AUTHORIZATION_FAILED for every partition.
 #include "protocol/messages/alter_replica_log_dirs.h"
 
-#include <filesystem>
 #include <map>
 
 #include "broker/authorize.h"
@@ -21,28 +20,14 @@
 #include "protocol/error_codes.h"
 
 namespace kaffa::broker {
-namespace {
 
 using protocol::ErrorCode;
-
-// Paths as DescribeLogDirs answers them: absolute, normalised, without a trailing slash.
-std::string normal_path(const std::filesystem::path& p) {
-  std::error_code ec;
-  std::string s = std::filesystem::absolute(p, ec).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
-}  // namespace
 
 void handle_alter_replica_log_dirs(RequestContext& ctx, Responder respond) {
   protocol::AlterReplicaLogDirsRequest req;
   if (!ctx.decode(req)) return respond.close();
   Broker& broker = ctx.broker;
   const bool allowed = authorize_cluster(ctx, AclOperation::alter);
-  const auto& dirs = broker.partitions().log_dirs();
-  std::map<std::string, size_t> by_path;
-  for (size_t d = 0; d < dirs.size(); ++d) by_path.emplace(normal_path(dirs[d]), d);
 
   protocol::AlterReplicaLogDirsResponse resp;
   std::map<std::string, size_t> topic_slot;  // the response lists each topic once
@@ -54,18 +39,18 @@ void handle_alter_replica_log_dirs(RequestContext& ctx, Responder respond) {
     out.error_code = protocol::code(error);
   };
   for (const auto& dir : req.dirs) {
-    const auto target = by_path.find(normal_path(dir.path));
+    const auto target = broker.partitions().find_log_dir(dir.path);
     for (const auto& topic : dir.topics) {
       const auto info = broker.topics().find(topic.name);
       for (const int32_t p : topic.partitions) {
         if (!allowed) {
           answer(topic.name, p, ErrorCode::cluster_authorization_failed);
-        } else if (target == by_path.end()) {
+        } else if (!target) {
           answer(topic.name, p, ErrorCode::log_dir_not_found);
         } else if (!info || p < 0 || p >= info->partitions) {
           answer(topic.name, p, ErrorCode::unknown_topic_or_partition);
         } else {
-          answer(topic.name, p, broker.partitions().move_log(topic.name, p, target->second));
+          answer(topic.name, p, broker.partitions().move_log(topic.name, p, *target));
         }
       }
     }

@@ -58,8 +58,7 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
   protocol::DescribeLogDirsResponse resp;
   for (size_t d = 0; d < dirs.size(); ++d) {
     auto& dir = resp.results.emplace_back();
-    std::error_code ec;
-    dir.log_dir = std::filesystem::absolute(dirs[d], ec).lexically_normal().string();
+    dir.log_dir = broker.partitions().log_dir_names()[d];
     if (const auto space = file::space_of(dirs[d])) {
       dir.total_bytes = space->total_bytes;
       dir.usable_bytes = space->usable_bytes;
