@@ -309,11 +309,14 @@ class Partition {
 
   // ---- Moving the log to another log directory (partition_move.cc; AlterReplicaLogDirs, Kafka's
   // future replica). Owner loop unless said otherwise. ----
-  // Starts copying into `future`, a new empty log in the destination directory (an earlier future
-  // log is dropped). The copy keeps offsets and epochs (Log::append_as_follower) and follows this
-  // log: truncations are applied to it too, a log start moved past its end restarts it. Cleaning
-  // pauses meanwhile (cleaning_snapshot() is nullopt), as Kafka's abortAndPauseCleaning.
-  void attach_future(std::unique_ptr<storage::Log> future, uint64_t move_id);
+  // Starts copying into `future`, a log in the destination directory (an earlier future log is
+  // dropped): a new empty one, or one kept from before a restart, which is first cut where it
+  // stops agreeing with this log (storage::agreed_end; all of it if they share no epoch). The
+  // copy keeps offsets and epochs (Log::append_as_follower) and follows this log: truncations are
+  // applied to it too, a log start moved past its end restarts it. Cleaning pauses meanwhile
+  // (cleaning_snapshot() is nullopt), as Kafka's abortAndPauseCleaning. False with *error if the
+  // cut failed (nothing is attached).
+  bool attach_future(std::unique_ptr<storage::Log> future, uint64_t move_id, std::string* error);
   // The move in progress (0: none; the id given to attach_future).
   uint64_t move_id() const { return future_ ? move_id_ : 0; }
   // Drops the future log (its directory is the caller's to remove).

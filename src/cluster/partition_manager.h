@@ -120,8 +120,9 @@ class PartitionManager {
   // there (a move elsewhere is then cancelled); REPLICA_NOT_AVAILABLE when this broker does not
   // host the partition (the directory is remembered: the log is created there if it comes, as
   // Kafka's preferred log directory); KAFKA_STORAGE_ERROR when the future log cannot be created.
-  // A stop or crash during the copy: the start copies again; after the old directory was renamed
-  // away: the start takes the future directory as the log.
+  // A stop or crash during the copy: the start continues the copy made (cut where it stops
+  // agreeing with the log, Partition::attach_future); after the old directory was renamed away:
+  // the start takes the future directory as the log.
   protocol::ErrorCode move_log(const std::string& topic, int32_t index, size_t dir);
   // Before load(): the bound on the bytes all moves copy per second
   // (replica.alter.log.dirs.io.max.bytes.per.second); a move over it waits for the next tick().
@@ -159,8 +160,9 @@ class PartitionManager {
   void abandon_move(const std::shared_ptr<Partition>& p, uint64_t id);
   // The future directory of the move of topic-index, forgotten; empty when none. Any thread.
   std::filesystem::path forget_move(const std::string& topic, int32_t index);
-  // load(): a future directory beside its log is removed and the move started again once the
-  // partition is open; one without a log (the old directory was renamed away) becomes the log.
+  // load(): a future directory beside its log is kept, and the move goes on with it once the
+  // partition is open (resume_; a move asked elsewhere meanwhile removes it); one without a log
+  // (the old directory was renamed away) becomes the log.
   bool adopt_future(const std::pair<std::string, int32_t>& key, size_t dir,
                     const std::filesystem::path& path,
                     std::map<std::pair<std::string, int32_t>, size_t>& found, std::string* error);
@@ -199,7 +201,7 @@ class PartitionManager {
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;
   // Moves between log directories (partition_moves.cc): under way, the directory last asked for
   // (a move finishing after a newer request is followed by another), and interrupted ones found
-  // at start-up (resumed when their partition opens).
+  // at start-up with the copy they had made (resumed when their partition opens; id unused).
   struct Move {
     size_t dir = 0;
     uint64_t id = 0;
@@ -207,7 +209,7 @@ class PartitionManager {
   };
   std::map<std::pair<std::string, int32_t>, Move> moves_;
   std::map<std::pair<std::string, int32_t>, size_t> wanted_dirs_;
-  std::map<std::pair<std::string, int32_t>, size_t> resume_;
+  std::map<std::pair<std::string, int32_t>, Move> resume_;
   uint64_t next_move_id_ = 1;
   std::shared_ptr<ReplicationQuota> move_quota_;
   // Moves held back by the quota, resumed by their shard's tick().

@@ -36,15 +36,31 @@ bool read_slices(const std::vector<storage::FileSlice>& slices, std::string* out
 
 }  // namespace
 
-void Partition::attach_future(std::unique_ptr<storage::Log> future, uint64_t move_id) {
+bool Partition::attach_future(std::unique_ptr<storage::Log> future, uint64_t move_id,
+                              std::string* error) {
   drop_future();
-  if (closed_) return;
+  if (closed_) {
+    *error = "the partition is closed";
+    return false;
+  }
+  if (future->log_end_offset() > future->log_start_offset()) {
+    const auto agreed = storage::agreed_end(storage::LeaderEpochCache(log_->epoch_entries()),
+                                            log_->log_end_offset(), future->epoch_entries(),
+                                            future->log_end_offset());
+    const int64_t cut = agreed.value_or(future->log_start_offset());
+    if (cut < future->log_end_offset()) {
+      log::info("{}-{}: the copy kept in {} agrees with the log below {}; cut there", topic_,
+                index_, future->dir().string(), cut);
+      if (!future->truncate_to(cut, error)) return false;
+    }
+  }
   future->set_config(config_.log);
   future_ = std::move(future);
   move_id_ = move_id;
   future_failed_ = false;
   future_unflushed_bytes_ = 0;
   publish_future();
+  return true;
 }
 
 void Partition::drop_future() {

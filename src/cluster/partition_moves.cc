@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iterator>
 #include <system_error>
+#include <utility>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -21,6 +22,16 @@ constexpr int64_t kMoveStepBytes = 4 << 20;
 // Under a quota a step copies about a second's worth, at least one batch of up to this size.
 constexpr int64_t kMinThrottledStep = 64 << 10;
 
+// A directory removed when this goes out of scope (after the manager's lock is released) unless
+// its path was taken.
+struct RemoveOnExit {
+  fs::path path;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
 }  // namespace
 
 ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, size_t dir) {
@@ -30,11 +41,20 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   uint64_t cancelled_id = 0;
   uint64_t id = 0;
   fs::path future_dir;
+  // The copy a move interrupted by a restart made: continued if this move goes to the same
+  // directory, else removed. Before its partition opens it waits for a move to the same one.
+  RemoveOnExit kept;
+  bool continue_kept = false;
   {
     std::lock_guard lock(mu_);
     wanted_dirs_[key] = dir;
-    resume_.erase(key);
-    auto it = partitions_.find(key);
+    const auto it = partitions_.find(key);
+    if (auto r = resume_.find(key); r != resume_.end()) {
+      continue_kept = r->second.dir == dir;
+      if (continue_kept && it == partitions_.end()) return ErrorCode::replica_not_available;
+      kept.path = std::move(r->second.future_dir);
+      resume_.erase(r);
+    }
     if (it == partitions_.end()) return ErrorCode::replica_not_available;
     p = it->second;
     auto move = moves_.find(key);
@@ -48,11 +68,15 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
     if (at != located_.end() && at->second == dir) {
       wanted_dirs_.erase(key);  // there already
     } else {
-      const std::string name = topic + "-" + std::to_string(index) + "." +
-                               dir_names::unique_suffix() + std::string(dir_names::kFutureSuffix);
-      if (name.size() > 255) return ErrorCode::invalid_topic_exception;  // Kafka's KAFKA-4893
+      if (continue_kept) {
+        future_dir = std::exchange(kept.path, {});
+      } else {
+        const std::string name = topic + "-" + std::to_string(index) + "." +
+                                 dir_names::unique_suffix() + std::string(dir_names::kFutureSuffix);
+        if (name.size() > 255) return ErrorCode::invalid_topic_exception;  // Kafka's KAFKA-4893
+        future_dir = log_dirs_[dir] / name;
+      }
       id = next_move_id_++;
-      future_dir = log_dirs_[dir] / name;
       moves_[key] = Move{dir, id, future_dir};
     }
   }
@@ -76,10 +100,17 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
     fs::remove_all(future_dir, ec);
     return ErrorCode::kafka_storage_error;
   }
-  log::info("moving {}-{} to {}", topic, index, log_dirs_[dir].string());
+  log::info("moving {}-{} to {}{}", topic, index, log_dirs_[dir].string(),
+            future->log_end_offset() > future->log_start_offset()
+                ? fmt::format(" (continuing a copy up to offset {})", future->log_end_offset())
+                : "");
   auto handed = std::make_shared<std::unique_ptr<storage::Log>>(std::move(future));
   post_(p->shard(), [this, p, id, handed] {
-    p->attach_future(std::move(*handed), id);
+    std::string why;
+    if (!p->attach_future(std::move(*handed), id, &why)) {
+      log::error("moving {}-{} failed: {}", p->topic(), p->index(), why);
+      return abandon_move(p, id);
+    }
     move_step(p, id);
   });
   return ErrorCode::none;
@@ -206,12 +237,14 @@ bool PartitionManager::adopt_future(const std::pair<std::string, int32_t>& key, 
   std::error_code ec;
   const std::string name = key.first + "-" + std::to_string(key.second);
   if (found.count(key) != 0) {
-    // The copy was not finished: it starts again once the partition is open.
-    fs::remove_all(path, ec);
+    // The copy was not finished: it goes on once the partition is open (a second one, or one in
+    // the log's own directory, is removed).
+    bool keep = false;
     if (found[key] != dir) {
       std::lock_guard lock(mu_);
-      resume_[key] = dir;
+      keep = resume_.emplace(key, Move{dir, 0, path}).second;
     }
+    if (!keep) fs::remove_all(path, ec);
     return true;
   }
   // The old directory was renamed away after the future log was synced whole: it is the log.
@@ -243,8 +276,8 @@ void PartitionManager::resume_moves() {
   std::vector<std::pair<std::pair<std::string, int32_t>, size_t>> ready;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, dir] : resume_) {
-      if (partitions_.count(key) != 0) ready.emplace_back(key, dir);
+    for (const auto& [key, move] : resume_) {
+      if (partitions_.count(key) != 0) ready.emplace_back(key, move.dir);
     }
   }
   for (const auto& [key, dir] : ready) {

@@ -81,6 +81,17 @@ std::pair<int32_t, int64_t> LeaderEpochCache::end_offset_for(int32_t requested,
   return {std::prev(higher)->epoch, higher->start_offset};
 }
 
+std::optional<int64_t> agreed_end(const LeaderEpochCache& log, int64_t log_end,
+                                  const std::vector<EpochEntry>& copy, int64_t copy_end) {
+  for (size_t i = copy.size(); i-- > 0;) {
+    const auto [epoch, end] = log.end_offset_for(copy[i].epoch, log_end);
+    if (epoch != copy[i].epoch) continue;  // the log does not know it: look at an older one
+    const int64_t copy_epoch_end = i + 1 < copy.size() ? copy[i + 1].start_offset : copy_end;
+    return std::min(end, copy_epoch_end);
+  }
+  return std::nullopt;
+}
+
 bool LeaderEpochCache::write(const std::filesystem::path& file, std::string* error,
                              bool sync) const {
   LeaderEpochCheckpoint::Entries out;

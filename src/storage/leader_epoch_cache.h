@@ -74,4 +74,12 @@ class LeaderEpochCache {
   std::vector<EpochEntry> entries_;
 };
 
+// Where a copy of a log stops agreeing with the log, found as a follower finds it with
+// OffsetForLeaderEpoch (KIP-279). What one epoch wrote at one offset is the same in every copy
+// holding it, so the copy agrees with the log up to the lower of the two ends of the latest of the
+// copy's epochs the log knows (end: the next entry's start, or the log's end). nullopt when the
+// log knows none of them.
+std::optional<int64_t> agreed_end(const LeaderEpochCache& log, int64_t log_end,
+                                  const std::vector<EpochEntry>& copy, int64_t copy_end);
+
 }  // namespace kaffa::storage

@@ -63,6 +63,19 @@ void add_acl_commands(CLI::App& app, Globals& g);
 void add_reassign_commands(CLI::App& app, Globals& g);
 void add_quota_commands(CLI::App& app, Globals& g);
 
+// cli_log_dirs.cc: moves each replica (partition of `topic` on `broker`) to that broker's log
+// directory `dir` with AlterReplicaLogDirs, one request per broker. A replica not there yet
+// (REPLICA_NOT_AVAILABLE: a reassignment is creating it; the broker keeps the directory for it)
+// is asked again until `wait_ms` has passed, as kafka-reassign-partitions.sh does. Prints each
+// outcome; kExitKafka if any failed.
+struct ReplicaDir {
+  int32_t broker = -1;
+  std::string dir;
+  std::string topic;
+  int32_t partition = 0;
+};
+int move_replica_dirs(Globals& g, const std::vector<ReplicaDir>& moves, int64_t wait_ms);
+
 // A librdkafka configuration with bootstrap servers, quiet logging (unless -v) and -X applied
 // after `defaults`. The caller may add callbacks before handing it to Client.
 rd_kafka_conf_t* make_conf(const Globals& g,

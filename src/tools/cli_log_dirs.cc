@@ -7,12 +7,16 @@
 //
 // `kaffa cluster move-log-dir -B ID --dir PATH TOPIC:PARTITION...`: moves those replicas of
 // broker ID to its log directory PATH (AlterReplicaLogDirs v1, what kafka-reassign-partitions.sh
-// sends for a plan's "log_dirs"); the move goes on in the background, log-dirs shows it.
+// sends for a plan's "log_dirs"; `kaffa reassign start --plan` sends it too, through
+// move_replica_dirs); the move goes on in the background, log-dirs shows it.
 #include <librdkafka/rdkafka.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <iterator>
+#include <thread>
 
 #include "protocol/messages/alter_replica_log_dirs.h"
 #include "protocol/messages/describe_log_dirs.h"
@@ -123,6 +127,27 @@ int log_dirs(Globals& g, const LogDirsOpts& o) {
   return 0;
 }
 
+// One broker's AlterReplicaLogDirs for `moves` (all of that broker).
+protocol::AlterReplicaLogDirsRequest request_for(const std::vector<ReplicaDir>& moves) {
+  protocol::AlterReplicaLogDirsRequest req;
+  for (const auto& m : moves) {
+    auto dir = std::find_if(req.dirs.begin(), req.dirs.end(),
+                            [&](const auto& d) { return d.path == m.dir; });
+    if (dir == req.dirs.end()) {
+      dir = req.dirs.emplace(req.dirs.end());
+      dir->path = m.dir;
+    }
+    auto t = std::find_if(dir->topics.begin(), dir->topics.end(),
+                          [&](const auto& t) { return t.name == m.topic; });
+    if (t == dir->topics.end()) {
+      t = dir->topics.emplace(dir->topics.end());
+      t->name = m.topic;
+    }
+    t->partitions.push_back(m.partition);
+  }
+  return req;
+}
+
 struct MoveOpts {
   int32_t broker = -1;
   std::string dir;
@@ -130,53 +155,77 @@ struct MoveOpts {
 };
 
 int move_log_dir(Globals& g, const MoveOpts& o) {
-  protocol::AlterReplicaLogDirsRequest req;
-  auto& dir = req.dirs.emplace_back();
-  dir.path = o.dir;
+  std::vector<ReplicaDir> moves;
   for (const auto& spec : o.partitions) {
     const auto tp = split_topic_partition(spec);
     if (!tp) usage_error("expected TOPIC:PARTITION, not '" + spec + "'");
-    auto it = std::find_if(dir.topics.begin(), dir.topics.end(),
-                           [&](const auto& t) { return t.name == tp->first; });
-    if (it == dir.topics.end()) {
-      it = dir.topics.emplace(dir.topics.end());
-      it->name = tp->first;
-    }
-    it->partitions.push_back(tp->second);
+    moves.push_back({o.broker, o.dir, tp->first, tp->second});
+  }
+  return move_replica_dirs(g, moves, 0);
+}
+
+}  // namespace
+
+int move_replica_dirs(Globals& g, const std::vector<ReplicaDir>& moves, int64_t wait_ms) {
+  std::vector<int32_t> ids;
+  for (const auto& m : moves) {
+    if (std::find(ids.begin(), ids.end(), m.broker) == ids.end()) ids.push_back(m.broker);
   }
   const Metadata md = [&] {
     Client c(g, RD_KAFKA_PRODUCER);
     return fetch_metadata(c);
   }();
-  Globals at = g;  // RawClient speaks to the first bootstrap server: that broker
-  at.brokers = brokers_of(md.get(), {o.broker}).front().host_port;
-  RawClient c(at);
-  protocol::AlterReplicaLogDirsResponse resp;
-  c.call(kAlterReplicaLogDirs, 1, req, resp);
+  const auto brokers = brokers_of(md.get(), ids);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   int failed = 0;
   Json j;
   j.begin_array();
-  for (const auto& t : resp.results) {
-    for (const auto& p : t.partitions) {
-      const auto err = static_cast<rd_kafka_resp_err_t>(p.error_code);
-      j.begin_object().key("topic").str(t.topic_name).key("partition").num(p.partition_index);
-      j.key("error").str(p.error_code == 0 ? "" : rd_kafka_err2name(err)).end_object();
-      if (p.error_code != 0) {
-        ++failed;
-        std::fprintf(stderr, "%s:%d: %s\n", t.topic_name.c_str(), p.partition_index,
-                     rd_kafka_err2str(err));
-      } else if (!g.json) {
-        std::printf("%s:%d: moving to %s on broker %d\n", t.topic_name.c_str(), p.partition_index,
-                    o.dir.c_str(), o.broker);
+  std::vector<ReplicaDir> pending = moves;
+  while (!pending.empty()) {
+    std::vector<ReplicaDir> again;
+    for (const auto& b : brokers) {
+      std::vector<ReplicaDir> mine;
+      std::copy_if(pending.begin(), pending.end(), std::back_inserter(mine),
+                   [&b](const auto& m) { return m.broker == b.id; });
+      if (mine.empty()) continue;
+      Globals at = g;  // RawClient speaks to the first bootstrap server: this broker
+      at.brokers = b.host_port;
+      RawClient c(at);
+      protocol::AlterReplicaLogDirsResponse resp;
+      c.call(kAlterReplicaLogDirs, 1, request_for(mine), resp);
+      const bool waiting = std::chrono::steady_clock::now() < deadline;
+      for (const auto& t : resp.results) {
+        for (const auto& p : t.partitions) {
+          const auto m = std::find_if(mine.begin(), mine.end(), [&](const auto& m) {
+            return m.topic == t.topic_name && m.partition == p.partition_index;
+          });
+          if (m == mine.end()) continue;  // not asked for
+          const auto err = static_cast<rd_kafka_resp_err_t>(p.error_code);
+          if (err == RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE && waiting) {
+            again.push_back(*m);
+            continue;
+          }
+          j.begin_object().key("broker").num(b.id).key("topic").str(t.topic_name);
+          j.key("partition").num(p.partition_index).key("dir").str(m->dir);
+          j.key("error").str(p.error_code == 0 ? "" : rd_kafka_err2name(err)).end_object();
+          if (p.error_code != 0) {
+            ++failed;
+            std::fprintf(stderr, "%s:%d: %s (broker %d)\n", t.topic_name.c_str(),
+                         p.partition_index, rd_kafka_err2str(err), b.id);
+          } else if (!g.json) {
+            std::printf("%s:%d: moving to %s on broker %d\n", t.topic_name.c_str(),
+                        p.partition_index, m->dir.c_str(), b.id);
+          }
+        }
       }
     }
+    pending = std::move(again);
+    if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   j.end_array();
   if (g.json) j.print();
   return failed == 0 ? 0 : kExitKafka;
 }
-
-}  // namespace
 
 void add_log_dirs_command(CLI::App* cluster, Globals& g) {
   auto m = std::make_shared<MoveOpts>();

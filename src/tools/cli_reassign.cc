@@ -5,6 +5,10 @@
 //
 // A plan file is Kafka's reassignment JSON:
 //   {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[3,4]}, ...]}
+// with, optionally, "log_dirs":["any","/data2"] per partition: one per replica, "any" or the log
+// directory that replica goes to. Once the reassignments started, `start` sends
+// AlterReplicaLogDirs for those (move_replica_dirs, cli_log_dirs.cc), asking again until the new
+// replicas exist, as kafka-reassign-partitions.sh does.
 // `drain` prints one (or, with --execute, starts it), so the two tools' files are interchangeable.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -39,6 +43,7 @@ struct Move {
   std::string topic;
   int32_t partition = 0;
   std::optional<std::vector<int32_t>> replicas;  // nullopt: cancel
+  std::vector<std::string> log_dirs;             // a plan's: none, or one per replica
 };
 
 std::string ids_text(const std::vector<int32_t>& ids) {
@@ -84,6 +89,16 @@ std::vector<Move> read_plan(const std::string& path) {
       auto n = id.as_int64();
       if (!n || *n < 0 || *n > INT32_MAX) usage_error(path + ": bad broker id");
       m.replicas->push_back(static_cast<int32_t>(*n));
+    }
+    if (const json::Value& dirs = p["log_dirs"]; !dirs.is_null()) {
+      if (!dirs.is_array() || dirs.items().size() != m.replicas->size()) {
+        usage_error(path + ": " + m.topic + "-" + std::to_string(m.partition) +
+                    ": \"log_dirs\" must name one directory (or \"any\") per replica");
+      }
+      for (const auto& d : dirs.items()) {
+        if (!d.is_string()) usage_error(path + ": a log directory must be a string");
+        m.log_dirs.push_back(d.as_string());
+      }
     }
     out.push_back(std::move(m));
   }
@@ -140,7 +155,16 @@ int submit(Globals& g, const std::vector<Move>& moves, const char* verb) {
 int reassign_start(Globals& g, const ReassignOptions& o) {
   std::vector<Move> moves = o.plan.empty() ? std::vector<Move>{} : read_plan(o.plan);
   for (const auto& s : o.specs) moves.push_back(parse_spec(s, true));
-  return submit(g, moves, "Started");
+  if (const int status = submit(g, moves, "Started"); status != 0) return status;
+  std::vector<ReplicaDir> dirs;
+  for (const auto& m : moves) {
+    for (size_t i = 0; i < m.log_dirs.size(); ++i) {
+      if (m.log_dirs[i] != "any") {
+        dirs.push_back({(*m.replicas)[i], m.log_dirs[i], m.topic, m.partition});
+      }
+    }
+  }
+  return dirs.empty() ? 0 : move_replica_dirs(g, dirs, g.timeout_ms);
 }
 
 int reassign_cancel(Globals& g, const ReassignOptions& o) {

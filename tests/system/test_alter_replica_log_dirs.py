@@ -5,6 +5,8 @@
   once, logs the move when done, and afterwards the log is in the other directory only (no future
   or deleted directory left), every acknowledged record reads back at its offset with its key,
   value and headers, and so after a restart;
+- a move cut short by SIGKILL goes on at the next start from the copy it had made (cut first
+  where it stops agreeing with the log) and finishes with every record in place;
 - with replica.alter.log.dirs.io.max.bytes.per.second low, DescribeLogDirs shows the future log
   (is_future_key, its lag) in the destination while the copy waits; raised as a dynamic broker
   config, the move finishes; asking for the log's own directory instead cancels a move;
@@ -14,8 +16,13 @@
   test_acl_matrix);
 - in a cluster of three brokers with two directories each, the leader's and a follower's replica
   move while a producer writes with acks=all: the ISR stays whole, the three replicas end with
-  identical batches, and every acknowledged record reads back.
+  identical batches, and every acknowledged record reads back;
+- `kaffa reassign start --plan` with Kafka's "log_dirs": a kept replica moves to the directory
+  named, a new one is created in the one named for it (not where placement would put it), and a
+  "log_dirs" list of the wrong length is refused before anything is sent.
 """
+
+import json
 
 import os
 import shutil
@@ -150,6 +157,30 @@ class AlterReplicaLogDirsTest(unittest.TestCase):
                                expected)
             self.assertEqual(entries(self.d1, TOPIC), [TOPIC + "-0", TOPIC + "-1"])
 
+    def test_a_move_cut_by_a_crash_continues_from_its_copy(self):
+        b = self.broker(**{"replica.alter.log.dirs.io.max.bytes.per.second": "1"}).start()
+        expected = self.produce_first(b)
+        with kw.connect(b) as conn:
+            self.assertEqual(conn.alter_replica_log_dirs({self.d1: {TOPIC: [0]}}),
+                             {(TOPIC, 0): 0})
+        b.wait_for_log(r"moving mv-0 to ")
+        future_dir = os.path.join(self.d1, next(
+            n for n in wait_until(lambda: [n for n in entries(self.d1, TOPIC)
+                                           if n.endswith("-future")], "the future log")))
+        wait_until(lambda: any(n.endswith(".log") and
+                               os.path.getsize(os.path.join(future_dir, n)) > 0
+                               for n in os.listdir(future_dir)), "the first copy step")
+        b.kill9()  # a crash: the copy so far stays, unfinished
+
+        with self.broker() as b:
+            b.wait_for_log(r"moved mv-0 from %s to %s" % (self.d0, self.d1))
+            self.assertRegex(b.log_text(), r"moving mv-0 to %s \(continuing a copy up to offset "
+                             r"[1-9]" % self.d1)
+            self.assertEqual(entries(self.d0, TOPIC), [])
+            self.assertEqual(entries(self.d1, TOPIC), [TOPIC + "-0", TOPIC + "-1"])
+            self.assertRecords(cio.confluent_consume(b.bootstrap, [(TOPIC, 0)])[(TOPIC, 0)],
+                               expected)
+
     def test_a_throttled_move_shows_its_future_log_and_can_be_cancelled(self):
         with self.broker(**{"replica.alter.log.dirs.io.max.bytes.per.second": "1"}) as b:
             expected = self.produce_first(b)
@@ -223,15 +254,23 @@ def batches_in(directory, topic, p):
 
 
 class ClusterMoveTest(unittest.TestCase):
+    """Three brokers with two log directories each: self.dirs[n] = [a, b]."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kaffa-systest-alterdirs-cluster-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.dirs = {n: [os.path.join(self.tmp, "b%d%s" % (n, x)) for x in "ab"]
+                     for n in (1, 2, 3)}
+
+    def cluster(self, **settings):
+        return KaffaCluster(3, per_broker={n: dict({"log.dirs": ",".join(d)}, **settings)
+                                           for n, d in self.dirs.items()})
+
     def test_leader_and_follower_replicas_move_while_written(self):
-        tmp = tempfile.mkdtemp(prefix="kaffa-systest-alterdirs-cluster-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        dirs = {n: [os.path.join(tmp, "b%d%s" % (n, x)) for x in "ab"] for n in (1, 2, 3)}
+        dirs = self.dirs
         topic = "mv-rf3"
         first = [(0, b"k%d" % i, b"f%d" % i, None) for i in range(2000)]
-        with KaffaCluster(3, per_broker={n: {"log.dirs": ",".join(d),
-                                             "log.segment.bytes": "65536"}
-                                         for n, d in dirs.items()}) as cluster:
+        with self.cluster(**{"log.segment.bytes": "65536"}) as cluster:
             cluster.create_topic(topic, 1, 3)
             leader = cluster.wait_full_isr(topic)[0]["leader"]
             follower = next(n for n in (1, 2, 3) if n != leader)
@@ -267,6 +306,54 @@ class ClusterMoveTest(unittest.TestCase):
             got = cio.confluent_consume(cluster.bootstrap, [(topic, 0)])[(topic, 0)]
             self.assertEqual(len(got), len(expected))
             self.assertTrue(got == expected, "the records read back differ from those acked")
+
+    def test_a_reassignment_plan_places_replicas_in_its_log_dirs(self):
+        dirs = self.dirs
+        topic = "mv-plan"
+        records = [(0, b"k%d" % i, b"v%d" % i, None) for i in range(500)]
+        with self.cluster() as cluster:
+            cluster.create_topic(topic, 1, 2)
+            before = cluster.wait_full_isr(topic)[0]["replicas"]
+            cio.confluent_produce(cluster.bootstrap, topic, records)
+            kept, dropped = before
+            new = next(n for n in (1, 2, 3) if n not in before)
+            at = next(i for i, d in enumerate(dirs[kept]) if entries(d, topic))
+            # A new replica goes to the directory holding the fewest partitions, the first of
+            # two empty ones: the plan names the second.
+            plan = {"version": 1, "partitions": [{
+                "topic": topic, "partition": 0, "replicas": [kept, new],
+                "log_dirs": [dirs[kept][1 - at], dirs[new][1]]}]}
+            path = os.path.join(self.tmp, "plan.json")
+
+            plan["partitions"][0]["log_dirs"].pop()
+            with open(path, "w") as f:
+                json.dump(plan, f)
+            r = run_kaffa(["-b", cluster.bootstrap, "reassign", "start", "--plan", path])
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("one directory (or \"any\") per replica", r.stderr)
+
+            plan["partitions"][0]["log_dirs"].append(dirs[new][1])
+            with open(path, "w") as f:
+                json.dump(plan, f)
+            r = run_kaffa(["-b", cluster.bootstrap, "reassign", "start", "--plan", path])
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("%s:0: moving to %s on broker %d" % (topic, dirs[new][1], new),
+                          r.stdout)
+            self.assertIn("%s:0: moving to %s on broker %d" % (topic, dirs[kept][1 - at], kept),
+                          r.stdout)
+
+            def placed():
+                return all(
+                    entries(dirs[n][i], topic) == [topic + "-0"] and
+                    entries(dirs[n][1 - i], topic) == []
+                    for n, i in ((kept, 1 - at), (new, 1))) and not any(
+                    entries(d, topic) for d in dirs[dropped])
+            wait_until(placed, "the replicas in the plan's directories, none on %d" % dropped,
+                       describe=lambda: {d: entries(d, topic) for ds in dirs.values()
+                                         for d in ds})
+            self.assertEqual(cluster.wait_full_isr(topic)[0]["replicas"], [kept, new])
+            got = cio.confluent_consume(cluster.bootstrap, [(topic, 0)])[(topic, 0)]
+            self.assertEqual([(r.key, r.value) for r in got], [(k, v) for _, k, v, _ in records])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // Moving a log to another log directory (AlterReplicaLogDirs): the moved log holds the same
 // batches at the same offsets, with its log start, epochs and producer state; appends and
-// truncations during the copy are followed; a restart redoes a copy that was cut short and
-// finishes a move whose old directory was already renamed away.
+// truncations during the copy are followed; a restart continues a copy that was cut short (cut
+// back first where it runs past the log) and finishes a move whose old directory was already
+// renamed away.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -134,38 +135,81 @@ TEST(PartitionManagerMoves, AppendsAndTruncationsDuringTheCopyAreFollowed) {
   m.pm.shutdown();
 }
 
-TEST(PartitionManagerMoves, ARestartRedoesACutCopyAndFinishesACommittedOne) {
+TEST(PartitionManagerMoves, ARestartContinuesACutCopyAndFinishesACommittedOne) {
   testing::TempDir root;
   const std::vector<fs::path> dirs{root.path() / "d0", root.path() / "d1"};
-  const TopicInfo two = topic_info("t", 2, {{"segment.bytes", "16384"}});
-  std::string zero, one;
+  const TopicInfo three = topic_info("t", 3, {{"segment.bytes", "16384"}});
+  const fs::path first_segment = "00000000000000000000.log";
+  std::string zero, one, two;
+  fs::create_directories(root.path() / "stash");
   {
     Manager m(dirs);
     ASSERT_TRUE(m.pm.load({}, nullptr));
-    ASSERT_TRUE(m.pm.add_topic(two, nullptr));  // t-0 in d0, t-1 in d1
+    ASSERT_TRUE(m.pm.add_topic(three, nullptr));  // t-0 and t-2 in d0, t-1 in d1
     for (int i = 0; i < 100; ++i) append(*m.pm.get("t", 0), 10);
     for (int i = 0; i < 50; ++i) append(*m.pm.get("t", 1), 10);
+    for (int i = 0; i < 100; ++i) append(*m.pm.get("t", 2), 10);
+    // t-2's segments as a copy made them, before the log lost its last half.
+    for (const auto& e : fs::directory_iterator(dirs[0] / "t-2")) {
+      if (e.path().extension() == ".log")
+        fs::copy_file(e.path(), root.path() / "stash" / e.path().filename());
+    }
+    ASSERT_TRUE(m.pm.get("t", 2)->truncate_to(500));
     zero = contents(*m.pm.get("t", 0));
     one = contents(*m.pm.get("t", 1));
+    two = contents(*m.pm.get("t", 2));
     m.pm.shutdown();
   }
   // t-0: a copy cut short (its first segment only) beside the log.
   fs::create_directories(dirs[1] / "t-0.1x1-future");
-  fs::copy_file(dirs[0] / "t-0" / "00000000000000000000.log",
-                dirs[1] / "t-0.1x1-future" / "00000000000000000000.log");
+  fs::copy_file(dirs[0] / "t-0" / first_segment, dirs[1] / "t-0.1x1-future" / first_segment);
   // t-1: copied whole, the old directory renamed away, the new one not yet renamed into place.
   fs::copy(dirs[1] / "t-1", dirs[0] / "t-1.2x2-future");
   fs::rename(dirs[1] / "t-1", dirs[1] / "t-1.2x2-delete");
+  // t-2: a copy that holds more than the log.
+  fs::rename(root.path() / "stash", dirs[1] / "t-2.3x3-future");
+  // Links that keep the copies' first segments, to see whether the moved logs use them.
+  fs::create_hard_link(dirs[1] / "t-0.1x1-future" / first_segment, root.path() / "zero.log");
+  fs::create_hard_link(dirs[1] / "t-2.3x3-future" / first_segment, root.path() / "two.log");
 
   Manager again(dirs);
   std::string error;
-  ASSERT_TRUE(again.pm.load({two}, &error)) << error;
-  for (int32_t i = 0; i < 2; ++i)
-    EXPECT_EQ(again.pm.get("t", i)->dir(), dirs[1 - i] / ("t-" + std::to_string(i)));
+  ASSERT_TRUE(again.pm.load({three}, &error)) << error;
+  EXPECT_EQ(again.pm.get("t", 0)->dir(), dirs[1] / "t-0");
+  EXPECT_EQ(again.pm.get("t", 1)->dir(), dirs[0] / "t-1");
+  EXPECT_EQ(again.pm.get("t", 2)->dir(), dirs[1] / "t-2");
   EXPECT_EQ(contents(*again.pm.get("t", 0)), zero);
   EXPECT_EQ(contents(*again.pm.get("t", 1)), one);
+  EXPECT_EQ(contents(*again.pm.get("t", 2)), two);
+  EXPECT_EQ(again.pm.get("t", 2)->log_end_offset(), 500);
+  // The copies went on from what they held: their first segments are the moved logs'.
+  EXPECT_TRUE(fs::equivalent(root.path() / "zero.log", dirs[1] / "t-0" / first_segment));
+  EXPECT_TRUE(fs::equivalent(root.path() / "two.log", dirs[1] / "t-2" / first_segment));
   EXPECT_EQ(entries(dirs[0]), std::vector<std::string>{"t-1"});
-  EXPECT_EQ(entries(dirs[1]), std::vector<std::string>{"t-0"});
+  EXPECT_EQ(entries(dirs[1]), (std::vector<std::string>{"t-0", "t-2"}));
+  again.pm.shutdown();
+}
+
+TEST(PartitionManagerMoves, ACopyKeptForOneDirectoryIsDroppedForAMoveElsewhere) {
+  testing::TempDir root;
+  const std::vector<fs::path> dirs{root.path() / "d0", root.path() / "d1", root.path() / "d2"};
+  const TopicInfo one = topic_info("t", 1, {{"segment.bytes", "16384"}});
+  {
+    Manager m(dirs);
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(one, nullptr));  // t-0 in d0
+    for (int i = 0; i < 50; ++i) append(*m.pm.get("t", 0), 10);
+    m.pm.shutdown();
+  }
+  fs::create_directories(dirs[1] / "t-0.1x1-future");
+  fs::copy_file(dirs[0] / "t-0" / "00000000000000000000.log",
+                dirs[1] / "t-0.1x1-future" / "00000000000000000000.log");
+  Manager again(dirs);
+  ASSERT_TRUE(again.pm.load({}, nullptr));  // no topic known yet: nothing opens
+  EXPECT_EQ(entries(dirs[1]), std::vector<std::string>{"t-0.1x1-future"});
+  // Asked for d2 before the partition opens: the copy in d1 is of no use.
+  EXPECT_EQ(again.pm.move_log("t", 0, 2), ErrorCode::replica_not_available);
+  EXPECT_EQ(entries(dirs[1]), std::vector<std::string>{});
   again.pm.shutdown();
 }
 

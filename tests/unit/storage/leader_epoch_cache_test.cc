@@ -50,6 +50,23 @@ TEST(LeaderEpochCache, EndOffsetForFollowsKafka) {
   EXPECT_EQ(LeaderEpochCache().end_offset_for(0, 80), R(kUndef, -1));
 }
 
+TEST(LeaderEpochCache, ACopyAgreesUpToTheEndOfTheLatestEpochBothKnow) {
+  const LeaderEpochCache log(Entries{{0, 0}, {3, 100}, {5, 120}});
+  // A prefix of the log, and a copy that ran past the log's end (the log lost its tail).
+  EXPECT_EQ(agreed_end(log, 200, Entries{{0, 0}, {3, 100}, {5, 120}}, 150), 150);
+  EXPECT_EQ(agreed_end(log, 200, Entries{{0, 0}, {3, 100}, {5, 120}}, 250), 200);
+  // The copy went on in epoch 3 and then 4, the log only to 120 in 3: it agrees up to 120.
+  EXPECT_EQ(agreed_end(log, 200, Entries{{0, 0}, {3, 100}, {4, 130}}, 180), 120);
+  // A copy of an older epoch that ends before the log's next one: all of it.
+  EXPECT_EQ(agreed_end(log, 200, Entries{{0, 0}}, 60), 60);
+  // A copy made while the log's start was past epoch 0: it agrees from where epoch 3 starts.
+  EXPECT_EQ(agreed_end(LeaderEpochCache(Entries{{3, 110}, {5, 120}}), 200, Entries{{3, 100}}, 115),
+            115);
+  // Nothing in common: a copy only of an epoch newer than the log's, or without epochs.
+  EXPECT_EQ(agreed_end(log, 200, Entries{{6, 100}}, 150), std::nullopt);
+  EXPECT_EQ(agreed_end(log, 200, Entries{}, 150), std::nullopt);
+}
+
 TEST(LeaderEpochCache, TruncationFromEitherEnd) {
   LeaderEpochCache c(Entries{{2, 10}, {4, 30}, {5, 50}});
   EXPECT_FALSE(c.truncate_from_start(5));  // below the first entry
