@@ -396,7 +396,19 @@ bool Partition::close(std::string* error) {
   // No fsync: the log is synced below, and a torn snapshot fails its CRC and is replaced by a
   // replay.
   if (!io_failed_) snapshot_producers();
-  drop_future();  // a move is started again after a restart (PartitionManager)
+  // A move goes on after a restart from what its future log holds: synced here, its recovery
+  // point kept for the shutdown's checkpoint (PartitionManager::write_checkpoints).
+  int64_t future_durable = -1;
+  if (future_ && !future_failed_) {
+    std::string why;
+    if (future_->close(&why)) {
+      future_durable = future_->recovery_point();
+    } else {
+      log::warn("{}-{}: closing the future log: {}", topic_, index_, why);
+    }
+  }
+  drop_future();
+  future_recovery_point_.store(future_durable, std::memory_order_relaxed);
   const bool ok = log_->close(error);
   for (auto& [offset, done] : durability_waiters_) done(ok);
   durability_waiters_.clear();

@@ -339,6 +339,12 @@ class Partition {
   // Any thread: the future log's size in bytes (-1: no move) and how far its end is behind.
   int64_t future_size_snapshot() const { return future_size_.load(std::memory_order_relaxed); }
   int64_t future_lag_snapshot() const { return future_lag_.load(std::memory_order_relaxed); }
+  // Any thread: what of the future log is durable (its recovery point; -1: no move), for the
+  // destination directory's recovery checkpoint. close() syncs the future log and keeps this, so
+  // that a move continued after a clean stop rescans nothing.
+  int64_t future_recovery_point_snapshot() const {
+    return future_recovery_point_.load(std::memory_order_relaxed);
+  }
 
   // partition_cleaning.cc, owner loop: the log cleaner's hand-off (cluster/cleaner_manager.h).
   // nullopt when closed or not compacted (cleanup.policy without compact).
@@ -454,6 +460,7 @@ class Partition {
   uint64_t log_swaps_ = 0;              // logs swapped in: flush answers of the old one are ignored
   std::atomic<int64_t> future_size_{-1};
   std::atomic<int64_t> future_lag_{0};
+  std::atomic<int64_t> future_recovery_point_{-1};
 
   std::atomic<int64_t> hw_{0};
   std::atomic<int64_t> lso_{0};

@@ -204,8 +204,16 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
         }
       }
     };
-    keep_own(read_checkpoint(dir / kRecoveryCheckpoint, "every log is recovered from its start"),
-             recovery);
+    auto points =
+        read_checkpoint(dir / kRecoveryCheckpoint, "every log is recovered from its start");
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [key, move] : resume_) {  // a future log kept in this directory
+        const auto it = points.find(key);
+        if (move.dir == d && it != points.end()) move.recovery_point = it->second;
+      }
+    }
+    keep_own(std::move(points), recovery);
     keep_own(read_checkpoint(dir / kLogStartCheckpoint,
                              "log start offsets are the first segments' base offsets"),
              starts);
@@ -490,6 +498,12 @@ bool PartitionManager::write_checkpoints(std::string* error) {
     offsets[d][{p->topic(), p->index()}] = p->recovery_point_snapshot();
     starts[d][{p->topic(), p->index()}] = p->log_start_snapshot();
     if (replicated) watermarks[d][{p->topic(), p->index()}] = p->high_watermark_snapshot();
+  }
+  // A future log is named in its own directory's file (never the log's), as in Kafka.
+  for (const auto& [d, p] : moving()) {
+    if (const int64_t durable = p->future_recovery_point_snapshot(); durable >= 0) {
+      offsets[d][{p->topic(), p->index()}] = durable;
+    }
   }
   for (size_t d = 0; d < log_dirs_.size(); ++d) {
     const fs::path& dir = log_dirs_[d];

@@ -206,6 +206,7 @@ class PartitionManager {
     size_t dir = 0;
     uint64_t id = 0;
     std::filesystem::path future_dir;
+    int64_t recovery_point = 0;  // resume_: from the directory's recovery checkpoint
   };
   std::map<std::pair<std::string, int32_t>, Move> moves_;
   std::map<std::pair<std::string, int32_t>, size_t> wanted_dirs_;

@@ -68,11 +68,13 @@ void Partition::drop_future() {
   move_buffer_ = {};
   future_size_.store(-1, std::memory_order_relaxed);
   future_lag_.store(0, std::memory_order_relaxed);
+  future_recovery_point_.store(-1, std::memory_order_relaxed);
 }
 
 void Partition::publish_future() {
   if (!future_) return;
   future_size_.store(future_->size_bytes(), std::memory_order_relaxed);
+  future_recovery_point_.store(future_->recovery_point(), std::memory_order_relaxed);
   future_lag_.store(std::max<int64_t>(0, log_->log_end_offset() - future_->log_end_offset()),
                     std::memory_order_relaxed);
 }
@@ -148,6 +150,7 @@ void Partition::on_future_flushed(uint64_t move_id, int64_t end_offset, bool ok)
     return;
   }
   future_->mark_flushed(end_offset);
+  publish_future();
 }
 
 bool Partition::copy_metadata_to(const fs::path& dir, std::string* error) const {

@@ -45,6 +45,7 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   // directory, else removed. Before its partition opens it waits for a move to the same one.
   RemoveOnExit kept;
   bool continue_kept = false;
+  int64_t kept_recovery_point = 0;
   {
     std::lock_guard lock(mu_);
     wanted_dirs_[key] = dir;
@@ -53,6 +54,7 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
       continue_kept = r->second.dir == dir;
       if (continue_kept && it == partitions_.end()) return ErrorCode::replica_not_available;
       kept.path = std::move(r->second.future_dir);
+      kept_recovery_point = r->second.recovery_point;
       resume_.erase(r);
     }
     if (it == partitions_.end()) return ErrorCode::replica_not_available;
@@ -89,7 +91,14 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   }
   if (id == 0) return ErrorCode::none;  // the log is there (a move elsewhere was cancelled)
   std::string error;
-  auto future = storage::Log::open(future_dir, storage::LogConfig{}, 0, &error);
+  // The destination's recovery checkpoint may still name an earlier, cancelled future log of this
+  // partition: rewritten now (without one until this copy is attached), so that a restart never
+  // trusts this copy up to that one's recovery point.
+  if (std::string cp_error; !continue_kept && !write_checkpoints(&cp_error)) {
+    log::warn("checkpoint for a move: {}", cp_error);
+  }
+  auto future = storage::Log::open(future_dir, storage::LogConfig{},
+                                   continue_kept ? kept_recovery_point : 0, &error);
   if (!future) {
     log::error("moving {}-{} to {}: {}", topic, index, log_dirs_[dir].string(), error);
     {
@@ -102,10 +111,17 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   }
   log::info("moving {}-{} to {}{}", topic, index, log_dirs_[dir].string(),
             future->log_end_offset() > future->log_start_offset()
-                ? fmt::format(" (continuing a copy up to offset {})", future->log_end_offset())
+                ? fmt::format(" (continuing a copy up to offset {}; {} batches checked)",
+                              future->log_end_offset(), future->recovery_stats().batches_scanned)
                 : "");
   auto handed = std::make_shared<std::unique_ptr<storage::Log>>(std::move(future));
-  post_(p->shard(), [this, p, id, handed] {
+  post_(p->shard(), [this, p, id, handed, key] {
+    {
+      // Cancelled before it was attached: the cancellation removes its directory.
+      std::lock_guard lock(mu_);
+      const auto it = moves_.find(key);
+      if (it == moves_.end() || it->second.id != id) return;
+    }
     std::string why;
     if (!p->attach_future(std::move(*handed), id, &why)) {
       log::error("moving {}-{} failed: {}", p->topic(), p->index(), why);

@@ -69,6 +69,24 @@ def confluent_produce(bootstrap, topic, records, codec="none", extra=None):
     return results
 
 
+def confluent_watermarks(c, topic, partition):
+    """get_watermark_offsets, asked again while the partition's leadership moves: librdkafka
+    returns NOT_LEADER_FOR_PARTITION or LEADER_NOT_AVAILABLE to this call rather than retrying
+    it (after a restart, the controller's rebalance hands leaderships back at any moment)."""
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        try:
+            return c.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+        except KafkaException as e:
+            err = e.args[0]
+            moving = err.code() in (KafkaError.NOT_LEADER_FOR_PARTITION,
+                                    KafkaError.LEADER_NOT_AVAILABLE)
+            if not moving or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)  # a back-off while the client refreshes its metadata
+
+
 def confluent_consume(bootstrap, partitions, extra=None):
     """partitions: [(topic, partition)]. assign() from the beginning, read to the high
     watermark of each."""
@@ -83,8 +101,7 @@ def confluent_consume(bootstrap, partitions, extra=None):
     try:
         ends = {}
         for t, p in partitions:
-            lo, hi = c.get_watermark_offsets(TopicPartition(t, p), timeout=30)
-            ends[(t, p)] = hi
+            ends[(t, p)] = confluent_watermarks(c, t, p)[1]
         out = {tp: [] for tp in partitions}
         c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
         pending = {tp for tp in partitions if ends[tp] > 0}

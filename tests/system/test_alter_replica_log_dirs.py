@@ -5,8 +5,9 @@
   once, logs the move when done, and afterwards the log is in the other directory only (no future
   or deleted directory left), every acknowledged record reads back at its offset with its key,
   value and headers, and so after a restart;
-- a move cut short by SIGKILL goes on at the next start from the copy it had made (cut first
-  where it stops agreeing with the log) and finishes with every record in place;
+- a move cut short by a stop goes on at the next start from the copy it had made (cut first
+  where it stops agreeing with the log): after SIGTERM without checking the copy again (it was
+  synced and checkpointed), after SIGKILL too, and it finishes with every record in place;
 - with replica.alter.log.dirs.io.max.bytes.per.second low, DescribeLogDirs shows the future log
   (is_future_key, its lag) in the destination while the copy waits; raised as a dynamic broker
   config, the move finishes; asking for the log's own directory instead cancels a move;
@@ -23,8 +24,8 @@
 """
 
 import json
-
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -157,8 +158,9 @@ class AlterReplicaLogDirsTest(unittest.TestCase):
                                expected)
             self.assertEqual(entries(self.d1, TOPIC), [TOPIC + "-0", TOPIC + "-1"])
 
-    def test_a_move_cut_by_a_crash_continues_from_its_copy(self):
-        b = self.broker(**{"replica.alter.log.dirs.io.max.bytes.per.second": "1"}).start()
+    def test_a_cut_move_continues_from_its_copy(self):
+        throttled = {"replica.alter.log.dirs.io.max.bytes.per.second": "1"}
+        b = self.broker(**throttled).start()
         expected = self.produce_first(b)
         with kw.connect(b) as conn:
             self.assertEqual(conn.alter_replica_log_dirs({self.d1: {TOPIC: [0]}}),
@@ -170,12 +172,19 @@ class AlterReplicaLogDirsTest(unittest.TestCase):
         wait_until(lambda: any(n.endswith(".log") and
                                os.path.getsize(os.path.join(future_dir, n)) > 0
                                for n in os.listdir(future_dir)), "the first copy step")
+        continuing = (r"moving mv-0 to %s \(continuing a copy up to offset ([0-9]+); ([0-9]+) "
+                      r"batches checked\)" % re.escape(self.d1))
+        # A clean stop syncs the copy and records it as durable: nothing of it is checked again.
+        self.assertEqual(b.stop(), 0)
+        b = self.broker(**throttled).start()
+        m = b.wait_for_log(continuing)
+        self.assertGreater(int(m.group(1)), 0)
+        self.assertEqual(m.group(2), "0")
         b.kill9()  # a crash: the copy so far stays, unfinished
 
         with self.broker() as b:
             b.wait_for_log(r"moved mv-0 from %s to %s" % (self.d0, self.d1))
-            self.assertRegex(b.log_text(), r"moving mv-0 to %s \(continuing a copy up to offset "
-                             r"[1-9]" % self.d1)
+            self.assertGreater(int(re.search(continuing, b.log_text()).group(1)), 0)
             self.assertEqual(entries(self.d0, TOPIC), [])
             self.assertEqual(entries(self.d1, TOPIC), [TOPIC + "-0", TOPIC + "-1"])
             self.assertRecords(cio.confluent_consume(b.bootstrap, [(TOPIC, 0)])[(TOPIC, 0)],

@@ -8,6 +8,7 @@
 
 #include "cluster/partition_manager.h"
 #include "partition_testing.h"
+#include "storage/checkpoint_file.h"
 #include "storage_dir.h"
 
 namespace kaffa::cluster {
@@ -187,6 +188,45 @@ TEST(PartitionManagerMoves, ARestartContinuesACutCopyAndFinishesACommittedOne) {
   EXPECT_TRUE(fs::equivalent(root.path() / "two.log", dirs[1] / "t-2" / first_segment));
   EXPECT_EQ(entries(dirs[0]), std::vector<std::string>{"t-1"});
   EXPECT_EQ(entries(dirs[1]), (std::vector<std::string>{"t-0", "t-2"}));
+  again.pm.shutdown();
+}
+
+TEST(PartitionManagerMoves, AStopDuringACopyRecordsWhatOfItIsDurable) {
+  testing::TempDir root;
+  const std::vector<fs::path> dirs{root.path() / "d0", root.path() / "d1"};
+  std::string expected;
+  {
+    Loop loop;
+    Manager m(dirs, &loop);
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(kTopic, nullptr));
+    auto p = m.pm.get("t", 0);
+    // About 10 MiB of 1 KiB records: several copy steps.
+    const std::string big = record::build_batch(
+        std::vector<record::BuildRecord>(100, {std::string("k"), std::string(1024, 'x'), {}, 1}),
+        record::Compression::none);
+    for (int i = 0; i < 100; ++i) {
+      std::string copy = big;
+      ASSERT_EQ(p->append(reinterpret_cast<uint8_t*>(copy.data()), copy.size(), 1000).error,
+                ErrorCode::none);
+    }
+    expected = contents(*p);
+    ASSERT_EQ(m.pm.move_log("t", 0, 1), ErrorCode::none);
+    ASSERT_TRUE(loop.run_until([&] { return p->future_size_snapshot() > 0; }));
+    m.pm.shutdown();  // the copy is synced and its end checkpointed in d1
+  }
+  std::string error;
+  const auto points =
+      storage::OffsetCheckpointFile(dirs[1] / "recovery-point-offset-checkpoint").read(&error);
+  ASSERT_TRUE(points) << error;
+  ASSERT_EQ(points->count({"t", 0}), 1u);
+  EXPECT_GT(points->at({"t", 0}), 0);
+  EXPECT_LT(points->at({"t", 0}), 10000);  // a step of the copy, not all of it
+
+  Manager again(dirs);
+  ASSERT_TRUE(again.pm.load({kTopic}, &error)) << error;
+  EXPECT_EQ(again.pm.get("t", 0)->dir(), dirs[1] / "t-0");
+  EXPECT_EQ(contents(*again.pm.get("t", 0)), expected);
   again.pm.shutdown();
 }
 
