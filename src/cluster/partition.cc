@@ -232,18 +232,22 @@ void Partition::when_durable(int64_t end_offset, std::function<void(bool ok)> do
 void Partition::start_flush() {
   if (flush_in_flight_ || closed_) return;
   flush_in_flight_ = true;
-  auto ticket = log_->flush_ticket();
+  submit_flush(*log_, log_swaps_, &Partition::on_flushed);
+}
+
+void Partition::submit_flush(storage::Log& log, uint64_t generation, FlushDone done) {
+  auto ticket = log.flush_ticket();
   const int64_t end = ticket.end_offset;
-  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this, end,
-                                      swaps = log_swaps_](bool ok) {
+  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this,
+                                      generation, end, done](bool ok) {
     // Flusher thread: hand the result back to the owner loop.
-    post(shard, [alive, this, end, ok, swaps] {
-      if (*alive) on_flushed(end, ok, swaps);
+    post(shard, [alive, this, done, generation, end, ok] {
+      if (*alive) (this->*done)(generation, end, ok);
     });
   });
 }
 
-void Partition::on_flushed(int64_t end_offset, bool ok, uint64_t swaps) {
+void Partition::on_flushed(uint64_t swaps, int64_t end_offset, bool ok) {
   flush_in_flight_ = false;
   if (closed_) return;
   if (swaps != log_swaps_) {

@@ -358,8 +358,13 @@ class Partition {
 
  private:
   void start_flush();
+  // A flush ticket of `log` to the Flusher; its answer comes back on the owner loop as
+  // (this->*done)(generation, end_offset, ok) unless the partition is gone. `generation` lets the
+  // answer tell whether the log it flushed is still the one meant (log_swaps_, move_id_).
+  using FlushDone = void (Partition::*)(uint64_t generation, int64_t end_offset, bool ok);
+  void submit_flush(storage::Log& log, uint64_t generation, FlushDone done);
   // `swaps`: log_swaps_ when the ticket was taken.
-  void on_flushed(int64_t end_offset, bool ok, uint64_t swaps);
+  void on_flushed(uint64_t swaps, int64_t end_offset, bool ok);
   // partition_move.cc
   void publish_future();
   void flush_future();  // a ticket of the future log to the Flusher, one at a time

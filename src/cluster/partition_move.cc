@@ -132,14 +132,7 @@ void Partition::flush_future() {
   if (future_flush_in_flight_ || !future_) return;
   future_flush_in_flight_ = true;
   future_unflushed_bytes_ = 0;
-  auto ticket = future_->flush_ticket();
-  const int64_t end = ticket.end_offset;
-  flusher_.submit(std::move(ticket), [post = post_, shard = shard_, alive = alive_, this, end,
-                                      id = move_id_](bool ok) {
-    post(shard, [alive, this, id, end, ok] {
-      if (*alive) on_future_flushed(id, end, ok);
-    });
-  });
+  submit_flush(*future_, move_id_, &Partition::on_future_flushed);
 }
 
 void Partition::on_future_flushed(uint64_t move_id, int64_t end_offset, bool ok) {
