@@ -1,6 +1,7 @@
 #include "broker/broker.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -173,6 +174,10 @@ void Broker::start() {
       [this](size_t shard, std::function<void()> fn) { server_->post(shard, std::move(fn)); });
   partitions_->set_recovery_threads(in_force.num_recovery_threads_per_data_dir);
   partitions_->set_move_quota(move_quota_);
+  partitions_->on_log_dir_failure(
+      [this](size_t dir, const std::vector<std::shared_ptr<cluster::Partition>>& offline) {
+        log_dir_failed(dir, offline);
+      });
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
   if (!partitions_->load(loaded_topics_, &error)) {
@@ -336,6 +341,22 @@ AdvertisedBroker Broker::advertised(std::string_view listener) const {
   }
   return advertised_.empty() ? AdvertisedBroker{config_.node_id, "", -1}
                              : advertised_.front().second;
+}
+
+void Broker::log_dir_failed(size_t dir,
+                            const std::vector<std::shared_ptr<cluster::Partition>>& offline) {
+  if (dir == 0 || partitions_->all_log_dirs_offline()) {
+    log::error("halting: {} log directory {} failed", dir == 0 ? "the metadata" : "the last online",
+               partitions_->log_dir_names()[dir]);
+    std::_Exit(1);  // Kafka halts; the logs of the other directories recover at the next start
+  }
+  if (replica_manager_ && metadata_) {
+    auto replicas = replica_manager_->take_offline(offline);
+    if (!replicas.empty()) {
+      log::warn("cluster: reporting {} offline replicas to the controller", replicas.size());
+      metadata_->report_offline_replicas(std::move(replicas));
+    }
+  }
 }
 
 void Broker::stop() {

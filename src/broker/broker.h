@@ -240,6 +240,10 @@ class Broker : public net::RequestHandler {
   void load_or_create_meta();
   void write_meta_properties();
   void make_group_coordinator(const coordinator::GroupConfig& group_config);
+  // A log directory went offline (PartitionManager::on_log_dir_failure; any thread). The first
+  // one (it holds the broker's own metadata) or the last online one halts the broker, exit code
+  // 1, as Kafka does; otherwise, in a cluster, the controller is told which replicas are offline.
+  void log_dir_failed(size_t dir, const std::vector<std::shared_ptr<cluster::Partition>>& offline);
   // broker_cluster.cc
   void start_cluster();
   void apply_image(const cluster::ImagePtr& previous, const cluster::ImagePtr& current);

@@ -248,8 +248,9 @@ void render_partitions(Exposition& out, Broker& broker) {
   render_replication(out, broker, all);
 }
 
-// Each log directory: the partitions it holds, their bytes, and its file system's space
-// (file::space_of at scrape time), labelled with the directory as configured.
+// Each log directory: the partitions it holds, their bytes, its file system's space
+// (file::space_of at scrape time) and whether an I/O error took it offline (Kafka's
+// LogDirectoryOffline), labelled with the directory as configured.
 void render_log_dirs(Exposition& out, Broker& broker) {
   const auto& dirs = broker.partitions().log_dirs();
   std::vector<int64_t> count(dirs.size(), 0), bytes(dirs.size(), 0);
@@ -275,6 +276,11 @@ void render_log_dirs(Exposition& out, Broker& broker) {
   each("kaffa_log_dir_usable_bytes", "Bytes of the file system still usable by the broker.",
        [&](size_t d) {
          return space[d] ? std::optional<int64_t>(space[d]->usable_bytes) : std::nullopt;
+       });
+  each("kaffa_log_dir_offline",
+       "1 once an I/O error took the log directory offline (until a restart), else 0.",
+       [&](size_t d) {
+         return std::optional<int64_t>(broker.partitions().log_dir_offline(d) ? 1 : 0);
        });
 }
 

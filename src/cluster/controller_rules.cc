@@ -9,14 +9,19 @@ bool contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-// The ISR members in replica order that are live.
-std::vector<int32_t> live_isr(const MetadataImage& image, const PartitionState& p) {
+// The ISR members in replica order that are live (`live`: a predicate on broker ids).
+template <typename Live>
+std::vector<int32_t> live_isr(const PartitionState& p, const Live& live) {
   std::vector<int32_t> out;
   for (int32_t r : p.replicas) {
-    if (contains(p.isr, r) && is_live(image, r)) out.push_back(r);
+    if (contains(p.isr, r) && live(r)) out.push_back(r);
   }
   // ISR members that are not replicas should not exist; keep them out.
   return out;
+}
+
+std::vector<int32_t> live_isr(const MetadataImage& image, const PartitionState& p) {
+  return live_isr(p, [&image](int32_t r) { return is_live(image, r); });
 }
 
 PartitionState with_leader(const PartitionState& p, int32_t leader, std::vector<int32_t> isr) {
@@ -28,12 +33,16 @@ PartitionState with_leader(const PartitionState& p, int32_t leader, std::vector<
   return n;
 }
 
+// p is partition `index` of topic `topic_id`. A replica whose log directory failed on its broker
+// (BrokerRegistration::offline_replicas) counts as a dead broker's.
 std::optional<PartitionState> repair(const MetadataImage& image, const PartitionState& p,
-                                     bool unclean) {
-  const auto live = live_isr(image, p);
-  if (p.leader >= 0 && !is_live(image, p.leader)) {
+                                     bool unclean, const protocol::Uuid& topic_id, int32_t index) {
+  auto serves = [&](int32_t r) { return serves_replica(image, r, topic_id, index); };
+  const auto live = live_isr(p, serves);
+  const BrokerRegistration* leader = p.leader >= 0 ? image.broker(p.leader) : nullptr;
+  if (p.leader >= 0 && !serves(p.leader)) {
     if (!live.empty()) return with_leader(p, live.front(), live);
-    if (image.broker(p.leader) != nullptr) {
+    if (leader != nullptr && !leader->replica_offline(topic_id, index)) {
       // Shutting down and nobody else can lead: it keeps leading; drop other dead members.
       std::vector<int32_t> isr{p.leader};
       if (isr == p.isr) return std::nullopt;
@@ -44,7 +53,7 @@ std::optional<PartitionState> repair(const MetadataImage& image, const Partition
     }
     if (unclean) {
       for (int32_t r : p.replicas) {
-        if (is_live(image, r)) return with_leader(p, r, {r});
+        if (serves(r)) return with_leader(p, r, {r});
       }
     }
     PartitionState n = p;
@@ -57,7 +66,7 @@ std::optional<PartitionState> repair(const MetadataImage& image, const Partition
     if (!live.empty()) return with_leader(p, live.front(), live);
     if (unclean) {
       for (int32_t r : p.replicas) {
-        if (is_live(image, r)) return with_leader(p, r, {r});
+        if (serves(r)) return with_leader(p, r, {r});
       }
     }
     return std::nullopt;
@@ -65,7 +74,7 @@ std::optional<PartitionState> repair(const MetadataImage& image, const Partition
   // A live leader: dead or shutting-down followers leave the ISR.
   std::vector<int32_t> isr;
   for (int32_t r : p.isr) {
-    if (r == p.leader || is_live(image, r)) isr.push_back(r);
+    if (r == p.leader || serves(r)) isr.push_back(r);
   }
   if (isr == p.isr) return std::nullopt;
   PartitionState n = p;
@@ -94,6 +103,12 @@ bool is_live(const MetadataImage& image, int32_t broker) {
   return b != nullptr && !b->shutting_down;
 }
 
+bool serves_replica(const MetadataImage& image, int32_t broker, const protocol::Uuid& topic_id,
+                    int32_t index) {
+  const BrokerRegistration* b = image.broker(broker);
+  return b != nullptr && !b->shutting_down && !b->replica_offline(topic_id, index);
+}
+
 bool unclean_election_enabled(const TopicInfo& topic, bool broker_default) {
   auto it = topic.configs.find("unclean.leader.election.enable");
   if (it == topic.configs.end()) return broker_default;
@@ -105,7 +120,8 @@ std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unc
   for (const auto& [name, topic] : image.topics) {
     const bool topic_unclean = unclean_election_enabled(topic.info, unclean);
     for (size_t i = 0; i < topic.partitions.size(); ++i) {
-      auto next = repair(image, topic.partitions[i], topic_unclean);
+      auto next =
+          repair(image, topic.partitions[i], topic_unclean, topic.info.id, static_cast<int32_t>(i));
       if (!next) next = complete_reassignment(image, topic.partitions[i]);
       if (next) {
         out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});
@@ -160,8 +176,12 @@ std::vector<PartitionChange> rebalance_changes(const MetadataImage& image) {
     for (size_t i = 0; i < topic.partitions.size(); ++i) {
       const PartitionState& p = topic.partitions[i];
       protocol::ErrorCode ignored;
-      // Only when the current leader is fine: repairs come first.
-      if (p.leader < 0 || !is_live(image, p.leader)) continue;
+      // Only when the current leader is fine: repairs come first. Never onto an offline replica.
+      const auto index = static_cast<int32_t>(i);
+      if (p.leader < 0 || !serves_replica(image, p.leader, topic.info.id, index)) continue;
+      if (!p.replicas.empty() && !serves_replica(image, p.replicas.front(), topic.info.id, index)) {
+        continue;
+      }
       if (auto next = preferred_election(image, p, &ignored)) {
         out.push_back(PartitionChange{name, topic.info.id, static_cast<int32_t>(i), *next});
       }

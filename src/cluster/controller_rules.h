@@ -31,6 +31,8 @@ struct PartitionChange {
 // - no leader, and a live ISR member: it leads (leader_epoch + 1).
 // - a dead or shutting-down follower in the ISR: removed (leader_epoch unchanged).
 // Dead / shutting-down followers also leave the ISR whenever a new leader is elected.
+// A replica its broker reports offline (a failed log directory) counts as a dead broker's here,
+// except that its broker stays registered: an offline leader never keeps leading.
 // `unclean` is the broker default (unclean.leader.election.enable); a topic's own setting of it
 // wins (unclean_election_enabled).
 std::vector<PartitionChange> repair_changes(const MetadataImage& image, bool unclean);
@@ -83,5 +85,9 @@ int32_t preferred_read_replica(const MetadataImage& image, const PartitionState&
                                std::string_view rack, int32_t self);
 
 bool is_live(const MetadataImage& image, int32_t broker);
+// Live, and its replica of partition `index` of `topic_id` is not offline (its log directory
+// failed: BrokerRegistration::offline_replicas).
+bool serves_replica(const MetadataImage& image, int32_t broker, const protocol::Uuid& topic_id,
+                    int32_t index);
 
 }  // namespace kaffa::cluster

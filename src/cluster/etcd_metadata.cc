@@ -98,6 +98,12 @@ void EtcdMetadata::controlled_shutdown(std::chrono::milliseconds timeout,
     impl->controlled_shutdown(timeout, done);
   });
 }
+void EtcdMetadata::report_offline_replicas(
+    std::vector<std::pair<protocol::Uuid, int32_t>> replicas) {
+  asio::post(impl_->io_, [impl = impl_.get(), replicas = std::move(replicas)]() mutable {
+    impl->report_offline_replicas(std::move(replicas));
+  });
+}
 void EtcdMetadata::allocate_producer_ids(int32_t count,
                                          std::function<void(protocol::ErrorCode, int64_t)> done) {
   asio::post(impl_->io_, [impl = impl_.get(), count, done = std::move(done)] {

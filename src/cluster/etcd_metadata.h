@@ -140,6 +140,10 @@ class EtcdMetadata {
   // remain. done(true) once the image shows it leading nothing that another live ISR member could
   // lead, and in no ISR that has another live member; done(false) after `timeout`.
   void controlled_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done);
+  // Replicas whose log directory failed here (topic id, partition): added to this broker's
+  // registration, so that the controller moves their leadership to other in-sync replicas and
+  // takes them out of their ISRs, as for a dead broker (Kafka's offline log directories).
+  void report_offline_replicas(std::vector<std::pair<protocol::Uuid, int32_t>> replicas);
   // A block of `count` producer ids, never handed out twice cluster-wide (CAS on
   // producer_id_block). done(NONE, first) or an error.
   void allocate_producer_ids(int32_t count, std::function<void(protocol::ErrorCode, int64_t)> done);

@@ -90,7 +90,10 @@ class EtcdMetadata::Impl : public std::enable_shared_from_this<Impl> {
       const MetadataImage&, const PartitionState&, protocol::ErrorCode*, std::string*)>;
   void change_partition(const std::string& topic, const protocol::Uuid& id, int32_t index,
                         const PartitionState& state, Rule rule, int attempts, Done done);
-  void mark_shutting_down(std::shared_ptr<asio::steady_timer> deadline);
+  // This broker's registration written again under its lease (shutting_down_, options_.self's
+  // offline replicas), retried every 300 ms until `deadline`.
+  void rewrite_registration(std::shared_ptr<asio::steady_timer> deadline);
+  void report_offline_replicas(std::vector<std::pair<protocol::Uuid, int32_t>> replicas);
   bool is_live_broker(int32_t id) const;
   // CAS of one partition record on change.next.store_version (plus `guard`); the outcome once
   // visible in the image.

@@ -1,6 +1,7 @@
 // EtcdMetadata: partition writes (AlterPartition, ElectLeaders, the controller's changes), the
 // controlled shutdown and producer id blocks. Every partition write is a CAS on the record's
 // etcd version; an unknown outcome ("request timed out") is settled by reading the record again.
+#include <algorithm>
 #include <asio/steady_timer.hpp>
 #include <set>
 
@@ -83,7 +84,9 @@ void EtcdMetadata::Impl::alter_partition(const std::string& topic, int32_t index
   std::set<int32_t> seen;
   for (int32_t r : proposed.isr) {
     const bool added = !contains(stored.isr, r);
-    if (!contains(stored.replicas, r) || !seen.insert(r).second || (added && !is_live_broker(r))) {
+    if (!contains(stored.replicas, r) || !seen.insert(r).second ||
+        (added &&
+         (!is_live_broker(r) || brokers_.at(r).replica_offline(t->second.info.id, index)))) {
       return done(ErrorCode::invalid_request, stored);
     }
   }
@@ -236,7 +239,7 @@ void EtcdMetadata::Impl::controlled_shutdown(std::chrono::milliseconds timeout,
   };
   auto timer = std::make_shared<asio::steady_timer>(io_, timeout);
   timer->async_wait([timer, finish](std::error_code) { finish(false); });
-  mark_shutting_down(timer);
+  rewrite_registration(timer);
   const int32_t self = options_.self.id;
   watch_images([self, finish, timer, once](const MetadataImage& image) {
     if (!*once) return true;
@@ -257,11 +260,21 @@ void EtcdMetadata::Impl::controlled_shutdown(std::chrono::milliseconds timeout,
   });
 }
 
-void EtcdMetadata::Impl::mark_shutting_down(std::shared_ptr<asio::steady_timer> deadline) {
+void EtcdMetadata::Impl::report_offline_replicas(
+    std::vector<std::pair<protocol::Uuid, int32_t>> replicas) {
+  auto& known = options_.self.offline_replicas;
+  for (auto& r : replicas) {
+    if (std::find(known.begin(), known.end(), r) == known.end()) known.push_back(std::move(r));
+  }
+  // Until it is written; a lost session re-registers with it (write_registration).
+  rewrite_registration(std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(60)));
+}
+
+void EtcdMetadata::Impl::rewrite_registration(std::shared_ptr<asio::steady_timer> deadline) {
   if (!registered_ || !lease_) return;  // the re-registration carries the flag
   BrokerRegistration reg = options_.self;
   reg.incarnation = lease_->id();
-  reg.shutting_down = true;
+  reg.shutting_down = shutting_down_;
   const std::string key = keys_.broker(reg.id);
   etcd::TxnRequest t;
   t.compare.push_back(etcd::Compare::lease_is(key, etcd::Compare::Op::equal, lease_->id()));
@@ -269,7 +282,7 @@ void EtcdMetadata::Impl::mark_shutting_down(std::shared_ptr<asio::steady_timer> 
   client_->txn(std::move(t), [this, deadline](etcd::Result<etcd::TxnResult> r) {
     if (stopping_ || (r && r->succeeded)) return;
     if (deadline->expiry() <= std::chrono::steady_clock::now()) return;
-    after(std::chrono::milliseconds(300), [this, deadline] { mark_shutting_down(deadline); });
+    after(std::chrono::milliseconds(300), [this, deadline] { rewrite_registration(deadline); });
   });
 }
 

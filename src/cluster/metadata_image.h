@@ -56,7 +56,17 @@ struct BrokerRegistration {
   std::string inter_broker_listener;  // the listener other brokers connect to
   bool shutting_down = false;         // controlled shutdown in progress: lead nothing
   int64_t incarnation = 0;            // changes at every registration (the lease id)
+  // Replicas this broker cannot serve: their log directory failed (Kafka's offline log
+  // directories, KIP-858). The controller treats them as it treats a dead broker's.
+  std::vector<std::pair<protocol::Uuid, int32_t>> offline_replicas;  // (topic id, partition)
   bool operator==(const BrokerRegistration&) const = default;
+
+  bool replica_offline(const protocol::Uuid& topic_id, int32_t partition) const {
+    for (const auto& [id, index] : offline_replicas) {
+      if (index == partition && id == topic_id) return true;
+    }
+    return false;
+  }
 
   // The endpoint of `listener`, else nullptr.
   const BrokerEndpoint* endpoint(std::string_view listener) const {

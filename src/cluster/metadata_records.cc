@@ -206,6 +206,16 @@ std::string encode_broker(const BrokerRegistration& b) {
   w.key("inter_broker_listener").value(b.inter_broker_listener);
   w.key("shutting_down").value(b.shutting_down);
   w.key("incarnation").value(std::to_string(b.incarnation));
+  if (!b.offline_replicas.empty()) {
+    w.key("offline_replicas").begin_array();
+    for (const auto& [id, index] : b.offline_replicas) {
+      w.begin_object();
+      w.key("topic_id").value(id.to_base64());
+      w.key("partition").value(index);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   return w.str();
 }
@@ -231,6 +241,12 @@ std::optional<BrokerRegistration> decode_broker(std::string_view text) {
   b.inter_broker_listener = (*v)["inter_broker_listener"].as_string();
   b.shutting_down = (*v)["shutting_down"].as_bool();
   b.incarnation = (*v)["incarnation"].int64_or(0);
+  for (const auto& o : (*v)["offline_replicas"].items()) {
+    auto id = uuid_from_base64(o["topic_id"].as_string());
+    auto index = int32_of(o["partition"]);
+    if (!id || !index) return std::nullopt;
+    b.offline_replicas.emplace_back(*id, *index);
+  }
   return b;
 }
 

@@ -169,6 +169,7 @@ Partition::AppendOutcome Partition::write_checked(uint8_t* data, size_t n, int64
     log::error("append to {}-{} failed: {}", topic_, index_, r.error);
     out.error = ErrorCode::kafka_storage_error;
     out.message = r.error;
+    if (r.io_error) go_offline(true, r.error);
     return out;
   }
   bytes_in_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
@@ -247,6 +248,19 @@ void Partition::submit_flush(storage::Log& log, uint64_t generation, FlushDone d
   });
 }
 
+void Partition::go_offline(bool report, const std::string& why) {
+  if (io_failed_ || closed_) return;
+  io_failed_ = true;
+  offline_.store(true, std::memory_order_release);
+  log::error("{}-{} is offline: {}", topic_, index_,
+             why.empty() ? "its log directory failed" : why);
+  auto waiters = std::move(durability_waiters_);
+  durability_waiters_.clear();
+  for (auto& [offset, done] : waiters) done(false);
+  if (future_) future_failed_ = true;  // the move is abandoned at its next step
+  if (report && storage_failed_) storage_failed_(why);
+}
+
 void Partition::on_flushed(uint64_t swaps, int64_t end_offset, bool ok) {
   flush_in_flight_ = false;
   if (closed_) return;
@@ -255,14 +269,7 @@ void Partition::on_flushed(uint64_t swaps, int64_t end_offset, bool ok) {
     if (!durability_waiters_.empty()) start_flush();
     return;
   }
-  if (!ok) {
-    // Kafka takes a log directory offline on an I/O error; this partition stops accepting writes.
-    io_failed_ = true;
-    log::error("fdatasync failed for {}-{}; partition is offline for writes", topic_, index_);
-    for (auto& [offset, done] : durability_waiters_) done(false);
-    durability_waiters_.clear();
-    return;
-  }
+  if (!ok) return go_offline(true, "fdatasync failed");
   log_->mark_flushed(end_offset);
   publish();
   last_flush_ms_ = 0;
@@ -279,6 +286,11 @@ Partition::ReadOutcome Partition::read(int64_t offset, int64_t max_bytes, bool m
                                        bool follower_ok, Isolation isolation) const {
   const int64_t end =
       isolation == Isolation::read_committed ? last_stable_offset_ : high_watermark_;
+  if (io_failed_ && !closed_) {
+    ReadOutcome out;
+    out.error = ErrorCode::kafka_storage_error;
+    return out;
+  }
   if (follower_ok && replicated_ && !closed_ && !leader_.load(std::memory_order_relaxed)) {
     ReadOutcome out;
     out.high_watermark = high_watermark_;
@@ -307,6 +319,10 @@ Partition::ReadOutcome Partition::read_up_to(int64_t end, int64_t offset, int64_
   out.log_start_offset = log_->log_start_offset();
   if (closed_ || !leader_.load(std::memory_order_relaxed)) {
     out.error = ErrorCode::not_leader_or_follower;
+    return out;
+  }
+  if (io_failed_) {
+    out.error = ErrorCode::kafka_storage_error;
     return out;
   }
   // read_committed: an offset between the LSO and the high watermark reads nothing (Kafka).
@@ -413,7 +429,9 @@ bool Partition::close(std::string* error) {
   }
   drop_future();
   future_recovery_point_.store(future_durable, std::memory_order_relaxed);
-  const bool ok = log_->close(error);
+  // An offline log is left as it is: its directory failed, and the next start recovers it from
+  // its last checkpointed recovery point (Kafka does not flush an offline log either).
+  const bool ok = io_failed_ || log_->close(error);
   for (auto& [offset, done] : durability_waiters_) done(ok);
   durability_waiters_.clear();
   publish();

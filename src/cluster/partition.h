@@ -280,6 +280,17 @@ class Partition {
     return log_->end_offset_for_epoch(epoch);
   }
 
+  // ---- Log directory failure (Kafka's LogDirFailureChannel) ----
+  // An I/O error on this log (append, roll, flush, truncation, reopen) takes the partition
+  // offline and is reported to `failed` (set once, before the partition is used; the
+  // PartitionManager takes the whole log directory offline). Offline: produce, fetch and
+  // replication answer KAFKA_STORAGE_ERROR, waiting acks=all produces fail, until a restart.
+  using StorageFailure = std::function<void(const std::string& why)>;
+  void on_storage_failure(StorageFailure failed) { storage_failed_ = std::move(failed); }
+  // Owner loop: this log's directory failed (an I/O error elsewhere in it); offline as above.
+  void take_offline() { go_offline(false, {}); }
+  bool offline() const { return offline_.load(std::memory_order_acquire); }  // any thread
+
   // Owner loop, at periodic ticks: flush when flush.ms has passed since the last flush.
   void on_tick(int64_t now_ms);
   // Owner loop: the topic's configs or the broker's defaults changed; topic_changes.cc.
@@ -358,6 +369,8 @@ class Partition {
 
  private:
   void start_flush();
+  // Offline for good (io_failed_); durability waiters fail; `report`: to storage_failed_.
+  void go_offline(bool report, const std::string& why);
   // A flush ticket of `log` to the Flusher; its answer comes back on the owner loop as
   // (this->*done)(generation, end_offset, ok) unless the partition is gone. `generation` lets the
   // answer tell whether the log it flushed is still the one meant (log_swaps_, move_id_).
@@ -434,7 +447,9 @@ class Partition {
   int64_t last_stable_offset_ = 0;
   bool closed_ = false;
   bool flush_in_flight_ = false;
-  bool io_failed_ = false;
+  bool io_failed_ = false;            // offline: the log or its directory had an I/O error
+  std::atomic<bool> offline_{false};  // io_failed_ for other threads
+  StorageFailure storage_failed_;
   int64_t last_flush_ms_ = 0;
   int64_t last_expiry_check_ms_ = 0;
   storage::ProducerStateManager producers_;

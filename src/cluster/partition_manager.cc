@@ -79,7 +79,8 @@ PartitionManager::PartitionManager(std::vector<fs::path> log_dirs, size_t shards
       flusher_(flusher),
       post_(std::move(post)),
       defaults_(std::make_shared<const LogDefaults>(defaults)),
-      dir_counts_(log_dirs_.size(), 0) {
+      dir_counts_(log_dirs_.size(), 0),
+      offline_dirs_(log_dirs_.size(), false) {
   if (log_dirs_.empty()) throw std::invalid_argument("PartitionManager: no log directory");
 }
 
@@ -100,11 +101,16 @@ fs::path PartitionManager::partition_dir(const std::string& topic, int32_t index
   if (it == located_.end()) {
     // Kafka's placement: the directory asked for (AlterReplicaLogDirs before the log came), else
     // the log directory holding the fewest partitions, the first on a tie.
+    // Offline directories take nothing (when every one is, the broker is stopping).
     const auto wanted = wanted_dirs_.find(key);
-    const auto least = std::min_element(dir_counts_.begin(), dir_counts_.end());
-    const auto dir = wanted != wanted_dirs_.end()
-                         ? wanted->second
-                         : static_cast<size_t>(least - dir_counts_.begin());
+    size_t dir = 0;
+    if (wanted != wanted_dirs_.end() && !offline_dirs_[wanted->second]) {
+      dir = wanted->second;
+    } else {
+      for (size_t d = 0; d < dir_counts_.size(); ++d) {
+        if (!offline_dirs_[d] && (offline_dirs_[dir] || dir_counts_[d] < dir_counts_[dir])) dir = d;
+      }
+    }
     if (wanted != wanted_dirs_.end()) wanted_dirs_.erase(wanted);
     it = located_.emplace(key, dir).first;
     ++dir_counts_[dir];
@@ -186,8 +192,51 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
         topic.name, index, st.segments_scanned, st.bytes_truncated, st.segments_deleted,
         st.indexes_rebuilt);
   }
-  return std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index), std::move(log),
-                                     cfg, flusher_, post_);
+  auto p = std::make_shared<Partition>(topic.name, index, shard_of(topic.name, index),
+                                       std::move(log), cfg, flusher_, post_);
+  p->on_storage_failure([this, name = topic.name, index](const std::string& why) {
+    partition_failed(name, index, why);
+  });
+  return p;
+}
+
+void PartitionManager::partition_failed(const std::string& topic, int32_t index,
+                                        const std::string& why) {
+  std::optional<size_t> dir;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = located_.find({topic, index}); it != located_.end()) dir = it->second;
+  }
+  if (dir) fail_log_dir(*dir, topic + "-" + std::to_string(index) + ": " + why);
+}
+
+void PartitionManager::fail_log_dir(size_t dir, const std::string& why) {
+  std::vector<std::shared_ptr<Partition>> offline;
+  {
+    std::lock_guard lock(mu_);
+    if (dir >= offline_dirs_.size() || offline_dirs_[dir]) return;
+    offline_dirs_[dir] = true;
+    some_offline_.store(true, std::memory_order_release);
+    for (const auto& [key, p] : partitions_) {
+      if (auto it = located_.find(key); it != located_.end() && it->second == dir) {
+        offline.push_back(p);
+      }
+    }
+  }
+  log::error("log directory {} is offline, with its {} partitions: {}", log_dir_names_[dir],
+             offline.size(), why);
+  for (const auto& p : offline) post_(p->shard(), [p] { p->take_offline(); });
+  if (dir_failed_) dir_failed_(dir, offline);
+}
+
+bool PartitionManager::log_dir_offline(size_t dir) const {
+  std::lock_guard lock(mu_);
+  return dir < offline_dirs_.size() && offline_dirs_[dir];
+}
+
+bool PartitionManager::all_log_dirs_offline() const {
+  std::lock_guard lock(mu_);
+  return std::all_of(offline_dirs_.begin(), offline_dirs_.end(), [](bool b) { return b; });
 }
 
 bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* error) {
@@ -505,18 +554,22 @@ bool PartitionManager::write_checkpoints(std::string* error) {
       offsets[d][{p->topic(), p->index()}] = durable;
     }
   }
+  // A directory whose checkpoint cannot be written goes offline (Kafka's rule); the others go on.
+  bool ok = true;
   for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    if (log_dir_offline(d)) continue;
     const fs::path& dir = log_dirs_[d];
-    if (replicated &&
-        !storage::OffsetCheckpointFile(dir / kReplicationCheckpoint).write(watermarks[d], error)) {
-      return false;
-    }
-    if (!storage::OffsetCheckpointFile(dir / kRecoveryCheckpoint).write(offsets[d], error) ||
-        !storage::OffsetCheckpointFile(dir / kLogStartCheckpoint).write(starts[d], error)) {
-      return false;
+    std::string why;
+    if ((replicated &&
+         !storage::OffsetCheckpointFile(dir / kReplicationCheckpoint).write(watermarks[d], &why)) ||
+        !storage::OffsetCheckpointFile(dir / kRecoveryCheckpoint).write(offsets[d], &why) ||
+        !storage::OffsetCheckpointFile(dir / kLogStartCheckpoint).write(starts[d], &why)) {
+      fail_log_dir(d, why);
+      if (error) *error = why;
+      ok = false;
     }
   }
-  return true;
+  return ok;
 }
 
 void PartitionManager::tick(size_t shard, int64_t now_ms) {

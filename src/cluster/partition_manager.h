@@ -30,6 +30,11 @@
 //                                           (AlterReplicaLogDirs, partition_moves.cc)
 //   <topic>-<partition>/partition.metadata  cluster mode: the topic id the log belongs to
 //                                           (Kafka's format: "version: 0\ntopic_id: <id>\n")
+//
+// Log directory failure (Kafka's LogDirFailureChannel): an I/O error on a log (its Partition
+// reports it) or on a directory's checkpoint files takes that whole directory offline until a
+// restart. Its partitions go offline (KAFKA_STORAGE_ERROR), no log is placed or moved there, its
+// checkpoints are no longer written, and the listener (on_log_dir_failure) hears of it.
 #pragma once
 
 #include <atomic>
@@ -130,6 +135,19 @@ class PartitionManager {
   // Any thread: the partitions being moved, with the index of their destination directory.
   std::vector<std::pair<size_t, std::shared_ptr<Partition>>> moving() const;
 
+  // ---- Log directory failure ----
+  // Before load(): called (on the failing thread, once per directory) when log_dirs()[dir] goes
+  // offline, with the partitions whose logs it held.
+  using LogDirFailed =
+      std::function<void(size_t dir, const std::vector<std::shared_ptr<Partition>>& offline)>;
+  void on_log_dir_failure(LogDirFailed failed) { dir_failed_ = std::move(failed); }
+  // Any thread: takes log_dirs()[dir] offline (once; later calls do nothing): every partition in
+  // it is taken offline on its owner loop, then the listener is called.
+  void fail_log_dir(size_t dir, const std::string& why);
+  bool log_dir_offline(size_t dir) const;  // any thread
+  bool all_log_dirs_offline() const;       // any thread
+  bool some_log_dir_offline() const { return some_offline_.load(std::memory_order_acquire); }
+
   // Cluster mode (the ReplicaManager, before its first image): checkpoints include the high
   // watermarks, and open_replica() starts a log at its checkpointed watermark, not its log end.
   void enable_replication() { replicated_.store(true, std::memory_order_release); }
@@ -149,6 +167,8 @@ class PartitionManager {
                                             int64_t log_start_offset = 0);
   // Where the partition's log is, else where it goes (placed now, and remembered). Any thread.
   std::filesystem::path partition_dir(const std::string& topic, int32_t index);
+  // An I/O error reported by the partition topic-index: its directory goes offline.
+  void partition_failed(const std::string& topic, int32_t index, const std::string& why);
   // After a partition's directory is removed: its place is free again.
   void forget_location(const std::string& topic, int32_t index);
   // load(): records where each existing log is; false on a log found in two directories.
@@ -198,6 +218,9 @@ class PartitionManager {
   // The log directory (index in log_dirs_) of every log found or placed, and their counts.
   std::map<std::pair<std::string, int32_t>, size_t> located_;
   std::vector<size_t> dir_counts_;
+  std::vector<bool> offline_dirs_;  // by index in log_dirs_
+  LogDirFailed dir_failed_;
+  std::atomic<bool> some_offline_{false};
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;
   // Moves between log directories (partition_moves.cc): under way, the directory last asked for
   // (a move finishing after a newer request is followed by another), and interrupted ones found

@@ -211,7 +211,7 @@ bool Partition::swap_in_future(const fs::path& final_dir, const fs::path& doomed
   }
   auto moved = storage::Log::open(final_dir, config_.log, end, error);
   if (!moved || !moved->restore_log_start_offset(log_->log_start_offset(), error)) {
-    io_failed_ = true;  // reads go on from the old files; a restart opens the moved log
+    go_offline(true, "reopening the moved log failed: " + *error);  // a restart opens it
     return false;
   }
   moved->continue_generation(log_->generation());

@@ -48,6 +48,11 @@ ErrorCode PartitionManager::move_log(const std::string& topic, int32_t index, si
   int64_t kept_recovery_point = 0;
   {
     std::lock_guard lock(mu_);
+    // Kafka: KAFKA_STORAGE_ERROR when either end of the move is an offline directory.
+    if (offline_dirs_[dir]) return ErrorCode::kafka_storage_error;
+    if (const auto at = located_.find(key); at != located_.end() && offline_dirs_[at->second]) {
+      return ErrorCode::kafka_storage_error;
+    }
     wanted_dirs_[key] = dir;
     const auto it = partitions_.find(key);
     if (auto r = resume_.find(key); r != resume_.end()) {

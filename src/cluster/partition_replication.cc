@@ -264,8 +264,9 @@ Partition::AppendOutcome Partition::append_replicated(uint8_t* data, size_t n,
   auto r = log_->append_as_follower(data, n, now_ms);
   if (!r.ok) {
     log::warn("replicated append to {}-{} refused: {}", topic_, index_, r.error);
-    out.error = ErrorCode::corrupt_message;
+    out.error = r.io_error ? ErrorCode::kafka_storage_error : ErrorCode::corrupt_message;
     out.message = r.error;
+    if (r.io_error) go_offline(true, r.error);
     return out;
   }
   // The leader's producer state, markers and aborted transactions included (not checked: the
@@ -312,8 +313,7 @@ bool Partition::truncate_to(int64_t offset) {
   const int64_t before = log_->log_end_offset();
   std::string error;
   if (!log_->truncate_to(offset, &error)) {
-    log::error("truncating {}-{} to {} failed: {}", topic_, index_, offset, error);
-    io_failed_ = true;
+    go_offline(true, "truncation to " + std::to_string(offset) + " failed: " + error);
     return false;
   }
   log::info("{}-{}: truncated from {} to {}", topic_, index_, before, log_->log_end_offset());
@@ -330,8 +330,7 @@ bool Partition::truncate_fully_and_start_at(int64_t offset) {
   if (closed_) return false;
   std::string error;
   if (!log_->restore_log_start_offset(offset, &error)) {
-    log::error("restarting {}-{} at {} failed: {}", topic_, index_, offset, error);
-    io_failed_ = true;
+    go_offline(true, "restart at " + std::to_string(offset) + " failed: " + error);
     return false;
   }
   log::info("{}-{}: log restarted at {}", topic_, index_, log_->log_start_offset());

@@ -71,6 +71,27 @@ void ReplicaManager::apply(ImagePtr /*previous*/, ImagePtr current) {
   remove(std::move(gone));
 }
 
+std::vector<std::pair<protocol::Uuid, int32_t>> ReplicaManager::take_offline(
+    const std::vector<std::shared_ptr<Partition>>& offline) {
+  std::vector<std::pair<protocol::Uuid, int32_t>> out;
+  std::lock_guard lock(mu_);
+  for (const auto& p : offline) {
+    const Key key{p->topic(), p->index()};
+    offline_.insert(key);
+    fetcher_.unfollow(key.first, key.second);
+    if (auto it = applied_.find(key); it != applied_.end()) {
+      out.emplace_back(it->second.topic_id, key.second);
+    }
+    // A coordinator on this partition resigns: no leadership of it is applied here any more.
+    if (listener_) {
+      post_(p->shard(), [p, listener = listener_] {
+        listener(p->topic(), p->index(), false, p->leader_epoch());
+      });
+    }
+  }
+  return out;
+}
+
 void ReplicaManager::remove(std::vector<Key> gone) {
   if (gone.empty()) return;
   // Once removed, the newest image is applied again: a topic of the same name (a new topic id)
@@ -119,6 +140,7 @@ std::vector<ReplicaManager::Key> ReplicaManager::apply_locked(const ImagePtr& im
         continue;  // another topic of this name is still here: removed below, then retried
       }
       assigned.insert(key);
+      if (offline_.count(key) != 0) continue;  // its log directory failed
       std::string error;
       auto p = partitions_.open_replica(topic.info, key.second, &error);
       if (!p) {

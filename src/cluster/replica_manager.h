@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,14 @@ class ReplicaManager {
   // NOT_LEADER_OR_FOLLOWER and look elsewhere, acks=all waiters fail), and the next image
   // naming it leader makes it leader again.
   void fence();
+
+  // Any thread: these partitions' log directory failed (PartitionManager::on_log_dir_failure).
+  // They stop fetching, the leadership listener hears that each is led no more (a coordinator
+  // resigns), and later images leave them as they are (offline until a restart); the
+  // answer names those assigned here, (topic id, partition), for the broker to report to the
+  // controller (EtcdMetadata::report_offline_replicas).
+  std::vector<std::pair<protocol::Uuid, int32_t>> take_offline(
+      const std::vector<std::shared_ptr<Partition>>& offline);
 
   // Stops the fetcher threads. Idempotent; apply() does nothing afterwards.
   void shutdown();
@@ -100,6 +109,7 @@ class ReplicaManager {
   bool stopped_ = false;
   ImagePtr latest_;
   std::map<Key, Applied> applied_;
+  std::set<Key> offline_;  // take_offline(): left alone by apply
 };
 
 }  // namespace kaffa::cluster

@@ -117,6 +117,7 @@ class Log {
     int64_t base_offset = -1;
     int64_t last_offset = -1;
     bool ok = false;
+    bool io_error = false;  // !ok because a file operation failed (else the batches were refused)
     std::string error;
   };
   AppendResult append(uint8_t* batches, size_t n, int32_t leader_epoch, int64_t now_ms);

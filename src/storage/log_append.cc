@@ -104,7 +104,10 @@ Log::AppendResult Log::append_batches(uint8_t* batches, size_t n, int32_t leader
     return h.base_offset;
   }();
   const int64_t last = assign ? base + count - 1 : expected - 1;
-  if (should_roll(n, last, now_ms) && !roll(&r.error)) return r;
+  if (should_roll(n, last, now_ms) && !roll(&r.error)) {
+    r.io_error = true;
+    return r;
+  }
   if (last - segments_.rbegin()->first > kMaxRelativeOffset) {
     // Only a follower's gap (a compacted leader log) beyond 2^31 offsets gets here.
     r.error = "offset " + std::to_string(last) + " too far above the segment base";
@@ -128,6 +131,7 @@ Log::AppendResult Log::append_batches(uint8_t* batches, size_t n, int32_t leader
   }
   active_->reserve_for(start + static_cast<int64_t>(n), cfg_.segment_bytes);
   if (!active_->log()->write_at(batches, n, start, &r.error)) {
+    r.io_error = true;
     std::string ignored;
     active_->release_reserved(start, &ignored);  // no partial batch may stay behind
     return r;

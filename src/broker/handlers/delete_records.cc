@@ -70,6 +70,11 @@ void handle_delete_records(RequestContext& ctx, Responder respond) {
             protocol::code(ctx.broker.no_replica_error(topic.name, want.partition_index));
         continue;
       }
+      // Its log directory failed (Kafka's offline partition).
+      if (partition->offline()) {
+        out.error_code = protocol::code(ErrorCode::kafka_storage_error);
+        continue;
+      }
       if (!partition->is_leader()) {
         out.error_code = protocol::code(ErrorCode::not_leader_or_follower);
         continue;

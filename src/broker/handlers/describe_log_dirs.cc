@@ -3,7 +3,9 @@
 // their offset lag (0 for a log; for a future log, being moved here by AlterReplicaLogDirs,
 // is_future_key and how far its end is behind the log's, as Kafka answers), and from v4 the file
 // system's total and usable bytes (statvfs). A null topic list means every partition;
-// named partitions this broker does not host are left out, as Kafka does.
+// named partitions this broker does not host are left out, as Kafka does. An offline directory
+// (an I/O error took it offline: cluster::PartitionManager::fail_log_dir) is listed with
+// KAFKA_STORAGE_ERROR and nothing else, as Kafka lists one.
 // Authorization: DESCRIBE on the cluster, else no directories (v3+: CLUSTER_AUTHORIZATION_FAILED).
 #include "protocol/messages/describe_log_dirs.h"
 
@@ -59,6 +61,10 @@ void handle_describe_log_dirs(RequestContext& ctx, Responder respond) {
   for (size_t d = 0; d < dirs.size(); ++d) {
     auto& dir = resp.results.emplace_back();
     dir.log_dir = broker.partitions().log_dir_names()[d];
+    if (broker.partitions().log_dir_offline(d)) {
+      dir.error_code = protocol::code(protocol::ErrorCode::kafka_storage_error);
+      continue;
+    }
     if (const auto space = file::space_of(dirs[d])) {
       dir.total_bytes = space->total_bytes;
       dir.usable_bytes = space->usable_bytes;

@@ -2,7 +2,9 @@
 // Topics requested: v0 empty list = all topics; v1+ null = all, empty = none. v4+ carries
 // allow_auto_topic_creation; older versions always allow it. v10+ returns topic ids and may ask by
 // id (name null); v12 answers a topic asked by id with a null name when unknown. Every partition of
-// a single node has this broker as leader, only replica and only in-sync replica. In a cluster the
+// a single node has this broker as leader, only replica and only in-sync replica; one whose log
+// directory is offline has no leader (LEADER_NOT_AVAILABLE) and this broker as offline replica,
+// as a KRaft controller would answer. In a cluster the
 // answer comes from the newest metadata image: the live brokers (their address on the listener
 // the client is connected to), the controller, and per partition its leader (LEADER_NOT_AVAILABLE
 // with leader -1 while it has none), leader epoch, replicas, ISR and offline replicas. A topic
@@ -35,6 +37,8 @@ MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
   out.topic_id = t.id;
   out.is_internal = t.internal;
   out.partitions.reserve(static_cast<size_t>(t.partitions));
+  const auto& logs = ctx.broker.partitions();
+  const bool degraded = logs.some_log_dir_offline();
   for (int32_t p = 0; p < t.partitions; ++p) {
     MetadataResponse::MetadataResponsePartition part;
     part.partition_index = p;
@@ -42,6 +46,13 @@ MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
     part.leader_epoch = 0;
     part.replica_nodes = {node_id};
     part.isr_nodes = {node_id};
+    if (degraded) {
+      if (const auto local = logs.get(t.name, p); local && local->offline()) {
+        part.leader_id = -1;
+        part.error_code = protocol::code(ErrorCode::leader_not_available);
+        part.offline_replicas = {node_id};
+      }
+    }
     out.partitions.push_back(std::move(part));
   }
   if (with_operations) {
@@ -72,7 +83,10 @@ MetadataResponse::MetadataResponseTopic describe_replicated(const RequestContext
     part.replica_nodes = s.replicas;
     part.isr_nodes = s.isr;
     for (int32_t r : s.replicas) {
-      if (image.broker(r) == nullptr) part.offline_replicas.push_back(r);
+      const auto* b = image.broker(r);
+      if (b == nullptr || b->replica_offline(t.info.id, part.partition_index)) {
+        part.offline_replicas.push_back(r);  // dead, or its log directory failed
+      }
     }
     out.partitions.push_back(std::move(part));
   }

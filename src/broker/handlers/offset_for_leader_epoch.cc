@@ -57,6 +57,11 @@ void handle_offset_for_leader_epoch(RequestContext& ctx, Responder respond) {
         out.error_code = protocol::code(ctx.broker.no_replica_error(t.topic, p.partition));
         continue;
       }
+      // Its log directory failed (Kafka's offline partition).
+      if (partition->offline()) {
+        out.error_code = protocol::code(protocol::ErrorCode::kafka_storage_error);
+        continue;
+      }
       if (!partition->is_leader()) {
         out.error_code = protocol::code(protocol::ErrorCode::not_leader_or_follower);
         continue;

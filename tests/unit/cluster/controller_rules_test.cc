@@ -135,5 +135,59 @@ TEST(ControllerRules, PreferredAndUncleanElections) {
   EXPECT_EQ(u->isr, (std::vector<int32_t>{2}));
 }
 
+// Broker `b` reports its replica of t-`index` offline (a failed log directory).
+void offline(MetadataImage& i, int32_t b, int32_t index) {
+  i.brokers[b].offline_replicas.emplace_back(i.topics["t"].info.id, index);
+}
+
+TEST(ControllerRules, AnOfflineReplicaIsTreatedAsADeadBrokersForItsPartitionOnly) {
+  // t-0 led by 1, whose replica of it is offline; 1's replica of t-1 is fine.
+  auto i =
+      image({1, 2, 3}, {partition({1, 2, 3}, {1, 2, 3}, 1), partition({1, 2, 3}, {1, 2, 3}, 1)});
+  i.topics["t"].info.id = protocol::Uuid::random();
+  offline(i, 1, 0);
+  auto changes = repair_changes(i, false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].index, 0);
+  EXPECT_EQ(changes[0].next.leader, 2);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(changes[0].next.leader_epoch, 4);
+  // An offline follower leaves the ISR; the leader stays.
+  auto f = image({1, 2, 3}, {partition({1, 2, 3}, {1, 2, 3}, 1)});
+  f.topics["t"].info.id = protocol::Uuid::random();
+  offline(f, 3, 0);
+  changes = repair_changes(f, false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].next.leader, 1);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(changes[0].next.leader_epoch, 3);
+  // Alone in the ISR, an offline leader does not keep leading (a shutting-down one would).
+  auto alone = image({1, 2}, {partition({1, 2}, {1}, 1)}, {1});
+  alone.topics["t"].info.id = protocol::Uuid::random();
+  EXPECT_TRUE(repair_changes(alone, false).empty());
+  offline(alone, 1, 0);
+  changes = repair_changes(alone, false);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].next.leader, -1);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{1}));
+  // Nor does it get the leadership back; an unclean election picks a replica that serves.
+  auto none = image({1, 2}, {changes[0].next});
+  none.topics["t"].info.id = alone.topics["t"].info.id;
+  offline(none, 1, 0);
+  EXPECT_TRUE(repair_changes(none, false).empty());
+  changes = repair_changes(none, true);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].next.leader, 2);
+  EXPECT_EQ(changes[0].next.isr, (std::vector<int32_t>{2}));
+}
+
+TEST(ControllerRules, AutoRebalanceNeverMovesLeadershipToAnOfflineReplica) {
+  auto i = image({1, 2}, {partition({1, 2}, {1, 2}, 2)});
+  i.topics["t"].info.id = protocol::Uuid::random();
+  ASSERT_EQ(rebalance_changes(i).size(), 1u);
+  offline(i, 1, 0);
+  EXPECT_TRUE(rebalance_changes(i).empty());
+}
+
 }  // namespace
 }  // namespace kaffa::cluster

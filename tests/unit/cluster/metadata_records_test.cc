@@ -56,6 +56,11 @@ TEST(MetadataRecords, RecordsRoundTrip) {
   b.shutting_down = true;
   b.incarnation = 0x7fffffffffffff01;
   EXPECT_EQ(decode_broker(encode_broker(b)), b);
+  EXPECT_EQ(encode_broker(b).find("offline_replicas"), std::string::npos);  // none: as before
+  b.offline_replicas = {{t.id, 3}, {protocol::Uuid::random(), 0}};
+  EXPECT_EQ(decode_broker(encode_broker(b)), b);
+  EXPECT_TRUE(b.replica_offline(t.id, 3));
+  EXPECT_FALSE(b.replica_offline(t.id, 0));
 
   EXPECT_EQ(decode_producer_id_block(encode_producer_id_block(123456789012345)), 123456789012345);
 }

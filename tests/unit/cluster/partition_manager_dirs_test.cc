@@ -1,9 +1,11 @@
 // PartitionManager over several log directories (log.dirs, Kafka's JBOD): new logs go to the
 // directory holding the fewest, each log is found again where it is whatever the order of the
 // directories, each directory's checkpoints name only its own logs, a log in two directories fails
-// the start, and a deleted log's place is free again.
+// the start, a deleted log's place is free again, and a directory that fails (by request, an
+// append that cannot roll, a checkpoint that cannot be written) goes offline with its logs alone.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -143,6 +145,121 @@ TEST(PartitionManagerDirs, ADeletedLogFreesItsPlace) {
   EXPECT_FALSE(fs::exists(dirs[0] / "a-0"));
   ASSERT_TRUE(m.pm.add_topic(topic_info("c", 2), nullptr));
   EXPECT_EQ(spread({dirs[0], dirs[1]}, topic_info("c", 2)), (std::vector<int>{2, 0}));
+  m.pm.shutdown();
+}
+
+// The directory gone and a regular file in its place: every file operation in it fails.
+void break_dir(const fs::path& dir) {
+  fs::remove_all(dir);
+  std::ofstream(dir) << "not a directory\n";
+}
+
+// What the log directory failure listener heard: (directory, partitions "topic-index").
+struct Failures {
+  std::vector<std::pair<size_t, std::vector<std::string>>> heard;
+  void listen(PartitionManager& pm) {
+    pm.on_log_dir_failure([this](size_t dir, const std::vector<std::shared_ptr<Partition>>& ps) {
+      std::vector<std::string> names;
+      for (const auto& p : ps) names.push_back(p->topic() + "-" + std::to_string(p->index()));
+      std::sort(names.begin(), names.end());
+      heard.emplace_back(dir, std::move(names));
+    });
+  }
+};
+
+protocol::ErrorCode append_error(PartitionManager& pm, const std::string& name, int32_t index) {
+  std::string data = batch(5);
+  return pm.get(name, index)
+      ->append(reinterpret_cast<uint8_t*>(data.data()), data.size(), 1000)
+      .error;
+}
+
+// Two log directories, the failure listener on, loaded with nothing.
+struct TwoDirs {
+  testing::TempDir root;
+  std::vector<fs::path> dirs{root.path() / "d0", root.path() / "d1"};
+  Manager m{dirs};
+  Failures f;
+  TwoDirs() {
+    f.listen(m.pm);
+    EXPECT_TRUE(m.pm.load({}, nullptr));
+  }
+  // The listener heard once: directory 1 going offline with `partitions`.
+  void expect_d1_failed(std::vector<std::string> partitions) const {
+    ASSERT_EQ(f.heard.size(), 1u);
+    EXPECT_EQ(f.heard[0].first, 1u);
+    EXPECT_EQ(f.heard[0].second, partitions);
+  }
+};
+
+TEST(PartitionManagerDirs, AFailedDirectoryTakesItsPartitionsOfflineAndNoNewLogs) {
+  TwoDirs t;
+  auto& [root, dirs, m, f] = t;
+  ASSERT_TRUE(m.pm.add_topic(topic_info("a", 4), nullptr));  // d0: a-0, a-2; d1: a-1, a-3
+  for (int32_t i = 0; i < 4; ++i) append(m.pm, "a", i, 5);
+  EXPECT_FALSE(m.pm.some_log_dir_offline());
+
+  m.pm.fail_log_dir(1, "a test");
+  m.pm.fail_log_dir(1, "again");  // heard once
+  t.expect_d1_failed({"a-1", "a-3"});
+  EXPECT_TRUE(m.pm.log_dir_offline(1));
+  EXPECT_FALSE(m.pm.log_dir_offline(0));
+  EXPECT_TRUE(m.pm.some_log_dir_offline());
+  EXPECT_FALSE(m.pm.all_log_dirs_offline());
+  for (int32_t i : {1, 3}) {
+    EXPECT_TRUE(m.pm.get("a", i)->offline());
+    EXPECT_EQ(append_error(m.pm, "a", i), protocol::ErrorCode::kafka_storage_error);
+    EXPECT_EQ(m.pm.get("a", i)->read(0, 1 << 20, true).error,
+              protocol::ErrorCode::kafka_storage_error);
+  }
+  for (int32_t i : {0, 2}) {
+    EXPECT_FALSE(m.pm.get("a", i)->offline());
+    EXPECT_EQ(append_error(m.pm, "a", i), protocol::ErrorCode::none);
+    EXPECT_EQ(m.pm.get("a", i)->read(0, 1 << 20, true).error, protocol::ErrorCode::none);
+  }
+  // New logs go to the directory still online; no move goes to or from the offline one.
+  ASSERT_TRUE(m.pm.add_topic(topic_info("b", 3), nullptr));
+  EXPECT_EQ(spread({dirs[0], dirs[1]}, topic_info("b", 3)), (std::vector<int>{3, 0}));
+  EXPECT_EQ(m.pm.move_log("a", 0, 1), protocol::ErrorCode::kafka_storage_error);
+  EXPECT_EQ(m.pm.move_log("a", 1, 0), protocol::ErrorCode::kafka_storage_error);
+  // Checkpoints go on in the directory online only.
+  fs::remove(dirs[1] / "recovery-point-offset-checkpoint");
+  std::string error;
+  EXPECT_TRUE(m.pm.write_checkpoints(&error)) << error;
+  EXPECT_FALSE(fs::exists(dirs[1] / "recovery-point-offset-checkpoint"));
+  EXPECT_TRUE(fs::exists(dirs[0] / "recovery-point-offset-checkpoint"));
+  m.pm.fail_log_dir(0, "the last one");
+  EXPECT_TRUE(m.pm.all_log_dirs_offline());
+  m.pm.shutdown();
+}
+
+TEST(PartitionManagerDirs, AnAppendThatCannotRollTakesItsDirectoryOffline) {
+  TwoDirs t;
+  auto& [root, dirs, m, f] = t;
+  // One batch per segment: each append after the first rolls a new segment file.
+  ASSERT_TRUE(m.pm.add_topic(topic_info("a", 2, {{"segment.bytes", "100"}}), nullptr));
+  for (int32_t i = 0; i < 2; ++i) append(m.pm, "a", i, 5);
+  break_dir(dirs[1]);
+  EXPECT_EQ(append_error(m.pm, "a", 1), protocol::ErrorCode::kafka_storage_error);
+  t.expect_d1_failed({"a-1"});
+  EXPECT_TRUE(m.pm.log_dir_offline(1));
+  EXPECT_EQ(append_error(m.pm, "a", 0), protocol::ErrorCode::none);
+  m.pm.shutdown();
+}
+
+TEST(PartitionManagerDirs, ACheckpointThatCannotBeWrittenTakesItsDirectoryOffline) {
+  TwoDirs t;
+  auto& [root, dirs, m, f] = t;
+  ASSERT_TRUE(m.pm.add_topic(topic_info("a", 2), nullptr));
+  break_dir(dirs[1]);
+  std::string error;
+  EXPECT_FALSE(m.pm.write_checkpoints(&error));
+  EXPECT_FALSE(error.empty());
+  t.expect_d1_failed({"a-1"});
+  EXPECT_TRUE(m.pm.get("a", 1)->offline());
+  EXPECT_FALSE(m.pm.get("a", 0)->offline());
+  error.clear();
+  EXPECT_TRUE(m.pm.write_checkpoints(&error)) << error;  // the offline one is left out
   m.pm.shutdown();
 }
 
