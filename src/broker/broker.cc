@@ -78,12 +78,20 @@ Broker::~Broker() = default;
 void Broker::load_or_create_meta() {
   // Each log directory is locked (Kafka's .lock) and carries Kafka's meta.properties: the cluster
   // id and node id it belongs to. They must agree; a directory without one (new, or a disk
-  // added to log.dirs) gets this broker's.
+  // added to log.dirs) gets this broker's. One that cannot be created or is not a directory
+  // starts offline, as in Kafka, unless it is the first (it holds the broker's metadata).
   namespace fs = std::filesystem;
-  for (const auto& dir : config_.log_dirs) {
+  for (size_t d = 0; d < config_.log_dirs.size(); ++d) {
+    const std::string& dir = config_.log_dirs[d];
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("cannot create log directory " + dir + ": " + ec.message());
+    if (!ec && !fs::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
+    if (ec) {
+      std::string why = "cannot create log directory " + dir + ": " + ec.message();
+      if (d == 0) throw std::runtime_error(why);
+      offline_at_start_.emplace_back(d, std::move(why));
+      continue;
+    }
     std::string error;
     auto lock = storage::DirectoryLock::take(dir, &error);
     if (!lock) throw std::runtime_error(error);
@@ -100,6 +108,7 @@ void Broker::load_or_create_meta() {
   std::string found_in;
   bool all_have = true;
   for (const auto& dir : config_.log_dirs) {
+    if (log_dir_offline_at_start(dir)) continue;
     const fs::path meta = fs::path(dir) / "meta.properties";
     if (!fs::exists(meta)) {
       all_have = false;
@@ -126,9 +135,15 @@ void Broker::load_or_create_meta() {
   if (!all_have) write_meta_properties();
 }
 
+bool Broker::log_dir_offline_at_start(const std::string& dir) const {
+  return std::any_of(offline_at_start_.begin(), offline_at_start_.end(),
+                     [&](const auto& o) { return config_.log_dirs[o.first] == dir; });
+}
+
 void Broker::write_meta_properties() {
   namespace fs = std::filesystem;
   for (const auto& dir : config_.log_dirs) {
+    if (log_dir_offline_at_start(dir)) continue;
     const fs::path meta = fs::path(dir) / "meta.properties";
     const fs::path tmp = meta.string() + ".tmp";
     {
@@ -178,6 +193,7 @@ void Broker::start() {
       [this](size_t dir, const std::vector<std::shared_ptr<cluster::Partition>>& offline) {
         log_dir_failed(dir, offline);
       });
+  for (const auto& [dir, why] : offline_at_start_) partitions_->start_offline(dir, why);
   // In a cluster the logs are opened as the first metadata image assigns them (start_cluster).
   std::string error;
   if (!partitions_->load(loaded_topics_, &error)) {

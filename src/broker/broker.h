@@ -114,7 +114,8 @@ class Broker : public net::RequestHandler {
   // The error for a partition this broker holds no replica of (leader-only requests): in a
   // cluster NOT_LEADER_OR_FOLLOWER when the partition exists elsewhere (as Kafka's replica
   // manager answers, so that clients refresh their metadata and go to its leader), else
-  // UNKNOWN_TOPIC_OR_PARTITION. In broker_topics.cc.
+  // UNKNOWN_TOPIC_OR_PARTITION; on a single node with a log directory offline, a partition of a
+  // known topic is KAFKA_STORAGE_ERROR (its log may be there). In broker_topics.cc.
   protocol::ErrorCode no_replica_error(std::string_view topic, int32_t partition) const;
 
   // --- Topic changes for the admin handlers (broker_topics.cc) ---
@@ -239,6 +240,7 @@ class Broker : public net::RequestHandler {
  private:
   void load_or_create_meta();
   void write_meta_properties();
+  bool log_dir_offline_at_start(const std::string& dir) const;
   void make_group_coordinator(const coordinator::GroupConfig& group_config);
   // A log directory went offline (PartitionManager::on_log_dir_failure; any thread). The first
   // one (it holds the broker's own metadata) or the last online one halts the broker, exit code
@@ -305,7 +307,9 @@ class Broker : public net::RequestHandler {
                              net::Completion& done);
 
   BrokerConfig config_;
-  std::vector<storage::DirectoryLock> dir_locks_;  // one per log.dirs entry, held until exit
+  std::vector<storage::DirectoryLock> dir_locks_;  // one per usable log.dirs entry, until exit
+  // log.dirs entries (index, reason) unusable at start-up: they start offline (not the first).
+  std::vector<std::pair<size_t, std::string>> offline_at_start_;
   std::string cluster_id_;
   std::vector<std::pair<std::string, AdvertisedBroker>> advertised_;  // per listener, in order
   // Before everything that may hold a Responder (its latency timer points into the metrics).

@@ -182,6 +182,14 @@ void Broker::start_cluster() {
           txn_coordinator_->on_leadership(index, leader);
         }
       });
+  replica_manager_->on_offline_replicas(
+      [store](std::vector<std::pair<protocol::Uuid, int32_t>> replicas) {
+        log::warn(
+            "cluster: reporting {} replicas as offline to the controller (their log "
+            "directory is offline)",
+            replicas.size());
+        store->report_offline_replicas(std::move(replicas));
+      });
   // The fetchers stop while the loops still run (their appends are posted to them).
   server_->on_stop([this] { replica_manager_->shutdown(); });
   metadata_->on_image([this](cluster::ImagePtr previous, cluster::ImagePtr current) {

@@ -21,8 +21,14 @@ Broker::TopicResult failed(ErrorCode e, std::string message) {
 }  // namespace
 
 ErrorCode Broker::no_replica_error(std::string_view topic, int32_t partition) const {
-  if (!clustered()) return ErrorCode::unknown_topic_or_partition;
   const auto info = topics_.find(topic);
+  if (!clustered()) {
+    // A partition of a topic known here that has no log: it is in a log directory that was
+    // offline at start-up (PartitionManager::start_offline).
+    const bool known = info && partition >= 0 && partition < info->partitions;
+    return known && partitions_->some_log_dir_offline() ? ErrorCode::kafka_storage_error
+                                                        : ErrorCode::unknown_topic_or_partition;
+  }
   return info && partition >= 0 && partition < info->partitions
              ? ErrorCode::not_leader_or_follower
              : ErrorCode::unknown_topic_or_partition;

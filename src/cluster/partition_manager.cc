@@ -130,6 +130,7 @@ bool PartitionManager::locate_existing(std::string* error) {
   std::map<std::pair<std::string, int32_t>, size_t> found;
   std::vector<std::tuple<std::pair<std::string, int32_t>, size_t, fs::path>> futures;
   for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    if (offline_dirs_[d]) continue;  // offline from the start: never listed
     std::error_code ec;
     fs::create_directories(log_dirs_[d], ec);
     for (const auto& entry : fs::directory_iterator(log_dirs_[d], ec)) {
@@ -229,6 +230,31 @@ void PartitionManager::fail_log_dir(size_t dir, const std::string& why) {
   if (dir_failed_) dir_failed_(dir, offline);
 }
 
+void PartitionManager::start_offline(size_t dir, const std::string& why) {
+  std::lock_guard lock(mu_);
+  offline_dirs_[dir] = true;
+  unlisted_dirs_ = true;
+  some_offline_.store(true, std::memory_order_release);
+  log::error("log directory {} is offline from the start: {}", log_dir_names_[dir], why);
+}
+
+bool PartitionManager::unavailable(const std::string& topic, int32_t index) const {
+  std::lock_guard lock(mu_);
+  return unavailable_.count({topic, index}) != 0;
+}
+
+// With mu_ held: a log not found in a directory online, while one was offline from the start.
+bool PartitionManager::maybe_unlisted_locked(const std::pair<std::string, int32_t>& key) {
+  if (!unlisted_dirs_ || located_.count(key) != 0) return false;
+  if (unavailable_.insert(key).second) {
+    log::warn(
+        "{}-{}: no log in the log directories online; left offline, as its log may be in a "
+        "directory offline since the start",
+        key.first, key.second);
+  }
+  return true;
+}
+
 bool PartitionManager::log_dir_offline(size_t dir) const {
   std::lock_guard lock(mu_);
   return dir < offline_dirs_.size() && offline_dirs_[dir];
@@ -244,6 +270,7 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
   // Each directory's checkpoints speak for the logs in that directory only.
   storage::OffsetCheckpointFile::Offsets recovery, starts;
   for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    if (log_dir_offline(d)) continue;
     const fs::path& dir = log_dirs_[d];
     auto keep_own = [&](storage::OffsetCheckpointFile::Offsets from, auto& into) {
       std::lock_guard lock(mu_);
@@ -283,7 +310,10 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
   };
   std::vector<Job> jobs;
   for (const auto& t : topics) {
-    for (int32_t i = 0; i < t.partitions; ++i) jobs.push_back({&t, i, nullptr, {}});
+    for (int32_t i = 0; i < t.partitions; ++i) {
+      std::lock_guard lock(mu_);
+      if (!maybe_unlisted_locked({t.name, i})) jobs.push_back({&t, i, nullptr, {}});
+    }
   }
   auto offset_of = [](const auto& offsets, const Job& j) {
     auto it = offsets.find({j.topic->name, j.index});
@@ -318,8 +348,8 @@ bool PartitionManager::load(const std::vector<TopicInfo>& topics, std::string* e
     }
   }
   // Directories recreated above (lost before a crash) become durable.
-  for (const auto& dir : log_dirs_) {
-    if (!storage::sync_directory(dir, error)) return false;
+  for (size_t d = 0; d < log_dirs_.size(); ++d) {
+    if (!log_dir_offline(d) && !storage::sync_directory(log_dirs_[d], error)) return false;
   }
   resume_moves();
   return true;
@@ -450,6 +480,10 @@ std::shared_ptr<Partition> PartitionManager::open_replica(const TopicInfo& topic
     if (auto it = partitions_.find(key); it != partitions_.end()) return it->second;
     if (deleting_.count(topic.name) != 0 || deleting_partitions_.count(key) != 0) {
       if (error) *error = topic.name + "-" + std::to_string(index) + " is still being deleted";
+      return nullptr;
+    }
+    if (maybe_unlisted_locked(key)) {
+      if (error) *error = "its log may be in a log directory offline since the start";
       return nullptr;
     }
     if (auto it = recovery_points_.find(key); it != recovery_points_.end()) {

@@ -34,7 +34,8 @@
 // Log directory failure (Kafka's LogDirFailureChannel): an I/O error on a log (its Partition
 // reports it) or on a directory's checkpoint files takes that whole directory offline until a
 // restart. Its partitions go offline (KAFKA_STORAGE_ERROR), no log is placed or moved there, its
-// checkpoints are no longer written, and the listener (on_log_dir_failure) hears of it.
+// checkpoints are no longer written, and the listener (on_log_dir_failure) hears of it. One the
+// broker could not use at start-up is offline from the start (start_offline).
 #pragma once
 
 #include <atomic>
@@ -144,8 +145,14 @@ class PartitionManager {
   // Any thread: takes log_dirs()[dir] offline (once; later calls do nothing): every partition in
   // it is taken offline on its owner loop, then the listener is called.
   void fail_log_dir(size_t dir, const std::string& why);
-  bool log_dir_offline(size_t dir) const;  // any thread
-  bool all_log_dirs_offline() const;       // any thread
+  // Before load(): log_dirs()[dir] could not be used at start-up; it starts offline and is never
+  // listed. While such a directory exists, a partition whose log is not found in the others is
+  // not created (it may be in that one): load() leaves it out, and open_replica() refuses it
+  // with *error, and unavailable() names it.
+  void start_offline(size_t dir, const std::string& why);
+  bool unavailable(const std::string& topic, int32_t index) const;  // any thread
+  bool log_dir_offline(size_t dir) const;                           // any thread
+  bool all_log_dirs_offline() const;                                // any thread
   bool some_log_dir_offline() const { return some_offline_.load(std::memory_order_acquire); }
 
   // Cluster mode (the ReplicaManager, before its first image): checkpoints include the high
@@ -169,6 +176,7 @@ class PartitionManager {
   std::filesystem::path partition_dir(const std::string& topic, int32_t index);
   // An I/O error reported by the partition topic-index: its directory goes offline.
   void partition_failed(const std::string& topic, int32_t index, const std::string& why);
+  bool maybe_unlisted_locked(const std::pair<std::string, int32_t>& key);
   // After a partition's directory is removed: its place is free again.
   void forget_location(const std::string& topic, int32_t index);
   // load(): records where each existing log is; false on a log found in two directories.
@@ -221,6 +229,8 @@ class PartitionManager {
   std::vector<bool> offline_dirs_;  // by index in log_dirs_
   LogDirFailed dir_failed_;
   std::atomic<bool> some_offline_{false};
+  bool unlisted_dirs_ = false;  // start_offline(): logs may be where they cannot be seen
+  std::set<std::pair<std::string, int32_t>> unavailable_;
   std::set<std::pair<std::string, int32_t>> deleting_partitions_;
   // Moves between log directories (partition_moves.cc): under way, the directory last asked for
   // (a move finishing after a newer request is followed by another), and interrupted ones found

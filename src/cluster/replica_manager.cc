@@ -68,7 +68,17 @@ void ReplicaManager::apply(ImagePtr /*previous*/, ImagePtr current) {
     latest_ = current;
     gone = apply_locked(current);
   }
+  report_unavailable();
   remove(std::move(gone));
+}
+
+void ReplicaManager::report_unavailable() {
+  std::vector<std::pair<protocol::Uuid, int32_t>> replicas;
+  {
+    std::lock_guard lock(mu_);
+    replicas.swap(unavailable_);
+  }
+  if (!replicas.empty() && offline_listener_) offline_listener_(std::move(replicas));
 }
 
 std::vector<std::pair<protocol::Uuid, int32_t>> ReplicaManager::take_offline(
@@ -103,6 +113,7 @@ void ReplicaManager::remove(std::vector<Key> gone) {
       if (stopped_ || !latest_) return;
       more = apply_locked(latest_);
     }
+    report_unavailable();
     remove(std::move(more));
   });
 }
@@ -143,6 +154,11 @@ std::vector<ReplicaManager::Key> ReplicaManager::apply_locked(const ImagePtr& im
       if (offline_.count(key) != 0) continue;  // its log directory failed
       std::string error;
       auto p = partitions_.open_replica(topic.info, key.second, &error);
+      if (!p && partitions_.unavailable(name, key.second)) {
+        offline_.insert(key);
+        unavailable_.emplace_back(topic.info.id, key.second);
+        continue;
+      }
       if (!p) {
         log::warn("cannot open replica {}-{} yet: {}", name, key.second, error);
         continue;

@@ -68,6 +68,12 @@ class ReplicaManager {
   std::vector<std::pair<protocol::Uuid, int32_t>> take_offline(
       const std::vector<std::shared_ptr<Partition>>& offline);
 
+  // Replicas assigned here whose log may be in a log directory offline since the start
+  // (PartitionManager::unavailable): they are left offline, and `fn` (before the first apply; on
+  // the metadata thread) gets them as (topic id, partition) for the controller.
+  using OfflineReplicas = std::function<void(std::vector<std::pair<protocol::Uuid, int32_t>>)>;
+  void on_offline_replicas(OfflineReplicas fn) { offline_listener_ = std::move(fn); }
+
   // Stops the fetcher threads. Idempotent; apply() does nothing afterwards.
   void shutdown();
 
@@ -109,7 +115,10 @@ class ReplicaManager {
   bool stopped_ = false;
   ImagePtr latest_;
   std::map<Key, Applied> applied_;
-  std::set<Key> offline_;  // take_offline(): left alone by apply
+  std::set<Key> offline_;  // take_offline(), or unavailable: left alone by apply
+  std::vector<std::pair<protocol::Uuid, int32_t>> unavailable_;  // found by apply, to report
+  OfflineReplicas offline_listener_;
+  void report_unavailable();  // outside mu_
 };
 
 }  // namespace kaffa::cluster

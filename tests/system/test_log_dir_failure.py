@@ -13,9 +13,14 @@ that every later file operation in it fails (ENOTDIR), as on a disk that went aw
 - a recovery checkpoint that cannot be written takes its directory offline with no client
   request; when that is the first directory (the broker's own metadata), the broker halts with
   exit code 1, as Kafka does;
+- a directory unusable at start-up (a file where it should be) starts offline: the broker
+  serves the other one, answers KAFKA_STORAGE_ERROR for the partitions whose logs it cannot see,
+  and does not make them again elsewhere; with the disk back, their records read back;
 - three brokers: the leader of a replicated partition loses the directory holding it; the
   controller moves the leadership to another in-sync replica and takes it out of the ISR, acks=all
-  producers go on, and every record acknowledged before and after reads back.
+  producers go on, and every record acknowledged before and after reads back. A broker started
+  with that directory still unusable reports the replica offline: it is not made again, and the
+  replica stays out of the ISR.
 """
 
 import json
@@ -44,6 +49,15 @@ def break_dir(path):
     shutil.rmtree(path)
     with open(path, "w") as f:
         f.write("not a directory\n")
+
+
+def hide_dir(path):
+    """The directory set aside and a regular file in its place; returns where it is kept."""
+    saved = path + ".saved"
+    os.rename(path, saved)
+    with open(path, "w") as f:
+        f.write("not a directory\n")
+    return saved
 
 
 def partitions_in(directory, topic):
@@ -170,6 +184,34 @@ class SingleNodeTest(unittest.TestCase):
         self.assertIn("halting: the metadata log directory", b.log_text())
 
 
+    def test_a_directory_unusable_at_start_up_starts_offline(self):
+        b = self.start()
+        a_dir, b_dir = self.dirs
+        self.create("t", 2)
+        records = [(p, None, b"r%d-%d" % (p, i), ()) for p in (0, 1) for i in range(10)]
+        cio.confluent_produce(b.bootstrap, "t", records)
+        self.assertEqual(b.stop(), 0)
+        saved = hide_dir(b_dir)
+        b.restart()
+        b.wait_for_log(r"log directory .* is offline from the start")
+        with kr.connect(b) as conn:
+            topic_id = fw.topic_ids(conn, ["t"])["t"]
+            self.assertEqual(produce(conn, "t", 1, b"x")["error_code"], KAFKA_STORAGE_ERROR)
+            self.assertEqual(fetch(conn, topic_id, 1)["error_code"], KAFKA_STORAGE_ERROR)
+            self.assertEqual(metadata_partitions(conn, "t")[1][0], -1)
+            dirs = {path: error for error, path, _ in conn.describe_log_dirs()}
+            self.assertEqual(dirs, {a_dir: 0, b_dir: KAFKA_STORAGE_ERROR})
+            part = fetch(conn, topic_id, 0)
+            self.assertEqual((part["error_code"], part["high_watermark"]), (0, 10))
+        self.assertEqual(partitions_in(a_dir, "t"), [0])  # t-1 was not made again here
+        self.assertEqual(b.stop(), 0)
+        os.remove(b_dir)
+        os.rename(saved, b_dir)
+        b.restart()
+        got = cio.confluent_consume(b.bootstrap, [("t", 0), ("t", 1)])
+        self.assertEqual([r.value for r in got[("t", 1)]], [r[2] for r in records if r[0] == 1])
+
+
 class ClusterTest(unittest.TestCase):
     def test_a_leader_losing_its_directory_hands_the_partition_over(self):
         tmp = tempfile.mkdtemp(prefix="kaffa-logdirfail-")
@@ -205,6 +247,15 @@ class ClusterTest(unittest.TestCase):
                 got = cio.confluent_consume(cluster.bootstrap, [(topic, 0)])[(topic, 0)]
                 self.assertEqual([r.value for r in got], [r[2] for r in before + after])
                 self.assertTrue(leader.alive())
+                # Restarted with the directory still unusable: the replica stays offline.
+                self.assertEqual(leader.stop(), 0)
+                leader.restart()
+                leader.wait_for_log(r"reporting 1 replicas as offline")
+                cio.confluent_produce(cluster.bootstrap, topic, after)
+                p = cluster.wait_isr(topic, 0, lambda p: leader.node_id not in p["isr"],
+                                     "broker %d out of the ISR" % leader.node_id)
+                self.assertIn(p["leader"], others)
+                self.assertEqual(partitions_in(a_dir, topic), [])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,7 +3,8 @@
 // allow_auto_topic_creation; older versions always allow it. v10+ returns topic ids and may ask by
 // id (name null); v12 answers a topic asked by id with a null name when unknown. Every partition of
 // a single node has this broker as leader, only replica and only in-sync replica; one whose log
-// directory is offline has no leader (LEADER_NOT_AVAILABLE) and this broker as offline replica,
+// directory is offline (or may be: not found while a directory was offline from the start) has
+// no leader (LEADER_NOT_AVAILABLE) and this broker as offline replica,
 // as a KRaft controller would answer. In a cluster the
 // answer comes from the newest metadata image: the live brokers (their address on the listener
 // the client is connected to), the controller, and per partition its leader (LEADER_NOT_AVAILABLE
@@ -47,7 +48,8 @@ MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
     part.replica_nodes = {node_id};
     part.isr_nodes = {node_id};
     if (degraded) {
-      if (const auto local = logs.get(t.name, p); local && local->offline()) {
+      // Offline, or not opened: its log may be in a directory offline since the start.
+      if (const auto local = logs.get(t.name, p); !local || local->offline()) {
         part.leader_id = -1;
         part.error_code = protocol::code(ErrorCode::leader_not_available);
         part.offline_replicas = {node_id};

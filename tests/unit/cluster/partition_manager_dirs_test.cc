@@ -263,5 +263,47 @@ TEST(PartitionManagerDirs, ACheckpointThatCannotBeWrittenTakesItsDirectoryOfflin
   m.pm.shutdown();
 }
 
+TEST(PartitionManagerDirs, ADirectoryUnusableAtStartIsOfflineAndItsLogsAreNotMadeAgain) {
+  testing::TempDir root;
+  const std::vector<fs::path> dirs{root.path() / "d0", root.path() / "d1"};
+  const TopicInfo a = topic_info("a", 2);
+  {
+    Manager m(dirs);
+    ASSERT_TRUE(m.pm.load({}, nullptr));
+    ASSERT_TRUE(m.pm.add_topic(a, nullptr));  // d0: a-0, d1: a-1
+    append(m.pm, "a", 1, 5);
+    m.pm.shutdown();
+  }
+  const fs::path saved = root.path() / "d1.saved";
+  fs::rename(dirs[1], saved);
+  std::ofstream(dirs[1]) << "not a directory\n";
+  {
+    Manager m(dirs);
+    m.pm.start_offline(1, "a test");
+    std::string error;
+    ASSERT_TRUE(m.pm.load({a}, &error)) << error;
+    EXPECT_TRUE(m.pm.log_dir_offline(1));
+    ASSERT_NE(m.pm.get("a", 0), nullptr);
+    EXPECT_EQ(m.pm.get("a", 1), nullptr);
+    EXPECT_TRUE(m.pm.unavailable("a", 1));
+    EXPECT_FALSE(m.pm.unavailable("a", 0));
+    EXPECT_EQ(m.pm.open_replica(a, 1, &error), nullptr);  // cluster mode: not made either
+    EXPECT_FALSE(fs::exists(dirs[0] / "a-1"));
+    ASSERT_TRUE(m.pm.add_topic(topic_info("b", 2), nullptr));  // new logs: where it can
+    EXPECT_EQ(spread({dirs[0]}, topic_info("b", 2)), (std::vector<int>{2}));
+    EXPECT_TRUE(m.pm.write_checkpoints(&error)) << error;
+    m.pm.shutdown();
+  }
+  // The disk back: its log is found with what it held.
+  fs::remove(dirs[1]);
+  fs::rename(saved, dirs[1]);
+  Manager m(dirs);
+  ASSERT_TRUE(m.pm.load({a}, nullptr));
+  ASSERT_NE(m.pm.get("a", 1), nullptr);
+  EXPECT_EQ(m.pm.get("a", 1)->high_watermark_snapshot(), 5);
+  EXPECT_FALSE(m.pm.some_log_dir_offline());
+  m.pm.shutdown();
+}
+
 }  // namespace
 }  // namespace kaffa::cluster
