@@ -257,6 +257,13 @@ void Partition::go_offline(bool report, const std::string& why) {
   auto waiters = std::move(durability_waiters_);
   durability_waiters_.clear();
   for (auto& [offset, done] : waiters) done(false);
+  // acks=all produces waiting for followers fail now (Kafka's delayed produce finds the
+  // partition offline); parked fetches read again and get the error.
+  auto replicated = std::move(replication_waiters_);
+  replication_waiters_.clear();
+  for (auto& [offset, done] : replicated) done(ErrorCode::kafka_storage_error);
+  wake_all_fetch_waiters();
+  wake_replica_waiters(true);
   if (future_) future_failed_ = true;  // the move is abandoned at its next step
   if (report && storage_failed_) storage_failed_(why);
 }

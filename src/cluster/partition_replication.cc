@@ -170,6 +170,8 @@ Partition::ReadOutcome Partition::read_for_follower(int32_t replica, int64_t off
   const int64_t leo = log_->log_end_offset();
   if (closed_) {
     out.error = ErrorCode::not_leader_or_follower;
+  } else if (io_failed_) {
+    out.error = ErrorCode::kafka_storage_error;  // offline: no follower progress counts
   } else if (offset < log_->log_start_offset() || offset > leo) {
     out.error = ErrorCode::offset_out_of_range;
   } else if (!tracker_->on_fetch(replica, offset, leo, now_ms)) {

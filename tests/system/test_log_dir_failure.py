@@ -99,6 +99,7 @@ class SingleNodeTest(unittest.TestCase):
 
     def tearDown(self):
         if self.broker is not None:
+            self.broker.kill()  # before its directories go (a broker left running by a failure)
             self.broker.cleanup()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

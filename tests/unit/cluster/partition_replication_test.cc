@@ -278,6 +278,24 @@ TEST(PartitionReplication, LosingLeadershipFailsWaitersAndRefusesClients) {
             ErrorCode::not_leader_or_follower);
 }
 
+TEST(PartitionReplication, GoingOfflineFailsWaitersAndRefusesClientsAndFollowers) {
+  Fixture f;
+  f.p->make_leader(state(1, 0, {1, 2}), 1, 1000);
+  const auto a = f.append(1);
+  std::optional<ErrorCode> result;
+  f.p->when_replicated(a.last_offset + 1, [&](ErrorCode e) { result = e; });
+  f.p->take_offline();  // its log directory failed
+  ASSERT_TRUE(result.has_value()) << "an acks=all produce kept waiting on an offline leader";
+  EXPECT_EQ(*result, ErrorCode::kafka_storage_error);
+  EXPECT_TRUE(f.p->offline());
+  EXPECT_EQ(f.append(1, false).error, ErrorCode::kafka_storage_error);
+  EXPECT_EQ(f.p->read(0, 1 << 20, true).error, ErrorCode::kafka_storage_error);
+  // A follower's fetch moves nothing: no watermark, no ISR change from an offline log.
+  EXPECT_EQ(f.p->read_for_follower(2, 1, 1 << 20, true, 1000).error,
+            ErrorCode::kafka_storage_error);
+  EXPECT_EQ(f.p->high_watermark_snapshot(), 0);
+}
+
 TEST(PartitionReplication, ParkedFetchesWakeOnLogEndForFollowersAndWatermarkForConsumers) {
   Fixture f(1);
   f.p->make_leader(state(1, 0, {1, 2}), 1, 1000);
