@@ -366,13 +366,7 @@ void Broker::log_dir_failed(size_t dir,
                partitions_->log_dir_names()[dir]);
     std::_Exit(1);  // Kafka halts; the logs of the other directories recover at the next start
   }
-  if (replica_manager_ && metadata_) {
-    auto replicas = replica_manager_->take_offline(offline);
-    if (!replicas.empty()) {
-      log::warn("cluster: reporting {} offline replicas to the controller", replicas.size());
-      metadata_->report_offline_replicas(std::move(replicas));
-    }
-  }
+  if (replica_manager_) replica_manager_->take_offline(offline);  // reported to the controller
 }
 
 void Broker::stop() {

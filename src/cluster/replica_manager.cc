@@ -81,16 +81,14 @@ void ReplicaManager::report_unavailable() {
   if (!replicas.empty() && offline_listener_) offline_listener_(std::move(replicas));
 }
 
-std::vector<std::pair<protocol::Uuid, int32_t>> ReplicaManager::take_offline(
-    const std::vector<std::shared_ptr<Partition>>& offline) {
-  std::vector<std::pair<protocol::Uuid, int32_t>> out;
-  std::lock_guard lock(mu_);
+void ReplicaManager::take_offline(const std::vector<std::shared_ptr<Partition>>& offline) {
+  std::unique_lock lock(mu_);
   for (const auto& p : offline) {
     const Key key{p->topic(), p->index()};
     offline_.insert(key);
     fetcher_.unfollow(key.first, key.second);
     if (auto it = applied_.find(key); it != applied_.end()) {
-      out.emplace_back(it->second.topic_id, key.second);
+      unavailable_.emplace_back(it->second.topic_id, key.second);
     }
     // A coordinator on this partition resigns: no leadership of it is applied here any more.
     if (listener_) {
@@ -99,7 +97,8 @@ std::vector<std::pair<protocol::Uuid, int32_t>> ReplicaManager::take_offline(
       });
     }
   }
-  return out;
+  lock.unlock();
+  report_unavailable();
 }
 
 void ReplicaManager::remove(std::vector<Key> gone) {

@@ -60,19 +60,17 @@ class ReplicaManager {
   // naming it leader makes it leader again.
   void fence();
 
-  // Any thread: these partitions' log directory failed (PartitionManager::on_log_dir_failure).
-  // They stop fetching, the leadership listener hears that each is led no more (a coordinator
-  // resigns), and later images leave them as they are (offline until a restart); the
-  // answer names those assigned here, (topic id, partition), for the broker to report to the
-  // controller (EtcdMetadata::report_offline_replicas).
-  std::vector<std::pair<protocol::Uuid, int32_t>> take_offline(
-      const std::vector<std::shared_ptr<Partition>>& offline);
-
-  // Replicas assigned here whose log may be in a log directory offline since the start
-  // (PartitionManager::unavailable): they are left offline, and `fn` (before the first apply; on
-  // the metadata thread) gets them as (topic id, partition) for the controller.
+  // Offline replicas go to `fn` (set before the first apply; called on the thread that found
+  // them, outside the manager's lock) as (topic id, partition), for the
+  // controller (EtcdMetadata::report_offline_replicas): those take_offline() names, and those
+  // assigned here whose log may be in a log directory offline since the start
+  // (PartitionManager::unavailable), found by apply. Later images leave them as they are.
   using OfflineReplicas = std::function<void(std::vector<std::pair<protocol::Uuid, int32_t>>)>;
   void on_offline_replicas(OfflineReplicas fn) { offline_listener_ = std::move(fn); }
+  // Any thread: these partitions' log directory failed (PartitionManager::on_log_dir_failure).
+  // They stop fetching, the leadership listener hears that each is led no more (a coordinator
+  // resigns), and those assigned here are reported offline (above).
+  void take_offline(const std::vector<std::shared_ptr<Partition>>& offline);
 
   // Stops the fetcher threads. Idempotent; apply() does nothing afterwards.
   void shutdown();
@@ -116,7 +114,7 @@ class ReplicaManager {
   ImagePtr latest_;
   std::map<Key, Applied> applied_;
   std::set<Key> offline_;  // take_offline(), or unavailable: left alone by apply
-  std::vector<std::pair<protocol::Uuid, int32_t>> unavailable_;  // found by apply, to report
+  std::vector<std::pair<protocol::Uuid, int32_t>> unavailable_;  // offline, to report
   OfflineReplicas offline_listener_;
   void report_unavailable();  // outside mu_
 };
